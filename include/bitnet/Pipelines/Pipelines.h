@@ -1,0 +1,49 @@
+//===- Pipelines.h - The staged compilation pipeline ------------*- C++ -*-===//
+//
+// One table of phases, in order; bitnet-compile's --emit= and bitnet-opt's
+// named pipelines both come from it (as iree-compile's --compile-to does).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BITNET_PIPELINES_PIPELINES_H
+#define BITNET_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringRef.h"
+
+namespace mlir::bitnet {
+
+/// The phases of the CPU reference path, in order. Each phase's passes take
+/// the module from the end of the previous phase to the end of this one.
+enum class Phase {
+  /// Parsed and verified input: bitnet ops on tensors.
+  BitNet,
+  /// Every bitnet op lowered to linalg/tensor/arith/math (the reference).
+  Linalg,
+  /// Bufferized and lowered to the LLVM dialect.
+  LLVM,
+};
+
+struct PhaseInfo {
+  Phase phase;
+  llvm::StringRef name;        // as in --emit=<name>
+  llvm::StringRef description; // one line for --help
+  llvm::StringRef pipeline;    // textual pass pipeline on builtin.module
+};
+
+/// The phase table, in order.
+llvm::ArrayRef<PhaseInfo> getPhases();
+
+/// Adds the passes that take a module from the end of phase `from` to the end
+/// of phase `to` (from < to). Fails (with a message on `errorStream`) if a
+/// pipeline does not parse.
+LogicalResult buildPipeline(OpPassManager &pm, Phase from, Phase to,
+                            llvm::raw_ostream &errorStream);
+
+/// Registers `bitnet-reference-to-llvm` (bitnet ops to the LLVM dialect) and
+/// one pipeline per phase with bitnet-opt.
+void registerBitNetPipelines();
+
+} // namespace mlir::bitnet
+
+#endif // BITNET_PIPELINES_PIPELINES_H

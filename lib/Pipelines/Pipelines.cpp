@@ -1,0 +1,46 @@
+//===- Pipelines.cpp - The staged compilation pipeline --------------------===//
+
+#include "bitnet/Pipelines/Pipelines.h"
+
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+using namespace mlir::bitnet;
+
+static const PhaseInfo kPhases[] = {
+    {Phase::BitNet, "bitnet", "parsed and verified bitnet IR", ""},
+    {Phase::Linalg, "linalg",
+     "the reference lowering: linalg/tensor/arith/math",
+     "bitnet-convert-to-linalg,canonicalize,cse"},
+    {Phase::LLVM, "llvm-dialect", "bufferized, lowered to the LLVM dialect",
+     "one-shot-bufferize{bufferize-function-boundaries "
+     "function-boundary-type-conversion=identity-layout-map},"
+     "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+     "convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
+     "expand-strided-metadata,finalize-memref-to-llvm,convert-math-to-llvm,"
+     "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
+     "convert-func-to-llvm,reconcile-unrealized-casts"},
+};
+
+ArrayRef<PhaseInfo> mlir::bitnet::getPhases() { return kPhases; }
+
+LogicalResult mlir::bitnet::buildPipeline(OpPassManager &pm, Phase from,
+                                          Phase to, raw_ostream &errorStream) {
+  for (const PhaseInfo &info : kPhases) {
+    if (info.phase <= from || info.phase > to || info.pipeline.empty())
+      continue;
+    if (failed(parsePassPipeline(info.pipeline, pm, errorStream)))
+      return failure();
+  }
+  return success();
+}
+
+void mlir::bitnet::registerBitNetPipelines() {
+  PassPipelineRegistration<>(
+      "bitnet-reference-to-llvm",
+      "Reference lowering of bitnet IR down to the LLVM dialect (the CPU "
+      "test path)",
+      [](OpPassManager &pm) {
+        (void)buildPipeline(pm, Phase::BitNet, Phase::LLVM, llvm::errs());
+      });
+}

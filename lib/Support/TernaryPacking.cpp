@@ -1,0 +1,54 @@
+//===- TernaryPacking.cpp - Bit-exact ternary weight packing --------------===//
+
+#include "bitnet/Support/TernaryPacking.h"
+
+#include <algorithm>
+
+namespace bitnet {
+
+static int clampTrit(int8_t w) { return std::clamp<int>(w, -1, 1); }
+
+uint8_t packTernaryGroup(PackedLayout layout, const int8_t *w, int64_t count) {
+  const int64_t n = weightsPerByte(layout);
+  if (layout == PackedLayout::Bits2) {
+    unsigned byte = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      unsigned code = j < count ? unsigned(clampTrit(w[j]) + 1) : 1u;
+      byte |= code << (2 * j);
+    }
+    return uint8_t(byte);
+  }
+  unsigned v = 0;
+  for (int64_t j = 0; j < n; ++j)
+    v = v * 3 + (j < count ? unsigned(clampTrit(w[j]) + 1) : 1u);
+  // ceil(v * 256 / 243): digit j is then the top bits of (byte * 3^j) * 3.
+  return uint8_t((v * 256 + 242) / 243);
+}
+
+int8_t unpackTernary(PackedLayout layout, uint8_t byte, int64_t j) {
+  if (layout == PackedLayout::Bits2)
+    return int8_t(int((byte >> (2 * j)) & 3) - 1);
+  unsigned x = byte;
+  for (int64_t i = 0; i < j; ++i)
+    x = (x * 3) & 0xff;
+  return int8_t(int((x * 3) >> 8) - 1);
+}
+
+void packTernaryRows(PackedLayout layout, const int8_t *weights, int64_t rows,
+                     int64_t k, uint8_t *out) {
+  const int64_t n = weightsPerByte(layout), bytes = packedRowBytes(layout, k);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t b = 0; b < bytes; ++b)
+      out[r * bytes + b] = packTernaryGroup(layout, weights + r * k + b * n,
+                                            std::min(n, k - b * n));
+}
+
+void unpackTernaryRows(PackedLayout layout, const uint8_t *packed, int64_t rows,
+                       int64_t k, int8_t *out) {
+  const int64_t n = weightsPerByte(layout), bytes = packedRowBytes(layout, k);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < k; ++i)
+      out[r * k + i] = unpackTernary(layout, packed[r * bytes + i / n], i % n);
+}
+
+} // namespace bitnet
