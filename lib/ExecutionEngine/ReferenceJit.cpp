@@ -65,9 +65,12 @@ mlir::bitnet::compileReferenceJit(MLIRContext &context, llvm::StringRef source,
   if (failed(pm.run(*module)))
     return fail("lowering to LLVM failed");
 
-  ExecutionEngineOptions engineOptions;
-  engineOptions.transformer =
+  // ExecutionEngineOptions holds a function_ref: the transformer must outlive
+  // create().
+  std::function<llvm::Error(llvm::Module *)> transformer =
       makeOptimizingTransformer(options.optLevel, 0, nullptr);
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = transformer;
   SmallVector<StringRef> libs(options.sharedLibPaths.begin(),
                               options.sharedLibPaths.end());
   engineOptions.sharedLibPaths = libs;

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-namespace bitnet {
+namespace ternary {
 
 static int clampTrit(int8_t w) { return std::clamp<int>(w, -1, 1); }
 
@@ -51,4 +51,4 @@ void unpackTernaryRows(PackedLayout layout, const uint8_t *packed, int64_t rows,
       out[r * k + i] = unpackTernary(layout, packed[r * bytes + i / n], i % n);
 }
 
-} // namespace bitnet
+} // namespace ternary

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <random>
 
+using namespace ternary;
 using namespace bitnet;
 using namespace bitnet::test;
 

@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-using namespace bitnet;
+using namespace ternary;
 
 // Bytes written out by hand from the layout's definition.
 TEST(TernaryPacking, Bits2KnownBytes) {

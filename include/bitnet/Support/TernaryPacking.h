@@ -13,7 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace bitnet {
+namespace ternary {
 
 enum class PackedLayout {
   /// 4 weights per byte; weight j of a group at bits [2j, 2j+2) as w + 1.
@@ -49,6 +49,6 @@ void packTernaryRows(PackedLayout layout, const int8_t *weights, int64_t rows,
 void unpackTernaryRows(PackedLayout layout, const uint8_t *packed, int64_t rows,
                        int64_t k, int8_t *out);
 
-} // namespace bitnet
+} // namespace ternary
 
 #endif // BITNET_SUPPORT_TERNARYPACKING_H

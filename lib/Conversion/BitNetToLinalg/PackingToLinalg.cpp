@@ -28,7 +28,7 @@ Value mlir::bitnet::lowering::unpackTernaryStorage(OpBuilder &b, Location loc, V
                                    PackedTernaryType type) {
   MLIRContext *ctx = b.getContext();
   int64_t rank = type.getShape().size();
-  int64_t n = ::bitnet::weightsPerByte(toPackedLayout(type.getLayout()));
+  int64_t n = ternary::weightsPerByte(toPackedLayout(type.getLayout()));
   bool bits2 = type.getLayout() == TernaryLayout::bits2;
   AffineMap out = AffineMap::getMultiDimIdentityMap(rank, ctx);
   AffineMap in = out.replace(getAffineDimExpr(rank - 1, ctx),

@@ -26,7 +26,7 @@ OpFoldResult PackTernaryOp::fold(FoldAdaptor adaptor) {
   int64_t k = type.getReductionSize();
   int64_t rows = codes.getNumElements() / k;
   SmallVector<uint8_t> bytes(rows * type.getPackedRowBytes());
-  ::bitnet::packTernaryRows(toPackedLayout(type.getLayout()), weights.data(),
+  ternary::packTernaryRows(toPackedLayout(type.getLayout()), weights.data(),
                             rows, k, bytes.data());
   SmallVector<APInt> values;
   for (uint8_t b : bytes)
@@ -51,7 +51,7 @@ OpFoldResult UnpackTernaryOp::fold(FoldAdaptor adaptor) {
   int64_t k = type.getReductionSize();
   int64_t rows = int64_t(bytes.size()) / type.getPackedRowBytes();
   SmallVector<int8_t> weights(rows * k);
-  ::bitnet::unpackTernaryRows(toPackedLayout(type.getLayout()), bytes.data(),
+  ternary::unpackTernaryRows(toPackedLayout(type.getLayout()), bytes.data(),
                               rows, k, weights.data());
   SmallVector<APInt> values;
   for (int8_t w : weights)

@@ -21,7 +21,7 @@ void BitNetDialect::registerTypes() {
 }
 
 int64_t PackedTernaryType::getPackedRowBytes() const {
-  return ::bitnet::packedRowBytes(toPackedLayout(getLayout()),
+  return ternary::packedRowBytes(toPackedLayout(getLayout()),
                                   getReductionSize());
 }
 

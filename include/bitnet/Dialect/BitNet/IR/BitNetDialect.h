@@ -37,9 +37,9 @@ namespace mlir::bitnet {
 inline int64_t maxSignedCode(int64_t bits) { return (int64_t(1) << (bits - 1)) - 1; }
 
 /// The plain-C++ packing layout that implements a `TernaryLayout`.
-inline ::bitnet::PackedLayout toPackedLayout(TernaryLayout layout) {
-  return layout == TernaryLayout::bits2 ? ::bitnet::PackedLayout::Bits2
-                                        : ::bitnet::PackedLayout::Trits5;
+inline ternary::PackedLayout toPackedLayout(TernaryLayout layout) {
+  return layout == TernaryLayout::bits2 ? ternary::PackedLayout::Bits2
+                                        : ternary::PackedLayout::Trits5;
 }
 
 } // namespace mlir::bitnet

@@ -1,0 +1,40 @@
+//===- HostObject.h - LLVM-dialect modules to LLVM IR and objects -*- C++ -*-===//
+//
+// The last two stages of the CPU path: translate an LLVM-dialect module to
+// LLVM IR, optimize it for a CPU, and emit an object file.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BITNET_TARGET_HOSTOBJECT_H
+#define BITNET_TARGET_HOSTOBJECT_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <memory>
+#include <string>
+
+namespace mlir::bitnet {
+
+struct CPUTargetOptions {
+  /// LLVM CPU name, or "native" for the host CPU and its features.
+  std::string cpu = "native";
+  /// LLVM optimization level, 0-3.
+  unsigned optLevel = 2;
+};
+
+/// Translates `module` (LLVM dialect only) to optimized LLVM IR for the
+/// x86-64 CPU in `options`. Returns null and sets `error` on failure.
+std::unique_ptr<llvm::Module>
+translateToOptimizedLLVMIR(ModuleOp module, llvm::LLVMContext &llvmContext,
+                           const CPUTargetOptions &options, std::string &error);
+
+/// Emits an ELF object for `llvmModule` (from translateToOptimizedLLVMIR).
+LogicalResult emitObject(llvm::Module &llvmModule,
+                         const CPUTargetOptions &options,
+                         llvm::raw_pwrite_stream &os, std::string &error);
+
+} // namespace mlir::bitnet
+
+#endif // BITNET_TARGET_HOSTOBJECT_H

@@ -1,0 +1,120 @@
+//===- HostObject.cpp - LLVM-dialect modules to LLVM IR and objects -------===//
+
+#include "bitnet/Target/HostObject.h"
+
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <mutex>
+
+using namespace mlir;
+
+namespace {
+
+struct MachineSpec {
+  llvm::Triple triple;
+  std::string cpu;
+  std::string features;
+};
+
+MachineSpec resolveMachine(const bitnet::CPUTargetOptions &options) {
+  MachineSpec spec{llvm::Triple(llvm::sys::getDefaultTargetTriple()), options.cpu,
+                   ""};
+  if (options.cpu == "native") {
+    spec.cpu = llvm::sys::getHostCPUName().str();
+    for (const auto &feature : llvm::sys::getHostCPUFeatures())
+      spec.features += (spec.features.empty() ? "" : ",") +
+                       std::string(feature.second ? "+" : "-") +
+                       feature.first().str();
+  }
+  return spec;
+}
+
+std::unique_ptr<llvm::TargetMachine>
+createMachine(const bitnet::CPUTargetOptions &options, std::string &error) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+  MachineSpec spec = resolveMachine(options);
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(spec.triple, error);
+  if (!target)
+    return nullptr;
+  std::unique_ptr<llvm::MCSubtargetInfo> subtarget(
+      target->createMCSubtargetInfo(spec.triple, "", ""));
+  if (subtarget && !subtarget->isCPUStringValid(spec.cpu)) {
+    error = "unknown CPU '" + spec.cpu + "' for " + spec.triple.str() +
+            " (see `llc -mcpu=help`)";
+    return nullptr;
+  }
+  if (!target->hasTargetMachine()) {
+    error = "no target machine for " + spec.triple.str();
+    return nullptr;
+  }
+  llvm::CodeGenOptLevel level =
+      options.optLevel == 0   ? llvm::CodeGenOptLevel::None
+      : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
+      : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default
+                              : llvm::CodeGenOptLevel::Aggressive;
+  return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
+      spec.triple, spec.cpu, spec.features, llvm::TargetOptions(),
+      llvm::Reloc::PIC_, std::nullopt, level));
+}
+
+} // namespace
+
+std::unique_ptr<llvm::Module> mlir::bitnet::translateToOptimizedLLVMIR(
+    ModuleOp module, llvm::LLVMContext &llvmContext,
+    const CPUTargetOptions &options, std::string &error) {
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  module->getContext()->appendDialectRegistry(registry);
+
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext);
+  if (!llvmModule) {
+    error = "translation to LLVM IR failed (is every op in the LLVM dialect?)";
+    return nullptr;
+  }
+  std::unique_ptr<llvm::TargetMachine> machine = createMachine(options, error);
+  if (!machine)
+    return nullptr;
+  llvmModule->setDataLayout(machine->createDataLayout());
+  llvmModule->setTargetTriple(machine->getTargetTriple());
+  auto optimize =
+      makeOptimizingTransformer(options.optLevel, 0, machine.get());
+  if (llvm::Error err = optimize(llvmModule.get())) {
+    error = llvm::toString(std::move(err));
+    return nullptr;
+  }
+  return llvmModule;
+}
+
+LogicalResult mlir::bitnet::emitObject(llvm::Module &llvmModule,
+                                       const CPUTargetOptions &options,
+                                       llvm::raw_pwrite_stream &os,
+                                       std::string &error) {
+  std::unique_ptr<llvm::TargetMachine> machine = createMachine(options, error);
+  if (!machine)
+    return failure();
+  llvm::legacy::PassManager pm;
+  if (machine->addPassesToEmitFile(pm, os, nullptr,
+                                   llvm::CodeGenFileType::ObjectFile)) {
+    error = "the target cannot emit object files";
+    return failure();
+  }
+  pm.run(llvmModule);
+  return success();
+}
