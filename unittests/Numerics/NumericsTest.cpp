@@ -49,6 +49,10 @@ struct QuantCase {
   bool clampEps;
 };
 
+void PrintTo(const QuantCase &c, std::ostream *os) {
+  *os << c.op << " bits=" << c.bits << (c.clampEps ? " clamp" : " +eps");
+}
+
 std::string quantAttrs(const QuantCase &c) {
   std::string attrs;
   if (c.op != "fp4_quant")
@@ -252,6 +256,10 @@ struct BitLinearCase {
   std::string weight; // i8 | bits2 | trits5
 };
 
+void PrintTo(const BitLinearCase &c, std::ostream *os) {
+  *os << c.codes << " codes, " << c.weight << " weights";
+}
+
 class BitLinearTest : public ::testing::TestWithParam<BitLinearCase> {};
 
 TEST_P(BitLinearTest, MatchesReference) {
@@ -315,6 +323,10 @@ struct FusedCase {
   std::string act;
   bool topk;
 };
+
+void PrintTo(const FusedCase &c, std::ostream *os) {
+  *os << c.act << (c.topk ? " with topk" : "");
+}
 
 class FusedBitLinearTest : public ::testing::TestWithParam<FusedCase> {};
 
@@ -414,6 +426,10 @@ struct KVCase {
   int bosBits; // 0: none
   int64_t start;
 };
+
+void PrintTo(const KVCase &c, std::ostream *os) {
+  *os << "bits=" << c.bits << " bos_bits=" << c.bosBits << " start=" << c.start;
+}
 
 class KVCacheTest : public ::testing::TestWithParam<KVCase> {};
 

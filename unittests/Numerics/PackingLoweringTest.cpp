@@ -25,6 +25,10 @@ struct PackCase {
   int64_t k;
 };
 
+void PrintTo(const PackCase &c, std::ostream *os) {
+  *os << c.layout << " k=" << c.k;
+}
+
 class PackingLoweringTest : public ::testing::TestWithParam<PackCase> {};
 
 std::string packModule(const PackCase &c, int64_t rows) {

@@ -72,7 +72,7 @@ def BitNet_PackTernaryOp : BitNet_Op<"pack_ternary", [Pure]> {
   }];
   let arguments = (ins BitNet_I8Tensor:$input);
   let results = (outs BitNet_PackedTernaryType:$result);
-  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($result))";
   let hasVerifier = 1;
   let hasFolder = 1;
 }
@@ -92,7 +92,7 @@ def BitNet_UnpackTernaryOp : BitNet_Op<"unpack_ternary", [Pure]> {
   }];
   let arguments = (ins BitNet_PackedTernaryType:$input);
   let results = (outs BitNet_I8Tensor:$result);
-  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($result))";
   let hasVerifier = 1;
   let hasFolder = 1;
 }
@@ -113,7 +113,7 @@ def BitNet_PackedConstantOp
   }];
   let arguments = (ins ElementsAttr:$value);
   let results = (outs BitNet_PackedTernaryType:$result);
-  let assemblyFormat = "$value attr-dict `->` type($result)";
+  let assemblyFormat = "$value attr-dict `->` qualified(type($result))";
   let hasVerifier = 1;
   let hasFolder = 1;
 }
