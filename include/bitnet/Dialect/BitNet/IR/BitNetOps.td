@@ -36,11 +36,16 @@ def BitNet_TernaryQuantOp : BitNet_Op<"ternary_quant", [Pure]> {
     tensor (paper Eq. 2):
 
     ```
-    a     = mean(|W|)                  over every element
-    d     = a + eps | max(a, eps)      per `eps_mode`
-    codes = clip(round(W / d), -1, 1)  as i8
-    scale = d                          so that W ~= scale * codes
+    a     = mean(|W|)                        over every element
+    d     = a + eps | max(a, eps)            per `eps_mode`
+    codes = clip(round(W * (1 / d)), -1, 1)  as i8
+    scale = d                                so that W ~= scale * codes
     ```
+
+    The mean is accumulated in f64 and rounded once to f32, so it does not
+    depend on summation order. Multiplying by the reciprocal (rather than
+    dividing) is what the reference BitNet code does
+    (`w * (1 / mean.clamp(min=eps))`).
 
     Example:
 
@@ -171,6 +176,9 @@ def BitNet_AbsmeanQuantOp : BitNet_PerTokenQuantOp<"absmean_quant",
     codes = clip(round(x * (sqrt(Q) / d)), -Q-1, Q)  as i8
     scale = d / sqrt(Q)                              so that x ~= scale * codes
     ```
+
+    `sqrt(Q)` is rounded once to f32; the mean is accumulated in f64 and
+    rounded once to f32.
 
     Example:
 
