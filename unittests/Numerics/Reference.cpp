@@ -20,15 +20,20 @@ static int8_t roundClip(float v, float lo, float hi) {
   return int8_t(std::min(std::max(rne(v), lo), hi));
 }
 
+/// max |v| over n consecutive values.
+static float absMax(const float *v, int64_t n) {
+  float g = 0.f;
+  for (int64_t i = 0; i < n; ++i)
+    g = std::max(g, std::fabs(v[i]));
+  return g;
+}
+
 Quantized absmaxQuant(const std::vector<float> &x, int64_t rows, int64_t d,
                       int bits, float eps, bool clampEps) {
   const float q = float((1 << (bits - 1)) - 1);
   Quantized out{std::vector<int8_t>(x.size()), std::vector<float>(rows)};
   for (int64_t r = 0; r < rows; ++r) {
-    float g = 0.f;
-    for (int64_t i = 0; i < d; ++i)
-      g = std::max(g, std::fabs(x[r * d + i]));
-    float dd = guard(g, eps, clampEps);
+    float dd = guard(absMax(&x[r * d], d), eps, clampEps);
     float mult = q / dd;
     out.scales[r] = dd / q;
     for (int64_t i = 0; i < d; ++i)
@@ -79,10 +84,7 @@ Quantized fp4Quant(const std::vector<float> &x, int64_t rows, int64_t d,
                    float eps, bool clampEps) {
   Quantized out{std::vector<int8_t>(x.size()), std::vector<float>(rows)};
   for (int64_t r = 0; r < rows; ++r) {
-    float g = 0.f;
-    for (int64_t i = 0; i < d; ++i)
-      g = std::max(g, std::fabs(x[r * d + i]));
-    float dd = guard(g, eps, clampEps);
+    float dd = guard(absMax(&x[r * d], d), eps, clampEps);
     float mult = 6.f / dd;
     out.scales[r] = dd / 6.f;
     for (int64_t i = 0; i < d; ++i) {
@@ -178,10 +180,7 @@ Quantized kvQuant(const std::vector<float> &x, int64_t t, int64_t h, int64_t d,
     float q = float((1 << (b - 1)) - 1);
     for (int64_t hi = 0; hi < h; ++hi) {
       const float *v = &x[(ti * h + hi) * d];
-      float g = 0.f;
-      for (int64_t i = 0; i < d; ++i)
-        g = std::max(g, std::fabs(v[i]));
-      float dd = g + eps;
+      float dd = absMax(v, d) + eps;
       float mult = q / dd;
       out.scales[ti * h + hi] = dd / q;
       for (int64_t i = 0; i < d; ++i)
