@@ -156,8 +156,11 @@ TEST_P(TernaryQuantTest, MatchesReference) {
   fn.line(std::string("%c, %s = bitnet.ternary_quant ") + w +
           (clampEps ? " {eps_mode = #bitnet.eps_mode<clamp>}" : "") +
           " : tensor<16x64xf32> -> tensor<16x64xi8>, tensor<f32>");
+  fn.line("%d = bitnet.dequantize %c, %s : tensor<16x64xi8>, tensor<f32> -> "
+          "tensor<16x64xf32>");
   fn.output("codes", "%c", {16, 64}, "i8");
   fn.output("scale", "%s", {}, "f32");
+  fn.output("deq", "%d", {16, 64}, "f32");
   auto engine = compileOrFail(fn);
   ASSERT_TRUE(engine);
 
@@ -181,15 +184,19 @@ TEST_P(TernaryQuantTest, MatchesReference) {
     in[0] = float(1024.0 - rest - row0);
   }
   std::vector<int8_t> codes(16 * 64);
-  std::vector<float> scale(1);
+  std::vector<float> scale(1), deq(16 * 64);
   auto inV = view<float, 2>(in, {16, 64});
   auto codesV = view<int8_t, 2>(codes, {16, 64});
   auto scaleV = scalarView(scale);
-  llvm::Error err = engine->invoke("run", &inV, &codesV, &scaleV);
+  auto deqV = view<float, 2>(deq, {16, 64});
+  llvm::Error err = engine->invoke("run", &inV, &codesV, &scaleV, &deqV);
   ASSERT_FALSE(err) << llvm::toString(std::move(err));
   ref::Quantized want = ref::ternaryQuant(in, 1e-5f, clampEps);
   expectSameCodes(codes, want.codes, "codes");
   expectNear(scale, want.scales, 0, "scale");
+  // Per-tensor dequantization: one scale for every element.
+  expectNear(deq, ref::dequantize(want.codes, want.scales, 64, false), 1,
+             "dequantized");
   if (clampEps) {
     EXPECT_EQ(scale[0], 1.f);
     EXPECT_EQ(codes[1], 0);  // -0.5 -> 0 (tie to even)
