@@ -128,9 +128,10 @@ std::vector<float> topkSparsify(const std::vector<float> &x, int64_t rows,
   for (int64_t r = 0; r < rows; ++r) {
     const float *row = &x[r * d];
     std::iota(idx.begin(), idx.end(), 0);
-    // Stable: among equal magnitudes the lower index comes first.
-    std::stable_sort(idx.begin(), idx.end(), [&](int64_t a, int64_t b) {
-      return std::fabs(row[a]) > std::fabs(row[b]);
+    // Larger magnitude first; among equal magnitudes the lower index.
+    std::sort(idx.begin(), idx.end(), [&](int64_t a, int64_t b) {
+      float ma = std::fabs(row[a]), mb = std::fabs(row[b]);
+      return ma != mb ? ma > mb : a < b;
     });
     for (int64_t i = 0; i < k; ++i)
       out[r * d + idx[i]] = row[idx[i]];
