@@ -24,10 +24,6 @@
 // RUN: not bitnet-compile %t/missing.mlir 2>&1 | FileCheck %s --check-prefix=MISSING
 // MISSING: bitnet-compile: error: cannot open input file '{{.*}}missing.mlir'
 
-// RUN: touch %t/model.onnx
-// RUN: not bitnet-compile %t/model.onnx -o %t/f.o 2>&1 | FileCheck %s --check-prefix=ONNX
-// ONNX: bitnet-compile: error: '{{.*}}model.onnx': ONNX import is not implemented yet
-
 // RUN: not bitnet-compile %s -o %t/no/such/dir/g.o 2>&1 | FileCheck %s --check-prefix=OUTPUT
 // OUTPUT: bitnet-compile: error: cannot open output file '{{.*}}g.o'
 

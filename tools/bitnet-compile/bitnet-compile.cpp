@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "bitnet/Conversion/ONNXToBitNet/ONNXModel.h"
 #include "bitnet/Conversion/Passes.h"
 #include "bitnet/Dialect/BitNet/IR/BitNetDialect.h"
 #include "bitnet/Dialect/BitNet/Transforms/Passes.h"
@@ -100,9 +101,21 @@ int main(int argc, char **argv) {
     stop = found->phase;
   }
   StringRef ext = sys::path::extension(inputFile);
-  if (ext == ".onnx")
-    return fail("'" + inputFile +
-                "': ONNX import is not implemented yet; pass bitnet IR (.mlir)");
+  if (ext == ".onnx") {
+    // Loading and validation are done; building IR from the graph is not.
+    Expected<bitnet::onnx_import::ONNXModel> model =
+        bitnet::onnx_import::loadONNXModel(inputFile);
+    if (!model)
+      return fail(toString(model.takeError()));
+    int64_t nodes = 0;
+    for (const auto &[op, count] : model->opCounts)
+      nodes += count;
+    return fail("'" + inputFile + "': valid ONNX (opset " +
+                Twine(model->opset) + ", " + Twine(nodes) + " nodes, " +
+                Twine(model->opCounts.size()) +
+                " op types), but lowering ONNX graphs to bitnet IR is not "
+                "implemented yet; pass bitnet IR (.mlir)");
+  }
 
   DialectRegistry registry;
   registerAllDialects(registry);

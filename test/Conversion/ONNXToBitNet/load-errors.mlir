@@ -1,0 +1,37 @@
+// Loading and validating ONNX files: each bad input gets one message naming
+// the file (and node, op and reason), a non-zero exit, and no output file.
+// The .onnx inputs come from Inputs/make_inputs.py.
+// RUN: rm -rf %t && mkdir -p %t
+
+// RUN: not bitnet-compile %S/Inputs/not-onnx.onnx -o %t/a.o 2>&1 | FileCheck %s --check-prefix=NOTONNX
+// RUN: test ! -e %t/a.o
+// NOTONNX: bitnet-compile: error: '{{.*}}not-onnx.onnx': not an ONNX model
+
+// RUN: not bitnet-compile %S/Inputs/truncated.onnx -o %t/b.o 2>&1 | FileCheck %s --check-prefix=TRUNC
+// RUN: test ! -e %t/b.o
+// TRUNC: bitnet-compile: error: '{{.*}}truncated.onnx': not an ONNX model, or the file is truncated or corrupt
+
+// RUN: not bitnet-compile %S/Inputs/unknown-op.onnx 2>&1 | FileCheck %s --check-prefix=OP
+// OP: bitnet-compile: error: '{{.*}}unknown-op.onnx': node 'hm' (Hardmax): unsupported op 'Hardmax'
+
+// RUN: not bitnet-compile %S/Inputs/old-opset.onnx 2>&1 | FileCheck %s --check-prefix=OPSET
+// OPSET: bitnet-compile: error: '{{.*}}old-opset.onnx': unsupported opset 9 of the default ONNX domain (supported: 13 to 21)
+
+// RUN: not bitnet-compile %S/Inputs/bad-initializer.onnx 2>&1 | FileCheck %s --check-prefix=INIT
+// INIT: bitnet-compile: error: '{{.*}}bad-initializer.onnx': initializer 'w': shape [4] needs 16 bytes of data, found 10
+
+// RUN: not bitnet-compile %S/Inputs/external-data.onnx 2>&1 | FileCheck %s --check-prefix=EXT
+// EXT: bitnet-compile: error: '{{.*}}external-data.onnx': initializer 'w': external data files are not supported
+
+// RUN: not bitnet-compile %S/Inputs/custom-domain.onnx 2>&1 | FileCheck %s --check-prefix=DOMAIN
+// DOMAIN: bitnet-compile: error: '{{.*}}custom-domain.onnx': node 'q' (Quantize): op of unsupported domain 'com.example'
+
+// RUN: touch %t/empty.onnx
+// RUN: not bitnet-compile %t/empty.onnx 2>&1 | FileCheck %s --check-prefix=EMPTY
+// EMPTY: bitnet-compile: error: '{{.*}}empty.onnx': empty file, not an ONNX model
+
+// A valid model loads and validates; building IR from it is the part that
+// does not exist yet, and the tool says so.
+// RUN: not bitnet-compile %S/Inputs/valid-add.onnx -o %t/c.o 2>&1 | FileCheck %s --check-prefix=VALID
+// RUN: test ! -e %t/c.o
+// VALID: bitnet-compile: error: '{{.*}}valid-add.onnx': valid ONNX (opset 17, 1 nodes, 1 op types), but lowering ONNX graphs to bitnet IR is not implemented yet
