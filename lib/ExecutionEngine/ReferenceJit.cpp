@@ -26,8 +26,7 @@ std::unique_ptr<MLIRContext> mlir::bitnet::createReferenceContext() {
   static std::once_flag once;
   std::call_once(once, [] {
     registerAllPasses();
-    bitnet::registerBitNetTransformsPasses();
-    bitnet::registerBitNetConversionPasses();
+    bitnet::registerAllBitNetPasses();
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
   });
@@ -42,28 +41,32 @@ std::unique_ptr<MLIRContext> mlir::bitnet::createReferenceContext() {
   return context;
 }
 
-llvm::Expected<std::unique_ptr<ExecutionEngine>>
-mlir::bitnet::compileReferenceJit(MLIRContext &context, llvm::StringRef source,
-                                  const ReferenceJitOptions &options) {
-  std::string diagnostics;
-  llvm::raw_string_ostream diagStream(diagnostics);
-  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
-    diagStream << diag.getLocation() << ": " << diag << "\n";
-    return success();
-  });
-  auto fail = [&](llvm::StringRef what) {
+namespace {
+/// Collects diagnostics of `context` into a string while alive.
+struct DiagnosticCollector {
+  explicit DiagnosticCollector(MLIRContext *context)
+      : stream(text), handler(context, [this](Diagnostic &diag) {
+          stream << diag.getLocation() << ": " << diag << "\n";
+          return success();
+        }) {}
+  llvm::Error fail(llvm::StringRef what) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   what + ":\n" + diagnostics);
-  };
+                                   what + ":\n" + text);
+  }
+  std::string text;
+  llvm::raw_string_ostream stream;
+  ScopedDiagnosticHandler handler;
+};
 
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, &context);
-  if (!module)
-    return fail("cannot parse the input");
-  PassManager pm(&context);
-  if (failed(buildPipeline(pm, Phase::BitNet, Phase::LLVM, diagStream)))
-    return fail("cannot build the lowering pipeline");
-  if (failed(pm.run(*module)))
-    return fail("lowering to LLVM failed");
+llvm::Expected<std::unique_ptr<ExecutionEngine>>
+lowerAndJit(ModuleOp module, const bitnet::ReferenceJitOptions &options,
+            DiagnosticCollector &diags) {
+  PassManager pm(module->getContext());
+  if (failed(bitnet::buildPipeline(pm, bitnet::Phase::BitNet,
+                                   bitnet::Phase::LLVM, diags.stream)))
+    return diags.fail("cannot build the lowering pipeline");
+  if (failed(pm.run(module)))
+    return diags.fail("lowering to LLVM failed");
 
   // ExecutionEngineOptions holds a function_ref: the transformer must outlive
   // create().
@@ -74,8 +77,27 @@ mlir::bitnet::compileReferenceJit(MLIRContext &context, llvm::StringRef source,
   SmallVector<StringRef> libs(options.sharedLibPaths.begin(),
                               options.sharedLibPaths.end());
   engineOptions.sharedLibPaths = libs;
-  auto engine = ExecutionEngine::create(*module, engineOptions);
+  auto engine = ExecutionEngine::create(module, engineOptions);
   if (!engine)
-    return fail("JIT compilation failed: " + llvm::toString(engine.takeError()));
+    return diags.fail("JIT compilation failed: " +
+                      llvm::toString(engine.takeError()));
   return std::move(*engine);
+}
+} // namespace
+
+llvm::Expected<std::unique_ptr<ExecutionEngine>>
+mlir::bitnet::compileReferenceJit(MLIRContext &context, llvm::StringRef source,
+                                  const ReferenceJitOptions &options) {
+  DiagnosticCollector diags(&context);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, &context);
+  if (!module)
+    return diags.fail("cannot parse the input");
+  return lowerAndJit(*module, options, diags);
+}
+
+llvm::Expected<std::unique_ptr<ExecutionEngine>>
+mlir::bitnet::compileReferenceJit(ModuleOp module,
+                                  const ReferenceJitOptions &options) {
+  DiagnosticCollector diags(module->getContext());
+  return lowerAndJit(module, options, diags);
 }

@@ -2,6 +2,10 @@
 
 #include "bitnet/Pipelines/Pipelines.h"
 
+#include "bitnet/Conversion/Passes.h"
+#include "bitnet/Dialect/BitNet/Transforms/Passes.h"
+#include "bitnet/Transforms/Passes.h"
+
 #include "mlir/Pass/PassRegistry.h"
 
 using namespace mlir;
@@ -17,8 +21,9 @@ static const PhaseInfo kPhases[] = {
      "one-shot-bufferize{bufferize-function-boundaries "
      "function-boundary-type-conversion=identity-layout-map},"
      "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-     "convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
+     "bitnet-memref-copy-to-linalg,convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
      "expand-strided-metadata,finalize-memref-to-llvm,convert-math-to-llvm,"
+     "convert-math-to-libm,"
      "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
      "convert-func-to-llvm,reconcile-unrealized-casts"},
 };
@@ -44,4 +49,15 @@ void mlir::bitnet::registerBitNetPipelines() {
       [](OpPassManager &pm) {
         (void)buildPipeline(pm, Phase::BitNet, Phase::LLVM, llvm::errs());
       });
+}
+
+void mlir::bitnet::registerAllBitNetPasses() {
+  static bool done = [] {
+    registerBitNetTransformsPasses();
+    registerBitNetConversionPasses();
+    registerBitNetPipelineTransformsPasses();
+    registerBitNetPipelines();
+    return true;
+  }();
+  (void)done;
 }

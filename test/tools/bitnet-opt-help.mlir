@@ -3,3 +3,4 @@
 // CHECK-DAG: --bitnet-convert-to-linalg
 // CHECK-DAG: --bitnet-decompose-fused-bitlinear
 // CHECK-DAG: --bitnet-reference-to-llvm
+// CHECK-DAG: --bitnet-memref-copy-to-linalg

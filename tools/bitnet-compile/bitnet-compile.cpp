@@ -1,7 +1,10 @@
 //===- bitnet-compile.cpp - The compiler driver ---------------------------===//
 //
 // bitnet-compile INPUT [-o OUTPUT] [--target=x86_64] [--mcpu=CPU] [-O N]
-//                [--emit=bitnet|linalg|llvm-dialect|llvm|obj]
+//                [--emit=bitnet|linalg|llvm-dialect|llvm|obj] [--dim=NAME=N]
+//
+// INPUT is bitnet IR (.mlir) or an ONNX model (.onnx, symbolic dimensions
+// bound with --dim).
 //
 // Runs the phase table of bitnet/Pipelines up to the stage named by --emit
 // and writes that stage. The output file appears only when everything
@@ -9,7 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "bitnet/Conversion/ONNXToBitNet/ONNXModel.h"
+#include "bitnet/Conversion/ONNXToBitNet/ONNXImporter.h"
 #include "bitnet/Conversion/Passes.h"
 #include "bitnet/Dialect/BitNet/IR/BitNetDialect.h"
 #include "bitnet/Dialect/BitNet/Transforms/Passes.h"
@@ -41,7 +44,7 @@ enum class Emit { Phase, LLVMIR, Object };
 
 cl::OptionCategory category("bitnet-compile options");
 
-cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir>"),
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir or .onnx>"),
                                cl::Required, cl::cat(category));
 cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
@@ -57,6 +60,11 @@ cl::opt<std::string> targetName("target",
 cl::opt<std::string> mcpu("mcpu",
                           cl::desc("CPU to compile for ('native' = this host)"),
                           cl::init("native"), cl::cat(category));
+cl::list<std::string>
+    dimBindings("dim",
+                cl::desc("Value of a symbolic ONNX dimension, NAME=N "
+                         "(e.g. --dim=seq=64); repeatable"),
+                cl::value_desc("NAME=N"), cl::cat(category));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level (0-3)"),
                            cl::init(2), cl::Prefix, cl::cat(category));
 
@@ -70,8 +78,7 @@ int fail(const Twine &message) {
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   registerAllPasses();
-  bitnet::registerBitNetTransformsPasses();
-  bitnet::registerBitNetConversionPasses();
+  bitnet::registerAllBitNetPasses();
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
@@ -100,21 +107,11 @@ int main(int argc, char **argv) {
                   "' (expected bitnet, linalg, llvm-dialect, llvm or obj)");
     stop = found->phase;
   }
-  StringRef ext = sys::path::extension(inputFile);
-  if (ext == ".onnx") {
-    // Loading and validation are done; building IR from the graph is not.
-    Expected<bitnet::onnx_import::ONNXModel> model =
-        bitnet::onnx_import::loadONNXModel(inputFile);
-    if (!model)
-      return fail(toString(model.takeError()));
-    int64_t nodes = 0;
-    for (const auto &[op, count] : model->opCounts)
-      nodes += count;
-    return fail("'" + inputFile + "': valid ONNX (opset " +
-                Twine(model->opset) + ", " + Twine(nodes) + " nodes, " +
-                Twine(model->opCounts.size()) +
-                " op types), but lowering ONNX graphs to bitnet IR is not "
-                "implemented yet; pass bitnet IR (.mlir)");
+  std::map<std::string, int64_t> dims;
+  for (const std::string &binding : dimBindings) {
+    std::string error;
+    if (!bitnet::onnx_import::parseDimBinding(binding, dims, error))
+      return fail(error);
   }
 
   DialectRegistry registry;
@@ -124,25 +121,40 @@ int main(int argc, char **argv) {
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
 
+  OwningOpRef<ModuleOp> module;
   std::string errorMessage;
-  std::unique_ptr<MemoryBuffer> input = openInputFile(inputFile, &errorMessage);
-  if (!input)
-    return fail(errorMessage);
   SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  if (!module)
-    return fail("cannot parse '" + inputFile + "'");
-  if (failed(verify(*module)))
-    return fail("'" + inputFile + "' does not verify");
+  if (sys::path::extension(inputFile) == ".onnx") {
+    Expected<bitnet::onnx_import::ONNXModel> model =
+        bitnet::onnx_import::loadONNXModel(inputFile);
+    if (!model)
+      return fail(toString(model.takeError()));
+    bitnet::onnx_import::ImportOptions options;
+    options.dims = dims;
+    auto imported = bitnet::onnx_import::importONNXModel(*model, context, options);
+    if (!imported)
+      return fail(toString(imported.takeError()));
+    module = std::move(*imported);
+  } else {
+    std::unique_ptr<MemoryBuffer> input = openInputFile(inputFile, &errorMessage);
+    if (!input)
+      return fail(errorMessage);
+    sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
+    module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+    if (!module)
+      return fail("cannot parse '" + inputFile + "'");
+    if (failed(verify(*module)))
+      return fail("'" + inputFile + "' does not verify");
+  }
 
   PassManager pm(&context);
   if (failed(bitnet::buildPipeline(pm, bitnet::Phase::BitNet, stop, errs())) ||
       failed(pm.run(*module)))
     return fail("compilation of '" + inputFile + "' failed");
 
-  std::unique_ptr<ToolOutputFile> output = openOutputFile(outputFile, &errorMessage);
+  std::unique_ptr<ToolOutputFile> output =
+      openOutputFile(outputFile, &errorMessage);
   if (!output)
     return fail(errorMessage);
   if (kind == Emit::Phase) {

@@ -17,9 +17,7 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
-  mlir::bitnet::registerBitNetTransformsPasses();
-  mlir::bitnet::registerBitNetConversionPasses();
-  mlir::bitnet::registerBitNetPipelines();
+  mlir::bitnet::registerAllBitNetPasses();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -10,6 +10,7 @@
 #define BITNET_EXECUTIONENGINE_REFERENCEJIT_H
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/Error.h"
 
@@ -37,6 +38,11 @@ struct ReferenceJitOptions {
 llvm::Expected<std::unique_ptr<ExecutionEngine>>
 compileReferenceJit(MLIRContext &context, llvm::StringRef source,
                     const ReferenceJitOptions &options = {});
+
+/// The same for a module already in memory (e.g. imported from ONNX); the
+/// module is lowered in place.
+llvm::Expected<std::unique_ptr<ExecutionEngine>>
+compileReferenceJit(ModuleOp module, const ReferenceJitOptions &options = {});
 
 } // namespace mlir::bitnet
 

@@ -40,9 +40,12 @@ llvm::ArrayRef<PhaseInfo> getPhases();
 LogicalResult buildPipeline(OpPassManager &pm, Phase from, Phase to,
                             llvm::raw_ostream &errorStream);
 
-/// Registers `bitnet-reference-to-llvm` (bitnet ops to the LLVM dialect) and
-/// one pipeline per phase with bitnet-opt.
+/// Registers `bitnet-reference-to-llvm` (bitnet ops to the LLVM dialect).
 void registerBitNetPipelines();
+
+/// Registers every pass and pipeline of the project (bitnet transforms,
+/// conversions, pipeline passes, named pipelines). Idempotent.
+void registerAllBitNetPasses();
 
 } // namespace mlir::bitnet
 

@@ -1,5 +1,6 @@
-// Loading and validating ONNX files: each bad input gets one message naming
-// the file (and node, op and reason), a non-zero exit, and no output file.
+// Loading, validating and importing ONNX files: each bad input gets one
+// message naming the file (and node, op and reason), a non-zero exit, and no
+// output file.
 // The .onnx inputs come from Inputs/make_inputs.py.
 // RUN: rm -rf %t && mkdir -p %t
 
@@ -30,8 +31,9 @@
 // RUN: not bitnet-compile %t/empty.onnx 2>&1 | FileCheck %s --check-prefix=EMPTY
 // EMPTY: bitnet-compile: error: '{{.*}}empty.onnx': empty file, not an ONNX model
 
-// A valid model loads and validates; building IR from it is the part that
-// does not exist yet, and the tool says so.
-// RUN: not bitnet-compile %S/Inputs/valid-add.onnx -o %t/c.o 2>&1 | FileCheck %s --check-prefix=VALID
-// RUN: test ! -e %t/c.o
-// VALID: bitnet-compile: error: '{{.*}}valid-add.onnx': valid ONNX (opset 17, 1 nodes, 1 op types), but lowering ONNX graphs to bitnet IR is not implemented yet
+// A symbolic dimension needs a value, and --dim must be NAME=N.
+// RUN: not bitnet-compile %bitnet_src_root/models/onnx/llama.onnx -o %t/d.o 2>&1 | FileCheck %s --check-prefix=DIM
+// RUN: test ! -e %t/d.o
+// DIM: bitnet-compile: error: '{{.*}}llama.onnx': input 'input_ids': symbolic dimension 'seq' needs a value: pass --dim=seq=N
+// RUN: not bitnet-compile %bitnet_src_root/models/onnx/llama.onnx --dim=seq -o %t/e.o 2>&1 | FileCheck %s --check-prefix=BADDIM
+// BADDIM: bitnet-compile: error: --dim expects NAME=N with N > 0, got 'seq'

@@ -1,0 +1,47 @@
+//===- ONNXImporter.h - Build MLIR from a validated ONNX model --*- C++ -*-===//
+//
+// Turns the main graph of an ONNX model into one func.func on static tensors:
+// symbolic dimensions are bound to values first (e.g. seq=64), shape
+// arithmetic (Shape, Gather, Concat, Range, ...) is evaluated during import,
+// and every other node becomes linalg/tensor/arith/math IR with ONNX's
+// numpy-style broadcasting. The result runs through the same reference CPU
+// path as bitnet IR.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BITNET_CONVERSION_ONNXTOBITNET_ONNXIMPORTER_H
+#define BITNET_CONVERSION_ONNXTOBITNET_ONNXIMPORTER_H
+
+#include "bitnet/Conversion/ONNXToBitNet/ONNXModel.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <map>
+#include <string>
+
+namespace mlir::bitnet::onnx_import {
+
+struct ImportOptions {
+  /// Values of symbolic dimensions, by name (dim_param), e.g. {"seq", 64}.
+  std::map<std::string, int64_t> dims;
+  /// Name of the generated function.
+  std::string funcName = "main";
+  /// Add llvm.emit_c_interface so C++ can call the compiled function.
+  bool emitCInterface = true;
+};
+
+/// Builds a module with one function: graph inputs (initializers excluded)
+/// are its arguments, graph outputs its results. Errors name the file, node,
+/// op and reason.
+llvm::Expected<OwningOpRef<ModuleOp>>
+importONNXModel(const ONNXModel &model, MLIRContext &context,
+                const ImportOptions &options);
+
+/// Parses "name=value" into `dims`; false with a message if malformed.
+bool parseDimBinding(llvm::StringRef text, std::map<std::string, int64_t> &dims,
+                     std::string &error);
+
+} // namespace mlir::bitnet::onnx_import
+
+#endif // BITNET_CONVERSION_ONNXTOBITNET_ONNXIMPORTER_H
