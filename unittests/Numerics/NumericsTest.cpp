@@ -43,14 +43,45 @@ std::vector<float> quantizerInput(uint32_t seed, float tieMax) {
   return x;
 }
 
+/// Fills row r so that absmax codes depend on the multiplier form: the row
+/// maximum is chosen so that Q / d and (1 / d) * Q differ, and the other
+/// entries sit where the two multipliers round to different codes.
+void fillFormSensitiveRow(std::vector<float> &x, int64_t r, float q,
+                          bool clampEps) {
+  float g = 3.0f, d, m1, m2;
+  do {
+    g = std::nextafter(g, 10.f);
+    d = clampEps ? std::max(g, 1e-5f) : g + 1e-5f;
+    m1 = q / d;
+    m2 = (1.f / d) * q;
+  } while (m1 == m2);
+  float *row = &x[r * kDim];
+  std::fill(row, row + kDim, 0.f);
+  row[kDim - 1] = g;
+  int64_t n = 0;
+  for (int k = 0; k < int(q) && n < kDim - 1; ++k) {
+    float t = (float(k) + 0.5f) / m1;
+    for (int step = -4; step <= 4 && n < kDim - 1; ++step) {
+      float v = t;
+      for (int i = 0; i < std::abs(step); ++i)
+        v = std::nextafter(v, step < 0 ? 0.f : 1e9f);
+      if (std::nearbyint(v * m1) != std::nearbyint(v * m2))
+        row[n++] = v;
+    }
+  }
+  ASSERT_GT(n, 0) << "no value tells the two multiplier forms apart";
+}
+
 struct QuantCase {
   std::string op;   // absmax_quant | absmean_quant | fp4_quant
   int bits;         // ignored for fp4
   bool clampEps;
+  bool recipMul = false;
 };
 
 void PrintTo(const QuantCase &c, std::ostream *os) {
-  *os << c.op << " bits=" << c.bits << (c.clampEps ? " clamp" : " +eps");
+  *os << c.op << " bits=" << c.bits << (c.clampEps ? " clamp" : " +eps")
+      << (c.recipMul ? " recip_mul" : "");
 }
 
 std::string quantAttrs(const QuantCase &c) {
@@ -60,6 +91,9 @@ std::string quantAttrs(const QuantCase &c) {
   if (c.clampEps)
     attrs += std::string(attrs.empty() ? "" : ", ") +
              "eps_mode = #bitnet.eps_mode<clamp>";
+  if (c.recipMul)
+    attrs += std::string(attrs.empty() ? "" : ", ") +
+             "mult_form = #bitnet.mult_form<recip_mul>";
   return attrs.empty() ? "" : "{" + attrs + "}";
 }
 
@@ -95,6 +129,8 @@ TEST_P(QuantizerTest, MatchesReference) {
       rest += std::fabs(in[3 * kDim + i]);
     in[3 * kDim + kDim - 1] = float(double(sqrtQ) * kDim - rest);
   }
+  if (c.op == "absmax_quant")
+    fillFormSensitiveRow(in, 4, float((1 << (c.bits - 1)) - 1), c.clampEps);
   std::vector<int8_t> codes(kRows * kDim);
   std::vector<float> scale(kRows), deq(kRows * kDim);
   auto inV = view<float, 2>(in, {kRows, kDim});
@@ -107,10 +143,12 @@ TEST_P(QuantizerTest, MatchesReference) {
   const float eps = 1e-5f;
   ref::Quantized want =
       c.op == "absmax_quant"
-          ? ref::absmaxQuant(in, kRows, kDim, c.bits, eps, c.clampEps)
+          ? ref::absmaxQuant(in, kRows, kDim, c.bits, eps, c.clampEps,
+                             c.recipMul)
       : c.op == "absmean_quant"
-          ? ref::absmeanQuant(in, kRows, kDim, c.bits, eps, c.clampEps)
-          : ref::fp4Quant(in, kRows, kDim, eps, c.clampEps);
+          ? ref::absmeanQuant(in, kRows, kDim, c.bits, eps, c.clampEps,
+                              c.recipMul)
+          : ref::fp4Quant(in, kRows, kDim, eps, c.clampEps, c.recipMul);
   // FP4 codes live in the low nibble of each byte.
   expectSameCodes(codes, want.codes, "codes", fp4 ? 0xf : 0xff);
   expectNear(scale, want.scales, 0, "scale");
@@ -141,10 +179,14 @@ INSTANTIATE_TEST_SUITE_P(
                       QuantCase{"absmean_quant", 4, true},
                       QuantCase{"absmean_quant", 8, true},
                       QuantCase{"fp4_quant", 0, false},
-                      QuantCase{"fp4_quant", 0, true}),
+                      QuantCase{"fp4_quant", 0, true},
+                      QuantCase{"absmax_quant", 8, true, true},
+                      QuantCase{"absmean_quant", 4, false, true},
+                      QuantCase{"fp4_quant", 0, true, true}),
     [](const ::testing::TestParamInfo<QuantCase> &info) {
       return info.param.op + std::to_string(info.param.bits) +
-             (info.param.clampEps ? "Clamp" : "AddEps");
+             (info.param.clampEps ? "Clamp" : "AddEps") +
+             (info.param.recipMul ? "RecipMul" : "");
     });
 
 class TernaryQuantTest : public ::testing::TestWithParam<bool> {};

@@ -13,6 +13,10 @@ static float guard(float s, float eps, bool clampEps) {
   return clampEps ? std::max(s, eps) : s + eps;
 }
 
+static float multiplier(float q, float d, bool recipMul) {
+  return recipMul ? (1.f / d) * q : q / d;
+}
+
 /// Round half to even (the default FP environment's nearbyint).
 static float rne(float v) { return std::nearbyint(v); }
 
@@ -29,12 +33,12 @@ static float absMax(const float *v, int64_t n) {
 }
 
 Quantized absmaxQuant(const std::vector<float> &x, int64_t rows, int64_t d,
-                      int bits, float eps, bool clampEps) {
+                      int bits, float eps, bool clampEps, bool recipMul) {
   const float q = float((1 << (bits - 1)) - 1);
   Quantized out{std::vector<int8_t>(x.size()), std::vector<float>(rows)};
   for (int64_t r = 0; r < rows; ++r) {
     float dd = guard(absMax(&x[r * d], d), eps, clampEps);
-    float mult = q / dd;
+    float mult = multiplier(q, dd, recipMul);
     out.scales[r] = dd / q;
     for (int64_t i = 0; i < d; ++i)
       out.codes[r * d + i] = roundClip(x[r * d + i] * mult, -q - 1, q);
@@ -43,7 +47,7 @@ Quantized absmaxQuant(const std::vector<float> &x, int64_t rows, int64_t d,
 }
 
 Quantized absmeanQuant(const std::vector<float> &x, int64_t rows, int64_t d,
-                       int bits, float eps, bool clampEps) {
+                       int bits, float eps, bool clampEps, bool recipMul) {
   const int q = (1 << (bits - 1)) - 1;
   const float sqrtQ = float(std::sqrt(double(q)));
   Quantized out{std::vector<int8_t>(x.size()), std::vector<float>(rows)};
@@ -53,7 +57,7 @@ Quantized absmeanQuant(const std::vector<float> &x, int64_t rows, int64_t d,
       sum += double(std::fabs(x[r * d + i]));
     float b = float(sum / double(d));
     float dd = guard(b, eps, clampEps);
-    float mult = sqrtQ / dd;
+    float mult = multiplier(sqrtQ, dd, recipMul);
     out.scales[r] = dd / sqrtQ;
     for (int64_t i = 0; i < d; ++i)
       out.codes[r * d + i] =
@@ -81,11 +85,11 @@ static int8_t nearestE2M1(float mag) {
 }
 
 Quantized fp4Quant(const std::vector<float> &x, int64_t rows, int64_t d,
-                   float eps, bool clampEps) {
+                   float eps, bool clampEps, bool recipMul) {
   Quantized out{std::vector<int8_t>(x.size()), std::vector<float>(rows)};
   for (int64_t r = 0; r < rows; ++r) {
     float dd = guard(absMax(&x[r * d], d), eps, clampEps);
-    float mult = 6.f / dd;
+    float mult = multiplier(6.f, dd, recipMul);
     out.scales[r] = dd / 6.f;
     for (int64_t i = 0; i < d; ++i) {
       float v = x[r * d + i] * mult;
@@ -96,13 +100,14 @@ Quantized fp4Quant(const std::vector<float> &x, int64_t rows, int64_t d,
   return out;
 }
 
-Quantized ternaryQuant(const std::vector<float> &w, float eps, bool clampEps) {
+Quantized ternaryQuant(const std::vector<float> &w, float eps, bool clampEps,
+                       bool recipMul) {
   double sum = 0;
   for (float v : w)
     sum += double(std::fabs(v));
   float a = float(sum / double(w.size()));
   float dd = guard(a, eps, clampEps);
-  float mult = 1.f / dd;
+  float mult = multiplier(1.f, dd, recipMul);
   Quantized out{std::vector<int8_t>(w.size()), {dd}};
   for (size_t i = 0; i < w.size(); ++i)
     out.codes[i] = roundClip(w[i] * mult, -1.f, 1.f);

@@ -20,13 +20,15 @@ struct Quantized {
   std::vector<float> scales;
 };
 
+/// `recipMul` forms the multiplier as (1 / d) * Q instead of Q / d.
 Quantized absmaxQuant(const std::vector<float> &x, int64_t rows, int64_t d,
-                      int bits, float eps, bool clampEps);
+                      int bits, float eps, bool clampEps, bool recipMul = false);
 Quantized absmeanQuant(const std::vector<float> &x, int64_t rows, int64_t d,
-                       int bits, float eps, bool clampEps);
+                       int bits, float eps, bool clampEps, bool recipMul = false);
 Quantized fp4Quant(const std::vector<float> &x, int64_t rows, int64_t d,
-                   float eps, bool clampEps);
-Quantized ternaryQuant(const std::vector<float> &w, float eps, bool clampEps);
+                   float eps, bool clampEps, bool recipMul = false);
+Quantized ternaryQuant(const std::vector<float> &w, float eps, bool clampEps,
+                       bool recipMul = false);
 
 /// E2M1 value of a 4-bit code.
 float e2m1Value(int8_t code);

@@ -23,10 +23,15 @@ using namespace mlir::bitnet::lowering;
 namespace {
 
 /// From a per-token statistic s (f32, or f64 to be divided by `divisor` for a
-/// mean): d = eps(s); multiplier = numer / d; scale = d / numer.
+/// mean): d = eps(s); multiplier = numer / d (or (1 / d) * numer);
+/// scale = d / numer.
+template <typename QuantOp>
 std::pair<Value, Value> multiplierAndScale(OpBuilder &b, Location loc, Value s,
                                            Value divisor, double numer,
-                                           APFloat eps, EpsMode mode) {
+                                           QuantOp op) {
+  APFloat eps = op.getEps();
+  EpsMode mode = op.getEpsMode();
+  bool recipMul = op.getMultForm() == MultForm::recip_mul;
   Value epsV = f32Const(b, loc, eps.convertToDouble());
   Value numerV = f32Const(b, loc, numer);
   Type f32 = b.getF32Type();
@@ -38,7 +43,13 @@ std::pair<Value, Value> multiplierAndScale(OpBuilder &b, Location loc, Value s,
           stat = arith::TruncFOp::create(nb, nl, f32, stat);
         }
         Value d = applyEps(nb, nl, stat, epsV, mode == EpsMode::clamp);
-        Value mult = arith::DivFOp::create(nb, nl, numerV, d);
+        Value mult;
+        if (recipMul)
+          mult = arith::MulFOp::create(
+              nb, nl,
+              arith::DivFOp::create(nb, nl, f32Const(nb, nl, 1.0), d), numerV);
+        else
+          mult = arith::DivFOp::create(nb, nl, numerV, d);
         Value scale = arith::DivFOp::create(nb, nl, d, numerV);
         return SmallVector<Value>{mult, scale};
       });
@@ -77,8 +88,7 @@ struct TernaryQuantLowering : OpConversionPattern<TernaryQuantOp> {
       count = arith::MulFOp::create(rewriter, loc, count, f);
     }
     Value sum = sumAbsAllF64(rewriter, loc, w);
-    auto [mult, scale] = multiplierAndScale(rewriter, loc, sum, count, 1.0,
-                                            op.getEps(), op.getEpsMode());
+    auto [mult, scale] = multiplierAndScale(rewriter, loc, sum, count, 1.0, op);
     Value codes = integerCodes(rewriter, loc, w, mult, -1.0, 1.0);
     rewriter.replaceOp(op, {codes, scale});
     return success();
@@ -94,8 +104,7 @@ struct AbsmaxQuantLowering : OpConversionPattern<AbsmaxQuantOp> {
     int64_t q = maxSignedCode(op.getBits());
     Value g = reduceAbsLastDim(rewriter, loc, adaptor.getInput(),
                                AbsReduction::Max);
-    auto [mult, scale] = multiplierAndScale(rewriter, loc, g, Value(), double(q),
-                                            op.getEps(), op.getEpsMode());
+    auto [mult, scale] = multiplierAndScale(rewriter, loc, g, Value(), double(q), op);
     Value codes = integerCodes(rewriter, loc, adaptor.getInput(), mult,
                                double(-q - 1), double(q));
     rewriter.replaceOp(op, {codes, scale});
@@ -116,8 +125,7 @@ struct AbsmeanQuantLowering : OpConversionPattern<AbsmeanQuantOp> {
     // sqrt(Q) rounded once to f32, as torch's `7 ** 0.5` is when it meets an
     // f32 tensor.
     double sqrtQ = double(float(std::sqrt(double(q))));
-    auto [mult, scale] = multiplierAndScale(rewriter, loc, sum, count, sqrtQ,
-                                            op.getEps(), op.getEpsMode());
+    auto [mult, scale] = multiplierAndScale(rewriter, loc, sum, count, sqrtQ, op);
     Value codes = integerCodes(rewriter, loc, x, mult, double(-q - 1), double(q));
     rewriter.replaceOp(op, {codes, scale});
     return success();
@@ -132,8 +140,7 @@ struct FP4QuantLowering : OpConversionPattern<FP4QuantOp> {
     Location loc = op.getLoc();
     Value x = adaptor.getInput();
     Value g = reduceAbsLastDim(rewriter, loc, x, AbsReduction::Max);
-    auto [mult, scale] = multiplierAndScale(rewriter, loc, g, Value(), 6.0,
-                                            op.getEps(), op.getEpsMode());
+    auto [mult, scale] = multiplierAndScale(rewriter, loc, g, Value(), 6.0, op);
     // Round-half-to-even onto {0, .5, 1, 1.5, 2, 3, 4, 6}: the grid index is
     // the number of midpoints below |v|, where a midpoint between an even and
     // an odd index counts as below only when |v| exceeds it (tie to even).

@@ -43,6 +43,22 @@ func.func @absmax_quant_clamp_dynamic(%x: tensor<?x64xf32>) -> (tensor<?x64xi8>,
 
 // -----
 
+// mult_form = recip_mul: the multiplier is (1 / d) * Q, as exported graphs
+// compute it.
+// CHECK-LABEL: func @absmax_quant_recip_mul
+// CHECK: linalg.generic
+// CHECK: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK: linalg.generic
+// CHECK:   %[[D:.*]] = arith.addf
+// CHECK:   %[[R:.*]] = arith.divf %[[ONE]], %[[D]] : f32
+// CHECK:   arith.mulf %[[R]], %{{.*}} : f32
+func.func @absmax_quant_recip_mul(%x: tensor<4x64xf32>) -> (tensor<4x64xi8>, tensor<4xf32>) {
+  %q, %s = bitnet.absmax_quant %x {mult_form = #bitnet.mult_form<recip_mul>} : tensor<4x64xf32> -> tensor<4x64xi8>, tensor<4xf32>
+  return %q, %s : tensor<4x64xi8>, tensor<4xf32>
+}
+
+// -----
+
 // absmean sums |x| in f64 (order-independent mean) and scales by sqrt(7).
 // CHECK-LABEL: func @absmean_quant
 // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<4xf64>)

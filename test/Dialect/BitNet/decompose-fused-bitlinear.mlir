@@ -3,12 +3,12 @@
 // INT8 absmax with TopK in front: the attention output projection of a4.8.
 // CHECK-LABEL: func @int8_with_topk
 // CHECK: %[[T:.*]] = bitnet.topk_sparsify %arg0 {ratio = 5.000000e-01 : f64} : tensor<4x64xf32>
-// CHECK: %[[Q:.*]], %[[S:.*]] = bitnet.absmax_quant %[[T]] {eps_mode = #bitnet.eps_mode<clamp>} : tensor<4x64xf32> -> tensor<4x64xi8>, tensor<4xf32>
+// CHECK: %[[Q:.*]], %[[S:.*]] = bitnet.absmax_quant %[[T]] {eps_mode = #bitnet.eps_mode<clamp>, mult_form = #bitnet.mult_form<recip_mul>} : tensor<4x64xf32> -> tensor<4x64xi8>, tensor<4xf32>
 // CHECK: %[[Y:.*]] = bitnet.bitlinear %[[Q]], %[[S]], %arg1, %arg2 : (tensor<4x64xi8>, tensor<4xf32>, !bitnet.packed_ternary<32x64, bits2>, tensor<f32>) -> tensor<4x32xf32>
 // CHECK-NOT: bitnet.fused_bitlinear
 // CHECK: return %[[Y]]
 func.func @int8_with_topk(%x: tensor<4x64xf32>, %w: !bitnet.packed_ternary<32x64, bits2>, %ws: tensor<f32>) -> tensor<4x32xf32> {
-  %y = bitnet.fused_bitlinear %x, %w, %ws {act = #bitnet.act<int8_absmax>, topk_ratio = 0.5 : f64, eps_mode = #bitnet.eps_mode<clamp>}
+  %y = bitnet.fused_bitlinear %x, %w, %ws {act = #bitnet.act<int8_absmax>, topk_ratio = 0.5 : f64, eps_mode = #bitnet.eps_mode<clamp>, mult_form = #bitnet.mult_form<recip_mul>}
       : (tensor<4x64xf32>, !bitnet.packed_ternary<32x64, bits2>, tensor<f32>) -> tensor<4x32xf32>
   return %y : tensor<4x32xf32>
 }

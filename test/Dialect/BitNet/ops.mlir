@@ -33,6 +33,8 @@ func.func @quantizers(%x: tensor<2x16x256xf32>) {
   %a6, %a6s = bitnet.absmax_quant %x {bits = 6 : i32, eps_mode = #bitnet.eps_mode<clamp>} : tensor<2x16x256xf32> -> tensor<2x16x256xi8>, tensor<2x16xf32>
   // CHECK: bitnet.absmean_quant %{{.*}} : tensor<2x16x256xf32> -> tensor<2x16x256xi8>, tensor<2x16xf32>
   %b, %bs = bitnet.absmean_quant %x : tensor<2x16x256xf32> -> tensor<2x16x256xi8>, tensor<2x16xf32>
+  // CHECK: bitnet.absmean_quant %{{.*}} {mult_form = #bitnet.mult_form<recip_mul>}
+  %b2, %b2s = bitnet.absmean_quant %x {mult_form = #bitnet.mult_form<recip_mul>} : tensor<2x16x256xf32> -> tensor<2x16x256xi8>, tensor<2x16xf32>
   // CHECK: %[[F:.*]], %[[FS:.*]] = bitnet.fp4_quant %{{.*}} : tensor<2x16x256xf32> -> tensor<2x16x256xf4E2M1FN>, tensor<2x16xf32>
   %f, %fs = bitnet.fp4_quant %x : tensor<2x16x256xf32> -> tensor<2x16x256xf4E2M1FN>, tensor<2x16xf32>
   // CHECK: bitnet.dequantize %[[F]], %[[FS]] : tensor<2x16x256xf4E2M1FN>, tensor<2x16xf32> -> tensor<2x16x256xf32>

@@ -31,18 +31,21 @@ struct DecomposeFusedBitLinear : OpRewritePattern<FusedBitLinearOp> {
     auto intCodes = RankedTensorType::get(xType.getShape(), rewriter.getI8Type());
     FloatAttr eps = op.getEpsAttr();
     EpsModeAttr mode = op.getEpsModeAttr();
+    MultFormAttr form = op.getMultFormAttr();
     Value codes, scale;
     switch (op.getAct()) {
     case ActScheme::int8_absmax: {
       auto q = AbsmaxQuantOp::create(rewriter, loc, intCodes, scaleType, x,
-                                     rewriter.getI32IntegerAttr(8), eps, mode);
+                                     rewriter.getI32IntegerAttr(8), eps, mode,
+                                     form);
       codes = q.getCodes();
       scale = q.getScale();
       break;
     }
     case ActScheme::int4_absmean: {
       auto q = AbsmeanQuantOp::create(rewriter, loc, intCodes, scaleType, x,
-                                      rewriter.getI32IntegerAttr(4), eps, mode);
+                                      rewriter.getI32IntegerAttr(4), eps, mode,
+                                      form);
       codes = q.getCodes();
       scale = q.getScale();
       break;
@@ -50,7 +53,8 @@ struct DecomposeFusedBitLinear : OpRewritePattern<FusedBitLinearOp> {
     case ActScheme::fp4_minmax: {
       auto fp4Codes = RankedTensorType::get(xType.getShape(),
                                             rewriter.getType<Float4E2M1FNType>());
-      auto q = FP4QuantOp::create(rewriter, loc, fp4Codes, scaleType, x, eps, mode);
+      auto q = FP4QuantOp::create(rewriter, loc, fp4Codes, scaleType, x, eps,
+                                  mode, form);
       codes = q.getCodes();
       scale = q.getScale();
       break;

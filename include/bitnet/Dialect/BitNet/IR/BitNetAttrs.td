@@ -20,6 +20,22 @@ def BitNet_EpsModeAttr : EnumAttr<BitNet_Dialect, BitNet_EpsMode, "eps_mode"> {
   let assemblyFormat = "`<` $value `>`";
 }
 
+// How the quantization multiplier is formed from the guarded statistic d:
+// `Q / d` (one division) or `(1 / d) * Q` (what torch.onnx.export writes for
+// `Q / d` on tensors). The two round differently, and codes at near-ties
+// follow the multiplier's last bit.
+def BitNet_MultFormDiv      : I32EnumAttrCase<"div", 0>;
+def BitNet_MultFormRecipMul : I32EnumAttrCase<"recip_mul", 1>;
+def BitNet_MultForm : I32EnumAttr<"MultForm",
+    "how the quantization multiplier is computed: `Q / d` or `(1 / d) * Q`",
+    [BitNet_MultFormDiv, BitNet_MultFormRecipMul]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::mlir::bitnet";
+}
+def BitNet_MultFormAttr : EnumAttr<BitNet_Dialect, BitNet_MultForm, "mult_form"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
 // Packed layouts of ternary weights along the last (reduction) dimension.
 def BitNet_LayoutBits2  : I32EnumAttrCase<"bits2", 0>;
 def BitNet_LayoutTrits5 : I32EnumAttrCase<"trits5", 1>;

@@ -23,7 +23,9 @@ def BitNet_TernaryWeight
 
 defvar BitNet_EpsAttrs = (ins DefaultValuedAttr<F32Attr, "1.0e-5">:$eps,
                              DefaultValuedAttr<BitNet_EpsModeAttr,
-                                 "::mlir::bitnet::EpsMode::add">:$eps_mode);
+                                 "::mlir::bitnet::EpsMode::add">:$eps_mode,
+                             DefaultValuedAttr<BitNet_MultFormAttr,
+                                 "::mlir::bitnet::MultForm::div">:$mult_form);
 
 //===----------------------------------------------------------------------===//
 // Ternary weights
@@ -42,7 +44,9 @@ def BitNet_TernaryQuantOp : BitNet_Op<"ternary_quant", [Pure]> {
     scale = d                                so that W ~= scale * codes
     ```
 
-    The mean is accumulated in f64 and rounded once to f32, so it does not
+    With `mult_form = recip_mul` the multiplier is `(1 / d) * 1` instead
+    (every quantizer has this attribute; see docs/RationaleBitNet.md). The
+    mean is accumulated in f64 and rounded once to f32, so it does not
     depend on summation order. Multiplying by the reciprocal (rather than
     dividing) is what the reference BitNet code does
     (`w * (1 / mean.clamp(min=eps))`).
