@@ -34,6 +34,7 @@ std::pair<Value, Value> multiplierAndScale(OpBuilder &b, Location loc, Value s,
   bool recipMul = op.getMultForm() == MultForm::recip_mul;
   Value epsV = f32Const(b, loc, eps.convertToDouble());
   Value numerV = f32Const(b, loc, numer);
+  Value one = f32Const(b, loc, 1.0);
   Type f32 = b.getF32Type();
   SmallVector<Value> r = mapElementwise(
       b, loc, s, s, {f32, f32}, [&](OpBuilder &nb, Location nl, ValueRange a) {
@@ -47,7 +48,7 @@ std::pair<Value, Value> multiplierAndScale(OpBuilder &b, Location loc, Value s,
         if (recipMul)
           mult = arith::MulFOp::create(
               nb, nl,
-              arith::DivFOp::create(nb, nl, f32Const(nb, nl, 1.0), d), numerV);
+              arith::DivFOp::create(nb, nl, one, d), numerV);
         else
           mult = arith::DivFOp::create(nb, nl, numerV, d);
         Value scale = arith::DivFOp::create(nb, nl, d, numerV);

@@ -48,7 +48,9 @@ func.func @absmax_quant_clamp_dynamic(%x: tensor<?x64xf32>) -> (tensor<?x64xi8>,
 // CHECK-LABEL: func @absmax_quant_recip_mul
 // CHECK: linalg.generic
 // CHECK: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
-// CHECK: linalg.generic
+// CHECK-NEXT: tensor.empty
+// CHECK-NEXT: tensor.empty
+// CHECK-NEXT: linalg.generic
 // CHECK:   %[[D:.*]] = arith.addf
 // CHECK:   %[[R:.*]] = arith.divf %[[ONE]], %[[D]] : f32
 // CHECK:   arith.mulf %[[R]], %{{.*}} : f32
