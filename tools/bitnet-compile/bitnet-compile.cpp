@@ -122,6 +122,8 @@ int main(int argc, char **argv) {
   context.loadAllAvailableDialects();
 
   OwningOpRef<ModuleOp> module;
+  bitnet::onnx_import::ImportStats importStats;
+  bool fromONNX = false;
   std::string errorMessage;
   SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
@@ -132,7 +134,9 @@ int main(int argc, char **argv) {
       return fail(toString(model.takeError()));
     bitnet::onnx_import::ImportOptions options;
     options.dims = dims;
-    auto imported = bitnet::onnx_import::importONNXModel(*model, context, options);
+    auto imported = bitnet::onnx_import::importONNXModel(*model, context,
+                                                         options, &importStats);
+    fromONNX = true;
     if (!imported)
       return fail(toString(imported.takeError()));
     module = std::move(*imported);
@@ -158,6 +162,12 @@ int main(int argc, char **argv) {
   if (!output)
     return fail(errorMessage);
   if (kind == Emit::Phase) {
+    // What import recognized, as comments that keep the output parseable.
+    if (fromONNX) {
+      output->os() << "// " << importStats.summary() << "\n";
+      for (const std::string &layer : importStats.bitLinearNodes)
+        output->os() << "//   bitlinear: " << layer << "\n";
+    }
     module->print(output->os());
   } else {
     bitnet::CPUTargetOptions options;

@@ -3,14 +3,12 @@
 // Each reference export under models/onnx is imported (seq bound to the
 // reference prompt's 64 bytes), compiled through the reference CPU path,
 // run on the prompt, and compared with PyTorch's logits from
-// models/reference. Quantizer subgraphs are still imported as float ops
-// (recognition into bitnet ops is the next step). LLaMA and b1.58 agree to
-// float rounding. The a4.8 variants agree with ONNX Runtime on the same files
-// to the printed digits (models/manifest.json: rel L2 1.04e-3 for a48,
-// 6.96e-3 and top-1 0.969 for a48_kv3) but not as closely with PyTorch, whose
-// own f32 reductions put a few 4- and 3-bit codes on the other side of a
-// rounding tie; the bounds for them allow for that and no more.
-//
+// models/reference. The STE quantizers and BitLinears the importer recognizes
+// run as bitnet ops (integer BitLinear); FP4 and TopK still run as the float
+// ops the exporter wrote. PyTorch computes the same layers in float with its
+// own summation order, so a handful of INT8/INT4/3-bit codes land on the
+// other side of a rounding tie and move the logits; LLaMA (no quantizers)
+// agrees to float rounding. Measured figures are in docs/ONNXImport.md.
 //===----------------------------------------------------------------------===//
 
 #include "bitnet/Conversion/ONNXToBitNet/ONNXImporter.h"
@@ -99,8 +97,8 @@ TEST_P(ImportedModelTest, MatchesPyTorch) {
 INSTANTIATE_TEST_SUITE_P(
     Exports, ImportedModelTest,
     ::testing::Values(ModelCase{"llama", 1e-5, 1.0},
-                      ModelCase{"b158", 1e-5, 1.0},
-                      ModelCase{"b158_addeps", 1e-5, 1.0},
+                      ModelCase{"b158", 2e-2, 0.95},
+                      ModelCase{"b158_addeps", 2e-2, 0.95},
                       ModelCase{"a48", 2e-2, 0.95},
                       ModelCase{"a48_threshold", 2e-2, 0.95},
                       ModelCase{"a48fp4", 2e-2, 0.95},

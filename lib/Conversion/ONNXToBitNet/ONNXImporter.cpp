@@ -9,6 +9,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "bitnet/Conversion/ONNXToBitNet/ONNXImporter.h"
+#include "QuantizerPatterns.h"
+
+#include "bitnet/Dialect/BitNet/IR/BitNetDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -19,6 +22,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -34,6 +39,7 @@
 #include <optional>
 
 using namespace mlir;
+using namespace mlir::bitnet;
 using namespace mlir::bitnet::onnx_import;
 using llvm::StringRef;
 using llvm::Twine;
@@ -117,7 +123,7 @@ public:
   GraphImporter(const ONNXModel &model, MLIRContext &context,
                 const ImportOptions &options)
       : model(model), options(options), ctx(&context), b(&context),
-        loc(FileLineColLoc::get(&context, model.path, 0, 0)) {}
+        loc(FileLineColLoc::get(&context, model.path, 0, 0)), fileLoc(loc) {}
 
   llvm::Expected<OwningOpRef<ModuleOp>> run();
 
@@ -185,6 +191,18 @@ private:
     return axis < 0 ? axis + rank : axis;
   }
 
+  // Recognition -------------------------------------------------------------
+  /// Quantizers recognized so far, by the name of their STE output.
+  struct Quantized {
+    Value codes, scale;
+    QuantKind kind;
+  };
+  std::map<std::string, Quantized> quantized;
+  std::map<std::string, const onnx::NodeProto *> producers;
+  GraphView graphView();
+  bool tryQuantizer();
+  bool tryBitLinear();
+
   // Ops -----------------------------------------------------------------------
   llvm::Error importNode();
   llvm::Error importElementwise(StringRef op);
@@ -218,6 +236,10 @@ private:
   std::map<std::string, Tensor> env;
   const onnx::NodeProto *node = nullptr;
   std::string nodeName;
+  Location fileLoc;
+
+public:
+  ImportStats stats;
 };
 
 Type GraphImporter::elementType(int32_t onnxType) {
@@ -1632,8 +1654,118 @@ llvm::Error GraphImporter::importShape() {
   return llvm::Error::success();
 }
 
+//===----------------------------------------------------------------------===//
+// Recognition of BitNet subgraphs
+//===----------------------------------------------------------------------===//
+
+GraphView GraphImporter::graphView() {
+  GraphView g;
+  g.producer = [this](const std::string &v) -> const onnx::NodeProto * {
+    auto it = producers.find(v);
+    return it == producers.end() ? nullptr : it->second;
+  };
+  g.scalar = [this](const std::string &v) -> std::optional<double> {
+    auto it = env.find(v);
+    if (it == env.end() || !it->second.known() || it->second.data->size() != 1)
+      return std::nullopt;
+    return (*it->second.data)[0];
+  };
+  g.rank = [this](const std::string &v) -> int64_t {
+    auto it = env.find(v);
+    return it == env.end() ? -1 : it->second.rank();
+  };
+  return g;
+}
+
+/// An STE quantizer ending at this Add becomes a bitnet quantizer and a
+/// dequantize; the float nodes before it are left dead and erased later.
+bool GraphImporter::tryQuantizer() {
+  std::optional<QuantizerMatch> m = matchQuantizerSTE(*node, graphView());
+  if (!m)
+    return false;
+  auto it = env.find(m->input);
+  if (it == env.end() || !it->second.elementType().isF32() ||
+      it->second.rank() < 1)
+    return false;
+  Tensor &x = it->second;
+  Value xv = materialize(x);
+  auto codesType = RankedTensorType::get(x.shape(), b.getI8Type());
+  auto eps = b.getF32FloatAttr(m->eps);
+  auto mode = EpsModeAttr::get(ctx, m->clampEps ? EpsMode::clamp : EpsMode::add);
+  auto form = MultFormAttr::get(ctx, m->recipMul ? MultForm::recip_mul
+                                                 : MultForm::div);
+  auto tokenScale = RankedTensorType::get(x.shape().drop_back(), b.getF32Type());
+  Value codes, scale;
+  if (m->kind == QuantKind::Ternary) {
+    auto q = TernaryQuantOp::create(b, loc, codesType,
+                                    RankedTensorType::get({}, b.getF32Type()),
+                                    xv, eps, mode, form);
+    codes = q.getCodes();
+    scale = q.getScale();
+    ++stats.weightQuantizers;
+  } else if (m->kind == QuantKind::Absmax) {
+    auto q = AbsmaxQuantOp::create(b, loc, codesType, tokenScale, xv,
+                                   b.getI32IntegerAttr(m->bits), eps, mode, form);
+    codes = q.getCodes();
+    scale = q.getScale();
+    ++stats.activationQuantizers["int" + std::to_string(m->bits) + "_absmax"];
+  } else {
+    auto q = AbsmeanQuantOp::create(b, loc, codesType, tokenScale, xv,
+                                    b.getI32IntegerAttr(m->bits), eps, mode, form);
+    codes = q.getCodes();
+    scale = q.getScale();
+    ++stats.activationQuantizers["int" + std::to_string(m->bits) + "_absmean"];
+  }
+  Value deq = DequantizeOp::create(b, loc, x.type, codes, scale);
+  setOutput(0, Tensor{x.type, deq, std::nullopt});
+  quantized[node->output(0)] = Quantized{codes, scale, m->kind};
+  return true;
+}
+
+/// MatMul(quantized x, Transpose(quantized ternary W)) -> bitnet.bitlinear.
+bool GraphImporter::tryBitLinear() {
+  if (node->op_type() != "MatMul" || node->input_size() != 2)
+    return false;
+  auto act = quantized.find(node->input(0));
+  if (act == quantized.end() || act->second.kind == QuantKind::Ternary)
+    return false;
+  auto tr = producers.find(node->input(1));
+  if (tr == producers.end() || tr->second->op_type() != "Transpose")
+    return false;
+  const onnx::NodeProto &t = *tr->second;
+  bool swaps = false;
+  for (const onnx::AttributeProto &a : t.attribute())
+    if (a.name() == "perm")
+      swaps = a.ints_size() == 2 && a.ints(0) == 1 && a.ints(1) == 0;
+  auto w = quantized.find(t.input(0));
+  if (!swaps || w == quantized.end() || w->second.kind != QuantKind::Ternary)
+    return false;
+  auto xType = cast<RankedTensorType>(act->second.codes.getType());
+  auto wType = cast<RankedTensorType>(w->second.codes.getType());
+  if (wType.getRank() != 2 || xType.getShape().back() != wType.getDimSize(1))
+    return false;
+  SmallVector<int64_t> shape(xType.getShape().drop_back());
+  shape.push_back(wType.getDimSize(0));
+  auto resultType = RankedTensorType::get(shape, b.getF32Type());
+  Value y = BitLinearOp::create(b, loc, resultType, act->second.codes,
+                                act->second.scale, w->second.codes,
+                                w->second.scale);
+  setOutput(0, Tensor{resultType, y, std::nullopt});
+  ++stats.bitLinears;
+  Operation *quant = act->second.codes.getDefiningOp();
+  std::string scheme = "absmax";
+  if (auto q = dyn_cast<AbsmaxQuantOp>(quant))
+    scheme = "int" + std::to_string(q.getBits()) + "_absmax";
+  else if (auto q = dyn_cast<AbsmeanQuantOp>(quant))
+    scheme = "int" + std::to_string(q.getBits()) + "_absmean";
+  stats.bitLinearNodes.push_back(nodeName + " (" + scheme + ")");
+  return true;
+}
+
 llvm::Error GraphImporter::importNode() {
   StringRef op = node->op_type();
+  if ((op == "Add" && tryQuantizer()) || (op == "MatMul" && tryBitLinear()))
+    return llvm::Error::success();
   if (llvm::is_contained({"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min",
                           "Equal", "Less", "LessOrEqual", "Greater",
                           "GreaterOrEqual", "Where", "Not", "Abs", "Neg",
@@ -1744,9 +1876,13 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
     env[t.name()] = std::move(*tensor);
   }
 
+  for (const onnx::NodeProto &n : g.node())
+    for (const std::string &out : n.output())
+      producers[out] = &n;
   for (int i = 0; i < g.node_size(); ++i) {
     node = &g.node(i);
     nodeName = node->name().empty() ? "#" + std::to_string(i) : node->name();
+    loc = NameLoc::get(b.getStringAttr(nodeName), fileLoc);
     b.setInsertionPointToEnd(entry);
     if (llvm::Error err = importNode())
       return std::move(err);
@@ -1755,6 +1891,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
   SmallVector<Value> results;
   SmallVector<Type> resultTypes;
   b.setInsertionPointToEnd(entry);
+  loc = fileLoc;
   for (const onnx::ValueInfoProto &vi : g.output()) {
     auto it = env.find(vi.name());
     if (it == env.end())
@@ -1764,6 +1901,11 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
   }
   func::ReturnOp::create(b, loc, results);
   func.setFunctionType(b.getFunctionType(argTypes, resultTypes));
+  // The float nodes of recognized subgraphs were emitted before the match;
+  // nothing uses them now.
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*entry)))
+    if (isOpTriviallyDead(&op))
+      op.erase();
   if (failed(verify(*module)))
     return error("the imported IR does not verify (an importer bug)");
   return std::move(module);
@@ -1774,12 +1916,28 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
 llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::bitnet::onnx_import::importONNXModel(const ONNXModel &model,
                                            MLIRContext &context,
-                                           const ImportOptions &options) {
+                                           const ImportOptions &options,
+                                           ImportStats *stats) {
   context.loadDialect<arith::ArithDialect, func::FuncDialect,
                       linalg::LinalgDialect, math::MathDialect,
-                      tensor::TensorDialect, LLVM::LLVMDialect>();
+                      tensor::TensorDialect, LLVM::LLVMDialect,
+                      bitnet::BitNetDialect>();
   GraphImporter importer(model, context, options);
-  return importer.run();
+  auto module = importer.run();
+  if (module && stats)
+    *stats = importer.stats;
+  return module;
+}
+
+std::string mlir::bitnet::onnx_import::ImportStats::summary() const {
+  std::string s = "recognized " + std::to_string(bitLinears) + " BitLinear, " +
+                  std::to_string(weightQuantizers) + " ternary weight " +
+                  "quantizers, activation quantizers:";
+  if (activationQuantizers.empty())
+    s += " none";
+  for (const auto &[scheme, count] : activationQuantizers)
+    s += " " + std::to_string(count) + " " + scheme;
+  return s;
 }
 
 bool mlir::bitnet::onnx_import::parseDimBinding(

@@ -19,6 +19,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace mlir::bitnet::onnx_import {
 
@@ -31,12 +32,26 @@ struct ImportOptions {
   bool emitCInterface = true;
 };
 
+/// What the importer recognized as BitNet structure.
+struct ImportStats {
+  int64_t bitLinears = 0;
+  int64_t weightQuantizers = 0;
+  /// Activation quantizers by scheme ("int8_absmax", "int4_absmean", ...).
+  std::map<std::string, int64_t> activationQuantizers;
+  /// One entry per recognized BitLinear: "<MatMul node> (<scheme>)".
+  std::vector<std::string> bitLinearNodes;
+  /// One line for tools: "recognized N BitLinear, ...".
+  std::string summary() const;
+};
+
 /// Builds a module with one function: graph inputs (initializers excluded)
-/// are its arguments, graph outputs its results. Errors name the file, node,
-/// op and reason.
+/// are its arguments, graph outputs its results. STE quantizers and the
+/// BitLinear matmuls they feed become bitnet ops (QuantizerPatterns.h);
+/// everything else stays the float graph. Errors name the file, node, op
+/// and reason.
 llvm::Expected<OwningOpRef<ModuleOp>>
 importONNXModel(const ONNXModel &model, MLIRContext &context,
-                const ImportOptions &options);
+                const ImportOptions &options, ImportStats *stats = nullptr);
 
 /// Parses "name=value" into `dims`; false with a message if malformed.
 bool parseDimBinding(llvm::StringRef text, std::map<std::string, int64_t> &dims,

@@ -5,8 +5,15 @@
 The outputs are committed, so tests need no Python.
 """
 
+import struct
+
 import onnx
 from onnx import TensorProto, helper
+
+
+def np_f32_sqrt(v):
+    """sqrt(v) rounded to float32, as torch writes `v ** 0.5` into a graph."""
+    return struct.unpack("f", struct.pack("f", v ** 0.5))[0]
 
 
 def model(nodes, inits=(), opset=17, inputs=None, outputs=None):
@@ -22,7 +29,83 @@ def save(m, name):
         f.write(m.SerializeToString())
 
 
+def const(name, value, dtype=TensorProto.FLOAT):
+    return helper.make_node("Constant", [], [name], name=name,
+                            value=helper.make_tensor(name, dtype, [], [value]))
+
+
+def ste(prefix, x, kind, q, lo, hi, eps=1e-5, eps_form="clamp", mult="recip",
+        axes=(-1,)):
+    """The STE quantizer as torch.onnx.export writes it; returns (nodes, out)."""
+    p = prefix
+    n = [helper.make_node("Abs", [x], [p + "abs"], name=p + "Abs")]
+    if kind == "max":
+        n.append(helper.make_node("ReduceMax", [p + "abs"], [p + "s"], name=p + "ReduceMax",
+                                  axes=list(axes), keepdims=1))
+    elif kind == "mean":
+        n.append(helper.make_node("ReduceMean", [p + "abs"], [p + "s"], name=p + "ReduceMean",
+                                  axes=list(axes), keepdims=1))
+    else:  # per tensor
+        n.append(helper.make_node("ReduceMean", [p + "abs"], [p + "s"], name=p + "ReduceMean",
+                                  keepdims=0))
+    n.append(const(p + "eps", eps))
+    if eps_form == "clamp":
+        n.append(helper.make_node("Clip", [p + "s", p + "eps"], [p + "d"], name=p + "Clip"))
+    else:
+        n.append(helper.make_node("Add", [p + "s", p + "eps"], [p + "d"], name=p + "AddEps"))
+    n.append(const(p + "q", q))
+    if mult == "recip":
+        n.append(helper.make_node("Reciprocal", [p + "d"], [p + "r"], name=p + "Reciprocal"))
+        n.append(helper.make_node("Mul", [p + "r", p + "q"], [p + "m"], name=p + "MulQ"))
+    else:
+        n.append(helper.make_node("Div", [p + "q", p + "d"], [p + "m"], name=p + "DivQ"))
+    n += [helper.make_node("Mul", [x, p + "m"], [p + "v"], name=p + "Mul"),
+          helper.make_node("Round", [p + "v"], [p + "rd"], name=p + "Round"),
+          const(p + "lo", lo), const(p + "hi", hi),
+          helper.make_node("Clip", [p + "rd", p + "lo", p + "hi"], [p + "c"], name=p + "ClipQ"),
+          helper.make_node("Div", [p + "c", p + "m"], [p + "deq"], name=p + "Deq"),
+          helper.make_node("Sub", [p + "deq", x], [p + "diff"], name=p + "Sub"),
+          helper.make_node("Add", [x, p + "diff"], [p + "out"], name=p + "STE")]
+    return n, p + "out"
+
+
+def quantizer_model(name, **kw):
+    nodes, out = ste("a/", "x", **kw)
+    nodes.append(helper.make_node("Identity", [out], ["y"], name="out"))
+    m = model(nodes, inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 16])],
+              outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 16])])
+    onnx.checker.check_model(m)
+    save(m, name)
+
+
+def bitlinear_model(name, w_hi=1.0):
+    import random
+    random.seed(0)
+    w = helper.make_tensor("w", TensorProto.FLOAT, [8, 16],
+                           [random.gauss(0, 0.05) for _ in range(128)])
+    xn, xq = ste("x/", "x", "max", 127.0, -128.0, 127.0)
+    wn, wq = ste("w/", "w", "tensor", 1.0, -1.0, w_hi)
+    nodes = xn + wn + [
+        helper.make_node("Transpose", [wq], ["wt"], name="Transpose", perm=[1, 0]),
+        helper.make_node("MatMul", [xq, "wt"], ["y"], name="MatMul")]
+    m = model(nodes, [w],
+              inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 16])],
+              outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8])])
+    onnx.checker.check_model(m)
+    save(m, name)
+
+
 def main():
+    quantizer_model("ste-absmax-clamp-recip.onnx", kind="max", q=127.0, lo=-128.0, hi=127.0)
+    quantizer_model("ste-absmean-addeps-div.onnx", kind="mean", q=float(np_f32_sqrt(7)),
+                    lo=-8.0, hi=7.0, eps_form="add", mult="div")
+    # Near misses: symmetric clip, a reduction over the wrong axis, sqrt(7)
+    # written with the wrong constant. They must stay float.
+    quantizer_model("ste-symmetric-clip.onnx", kind="max", q=127.0, lo=-127.0, hi=127.0)
+    quantizer_model("ste-wrong-axis.onnx", kind="max", q=127.0, lo=-128.0, hi=127.0, axes=(0,))
+    quantizer_model("ste-wrong-q.onnx", kind="mean", q=2.6, lo=-8.0, hi=7.0)
+    bitlinear_model("bitlinear.onnx")
+    bitlinear_model("bitlinear-not-ternary.onnx", w_hi=2.0)
     with open("not-onnx.onnx", "w") as f:
         f.write("this is a text file, not a model\n")
     w = helper.make_tensor("w", TensorProto.FLOAT, [4], [1.0, 2.0, 3.0, 4.0])

@@ -1,0 +1,175 @@
+//===- QuantizerPatterns.cpp - Recognize BitNet subgraphs in ONNX ---------===//
+//
+// The STE quantizer as torch.onnx.export (TorchScript, opset 17) writes it:
+//
+//   s   = ReduceMax(Abs(x), axes=[-1], keepdims=1)      absmax, per token
+//       | ReduceMean(Abs(x), axes=[-1], keepdims=1)     absmean, per token
+//       | ReduceMean(Abs(w), keepdims=0)                ternary, per tensor
+//   d   = Clip(s, eps) | Add(s, eps)
+//   m   = Mul(Reciprocal(d), Q) | Div(Q, d)
+//   c   = Clip(Round(Mul(x, m)), lo, hi)
+//   out = Add(x, Sub(Div(c, m), x))
+//
+// with Q = 2^(b-1) - 1 (absmax), sqrt(2^(b-1) - 1) rounded to f32 (absmean)
+// or 1 (ternary), and [lo, hi] = [-Q-1, Q] ([-1, 1] for ternary).
+//
+//===----------------------------------------------------------------------===//
+
+#include "QuantizerPatterns.h"
+
+#include "onnx/onnx_pb.h"
+
+#include <cmath>
+
+using namespace mlir::bitnet::onnx_import;
+
+namespace {
+
+using onnx::NodeProto;
+
+const NodeProto *producedBy(const GraphView &g, const std::string &v,
+                            const char *op) {
+  const NodeProto *n = g.producer(v);
+  return n && n->op_type() == op ? n : nullptr;
+}
+
+/// For a commutative binary node: the operand that is not `known`, if the
+/// other one is.
+std::optional<std::string> otherOperand(const NodeProto &n,
+                                        const std::string &known) {
+  if (n.input_size() != 2)
+    return std::nullopt;
+  if (n.input(0) == known)
+    return n.input(1);
+  if (n.input(1) == known)
+    return n.input(0);
+  return std::nullopt;
+}
+
+const onnx::AttributeProto *attr(const NodeProto &n, const char *name) {
+  for (const onnx::AttributeProto &a : n.attribute())
+    if (a.name() == name)
+      return &a;
+  return nullptr;
+}
+
+/// Reduction over the last axis with keepdims=1 (per token), or over every
+/// axis with keepdims=0 (per tensor).
+bool reducesLastAxis(const NodeProto &r, int64_t rank) {
+  const onnx::AttributeProto *keep = attr(r, "keepdims");
+  if (keep && keep->i() != 1)
+    return false;
+  const onnx::AttributeProto *axes = attr(r, "axes");
+  if (!axes || axes->ints_size() != 1)
+    return false;
+  int64_t a = axes->ints(0);
+  return a == -1 || a == rank - 1;
+}
+
+bool reducesEverything(const NodeProto &r) {
+  const onnx::AttributeProto *keep = attr(r, "keepdims");
+  return keep && keep->i() == 0 && !attr(r, "axes") && r.input_size() == 1;
+}
+
+} // namespace
+
+std::optional<QuantizerMatch>
+mlir::bitnet::onnx_import::matchQuantizerSTE(const NodeProto &add,
+                                             const GraphView &g) {
+  if (add.op_type() != "Add" || add.input_size() != 2)
+    return std::nullopt;
+  // out = Add(x, Sub(deq, x)), either operand order of the Add.
+  for (int xi = 0; xi < 2; ++xi) {
+    const std::string &x = add.input(xi);
+    const NodeProto *sub = producedBy(g, add.input(1 - xi), "Sub");
+    if (!sub || sub->input_size() != 2 || sub->input(1) != x)
+      continue;
+    const NodeProto *deq = producedBy(g, sub->input(0), "Div");
+    if (!deq)
+      continue;
+    const std::string &m = deq->input(1);
+    const NodeProto *clip = producedBy(g, deq->input(0), "Clip");
+    if (!clip || clip->input_size() != 3)
+      continue;
+    std::optional<double> lo = g.scalar(clip->input(1)),
+                          hi = g.scalar(clip->input(2));
+    const NodeProto *round = producedBy(g, clip->input(0), "Round");
+    if (!lo || !hi || !round)
+      continue;
+    const NodeProto *scaled = producedBy(g, round->input(0), "Mul");
+    if (!scaled || otherOperand(*scaled, x) != m)
+      continue;
+
+    QuantizerMatch match;
+    match.input = x;
+    // m = Mul(Reciprocal(d), Q) or Div(Q, d).
+    std::string d;
+    std::optional<double> q;
+    if (const NodeProto *mul = producedBy(g, m, "Mul")) {
+      for (int i = 0; i < 2 && d.empty(); ++i)
+        if (const NodeProto *rec = producedBy(g, mul->input(i), "Reciprocal")) {
+          d = rec->input(0);
+          q = g.scalar(mul->input(1 - i));
+        }
+      match.recipMul = true;
+    } else if (const NodeProto *div = producedBy(g, m, "Div")) {
+      d = div->input(1);
+      q = g.scalar(div->input(0));
+    }
+    if (d.empty() || !q)
+      continue;
+    // d = Clip(s, eps) or Add(s, eps).
+    std::string s;
+    std::optional<double> eps;
+    if (const NodeProto *c = producedBy(g, d, "Clip")) {
+      if (c->input_size() < 2 || (c->input_size() > 2 && !c->input(2).empty()))
+        continue;
+      s = c->input(0);
+      eps = g.scalar(c->input(1));
+      match.clampEps = true;
+    } else if (const NodeProto *a = producedBy(g, d, "Add")) {
+      for (int i = 0; i < 2 && !eps; ++i)
+        if ((eps = g.scalar(a->input(i))))
+          s = a->input(1 - i);
+    }
+    if (!eps || !(*eps > 0))
+      continue;
+    match.eps = float(*eps);
+    // s = Reduce(Abs(x)).
+    const NodeProto *reduce = g.producer(s);
+    if (!reduce || reduce->input_size() < 1)
+      continue;
+    const NodeProto *abs = producedBy(g, reduce->input(0), "Abs");
+    if (!abs || abs->input(0) != x)
+      continue;
+    int64_t rank = g.rank(x);
+    bool perToken = reducesLastAxis(*reduce, rank);
+    if (reduce->op_type() == "ReduceMax" && perToken) {
+      match.kind = QuantKind::Absmax;
+    } else if (reduce->op_type() == "ReduceMean" && perToken) {
+      match.kind = QuantKind::Absmean;
+    } else if (reduce->op_type() == "ReduceMean" && reducesEverything(*reduce)) {
+      match.kind = QuantKind::Ternary;
+    } else {
+      continue;
+    }
+    // The constants must be those of one bit width.
+    if (match.kind == QuantKind::Ternary) {
+      if (*q != 1.0 || *lo != -1.0 || *hi != 1.0)
+        continue;
+      match.bits = 2;
+      return match;
+    }
+    for (int bits = 2; bits <= 8; ++bits) {
+      double qmax = double((1 << (bits - 1)) - 1);
+      double expected = match.kind == QuantKind::Absmax
+                            ? qmax
+                            : double(float(std::sqrt(qmax)));
+      if (float(*q) == float(expected) && *lo == -qmax - 1 && *hi == qmax) {
+        match.bits = bits;
+        return match;
+      }
+    }
+  }
+  return std::nullopt;
+}

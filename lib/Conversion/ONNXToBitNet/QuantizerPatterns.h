@@ -1,0 +1,55 @@
+//===- QuantizerPatterns.h - Recognize BitNet subgraphs in ONNX -*- C++ -*-===//
+//
+// Matchers over ONNX nodes for the quantizers users write in PyTorch and
+// torch.onnx.export decomposes: the straight-through estimator
+// `x + (q(x) - x).detach()` around an absmax or absmean quantizer, for
+// activations (per token) and for ternary weights (per tensor). A match says
+// exactly which bitnet op (and attributes) computes the same codes; anything
+// that differs in a constant, an axis or a form is not a match and stays a
+// float graph.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BITNET_LIB_CONVERSION_ONNXTOBITNET_QUANTIZERPATTERNS_H
+#define BITNET_LIB_CONVERSION_ONNXTOBITNET_QUANTIZERPATTERNS_H
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace onnx {
+class NodeProto;
+} // namespace onnx
+
+namespace mlir::bitnet::onnx_import {
+
+/// What a matcher may ask of the graph.
+struct GraphView {
+  /// The node that produces `value`, or null (graph input, initializer).
+  std::function<const onnx::NodeProto *(const std::string &value)> producer;
+  /// The value of `value` if it is a known scalar (or one-element tensor).
+  std::function<std::optional<double>(const std::string &value)> scalar;
+  /// The rank of `value`.
+  std::function<int64_t(const std::string &value)> rank;
+};
+
+enum class QuantKind { Absmax, Absmean, Ternary };
+
+/// A recognized STE quantizer: `output = input + (dequant(q(input)) - input)`.
+struct QuantizerMatch {
+  QuantKind kind;
+  std::string input;
+  int bits = 8;       // Absmax/Absmean; 2 for Ternary
+  float eps = 1e-5f;
+  bool clampEps = false; // clamp(min=eps) rather than + eps
+  bool recipMul = false; // multiplier (1 / d) * Q rather than Q / d
+};
+
+/// Matches the STE quantizer whose final Add is `add`.
+std::optional<QuantizerMatch> matchQuantizerSTE(const onnx::NodeProto &add,
+                                                const GraphView &graph);
+
+} // namespace mlir::bitnet::onnx_import
+
+#endif // BITNET_LIB_CONVERSION_ONNXTOBITNET_QUANTIZERPATTERNS_H
