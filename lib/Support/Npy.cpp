@@ -1,10 +1,11 @@
-//===- Npy.cpp - Read and write NumPy .npy files --------------------------===//
+//===- Npy.cpp - Read and write NumPy .npy and .npz files -----------------===//
 
 #include "bitnet/Support/Npy.h"
 
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <numeric>
 #include <sstream>
 
@@ -23,41 +24,41 @@ static bool fail(std::string &error, const std::string &path,
   return false;
 }
 
-bool read(const std::string &path, Array &out, std::string &error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return fail(error, path, "cannot open");
-  char magic[8];
-  if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
-    return fail(error, path, "not a .npy file");
-  uint32_t headerLen = 0;
-  if (magic[6] == 1) {
-    unsigned char len[2];
-    in.read(reinterpret_cast<char *>(len), 2);
-    headerLen = len[0] | (len[1] << 8);
-  } else {
-    unsigned char len[4];
-    in.read(reinterpret_cast<char *>(len), 4);
-    headerLen = len[0] | (len[1] << 8) | (len[2] << 16) | (uint32_t(len[3]) << 24);
-  }
-  std::string header(headerLen, '\0');
-  if (!in.read(header.data(), headerLen))
-    return fail(error, path, "truncated header");
+static uint32_t le(const std::string &s, size_t at, int bytes) {
+  uint32_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i)
+    v = (v << 8) | uint8_t(s[at + i]);
+  return v;
+}
+
+bool parse(const std::string &image, const std::string &name, Array &out,
+           std::string &error) {
+  if (image.size() < 10 || image.compare(0, 6, "\x93NUMPY") != 0)
+    return fail(error, name, "not a .npy file");
+  int version = uint8_t(image[6]);
+  size_t lenBytes = version == 1 ? 2 : 4;
+  size_t headerLen = le(image, 8, int(lenBytes));
+  size_t dataAt = 8 + lenBytes + headerLen;
+  if (dataAt > image.size())
+    return fail(error, name, "truncated header");
+  std::string header = image.substr(8 + lenBytes, headerLen);
   auto field = [&](const std::string &key) -> std::string {
     size_t k = header.find("'" + key + "'");
     if (k == std::string::npos)
       return "";
-    size_t colon = header.find(':', k);
-    return header.substr(colon + 1);
+    return header.substr(header.find(':', k) + 1);
   };
   std::string descr = field("descr");
   size_t q1 = descr.find('\''), q2 = descr.find('\'', q1 + 1);
   out.descr = descr.substr(q1 + 1, q2 - q1 - 1);
-  if (out.descr != "<f4" && out.descr != "<i8")
-    return fail(error, path, "unsupported dtype " + out.descr);
-  if (field("fortran_order").find("False") != 0 &&
-      field("fortran_order").find(" False") != 0)
-    return fail(error, path, "Fortran order is not supported");
+  int elemBytes = out.descr == "<f4" ? 4 : out.descr == "<i8" ? 8
+                  : out.descr == "|i1" ? 1 : 0;
+  if (!elemBytes)
+    return fail(error, name, "unsupported dtype " + out.descr);
+  std::string order = field("fortran_order");
+  if (order.find("False") == std::string::npos ||
+      order.find("False") > order.find(','))
+    return fail(error, name, "Fortran order is not supported");
   std::string shape = field("shape");
   shape = shape.substr(shape.find('(') + 1, shape.find(')') - shape.find('(') - 1);
   out.shape.clear();
@@ -66,9 +67,56 @@ bool read(const std::string &path, Array &out, std::string &error) {
   while (std::getline(ss, item, ','))
     if (item.find_first_not_of(' ') != std::string::npos)
       out.shape.push_back(std::stoll(item));
-  out.bytes.resize(size_t(out.size()) * 4 * (out.descr == "<i8" ? 2 : 1));
-  if (!in.read(out.bytes.data(), std::streamsize(out.bytes.size())))
-    return fail(error, path, "truncated data");
+  size_t bytes = size_t(out.size()) * elemBytes;
+  if (dataAt + bytes > image.size())
+    return fail(error, name, "truncated data");
+  out.bytes.assign(image.begin() + dataAt, image.begin() + dataAt + bytes);
+  return true;
+}
+
+static bool slurp(const std::string &path, std::string &out, std::string &error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return fail(error, path, "cannot open");
+  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return true;
+}
+
+bool read(const std::string &path, Array &out, std::string &error) {
+  std::string image;
+  return slurp(path, image, error) && parse(image, path, out, error);
+}
+
+bool readNpz(const std::string &path, std::map<std::string, Array> &out,
+             std::string &error) {
+  std::string zip;
+  if (!slurp(path, zip, error))
+    return false;
+  // Walk the local file headers (PK\3\4); numpy.savez stores entries
+  // uncompressed (method 0) with sizes in the header, or in a ZIP64 extra
+  // field when they do not fit 32 bits (not needed for our files).
+  size_t at = 0;
+  while (at + 30 <= zip.size() && le(zip, at, 4) == 0x04034b50) {
+    uint32_t method = le(zip, at + 8, 2), flags = le(zip, at + 6, 2);
+    uint32_t size = le(zip, at + 18, 4);
+    uint32_t nameLen = le(zip, at + 26, 2), extraLen = le(zip, at + 28, 2);
+    if (method != 0)
+      return fail(error, path, "compressed .npz entries are not supported "
+                               "(write with numpy.savez)");
+    if (flags & 0x8)
+      return fail(error, path, "streamed .npz entries are not supported");
+    std::string name = zip.substr(at + 30, nameLen);
+    size_t dataAt = at + 30 + nameLen + extraLen;
+    if (dataAt + size > zip.size())
+      return fail(error, path, "truncated entry '" + name + "'");
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0)
+      name.resize(name.size() - 4);
+    if (!parse(zip.substr(dataAt, size), path + ":" + name, out[name], error))
+      return false;
+    at = dataAt + size;
+  }
+  if (out.empty())
+    return fail(error, path, "not an .npz archive");
   return true;
 }
 

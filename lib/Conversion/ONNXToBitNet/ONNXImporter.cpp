@@ -199,6 +199,7 @@ private:
   };
   std::map<std::string, Quantized> quantized;
   std::map<std::string, const onnx::NodeProto *> producers;
+  SmallVector<Value> activationCodes;
   GraphView graphView();
   bool tryQuantizer();
   bool tryBitLinear();
@@ -1716,6 +1717,10 @@ bool GraphImporter::tryQuantizer() {
     scale = q.getScale();
     ++stats.activationQuantizers["int" + std::to_string(m->bits) + "_absmean"];
   }
+  if (m->kind != QuantKind::Ternary) {
+    stats.activationQuantizerNodes.push_back(nodeName);
+    activationCodes.push_back(codes);
+  }
   Value deq = DequantizeOp::create(b, loc, x.type, codes, scale);
   setOutput(0, Tensor{x.type, deq, std::nullopt});
   quantized[node->output(0)] = Quantized{codes, scale, m->kind};
@@ -1899,6 +1904,11 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
     results.push_back(materialize(it->second));
     resultTypes.push_back(results.back().getType());
   }
+  if (options.exposeActivationCodes)
+    for (Value codes : activationCodes) {
+      results.push_back(codes);
+      resultTypes.push_back(codes.getType());
+    }
   func::ReturnOp::create(b, loc, results);
   func.setFunctionType(b.getFunctionType(argTypes, resultTypes));
   // The float nodes of recognized subgraphs were emitted before the match;

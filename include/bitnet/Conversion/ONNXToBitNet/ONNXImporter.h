@@ -30,6 +30,10 @@ struct ImportOptions {
   std::string funcName = "main";
   /// Add llvm.emit_c_interface so C++ can call the compiled function.
   bool emitCInterface = true;
+  /// Also return the i8 codes of every recognized activation quantizer,
+  /// after the graph outputs, in ImportStats::activationQuantizerNodes order
+  /// (for comparing codes with the framework's).
+  bool exposeActivationCodes = false;
 };
 
 /// What the importer recognized as BitNet structure.
@@ -38,6 +42,8 @@ struct ImportStats {
   int64_t weightQuantizers = 0;
   /// Activation quantizers by scheme ("int8_absmax", "int4_absmean", ...).
   std::map<std::string, int64_t> activationQuantizers;
+  /// The STE output node of each recognized activation quantizer, in order.
+  std::vector<std::string> activationQuantizerNodes;
   /// One entry per recognized BitLinear: "<MatMul node> (<scheme>)".
   std::vector<std::string> bitLinearNodes;
   /// One line for tools: "recognized N BitLinear, ...".
