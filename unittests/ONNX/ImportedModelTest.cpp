@@ -128,10 +128,10 @@ std::string torchName(const std::string &node) {
 
 /// The integer codes of every recognized activation quantizer against the
 /// codes PyTorch computed. Codes are identical until the first input that
-/// sits at a rounding tie, where they differ by one; everything downstream of
-/// that flip (and of TopK or KV-cache decisions it moves) may differ more,
-/// so the off-by-one rule is checked on the first quantizer that differs,
-/// and the rest is bounded in count.
+/// sits at a rounding tie (they differ by one level) or a TopK tie (an entry
+/// kept on one side is 0 on the other); everything downstream of that flip
+/// may differ more, so the rule is checked on the first quantizer that
+/// differs, and the rest is bounded in count.
 TEST_P(ImportedModelTest, CodesMatchPyTorch) {
   const ModelCase &c = GetParam();
   Compiled m;
@@ -160,15 +160,30 @@ TEST_P(ImportedModelTest, CodesMatchPyTorch) {
     int64_t count = r.sizes[0] * r.sizes[1] * r.sizes[2];
     ASSERT_EQ(count, it->second.size()) << node;
     const int8_t *got = reinterpret_cast<const int8_t *>(r.data + r.offset);
-    int64_t here = 0, worst = 0;
+    // FP4 codes are recorded as 2 * value; compare positions on the E2M1
+    // grid, so that one grid step counts 1 like one integer step.
+    bool fp4 = m.stats.activationQuantizerSchemes[i] == "fp4_minmax";
+    auto level = [fp4](int v) {
+      if (!fp4)
+        return v;
+      static const int index[13] = {0, 1, 2, 3, 4, -1, 5, -1, 6, -1, -1, -1, 7};
+      int a = std::abs(v);
+      return (a <= 12 && index[a] >= 0 ? index[a] : 100) * (v < 0 ? -1 : 1);
+    };
+    // A difference is explained by a tie if it is one level, or if one side
+    // is 0: an entry TopK kept on one side and dropped on the other (two
+    // magnitudes at a tie for the k-th place).
+    int64_t here = 0, worst = 0, unexplained = 0;
     for (int64_t e = 0; e < count; ++e) {
-      int d = std::abs(int(got[e]) - int(it->second.i8()[e]));
+      int g = level(got[e]), w = level(it->second.i8()[e]);
+      int d = std::abs(g - w);
       here += d != 0;
       worst = std::max<int64_t>(worst, d);
+      unexplained += d > 1 && g != 0 && w != 0;
     }
     if (c.tiesOnly && differ == 0 && here > 0)
-      EXPECT_EQ(worst, 1) << "the first codes to differ (" << node
-                          << ") must be rounding-tie flips";
+      EXPECT_EQ(unexplained, 0) << "the first codes to differ (" << node
+                                << ") must be rounding-tie or TopK-tie flips";
     if (here)
       std::printf("  %s: %lld codes differ, by up to %lld\n", node.c_str(),
                   (long long)here, (long long)worst);

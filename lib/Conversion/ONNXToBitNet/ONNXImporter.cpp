@@ -203,6 +203,7 @@ private:
   GraphView graphView();
   bool tryQuantizer();
   bool tryBitLinear();
+  bool tryTopK();
 
   // Ops -----------------------------------------------------------------------
   llvm::Error importNode();
@@ -1667,9 +1668,17 @@ GraphView GraphImporter::graphView() {
   };
   g.scalar = [this](const std::string &v) -> std::optional<double> {
     auto it = env.find(v);
-    if (it == env.end() || !it->second.known() || it->second.data->size() != 1)
+    if (it == env.end() || !it->second.known() || it->second.data->empty())
       return std::nullopt;
-    return (*it->second.data)[0];
+    const std::vector<double> &d = *it->second.data;
+    if (llvm::any_of(d, [&](double x) { return x != d[0]; }))
+      return std::nullopt;
+    return d[0];
+  };
+  g.lastDim = [this](const std::string &v) -> int64_t {
+    auto it = env.find(v);
+    return it == env.end() || it->second.rank() == 0 ? -1
+                                                     : it->second.shape().back();
   };
   g.rank = [this](const std::string &v) -> int64_t {
     auto it = env.find(v);
@@ -1710,6 +1719,12 @@ bool GraphImporter::tryQuantizer() {
     codes = q.getCodes();
     scale = q.getScale();
     ++stats.activationQuantizers["int" + std::to_string(m->bits) + "_absmax"];
+  } else if (m->kind == QuantKind::FP4) {
+    auto fp4Type = RankedTensorType::get(x.shape(), b.getType<Float4E2M1FNType>());
+    auto q = FP4QuantOp::create(b, loc, fp4Type, tokenScale, xv, eps, mode, form);
+    codes = q.getCodes();
+    scale = q.getScale();
+    ++stats.activationQuantizers["fp4_minmax"];
   } else {
     auto q = AbsmeanQuantOp::create(b, loc, codesType, tokenScale, xv,
                                     b.getI32IntegerAttr(m->bits), eps, mode, form);
@@ -1717,13 +1732,58 @@ bool GraphImporter::tryQuantizer() {
     scale = q.getScale();
     ++stats.activationQuantizers["int" + std::to_string(m->bits) + "_absmean"];
   }
-  if (m->kind != QuantKind::Ternary) {
+  if (m->kind == QuantKind::FP4 && options.exposeActivationCodes) {
+    // Exposed as 2 * value in i8 (every E2M1 value doubled is an integer),
+    // as bitnet_ref.py records FP4 codes.
+    Tensor ones{cast<RankedTensorType>(scale.getType()), Value(),
+                std::vector<double>(numElements(tokenScale.getShape()), 1.0)};
+    Value values = DequantizeOp::create(b, loc, x.type, codes, materialize(ones));
+    Tensor v{x.type, values, std::nullopt};
+    auto twice = elementwise(
+        {&v}, b.getI8Type(),
+        [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+          Value two = arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(2.0));
+          return arith::FPToSIOp::create(
+              nb, nl, nb.getI8Type(), arith::MulFOp::create(nb, nl, a[0], two));
+        },
+        nullptr);
+    if (twice) {
+      stats.activationQuantizerNodes.push_back(nodeName);
+      stats.activationQuantizerSchemes.push_back("fp4_minmax");
+      activationCodes.push_back(twice->value);
+    } else {
+      llvm::consumeError(twice.takeError());
+    }
+  } else if (m->kind != QuantKind::Ternary) {
     stats.activationQuantizerNodes.push_back(nodeName);
+    stats.activationQuantizerSchemes.push_back(
+        "int" + std::to_string(m->bits) +
+        (m->kind == QuantKind::Absmax ? "_absmax" : "_absmean"));
     activationCodes.push_back(codes);
   }
   Value deq = DequantizeOp::create(b, loc, x.type, codes, scale);
   setOutput(0, Tensor{x.type, deq, std::nullopt});
   quantized[node->output(0)] = Quantized{codes, scale, m->kind};
+  return true;
+}
+
+/// Mul(x, scatter of TopK(|x|) indices into zeros) -> bitnet.topk_sparsify.
+bool GraphImporter::tryTopK() {
+  std::optional<TopKMatch> m = matchTopKScatter(*node, graphView());
+  if (!m)
+    return false;
+  auto it = env.find(m->input);
+  if (it == env.end() || !it->second.elementType().isF32())
+    return false;
+  Tensor &x = it->second;
+  int64_t d = x.shape().back();
+  double ratio = double(m->k) / double(d);
+  if (TopKSparsifyOp::getKeptCount(ratio, d) != m->k)
+    return false;
+  Value y = TopKSparsifyOp::create(b, loc, materialize(x),
+                                   b.getF64FloatAttr(ratio));
+  setOutput(0, Tensor{x.type, y, std::nullopt});
+  ++stats.topKs;
   return true;
 }
 
@@ -1763,13 +1823,16 @@ bool GraphImporter::tryBitLinear() {
     scheme = "int" + std::to_string(q.getBits()) + "_absmax";
   else if (auto q = dyn_cast<AbsmeanQuantOp>(quant))
     scheme = "int" + std::to_string(q.getBits()) + "_absmean";
+  else if (isa<FP4QuantOp>(quant))
+    scheme = "fp4_minmax";
   stats.bitLinearNodes.push_back(nodeName + " (" + scheme + ")");
   return true;
 }
 
 llvm::Error GraphImporter::importNode() {
   StringRef op = node->op_type();
-  if ((op == "Add" && tryQuantizer()) || (op == "MatMul" && tryBitLinear()))
+  if ((op == "Add" && tryQuantizer()) || (op == "MatMul" && tryBitLinear()) ||
+      (op == "Mul" && tryTopK()))
     return llvm::Error::success();
   if (llvm::is_contained({"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min",
                           "Equal", "Less", "LessOrEqual", "Greater",
@@ -1942,7 +2005,8 @@ mlir::bitnet::onnx_import::importONNXModel(const ONNXModel &model,
 std::string mlir::bitnet::onnx_import::ImportStats::summary() const {
   std::string s = "recognized " + std::to_string(bitLinears) + " BitLinear, " +
                   std::to_string(weightQuantizers) + " ternary weight " +
-                  "quantizers, activation quantizers:";
+                  "quantizers, " + std::to_string(topKs) +
+                  " TopK, activation quantizers:";
   if (activationQuantizers.empty())
     s += " none";
   for (const auto &[scheme, count] : activationQuantizers)

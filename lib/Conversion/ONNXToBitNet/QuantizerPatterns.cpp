@@ -13,6 +13,14 @@
 // with Q = 2^(b-1) - 1 (absmax), sqrt(2^(b-1) - 1) rounded to f32 (absmean)
 // or 1 (ternary), and [lo, hi] = [-Q-1, Q] ([-1, 1] for ternary).
 //
+// FP4 E2M1 MinMax (bitnet_ref.py's form of Eq. 8-9) has the same frame with
+// Q = 6 and, in place of Clip(Round(v)), the step of v's binade:
+//
+//   step = Where(|v| >= 4, 2, Where(|v| >= 2, 1, 0.5))
+//   c    = Clip(Mul(Round(Div(v, step)), step), -6, 6)
+//
+// which is round-half-to-even onto the E2M1 grid (docs/RationaleBitNet.md).
+//
 //===----------------------------------------------------------------------===//
 
 #include "QuantizerPatterns.h"
@@ -71,7 +79,87 @@ bool reducesEverything(const NodeProto &r) {
   return keep && keep->i() == 0 && !attr(r, "axes") && r.input_size() == 1;
 }
 
+/// |v| >= t, written as GreaterOrEqual(Abs(v), t).
+bool isAbsAtLeast(const GraphView &g, const std::string &cond,
+                  const std::string &v, double t) {
+  const NodeProto *ge = producedBy(g, cond, "GreaterOrEqual");
+  if (!ge || ge->input_size() != 2 || g.scalar(ge->input(1)) != t)
+    return false;
+  const NodeProto *abs = producedBy(g, ge->input(0), "Abs");
+  return abs && abs->input(0) == v;
+}
+
+/// step = Where(|v| >= 4, 2, Where(|v| >= 2, 1, 0.5)).
+bool isE2M1Step(const GraphView &g, const std::string &step,
+                const std::string &v) {
+  const NodeProto *outer = producedBy(g, step, "Where");
+  if (!outer || outer->input_size() != 3 ||
+      !isAbsAtLeast(g, outer->input(0), v, 4.0) ||
+      g.scalar(outer->input(1)) != 2.0)
+    return false;
+  const NodeProto *inner = producedBy(g, outer->input(2), "Where");
+  return inner && inner->input_size() == 3 &&
+         isAbsAtLeast(g, inner->input(0), v, 2.0) &&
+         g.scalar(inner->input(1)) == 1.0 && g.scalar(inner->input(2)) == 0.5;
+}
+
+/// The rounding step: Round(v) (integer quantizers) or the E2M1 binade
+/// rounding of v. Returns v's name and whether it is the FP4 form.
+std::optional<std::pair<std::string, bool>>
+matchRounding(const GraphView &g, const std::string &rounded) {
+  if (const NodeProto *round = producedBy(g, rounded, "Round"))
+    return std::make_pair(round->input(0), false);
+  // Mul(Round(Div(v, step)), step) with step the E2M1 step of v.
+  const NodeProto *mul = producedBy(g, rounded, "Mul");
+  if (!mul || mul->input_size() != 2)
+    return std::nullopt;
+  const NodeProto *round = producedBy(g, mul->input(0), "Round");
+  if (!round)
+    return std::nullopt;
+  const NodeProto *div = producedBy(g, round->input(0), "Div");
+  if (!div || div->input(1) != mul->input(1) ||
+      !isE2M1Step(g, mul->input(1), div->input(0)))
+    return std::nullopt;
+  return std::make_pair(div->input(0), true);
+}
+
 } // namespace
+
+std::optional<TopKMatch>
+mlir::bitnet::onnx_import::matchTopKScatter(const NodeProto &mul,
+                                            const GraphView &g) {
+  if (mul.op_type() != "Mul" || mul.input_size() != 2)
+    return std::nullopt;
+  for (int xi = 0; xi < 2; ++xi) {
+    const std::string &x = mul.input(xi);
+    const NodeProto *scatter = producedBy(g, mul.input(1 - xi), "ScatterElements");
+    if (!scatter || scatter->input_size() != 3)
+      continue;
+    const onnx::AttributeProto *axis = attr(*scatter, "axis");
+    int64_t rank = g.rank(x);
+    if (!axis || !(axis->i() == -1 || axis->i() == rank - 1))
+      continue;
+    if (const onnx::AttributeProto *r = attr(*scatter, "reduction"))
+      if (r->s() != "none")
+        continue;
+    if (g.scalar(scatter->input(0)) != 0.0 || g.scalar(scatter->input(2)) != 1.0)
+      continue;
+    const NodeProto *topk = producedBy(g, scatter->input(1), "TopK");
+    if (!topk || topk->output_size() < 2 || topk->output(1) != scatter->input(1))
+      continue;
+    const onnx::AttributeProto *largest = attr(*topk, "largest");
+    const onnx::AttributeProto *tAxis = attr(*topk, "axis");
+    if ((largest && largest->i() != 1) ||
+        (tAxis && !(tAxis->i() == -1 || tAxis->i() == rank - 1)))
+      continue;
+    const NodeProto *abs = producedBy(g, topk->input(0), "Abs");
+    std::optional<double> k = g.scalar(topk->input(1));
+    if (!abs || abs->input(0) != x || !k || *k < 1 || *k > g.lastDim(x))
+      continue;
+    return TopKMatch{x, int64_t(*k)};
+  }
+  return std::nullopt;
+}
 
 std::optional<QuantizerMatch>
 mlir::bitnet::onnx_import::matchQuantizerSTE(const NodeProto &add,
@@ -93,12 +181,13 @@ mlir::bitnet::onnx_import::matchQuantizerSTE(const NodeProto &add,
       continue;
     std::optional<double> lo = g.scalar(clip->input(1)),
                           hi = g.scalar(clip->input(2));
-    const NodeProto *round = producedBy(g, clip->input(0), "Round");
-    if (!lo || !hi || !round)
+    auto rounding = matchRounding(g, clip->input(0));
+    if (!lo || !hi || !rounding)
       continue;
-    const NodeProto *scaled = producedBy(g, round->input(0), "Mul");
+    const NodeProto *scaled = producedBy(g, rounding->first, "Mul");
     if (!scaled || otherOperand(*scaled, x) != m)
       continue;
+    bool fp4 = rounding->second;
 
     QuantizerMatch match;
     match.input = x;
@@ -144,6 +233,14 @@ mlir::bitnet::onnx_import::matchQuantizerSTE(const NodeProto &add,
       continue;
     int64_t rank = g.rank(x);
     bool perToken = reducesLastAxis(*reduce, rank);
+    if (fp4) {
+      if (reduce->op_type() != "ReduceMax" || !perToken || *q != 6.0 ||
+          *lo != -6.0 || *hi != 6.0)
+        continue;
+      match.kind = QuantKind::FP4;
+      match.bits = 4;
+      return match;
+    }
     if (reduce->op_type() == "ReduceMax" && perToken) {
       match.kind = QuantKind::Absmax;
     } else if (reduce->op_type() == "ReduceMean" && perToken) {

@@ -28,19 +28,22 @@ namespace mlir::bitnet::onnx_import {
 struct GraphView {
   /// The node that produces `value`, or null (graph input, initializer).
   std::function<const onnx::NodeProto *(const std::string &value)> producer;
-  /// The value of `value` if it is a known scalar (or one-element tensor).
+  /// The value of `value` if it is known and every element equals it (a
+  /// scalar, or a splat such as the output of ConstantOfShape).
   std::function<std::optional<double>(const std::string &value)> scalar;
+  /// The size of the last dimension of `value`.
+  std::function<int64_t(const std::string &value)> lastDim;
   /// The rank of `value`.
   std::function<int64_t(const std::string &value)> rank;
 };
 
-enum class QuantKind { Absmax, Absmean, Ternary };
+enum class QuantKind { Absmax, Absmean, Ternary, FP4 };
 
 /// A recognized STE quantizer: `output = input + (dequant(q(input)) - input)`.
 struct QuantizerMatch {
   QuantKind kind;
   std::string input;
-  int bits = 8;       // Absmax/Absmean; 2 for Ternary
+  int bits = 8;       // Absmax/Absmean; 2 for Ternary, 4 for FP4
   float eps = 1e-5f;
   bool clampEps = false; // clamp(min=eps) rather than + eps
   bool recipMul = false; // multiplier (1 / d) * Q rather than Q / d
@@ -49,6 +52,15 @@ struct QuantizerMatch {
 /// Matches the STE quantizer whose final Add is `add`.
 std::optional<QuantizerMatch> matchQuantizerSTE(const onnx::NodeProto &add,
                                                 const GraphView &graph);
+
+/// TopK sparsification written as topk + scatter:
+///   Mul(x, ScatterElements(zeros, TopK(Abs(x), K).indices, ones, axis=-1)).
+struct TopKMatch {
+  std::string input;
+  int64_t k = 0;
+};
+std::optional<TopKMatch> matchTopKScatter(const onnx::NodeProto &mul,
+                                          const GraphView &graph);
 
 } // namespace mlir::bitnet::onnx_import
 

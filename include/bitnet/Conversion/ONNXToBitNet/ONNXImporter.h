@@ -40,10 +40,13 @@ struct ImportOptions {
 struct ImportStats {
   int64_t bitLinears = 0;
   int64_t weightQuantizers = 0;
+  int64_t topKs = 0;
   /// Activation quantizers by scheme ("int8_absmax", "int4_absmean", ...).
   std::map<std::string, int64_t> activationQuantizers;
-  /// The STE output node of each recognized activation quantizer, in order.
+  /// The STE output node of each recognized activation quantizer, in order,
+  /// and its scheme ("int8_absmax", "fp4_minmax", ...).
   std::vector<std::string> activationQuantizerNodes;
+  std::vector<std::string> activationQuantizerSchemes;
   /// One entry per recognized BitLinear: "<MatMul node> (<scheme>)".
   std::vector<std::string> bitLinearNodes;
   /// One line for tools: "recognized N BitLinear, ...".

@@ -95,7 +95,66 @@ def bitlinear_model(name, w_hi=1.0):
     save(m, name)
 
 
+def topk_model(name, largest=1):
+    k = helper.make_tensor("k", TensorProto.INT64, [1], [8])
+    nodes = [
+        helper.make_node("Abs", ["x"], ["a"], name="Abs"),
+        helper.make_node("TopK", ["a", "k"], ["vals", "idx"], name="TopK", axis=-1,
+                         largest=largest, sorted=1),
+        helper.make_node("Shape", ["x"], ["shape"], name="Shape"),
+        helper.make_node("ConstantOfShape", ["shape"], ["zeros"], name="Zeros",
+                         value=helper.make_tensor("z", TensorProto.FLOAT, [1], [0.0])),
+        helper.make_node("Shape", ["idx"], ["ishape"], name="IShape"),
+        const("one", 1.0),
+        helper.make_node("Expand", ["one", "ishape"], ["ones"], name="Ones"),
+        helper.make_node("ScatterElements", ["zeros", "idx", "ones"], ["mask"],
+                         name="Scatter", axis=-1),
+        helper.make_node("Mul", ["x", "mask"], ["y"], name="Mask")]
+    m = model(nodes, [k],
+              inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 16])],
+              outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 16])])
+    onnx.checker.check_model(m)
+    save(m, name)
+
+
+def fp4_model(name, t4=4.0):
+    """bitnet_ref.py's FP4 MinMax STE, node for node."""
+    p = "f/"
+    n = [helper.make_node("Abs", ["x"], [p + "abs"], name=p + "Abs"),
+         helper.make_node("ReduceMax", [p + "abs"], [p + "s"], name=p + "ReduceMax",
+                          axes=[-1], keepdims=1),
+         const(p + "eps", 1e-5),
+         helper.make_node("Clip", [p + "s", p + "eps"], [p + "d"], name=p + "Clip"),
+         helper.make_node("Reciprocal", [p + "d"], [p + "r"], name=p + "Reciprocal"),
+         const(p + "six", 6.0),
+         helper.make_node("Mul", [p + "r", p + "six"], [p + "m"], name=p + "MulQ"),
+         helper.make_node("Mul", ["x", p + "m"], [p + "v"], name=p + "Mul"),
+         helper.make_node("Abs", [p + "v"], [p + "av"], name=p + "AbsV"),
+         const(p + "t4", t4), const(p + "t2", 2.0),
+         helper.make_node("GreaterOrEqual", [p + "av", p + "t4"], [p + "ge4"], name=p + "Ge4"),
+         helper.make_node("GreaterOrEqual", [p + "av", p + "t2"], [p + "ge2"], name=p + "Ge2"),
+         const(p + "two", 2.0), const(p + "one", 1.0), const(p + "half", 0.5),
+         helper.make_node("Where", [p + "ge2", p + "one", p + "half"], [p + "w2"], name=p + "W2"),
+         helper.make_node("Where", [p + "ge4", p + "two", p + "w2"], [p + "step"], name=p + "W4"),
+         helper.make_node("Div", [p + "v", p + "step"], [p + "vs"], name=p + "DivStep"),
+         helper.make_node("Round", [p + "vs"], [p + "rd"], name=p + "Round"),
+         helper.make_node("Mul", [p + "rd", p + "step"], [p + "g"], name=p + "MulStep"),
+         const(p + "lo", -6.0), const(p + "hi", 6.0),
+         helper.make_node("Clip", [p + "g", p + "lo", p + "hi"], [p + "c"], name=p + "ClipQ"),
+         helper.make_node("Div", [p + "c", p + "m"], [p + "deq"], name=p + "Deq"),
+         helper.make_node("Sub", [p + "deq", "x"], [p + "diff"], name=p + "Sub"),
+         helper.make_node("Add", ["x", p + "diff"], ["y"], name=p + "STE")]
+    m = model(n, inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 16])],
+              outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 16])])
+    onnx.checker.check_model(m)
+    save(m, name)
+
+
 def main():
+    topk_model("topk-scatter.onnx")
+    topk_model("topk-smallest.onnx", largest=0)
+    fp4_model("fp4-ste.onnx")
+    fp4_model("fp4-wrong-threshold.onnx", t4=3.0)
     quantizer_model("ste-absmax-clamp-recip.onnx", kind="max", q=127.0, lo=-128.0, hi=127.0)
     quantizer_model("ste-absmean-addeps-div.onnx", kind="mean", q=float(np_f32_sqrt(7)),
                     lo=-8.0, hi=7.0, eps_form="add", mult="div")
