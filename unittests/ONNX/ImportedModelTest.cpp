@@ -29,7 +29,8 @@ namespace imp = mlir::bitnet::onnx_import;
 namespace {
 
 struct ModelCase {
-  const char *name;
+  const char *name;  // models/reference/<name>.npz
+  const char *onnx;  // under models/
   double maxRelL2;   // relative L2 error of the logits
   double minTop1;    // fraction of positions with PyTorch's top-1 token
   /// Every quantization decision runs in a recognized bitnet op, so the
@@ -39,9 +40,10 @@ struct ModelCase {
   bool tiesOnly;
 };
 
-void PrintTo(const ModelCase &c, std::ostream *os) { *os << c.name; }
+void PrintTo(const ModelCase &c, std::ostream *os) { *os << c.onnx; }
 
 class ImportedModelTest : public ::testing::TestWithParam<ModelCase> {};
+class ImportedCodesTest : public ::testing::TestWithParam<ModelCase> {};
 
 /// Imports models/onnx/<name>.onnx for the reference prompt, JIT-compiles it
 /// and reads the reference; fails the test on any error.
@@ -53,14 +55,15 @@ struct Compiled {
   int64_t seq = 0, vocab = 0;
 };
 
-void compile(const std::string &name, bool exposeCodes, Compiled &out) {
+void compile(const ModelCase &c, bool exposeCodes, Compiled &out) {
+  std::string name = c.name;
   std::string root = BITNET_SOURCE_DIR "/models/";
   std::string error;
   ASSERT_TRUE(npy::readNpz(root + "reference/" + name + ".npz", out.ref, error))
       << error;
   out.seq = out.ref["input_ids"].shape[1];
   out.vocab = out.ref["logits"].shape[2];
-  auto model = imp::loadONNXModel(root + "onnx/" + name + ".onnx");
+  auto model = imp::loadONNXModel(root + c.onnx);
   ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
   out.context = bitnet::createReferenceContext();
   imp::ImportOptions options;
@@ -76,7 +79,7 @@ void compile(const std::string &name, bool exposeCodes, Compiled &out) {
 TEST_P(ImportedModelTest, MatchesPyTorch) {
   const ModelCase &c = GetParam();
   Compiled m;
-  ASSERT_NO_FATAL_FAILURE(compile(c.name, false, m));
+  ASSERT_NO_FATAL_FAILURE(compile(c, false, m));
   int64_t seq = m.seq, vocab = m.vocab;
   std::vector<int64_t> input(m.ref["input_ids"].i64(),
                              m.ref["input_ids"].i64() + seq);
@@ -106,7 +109,7 @@ TEST_P(ImportedModelTest, MatchesPyTorch) {
     top1 += gi == wi;
   }
   double relL2 = std::sqrt(diff2 / ref2), top1Frac = double(top1) / seq;
-  std::printf("%-14s rel L2 %.3g  max|d| %.3g  top-1 agreement %.3f\n", c.name,
+  std::printf("%-28s rel L2 %.3g  max|d| %.3g  top-1 agreement %.3f\n", c.onnx,
               relL2, maxAbs, top1Frac);
   EXPECT_LE(relL2, c.maxRelL2);
   EXPECT_GE(top1Frac, c.minTop1);
@@ -132,10 +135,10 @@ std::string torchName(const std::string &node) {
 /// kept on one side is 0 on the other); everything downstream of that flip
 /// may differ more, so the rule is checked on the first quantizer that
 /// differs, and the rest is bounded in count.
-TEST_P(ImportedModelTest, CodesMatchPyTorch) {
+TEST_P(ImportedCodesTest, CodesMatchPyTorch) {
   const ModelCase &c = GetParam();
   Compiled m;
-  ASSERT_NO_FATAL_FAILURE(compile(c.name, true, m));
+  ASSERT_NO_FATAL_FAILURE(compile(c, true, m));
   size_t n = m.stats.activationQuantizerNodes.size();
   if (n == 0) {
     // Only the float model has nothing to compare.
@@ -197,18 +200,36 @@ TEST_P(ImportedModelTest, CodesMatchPyTorch) {
   EXPECT_LE(double(differ) / double(total), 1e-2);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Exports, ImportedModelTest,
-    ::testing::Values(ModelCase{"llama", 1e-5, 1.0, true},
-                      ModelCase{"b158", 2e-2, 0.95, true},
-                      ModelCase{"b158_addeps", 2e-2, 0.95, true},
-                      ModelCase{"a48", 2e-2, 0.95, true},
-                      ModelCase{"a48_threshold", 2e-2, 0.95, false},
-                      ModelCase{"a48fp4", 2e-2, 0.95, true},
-                      ModelCase{"a48_kv4", 2e-2, 0.95, false},
-                      ModelCase{"a48_kv3", 2e-2, 0.95, false}),
-    [](const ::testing::TestParamInfo<ModelCase> &info) {
-      return std::string(info.param.name);
-    });
+// TorchScript exports (torch 1.13, opset 17), made by models/make_models.py.
+const ModelCase kTorchScript[] = {
+    {"llama", "onnx/llama.onnx", 1e-5, 1.0, true},
+    {"b158", "onnx/b158.onnx", 2e-2, 0.95, true},
+    {"b158_addeps", "onnx/b158_addeps.onnx", 2e-2, 0.95, true},
+    {"a48", "onnx/a48.onnx", 2e-2, 0.95, true},
+    {"a48_threshold", "onnx/a48_threshold.onnx", 2e-2, 0.95, false},
+    {"a48fp4", "onnx/a48fp4.onnx", 2e-2, 0.95, true},
+    {"a48_kv4", "onnx/a48_kv4.onnx", 2e-2, 0.95, false},
+    {"a48_kv3", "onnx/a48_kv3.onnx", 2e-2, 0.95, false},
+};
+// Dynamo exports (torch 2.11, opset 20) of the same weights, made by
+// models/export_dynamo.py; compared with the same PyTorch reference.
+const ModelCase kDynamo[] = {
+    {"llama", "onnx-dynamo/llama.dynamo.onnx", 1e-5, 1.0, true},
+    {"b158", "onnx-dynamo/b158.dynamo.onnx", 2e-2, 0.95, true},
+    {"a48", "onnx-dynamo/a48.dynamo.onnx", 2e-2, 0.95, true},
+    {"a48fp4", "onnx-dynamo/a48fp4.dynamo.onnx", 2e-2, 0.95, true},
+};
+
+std::string caseName(const ::testing::TestParamInfo<ModelCase> &info) {
+  return std::string(info.param.name);
+}
+
+INSTANTIATE_TEST_SUITE_P(TorchScript, ImportedModelTest,
+                         ::testing::ValuesIn(kTorchScript), caseName);
+INSTANTIATE_TEST_SUITE_P(Dynamo, ImportedModelTest,
+                         ::testing::ValuesIn(kDynamo), caseName);
+// Codes are matched to PyTorch's by the TorchScript exporter's node names.
+INSTANTIATE_TEST_SUITE_P(TorchScript, ImportedCodesTest,
+                         ::testing::ValuesIn(kTorchScript), caseName);
 
 } // namespace

@@ -203,6 +203,8 @@ private:
   GraphView graphView();
   bool tryQuantizer();
   bool tryBitLinear();
+  std::optional<std::pair<Value, Value>> constantTernaryWeight(Tensor &wt);
+  bool emitBitLinear(const Quantized &act, Value wCodes, Value wScale);
   bool tryTopK();
 
   // Ops -----------------------------------------------------------------------
@@ -1675,6 +1677,16 @@ GraphView GraphImporter::graphView() {
       return std::nullopt;
     return d[0];
   };
+  g.ints = [this](const std::string &v) -> std::optional<std::vector<int64_t>> {
+    auto it = env.find(v);
+    if (it == env.end() || !it->second.known() ||
+        !isa<IntegerType>(it->second.elementType()))
+      return std::nullopt;
+    std::vector<int64_t> out;
+    for (double x : *it->second.data)
+      out.push_back(int64_t(x));
+    return out;
+  };
   g.lastDim = [this](const std::string &v) -> int64_t {
     auto it = env.find(v);
     return it == env.end() || it->second.rank() == 0 ? -1
@@ -1795,7 +1807,19 @@ bool GraphImporter::tryBitLinear() {
   if (act == quantized.end() || act->second.kind == QuantKind::Ternary)
     return false;
   auto tr = producers.find(node->input(1));
-  if (tr == producers.end() || tr->second->op_type() != "Transpose")
+  if (tr == producers.end()) {
+    // No producer: an initializer, possibly a weight quantized and folded
+    // by the exporter.
+    auto wt = env.find(node->input(1));
+    if (wt == env.end())
+      return false;
+    std::optional<std::pair<Value, Value>> w = constantTernaryWeight(wt->second);
+    if (!w)
+      return false;
+    ++stats.constantTernaryWeights;
+    return emitBitLinear(act->second, w->first, w->second);
+  }
+  if (tr->second->op_type() != "Transpose")
     return false;
   const onnx::NodeProto &t = *tr->second;
   bool swaps = false;
@@ -1805,19 +1829,72 @@ bool GraphImporter::tryBitLinear() {
   auto w = quantized.find(t.input(0));
   if (!swaps || w == quantized.end() || w->second.kind != QuantKind::Ternary)
     return false;
-  auto xType = cast<RankedTensorType>(act->second.codes.getType());
-  auto wType = cast<RankedTensorType>(w->second.codes.getType());
+  return emitBitLinear(act->second, w->second.codes, w->second.scale);
+}
+
+/// A constant [K, N] weight whose values are 0 and +-a (up to float noise
+/// from the STE, `w + (a*t - w)`), as exporters leave a quantized weight
+/// they folded: its ternary codes (transposed to [N, K]) and a.
+std::optional<std::pair<Value, Value>>
+GraphImporter::constantTernaryWeight(Tensor &wt) {
+  if (wt.rank() != 2 || !wt.elementType().isF32())
+    return std::nullopt;
+  std::vector<float> vals;
+  if (wt.known()) {
+    vals.assign(wt.data->begin(), wt.data->end());
+  } else if (auto cst = wt.value ? wt.value.getDefiningOp<arith::ConstantOp>()
+                                 : arith::ConstantOp()) {
+    auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
+    if (!dense)
+      return std::nullopt;
+    vals.assign(dense.getValues<float>().begin(), dense.getValues<float>().end());
+  } else {
+    return std::nullopt;
+  }
+  // The most frequent nonzero magnitude is the scale; every other nonzero
+  // magnitude must be within a few ulps of it.
+  std::map<float, int64_t> counts;
+  for (float v : vals)
+    if (v != 0.f)
+      ++counts[std::fabs(v)];
+  if (counts.empty())
+    return std::nullopt;
+  float a = llvm::max_element(counts, [](auto &l, auto &r) {
+              return l.second < r.second;
+            })->first;
+  for (auto &[mag, n] : counts)
+    if (std::fabs(mag - a) > a * 1e-5f)
+      return std::nullopt;
+  int64_t k = wt.shape()[0], n = wt.shape()[1];
+  SmallVector<int8_t> codes(n * k);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      float v = vals[i * n + j];
+      codes[j * k + i] = int8_t(v > 0.f ? 1 : v < 0.f ? -1 : 0);
+    }
+  auto codesType = RankedTensorType::get({n, k}, b.getI8Type());
+  Value c = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(codesType, ArrayRef<int8_t>(codes)));
+  auto scaleType = RankedTensorType::get({}, b.getF32Type());
+  Value sc = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(scaleType, ArrayRef<float>(a)));
+  return std::make_pair(c, sc);
+}
+
+bool GraphImporter::emitBitLinear(const Quantized &act, Value wCodes,
+                                  Value wScale) {
+  auto xType = cast<RankedTensorType>(act.codes.getType());
+  auto wType = cast<RankedTensorType>(wCodes.getType());
   if (wType.getRank() != 2 || xType.getShape().back() != wType.getDimSize(1))
     return false;
   SmallVector<int64_t> shape(xType.getShape().drop_back());
   shape.push_back(wType.getDimSize(0));
   auto resultType = RankedTensorType::get(shape, b.getF32Type());
-  Value y = BitLinearOp::create(b, loc, resultType, act->second.codes,
-                                act->second.scale, w->second.codes,
-                                w->second.scale);
+  Value y = BitLinearOp::create(b, loc, resultType, act.codes, act.scale,
+                                wCodes, wScale);
   setOutput(0, Tensor{resultType, y, std::nullopt});
   ++stats.bitLinears;
-  Operation *quant = act->second.codes.getDefiningOp();
+  Operation *quant = act.codes.getDefiningOp();
   std::string scheme = "absmax";
   if (auto q = dyn_cast<AbsmaxQuantOp>(quant))
     scheme = "int" + std::to_string(q.getBits()) + "_absmax";
@@ -2005,7 +2082,8 @@ mlir::bitnet::onnx_import::importONNXModel(const ONNXModel &model,
 std::string mlir::bitnet::onnx_import::ImportStats::summary() const {
   std::string s = "recognized " + std::to_string(bitLinears) + " BitLinear, " +
                   std::to_string(weightQuantizers) + " ternary weight " +
-                  "quantizers, " + std::to_string(topKs) +
+                  "quantizers (" + std::to_string(constantTernaryWeights) +
+                  " more already folded), " + std::to_string(topKs) +
                   " TopK, activation quantizers:";
   if (activationQuantizers.empty())
     s += " none";

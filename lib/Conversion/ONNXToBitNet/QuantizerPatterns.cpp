@@ -61,22 +61,35 @@ const onnx::AttributeProto *attr(const NodeProto &n, const char *name) {
   return nullptr;
 }
 
-/// Reduction over the last axis with keepdims=1 (per token), or over every
-/// axis with keepdims=0 (per tensor).
-bool reducesLastAxis(const NodeProto &r, int64_t rank) {
-  const onnx::AttributeProto *keep = attr(r, "keepdims");
-  if (keep && keep->i() != 1)
-    return false;
-  const onnx::AttributeProto *axes = attr(r, "axes");
-  if (!axes || axes->ints_size() != 1)
-    return false;
-  int64_t a = axes->ints(0);
-  return a == -1 || a == rank - 1;
+/// The reduction axes: the `axes` attribute (opset < 18) or the second input
+/// (opset >= 18, as the dynamo exporter writes). Empty means every axis.
+std::optional<std::vector<int64_t>> reductionAxes(const NodeProto &r,
+                                                  const GraphView &g) {
+  if (const onnx::AttributeProto *axes = attr(r, "axes"))
+    return std::vector<int64_t>(axes->ints().begin(), axes->ints().end());
+  if (r.input_size() > 1 && !r.input(1).empty())
+    return g.ints(r.input(1));
+  return std::vector<int64_t>{};
 }
 
-bool reducesEverything(const NodeProto &r) {
+bool keepsDims(const NodeProto &r) {
   const onnx::AttributeProto *keep = attr(r, "keepdims");
-  return keep && keep->i() == 0 && !attr(r, "axes") && r.input_size() == 1;
+  return !keep || keep->i() == 1;
+}
+
+/// Reduction over the last axis with keepdims=1 (per token).
+bool reducesLastAxis(const NodeProto &r, int64_t rank, const GraphView &g) {
+  std::optional<std::vector<int64_t>> axes = reductionAxes(r, g);
+  return keepsDims(r) && axes && axes->size() == 1 &&
+         ((*axes)[0] == -1 || (*axes)[0] == rank - 1);
+}
+
+/// Reduction over every axis (per tensor): keepdims=0, or keepdims=1
+/// followed by a Squeeze to a scalar (the dynamo exporter's form).
+bool reducesEverything(const NodeProto &r, const GraphView &g) {
+  std::optional<std::vector<int64_t>> axes = reductionAxes(r, g);
+  const onnx::AttributeProto *noop = attr(r, "noop_with_empty_axes");
+  return axes && axes->empty() && !(noop && noop->i() == 1);
 }
 
 /// |v| >= t, written as GreaterOrEqual(Abs(v), t).
@@ -204,6 +217,11 @@ mlir::bitnet::onnx_import::matchQuantizerSTE(const NodeProto &add,
     } else if (const NodeProto *div = producedBy(g, m, "Div")) {
       d = div->input(1);
       q = g.scalar(div->input(0));
+    } else if (const NodeProto *rec = producedBy(g, m, "Reciprocal")) {
+      // Q = 1 folded away: m = 1 / d.
+      d = rec->input(0);
+      q = 1.0;
+      match.recipMul = true;
     }
     if (d.empty() || !q)
       continue;
@@ -224,15 +242,22 @@ mlir::bitnet::onnx_import::matchQuantizerSTE(const NodeProto &add,
     if (!eps || !(*eps > 0))
       continue;
     match.eps = float(*eps);
-    // s = Reduce(Abs(x)).
+    // s = Reduce(Abs(x)), or Squeeze(Reduce(...)) of a per-tensor mean.
     const NodeProto *reduce = g.producer(s);
+    bool squeezed = false;
+    if (reduce && reduce->op_type() == "Squeeze") {
+      reduce = g.producer(reduce->input(0));
+      squeezed = true;
+    }
     if (!reduce || reduce->input_size() < 1)
       continue;
     const NodeProto *abs = producedBy(g, reduce->input(0), "Abs");
     if (!abs || abs->input(0) != x)
       continue;
     int64_t rank = g.rank(x);
-    bool perToken = reducesLastAxis(*reduce, rank);
+    bool perToken = !squeezed && reducesLastAxis(*reduce, rank, g);
+    bool perTensor = reducesEverything(*reduce, g) &&
+                     (squeezed ? keepsDims(*reduce) : !keepsDims(*reduce));
     if (fp4) {
       if (reduce->op_type() != "ReduceMax" || !perToken || *q != 6.0 ||
           *lo != -6.0 || *hi != 6.0)
@@ -245,7 +270,7 @@ mlir::bitnet::onnx_import::matchQuantizerSTE(const NodeProto &add,
       match.kind = QuantKind::Absmax;
     } else if (reduce->op_type() == "ReduceMean" && perToken) {
       match.kind = QuantKind::Absmean;
-    } else if (reduce->op_type() == "ReduceMean" && reducesEverything(*reduce)) {
+    } else if (reduce->op_type() == "ReduceMean" && perTensor) {
       match.kind = QuantKind::Ternary;
     } else {
       continue;

@@ -17,6 +17,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace onnx {
 class NodeProto;
@@ -31,6 +32,9 @@ struct GraphView {
   /// The value of `value` if it is known and every element equals it (a
   /// scalar, or a splat such as the output of ConstantOfShape).
   std::function<std::optional<double>(const std::string &value)> scalar;
+  /// The contents of `value` if it is a known integer tensor.
+  std::function<std::optional<std::vector<int64_t>>(const std::string &value)>
+      ints;
   /// The size of the last dimension of `value`.
   std::function<int64_t(const std::string &value)> lastDim;
   /// The rank of `value`.

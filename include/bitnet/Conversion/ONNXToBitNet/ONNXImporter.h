@@ -40,6 +40,9 @@ struct ImportOptions {
 struct ImportStats {
   int64_t bitLinears = 0;
   int64_t weightQuantizers = 0;
+  /// Ternary weights the exporter had already quantized and folded into a
+  /// constant (values 0 and +-a).
+  int64_t constantTernaryWeights = 0;
   int64_t topKs = 0;
   /// Activation quantizers by scheme ("int8_absmax", "int4_absmean", ...).
   std::map<std::string, int64_t> activationQuantizers;
