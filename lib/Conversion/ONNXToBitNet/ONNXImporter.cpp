@@ -509,6 +509,45 @@ Value castScalar(OpBuilder &b, Location loc, Value v, Type to) {
              : Value(arith::TruncIOp::create(b, loc, to, v));
 }
 
+using UnaryEmit = Value (*)(OpBuilder &, Location, Value);
+
+template <typename MathOp>
+Value emitMath(OpBuilder &b, Location loc, Value x) {
+  return MathOp::create(b, loc, x);
+}
+
+Value emitReciprocal(OpBuilder &b, Location loc, Value x) {
+  Value one = arith::ConstantOp::create(b, loc, b.getFloatAttr(x.getType(), 1.0));
+  return arith::DivFOp::create(b, loc, one, x);
+}
+
+/// 1 / (1 + exp(-x)).
+Value emitSigmoid(OpBuilder &b, Location loc, Value x) {
+  Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
+  Value one = arith::ConstantOp::create(b, loc, b.getFloatAttr(x.getType(), 1.0));
+  return arith::DivFOp::create(b, loc, one, arith::AddFOp::create(b, loc, one, e));
+}
+
+/// Float unary ops: how to emit them, and how to evaluate them at import.
+struct UnaryMath {
+  StringRef name;
+  UnaryEmit emit;
+  double (*fold)(double);
+};
+const UnaryMath kUnaryMath[] = {
+    {"Sqrt", emitMath<math::SqrtOp>, [](double x) { return std::sqrt(x); }},
+    {"Reciprocal", emitReciprocal, [](double x) { return 1.0 / x; }},
+    {"Exp", emitMath<math::ExpOp>, [](double x) { return std::exp(x); }},
+    {"Sin", emitMath<math::SinOp>, [](double x) { return std::sin(x); }},
+    {"Cos", emitMath<math::CosOp>, [](double x) { return std::cos(x); }},
+    {"Tanh", emitMath<math::TanhOp>, [](double x) { return std::tanh(x); }},
+    {"Erf", emitMath<math::ErfOp>, [](double x) { return std::erf(x); }},
+    {"Round", emitMath<math::RoundEvenOp>,
+     [](double x) { return std::nearbyint(x); }},
+    {"Sigmoid", emitSigmoid,
+     [](double x) { return 1.0 / (1.0 + std::exp(-x)); }},
+};
+
 llvm::Error GraphImporter::importElementwise(StringRef op) {
   SmallVector<Tensor *> ins;
   for (int i = 0; i < node->input_size(); ++i) {
@@ -654,61 +693,12 @@ llvm::Error GraphImporter::importElementwise(StringRef op) {
     // Float-only unary math.
     if (!isFloat)
       return nodeError("expects a float input");
-    using MathFn = std::function<Value(OpBuilder &, Location, Value)>;
-    MathFn f;
-    std::function<double(double)> ref;
-    if (op == "Sqrt") {
-      f = [](OpBuilder &nb, Location nl, Value x) -> Value {
-        return math::SqrtOp::create(nb, nl, x);
-      };
-      ref = [](double x) { return std::sqrt(x); };
-    } else if (op == "Reciprocal") {
-      f = [](OpBuilder &nb, Location nl, Value x) -> Value {
-        Value one = arith::ConstantOp::create(nb, nl, nb.getFloatAttr(x.getType(), 1.0));
-        return arith::DivFOp::create(nb, nl, one, x);
-      };
-      ref = [](double x) { return 1.0 / x; };
-    } else if (op == "Exp") {
-      f = [](OpBuilder &nb, Location nl, Value x) -> Value {
-        return math::ExpOp::create(nb, nl, x);
-      };
-      ref = [](double x) { return std::exp(x); };
-    } else if (op == "Sin") {
-      f = [](OpBuilder &nb, Location nl, Value x) -> Value {
-        return math::SinOp::create(nb, nl, x);
-      };
-      ref = [](double x) { return std::sin(x); };
-    } else if (op == "Cos") {
-      f = [](OpBuilder &nb, Location nl, Value x) -> Value {
-        return math::CosOp::create(nb, nl, x);
-      };
-      ref = [](double x) { return std::cos(x); };
-    } else if (op == "Tanh") {
-      f = [](OpBuilder &nb, Location nl, Value x) -> Value {
-        return math::TanhOp::create(nb, nl, x);
-      };
-      ref = [](double x) { return std::tanh(x); };
-    } else if (op == "Erf") {
-      f = [](OpBuilder &nb, Location nl, Value x) -> Value {
-        return math::ErfOp::create(nb, nl, x);
-      };
-      ref = [](double x) { return std::erf(x); };
-    } else if (op == "Round") {
-      f = [](OpBuilder &nb, Location nl, Value x) -> Value {
-        return math::RoundEvenOp::create(nb, nl, x);
-      };
-      ref = [](double x) { return std::nearbyint(x); };
-    } else if (op == "Sigmoid") {
-      f = [](OpBuilder &nb, Location nl, Value x) -> Value {
-        Value one = arith::ConstantOp::create(nb, nl, nb.getFloatAttr(x.getType(), 1.0));
-        Value e = math::ExpOp::create(nb, nl, arith::NegFOp::create(nb, nl, x));
-        return arith::DivFOp::create(nb, nl, one,
-                                     arith::AddFOp::create(nb, nl, one, e));
-      };
-      ref = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
-    } else {
+    const UnaryMath *entry = llvm::find_if(
+        kUnaryMath, [&](const UnaryMath &u) { return u.name == op; });
+    if (entry == std::end(kUnaryMath))
       return nodeError("is not supported by the importer yet");
-    }
+    UnaryEmit f = entry->emit;
+    double (*ref)(double) = entry->fold;
     body = [f](OpBuilder &nb, Location nl, ValueRange a) -> Value {
       return f(nb, nl, a[0]);
     };
