@@ -15,7 +15,8 @@ static const PhaseInfo kPhases[] = {
     {Phase::BitNet, "bitnet", "parsed and verified bitnet IR", ""},
     {Phase::Linalg, "linalg",
      "the reference lowering: linalg/tensor/arith/math",
-     "bitnet-convert-to-linalg,func.func(convert-elementwise-to-linalg),"
+     "bitnet-fold-weights,bitnet-convert-to-linalg,"
+     "func.func(convert-elementwise-to-linalg),"
      "canonicalize,cse"},
     {Phase::LLVM, "llvm-dialect", "bufferized, lowered to the LLVM dialect",
      "one-shot-bufferize{bufferize-function-boundaries "

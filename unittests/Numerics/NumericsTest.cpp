@@ -433,6 +433,62 @@ INSTANTIATE_TEST_SUITE_P(
       return info.param.act + (info.param.topk ? "_topk" : "");
     });
 
+// Constant weights are quantized and packed at compile time
+// (--bitnet-fold-weights in the pipeline): the result must be what the same
+// weights give when quantized at run time, i.e. the C++ reference.
+class FoldedWeightsTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(FoldedWeightsTest, MatchesRuntimeQuantization) {
+  bool clampRecip = GetParam();
+  const int64_t m = 4, n = 16, k = 64;
+  std::mt19937 rng(29);
+  std::normal_distribution<float> normal(0.f, 0.05f);
+  std::vector<float> w(n * k);
+  for (float &v : w)
+    v = normal(rng);
+  std::string dense = "dense<[";
+  for (int64_t i = 0; i < n; ++i) {
+    dense += i ? ", [" : "[";
+    for (int64_t j = 0; j < k; ++j) {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%s%.9g", j ? ", " : "", w[i * k + j]);
+      dense += buf;
+    }
+    dense += "]";
+  }
+  dense += "]>";
+  std::string attrs = clampRecip ? " {eps_mode = #bitnet.eps_mode<clamp>, "
+                                   "mult_form = #bitnet.mult_form<recip_mul>}"
+                                 : "";
+  RunFunction fn;
+  std::string x = fn.input("x", {m, k}, "f32");
+  fn.line("%w = arith.constant " + dense + " : tensor<16x64xf32>");
+  fn.line("%wc, %ws = bitnet.ternary_quant %w" + attrs +
+          " : tensor<16x64xf32> -> tensor<16x64xi8>, tensor<f32>");
+  fn.line("%q, %s = bitnet.absmax_quant " + x +
+          " : tensor<4x64xf32> -> tensor<4x64xi8>, tensor<4xf32>");
+  fn.line("%y = bitnet.bitlinear %q, %s, %wc, %ws : (tensor<4x64xi8>, "
+          "tensor<4xf32>, tensor<16x64xi8>, tensor<f32>) -> tensor<4x16xf32>");
+  fn.output("y", "%y", {m, n}, "f32");
+  auto engine = compileOrFail(fn);
+  ASSERT_TRUE(engine);
+  std::normal_distribution<float> act(0.f, 1.f);
+  std::vector<float> xin(m * k), y(m * n);
+  for (float &v : xin)
+    v = act(rng);
+  auto xV = view<float, 2>(xin, {m, k});
+  auto yV = view<float, 2>(y, {m, n});
+  llvm::Error err = engine->invoke("run", &xV, &yV);
+  ASSERT_FALSE(err) << llvm::toString(std::move(err));
+  ref::Quantized q = ref::absmaxQuant(xin, m, k, 8, 1e-5f, false);
+  ref::Quantized wq = ref::ternaryQuant(w, 1e-5f, clampRecip, clampRecip);
+  expectNear(y, ref::bitLinear(q.codes, q.scales, wq.codes, wq.scales[0], m, n,
+                               k, false),
+             0, "bitlinear with folded weights");
+}
+
+INSTANTIATE_TEST_SUITE_P(EpsAndMultForms, FoldedWeightsTest, ::testing::Bool());
+
 //===----------------------------------------------------------------------===//
 // ReLU^2-GLU
 //===----------------------------------------------------------------------===//
