@@ -199,6 +199,7 @@ private:
   std::optional<std::pair<Value, Value>> constantTernaryWeight(Tensor &wt);
   bool emitBitLinear(const Quantized &act, Value wCodes, Value wScale);
   bool tryTopK();
+  llvm::Error importBitNetOp();
 
   // Ops -----------------------------------------------------------------------
   llvm::Error importNode();

@@ -275,6 +275,8 @@ Value GraphImporter::reduce(Value in, ArrayRef<int64_t> axes, bool keepDims,
 
 llvm::Error GraphImporter::importNode() {
   StringRef op = node->op_type();
+  if (node->domain() == kBitNetDomain)
+    return importBitNetOp();
   if ((op == "Add" && tryQuantizer()) || (op == "MatMul" && tryBitLinear()) ||
       (op == "Mul" && tryTopK()))
     return llvm::Error::success();

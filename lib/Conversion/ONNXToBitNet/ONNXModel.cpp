@@ -32,6 +32,16 @@ static const StringRef kSupportedOps[] = {
     "Where",
 };
 
+// The exact op set of docs/ONNXCustomOps.md.
+static const StringRef kBitNetOps[] = {
+    "AbsmaxQuant", "AbsmeanQuant", "BitLinear", "Dequantize",
+    "KVQuant",     "ReLU2GLU",     "TernaryQuant", "TopKSparsify",
+};
+
+llvm::ArrayRef<StringRef> mlir::bitnet::onnx_import::bitnetDomainOps() {
+  return kBitNetOps;
+}
+
 llvm::ArrayRef<StringRef> mlir::bitnet::onnx_import::supportedOps() {
   return kSupportedOps;
 }
@@ -161,6 +171,14 @@ mlir::bitnet::onnx_import::loadONNXModel(StringRef path) {
     std::string node = "node '" + (n.name().empty() ? "#" + std::to_string(i)
                                                     : n.name()) +
                        "' (" + n.op_type() + ")";
+    if (n.domain() == kBitNetDomain) {
+      if (!llvm::is_contained(kBitNetOps, StringRef(n.op_type())))
+        return fail(path, node + ": unknown op '" + n.op_type() +
+                              "' of domain '" + n.domain() +
+                              "' (docs/ONNXCustomOps.md lists them)");
+      ++model.opCounts[n.domain() + "." + n.op_type()];
+      continue;
+    }
     if (!n.domain().empty() && n.domain() != "ai.onnx")
       return fail(path, node + ": op of unsupported domain '" + n.domain() + "'");
     if (!llvm::is_contained(kSupportedOps, StringRef(n.op_type())))

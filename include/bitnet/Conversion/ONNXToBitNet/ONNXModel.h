@@ -32,6 +32,10 @@ constexpr int64_t kMaxOpset = 21;
 /// The ops of the default domain the importer knows (sorted).
 llvm::ArrayRef<llvm::StringRef> supportedOps();
 
+/// The custom domain of exact BitNet ops (docs/ONNXCustomOps.md), and its ops.
+constexpr const char *kBitNetDomain = "ai.bitnet";
+llvm::ArrayRef<llvm::StringRef> bitnetDomainOps();
+
 struct ONNXModel {
   std::string path;
   std::unique_ptr<onnx::ModelProto> proto;

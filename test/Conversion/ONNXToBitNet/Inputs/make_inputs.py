@@ -150,7 +150,47 @@ def fp4_model(name, t4=4.0):
     save(m, name)
 
 
+def bitnet_domain_model(name, eps_mode="clamp", extra_op=None):
+    """Every op of the ai.bitnet domain (docs/ONNXCustomOps.md)."""
+    D = "ai.bitnet"
+    w = helper.make_tensor("w", TensorProto.INT8, [8, 16],
+                           [((i * 7) % 3) - 1 for i in range(128)])
+    ws = helper.make_tensor("ws", TensorProto.FLOAT, [], [0.05])
+    wf = helper.make_tensor("wf", TensorProto.FLOAT, [8, 16],
+                            [0.01 * ((i % 5) - 2) for i in range(128)])
+    nodes = [
+        helper.make_node("TopKSparsify", ["x"], ["xt"], name="topk", domain=D, ratio=0.5),
+        helper.make_node("AbsmaxQuant", ["xt"], ["q", "s"], name="quant", domain=D,
+                         bits=8, eps=1e-5, eps_mode=eps_mode, mult_form="recip_mul"),
+        helper.make_node("BitLinear", ["q", "s", "w", "ws"], ["y1"], name="proj", domain=D),
+        helper.make_node("AbsmeanQuant", ["x"], ["q4", "s4"], name="quant4", domain=D),
+        helper.make_node("TernaryQuant", ["wf"], ["wc", "wsc"], name="wquant", domain=D),
+        helper.make_node("BitLinear", ["q4", "s4", "wc", "wsc"], ["y2"], name="proj2", domain=D),
+        helper.make_node("ReLU2GLU", ["y1", "y2"], ["h"], name="glu", domain=D),
+        helper.make_node("Dequantize", ["q4", "s4"], ["xd"], name="deq", domain=D),
+        helper.make_node("KVQuant", ["kv"], ["kc", "ks"], name="kvq", domain=D,
+                         bits=3, bos_bits=4),
+    ]
+    if extra_op:
+        nodes.append(helper.make_node(extra_op, ["x"], ["extra"], name="extra", domain=D))
+    m = helper.make_model(
+        helper.make_graph(
+            nodes, "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 16]),
+             helper.make_tensor_value_info("kv", TensorProto.FLOAT, [4, 2, 8])],
+            [helper.make_tensor_value_info("h", TensorProto.FLOAT, [4, 8]),
+             helper.make_tensor_value_info("xd", TensorProto.FLOAT, [4, 16]),
+             helper.make_tensor_value_info("kc", TensorProto.INT8, [4, 2, 8])],
+            initializer=[w, ws, wf]),
+        opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(D, 1)],
+        producer_name="bitnet-mlir tests")
+    save(m, name)
+
+
 def main():
+    bitnet_domain_model("bitnet-domain.onnx")
+    bitnet_domain_model("bitnet-domain-bad-attr.onnx", eps_mode="max")
+    bitnet_domain_model("bitnet-domain-unknown-op.onnx", extra_op="Hadamard")
     topk_model("topk-scatter.onnx")
     topk_model("topk-smallest.onnx", largest=0)
     fp4_model("fp4-ste.onnx")
