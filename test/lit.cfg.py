@@ -12,6 +12,7 @@ config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.bitnet_obj_root, "test")
 config.substitutions.append(("%bitnet_src_root", config.bitnet_src_root))
 config.substitutions.append(("%cc", config.host_cc))
+config.substitutions.append(("%python", "/usr/bin/python3"))
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

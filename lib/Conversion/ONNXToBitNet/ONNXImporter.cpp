@@ -75,18 +75,26 @@ llvm::Expected<Tensor> GraphImporter::tensorFromProto(const onnx::TensorProto &t
   Shape shape(t.dims().begin(), t.dims().end());
   Tensor out{RankedTensorType::get(shape, elem), Value(), std::nullopt};
   int64_t n = numElements(shape);
-  const std::string &raw = t.raw_data();
-  // Large float tensors (weights) go straight into an attribute; small ones
+  bool hasRaw = t.has_raw_data() ||
+                t.data_location() == onnx::TensorProto::EXTERNAL;
+  StringRef raw;
+  if (hasRaw) {
+    auto bytes = model.rawData(t);
+    if (!bytes)
+      return bytes.takeError();
+    raw = *bytes;
+  }
+  // Large tensors (weights) go straight into an attribute; small ones
   // (shapes, scalars) are also kept as data for import-time evaluation.
-  if (t.has_raw_data() && elem.isF32() && n > kMaxFoldedElements) {
+  if (n > kMaxFoldedElements) {
+    if (!hasRaw || elem.isInteger(1))
+      return error("tensor '" + t.name() +
+                   "': large tensors must be stored as raw data (and not bool)");
     auto attr = DenseElementsAttr::getFromRawBuffer(
         out.type, ArrayRef<char>(raw.data(), raw.size()));
     out.value = arith::ConstantOp::create(b, loc, out.type, attr);
     return out;
   }
-  if (n > kMaxFoldedElements)
-    return error("tensor '" + t.name() +
-                 "': large non-f32 or non-raw tensors are not supported yet");
   std::vector<double> data(n);
   using T = onnx::TensorProto;
   auto rawAs = [&](auto zero) {
@@ -97,7 +105,7 @@ llvm::Expected<Tensor> GraphImporter::tensorFromProto(const onnx::TensorProto &t
       data[i] = double(v);
     }
   };
-  if (t.has_raw_data()) {
+  if (hasRaw) {
     switch (t.data_type()) {
     case T::FLOAT: rawAs(float()); break;
     case T::DOUBLE: rawAs(double()); break;

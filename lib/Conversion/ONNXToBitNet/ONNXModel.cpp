@@ -4,11 +4,14 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/Twine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 
 #include "onnx/onnx_pb.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 using namespace mlir::bitnet::onnx_import;
 using llvm::StringRef;
@@ -47,6 +50,8 @@ llvm::ArrayRef<StringRef> mlir::bitnet::onnx_import::supportedOps() {
 }
 
 ONNXModel::ONNXModel() = default;
+
+
 ONNXModel::~ONNXModel() = default;
 ONNXModel::ONNXModel(ONNXModel &&) = default;
 
@@ -101,12 +106,31 @@ std::string shapeString(const onnx::TensorProto &t) {
   return s + "]";
 }
 
+/// Where an external tensor's bytes are: file (beside the model), offset and
+/// length (-1: to be computed from the shape).
+struct ExternalRef {
+  std::string file;
+  int64_t offset = 0, length = -1;
+};
+
+ExternalRef externalRef(StringRef modelPath, const onnx::TensorProto &t) {
+  ExternalRef ref;
+  for (const onnx::StringStringEntryProto &kv : t.external_data()) {
+    if (kv.key() == "location") {
+      llvm::SmallString<256> file(llvm::sys::path::parent_path(modelPath));
+      llvm::sys::path::append(file, kv.value());
+      ref.file = std::string(file);
+    } else if (kv.key() == "offset") {
+      ref.offset = std::atoll(kv.value().c_str());
+    } else if (kv.key() == "length") {
+      ref.length = std::atoll(kv.value().c_str());
+    }
+  }
+  return ref;
+}
+
 llvm::Error checkTensor(StringRef path, const onnx::TensorProto &t,
                         const std::string &what) {
-  if (t.data_location() == onnx::TensorProto::EXTERNAL)
-    return fail(path, what + " '" + t.name() +
-                          "': external data files are not supported; save the "
-                          "model with its weights inside");
   int64_t bytes = elementBytes(t.data_type());
   if (bytes == 0)
     return fail(path, what + " '" + t.name() + "': unsupported data type " +
@@ -118,6 +142,24 @@ llvm::Error checkTensor(StringRef path, const onnx::TensorProto &t,
       return fail(path, what + " '" + t.name() + "': negative dimension in " +
                             shapeString(t));
     count *= d;
+  }
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    ExternalRef ref = externalRef(path, t);
+    if (ref.file.empty())
+      return fail(path, what + " '" + t.name() +
+                            "': external data without a location");
+    uint64_t fileSize = 0;
+    if (llvm::sys::fs::file_size(ref.file, fileSize))
+      return fail(path, what + " '" + t.name() + "': cannot read its external "
+                            "data file '" + ref.file + "'");
+    int64_t need = count * bytes;
+    if ((ref.length >= 0 && ref.length != need) || ref.offset < 0 ||
+        uint64_t(ref.offset + need) > fileSize)
+      return fail(path, what + " '" + t.name() + "': shape " + shapeString(t) +
+                            " needs " + std::to_string(need) + " bytes at offset " +
+                            std::to_string(ref.offset) + " of '" + ref.file +
+                            "' (" + std::to_string(fileSize) + " bytes)");
+    return llvm::Error::success();
   }
   if (t.has_raw_data()) {
     int64_t have = int64_t(t.raw_data().size());
@@ -190,4 +232,24 @@ mlir::bitnet::onnx_import::loadONNXModel(StringRef path) {
     ++model.opCounts[n.op_type()];
   }
   return std::move(model);
+}
+
+llvm::Expected<StringRef>
+ONNXModel::rawData(const onnx::TensorProto &t) const {
+  if (t.data_location() != onnx::TensorProto::EXTERNAL)
+    return StringRef(t.raw_data());
+  ExternalRef ref = externalRef(path, t);
+  std::unique_ptr<llvm::MemoryBuffer> &file = externalFiles[ref.file];
+  if (!file) {
+    auto buffer = llvm::MemoryBuffer::getFile(ref.file, /*IsText=*/false,
+                                              /*RequiresNullTerminator=*/false);
+    if (!buffer)
+      return fail(path, "tensor '" + t.name() + "': cannot map '" + ref.file +
+                            "': " + buffer.getError().message());
+    file = std::move(*buffer);
+  }
+  int64_t count = 1;
+  for (int64_t d : t.dims())
+    count *= d;
+  return file->getBuffer().substr(ref.offset, count * elementBytes(t.data_type()));
 }

@@ -22,7 +22,18 @@
 // INIT: bitnet-compile: error: '{{.*}}bad-initializer.onnx': initializer 'w': shape [4] needs 16 bytes of data, found 10
 
 // RUN: not bitnet-compile %S/Inputs/external-data.onnx 2>&1 | FileCheck %s --check-prefix=EXT
-// EXT: bitnet-compile: error: '{{.*}}external-data.onnx': initializer 'w': external data files are not supported
+// EXT: bitnet-compile: error: '{{.*}}external-data.onnx': initializer 'w': cannot read its external data file '{{.*}}weights.bin'
+
+// External data that exists but is too short for the shape.
+// RUN: cp %S/Inputs/external-data.onnx %t/external-data.onnx
+// RUN: %python -c "open('%t/weights.bin', 'wb').write(b'0123456789')"
+// RUN: not bitnet-compile %t/external-data.onnx 2>&1 | FileCheck %s --check-prefix=EXTSHORT
+// EXTSHORT: bitnet-compile: error: '{{.*}}external-data.onnx': initializer 'w': shape [4] needs 16 bytes at offset 0 of '{{.*}}weights.bin' (10 bytes)
+
+// Long enough: the weights come from the file.
+// RUN: %python -c "import struct; open('%t/weights.bin', 'wb').write(struct.pack('<4f', 1, 2, 3, 4))"
+// RUN: bitnet-compile %t/external-data.onnx --emit=bitnet | FileCheck %s --check-prefix=EXTOK
+// EXTOK: arith.constant dense<[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]> : tensor<4xf32>
 
 // RUN: not bitnet-compile %S/Inputs/custom-domain.onnx 2>&1 | FileCheck %s --check-prefix=DOMAIN
 // DOMAIN: bitnet-compile: error: '{{.*}}custom-domain.onnx': node 'q' (Quantize): op of unsupported domain 'com.example'

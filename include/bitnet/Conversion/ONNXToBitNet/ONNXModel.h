@@ -21,7 +21,12 @@
 
 namespace onnx {
 class ModelProto;
+class TensorProto;
 } // namespace onnx
+
+namespace llvm {
+class MemoryBuffer;
+} // namespace llvm
 
 namespace mlir::bitnet::onnx_import {
 
@@ -39,6 +44,10 @@ llvm::ArrayRef<llvm::StringRef> bitnetDomainOps();
 struct ONNXModel {
   std::string path;
   std::unique_ptr<onnx::ModelProto> proto;
+  /// The raw bytes of tensor `t`: its raw_data, or the slice of its external
+  /// data file (memory-mapped once per file, beside the model). Validation
+  /// has checked every slice's bounds.
+  llvm::Expected<llvm::StringRef> rawData(const onnx::TensorProto &t) const;
   int64_t opset = 0;
   /// Op type -> number of nodes, over the main graph.
   std::map<std::string, int64_t> opCounts;
@@ -46,6 +55,10 @@ struct ONNXModel {
   ONNXModel();
   ~ONNXModel();
   ONNXModel(ONNXModel &&);
+
+private:
+  mutable std::map<std::string, std::unique_ptr<llvm::MemoryBuffer>>
+      externalFiles;
 };
 
 /// Reads and validates `path`. The error names the file and, for a node, its
