@@ -77,6 +77,10 @@ int fail(const Twine &message) {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // MLIR's printing flags (e.g. --mlir-elide-elementsattrs-if-larger=N,
+  // useful to look at models with large weights) work but stay out of --help.
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
   registerAllPasses();
   bitnet::registerAllBitNetPasses();
   cl::HideUnrelatedOptions(category);

@@ -91,6 +91,8 @@ llvm::Error GraphImporter::importBitNetOp() {
     if (bits < 2 || bits > 8)
       return nodeError("bits must be in [2, 8], got " + Twine(bits));
     Value x = ins[0]->value;
+    ++stats.activationQuantizers["int" + std::to_string(bits) +
+                                 (op == "AbsmaxQuant" ? "_absmax" : "_absmean")];
     if (op == "AbsmaxQuant") {
       auto q = AbsmaxQuantOp::create(b, loc, i8Like(ins[0]), perToken(ins[0]), x,
                                      b.getI32IntegerAttr(bits), epsAttr,
@@ -111,6 +113,7 @@ llvm::Error GraphImporter::importBitNetOp() {
       return e;
     if (auto e = quantAttrs())
       return e;
+    ++stats.weightQuantizers;
     auto q = TernaryQuantOp::create(b, loc, i8Like(ins[0]),
                                     RankedTensorType::get({}, b.getF32Type()),
                                     ins[0]->value, epsAttr, modeAttr(),
@@ -143,6 +146,7 @@ llvm::Error GraphImporter::importBitNetOp() {
       return nodeError("ratio must be in (0, 1], got " + std::to_string(ratio));
     Value v = TopKSparsifyOp::create(b, loc, ins[0]->value,
                                      b.getF64FloatAttr(ratio));
+    ++stats.topKs;
     setOutput(0, Tensor{ins[0]->type, v, std::nullopt});
     return llvm::Error::success();
   }
