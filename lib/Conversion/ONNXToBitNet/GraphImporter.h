@@ -199,6 +199,7 @@ private:
   std::optional<std::pair<Value, Value>> constantTernaryWeight(Tensor &wt);
   bool emitBitLinear(const Quantized &act, Value wCodes, Value wScale);
   bool tryTopK();
+  bool tryKVQuant();
   llvm::Error importBitNetOp();
 
   // Ops -----------------------------------------------------------------------

@@ -43,6 +43,19 @@ GraphView GraphImporter::graphView() {
       out.push_back(int64_t(x));
     return out;
   };
+  g.values = [this](const std::string &v) -> std::optional<std::vector<double>> {
+    auto it = env.find(v);
+    if (it == env.end() || !it->second.known())
+      return std::nullopt;
+    return *it->second.data;
+  };
+  g.shape = [this](const std::string &v) -> std::vector<int64_t> {
+    auto it = env.find(v);
+    if (it == env.end())
+      return {};
+    return std::vector<int64_t>(it->second.shape().begin(),
+                                it->second.shape().end());
+  };
   g.lastDim = [this](const std::string &v) -> int64_t {
     auto it = env.find(v);
     return it == env.end() || it->second.rank() == 0 ? -1
@@ -57,10 +70,44 @@ GraphView GraphImporter::graphView() {
 
 /// An STE quantizer ending at this Add becomes a bitnet quantizer and a
 /// dequantize; the float nodes before it are left dead and erased later.
+/// The KV-cache STE on [B, H, T, D] becomes kv_quant + kv_dequant on the
+/// op's [B, T, H, D] layout, between two transposes.
+bool GraphImporter::tryKVQuant() {
+  std::optional<KVQuantMatch> m = matchKVQuantSTE(*node, graphView());
+  if (!m)
+    return false;
+  auto it = env.find(m->input);
+  if (it == env.end() || !it->second.elementType().isF32())
+    return false;
+  Tensor &x = it->second;
+  ArrayRef<int64_t> s = x.shape();
+  SmallVector<int64_t> tokensFirst{s[0], s[2], s[1], s[3]};
+  Value t = linalg::TransposeOp::create(
+                b, loc, materialize(x), emptyTensor(tokensFirst, b.getF32Type()),
+                ArrayRef<int64_t>{0, 2, 1, 3})
+                .getResult()[0];
+  auto codesType = RankedTensorType::get(tokensFirst, b.getI8Type());
+  auto scaleType = RankedTensorType::get({s[0], s[2], s[1]}, b.getF32Type());
+  IntegerAttr bos = m->bosBits ? b.getI32IntegerAttr(m->bosBits) : IntegerAttr();
+  auto q = KVQuantOp::create(b, loc, codesType, scaleType, t, Value(),
+                             b.getI32IntegerAttr(m->bits), bos,
+                             b.getF32FloatAttr(m->eps));
+  Value deq = KVDequantOp::create(b, loc, t.getType(), q.getCodes(),
+                                  q.getScale(), Value(),
+                                  b.getI32IntegerAttr(m->bits), bos);
+  Value back = linalg::TransposeOp::create(b, loc, deq,
+                                           emptyTensor(s, b.getF32Type()),
+                                           ArrayRef<int64_t>{0, 2, 1, 3})
+                   .getResult()[0];
+  setOutput(0, Tensor{x.type, back, std::nullopt});
+  ++stats.kvQuantizers;
+  return true;
+}
+
 bool GraphImporter::tryQuantizer() {
   std::optional<QuantizerMatch> m = matchQuantizerSTE(*node, graphView());
   if (!m)
-    return false;
+    return tryKVQuant();
   auto it = env.find(m->input);
   if (it == env.end() || !it->second.elementType().isF32() ||
       it->second.rank() < 1)

@@ -460,7 +460,8 @@ std::string mlir::bitnet::onnx_import::ImportStats::summary() const {
                   std::to_string(weightQuantizers) + " ternary weight " +
                   "quantizers (" + std::to_string(constantTernaryWeights) +
                   " more already folded), " + std::to_string(topKs) +
-                  " TopK, activation quantizers:";
+                  " TopK, " + std::to_string(kvQuantizers) +
+                  " KV quantizers, activation quantizers:";
   if (activationQuantizers.empty())
     s += " none";
   for (const auto &[scheme, count] : activationQuantizers)

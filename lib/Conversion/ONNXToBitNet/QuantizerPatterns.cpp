@@ -295,3 +295,92 @@ mlir::bitnet::onnx_import::matchQuantizerSTE(const NodeProto &add,
   }
   return std::nullopt;
 }
+
+std::optional<KVQuantMatch>
+mlir::bitnet::onnx_import::matchKVQuantSTE(const NodeProto &add,
+                                           const GraphView &g) {
+  if (add.op_type() != "Add" || add.input_size() != 2)
+    return std::nullopt;
+  for (int xi = 0; xi < 2; ++xi) {
+    const std::string &x = add.input(xi);
+    if (g.rank(x) != 4)
+      continue;
+    const NodeProto *sub = producedBy(g, add.input(1 - xi), "Sub");
+    if (!sub || sub->input(1) != x)
+      continue;
+    const NodeProto *deq = producedBy(g, sub->input(0), "Div");
+    if (!deq)
+      continue;
+    const std::string &m = deq->input(1);
+    // c = Max(Min(Round(Mul(x, m)), Q), Sub(Neg(Q), 1))
+    const NodeProto *mx = producedBy(g, deq->input(0), "Max");
+    if (!mx || mx->input_size() != 2)
+      continue;
+    const NodeProto *mn = producedBy(g, mx->input(0), "Min");
+    if (!mn || mn->input_size() != 2)
+      continue;
+    const std::string &q = mn->input(1);
+    const NodeProto *lo = producedBy(g, mx->input(1), "Sub");
+    if (!lo || g.scalar(lo->input(1)) != 1.0)
+      continue;
+    const NodeProto *neg = producedBy(g, lo->input(0), "Neg");
+    if (!neg || neg->input(0) != q)
+      continue;
+    const NodeProto *round = producedBy(g, mn->input(0), "Round");
+    if (!round)
+      continue;
+    const NodeProto *scaled = producedBy(g, round->input(0), "Mul");
+    if (!scaled || otherOperand(*scaled, x) != m)
+      continue;
+    // m = Div(Q, Add(ReduceMax(Abs(x), -1), eps))
+    const NodeProto *div = producedBy(g, m, "Div");
+    if (!div || div->input(0) != q)
+      continue;
+    const NodeProto *addEps = producedBy(g, div->input(1), "Add");
+    if (!addEps)
+      continue;
+    std::optional<double> eps;
+    std::string s;
+    for (int i = 0; i < 2 && !eps; ++i)
+      if ((eps = g.scalar(addEps->input(i))))
+        s = addEps->input(1 - i);
+    if (!eps || !(*eps > 0))
+      continue;
+    const NodeProto *reduce = producedBy(g, s, "ReduceMax");
+    if (!reduce || !reducesLastAxis(*reduce, 4, g))
+      continue;
+    const NodeProto *abs = producedBy(g, reduce->input(0), "Abs");
+    if (!abs || abs->input(0) != x)
+      continue;
+    // Q is known, per token ([T, 1]) or a scalar; all tokens but the first
+    // share one width.
+    std::optional<std::vector<double>> qv = g.values(q);
+    if (!qv || qv->empty())
+      continue;
+    std::vector<int64_t> qShape = g.shape(q), xShape = g.shape(x);
+    int64_t tokens = xShape[2];
+    bool perToken = qShape.size() == 2 && qShape[0] == tokens && qShape[1] == 1;
+    if (!(qv->size() == 1 || perToken))
+      continue;
+    auto widthOf = [](double qmax) {
+      for (int bits = 2; bits <= 8; ++bits)
+        if (qmax == double((1 << (bits - 1)) - 1))
+          return bits;
+      return 0;
+    };
+    int first = widthOf(qv->front());
+    int rest = qv->size() > 1 ? widthOf((*qv)[1]) : first;
+    bool uniform = true;
+    for (size_t i = 1; i < qv->size(); ++i)
+      uniform &= (*qv)[i] == (*qv)[1];
+    if (!first || !rest || !uniform || first < rest)
+      continue;
+    KVQuantMatch match;
+    match.input = x;
+    match.bits = rest;
+    match.bosBits = first != rest ? first : 0;
+    match.eps = float(*eps);
+    return match;
+  }
+  return std::nullopt;
+}

@@ -35,6 +35,11 @@ struct GraphView {
   /// The contents of `value` if it is a known integer tensor.
   std::function<std::optional<std::vector<int64_t>>(const std::string &value)>
       ints;
+  /// The contents of `value` if it is known (any element type).
+  std::function<std::optional<std::vector<double>>(const std::string &value)>
+      values;
+  /// The shape of `value`.
+  std::function<std::vector<int64_t>(const std::string &value)> shape;
   /// The size of the last dimension of `value`.
   std::function<int64_t(const std::string &value)> lastDim;
   /// The rank of `value`.
@@ -56,6 +61,20 @@ struct QuantizerMatch {
 /// Matches the STE quantizer whose final Add is `add`.
 std::optional<QuantizerMatch> matchQuantizerSTE(const onnx::NodeProto &add,
                                                 const GraphView &graph);
+
+/// The KV-cache quantizer of bitnet_ref.py on [B, H, T, D] (post-RoPE K or
+/// V): per (token, head) absmax with Q = 2^(bits-1) - 1 per token (the BOS
+/// token may have its own width), codes clipped to [-Q-1, Q], as an STE:
+///   Add(x, Sub(Div(Max(Min(Round(Mul(x, m)), Q), -Q-1), m), x)),
+///   m = Div(Q, Add(ReduceMax(Abs(x), -1), eps)).
+struct KVQuantMatch {
+  std::string input;
+  int bits = 4;
+  int bosBits = 0; // 0: the BOS token uses `bits` too
+  float eps = 1e-5f;
+};
+std::optional<KVQuantMatch> matchKVQuantSTE(const onnx::NodeProto &add,
+                                            const GraphView &graph);
 
 /// TopK sparsification written as topk + scatter:
 ///   Mul(x, ScatterElements(zeros, TopK(Abs(x), K).indices, ones, axis=-1)).

@@ -6,7 +6,7 @@
 // RUN: not bitnet-compile %S/Inputs/bitnet-domain-bad-attr.onnx 2>&1 | FileCheck %s --check-prefix=BADATTR
 // RUN: not bitnet-compile %S/Inputs/bitnet-domain-unknown-op.onnx 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 
-// CHECK: // recognized 2 BitLinear, 1 ternary weight quantizers (0 more already folded), 1 TopK, activation quantizers: 1 int4_absmean 1 int8_absmax
+// CHECK: // recognized 2 BitLinear, 1 ternary weight quantizers (0 more already folded), 1 TopK, 0 KV quantizers, activation quantizers: 1 int4_absmean 1 int8_absmax
 // CHECK: //   bitlinear: proj (ai.bitnet)
 // CHECK: //   bitlinear: proj2 (ai.bitnet)
 // CHECK: %[[T:.*]] = bitnet.topk_sparsify %arg0 {ratio = 5.000000e-01 : f64} : tensor<4x16xf32>

@@ -6,7 +6,7 @@
 // RUN: bitnet-compile %S/Inputs/fp4-wrong-threshold.onnx --emit=bitnet | FileCheck %s --check-prefix=NOTFP4
 
 // K = 8 of 16 by largest magnitude: ratio 0.5; the TopK/scatter nodes are gone.
-// TOPK: // recognized 0 BitLinear, 0 ternary weight quantizers (0 more already folded), 1 TopK
+// TOPK: // recognized 0 BitLinear, 0 ternary weight quantizers (0 more already folded), 1 TopK, 0 KV quantizers
 // TOPK: %[[Y:.*]] = bitnet.topk_sparsify %arg0 {ratio = 5.000000e-01 : f64} : tensor<2x16xf32>
 // TOPK-NOT: linalg.generic
 // TOPK: return %[[Y]]

@@ -44,6 +44,7 @@ struct ImportStats {
   /// constant (values 0 and +-a).
   int64_t constantTernaryWeights = 0;
   int64_t topKs = 0;
+  int64_t kvQuantizers = 0;
   /// Activation quantizers by scheme ("int8_absmax", "int4_absmean", ...).
   std::map<std::string, int64_t> activationQuantizers;
   /// The STE output node of each recognized activation quantizer, in order,

@@ -187,7 +187,35 @@ def bitnet_domain_model(name, eps_mode="clamp", extra_op=None):
     save(m, name)
 
 
+def kv_model(name, lo_offset=1.0):
+    """bitnet_ref.py's KV quantizer on [B, H, T, D], 3-bit with BOS at 4."""
+    q = helper.make_tensor("qmax", TensorProto.FLOAT, [4, 1], [7.0, 3.0, 3.0, 3.0])
+    nodes = [
+        helper.make_node("Abs", ["x"], ["a"], name="Abs"),
+        helper.make_node("ReduceMax", ["a"], ["g"], name="ReduceMax", axes=[-1], keepdims=1),
+        const("eps", 1e-5),
+        helper.make_node("Add", ["g", "eps"], ["d"], name="AddEps"),
+        helper.make_node("Div", ["qmax", "d"], ["m"], name="Mult"),
+        helper.make_node("Mul", ["x", "m"], ["v"], name="Mul"),
+        helper.make_node("Round", ["v"], ["r"], name="Round"),
+        helper.make_node("Min", ["r", "qmax"], ["mn"], name="Min"),
+        helper.make_node("Neg", ["qmax"], ["nq"], name="Neg"),
+        const("off", lo_offset),
+        helper.make_node("Sub", ["nq", "off"], ["lo"], name="Lo"),
+        helper.make_node("Max", ["mn", "lo"], ["c"], name="Max"),
+        helper.make_node("Div", ["c", "m"], ["deq"], name="Deq"),
+        helper.make_node("Sub", ["deq", "x"], ["diff"], name="Sub"),
+        helper.make_node("Add", ["x", "diff"], ["y"], name="STE")]
+    m = model(nodes, [q],
+              inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 8])],
+              outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 4, 8])])
+    onnx.checker.check_model(m)
+    save(m, name)
+
+
 def main():
+    kv_model("kv-ste.onnx")
+    kv_model("kv-symmetric.onnx", lo_offset=0.0)
     bitnet_domain_model("bitnet-domain.onnx")
     bitnet_domain_model("bitnet-domain-bad-attr.onnx", eps_mode="max")
     bitnet_domain_model("bitnet-domain-unknown-op.onnx", extra_op="Hadamard")
