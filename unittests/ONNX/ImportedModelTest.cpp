@@ -213,6 +213,10 @@ const ModelCase kDynamo[] = {
     {"b158", "onnx-dynamo/b158.dynamo.onnx", 2e-2, 0.95},
     {"a48", "onnx-dynamo/a48.dynamo.onnx", 2e-2, 0.95},
     {"a48fp4", "onnx-dynamo/a48fp4.dynamo.onnx", 2e-2, 0.95},
+    {"a48_threshold", "onnx-dynamo/a48_threshold.dynamo.onnx", 2e-2, 0.95},
+    {"a48_kv4", "onnx-dynamo/a48_kv4.dynamo.onnx", 2e-2, 0.95},
+    {"a48_kv3", "onnx-dynamo/a48_kv3.dynamo.onnx", 2e-2, 0.95},
+    {"b158_addeps", "onnx-dynamo/b158_addeps.dynamo.onnx", 2e-2, 0.95},
 };
 
 std::string caseName(const ::testing::TestParamInfo<ModelCase> &info) {

@@ -692,12 +692,39 @@ llvm::Error GraphImporter::importScatterElements() {
     return u.takeError();
   Tensor &data = **d, &idx = **i, &upd = **u;
   int64_t rank = data.rank();
-  if (normAxis(attrInt("axis", 0), rank) != rank - 1)
-    return nodeError("ScatterElements over a dimension other than the last is "
-                     "not supported yet");
+  int64_t axis = normAxis(attrInt("axis", 0), rank);
   if (const onnx::AttributeProto *r = attr("reduction"))
     if (r->s() != "none")
       return nodeError("ScatterElements with reduction is not supported yet");
+  if (idx.shape() != upd.shape() || idx.rank() != rank)
+    return nodeError("indices and updates must have one shape, of data's rank");
+  // Known at import (e.g. the dynamo exporter's select_scatter of a constant):
+  // evaluate, on any axis.
+  if (data.known() && idx.known() && upd.known()) {
+    std::vector<double> out(*data.data);
+    SmallVector<int64_t> dataStrides = rowMajorStrides(data.shape());
+    for (int64_t e = 0, n = numElements(idx.shape()); e < n; ++e) {
+      int64_t rem = e, target = 0;
+      for (int64_t q = rank - 1; q >= 0; --q) {
+        int64_t coord = rem % idx.shape()[q];
+        rem /= idx.shape()[q];
+        if (q == axis) {
+          coord = int64_t((*idx.data)[e]);
+          if (coord < 0)
+            coord += data.shape()[q];
+          if (coord < 0 || coord >= data.shape()[q])
+            return nodeError("index out of range");
+        }
+        target += coord * dataStrides[q];
+      }
+      out[target] = (*upd.data)[e];
+    }
+    setOutput(0, Tensor{data.type, Value(), std::move(out)});
+    return llvm::Error::success();
+  }
+  if (axis != rank - 1)
+    return nodeError("ScatterElements over a dimension other than the last is "
+                     "not supported yet (unless its inputs are constants)");
   if (idx.shape().drop_back() != data.shape().drop_back())
     return nodeError("indices must match data on every dimension but the last");
   SmallVector<AffineExpr> lead;
