@@ -1,14 +1,23 @@
 //===- bitnet-run.cpp - Run compiled bitnet programs ----------------------===//
 //
-// Today: bitnet-run FILE.mlir [--entry=main] JIT-compiles bitnet IR through
-// the reference CPU path and calls a function that takes no arguments (it
-// prints with printMemrefF32 and friends). Model artifacts, --prompt-ids,
-// --max-new-tokens, sampling and --dump-logits arrive with the runtime; the
-// flag names are fixed in docs/Tools.md.
+// bitnet-run PROGRAM.mlir [--entry=main]
+//   JIT-compiles bitnet IR through the reference CPU path and calls a
+//   function that takes no arguments (it prints with printMemrefF32).
+// bitnet-run MODEL.onnx (--prompt-ids 1,2,3 | --prompt TEXT)
+//            [--max-new-tokens N] [--context N] [--dump-logits FILE.npy]
+//   imports a decoder exported from PyTorch (input_ids [1, seq] -> logits
+//   [1, seq, vocab]), compiles it for a window of --context tokens and
+//   generates greedily. Without a KV cache (that arrives with the runtime and
+//   its artifacts) every token recomputes the window: correct, not fast.
 //
 //===----------------------------------------------------------------------===//
 
+#include "bitnet/Conversion/ONNXToBitNet/ONNXImporter.h"
 #include "bitnet/ExecutionEngine/ReferenceJit.h"
+#include "bitnet/Support/Npy.h"
+
+#include "mlir/ExecutionEngine/CRunnerUtils.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -22,13 +31,31 @@ using namespace llvm;
 namespace {
 
 cl::OptionCategory category("bitnet-run options");
-cl::opt<std::string> inputFile(cl::Positional, cl::desc("<program.mlir>"),
+cl::opt<std::string> inputFile(cl::Positional,
+                               cl::desc("<program.mlir or model.onnx>"),
                                cl::Required, cl::cat(category));
 cl::opt<std::string> entry("entry",
                            cl::desc("Function to call (no arguments, no results)"),
                            cl::init("main"), cl::cat(category));
 cl::opt<bool> timing("time", cl::desc("Print compile and run times"),
                      cl::init(false), cl::cat(category));
+cl::opt<std::string> promptIds("prompt-ids",
+                               cl::desc("Prompt token ids, comma-separated"),
+                               cl::value_desc("1,2,3"), cl::cat(category));
+cl::opt<std::string> promptText(
+    "prompt", cl::desc("Prompt text (byte-level models: one token per byte)"),
+    cl::cat(category));
+cl::opt<unsigned> maxNewTokens("max-new-tokens",
+                               cl::desc("Tokens to generate (0: prompt only)"),
+                               cl::init(32), cl::cat(category));
+cl::opt<unsigned> contextLength(
+    "context", cl::desc("Window the ONNX model is compiled for (tokens)"),
+    cl::init(64), cl::cat(category));
+cl::opt<std::string> dumpLogits(
+    "dump-logits",
+    cl::desc("Write the logits of every prompt position ([seq, vocab] float32 "
+             ".npy)"),
+    cl::value_desc("FILE.npy"), cl::cat(category));
 
 int fail(const Twine &message) {
   errs() << "bitnet-run: error: " << message << "\n";
@@ -37,15 +64,148 @@ int fail(const Twine &message) {
 
 } // namespace
 
+/// Imports, compiles and runs an ONNX decoder greedily (see the header).
+int runONNX() {
+  using Clock = std::chrono::steady_clock;
+  namespace imp = mlir::bitnet::onnx_import;
+  if (promptIds.empty() == promptText.empty())
+    return fail("give the prompt with exactly one of --prompt-ids and --prompt");
+  std::vector<int64_t> tokens;
+  if (!promptIds.empty()) {
+    SmallVector<StringRef> parts;
+    StringRef(promptIds).split(parts, ',');
+    for (StringRef part : parts) {
+      int64_t id;
+      if (part.trim().getAsInteger(10, id))
+        return fail("--prompt-ids: '" + part + "' is not an integer");
+      tokens.push_back(id);
+    }
+  } else {
+    for (unsigned char c : std::string(promptText))
+      tokens.push_back(c);
+  }
+  if (tokens.empty())
+    return fail("the prompt is empty");
+
+  auto start = Clock::now();
+  Expected<imp::ONNXModel> model = imp::loadONNXModel(inputFile);
+  if (!model)
+    return fail(toString(model.takeError()));
+  int64_t ctx = contextLength;
+  if (ctx <= 0)
+    return fail("--context must be positive");
+  // Bind the model's symbolic sequence dimension to the window.
+  imp::ImportOptions options;
+  for (const std::string &name : imp::symbolicDims(*model))
+    options.dims[name] = ctx;
+  std::unique_ptr<mlir::MLIRContext> context =
+      mlir::bitnet::createReferenceContext();
+  auto module = imp::importONNXModel(*model, *context, options);
+  if (!module)
+    return fail(toString(module.takeError()));
+  auto fn = (**module).lookupSymbol<mlir::func::FuncOp>("main");
+  auto argType = dyn_cast<mlir::RankedTensorType>(fn.getArgumentTypes()[0]);
+  auto resType = fn.getNumResults() == 1
+                     ? dyn_cast<mlir::RankedTensorType>(fn.getResultTypes()[0])
+                     : mlir::RankedTensorType();
+  if (fn.getNumArguments() != 1 || !argType || argType.getRank() != 2 ||
+      !argType.getElementType().isInteger(64) || !resType ||
+      resType.getRank() != 3 || !resType.getElementType().isF32())
+    return fail("'" + inputFile + "' is not a decoder taking input_ids [1, seq] "
+                "(int64) to logits [1, seq, vocab] (float32)");
+  ctx = argType.getDimSize(1);
+  int64_t vocab = resType.getDimSize(2);
+  for (int64_t id : tokens)
+    if (id < 0 || id >= vocab)
+      return fail("token id " + Twine(id) + " is out of range [0, " +
+                  Twine(vocab) + ")");
+  if (int64_t(tokens.size()) > ctx)
+    return fail("the prompt has " + Twine(tokens.size()) +
+                " tokens, more than the context of " + Twine(ctx));
+  auto engine = mlir::bitnet::compileReferenceJit(**module);
+  if (!engine)
+    return fail("'" + inputFile + "': " + toString(engine.takeError()));
+  auto compiled = Clock::now();
+
+  // Logits of the last position of `window` (causal: padding after it does
+  // not change them); all rows when `all` is set.
+  std::vector<float> logits;
+  auto forward = [&](ArrayRef<int64_t> window, bool all) -> Error {
+    std::vector<int64_t> ids(ctx, 0);
+    std::copy(window.begin(), window.end(), ids.begin());
+    StridedMemRefType<int64_t, 2> in{ids.data(), ids.data(), 0, {1, ctx}, {ctx, 1}};
+    StridedMemRefType<float, 3> out{};
+    if (Error err = (*engine)->invoke("main", &out, &in))
+      return err;
+    const float *data = out.data + out.offset;
+    if (all)
+      logits.assign(data, data + window.size() * vocab);
+    else
+      logits.assign(data + (window.size() - 1) * vocab,
+                    data + window.size() * vocab);
+    std::free(out.basePtr);
+    return Error::success();
+  };
+  auto argmax = [&](const float *row) {
+    return int64_t(std::max_element(row, row + vocab) - row);
+  };
+
+  if (Error err = forward(tokens, true))
+    return fail(toString(std::move(err)));
+  if (!dumpLogits.empty()) {
+    std::string error;
+    if (!npy::writeF32(dumpLogits, {int64_t(tokens.size()), vocab},
+                       logits.data(), error))
+      return fail(error);
+  }
+  auto prefilled = Clock::now();
+  std::vector<int64_t> generated;
+  int64_t next = argmax(logits.data() + (tokens.size() - 1) * vocab);
+  for (unsigned i = 0; i < maxNewTokens; ++i) {
+    generated.push_back(next);
+    tokens.push_back(next);
+    if (i + 1 == maxNewTokens)
+      break;
+    ArrayRef<int64_t> window(tokens);
+    if (int64_t(window.size()) > ctx)
+      window = window.take_back(ctx);
+    if (Error err = forward(window, false))
+      return fail(toString(std::move(err)));
+    next = argmax(logits.data());
+  }
+  auto done = Clock::now();
+
+  outs() << "generated ids:";
+  for (int64_t id : generated)
+    outs() << " " << id;
+  outs() << "\n";
+  if (vocab <= 256) {
+    std::string text;
+    for (int64_t id : generated)
+      text.push_back(char(id));
+    outs() << "generated text: " << text << "\n";
+  }
+  auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
+  outs() << format("compile %.2f s, prompt %.3f s, %u tokens in %.2f s "
+                   "(%.1f tokens/s; reference CPU path, no KV cache)\n",
+                   seconds(compiled - start), seconds(prefilled - compiled),
+                   unsigned(generated.size()), seconds(done - prefilled),
+                   generated.empty() ? 0.0
+                                     : generated.size() / seconds(done - prefilled));
+  return 0;
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "bitnet-run: run a bitnet program on this CPU\n");
+  if (sys::path::extension(inputFile) == ".onnx")
+    return runONNX();
   if (sys::path::extension(inputFile) != ".mlir")
     return fail("'" + inputFile +
-                "': only bitnet IR (.mlir) runs today; model artifacts are "
-                "not implemented yet");
+                "': bitnet-run takes bitnet IR (.mlir) or an ONNX model "
+                "(.onnx); model artifacts are not implemented yet");
   ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
       MemoryBuffer::getFile(inputFile);
   if (!buffer)

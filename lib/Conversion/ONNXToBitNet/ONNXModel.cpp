@@ -253,3 +253,14 @@ ONNXModel::rawData(const onnx::TensorProto &t) const {
     count *= d;
   return file->getBuffer().substr(ref.offset, count * elementBytes(t.data_type()));
 }
+
+std::vector<std::string>
+mlir::bitnet::onnx_import::symbolicDims(const ONNXModel &model) {
+  std::vector<std::string> names;
+  for (const onnx::ValueInfoProto &in : model.proto->graph().input())
+    for (const auto &dim : in.type().tensor_type().shape().dim())
+      if (!dim.dim_param().empty() &&
+          std::find(names.begin(), names.end(), dim.dim_param()) == names.end())
+        names.push_back(dim.dim_param());
+  return names;
+}

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace onnx {
 class ModelProto;
@@ -60,6 +61,10 @@ private:
   mutable std::map<std::string, std::unique_ptr<llvm::MemoryBuffer>>
       externalFiles;
 };
+
+/// The names of the symbolic dimensions of the graph's inputs (dim_param),
+/// in order of first appearance.
+std::vector<std::string> symbolicDims(const ONNXModel &model);
 
 /// Reads and validates `path`. The error names the file and, for a node, its
 /// name, op type and the reason.
