@@ -136,6 +136,8 @@ private:
   llvm::Expected<Tensor> tensorFromProto(const onnx::TensorProto &t);
   Value materialize(Tensor &t);
   llvm::Expected<Tensor *> input(int i);
+  /// The inputs at `indices`, in order; an error if any is missing.
+  llvm::Error inputs(ArrayRef<int> indices, SmallVectorImpl<Tensor *> &out);
   bool hasInput(int i) const {
     return i < node->input_size() && !node->input(i).empty();
   }

@@ -90,12 +90,10 @@ llvm::Error GraphImporter::importReduce(StringRef op) {
 }
 
 llvm::Error GraphImporter::importMatMul() {
-  auto a = input(0), bb = input(1);
-  if (!a)
-    return a.takeError();
-  if (!bb)
-    return bb.takeError();
-  Tensor &A = **a, &B = **bb;
+  SmallVector<Tensor *, 2> in;
+  if (llvm::Error err = inputs({0, 1}, in))
+    return err;
+  Tensor &A = *in[0], &B = *in[1];
   if (A.rank() < 2 || B.rank() < 2)
     return nodeError("MatMul of 1-D operands is not supported yet");
   if (!isa<FloatType>(A.elementType()))
@@ -151,12 +149,10 @@ llvm::Error GraphImporter::importMatMul() {
 }
 
 llvm::Error GraphImporter::importGemm() {
-  auto a = input(0), bb = input(1);
-  if (!a)
-    return a.takeError();
-  if (!bb)
-    return bb.takeError();
-  Tensor &A = **a, &B = **bb;
+  SmallVector<Tensor *, 2> in;
+  if (llvm::Error err = inputs({0, 1}, in))
+    return err;
+  Tensor &A = *in[0], &B = *in[1];
   if (A.rank() != 2 || B.rank() != 2)
     return nodeError("expects 2-D operands");
   bool ta = attrInt("transA", 0), tb = attrInt("transB", 0);
@@ -220,12 +216,10 @@ llvm::Error GraphImporter::importGemm() {
 //===----------------------------------------------------------------------===//
 
 llvm::Error GraphImporter::importGather() {
-  auto d = input(0), i = input(1);
-  if (!d)
-    return d.takeError();
-  if (!i)
-    return i.takeError();
-  Tensor &data = **d, &idx = **i;
+  SmallVector<Tensor *, 2> in;
+  if (llvm::Error err = inputs({0, 1}, in))
+    return err;
+  Tensor &data = *in[0], &idx = *in[1];
   int64_t axis = normAxis(attrInt("axis", 0), data.rank());
   Shape outShape(data.shape().take_front(axis));
   llvm::append_range(outShape, idx.shape());
@@ -683,14 +677,10 @@ llvm::Error GraphImporter::importTopK() {
 /// ScatterElements on the last axis: out[..., j] = updates[..., k] for the
 /// last k with indices[..., k] == j, else data[..., j].
 llvm::Error GraphImporter::importScatterElements() {
-  auto d = input(0), i = input(1), u = input(2);
-  if (!d)
-    return d.takeError();
-  if (!i)
-    return i.takeError();
-  if (!u)
-    return u.takeError();
-  Tensor &data = **d, &idx = **i, &upd = **u;
+  SmallVector<Tensor *, 3> in;
+  if (llvm::Error err = inputs({0, 1, 2}, in))
+    return err;
+  Tensor &data = *in[0], &idx = *in[1], &upd = *in[2];
   int64_t rank = data.rank();
   int64_t axis = normAxis(attrInt("axis", 0), rank);
   if (const onnx::AttributeProto *r = attr("reduction"))
@@ -764,14 +754,10 @@ llvm::Error GraphImporter::importScatterElements() {
 }
 
 llvm::Error GraphImporter::importScatterND() {
-  auto d = input(0), i = input(1), u = input(2);
-  if (!d)
-    return d.takeError();
-  if (!i)
-    return i.takeError();
-  if (!u)
-    return u.takeError();
-  Tensor &data = **d, &idx = **i, &upd = **u;
+  SmallVector<Tensor *, 3> in;
+  if (llvm::Error err = inputs({0, 1, 2}, in))
+    return err;
+  Tensor &data = *in[0], &idx = *in[1], &upd = *in[2];
   if (!data.known() || !idx.known() || !upd.known())
     return nodeError("ScatterND on values known only at run time is not "
                      "supported yet");

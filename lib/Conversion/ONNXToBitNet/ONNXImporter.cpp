@@ -165,6 +165,17 @@ llvm::Expected<Tensor *> GraphImporter::input(int i) {
   return &it->second;
 }
 
+llvm::Error GraphImporter::inputs(ArrayRef<int> indices,
+                                  SmallVectorImpl<Tensor *> &out) {
+  for (int i : indices) {
+    auto t = input(i);
+    if (!t)
+      return t.takeError();
+    out.push_back(*t);
+  }
+  return llvm::Error::success();
+}
+
 llvm::Expected<std::vector<int64_t>> GraphImporter::knownInts(int i,
                                                               StringRef what) {
   auto t = input(i);
