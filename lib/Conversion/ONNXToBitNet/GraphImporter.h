@@ -202,6 +202,8 @@ private:
   bool emitBitLinear(const Quantized &act, Value wCodes, Value wScale);
   bool tryTopK();
   bool tryKVQuant();
+  /// The decoder configuration, when the graph is a LLaMA-style decoder.
+  DictionaryAttr recordDecoder();
   llvm::Error importBitNetOp();
 
   // Ops -----------------------------------------------------------------------

@@ -101,6 +101,8 @@ bool GraphImporter::tryKVQuant() {
                    .getResult()[0];
   setOutput(0, Tensor{x.type, back, std::nullopt});
   ++stats.kvQuantizers;
+  stats.kvBits = m->bits;
+  stats.kvBosBits = m->bosBits;
   return true;
 }
 

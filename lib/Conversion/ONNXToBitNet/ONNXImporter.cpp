@@ -439,6 +439,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
     }
   func::ReturnOp::create(b, loc, results);
   func.setFunctionType(b.getFunctionType(argTypes, resultTypes));
+  if (DictionaryAttr decoder = recordDecoder())
+    (*module)->setAttr("bitnet.decoder", decoder);
   // The float nodes of recognized subgraphs were emitted before the match;
   // nothing uses them now.
   for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*entry)))

@@ -1,4 +1,5 @@
-// What import recognizes in each reference export, from both exporters.
+// What import recognizes in each reference export, from both exporters, and
+// the decoder configuration it records (the `bitnet.decoder` module attribute).
 // RUN: bitnet-compile %bitnet_src_root/models/onnx/llama.onnx --dim=seq=16 --emit=bitnet | FileCheck %s --check-prefix=LLAMA
 // RUN: bitnet-compile %bitnet_src_root/models/onnx/b158.onnx --dim=seq=16 --emit=bitnet | FileCheck %s --check-prefix=B158
 // RUN: bitnet-compile %bitnet_src_root/models/onnx/a48.onnx --dim=seq=16 --emit=bitnet | FileCheck %s --check-prefix=A48
@@ -9,10 +10,12 @@
 // RUN: bitnet-compile %bitnet_src_root/models/onnx-dynamo/a48.dynamo.onnx --dim=seq=16 --emit=bitnet | FileCheck %s --check-prefix=A48DYN
 
 // LLAMA: // recognized 0 BitLinear, 0 ternary weight quantizers (0 more already folded), 0 TopK, 0 KV quantizers, activation quantizers: none
-// LLAMA-NOT: bitnet.
+// LLAMA: module attributes {bitnet.decoder = {bitlinear_layers = 0 : i64, ffn = 320 : i64, head_dim = 32 : i64, heads = 4 : i64, hidden = 128 : i64, kv_bits = 16 : i64, kv_bos_bits = 0 : i64, kv_heads = 2 : i64, layers = 2 : i64, variant = "llama", vocab = 256 : i64}}
+// LLAMA-NOT: bitnet.{{[a-z_0-9]+}} %
 
 // B158: // recognized 14 BitLinear, 14 ternary weight quantizers (0 more already folded), 0 TopK, 0 KV quantizers, activation quantizers: 8 int8_absmax
 // B158: //   bitlinear: /blocks.0/q_proj/MatMul (int8_absmax)
+// B158: variant = "bitnet-b1.58"
 
 // A48: // recognized 14 BitLinear, 14 ternary weight quantizers (0 more already folded), 2 TopK, 0 KV quantizers, activation quantizers: 4 int4_absmean 4 int8_absmax
 // A48: //   bitlinear: /blocks.0/q_proj/MatMul (int4_absmean)
@@ -25,11 +28,14 @@
 
 // FP4: 14 BitLinear, 14 ternary weight quantizers (0 more already folded), 2 TopK, 0 KV quantizers, activation quantizers: 6 fp4_minmax 2 int8_absmax
 // FP4: //   bitlinear: /blocks.0/q_proj/MatMul (fp4_minmax)
+// FP4: variant = "bitnet-a4.8-fp4"
 
 // K and V of both layers, 3-bit with the BOS token at 4 bits.
 // KV3: 2 TopK, 4 KV quantizers, activation quantizers: 4 int4_absmean 4 int8_absmax
+// KV3: module attributes {bitnet.decoder = {bitlinear_layers = 14 : i64, ffn = 320 : i64, head_dim = 32 : i64, heads = 4 : i64, hidden = 128 : i64, kv_bits = 3 : i64, kv_bos_bits = 4 : i64, kv_heads = 2 : i64, layers = 2 : i64, variant = "bitnet-a4.8", vocab = 256 : i64}}
 // KV3: bitnet.kv_quant %{{.*}} {bits = 3 : i32, bos_bits = 4 : i32} : tensor<1x16x2x32xf32>
 
 // The dynamo exporter folds the quantized k/v weights into constants; they
 // are recognized by their values (0 and +-a).
 // A48DYN: // recognized 14 BitLinear, 10 ternary weight quantizers (4 more already folded), 2 TopK, 0 KV quantizers, activation quantizers: 4 int4_absmean 4 int8_absmax
+// A48DYN: module attributes {bitnet.decoder = {bitlinear_layers = 14 : i64, ffn = 320 : i64, head_dim = 32 : i64, heads = 4 : i64, hidden = 128 : i64, kv_bits = 16 : i64, kv_bos_bits = 0 : i64, kv_heads = 2 : i64, layers = 2 : i64, variant = "bitnet-a4.8", vocab = 256 : i64}}

@@ -45,6 +45,8 @@ struct ImportStats {
   int64_t constantTernaryWeights = 0;
   int64_t topKs = 0;
   int64_t kvQuantizers = 0;
+  /// Bit width (and BOS width, 0 if none) of the recognized KV quantizers.
+  int64_t kvBits = 0, kvBosBits = 0;
   /// Activation quantizers by scheme ("int8_absmax", "int4_absmean", ...).
   std::map<std::string, int64_t> activationQuantizers;
   /// The STE output node of each recognized activation quantizer, in order,
