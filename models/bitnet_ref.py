@@ -197,7 +197,9 @@ class Block(nn.Module):
         self.quant.rec(name, q + q_max + 1)
         return ste(x, q / mult)
 
-    def forward(self, x, pos):
+    def forward(self, x, pos, past=None):
+        """With `past` = (k, v) of earlier positions ([B, kv_heads, P, hd],
+        post-RoPE), attends over them too and also returns the new (k, v)."""
         cfg = self.cfg
         b, t, _ = x.shape
         hd = cfg.head_dim
@@ -209,13 +211,22 @@ class Block(nn.Module):
         if cfg.kv_bits:
             k = self.kv_quant(k, f"{self.name}.kcache")
             v = self.kv_quant(v, f"{self.name}.vcache")
+        present = None
+        if past is not None:
+            k = torch.cat([past[0], k], dim=2)
+            v = torch.cat([past[1], v], dim=2)
+            present = (k, v)
+        s = k.shape[2]
         # GQA: each KV head serves heads // kv_heads query heads (expand +
         # reshape, as LLaMA's repeat_kv; repeat_interleave exports as a Loop).
         rep = cfg.heads // cfg.kv_heads
-        k = k[:, :, None].expand(b, cfg.kv_heads, rep, t, hd).reshape(b, cfg.heads, t, hd)
-        v = v[:, :, None].expand(b, cfg.kv_heads, rep, t, hd).reshape(b, cfg.heads, t, hd)
+        k = k[:, :, None].expand(b, cfg.kv_heads, rep, s, hd).reshape(b, cfg.heads, s, hd)
+        v = v[:, :, None].expand(b, cfg.kv_heads, rep, s, hd).reshape(b, cfg.heads, s, hd)
         att = (q @ k.transpose(-1, -2)) / math.sqrt(hd)
-        causal = torch.ones(t, t, dtype=torch.bool).tril()
+        if past is None:
+            causal = torch.ones(t, t, dtype=torch.bool).tril()
+        else:  # query i sits at position P + i and sees positions <= P + i
+            causal = torch.ones(t, s, dtype=torch.bool).tril(s - t)
         att = att.masked_fill(~causal, float("-inf")).softmax(dim=-1)
         o = (att @ v).transpose(1, 2).reshape(b, t, cfg.heads * hd)
         x = x + self.o_proj(o)
@@ -225,7 +236,8 @@ class Block(nn.Module):
             a = F.silu(g) * u
         else:
             a = F.relu(g).pow(2) * u
-        return x + self.down_proj(a)
+        out = x + self.down_proj(a)
+        return out if past is None else (out, present)
 
 
 class BitNetLM(nn.Module):
@@ -251,3 +263,16 @@ class BitNetLM(nn.Module):
         for blk in self.blocks:
             x = blk(x, pos)
         return self.lm_head(self.norm(x))
+
+    def forward_with_past(self, input_ids, past):
+        """One step with a KV cache: `past` holds (k, v) per layer for the
+        P earlier positions; returns the logits and the (k, v) with the new
+        positions appended."""
+        p = past[0][0].shape[2]
+        pos = torch.arange(input_ids.shape[1]) + p
+        x = self.embed(input_ids)
+        present = []
+        for blk, kv in zip(self.blocks, past):
+            x, kv = blk(x, pos, kv)
+            present.append(kv)
+        return self.lm_head(self.norm(x)), present

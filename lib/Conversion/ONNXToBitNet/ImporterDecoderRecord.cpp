@@ -5,7 +5,8 @@
 // sizes its KV cache from:
 //   vocab, hidden   the embedding: Gather of a [V, H] constant by a graph input
 //   layers, heads   the attention softmaxes over [B, heads, T, T]
-//   head_dim        the Q operand [B, heads, T, head_dim] of Q K^T
+//   head_dim        the Q operand [B, heads, T, head_dim] of the Q K^T whose
+//                   result (scaled, masked) feeds the softmax
 //   kv_heads        the K operand before GQA replication (width 4-D tensor
 //                   whose head count differs), else heads
 //   ffn             the widest linear layer (a contraction with a constant
@@ -54,18 +55,35 @@ DictionaryAttr GraphImporter::recordDecoder() {
   if (!vocab || !layers)
     return {};
 
-  // Q K^T: a MatMul of two rank-4 operands whose result has `heads` heads and
-  // equal last two dimensions (scores).
+  // Q K^T: the MatMul the first softmax's input comes from (through the
+  // scaling and masking ops).
   const onnx::NodeProto *scores = nullptr;
   for (const onnx::NodeProto &n : g.node()) {
-    if (n.op_type() != "MatMul")
+    if (n.op_type() != "Softmax" || shapeOf(n.input(0)).size() != 4)
       continue;
-    ArrayRef<int64_t> out = shapeOf(n.output(0)), q = shapeOf(n.input(0));
-    if (out.size() == 4 && q.size() == 4 && out[1] == heads &&
-        out[2] == out[3] && q[3] != out[3]) {
-      scores = &n;
-      break;
+    std::string v = n.input(0);
+    for (int step = 0; step < 8 && !scores; ++step) {
+      auto it = producers.find(v);
+      if (it == producers.end())
+        break;
+      const onnx::NodeProto &p = *it->second;
+      if (p.op_type() == "MatMul" && shapeOf(p.input(0)).size() == 4) {
+        scores = &p;
+        break;
+      }
+      if (!llvm::is_contained({"Add", "Mul", "Div", "Where", "Sub"},
+                              StringRef(p.op_type())))
+        break;
+      // Follow the operand that carries the scores (rank 4, `heads` heads).
+      std::string next;
+      for (const std::string &in : p.input())
+        if (shapeOf(in).size() == 4 && shapeOf(in)[1] == heads)
+          next = in;
+      if (next.empty())
+        break;
+      v = next;
     }
+    break;
   }
   if (scores) {
     headDim = shapeOf(scores->input(0))[3];

@@ -6,6 +6,7 @@
 // RUN: bitnet-compile %bitnet_src_root/models/onnx/a48_threshold.onnx --dim=seq=16 --emit=bitnet | FileCheck %s --check-prefix=THRESHOLD
 // RUN: bitnet-compile %bitnet_src_root/models/onnx/a48fp4.onnx --dim=seq=16 --emit=bitnet | FileCheck %s --check-prefix=FP4
 // RUN: bitnet-compile %bitnet_src_root/models/onnx/a48_kv3.onnx --dim=seq=16 --emit=bitnet | FileCheck %s --check-prefix=KV3
+// RUN: bitnet-compile %bitnet_src_root/models/onnx/a48_past.onnx --dim=seq=1 --dim=past=8 --emit=bitnet | FileCheck %s --check-prefix=PAST
 // RUN: bitnet-compile %bitnet_src_root/models/onnx-dynamo/llama.dynamo.onnx --dim=seq=16 --emit=bitnet | FileCheck %s --check-prefix=LLAMA
 // RUN: bitnet-compile %bitnet_src_root/models/onnx-dynamo/a48.dynamo.onnx --dim=seq=16 --emit=bitnet | FileCheck %s --check-prefix=A48DYN
 
@@ -34,6 +35,12 @@
 // KV3: 2 TopK, 4 KV quantizers, activation quantizers: 4 int4_absmean 4 int8_absmax
 // KV3: module attributes {bitnet.decoder = {bitlinear_layers = 14 : i64, ffn = 320 : i64, head_dim = 32 : i64, heads = 4 : i64, hidden = 128 : i64, kv_bits = 3 : i64, kv_bos_bits = 4 : i64, kv_heads = 2 : i64, layers = 2 : i64, variant = "bitnet-a4.8", vocab = 256 : i64}}
 // KV3: bitnet.kv_quant %{{.*}} {bits = 3 : i32, bos_bits = 4 : i32} : tensor<1x16x2x32xf32>
+
+// The export with explicit past K/V, for one decode step after 8 tokens: the
+// same layers and the same record.
+// PAST: // recognized 14 BitLinear, 14 ternary weight quantizers (0 more already folded), 2 TopK, 0 KV quantizers, activation quantizers: 4 int4_absmean 4 int8_absmax
+// PAST: module attributes {bitnet.decoder = {bitlinear_layers = 14 : i64, ffn = 320 : i64, head_dim = 32 : i64, heads = 4 : i64, hidden = 128 : i64, kv_bits = 16 : i64, kv_bos_bits = 0 : i64, kv_heads = 2 : i64, layers = 2 : i64, variant = "bitnet-a4.8", vocab = 256 : i64}}
+// PAST: func.func @main(%arg0: tensor<1x1xi64>, %arg1: tensor<1x2x8x32xf32>, %arg2: tensor<1x2x8x32xf32>, %arg3: tensor<1x2x8x32xf32>, %arg4: tensor<1x2x8x32xf32>) -> (tensor<1x1x256xf32>, tensor<1x2x9x32xf32>, tensor<1x2x9x32xf32>, tensor<1x2x9x32xf32>, tensor<1x2x9x32xf32>)
 
 // The dynamo exporter folds the quantized k/v weights into constants; they
 // are recognized by their values (0 and +-a).
