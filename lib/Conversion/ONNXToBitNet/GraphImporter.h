@@ -202,6 +202,7 @@ private:
   bool emitBitLinear(const Quantized &act, Value wCodes, Value wScale);
   bool tryTopK();
   bool tryKVQuant();
+  Tensor *f32Value(const std::string &name);
   /// The decoder configuration, when the graph is a LLaMA-style decoder.
   DictionaryAttr recordDecoder();
   llvm::Error importBitNetOp();

@@ -68,18 +68,24 @@ GraphView GraphImporter::graphView() {
   return g;
 }
 
-/// An STE quantizer ending at this Add becomes a bitnet quantizer and a
-/// dequantize; the float nodes before it are left dead and erased later.
+/// The float32 tensor `name`, or null (unknown, or another element type).
+Tensor *GraphImporter::f32Value(const std::string &name) {
+  auto it = env.find(name);
+  if (it == env.end() || !it->second.elementType().isF32())
+    return nullptr;
+  return &it->second;
+}
+
 /// The KV-cache STE on [B, H, T, D] becomes kv_quant + kv_dequant on the
 /// op's [B, T, H, D] layout, between two transposes.
 bool GraphImporter::tryKVQuant() {
   std::optional<KVQuantMatch> m = matchKVQuantSTE(*node, graphView());
   if (!m)
     return false;
-  auto it = env.find(m->input);
-  if (it == env.end() || !it->second.elementType().isF32())
+  Tensor *xp = f32Value(m->input);
+  if (!xp)
     return false;
-  Tensor &x = it->second;
+  Tensor &x = *xp;
   ArrayRef<int64_t> s = x.shape();
   SmallVector<int64_t> tokensFirst{s[0], s[2], s[1], s[3]};
   Value t = linalg::TransposeOp::create(
@@ -106,15 +112,16 @@ bool GraphImporter::tryKVQuant() {
   return true;
 }
 
+/// An STE quantizer ending at this Add becomes a bitnet quantizer and a
+/// dequantize; the float nodes before it are left dead and erased later.
 bool GraphImporter::tryQuantizer() {
   std::optional<QuantizerMatch> m = matchQuantizerSTE(*node, graphView());
   if (!m)
     return tryKVQuant();
-  auto it = env.find(m->input);
-  if (it == env.end() || !it->second.elementType().isF32() ||
-      it->second.rank() < 1)
+  Tensor *xp = f32Value(m->input);
+  if (!xp || xp->rank() < 1)
     return false;
-  Tensor &x = it->second;
+  Tensor &x = *xp;
   Value xv = materialize(x);
   auto codesType = RankedTensorType::get(x.shape(), b.getI8Type());
   auto eps = b.getF32FloatAttr(m->eps);
@@ -189,10 +196,10 @@ bool GraphImporter::tryTopK() {
   std::optional<TopKMatch> m = matchTopKScatter(*node, graphView());
   if (!m)
     return false;
-  auto it = env.find(m->input);
-  if (it == env.end() || !it->second.elementType().isF32())
+  Tensor *xp = f32Value(m->input);
+  if (!xp)
     return false;
-  Tensor &x = it->second;
+  Tensor &x = *xp;
   int64_t d = x.shape().back();
   double ratio = double(m->k) / double(d);
   if (TopKSparsifyOp::getKeptCount(ratio, d) != m->k)
