@@ -10,28 +10,46 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 
+#include <algorithm>
+#include <vector>
+
 using namespace mlir;
 using namespace mlir::bitnet;
+
+/// The i8 values of a constant, without an APInt per element (weights can
+/// have billions of them).
+static std::vector<int8_t> bytesOf(DenseIntElementsAttr attr) {
+  std::vector<int8_t> out(attr.getNumElements());
+  if (attr.isSplat()) {
+    std::fill(out.begin(), out.end(),
+              int8_t(attr.getSplatValue<APInt>().getSExtValue()));
+    return out;
+  }
+  ArrayRef<char> raw = attr.getRawData();
+  std::copy(raw.begin(), raw.end(), reinterpret_cast<char *>(out.data()));
+  return out;
+}
+
+static DenseElementsAttr fromBytes(RankedTensorType type,
+                                   const std::vector<int8_t> &bytes) {
+  return DenseElementsAttr::getFromRawBuffer(
+      type, ArrayRef<char>(reinterpret_cast<const char *>(bytes.data()),
+                           bytes.size()));
+}
 
 /// pack_ternary(constant) -> packed_constant.
 OpFoldResult PackTernaryOp::fold(FoldAdaptor adaptor) {
   auto codes = dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getInput());
-  if (!codes)
+  if (!codes || !codes.getElementType().isInteger(8))
     return {};
   PackedTernaryType type = getResult().getType();
-  SmallVector<int8_t> weights;
-  weights.reserve(codes.getNumElements());
-  for (const APInt &v : codes.getValues<APInt>())
-    weights.push_back(int8_t(v.getSExtValue()));
+  std::vector<int8_t> weights = bytesOf(codes);
   int64_t k = type.getReductionSize();
-  int64_t rows = codes.getNumElements() / k;
-  SmallVector<uint8_t> bytes(rows * type.getPackedRowBytes());
+  int64_t rows = int64_t(weights.size()) / k;
+  std::vector<int8_t> bytes(rows * type.getPackedRowBytes());
   ternary::packTernaryRows(toPackedLayout(type.getLayout()), weights.data(),
-                            rows, k, bytes.data());
-  SmallVector<APInt> values;
-  for (uint8_t b : bytes)
-    values.push_back(APInt(8, b));
-  return DenseIntElementsAttr::get(type.getStorageType(), values);
+                           rows, k, reinterpret_cast<uint8_t *>(bytes.data()));
+  return fromBytes(type.getStorageType(), bytes);
 }
 
 /// unpack_ternary(pack_ternary(ternary_quant codes)) -> codes: the codes are
@@ -42,21 +60,17 @@ OpFoldResult UnpackTernaryOp::fold(FoldAdaptor adaptor) {
     if (pack.getInput().getDefiningOp<TernaryQuantOp>())
       return pack.getInput();
   auto bytesAttr = dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getInput());
-  if (!bytesAttr)
+  if (!bytesAttr || !bytesAttr.getElementType().isInteger(8))
     return {};
   PackedTernaryType type = getInput().getType();
-  SmallVector<uint8_t> bytes;
-  for (const APInt &v : bytesAttr.getValues<APInt>())
-    bytes.push_back(uint8_t(v.getZExtValue()));
+  std::vector<int8_t> bytes = bytesOf(bytesAttr);
   int64_t k = type.getReductionSize();
   int64_t rows = int64_t(bytes.size()) / type.getPackedRowBytes();
-  SmallVector<int8_t> weights(rows * k);
-  ternary::unpackTernaryRows(toPackedLayout(type.getLayout()), bytes.data(),
-                              rows, k, weights.data());
-  SmallVector<APInt> values;
-  for (int8_t w : weights)
-    values.push_back(APInt(8, uint64_t(int64_t(w)), /*isSigned=*/true));
-  return DenseIntElementsAttr::get(getResult().getType(), values);
+  std::vector<int8_t> weights(rows * k);
+  ternary::unpackTernaryRows(toPackedLayout(type.getLayout()),
+                             reinterpret_cast<const uint8_t *>(bytes.data()),
+                             rows, k, weights.data());
+  return fromBytes(getResult().getType(), weights);
 }
 
 OpFoldResult PackedConstantOp::fold(FoldAdaptor) { return getValue(); }
