@@ -141,6 +141,13 @@ private:
   bool hasInput(int i) const {
     return i < node->input_size() && !node->input(i).empty();
   }
+  /// Sets output 0 from `t`, or passes its error on.
+  llvm::Error setResult(llvm::Expected<Tensor> t) {
+    if (!t)
+      return t.takeError();
+    setOutput(0, std::move(*t));
+    return llvm::Error::success();
+  }
   void setOutput(int i, Tensor t) {
     if (i < node->output_size() && !node->output(i).empty())
       env[node->output(i)] = std::move(t);

@@ -108,8 +108,8 @@ DictionaryAttr GraphImporter::recordDecoder() {
     }
   }
   // The widest projection output that is not the vocabulary (the LM head).
-  for (const auto &[name, t] : env) {
-    (void)name;
+  for (const auto &entry : env) {
+    const Tensor &t = entry.second;
     if (!t.value || t.rank() < 2)
       continue;
     Operation *def = t.value.getDefiningOp();

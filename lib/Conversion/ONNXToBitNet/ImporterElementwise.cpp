@@ -156,12 +156,10 @@ llvm::Error GraphImporter::importElementwise(StringRef op) {
                   (*ins[1]->data)[0] == 2.0;
     if (!isFloat)
       return nodeError("integer Pow is not supported");
-    Type expElem = ins[1]->elementType();
     body = [=](OpBuilder &nb, Location nl, ValueRange a) -> Value {
       if (square)
         return arith::MulFOp::create(nb, nl, a[0], a[0]);
       Value e = castScalar(nb, nl, a[1], a[0].getType());
-      (void)expElem;
       return math::PowFOp::create(nb, nl, a[0], e);
     };
     fold = [](ArrayRef<double> a) { return std::pow(a[0], a[1]); };
@@ -247,11 +245,7 @@ llvm::Error GraphImporter::importElementwise(StringRef op) {
     };
     fold = [ref](ArrayRef<double> a) { return ref(a[0]); };
   }
-  auto out = elementwise(ins, result, body, fold);
-  if (!out)
-    return out.takeError();
-  setOutput(0, std::move(*out));
-  return llvm::Error::success();
+  return setResult(elementwise(ins, result, body, fold));
 }
 
 llvm::Error GraphImporter::importCast() {
@@ -261,16 +255,12 @@ llvm::Error GraphImporter::importCast() {
   Type to = elementType(int32_t(attrInt("to", 0)));
   if (!to)
     return nodeError("unsupported target type");
-  auto out = elementwise(
+  return setResult(elementwise(
       {*in}, to,
       [to](OpBuilder &nb, Location nl, ValueRange a) {
         return castScalar(nb, nl, a[0], to);
       },
-      [](ArrayRef<double> a) { return a[0]; });
-  if (!out)
-    return out.takeError();
-  setOutput(0, std::move(*out));
-  return llvm::Error::success();
+      [](ArrayRef<double> a) { return a[0]; }));
 }
 
 llvm::Error GraphImporter::importClip() {
@@ -287,7 +277,7 @@ llvm::Error GraphImporter::importClip() {
       ins.push_back(*t);
     }
   bool isFloat = isa<FloatType>((*in)->elementType());
-  auto out = elementwise(
+  return setResult(elementwise(
       ins, (*in)->elementType(),
       [=](OpBuilder &nb, Location nl, ValueRange a) -> Value {
         Value r = a[0];
@@ -308,10 +298,6 @@ llvm::Error GraphImporter::importClip() {
         if (hasMax)
           r = std::min(r, a[k]);
         return r;
-      });
-  if (!out)
-    return out.takeError();
-  setOutput(0, std::move(*out));
-  return llvm::Error::success();
+      }));
 }
 

@@ -68,7 +68,7 @@ llvm::Error GraphImporter::importReduce(StringRef op) {
       count *= double(x.shape()[a]);
     bool mean = op == "ReduceMean";
     Tensor sum{cast<RankedTensorType>(wide.getType()), wide, std::nullopt};
-    auto out = elementwise(
+    return setResult(elementwise(
         {&sum}, elem,
         [=](OpBuilder &nb, Location nl, ValueRange a) -> Value {
           Value v = a[0];
@@ -78,11 +78,7 @@ llvm::Error GraphImporter::importReduce(StringRef op) {
                 arith::ConstantOp::create(nb, nl, nb.getF64FloatAttr(count)));
           return castScalar(nb, nl, v, elem);
         },
-        nullptr);
-    if (!out)
-      return out.takeError();
-    setOutput(0, std::move(*out));
-    return llvm::Error::success();
+        nullptr));
   }
   setOutput(0, Tensor{cast<RankedTensorType>(result.getType()), result,
                       std::nullopt});
@@ -195,7 +191,7 @@ llvm::Error GraphImporter::importGemm() {
     ins.push_back(&be);
   }
   bool withC = hasInput(2);
-  auto out = elementwise(
+  return setResult(elementwise(
       ins, elem,
       [withC](OpBuilder &nb2, Location nl, ValueRange a) -> Value {
         Value r = arith::MulFOp::create(nb2, nl, a[0], a[1]);
@@ -204,11 +200,7 @@ llvm::Error GraphImporter::importGemm() {
                                     arith::MulFOp::create(nb2, nl, a[2], a[3]));
         return r;
       },
-      nullptr);
-  if (!out)
-    return out.takeError();
-  setOutput(0, std::move(*out));
-  return llvm::Error::success();
+      nullptr));
 }
 
 //===----------------------------------------------------------------------===//
@@ -575,15 +567,12 @@ llvm::Error GraphImporter::importSoftmax() {
                        return arith::AddFOp::create(nb, nl, a[1], a[0]);
                      });
   Tensor sumT{cast<RankedTensorType>(sum.getType()), sum, std::nullopt};
-  auto out = elementwise({&*e, &sumT}, elem,
-                         [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                           return arith::DivFOp::create(nb, nl, a[0], a[1]);
-                         },
-                         nullptr);
-  if (!out)
-    return out.takeError();
-  setOutput(0, std::move(*out));
-  return llvm::Error::success();
+  return setResult(elementwise(
+      {&*e, &sumT}, elem,
+      [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        return arith::DivFOp::create(nb, nl, a[0], a[1]);
+      },
+      nullptr));
 }
 
 /// TopK over the last axis by ranking: element i's rank is the number of
@@ -604,7 +593,7 @@ llvm::Error GraphImporter::importTopK() {
   if (!attrInt("sorted", 1))
     return nodeError("unsorted TopK is not supported yet");
   bool largest = attrInt("largest", 1);
-  int64_t k = (*kv)[0], d = x.shape().back();
+  int64_t k = (*kv)[0];
   Value xv = materialize(x);
   Type elem = x.elementType(), i64 = b.getI64Type();
   // ranks[..., i] = #{j : x_j before x_i}
@@ -649,7 +638,6 @@ llvm::Error GraphImporter::importTopK() {
   Value iInit = linalg::FillOp::create(b, loc, constantScalar(i64, 0),
                                        emptyTensor(outShape, i64))
                     .getResult(0);
-  (void)d;
   auto pick = linalg::GenericOp::create(
       b, loc, TypeRange{vInit.getType(), iInit.getType()},
       ValueRange{xv, ranks.getResult(0)}, ValueRange{vInit, iInit},
