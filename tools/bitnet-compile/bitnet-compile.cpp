@@ -65,6 +65,12 @@ cl::list<std::string>
                 cl::desc("Value of a symbolic ONNX dimension, NAME=N "
                          "(e.g. --dim=seq=64); repeatable"),
                 cl::value_desc("NAME=N"), cl::cat(category));
+cl::opt<int64_t> kvCacheStep(
+    "kv-cache-step",
+    cl::desc("ONNX only: derive a KV-cached step over a cache of N positions "
+             "instead of the full-sequence forward (the prefill/decode entry "
+             "an artifact holds; --dim=seq=1 gives the decode step)"),
+    cl::value_desc("N"), cl::init(0), cl::cat(category));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level (0-3)"),
                            cl::init(2), cl::Prefix, cl::cat(category));
 
@@ -138,6 +144,7 @@ int main(int argc, char **argv) {
       return fail(toString(model.takeError()));
     bitnet::onnx_import::ImportOptions options;
     options.dims = dims;
+    options.kvCacheLength = kvCacheStep;
     auto imported = bitnet::onnx_import::importONNXModel(*model, context,
                                                          options, &importStats);
     fromONNX = true;

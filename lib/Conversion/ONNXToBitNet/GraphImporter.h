@@ -214,6 +214,35 @@ private:
   DictionaryAttr recordDecoder();
   llvm::Error importBitNetOp();
 
+  // KV-cached step (ImporterKVCache.cpp) ------------------------------------
+  struct CachedStep {
+    int64_t length = 0; // cache positions; 0: a plain full-sequence import
+    int64_t tokens = 0; // new tokens per step (the ids input's last dim)
+    std::set<const onnx::NodeProto *> positionRanges, pathNodes, softmaxes;
+    std::map<const onnx::NodeProto *, int> scores, pv;
+    /// Score-path values: their cached columns [1, heads, seq, C].
+    std::map<std::string, Tensor> cachedColumns;
+    /// Score-path values the causal mask has been applied to.
+    std::set<std::string> masked;
+    Block *entry = nullptr;
+    Value startArg, start;
+    SmallVector<Type> argTypes;
+    SmallVector<Value> newKV;
+    std::pair<int64_t, int64_t> kvShape{0, 0};
+  } cache;
+  void analyzeAttention();
+  Tensor *kvSource(const std::string &v, int64_t heads, int64_t seq,
+                   int64_t headDim);
+  Value startScalar();
+  Value addCacheArgument(ArrayRef<int64_t> shape);
+  static bool isUniformKnown(const Tensor &t);
+  llvm::Expected<bool> tryCachedAttentionNode();
+  llvm::Expected<bool> importCachedRange();
+  llvm::Expected<bool> importCachedScores(int layer);
+  llvm::Expected<bool> importCachedScorePath();
+  llvm::Expected<bool> importCachedSoftmax();
+  llvm::Expected<bool> importCachedPV(int layer);
+
   // Ops -----------------------------------------------------------------------
   llvm::Error importNode();
   llvm::Error importElementwise(StringRef op);

@@ -87,6 +87,14 @@ bool GraphImporter::tryKVQuant() {
     return false;
   Tensor &x = *xp;
   ArrayRef<int64_t> s = x.shape();
+  // One token cannot show a BOS position in the per-position bit widths: a
+  // 3-bit cache with BOS at 4 looks like a 4-bit one. A decode step takes
+  // the widths an import with more tokens found (ImportOptions::kvBitsHint).
+  if (cache.length > 0 && s[2] == 1 && options.kvBitsHint.first &&
+      !m->bosBits && m->bits == options.kvBitsHint.second) {
+    m->bits = options.kvBitsHint.first;
+    m->bosBits = options.kvBitsHint.second;
+  }
   SmallVector<int64_t> tokensFirst{s[0], s[2], s[1], s[3]};
   Value t = linalg::TransposeOp::create(
                 b, loc, materialize(x), emptyTensor(tokensFirst, b.getF32Type()),
@@ -95,11 +103,16 @@ bool GraphImporter::tryKVQuant() {
   auto codesType = RankedTensorType::get(tokensFirst, b.getI8Type());
   auto scaleType = RankedTensorType::get({s[0], s[2], s[1]}, b.getF32Type());
   IntegerAttr bos = m->bosBits ? b.getI32IntegerAttr(m->bosBits) : IntegerAttr();
-  auto q = KVQuantOp::create(b, loc, codesType, scaleType, t, Value(),
+  // In a KV-cached step the graph's first token is at position `start`: only
+  // absolute position 0 is the BOS token.
+  Value start;
+  if (cache.length > 0 && bos)
+    start = arith::IndexCastOp::create(b, loc, b.getIndexType(), startScalar());
+  auto q = KVQuantOp::create(b, loc, codesType, scaleType, t, start,
                              b.getI32IntegerAttr(m->bits), bos,
                              b.getF32FloatAttr(m->eps));
   Value deq = KVDequantOp::create(b, loc, t.getType(), q.getCodes(),
-                                  q.getScale(), Value(),
+                                  q.getScale(), start,
                                   b.getI32IntegerAttr(m->bits), bos);
   Value back = linalg::TransposeOp::create(b, loc, deq,
                                            emptyTensor(s, b.getF32Type()),

@@ -296,6 +296,13 @@ llvm::Error GraphImporter::importNode() {
   StringRef op = node->op_type();
   if (node->domain() == kBitNetDomain)
     return importBitNetOp();
+  if (cache.length > 0) {
+    auto handled = tryCachedAttentionNode();
+    if (!handled)
+      return handled.takeError();
+    if (*handled)
+      return llvm::Error::success();
+  }
   if ((op == "Add" && tryQuantizer()) || (op == "MatMul" && tryBitLinear()) ||
       (op == "Mul" && tryTopK()))
     return llvm::Error::success();
@@ -402,6 +409,18 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
   for (auto [i, name] : llvm::enumerate(argNames))
     env[name] = Tensor{cast<RankedTensorType>(argTypes[i]), entry->getArgument(i),
                        std::nullopt};
+  cache.length = options.kvCacheLength;
+  if (cache.length > 0) {
+    cache.entry = entry;
+    for (Type t : argTypes)
+      if (auto rt = dyn_cast<RankedTensorType>(t);
+          rt && isa<IntegerType>(rt.getElementType()) && rt.getRank() >= 1 &&
+          !cache.tokens)
+        cache.tokens = rt.getShape().back();
+    auto startType = RankedTensorType::get({}, b.getI64Type());
+    cache.startArg = entry->addArgument(startType, fileLoc);
+    cache.argTypes.push_back(startType);
+  }
   for (const onnx::TensorProto &t : g.initializer()) {
     auto tensor = tensorFromProto(t);
     if (!tensor)
@@ -412,6 +431,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
   for (const onnx::NodeProto &n : g.node())
     for (const std::string &out : n.output())
       producers[out] = &n;
+  if (cache.length > 0)
+    analyzeAttention();
   for (int i = 0; i < g.node_size(); ++i) {
     node = &g.node(i);
     nodeName = node->name().empty() ? "#" + std::to_string(i) : node->name();
@@ -437,6 +458,21 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
       results.push_back(codes);
       resultTypes.push_back(codes.getType());
     }
+  if (cache.length > 0) {
+    if (!stats.cachedPositionRanges || cache.newKV.empty() ||
+        stats.cachedAttentionLayers * 2 != int64_t(cache.newKV.size()))
+      return error("cannot derive a KV-cached step: " +
+                   Twine(!stats.cachedPositionRanges
+                             ? "no position vector (a Range over the sequence "
+                               "length) feeds the model"
+                             : "no attention block (MatMul, causal mask, "
+                               "Softmax, MatMul) was found"));
+    for (Value kv : cache.newKV) {
+      results.push_back(kv);
+      resultTypes.push_back(kv.getType());
+    }
+    argTypes.append(cache.argTypes);
+  }
   func::ReturnOp::create(b, loc, results);
   func.setFunctionType(b.getFunctionType(argTypes, resultTypes));
   if (DictionaryAttr decoder = recordDecoder())

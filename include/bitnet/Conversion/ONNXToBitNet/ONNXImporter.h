@@ -34,6 +34,19 @@ struct ImportOptions {
   /// after the graph outputs, in ImportStats::activationQuantizerNodes order
   /// (for comparing codes with the framework's).
   bool exposeActivationCodes = false;
+  /// When > 0, derive a KV-cached step instead of the full-sequence forward
+  /// (ImporterKVCache.cpp): the `seq` graph positions are new tokens at
+  /// positions [start, start + seq) and attention also reads a cache of this
+  /// many positions. The function takes the graph inputs, `start`
+  /// (tensor<i64>), then K and V caches per layer (f32 [1, kv_heads, length,
+  /// head_dim]: k0, v0, k1, v1, ...); it returns the graph outputs, then the
+  /// new tokens' K and V per layer ([1, kv_heads, seq, head_dim]), for the
+  /// caller to store at positions [start, start + seq).
+  int64_t kvCacheLength = 0;
+  /// KV quantizer (bits, BOS bits) found by an import with seq > 1: with
+  /// one token a 3-bit cache whose BOS is at 4 bits reads as 4-bit, so the
+  /// decode step is told. {0, 0}: none.
+  std::pair<int64_t, int64_t> kvBitsHint{0, 0};
 };
 
 /// What the importer recognized as BitNet structure.
@@ -55,6 +68,8 @@ struct ImportStats {
   std::vector<std::string> activationQuantizerSchemes;
   /// One entry per recognized BitLinear: "<MatMul node> (<scheme>)".
   std::vector<std::string> bitLinearNodes;
+  /// KV-cached step only: attention layers and position vectors rewritten.
+  int64_t cachedAttentionLayers = 0, cachedPositionRanges = 0;
   /// One line for tools: "recognized N BitLinear, ...".
   std::string summary() const;
 };

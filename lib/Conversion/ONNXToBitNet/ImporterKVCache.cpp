@@ -1,0 +1,407 @@
+//===- ImporterKVCache.cpp - A KV-cached step from a full-sequence export --===//
+//
+// Derives, while importing, a step function that processes `seq` new tokens
+// at absolute positions [start, start + seq) against a KV cache of
+// `kvCacheLength` positions, from the plain full-sequence forward that users
+// export (ImportOptions::kvCacheLength). With seq = 1 it is the decode entry,
+// with seq = P a prefill chunk. Nothing in the graph names the cache; the
+// importer finds it from the attention structure:
+//
+//   positions   a Range whose limit depends on a graph input and whose
+//               value is 0, 1, ..., seq - 1 becomes start + Range (RoPE's
+//               cos/sin are then computed at run time); a graph computing
+//               arange(0, head_dim / 2) with head_dim / 2 == seq would be
+//               misread, so callers pick seq to avoid that;
+//   scores      the MatMul feeding a Softmax through scale/mask ops: its K
+//               operand is walked back through the GQA layout ops to the
+//               per-KV-head tensor [1, kv_heads, seq, head_dim] (post-RoPE,
+//               post-KV-quantizer) that the step returns and the cache holds;
+//               the cached columns Q Kc^T [1, heads, seq, C] are computed
+//               beside the graph's own [1, heads, seq, seq];
+//   scale/mask  ops between the scores and the softmax whose other operands
+//               are uniform constants are applied to the cached columns too;
+//               any other op (the causal mask) applies to the new columns
+//               only, and cached column j is kept iff j < start;
+//   softmax     runs over [cached columns, new columns];
+//   P V         the MatMul taking the softmax: new columns times the graph's
+//               V plus cached columns times Vc.
+// The cache arguments and the returned new K/V are per layer, in the order
+// the attention blocks appear. Cache positions >= start are never read (they
+// get probability 0) but must hold finite values; the runtime zeroes them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GraphImporter.h"
+
+using namespace mlir;
+using namespace mlir::bitnet;
+using namespace mlir::bitnet::onnx_import;
+using namespace mlir::bitnet::onnx_import::detail;
+
+namespace {
+const std::set<StringRef> kScorePathOps = {"Add", "Mul", "Div", "Where",
+                                           "Sub"};
+const std::set<StringRef> kLayoutOps = {"Transpose", "Reshape", "Expand",
+                                        "Unsqueeze"};
+} // namespace
+
+void GraphImporter::analyzeAttention() {
+  const onnx::GraphProto &g = model.proto->graph();
+  // Values that depend on a graph input (not an initializer).
+  std::set<std::string> initializers, dependent;
+  for (const onnx::TensorProto &t : g.initializer())
+    initializers.insert(t.name());
+  for (const onnx::ValueInfoProto &vi : g.input())
+    if (!initializers.count(vi.name()))
+      dependent.insert(vi.name());
+  for (const onnx::NodeProto &n : g.node()) {
+    bool dep = llvm::any_of(n.input(), [&](const std::string &in) {
+      return dependent.count(in) > 0;
+    });
+    if (dep)
+      for (const std::string &out : n.output())
+        dependent.insert(out);
+    if (n.op_type() == "Range" && n.input_size() == 3 &&
+        dependent.count(n.input(1)) && !dependent.count(n.input(0)))
+      cache.positionRanges.insert(&n);
+  }
+
+  // Softmax <- (scale/mask ops) <- MatMul: the attention scores.
+  std::function<const onnx::NodeProto *(const std::string &, int,
+                                        std::vector<const onnx::NodeProto *> &)>
+      findScores = [&](const std::string &v, int depth,
+                       std::vector<const onnx::NodeProto *> &path)
+      -> const onnx::NodeProto * {
+    auto it = producers.find(v);
+    if (it == producers.end() || depth > 6)
+      return nullptr;
+    const onnx::NodeProto *p = it->second;
+    if (p->op_type() == "MatMul")
+      return p;
+    if (!kScorePathOps.count(p->op_type()))
+      return nullptr;
+    path.push_back(p);
+    for (const std::string &in : p->input())
+      if (const onnx::NodeProto *m = findScores(in, depth + 1, path))
+        return m;
+    path.pop_back();
+    return nullptr;
+  };
+  for (const onnx::NodeProto &n : g.node()) {
+    if (n.op_type() != "Softmax")
+      continue;
+    std::vector<const onnx::NodeProto *> path;
+    const onnx::NodeProto *scores = findScores(n.input(0), 0, path);
+    if (!scores)
+      continue;
+    const onnx::NodeProto *pv = nullptr;
+    for (const onnx::NodeProto &m : g.node())
+      if (m.op_type() == "MatMul" && m.input(0) == n.output(0))
+        pv = &m;
+    if (!pv)
+      continue;
+    int layer = int(cache.scores.size());
+    cache.scores[scores] = layer;
+    cache.softmaxes.insert(&n);
+    cache.pv[pv] = layer;
+    for (const onnx::NodeProto *p : path)
+      cache.pathNodes.insert(p);
+  }
+}
+
+/// The per-KV-head tensor [1, h, seq, headDim] that `v` (an operand of an
+/// attention MatMul) is a GQA replication / transposition of: the deepest
+/// such tensor along the chain of layout ops.
+Tensor *GraphImporter::kvSource(const std::string &v, int64_t heads,
+                                int64_t seq, int64_t headDim) {
+  Tensor *found = nullptr;
+  std::string cur = v;
+  for (int step = 0; step < 12; ++step) {
+    auto t = env.find(cur);
+    if (t == env.end())
+      break;
+    ArrayRef<int64_t> s = t->second.shape();
+    if (s.size() == 4 && s[0] == 1 && s[2] == seq && s[3] == headDim &&
+        s[1] > 0 && heads % s[1] == 0 && !t->second.known())
+      found = &t->second;
+    auto p = producers.find(cur);
+    if (p == producers.end() || !kLayoutOps.count(p->second->op_type()))
+      break;
+    cur = p->second->input(0);
+  }
+  return found;
+}
+
+Value GraphImporter::startScalar() {
+  if (!cache.start) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(cache.entry);
+    cache.start = tensor::ExtractOp::create(b, loc, cache.startArg, ValueRange{});
+  }
+  return cache.start;
+}
+
+Value GraphImporter::addCacheArgument(ArrayRef<int64_t> shape) {
+  auto type = RankedTensorType::get(shape, b.getF32Type());
+  cache.argTypes.push_back(type);
+  return cache.entry->addArgument(type, fileLoc);
+}
+
+bool GraphImporter::isUniformKnown(const Tensor &t) {
+  if (!t.known() || t.data->empty())
+    return false;
+  return llvm::all_of(*t.data, [&](double v) { return v == t.data->front(); });
+}
+
+llvm::Expected<bool> GraphImporter::tryCachedAttentionNode() {
+  if (node->op_type() == "Range" && cache.positionRanges.count(node))
+    return importCachedRange();
+  if (auto it = cache.scores.find(node); it != cache.scores.end())
+    return importCachedScores(it->second);
+  if (cache.pathNodes.count(node))
+    return importCachedScorePath();
+  if (cache.softmaxes.count(node))
+    return importCachedSoftmax();
+  if (auto it = cache.pv.find(node); it != cache.pv.end())
+    return importCachedPV(it->second);
+  return false;
+}
+
+llvm::Expected<bool> GraphImporter::importCachedRange() {
+  if (llvm::Error err = importRange())
+    return std::move(err);
+  Tensor &r = env[node->output(0)];
+  // Positions are 0, 1, ..., seq - 1. Other ranges sized from activations
+  // (RoPE's arange(0, head_dim, 2)) stay as they are.
+  bool positions = r.known() && r.rank() == 1 && r.shape()[0] == cache.tokens;
+  for (int64_t i = 0; positions && i < cache.tokens; ++i)
+    positions = (*r.data)[i] == double(i);
+  if (!positions)
+    return true;
+  Type elem = r.elementType();
+  Value base = materialize(r);
+  Value start = castScalar(b, loc, startScalar(), elem);
+  auto map = AffineMap::getMultiDimIdentityMap(1, ctx);
+  auto generic = linalg::GenericOp::create(
+      b, loc, r.type, ValueRange{base}, emptyTensor(r.shape(), elem),
+      SmallVector<AffineMap>{map, map},
+      SmallVector<utils::IteratorType>{utils::IteratorType::parallel},
+      [&](OpBuilder &nb, Location nl, ValueRange a) {
+        Value sum = isa<FloatType>(elem)
+                        ? Value(arith::AddFOp::create(nb, nl, a[0], start))
+                        : Value(arith::AddIOp::create(nb, nl, a[0], start));
+        linalg::YieldOp::create(nb, nl, sum);
+      });
+  r = Tensor{r.type, generic.getResult(0), std::nullopt};
+  ++stats.cachedPositionRanges;
+  return true;
+}
+
+llvm::Expected<bool> GraphImporter::importCachedScores(int layer) {
+  if (llvm::Error err = importMatMul())
+    return std::move(err);
+  Tensor &q = env[node->input(0)];
+  if (q.rank() != 4 || q.shape()[0] != 1 || !q.elementType().isF32())
+    return nodeError("attention scores: Q must be f32 [1, heads, seq, dim] "
+                     "to derive a KV-cached step");
+  int64_t heads = q.shape()[1], seq = q.shape()[2], headDim = q.shape()[3];
+  Tensor *k = kvSource(node->input(1), heads, seq, headDim);
+  if (!k)
+    return nodeError("attention scores: cannot find K as [1, kv_heads, seq, "
+                     "head_dim] behind the GQA layout ops");
+  int64_t kvHeads = k->shape()[1], rep = heads / kvHeads, C = cache.length;
+  Value kc = addCacheArgument({1, kvHeads, C, headDim});
+  cache.newKV.push_back(materialize(*k));
+  cache.kvShape = {kvHeads, headDim};
+  (void)layer;
+
+  // scores_c[0, h, i, j] = sum_d Q[0, h, i, d] * Kc[0, h / rep, j, d]
+  AffineExpr h = b.getAffineDimExpr(1), i = b.getAffineDimExpr(2),
+             j = b.getAffineDimExpr(3), d = b.getAffineDimExpr(4),
+             zero = b.getAffineDimExpr(0); // the batch of 1
+  SmallVector<AffineMap> maps{
+      AffineMap::get(5, 0, {zero, h, i, d}, ctx),
+      AffineMap::get(5, 0, {zero, h.floorDiv(rep), j, d}, ctx),
+      AffineMap::get(5, 0, {zero, h, i, j}, ctx)};
+  Type f32 = b.getF32Type();
+  Value init = linalg::FillOp::create(b, loc, constantScalar(f32, 0.0),
+                                      emptyTensor({1, heads, seq, C}, f32))
+                   .getResult(0);
+  SmallVector<utils::IteratorType> its(4, utils::IteratorType::parallel);
+  its.push_back(utils::IteratorType::reduction);
+  auto generic = linalg::GenericOp::create(
+      b, loc, init.getType(), ValueRange{materialize(q), kc}, init, maps, its,
+      [](OpBuilder &nb, Location nl, ValueRange a) {
+        Value p = arith::MulFOp::create(nb, nl, a[0], a[1]);
+        linalg::YieldOp::create(nb, nl,
+                                Value(arith::AddFOp::create(nb, nl, a[2], p)));
+      });
+  cache.cachedColumns[node->output(0)] =
+      Tensor{cast<RankedTensorType>(init.getType()), generic.getResult(0),
+             std::nullopt};
+  return true;
+}
+
+llvm::Expected<bool> GraphImporter::importCachedScorePath() {
+  int pathInput = -1;
+  for (int i = 0; i < node->input_size(); ++i)
+    if (cache.cachedColumns.count(node->input(i)))
+      pathInput = i;
+  if (pathInput < 0)
+    return false;
+  Tensor cached = cache.cachedColumns[node->input(pathInput)];
+  bool scale = node->op_type() != "Where";
+  for (int i = 0; i < node->input_size(); ++i) {
+    if (i == pathInput)
+      continue;
+    auto t = input(i);
+    if (!t)
+      return t.takeError();
+    scale = scale && isUniformKnown(**t);
+  }
+  Tensor result;
+  if (scale) {
+    // The same op on the cached columns, through the same handler.
+    std::string name = node->input(pathInput);
+    Tensor saved = env[name];
+    env[name] = cached;
+    llvm::Error err = importElementwise(node->op_type());
+    env[name] = saved;
+    if (err)
+      return std::move(err);
+    result = env[node->output(0)];
+  } else {
+    // A mask: cached column j is visible iff j < start.
+    Type f32 = b.getF32Type();
+    Value start = startScalar();
+    Value negInf =
+        constantScalar(f32, -std::numeric_limits<double>::infinity());
+    auto map = AffineMap::getMultiDimIdentityMap(4, ctx);
+    auto generic = linalg::GenericOp::create(
+        b, loc, cached.type, ValueRange{materialize(cached)},
+        emptyTensor(cached.shape(), f32), SmallVector<AffineMap>{map, map},
+        SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+        [&](OpBuilder &nb, Location nl, ValueRange a) {
+          Value j = arith::IndexCastOp::create(
+              nb, nl, nb.getI64Type(), linalg::IndexOp::create(nb, nl, 3));
+          Value visible = arith::CmpIOp::create(
+              nb, nl, arith::CmpIPredicate::slt, j, start);
+          linalg::YieldOp::create(
+              nb, nl,
+              Value(arith::SelectOp::create(nb, nl, visible, a[0], negInf)));
+        });
+    result = Tensor{cached.type, generic.getResult(0), std::nullopt};
+    cache.masked.insert(node->output(0));
+  }
+  for (const std::string &in : node->input())
+    if (cache.masked.count(in))
+      cache.masked.insert(node->output(0));
+  cache.cachedColumns[node->output(0)] = result;
+  if (llvm::Error err = importElementwise(node->op_type()))
+    return std::move(err);
+  return true;
+}
+
+llvm::Expected<bool> GraphImporter::importCachedSoftmax() {
+  std::string name = node->input(0);
+  auto it = cache.cachedColumns.find(name);
+  if (it == cache.cachedColumns.end() || !cache.masked.count(name))
+    return nodeError("attention softmax: no causal mask found between the "
+                     "scores and the softmax, cannot derive a KV-cached step");
+  auto in = input(0);
+  if (!in)
+    return in.takeError();
+  Tensor &fresh = **in;
+  Tensor &cached = it->second;
+  if (fresh.rank() != 4 || cached.rank() != 4)
+    return nodeError("attention softmax: expected 4-D scores");
+  Shape shape(fresh.shape());
+  shape[3] += cached.shape()[3];
+  Value joined = tensor::ConcatOp::create(
+      b, loc, RankedTensorType::get(shape, b.getF32Type()), 3,
+      ValueRange{materialize(cached), materialize(fresh)});
+  Tensor saved = fresh;
+  env[name] = Tensor{cast<RankedTensorType>(joined.getType()), joined,
+                     std::nullopt};
+  llvm::Error err = importSoftmax();
+  env[name] = saved;
+  if (err)
+    return std::move(err);
+  return true;
+}
+
+llvm::Expected<bool> GraphImporter::importCachedPV(int layer) {
+  (void)layer;
+  std::string name = node->input(0);
+  auto in = input(0);
+  if (!in)
+    return in.takeError();
+  Tensor probs = **in;
+  int64_t C = cache.length;
+  if (probs.rank() != 4 || probs.shape()[3] <= C)
+    return nodeError("attention P V: expected probabilities over the cached "
+                     "and the new positions");
+  int64_t heads = probs.shape()[1], seq = probs.shape()[2];
+  Type f32 = b.getF32Type();
+  Value pv = materialize(probs);
+  auto slice = [&](int64_t off, int64_t size) {
+    SmallVector<OpFoldResult> offs{b.getIndexAttr(0), b.getIndexAttr(0),
+                                   b.getIndexAttr(0), b.getIndexAttr(off)};
+    SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(heads),
+                                    b.getIndexAttr(seq), b.getIndexAttr(size)};
+    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+    return tensor::ExtractSliceOp::create(b, loc, pv, offs, sizes, strides)
+        .getResult();
+  };
+  Value pc = slice(0, C), pn = slice(C, seq);
+  env[name] = Tensor{cast<RankedTensorType>(pn.getType()), pn, std::nullopt};
+  llvm::Error err = importMatMul();
+  env[name] = probs;
+  if (err)
+    return std::move(err);
+  Tensor fresh = env[node->output(0)];
+  if (fresh.rank() != 4)
+    return nodeError("attention P V: expected a 4-D result");
+  int64_t headDim = fresh.shape()[3];
+  Tensor *v = kvSource(node->input(1), heads, seq, headDim);
+  if (!v)
+    return nodeError("attention P V: cannot find V as [1, kv_heads, seq, "
+                     "head_dim] behind the GQA layout ops");
+  int64_t kvHeads = v->shape()[1], rep = heads / kvHeads;
+  Value vc = addCacheArgument({1, kvHeads, C, headDim});
+  cache.newKV.push_back(materialize(*v));
+
+  // out[0, h, i, d] = fresh[0, h, i, d] + sum_j Pc[0, h, i, j] Vc[0, h/rep, j, d]
+  AffineExpr h = b.getAffineDimExpr(1), i = b.getAffineDimExpr(2),
+             d = b.getAffineDimExpr(3), j = b.getAffineDimExpr(4),
+             zero = b.getAffineDimExpr(0); // the batch of 1
+  SmallVector<AffineMap> maps{
+      AffineMap::get(5, 0, {zero, h, i, j}, ctx),
+      AffineMap::get(5, 0, {zero, h.floorDiv(rep), j, d}, ctx),
+      AffineMap::get(5, 0, {zero, h, i, d}, ctx)};
+  Value init = linalg::FillOp::create(b, loc, constantScalar(f32, 0.0),
+                                      emptyTensor(fresh.shape(), f32))
+                   .getResult(0);
+  SmallVector<utils::IteratorType> its(4, utils::IteratorType::parallel);
+  its.push_back(utils::IteratorType::reduction);
+  auto cachedOut = linalg::GenericOp::create(
+      b, loc, init.getType(), ValueRange{pc, vc}, init, maps, its,
+      [](OpBuilder &nb, Location nl, ValueRange a) {
+        Value p = arith::MulFOp::create(nb, nl, a[0], a[1]);
+        linalg::YieldOp::create(nb, nl,
+                                Value(arith::AddFOp::create(nb, nl, a[2], p)));
+      });
+  Tensor cachedT{cast<RankedTensorType>(init.getType()),
+                 cachedOut.getResult(0), std::nullopt};
+  auto sum = elementwise(
+      {&fresh, &cachedT}, f32,
+      [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        return arith::AddFOp::create(nb, nl, a[0], a[1]);
+      },
+      nullptr);
+  if (!sum)
+    return sum.takeError();
+  setOutput(0, std::move(*sum));
+  ++stats.cachedAttentionLayers;
+  return true;
+}

@@ -1,0 +1,21 @@
+// A KV-cached step derived from a plain full-sequence export (no cache
+// inputs in the graph): start and per-layer K/V caches become arguments, the
+// new tokens' K/V become results. Numerics: unittests/ONNX/CachedStepTest.
+// RUN: bitnet-compile %bitnet_src_root/models/onnx/llama.onnx --dim=seq=1 --kv-cache-step=64 --emit=bitnet --mlir-elide-elementsattrs-if-larger=8 | FileCheck %s --check-prefix=DECODE
+// RUN: bitnet-compile %bitnet_src_root/models/onnx-dynamo/a48_kv3.dynamo.onnx --dim=seq=16 --kv-cache-step=128 --emit=bitnet --mlir-elide-elementsattrs-if-larger=8 | FileCheck %s --check-prefix=PREFILL
+// RUN: not bitnet-compile %S/Inputs/bitlinear.onnx --kv-cache-step=64 --emit=bitnet 2>&1 | FileCheck %s --check-prefix=NOATT
+
+// llama: 2 layers, 2 KV heads of 32 (GQA of 4 query heads).
+// DECODE: func.func @main(%arg0: tensor<1x1xi64>, %arg1: tensor<i64>, %arg2: tensor<1x2x64x32xf32>, %arg3: tensor<1x2x64x32xf32>, %arg4: tensor<1x2x64x32xf32>, %arg5: tensor<1x2x64x32xf32>) -> (tensor<1x1x256xf32>, tensor<1x2x1x32xf32>, tensor<1x2x1x32xf32>, tensor<1x2x1x32xf32>, tensor<1x2x1x32xf32>)
+// Positions are start + [0]:
+// DECODE: %[[START:.*]] = tensor.extract %arg1[] : tensor<i64>
+// DECODE: arith.addi %{{.*}}, %[[START]] : i64
+// Softmax over 64 cached + 1 new columns:
+// DECODE: tensor.concat dim(3) {{.*}} -> tensor<1x4x1x65xf32>
+
+// a4.8 with a 3-bit KV cache: the KV quantizer knows the absolute position.
+// PREFILL: func.func @main(%arg0: tensor<1x16xi64>, %arg1: tensor<i64>, %arg2: tensor<1x2x128x32xf32>
+// PREFILL: bitnet.kv_quant %{{.*}} start %{{.*}} {bits = 3 : i32, bos_bits = 4 : i32
+// PREFILL: tensor.concat dim(3) {{.*}} -> tensor<1x4x16x144xf32>
+
+// NOATT: error: '{{.*}}bitlinear.onnx': cannot derive a KV-cached step: no position vector
