@@ -38,7 +38,7 @@ struct Step {
 
 struct Cache {
   int64_t layers = 0, kvHeads = 0, headDim = 0;
-  std::vector<std::vector<float>> kv; // k0, v0, k1, v1, ...
+  std::vector<float> kv; // [2 * layers, 1, kv_heads, kCache, head_dim]
 };
 
 llvm::Expected<Step> compileStep(const imp::ONNXModel &model, MLIRContext &ctx,
@@ -67,24 +67,20 @@ void runStep(Step &step, const int64_t *ids, int64_t valid, int64_t start,
                                        {1, step.seq}, {step.seq, 1}};
   int64_t startValue = start;
   StridedMemRefType<int64_t, 0> startRef{&startValue, &startValue, 0};
-  int64_t H = cache.kvHeads, D = cache.headDim;
-  std::vector<StridedMemRefType<float, 4>> cacheRefs;
-  for (std::vector<float> &c : cache.kv)
-    cacheRefs.push_back({c.data(), c.data(), 0, {1, H, kCache, D},
-                         {H * kCache * D, kCache * D, D, 1}});
-  // Results: logits (rank 3: 9 words), then 2 * layers rank-4 (11 words).
-  std::vector<int64_t> results(9 + 2 * cache.layers * 11);
+  int64_t H = cache.kvHeads, D = cache.headDim, L2 = 2 * cache.layers;
+  StridedMemRefType<float, 5> cacheRef{
+      cache.kv.data(), cache.kv.data(), 0, {L2, 1, H, kCache, D},
+      {H * kCache * D, H * kCache * D, kCache * D, D, 1}};
+  // Results: logits (rank 3: 9 words), then the new K/V (rank 5: 13 words).
+  std::vector<int64_t> results(9 + 13);
   void *resultPtr = results.data();
   llvm::SmallVector<void *> args{&resultPtr};
   auto *idsPtr = &idsRef;
   auto *startPtr = &startRef;
+  auto *cachePtr = &cacheRef;
   args.push_back(&idsPtr);
   args.push_back(&startPtr);
-  std::vector<StridedMemRefType<float, 4> *> ptrs;
-  for (auto &r : cacheRefs)
-    ptrs.push_back(&r);
-  for (auto &p : ptrs)
-    args.push_back(&p);
+  args.push_back(&cachePtr);
   llvm::Error err = step.engine->invokePacked("_mlir_ciface_main", args);
   ASSERT_FALSE(err) << llvm::toString(std::move(err));
   auto data = [&](size_t word) {
@@ -92,15 +88,15 @@ void runStep(Step &step, const int64_t *ids, int64_t valid, int64_t start,
   };
   logits.assign(data(0), data(0) + step.seq * vocab);
   std::free(reinterpret_cast<void *>(results[0]));
-  for (int64_t i = 0; i < 2 * cache.layers; ++i) {
-    size_t word = 9 + i * 11;
-    const float *fresh = data(word);
+  const float *fresh = data(9);
+  for (int64_t i = 0; i < L2; ++i)
     for (int64_t h = 0; h < H; ++h)
-      for (int64_t t = 0; t < valid; ++t)
-        std::copy(fresh + (h * step.seq + t) * D, fresh + (h * step.seq + t + 1) * D,
-                  cache.kv[i].data() + (h * kCache + start + t) * D);
-    std::free(reinterpret_cast<void *>(results[word]));
-  }
+      for (int64_t t = 0; t < valid; ++t) {
+        const float *src = fresh + ((i * H + h) * step.seq + t) * D;
+        std::copy(src, src + D,
+                  cache.kv.data() + ((i * H + h) * kCache + start + t) * D);
+      }
+  std::free(reinterpret_cast<void *>(results[9]));
 }
 
 class CachedStepTest : public ::testing::TestWithParam<const char *> {};
@@ -146,8 +142,7 @@ TEST_P(CachedStepTest, PrefillChunksAndDecodeMatchFullSequence) {
   };
   Cache cache{field("layers"), field("kv_heads"), field("head_dim"), {}};
   ASSERT_EQ(cache.layers, decodeStats.cachedAttentionLayers);
-  cache.kv.assign(2 * cache.layers,
-                  std::vector<float>(cache.kvHeads * kCache * cache.headDim, 0));
+  cache.kv.assign(2 * cache.layers * cache.kvHeads * kCache * cache.headDim, 0);
 
   std::vector<float> got(seq * vocab), logits;
   for (int64_t start = 0; start < kPrompt; start += kChunk) {

@@ -27,4 +27,35 @@ def BitNetMemRefCopyToLinalg : Pass<"bitnet-memref-copy-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def BitNetExternalizeWeights
+    : Pass<"bitnet-externalize-weights", "::mlir::ModuleOp"> {
+  let summary = "Replace large constant tensors by views of a weight-blob argument";
+  let description = [{
+    Every public function with a body gets a last argument `memref<?xi8>`,
+    the weight blob the runtime maps from the artifact; each constant tensor
+    of at least `min-bytes` bytes (not a splat, whole-byte elements) becomes a
+    `memref.view` of it at an aligned offset, wrapped in
+    `bufferization.to_tensor restrict`. Equal constants share one offset.
+    The compiler (bitnet-compile) writes the bytes into the artifact; as a
+    pass, it shows the rewrite and drops the bytes.
+
+    ```mlir
+    %w = arith.constant dense<[[1, 2], [3, 4]]> : tensor<2x2xi8>
+    // becomes (with the blob as %arg1)
+    %c0 = arith.constant 0 : index
+    %v = memref.view %arg1[%c0][] : memref<?xi8> to memref<2x2xi8>
+    %w = bufferization.to_tensor %v restrict : memref<2x2xi8> to tensor<2x2xi8>
+    ```
+  }];
+  let options = [
+    Option<"minBytes", "min-bytes", "int64_t", "1024",
+           "Constants of at least this many bytes move to the blob">,
+    Option<"alignment", "alignment", "int64_t", "64",
+           "Byte alignment of each weight (a power of two)">,
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // BITNET_TRANSFORMS_PASSES_TD

@@ -202,6 +202,9 @@ private:
   std::map<std::string, Quantized> quantized;
   std::map<std::string, const onnx::NodeProto *> producers;
   SmallVector<Value> activationCodes;
+  /// The quantizer op's codes for each activationCodes entry (FP4's exposed
+  /// codes are a conversion of them).
+  SmallVector<Value> activationCodeSources;
   GraphView graphView();
   bool tryQuantizer();
   bool tryBitLinear();
@@ -225,7 +228,7 @@ private:
     /// Score-path values the causal mask has been applied to.
     std::set<std::string> masked;
     Block *entry = nullptr;
-    Value startArg, start;
+    Value startArg, start, kvArg;
     SmallVector<Type> argTypes;
     SmallVector<Value> newKV;
     std::pair<int64_t, int64_t> kvShape{0, 0};
@@ -234,7 +237,9 @@ private:
   Tensor *kvSource(const std::string &v, int64_t heads, int64_t seq,
                    int64_t headDim);
   Value startScalar();
-  Value addCacheArgument(ArrayRef<int64_t> shape);
+  Value cacheSlice(int layer, bool isValue, int64_t kvHeads, int64_t headDim);
+  Value packNewKV();
+  Value countNonzeros();
   static bool isUniformKnown(const Tensor &t);
   llvm::Expected<bool> tryCachedAttentionNode();
   llvm::Expected<bool> importCachedRange();

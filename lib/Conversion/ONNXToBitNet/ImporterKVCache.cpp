@@ -25,8 +25,10 @@
 //   softmax     runs over [cached columns, new columns];
 //   P V         the MatMul taking the softmax: new columns times the graph's
 //               V plus cached columns times Vc.
-// The cache arguments and the returned new K/V are per layer, in the order
-// the attention blocks appear. Cache positions >= start are never read (they
+// The cache is one argument [2 * layers, 1, kv_heads, C, head_dim] (K of
+// layer l at 2l, V at 2l + 1, layers in the order their attention blocks
+// appear) and the new K/V one result [2 * layers, 1, kv_heads, seq,
+// head_dim], so the entry's signature does not grow with the model. Cache positions >= start are never read (they
 // get probability 0) but must hold finite values; the runtime zeroes them.
 //
 //===----------------------------------------------------------------------===//
@@ -141,10 +143,46 @@ Value GraphImporter::startScalar() {
   return cache.start;
 }
 
-Value GraphImporter::addCacheArgument(ArrayRef<int64_t> shape) {
-  auto type = RankedTensorType::get(shape, b.getF32Type());
-  cache.argTypes.push_back(type);
-  return cache.entry->addArgument(type, fileLoc);
+/// Layer `layer`'s K (`isValue` false) or V cache: a slice of the one cache
+/// argument [2 * layers, 1, kv_heads, C, head_dim], created at first use.
+Value GraphImporter::cacheSlice(int layer, bool isValue, int64_t kvHeads,
+                                int64_t headDim) {
+  int64_t layers = int64_t(cache.scores.size()), C = cache.length;
+  if (!cache.kvArg) {
+    auto type = RankedTensorType::get({2 * layers, 1, kvHeads, C, headDim},
+                                      b.getF32Type());
+    cache.argTypes.push_back(type);
+    cache.kvArg = cache.entry->addArgument(type, fileLoc);
+    cache.kvShape = {kvHeads, headDim};
+  }
+  SmallVector<OpFoldResult> offs{b.getIndexAttr(2 * layer + (isValue ? 1 : 0)),
+                                 b.getIndexAttr(0), b.getIndexAttr(0),
+                                 b.getIndexAttr(0), b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(1),
+                                  b.getIndexAttr(kvHeads), b.getIndexAttr(C),
+                                  b.getIndexAttr(headDim)};
+  SmallVector<OpFoldResult> strides(5, b.getIndexAttr(1));
+  auto type = RankedTensorType::get({1, kvHeads, C, headDim}, b.getF32Type());
+  return tensor::ExtractSliceOp::create(b, loc, type, cache.kvArg, offs, sizes,
+                                        strides);
+}
+
+Value GraphImporter::packNewKV() {
+  int64_t n = int64_t(cache.newKV.size());
+  auto first = cast<RankedTensorType>(cache.newKV.front().getType());
+  ArrayRef<int64_t> s = first.getShape(); // [1, kv_heads, seq, head_dim]
+  Value all = emptyTensor({n, 1, s[1], s[2], s[3]}, b.getF32Type());
+  for (auto [i, kv] : llvm::enumerate(cache.newKV)) {
+    SmallVector<OpFoldResult> offs{b.getIndexAttr(i), b.getIndexAttr(0),
+                                   b.getIndexAttr(0), b.getIndexAttr(0),
+                                   b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(1),
+                                    b.getIndexAttr(s[1]), b.getIndexAttr(s[2]),
+                                    b.getIndexAttr(s[3])};
+    SmallVector<OpFoldResult> strides(5, b.getIndexAttr(1));
+    all = tensor::InsertSliceOp::create(b, loc, kv, all, offs, sizes, strides);
+  }
+  return all;
 }
 
 bool GraphImporter::isUniformKnown(const Tensor &t) {
@@ -210,10 +248,10 @@ llvm::Expected<bool> GraphImporter::importCachedScores(int layer) {
     return nodeError("attention scores: cannot find K as [1, kv_heads, seq, "
                      "head_dim] behind the GQA layout ops");
   int64_t kvHeads = k->shape()[1], rep = heads / kvHeads, C = cache.length;
-  Value kc = addCacheArgument({1, kvHeads, C, headDim});
+  if (cache.kvArg && cache.kvShape != std::make_pair(kvHeads, headDim))
+    return nodeError("attention layers differ in KV heads or head size");
+  Value kc = cacheSlice(layer, /*isValue=*/false, kvHeads, headDim);
   cache.newKV.push_back(materialize(*k));
-  cache.kvShape = {kvHeads, headDim};
-  (void)layer;
 
   // scores_c[0, h, i, j] = sum_d Q[0, h, i, d] * Kc[0, h / rep, j, d]
   AffineExpr h = b.getAffineDimExpr(1), i = b.getAffineDimExpr(2),
@@ -331,7 +369,6 @@ llvm::Expected<bool> GraphImporter::importCachedSoftmax() {
 }
 
 llvm::Expected<bool> GraphImporter::importCachedPV(int layer) {
-  (void)layer;
   std::string name = node->input(0);
   auto in = input(0);
   if (!in)
@@ -368,7 +405,9 @@ llvm::Expected<bool> GraphImporter::importCachedPV(int layer) {
     return nodeError("attention P V: cannot find V as [1, kv_heads, seq, "
                      "head_dim] behind the GQA layout ops");
   int64_t kvHeads = v->shape()[1], rep = heads / kvHeads;
-  Value vc = addCacheArgument({1, kvHeads, C, headDim});
+  if (cache.kvShape != std::make_pair(kvHeads, headDim))
+    return nodeError("attention P V: V differs from K in heads or head size");
+  Value vc = cacheSlice(layer, /*isValue=*/true, kvHeads, headDim);
   cache.newKV.push_back(materialize(*v));
 
   // out[0, h, i, d] = fresh[0, h, i, d] + sum_j Pc[0, h, i, j] Vc[0, h/rep, j, d]
@@ -404,4 +443,61 @@ llvm::Expected<bool> GraphImporter::importCachedPV(int layer) {
   setOutput(0, std::move(*sum));
   ++stats.cachedAttentionLayers;
   return true;
+}
+
+/// i32 [quantizers, tokens]: the non-zero codes of each recognized
+/// activation quantizer, per token (ImportOptions::countActivationNonzeros).
+Value GraphImporter::countNonzeros() {
+  Type i32 = b.getI32Type();
+  int64_t tokens = cache.tokens > 0 ? cache.tokens : 1;
+  if (!activationCodes.empty()) {
+    auto t = cast<RankedTensorType>(activationCodes.front().getType());
+    tokens = numElements(t.getShape().drop_back());
+  }
+  SmallVector<Value> rows;
+  for (Value codes : activationCodes) {
+    auto t = cast<RankedTensorType>(codes.getType());
+    int64_t rank = t.getRank();
+    if (rank < 2 || numElements(t.getShape().drop_back()) != tokens)
+      continue;
+    Shape lead(t.getShape().drop_back());
+    Value init = linalg::FillOp::create(b, loc, constantScalar(i32, 0),
+                                        emptyTensor(lead, i32))
+                     .getResult(0);
+    SmallVector<AffineExpr> outExprs;
+    for (int64_t d = 0; d < rank - 1; ++d)
+      outExprs.push_back(b.getAffineDimExpr(d));
+    SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx),
+                                AffineMap::get(rank, 0, outExprs, ctx)};
+    SmallVector<utils::IteratorType> its(rank - 1, utils::IteratorType::parallel);
+    its.push_back(utils::IteratorType::reduction);
+    Type elem = t.getElementType();
+    Value count =
+        linalg::GenericOp::create(
+            b, loc, init.getType(), codes, init, maps, its,
+            [&](OpBuilder &nb, Location nl, ValueRange a) {
+              Value zero = arith::ConstantOp::create(nb, nl, nb.getZeroAttr(elem));
+              Value nz = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne,
+                                               a[0], zero);
+              Value one = arith::ExtUIOp::create(nb, nl, nb.getI32Type(), nz);
+              linalg::YieldOp::create(nb, nl,
+                                      Value(arith::AddIOp::create(nb, nl, a[1], one)));
+            })
+            .getResult(0);
+    SmallVector<ReassociationIndices> all{ReassociationIndices{}};
+    for (int64_t d = 0; d < rank - 1; ++d)
+      all[0].push_back(d);
+    if (rank - 1 != 1)
+      count = tensor::CollapseShapeOp::create(b, loc, count, all);
+    rows.push_back(count);
+  }
+  int64_t n = int64_t(rows.size());
+  Value out = emptyTensor({n, tokens}, i32);
+  for (auto [i, row] : llvm::enumerate(rows)) {
+    SmallVector<OpFoldResult> offs{b.getIndexAttr(i), b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(tokens)};
+    SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+    out = tensor::InsertSliceOp::create(b, loc, row, out, offs, sizes, strides);
+  }
+  return out;
 }

@@ -188,6 +188,7 @@ bool GraphImporter::tryQuantizer() {
       stats.activationQuantizerNodes.push_back(nodeName);
       stats.activationQuantizerSchemes.push_back("fp4_minmax");
       activationCodes.push_back(twice->value);
+      activationCodeSources.push_back(codes);
     } else {
       llvm::consumeError(twice.takeError());
     }
@@ -197,6 +198,7 @@ bool GraphImporter::tryQuantizer() {
         "int" + std::to_string(m->bits) +
         (m->kind == QuantKind::Absmax ? "_absmax" : "_absmean"));
     activationCodes.push_back(codes);
+    activationCodeSources.push_back(codes);
   }
   Value deq = DequantizeOp::create(b, loc, x.type, codes, scale);
   setOutput(0, Tensor{x.type, deq, std::nullopt});
@@ -328,6 +330,12 @@ bool GraphImporter::emitBitLinear(const Quantized &act, Value wCodes,
   else if (isa<FP4QuantOp>(quant))
     scheme = "fp4_minmax";
   stats.bitLinearNodes.push_back(nodeName + " (" + scheme + ")");
+  ImportStats::BitLinearSite site{nodeName, -1, wType.getDimSize(0),
+                                  wType.getDimSize(1)};
+  for (auto [i, src] : llvm::enumerate(activationCodeSources))
+    if (src == act.codes)
+      site.quantizer = int64_t(i);
+  stats.bitLinearSites.push_back(site);
   return true;
 }
 

@@ -458,6 +458,10 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
       results.push_back(codes);
       resultTypes.push_back(codes.getType());
     }
+  if (options.countActivationNonzeros) {
+    results.push_back(countNonzeros());
+    resultTypes.push_back(results.back().getType());
+  }
   if (cache.length > 0) {
     if (!stats.cachedPositionRanges || cache.newKV.empty() ||
         stats.cachedAttentionLayers * 2 != int64_t(cache.newKV.size()))
@@ -467,10 +471,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
                                "length) feeds the model"
                              : "no attention block (MatMul, causal mask, "
                                "Softmax, MatMul) was found"));
-    for (Value kv : cache.newKV) {
-      results.push_back(kv);
-      resultTypes.push_back(kv.getType());
-    }
+    results.push_back(packNewKV());
+    resultTypes.push_back(results.back().getType());
     argTypes.append(cache.argTypes);
   }
   func::ReturnOp::create(b, loc, results);

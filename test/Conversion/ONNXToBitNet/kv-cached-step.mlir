@@ -6,7 +6,9 @@
 // RUN: not bitnet-compile %S/Inputs/bitlinear.onnx --kv-cache-step=64 --emit=bitnet 2>&1 | FileCheck %s --check-prefix=NOATT
 
 // llama: 2 layers, 2 KV heads of 32 (GQA of 4 query heads).
-// DECODE: func.func @main(%arg0: tensor<1x1xi64>, %arg1: tensor<i64>, %arg2: tensor<1x2x64x32xf32>, %arg3: tensor<1x2x64x32xf32>, %arg4: tensor<1x2x64x32xf32>, %arg5: tensor<1x2x64x32xf32>) -> (tensor<1x1x256xf32>, tensor<1x2x1x32xf32>, tensor<1x2x1x32xf32>, tensor<1x2x1x32xf32>, tensor<1x2x1x32xf32>)
+// One cache argument [2 * layers, 1, kv_heads, C, head_dim], one result with
+// the new tokens' K/V.
+// DECODE: func.func @main(%arg0: tensor<1x1xi64>, %arg1: tensor<i64>, %arg2: tensor<4x1x2x64x32xf32>) -> (tensor<1x1x256xf32>, tensor<4x1x2x1x32xf32>)
 // Positions are start + [0]:
 // DECODE: %[[START:.*]] = tensor.extract %arg1[] : tensor<i64>
 // DECODE: arith.addi %{{.*}}, %[[START]] : i64
@@ -14,7 +16,7 @@
 // DECODE: tensor.concat dim(3) {{.*}} -> tensor<1x4x1x65xf32>
 
 // a4.8 with a 3-bit KV cache: the KV quantizer knows the absolute position.
-// PREFILL: func.func @main(%arg0: tensor<1x16xi64>, %arg1: tensor<i64>, %arg2: tensor<1x2x128x32xf32>
+// PREFILL: func.func @main(%arg0: tensor<1x16xi64>, %arg1: tensor<i64>, %arg2: tensor<4x1x2x128x32xf32>) -> (tensor<1x16x256xf32>, tensor<4x1x2x16x32xf32>)
 // PREFILL: bitnet.kv_quant %{{.*}} start %{{.*}} {bits = 3 : i32, bos_bits = 4 : i32
 // PREFILL: tensor.concat dim(3) {{.*}} -> tensor<1x4x16x144xf32>
 

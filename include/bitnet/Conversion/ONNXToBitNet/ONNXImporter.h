@@ -34,14 +34,21 @@ struct ImportOptions {
   /// after the graph outputs, in ImportStats::activationQuantizerNodes order
   /// (for comparing codes with the framework's).
   bool exposeActivationCodes = false;
+  /// Also return, after those, the number of non-zero codes of every
+  /// recognized activation quantizer per token: i32 [quantizers, tokens]
+  /// (a quantizer's tokens: the product of its codes' leading dims). The
+  /// runtime's sparsity table (the paper's Table 2) is made of these.
+  bool countActivationNonzeros = false;
   /// When > 0, derive a KV-cached step instead of the full-sequence forward
   /// (ImporterKVCache.cpp): the `seq` graph positions are new tokens at
   /// positions [start, start + seq) and attention also reads a cache of this
   /// many positions. The function takes the graph inputs, `start`
   /// (tensor<i64>), then K and V caches per layer (f32 [1, kv_heads, length,
-  /// head_dim]: k0, v0, k1, v1, ...); it returns the graph outputs, then the
-  /// new tokens' K and V per layer ([1, kv_heads, seq, head_dim]), for the
-  /// caller to store at positions [start, start + seq).
+  /// head_dim] each, as one argument [2 * layers, 1, kv_heads, length,
+  /// head_dim]: K of layer l at 2l, V at 2l + 1); it returns the graph
+  /// outputs, then the new tokens' K and V the same way ([2 * layers, 1,
+  /// kv_heads, seq, head_dim]), for the caller to store at positions
+  /// [start, start + seq).
   int64_t kvCacheLength = 0;
   /// KV quantizer (bits, BOS bits) found by an import with seq > 1: with
   /// one token a 3-bit cache whose BOS is at 4 bits reads as 4-bit, so the
@@ -68,6 +75,14 @@ struct ImportStats {
   std::vector<std::string> activationQuantizerSchemes;
   /// One entry per recognized BitLinear: "<MatMul node> (<scheme>)".
   std::vector<std::string> bitLinearNodes;
+  /// Each recognized BitLinear: its node, the index of the activation
+  /// quantizer feeding it (in activationQuantizerNodes order; -1: none
+  /// recorded), and its weight's [out, in] features.
+  struct BitLinearSite {
+    std::string node;
+    int64_t quantizer = -1, outFeatures = 0, inFeatures = 0;
+  };
+  std::vector<BitLinearSite> bitLinearSites;
   /// KV-cached step only: attention layers and position vectors rewritten.
   int64_t cachedAttentionLayers = 0, cachedPositionRanges = 0;
   /// One line for tools: "recognized N BitLinear, ...".

@@ -1,0 +1,104 @@
+//===- ExternalizeWeights.cpp - Move large constants into a weight blob ---===//
+
+#include "bitnet/Transforms/ExternalizeWeights.h"
+#include "bitnet/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+namespace mlir::bitnet {
+#define GEN_PASS_DEF_BITNETEXTERNALIZEWEIGHTS
+#include "bitnet/Transforms/Passes.h.inc"
+} // namespace mlir::bitnet
+
+using namespace mlir;
+using namespace mlir::bitnet;
+
+/// The constant's bytes as stored in the blob: row-major, little-endian,
+/// one element per bitwidth / 8 bytes. Null for what stays a constant.
+static DenseElementsAttr externalizable(arith::ConstantOp op,
+                                        const ExternalizeWeightsOptions &opts) {
+  auto type = dyn_cast<RankedTensorType>(op.getType());
+  auto dense = dyn_cast<DenseElementsAttr>(op.getValue());
+  if (!type || !dense || dense.isSplat() || !type.hasStaticShape())
+    return {};
+  Type elem = type.getElementType();
+  if (!elem.isIntOrFloat() || elem.getIntOrFloatBitWidth() % 8 != 0)
+    return {};
+  int64_t bytes = type.getNumElements() * (elem.getIntOrFloatBitWidth() / 8);
+  if (bytes < opts.minBytes || int64_t(dense.getRawData().size()) != bytes)
+    return {};
+  return dense;
+}
+
+LogicalResult mlir::bitnet::externalizeWeights(
+    ModuleOp module, const ExternalizeWeightsOptions &options, WeightBlob &blob) {
+  if (options.alignment <= 0 ||
+      (options.alignment & (options.alignment - 1)) != 0)
+    return module.emitError("weight alignment must be a power of two");
+  llvm::DenseMap<Attribute, int64_t> offsets;
+  MLIRContext *ctx = module.getContext();
+  auto blobType = MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isExternal() || !func.isPublic())
+      continue;
+    SmallVector<std::pair<arith::ConstantOp, DenseElementsAttr>> weights;
+    func.walk([&](arith::ConstantOp op) {
+      if (DenseElementsAttr dense = externalizable(op, options))
+        weights.push_back({op, dense});
+    });
+    if (weights.empty())
+      continue;
+    unsigned index = func.getNumArguments();
+    if (failed(func.insertArgument(index, blobType, {}, func.getLoc())))
+      return failure();
+    Value arg = func.getArgument(index);
+    OpBuilder b(ctx);
+    for (auto [op, dense] : weights) {
+      b.setInsertionPoint(op);
+      auto [it, inserted] = offsets.try_emplace(dense, 0);
+      if (inserted) {
+        int64_t off = (int64_t(blob.bytes.size()) + options.alignment - 1) &
+                      ~(options.alignment - 1);
+        ArrayRef<char> raw = dense.getRawData();
+        blob.bytes.resize(off);
+        blob.bytes.insert(blob.bytes.end(), raw.begin(), raw.end());
+        it->second = off;
+        ++blob.tensors;
+      }
+      auto type = cast<RankedTensorType>(op.getType());
+      Location loc = op.getLoc();
+      Value offset = arith::ConstantIndexOp::create(b, loc, it->second);
+      auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
+      Value view = memref::ViewOp::create(b, loc, memrefType, arg, offset,
+                                          ValueRange{});
+      Value tensor = bufferization::ToTensorOp::create(
+          b, loc, type, view, /*restrict=*/true, /*writable=*/false);
+      op.replaceAllUsesWith(tensor);
+      op.erase();
+    }
+  }
+  return success();
+}
+
+namespace {
+struct ExternalizeWeightsPass
+    : public mlir::bitnet::impl::BitNetExternalizeWeightsBase<
+          ExternalizeWeightsPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    ExternalizeWeightsOptions options;
+    options.minBytes = minBytes;
+    options.alignment = alignment;
+    WeightBlob blob;
+    if (failed(externalizeWeights(getOperation(), options, blob)))
+      return signalPassFailure();
+  }
+};
+} // namespace
