@@ -118,3 +118,21 @@ LogicalResult mlir::bitnet::emitObject(llvm::Module &llvmModule,
   pm.run(llvmModule);
   return success();
 }
+
+std::string mlir::bitnet::resolvedCPUName(const CPUTargetOptions &options) {
+  return resolveMachine(options).cpu;
+}
+
+bool mlir::bitnet::enabledCPUFeatures(const CPUTargetOptions &options,
+                                      const std::vector<std::string> &candidates,
+                                      std::vector<std::string> &enabled,
+                                      std::string &error) {
+  std::unique_ptr<llvm::TargetMachine> machine = createMachine(options, error);
+  if (!machine)
+    return false;
+  const llvm::MCSubtargetInfo *sti = machine->getMCSubtargetInfo();
+  for (const std::string &f : candidates)
+    if (sti->checkFeatures("+" + f))
+      enabled.push_back(f);
+  return true;
+}

@@ -53,7 +53,7 @@ LogicalResult mlir::bitnet::externalizeWeights(
       if (DenseElementsAttr dense = externalizable(op, options))
         weights.push_back({op, dense});
     });
-    if (weights.empty())
+    if (weights.empty() && !options.alwaysAddArgument)
       continue;
     unsigned index = func.getNumArguments();
     if (failed(func.insertArgument(index, blobType, {}, func.getLoc())))

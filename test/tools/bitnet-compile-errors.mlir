@@ -12,7 +12,7 @@
 
 // RUN: not bitnet-compile %s --emit=assembly -o %t/c.o 2>&1 | FileCheck %s --check-prefix=EMIT
 // RUN: test ! -e %t/c.o
-// EMIT: bitnet-compile: error: unknown --emit 'assembly' (expected bitnet, linalg, llvm-dialect, llvm or obj)
+// EMIT: bitnet-compile: error: unknown --emit 'assembly' (expected bitnet, linalg, llvm-dialect, llvm, obj or artifact)
 
 // RUN: not bitnet-compile %s --target=cuda -o %t/d.o 2>&1 | FileCheck %s --check-prefix=TARGET
 // TARGET: bitnet-compile: error: unsupported --target 'cuda' (supported: x86_64; the cuda target is not implemented yet)

@@ -18,6 +18,7 @@
 #include "bitnet/Dialect/BitNet/Transforms/Passes.h"
 #include "bitnet/Pipelines/Pipelines.h"
 #include "bitnet/Target/HostObject.h"
+#include "bitnet/Target/ModelArtifact.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -52,8 +53,10 @@ cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdout)"),
 cl::opt<std::string>
     emit("emit",
          cl::desc("Stage to stop at and write: bitnet, linalg, llvm-dialect "
-                  "(MLIR text), llvm (LLVM IR text) or obj (ELF object)"),
-         cl::init("obj"), cl::cat(category));
+                  "(MLIR text), llvm (LLVM IR text), obj (ELF object) or "
+                  "artifact (a model for bitnet-run; the default for .onnx "
+                  "input with -o NAME.bnx)"),
+         cl::init(""), cl::cat(category));
 cl::opt<std::string> targetName("target",
                                 cl::desc("Target: x86_64 (cuda: not yet)"),
                                 cl::init("x86_64"), cl::cat(category));
@@ -71,6 +74,16 @@ cl::opt<int64_t> kvCacheStep(
              "instead of the full-sequence forward (the prefill/decode entry "
              "an artifact holds; --dim=seq=1 gives the decode step)"),
     cl::value_desc("N"), cl::init(0), cl::cat(category));
+cl::opt<int64_t> maxContext(
+    "max-context",
+    cl::desc("Artifacts: KV-cache positions (longest prompt + generation)"),
+    cl::init(256), cl::cat(category));
+cl::opt<int64_t> prefillChunk(
+    "prefill-chunk", cl::desc("Artifacts: tokens per prefill step"),
+    cl::init(16), cl::cat(category));
+cl::opt<std::string> linker("linker",
+                            cl::desc("Artifacts: the ld.lld to link with"),
+                            cl::init(BITNET_DEFAULT_LINKER), cl::cat(category));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level (0-3)"),
                            cl::init(2), cl::Prefix, cl::cat(category));
 
@@ -103,7 +116,20 @@ int main(int argc, char **argv) {
     return fail("-O must be 0-3, got " + Twine(unsigned(optLevel)));
   Emit kind = Emit::Phase;
   bitnet::Phase stop = bitnet::Phase::LLVM;
-  if (emit == "llvm") {
+  bool isONNX = sys::path::extension(inputFile) == ".onnx";
+  if (emit.empty())
+    emit = isONNX && sys::path::extension(outputFile) == ".bnx" ? "artifact"
+                                                                 : "obj";
+  if (emit == "artifact") {
+    if (!isONNX)
+      return fail("--emit=artifact needs an ONNX model as input");
+    if (outputFile == "-")
+      return fail("--emit=artifact needs -o FILE");
+    if (maxContext < 2 || maxContext > (1 << 20))
+      return fail("--max-context must be in [2, 1048576]");
+    if (prefillChunk < 2 || prefillChunk > maxContext)
+      return fail("--prefill-chunk must be in [2, --max-context]");
+  } else if (emit == "llvm") {
     kind = Emit::LLVMIR;
   } else if (emit == "obj") {
     kind = Emit::Object;
@@ -113,8 +139,8 @@ int main(int argc, char **argv) {
       if (info.name == emit)
         found = &info;
     if (!found)
-      return fail("unknown --emit '" + emit +
-                  "' (expected bitnet, linalg, llvm-dialect, llvm or obj)");
+      return fail("unknown --emit '" + emit + "' (expected bitnet, linalg, "
+                  "llvm-dialect, llvm, obj or artifact)");
     stop = found->phase;
   }
   std::map<std::string, int64_t> dims;
@@ -130,6 +156,34 @@ int main(int argc, char **argv) {
   registry.insert<bitnet::BitNetDialect>();
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+
+  if (emit == "artifact") {
+    Expected<bitnet::onnx_import::ONNXModel> model =
+        bitnet::onnx_import::loadONNXModel(inputFile);
+    if (!model)
+      return fail(toString(model.takeError()));
+    bitnet::ModelArtifactOptions options;
+    options.cpu.cpu = mcpu;
+    options.cpu.optLevel = optLevel;
+    options.maxContext = maxContext;
+    options.prefillChunk = prefillChunk;
+    options.dims = dims;
+    options.linker = linker;
+    bitnet::ModelArtifactSummary summary;
+    std::string error;
+    if (!bitnet::compileModelArtifact(*model, context, options, outputFile,
+                                      summary, error))
+      return fail(error);
+    outs() << "bitnet-compile: " << summary.importSummary << "\n";
+    outs() << "bitnet-compile: wrote " << outputFile << " (" << summary.variant
+           << "; code " << summary.codeBytes << " bytes; weights "
+           << summary.weightBytes << " bytes in " << summary.weightTensors
+           << " tensors";
+    if (summary.ternaryWeights)
+      outs() << ", " << summary.ternaryWeights << " ternary";
+    outs() << ")\n";
+    return 0;
+  }
 
   OwningOpRef<ModuleOp> module;
   bitnet::onnx_import::ImportStats importStats;

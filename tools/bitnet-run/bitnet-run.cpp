@@ -16,6 +16,8 @@
 #include "bitnet/ExecutionEngine/ReferenceJit.h"
 #include "bitnet/Support/Npy.h"
 
+#include "RunArtifact.h"
+
 #include "mlir/ExecutionEngine/CRunnerUtils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
@@ -56,6 +58,18 @@ cl::opt<std::string> dumpLogits(
     cl::desc("Write the logits of every prompt position ([seq, vocab] float32 "
              ".npy)"),
     cl::value_desc("FILE.npy"), cl::cat(category));
+
+cl::opt<double> temperature(
+    "temperature", cl::desc("Sampling temperature (0: greedy, the default)"),
+    cl::init(0.0), cl::cat(category));
+cl::opt<int64_t> topK("top-k", cl::desc("Sample from the k likeliest (0: all)"),
+                      cl::init(0), cl::cat(category));
+cl::opt<double> topP("top-p",
+                     cl::desc("Sample from the smallest set with this much "
+                              "probability (1: all)"),
+                     cl::init(1.0), cl::cat(category));
+cl::opt<uint64_t> seed("seed", cl::desc("Random seed for sampling"),
+                       cl::init(0), cl::cat(category));
 
 int fail(const Twine &message) {
   errs() << "bitnet-run: error: " << message << "\n";
@@ -202,10 +216,39 @@ int main(int argc, char **argv) {
                               "bitnet-run: run a bitnet program on this CPU\n");
   if (sys::path::extension(inputFile) == ".onnx")
     return runONNX();
+  if (sys::path::extension(inputFile) == ".bnx" || looksLikeArtifact(inputFile)) {
+    ArtifactRunOptions options;
+    options.path = inputFile;
+    if (promptIds.empty() == promptText.empty())
+      return fail("give the prompt with exactly one of --prompt-ids and --prompt");
+    if (!promptIds.empty()) {
+      SmallVector<StringRef> parts;
+      StringRef(promptIds).split(parts, ',');
+      for (StringRef part : parts) {
+        int64_t id;
+        if (part.trim().getAsInteger(10, id))
+          return fail("--prompt-ids: '" + part + "' is not an integer");
+        options.promptIds.push_back(id);
+      }
+    } else {
+      options.textPrompt = true;
+      options.promptText = promptText;
+    }
+    if (temperature < 0 || topK < 0 || topP <= 0 || topP > 1)
+      return fail("sampling needs --temperature >= 0, --top-k >= 0 and "
+                  "0 < --top-p <= 1");
+    options.maxNewTokens = maxNewTokens;
+    options.temperature = temperature;
+    options.topK = topK;
+    options.topP = topP;
+    options.seed = seed;
+    options.dumpLogits = dumpLogits;
+    return runArtifact(options);
+  }
   if (sys::path::extension(inputFile) != ".mlir")
     return fail("'" + inputFile +
                 "': bitnet-run takes bitnet IR (.mlir) or an ONNX model "
-                "(.onnx); model artifacts are not implemented yet");
+                "(.onnx) or a model artifact (.bnx, from bitnet-compile)");
   ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
       MemoryBuffer::getFile(inputFile);
   if (!buffer)

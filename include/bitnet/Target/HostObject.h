@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace mlir::bitnet {
 
@@ -34,6 +35,15 @@ translateToOptimizedLLVMIR(ModuleOp module, llvm::LLVMContext &llvmContext,
 LogicalResult emitObject(llvm::Module &llvmModule,
                          const CPUTargetOptions &options,
                          llvm::raw_pwrite_stream &os, std::string &error);
+
+/// The LLVM CPU name `options` resolves to ("native": the host's).
+std::string resolvedCPUName(const CPUTargetOptions &options);
+
+/// Which of `candidates` (LLVM feature names, e.g. "avx512vnni") code
+/// compiled with `options` may use. False with `error` for an unknown CPU.
+bool enabledCPUFeatures(const CPUTargetOptions &options,
+                        const std::vector<std::string> &candidates,
+                        std::vector<std::string> &enabled, std::string &error);
 
 } // namespace mlir::bitnet
 

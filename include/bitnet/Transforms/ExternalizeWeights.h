@@ -31,6 +31,9 @@ struct ExternalizeWeightsOptions {
   int64_t minBytes = 1024;
   /// Byte alignment of every weight in the blob (a power of two).
   int64_t alignment = 64;
+  /// Add the blob argument even to functions without large constants (so
+  /// every entry has the same signature).
+  bool alwaysAddArgument = false;
 };
 
 struct WeightBlob {

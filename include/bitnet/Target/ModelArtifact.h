@@ -1,0 +1,56 @@
+//===- ModelArtifact.h - Compile an ONNX decoder into a model artifact -*- C++ -*-===//
+//
+// The main job: a full-sequence ONNX export becomes one .bnx file
+// (runtime/include/bitnet/Runtime/ArtifactFormat.h) that the runtime runs
+// with a KV cache. Two KV-cached steps are derived from the one graph
+// (ImporterKVCache.cpp): `prefill` (a chunk of tokens) and `decode` (one
+// token); their weights are quantized and packed at compile time, moved to
+// the weight section (bitnet/Transforms/ExternalizeWeights.h) and shared;
+// the code is linked into a shared object with ld.lld.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BITNET_TARGET_MODELARTIFACT_H
+#define BITNET_TARGET_MODELARTIFACT_H
+
+#include "bitnet/Conversion/ONNXToBitNet/ONNXModel.h"
+#include "bitnet/Target/HostObject.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+#include <string>
+
+namespace mlir::bitnet {
+
+struct ModelArtifactOptions {
+  CPUTargetOptions cpu;
+  /// KV-cache positions: the longest prompt + generation the artifact runs.
+  int64_t maxContext = 256;
+  /// Tokens per prefill step (prompts run in chunks of this many).
+  int64_t prefillChunk = 16;
+  /// Values of symbolic dimensions other than the sequence length.
+  std::map<std::string, int64_t> dims;
+  /// The linker (ld.lld) to make the shared object with.
+  std::string linker;
+};
+
+/// What was compiled, for the driver to print.
+struct ModelArtifactSummary {
+  std::string importSummary, variant;
+  int64_t weightBytes = 0, weightTensors = 0, codeBytes = 0,
+          ternaryWeights = 0;
+};
+
+/// Compiles `model` and writes `outputPath` (atomically). False with
+/// `error` set on failure; nothing is written then.
+bool compileModelArtifact(const onnx_import::ONNXModel &model,
+                          MLIRContext &context,
+                          const ModelArtifactOptions &options,
+                          const std::string &outputPath,
+                          ModelArtifactSummary &summary, std::string &error);
+
+} // namespace mlir::bitnet
+
+#endif // BITNET_TARGET_MODELARTIFACT_H

@@ -1,0 +1,230 @@
+//===- ModelArtifact.cpp - Compile an ONNX decoder into a model artifact --===//
+
+#include "bitnet/Target/ModelArtifact.h"
+
+#include "bitnet/Conversion/ONNXToBitNet/ONNXImporter.h"
+#include "bitnet/Pipelines/Pipelines.h"
+#include "bitnet/Runtime/ArtifactFormat.h"
+#include "bitnet/Runtime/CpuFeatures.h"
+#include "bitnet/Transforms/ExternalizeWeights.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Pass/PassManager.h"
+
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+
+#include <set>
+#include <sstream>
+
+using namespace mlir;
+using namespace mlir::bitnet;
+namespace imp = mlir::bitnet::onnx_import;
+
+namespace {
+
+/// Removes the file when it goes out of scope.
+struct TempFile {
+  llvm::SmallString<128> path;
+  ~TempFile() {
+    if (!path.empty())
+      llvm::sys::fs::remove(path);
+  }
+};
+
+/// A name for the projections one activation quantizer feeds, by their role
+/// in a decoder layer (exporters do not always keep module names).
+std::string projectionLabel(const std::vector<const imp::ImportStats::BitLinearSite *> &fed,
+                            int64_t ffn) {
+  if (fed.size() == 3)
+    return "q,k,v";
+  if (fed.size() == 2)
+    return "gate,up";
+  if (fed.size() == 1)
+    return fed[0]->inFeatures == ffn ? "down" : "o";
+  return "linear";
+}
+
+} // namespace
+
+bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
+                                        MLIRContext &context,
+                                        const ModelArtifactOptions &options,
+                                        const std::string &outputPath,
+                                        ModelArtifactSummary &summary,
+                                        std::string &error) {
+  std::vector<std::string> symbolic = imp::symbolicDims(model);
+  std::string seqName;
+  for (const std::string &d : symbolic)
+    if (!options.dims.count(d) && seqName.empty())
+      seqName = d;
+  if (seqName.empty()) {
+    error = "'" + model.path + "': no symbolic sequence dimension among the "
+            "inputs: export with a dynamic sequence axis (dynamic_axes / "
+            "dynamic_shapes)";
+    return false;
+  }
+  if (options.prefillChunk < 2 || options.maxContext < options.prefillChunk) {
+    error = "the prefill chunk must be at least 2 and at most the context";
+    return false;
+  }
+
+  // Two KV-cached steps from the one graph.
+  imp::ImportOptions prefillOptions;
+  prefillOptions.dims = options.dims;
+  prefillOptions.dims[seqName] = options.prefillChunk;
+  prefillOptions.funcName = "prefill";
+  prefillOptions.kvCacheLength = options.maxContext;
+  prefillOptions.countActivationNonzeros = true;
+  imp::ImportStats stats, decodeStats;
+  auto module = imp::importONNXModel(model, context, prefillOptions, &stats);
+  if (!module) {
+    error = llvm::toString(module.takeError());
+    return false;
+  }
+  imp::ImportOptions decodeOptions = prefillOptions;
+  decodeOptions.dims[seqName] = 1;
+  decodeOptions.funcName = "decode";
+  decodeOptions.kvBitsHint = {stats.kvBits, stats.kvBosBits};
+  auto decode = imp::importONNXModel(model, context, decodeOptions, &decodeStats);
+  if (!decode) {
+    error = llvm::toString(decode.takeError());
+    return false;
+  }
+  auto record = (**module)->getAttrOfType<DictionaryAttr>("bitnet.decoder");
+  if (!record) {
+    error = "'" + model.path + "': not recognized as a decoder (no embedding "
+            "or attention found)";
+    return false;
+  }
+  for (auto f : llvm::make_early_inc_range((**decode).getOps<func::FuncOp>())) {
+    f->remove();
+    (**module).push_back(f);
+  }
+  summary.importSummary = stats.summary();
+
+  PassManager toLinalg(&context);
+  std::string pipelineErrors;
+  llvm::raw_string_ostream pipelineStream(pipelineErrors);
+  if (failed(buildPipeline(toLinalg, Phase::BitNet, Phase::Linalg, pipelineStream)) ||
+      failed(toLinalg.run(**module))) {
+    error = "lowering '" + model.path + "' to linalg failed " + pipelineErrors;
+    return false;
+  }
+  WeightBlob blob;
+  ExternalizeWeightsOptions blobOptions;
+  blobOptions.alwaysAddArgument = true;
+  if (failed(externalizeWeights(**module, blobOptions, blob))) {
+    error = "moving the weights out of '" + model.path + "' failed";
+    return false;
+  }
+  PassManager toLLVM(&context);
+  if (failed(buildPipeline(toLLVM, Phase::Linalg, Phase::LLVM, pipelineStream)) ||
+      failed(toLLVM.run(**module))) {
+    error = "lowering '" + model.path + "' to LLVM failed " + pipelineErrors;
+    return false;
+  }
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateToOptimizedLLVMIR(**module, llvmContext, options.cpu, error);
+  if (!llvmModule)
+    return false;
+
+  // Object, then a shared object the runtime can dlopen.
+  TempFile object, shared;
+  int fd;
+  if (llvm::sys::fs::createTemporaryFile("bitnet-model", "o", fd, object.path) ||
+      llvm::sys::fs::createTemporaryFile("bitnet-model", "so", shared.path)) {
+    error = "cannot create temporary files";
+    return false;
+  }
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    if (failed(emitObject(*llvmModule, options.cpu, os, error)))
+      return false;
+  }
+  std::string linkError;
+  llvm::StringRef args[] = {options.linker, "-shared", "--no-undefined-version",
+                            "-o", shared.path, object.path};
+  int rc = llvm::sys::ExecuteAndWait(options.linker, args, std::nullopt, {}, 0,
+                                     0, &linkError);
+  if (rc != 0) {
+    error = "linking the model code with '" + options.linker + "' failed" +
+            (linkError.empty() ? "" : ": " + linkError);
+    return false;
+  }
+  auto code = llvm::MemoryBuffer::getFile(shared.path);
+  if (!code) {
+    error = "cannot read the linked model code";
+    return false;
+  }
+
+  // Metadata.
+  std::vector<std::string> features;
+  if (!enabledCPUFeatures(options.cpu, bitnet_rt::checkableCpuFeatures(),
+                          features, error))
+    return false;
+  auto field = [&](const char *key) {
+    auto a = dyn_cast_or_null<IntegerAttr>(record.get(key));
+    return a ? a.getInt() : int64_t(0);
+  };
+  int64_t ffn = field("ffn");
+  std::ostringstream meta;
+  meta << "format=bitnet-artifact\n";
+  meta << "target=x86_64\n";
+  auto variant = dyn_cast_or_null<StringAttr>(record.get("variant"));
+  summary.variant = variant ? variant.str() : "unknown";
+  meta << "variant=" << summary.variant << "\n";
+  for (const char *key : {"vocab", "hidden", "layers", "heads", "kv_heads",
+                          "head_dim", "ffn", "kv_bits", "kv_bos_bits"})
+    meta << key << "=" << field(key) << "\n";
+  meta << "max_context=" << options.maxContext << "\n";
+  meta << "prefill_chunk=" << options.prefillChunk << "\n";
+  meta << "tokenizer=" << (field("vocab") == 256 ? "bytes" : "none") << "\n";
+  meta << "kv_cache_dtype=f32\n";
+  meta << "cpu=" << resolvedCPUName(options.cpu) << "\n";
+  meta << "cpu_features=";
+  for (size_t i = 0; i < features.size(); ++i)
+    meta << (i ? "," : "") << features[i];
+  meta << "\n";
+  meta << "source=" << llvm::sys::path::filename(model.path).str() << "\n";
+  int64_t ternary = 0;
+  for (const auto &site : stats.bitLinearSites)
+    ternary += site.outFeatures * site.inFeatures;
+  summary.ternaryWeights = ternary;
+  meta << "ternary_weights=" << ternary << "\n";
+  meta << "bitlinears=" << stats.bitLinearSites.size() << "\n";
+  meta << "quantizers=" << stats.activationQuantizerNodes.size() << "\n";
+  for (size_t q = 0; q < stats.activationQuantizerNodes.size(); ++q) {
+    std::vector<const imp::ImportStats::BitLinearSite *> fed;
+    for (const auto &site : stats.bitLinearSites)
+      if (site.quantizer == int64_t(q))
+        fed.push_back(&site);
+    int64_t width = 0, params = 0;
+    for (const auto *s : fed) {
+      width = s->inFeatures;
+      params += s->outFeatures * s->inFeatures;
+    }
+    std::string p = "quantizer." + std::to_string(q) + ".";
+    meta << p << "scheme=" << stats.activationQuantizerSchemes[q] << "\n";
+    meta << p << "label=" << projectionLabel(fed, ffn) << "\n";
+    meta << p << "width=" << width << "\n";
+    meta << p << "params=" << params << "\n";
+  }
+  std::string metaText = meta.str();
+
+  summary.weightBytes = int64_t(blob.bytes.size());
+  summary.weightTensors = blob.tensors;
+  summary.codeBytes = int64_t(code.get()->getBufferSize());
+  std::vector<bitnet_rt::SectionData> sections{
+      {"meta", metaText.data(), metaText.size(), 16},
+      {"code", code.get()->getBufferStart(), code.get()->getBufferSize(), 4096},
+      {"weights", blob.bytes.data(), blob.bytes.size(),
+       bitnet_rt::kWeightAlignment}};
+  return bitnet_rt::writeArtifact(outputPath, sections, error);
+}

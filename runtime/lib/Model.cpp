@@ -1,0 +1,395 @@
+//===- Model.cpp - The C API: load an artifact, prefill, decode -----------===//
+//
+// The compiled entries (see bitnet-compile's artifact mode) have one fixed
+// signature, MLIR's C interface for
+//   (ids: i64 [1, S], start: i64, kv: f32 [2L, 1, Hkv, C, D], weights: i8 [?])
+//     -> (logits: f32 [1, S, V], nonzeros: i32 [Q, S], new_kv: f32 [2L, 1, Hkv, S, D])
+// with S = 1 (decode) or the prefill chunk. The runtime owns the cache,
+// writes each step's new K/V into it and counts zero activation codes for
+// the sparsity table. Results are malloc'ed by the compiled code; the
+// runtime frees them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bitnet/Runtime/bitnet_runtime.h"
+#include "bitnet/Runtime/ArtifactFormat.h"
+#include "bitnet/Runtime/CpuFeatures.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <map>
+#include <memory>
+#include <string>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace bitnet_rt;
+
+namespace {
+
+template <typename T, int N> struct Desc {
+  T *allocated, *aligned;
+  int64_t offset, sizes[N], strides[N];
+};
+template <typename T> struct Desc0 {
+  T *allocated, *aligned;
+  int64_t offset;
+};
+struct StepResult {
+  Desc<float, 3> logits;
+  Desc<int32_t, 2> nonzeros;
+  Desc<float, 5> kv;
+};
+using StepFn = void (*)(StepResult *, Desc<int64_t, 2> *, Desc0<int64_t> *,
+                        Desc<float, 5> *, Desc<int8_t, 1> *);
+
+template <int N> void rowMajor(const int64_t (&sizes)[N], int64_t (&strides)[N]) {
+  int64_t s = 1;
+  for (int i = N - 1; i >= 0; --i) {
+    strides[i] = s;
+    s *= sizes[i];
+  }
+}
+
+struct Site {
+  std::string scheme, label;
+  int64_t width = 0, params = 0;
+  int64_t zeros = 0, total = 0;
+};
+
+} // namespace
+
+struct bitnet_model {
+  ArtifactFile artifact;
+  std::string error;
+  std::string variant, tokenizer, cpu, cpuFeatures;
+  int64_t vocab = 0, hidden = 0, layers = 0, heads = 0, kvHeads = 0,
+          headDim = 0, ffn = 0, context = 0, chunk = 0, kvBits = 16,
+          kvBosBits = 0, ternary = 0;
+  void *library = nullptr;
+  StepFn prefill = nullptr, decode = nullptr;
+  const uint8_t *weights = nullptr;
+  size_t weightBytes = 0;
+  std::vector<float> kv;
+  int64_t position = 0;
+  std::vector<Site> sites;
+  bitnet_stats stats{};
+  std::vector<std::string> rowLabels, rowSchemes;
+
+  ~bitnet_model() {
+    if (library)
+      dlclose(library);
+  }
+  int fail(int code, const std::string &message) {
+    error = message;
+    return code;
+  }
+  bool load(const char *path, std::string &why);
+  int step(StepFn fn, int64_t tokens, const int32_t *ids, int64_t valid,
+           float *logits, int64_t logitRows);
+};
+
+bool bitnet_model::load(const char *path, std::string &why) {
+  if (!artifact.open(path, why))
+    return false;
+  auto fail = [&](const std::string &m) {
+    why = "'" + std::string(path) + "': " + m;
+    return false;
+  };
+  struct Field {
+    const char *key;
+    int64_t *value;
+  } fields[] = {{"vocab", &vocab},        {"hidden", &hidden},
+                {"layers", &layers},      {"heads", &heads},
+                {"kv_heads", &kvHeads},   {"head_dim", &headDim},
+                {"ffn", &ffn},            {"max_context", &context},
+                {"prefill_chunk", &chunk}, {"kv_bits", &kvBits},
+                {"kv_bos_bits", &kvBosBits}, {"ternary_weights", &ternary}};
+  for (Field f : fields)
+    if (!artifact.getInt(f.key, *f.value) || *f.value < 0)
+      return fail(std::string("metadata '") + f.key + "' is missing or invalid");
+  if (vocab <= 0 || layers <= 0 || kvHeads <= 0 || headDim <= 0 ||
+      context <= 0 || chunk <= 0 || context > (int64_t(1) << 24) ||
+      vocab > (int64_t(1) << 24))
+    return fail("metadata has an impossible model size");
+  variant = artifact.get("variant", "unknown");
+  tokenizer = artifact.get("tokenizer", "none");
+  cpu = artifact.get("cpu");
+  cpuFeatures = artifact.get("cpu_features");
+  if (artifact.get("target") != "x86_64")
+    return fail("compiled for target '" + artifact.get("target") +
+                "', this runtime runs x86_64");
+  std::string missing = missingCpuFeatures(cpuFeatures, hostCpuFeatures());
+  if (!missing.empty()) {
+    why = "'" + std::string(path) + "' was compiled for " + cpu + " (" +
+          cpuFeatures + "): " + missing +
+          "; recompile with --mcpu=native on this machine";
+    return false;
+  }
+  weights = artifact.section("weights", &weightBytes);
+  size_t codeSize = 0;
+  const uint8_t *code = artifact.section("code", &codeSize);
+  if (!code || codeSize < 64 || std::memcmp(code, "\x7f" "ELF", 4) != 0)
+    return fail("no valid 'code' section");
+
+  // dlopen needs a file: an anonymous memory file holds the code.
+  int fd = memfd_create("bitnet-code", MFD_CLOEXEC);
+  if (fd < 0)
+    return fail("cannot create a memory file for the code");
+  size_t done = 0;
+  while (done < codeSize) {
+    ssize_t n = write(fd, code + done, codeSize - done);
+    if (n <= 0) {
+      close(fd);
+      return fail("cannot stage the code");
+    }
+    done += size_t(n);
+  }
+  std::string fdPath = "/proc/self/fd/" + std::to_string(fd);
+  library = dlopen(fdPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  close(fd);
+  if (!library)
+    return fail(std::string("cannot load the code: ") + dlerror());
+  prefill = reinterpret_cast<StepFn>(dlsym(library, "_mlir_ciface_prefill"));
+  decode = reinterpret_cast<StepFn>(dlsym(library, "_mlir_ciface_decode"));
+  if (!prefill || !decode)
+    return fail("the code lacks the prefill/decode entries");
+
+  int64_t quantizers = 0;
+  if (!artifact.getInt("quantizers", quantizers) || quantizers < 0 ||
+      quantizers > 100000)
+    return fail("metadata 'quantizers' is missing or invalid");
+  sites.resize(quantizers);
+  for (int64_t i = 0; i < quantizers; ++i) {
+    std::string p = "quantizer." + std::to_string(i) + ".";
+    sites[i].scheme = artifact.get(p + "scheme", "?");
+    sites[i].label = artifact.get(p + "label", "?");
+    if (!artifact.getInt(p + "width", sites[i].width) ||
+        !artifact.getInt(p + "params", sites[i].params))
+      return fail("metadata for quantizer " + std::to_string(i) + " is invalid");
+  }
+  size_t cacheSize = size_t(2 * layers * kvHeads * context * headDim);
+  kv.assign(cacheSize, 0.0f);
+  return true;
+}
+
+int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
+                       int64_t valid, float *logits, int64_t logitRows) {
+  std::vector<int64_t> idBuf(tokens, 0);
+  for (int64_t i = 0; i < valid; ++i)
+    idBuf[i] = ids[i];
+  Desc<int64_t, 2> idDesc{idBuf.data(), idBuf.data(), 0, {1, tokens}, {tokens, 1}};
+  int64_t start = position;
+  Desc0<int64_t> startDesc{&start, &start, 0};
+  Desc<float, 5> kvDesc{kv.data(), kv.data(), 0,
+                        {2 * layers, 1, kvHeads, context, headDim}, {}};
+  rowMajor(kvDesc.sizes, kvDesc.strides);
+  int8_t *w = const_cast<int8_t *>(reinterpret_cast<const int8_t *>(weights));
+  Desc<int8_t, 1> wDesc{w, w, 0, {int64_t(weightBytes)}, {1}};
+  StepResult r;
+  std::memset(&r, 0, sizeof(r));
+  fn(&r, &idDesc, &startDesc, &kvDesc, &wDesc);
+
+  const float *lg = r.logits.aligned + r.logits.offset;
+  if (logits)
+    std::memcpy(logits, lg + (valid - logitRows) * vocab,
+                sizeof(float) * logitRows * vocab);
+  const int32_t *nz = r.nonzeros.aligned + r.nonzeros.offset;
+  int64_t nzSites = r.nonzeros.sizes[0];
+  for (int64_t s = 0; s < nzSites && s < int64_t(sites.size()); ++s)
+    for (int64_t t = 0; t < valid; ++t) {
+      sites[s].zeros += sites[s].width - nz[s * r.nonzeros.strides[0] + t];
+      sites[s].total += sites[s].width;
+    }
+  const float *fresh = r.kv.aligned + r.kv.offset;
+  for (int64_t i = 0; i < 2 * layers; ++i)
+    for (int64_t h = 0; h < kvHeads; ++h)
+      for (int64_t t = 0; t < valid; ++t)
+        std::memcpy(&kv[size_t(((i * kvHeads + h) * context + position + t) *
+                               headDim)],
+                    fresh + ((i * kvHeads + h) * tokens + t) * headDim,
+                    sizeof(float) * headDim);
+  std::free(r.logits.allocated);
+  std::free(r.nonzeros.allocated);
+  std::free(r.kv.allocated);
+  position += valid;
+  return BITNET_OK;
+}
+
+extern "C" {
+
+int bitnet_create(const char *path, bitnet_model **out, char *error,
+                  size_t errorSize) {
+  auto report = [&](const std::string &m) {
+    if (error && errorSize) {
+      std::snprintf(error, errorSize, "%s", m.c_str());
+    }
+  };
+  if (!out || !path) {
+    report("bitnet_create: null argument");
+    return BITNET_ERROR_ARGUMENT;
+  }
+  *out = nullptr;
+  auto model = std::make_unique<bitnet_model>();
+  std::string why;
+  if (!model->load(path, why)) {
+    report(why);
+    return why.find("this CPU lacks") != std::string::npos ||
+                   why.find("cannot check") != std::string::npos
+               ? BITNET_ERROR_CPU
+               : BITNET_ERROR_IO;
+  }
+  *out = model.release();
+  return BITNET_OK;
+}
+
+void bitnet_free(bitnet_model *model) { delete model; }
+
+const char *bitnet_last_error(const bitnet_model *model) {
+  return model ? model->error.c_str() : "null model";
+}
+
+int bitnet_info(const bitnet_model *m, bitnet_model_info *info) {
+  if (!m || !info)
+    return BITNET_ERROR_ARGUMENT;
+  info->variant = m->variant.c_str();
+  info->tokenizer = m->tokenizer.c_str();
+  info->vocab = m->vocab;
+  info->hidden = m->hidden;
+  info->layers = m->layers;
+  info->heads = m->heads;
+  info->kv_heads = m->kvHeads;
+  info->head_dim = m->headDim;
+  info->ffn = m->ffn;
+  info->max_context = m->context;
+  info->prefill_chunk = m->chunk;
+  info->kv_bits = m->kvBits;
+  info->kv_bos_bits = m->kvBosBits;
+  info->kv_cache_bytes = int64_t(m->kv.size() * sizeof(float));
+  info->weight_bytes = int64_t(m->weightBytes);
+  info->ternary_weights = m->ternary;
+  info->cpu = m->cpu.c_str();
+  info->cpu_features = m->cpuFeatures.c_str();
+  return BITNET_OK;
+}
+
+static int checkTokens(bitnet_model *m, const int32_t *ids, int64_t n) {
+  if (!ids || n <= 0)
+    return m->fail(BITNET_ERROR_ARGUMENT, "no tokens given");
+  for (int64_t i = 0; i < n; ++i)
+    if (ids[i] < 0 || ids[i] >= m->vocab)
+      return m->fail(BITNET_ERROR_ARGUMENT,
+                     "token id " + std::to_string(ids[i]) + " at position " +
+                         std::to_string(i) + " is outside the vocabulary [0, " +
+                         std::to_string(m->vocab) + ")");
+  if (m->position + n > m->context)
+    return m->fail(BITNET_ERROR_CONTEXT,
+                   std::to_string(m->position + n) +
+                       " tokens do not fit the context of " +
+                       std::to_string(m->context) + " (compile with a larger "
+                       "--max-context)");
+  return BITNET_OK;
+}
+
+int bitnet_prefill(bitnet_model *m, const int32_t *ids, int64_t n,
+                   float *logits, int allRows) {
+  if (!m)
+    return BITNET_ERROR_ARGUMENT;
+  if (int rc = checkTokens(m, ids, n))
+    return rc;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int64_t done = 0; done < n;) {
+    int64_t valid = std::min(m->chunk, n - done);
+    bool last = done + valid == n;
+    float *out = logits ? (allRows ? logits + done * m->vocab
+                                   : (last ? logits : nullptr))
+                        : nullptr;
+    int64_t rows = allRows ? valid : 1;
+    if (valid == 1)
+      m->step(m->decode, 1, ids + done, 1, out, 1);
+    else
+      m->step(m->prefill, m->chunk, ids + done, valid, out, rows);
+    done += valid;
+  }
+  m->stats.prefill_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  m->stats.prefill_tokens += n;
+  return BITNET_OK;
+}
+
+int bitnet_decode(bitnet_model *m, int32_t id, float *logits) {
+  if (!m)
+    return BITNET_ERROR_ARGUMENT;
+  if (int rc = checkTokens(m, &id, 1))
+    return rc;
+  auto t0 = std::chrono::steady_clock::now();
+  m->step(m->decode, 1, &id, 1, logits, 1);
+  m->stats.decode_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  m->stats.decode_tokens += 1;
+  return BITNET_OK;
+}
+
+void bitnet_reset(bitnet_model *m) {
+  if (!m)
+    return;
+  std::fill(m->kv.begin(), m->kv.end(), 0.0f);
+  m->position = 0;
+}
+
+int bitnet_stats_get(const bitnet_model *m, bitnet_stats *stats) {
+  if (!m || !stats)
+    return BITNET_ERROR_ARGUMENT;
+  *stats = m->stats;
+  stats->position = m->position;
+  return BITNET_OK;
+}
+
+int64_t bitnet_sparsity(const bitnet_model *m, bitnet_sparsity_row *rows,
+                        int64_t maxRows) {
+  if (!m)
+    return 0;
+  // Group quantizers by what they feed and how they quantize.
+  auto *self = const_cast<bitnet_model *>(m);
+  std::vector<std::pair<std::string, std::string>> keys;
+  std::map<std::pair<std::string, std::string>, bitnet_sparsity_row> agg;
+  std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> counts;
+  for (const Site &s : m->sites) {
+    auto key = std::make_pair(s.label, s.scheme);
+    if (!agg.count(key)) {
+      keys.push_back(key);
+      agg[key] = bitnet_sparsity_row{nullptr, nullptr, 0, 0, 0, 0};
+    }
+    bitnet_sparsity_row &r = agg[key];
+    r.sites += 1;
+    r.weight_params += s.params;
+    double sparsity = s.total ? double(s.zeros) / double(s.total) : 0.0;
+    r.active_params += double(s.params) * (1.0 - sparsity);
+    counts[key].first += s.zeros;
+    counts[key].second += s.total;
+  }
+  self->rowLabels.clear();
+  self->rowSchemes.clear();
+  for (auto &k : keys) {
+    self->rowLabels.push_back(k.first);
+    self->rowSchemes.push_back(k.second);
+  }
+  int64_t n = 0;
+  for (size_t i = 0; i < keys.size() && n < maxRows; ++i, ++n) {
+    bitnet_sparsity_row r = agg[keys[i]];
+    auto [zeros, total] = counts[keys[i]];
+    r.input_sparsity = total ? double(zeros) / double(total) : 0.0;
+    r.projections = self->rowLabels[i].c_str();
+    r.scheme = self->rowSchemes[i].c_str();
+    if (rows)
+      rows[n] = r;
+  }
+  return rows ? n : int64_t(keys.size());
+}
+
+} // extern "C"

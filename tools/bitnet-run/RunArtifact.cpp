@@ -1,0 +1,172 @@
+//===- RunArtifact.cpp - bitnet-run on a model artifact -------------------===//
+
+#include "RunArtifact.h"
+
+#include "bitnet/Runtime/ArtifactFormat.h"
+#include "bitnet/Runtime/bitnet_runtime.h"
+#include "bitnet/Support/Npy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <numeric>
+#include <random>
+
+namespace {
+
+int fail(const std::string &message) {
+  std::fprintf(stderr, "bitnet-run: error: %s\n", message.c_str());
+  return 1;
+}
+
+/// Greedy, or temperature / top-k / top-p sampling.
+int32_t pick(const float *logits, int64_t vocab, const ArtifactRunOptions &o,
+             std::mt19937_64 &rng) {
+  if (o.temperature <= 0.0)
+    return int32_t(std::max_element(logits, logits + vocab) - logits);
+  std::vector<int32_t> order(vocab);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  });
+  int64_t keep = o.topK > 0 ? std::min<int64_t>(o.topK, vocab) : vocab;
+  std::vector<double> p(keep);
+  double mx = logits[order[0]], sum = 0;
+  for (int64_t i = 0; i < keep; ++i)
+    sum += p[i] = std::exp((double(logits[order[i]]) - mx) / o.temperature);
+  if (o.topP < 1.0) {
+    double acc = 0;
+    int64_t n = 0;
+    while (n < keep && acc < o.topP * sum)
+      acc += p[n++];
+    keep = std::max<int64_t>(n, 1);
+    p.resize(keep);
+  }
+  std::discrete_distribution<int64_t> dist(p.begin(), p.end());
+  return order[dist(rng)];
+}
+
+} // namespace
+
+bool looksLikeArtifact(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[8] = {};
+  return in.read(magic, 8) &&
+         std::memcmp(magic, bitnet_rt::kMagic, sizeof(magic)) == 0;
+}
+
+int runArtifact(const ArtifactRunOptions &o) {
+  char error[1024] = {};
+  bitnet_model *model = nullptr;
+  if (bitnet_create(o.path.c_str(), &model, error, sizeof(error)) != BITNET_OK)
+    return fail(error);
+  struct Guard {
+    bitnet_model *m;
+    ~Guard() { bitnet_free(m); }
+  } guard{model};
+  bitnet_model_info info;
+  bitnet_info(model, &info);
+
+  std::vector<int32_t> prompt;
+  if (o.textPrompt) {
+    if (std::strcmp(info.tokenizer, "bytes") != 0)
+      return fail("--prompt needs a byte-level model; '" + o.path +
+                  "' records no tokenizer: use --prompt-ids");
+    for (unsigned char c : o.promptText)
+      prompt.push_back(c);
+  } else {
+    for (int64_t id : o.promptIds) {
+      if (id < 0 || id >= info.vocab)
+        return fail("token id " + std::to_string(id) +
+                    " is outside the vocabulary [0, " +
+                    std::to_string(info.vocab) + ")");
+      prompt.push_back(int32_t(id));
+    }
+  }
+  if (prompt.empty())
+    return fail("the prompt is empty");
+  int64_t total = int64_t(prompt.size()) + o.maxNewTokens;
+  if (total > info.max_context)
+    return fail("the prompt (" + std::to_string(prompt.size()) +
+                " tokens) plus --max-new-tokens " +
+                std::to_string(o.maxNewTokens) + " exceed the context of " +
+                std::to_string(info.max_context) +
+                " the artifact was compiled for (--max-context)");
+
+  int64_t vocab = info.vocab;
+  std::vector<float> logits(prompt.size() * vocab);
+  bool all = !o.dumpLogits.empty();
+  if (bitnet_prefill(model, prompt.data(), int64_t(prompt.size()),
+                     logits.data(), all) != BITNET_OK)
+    return fail(bitnet_last_error(model));
+  if (all) {
+    std::string why;
+    if (!npy::writeF32(o.dumpLogits, {int64_t(prompt.size()), vocab},
+                       logits.data(), why))
+      return fail(why);
+  }
+  const float *last = all ? logits.data() + (prompt.size() - 1) * vocab
+                          : logits.data();
+  std::mt19937_64 rng(o.seed);
+  std::vector<int32_t> generated;
+  std::vector<float> row(last, last + vocab);
+  for (unsigned i = 0; i < o.maxNewTokens; ++i) {
+    int32_t next = pick(row.data(), vocab, o, rng);
+    generated.push_back(next);
+    if (i + 1 == o.maxNewTokens)
+      break;
+    if (bitnet_decode(model, next, row.data()) != BITNET_OK)
+      return fail(bitnet_last_error(model));
+  }
+
+  std::printf("model: %s, %s (%lld layers, hidden %lld, vocab %lld), "
+              "compiled for %s\n",
+              o.path.c_str(), info.variant, (long long)info.layers,
+              (long long)info.hidden, (long long)vocab, info.cpu);
+  std::printf("generated ids:");
+  for (int32_t id : generated)
+    std::printf(" %d", id);
+  std::printf("\n");
+  if (std::strcmp(info.tokenizer, "bytes") == 0) {
+    std::string text;
+    for (int32_t id : generated)
+      text.push_back(char(id));
+    std::printf("generated text: %s\n", text.c_str());
+  }
+  bitnet_stats stats;
+  bitnet_stats_get(model, &stats);
+  auto rate = [](int64_t n, double s) { return s > 0 ? double(n) / s : 0.0; };
+  std::printf("prefill: %lld tokens in %.4f s (%.1f tokens/s); decode: %lld "
+              "tokens in %.4f s (%.1f tokens/s)\n",
+              (long long)stats.prefill_tokens, stats.prefill_seconds,
+              rate(stats.prefill_tokens, stats.prefill_seconds),
+              (long long)stats.decode_tokens, stats.decode_seconds,
+              rate(stats.decode_tokens, stats.decode_seconds));
+  if (o.sparsity) {
+    int64_t n = bitnet_sparsity(model, nullptr, 0);
+    std::vector<bitnet_sparsity_row> rows(n);
+    bitnet_sparsity(model, rows.data(), n);
+    if (n == 0) {
+      std::printf("sparsity: no quantized BitLinear inputs (a float model: "
+                  "every parameter is active)\n");
+    } else {
+      std::printf("sparsity (measured on this run's %lld tokens):\n",
+                  (long long)stats.position);
+      std::printf("  %-10s %-14s %8s %16s %16s\n", "input of", "quantizer",
+                  "sparsity", "params", "active params");
+      double params = 0, active = 0;
+      for (const bitnet_sparsity_row &r : rows) {
+        std::printf("  %-10s %-14s %7.1f%% %16lld %16.0f\n", r.projections,
+                    r.scheme, 100.0 * r.input_sparsity,
+                    (long long)r.weight_params, r.active_params);
+        params += double(r.weight_params);
+        active += r.active_params;
+      }
+      std::printf("  BitLinear parameters active: %.1f%% (%.0f of %.0f)\n",
+                  params > 0 ? 100.0 * active / params : 0.0, active, params);
+    }
+  }
+  return 0;
+}

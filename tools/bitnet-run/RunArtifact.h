@@ -1,0 +1,35 @@
+//===- RunArtifact.h - bitnet-run on a model artifact -----------*- C++ -*-===//
+//
+// Generation from a .bnx artifact through the runtime's C API only.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BITNET_TOOLS_BITNET_RUN_RUNARTIFACT_H
+#define BITNET_TOOLS_BITNET_RUN_RUNARTIFACT_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+struct ArtifactRunOptions {
+  std::string path;
+  std::vector<int64_t> promptIds; // used when promptText is empty
+  std::string promptText;
+  bool textPrompt = false;
+  unsigned maxNewTokens = 32;
+  double temperature = 0.0; // 0: greedy
+  int64_t topK = 0;         // 0: off
+  double topP = 1.0;        // 1: off
+  uint64_t seed = 0;
+  std::string dumpLogits;
+  bool sparsity = true;
+};
+
+/// Runs the artifact; returns the process exit code, messages on stdout /
+/// stderr.
+int runArtifact(const ArtifactRunOptions &options);
+
+/// True if the file at `path` starts with the artifact magic.
+bool looksLikeArtifact(const std::string &path);
+
+#endif // BITNET_TOOLS_BITNET_RUN_RUNARTIFACT_H
