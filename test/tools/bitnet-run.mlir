@@ -23,7 +23,7 @@
 
 // RUN: rm -rf %t && mkdir -p %t && touch %t/model.bitnet
 // RUN: not bitnet-run %t/model.bitnet 2>&1 | FileCheck %s --check-prefix=ARTIFACT
-// ARTIFACT: bitnet-run: error: '{{.*}}model.bitnet': bitnet-run takes bitnet IR (.mlir) or an ONNX model (.onnx)
+// ARTIFACT: bitnet-run: error: '{{.*}}model.bitnet': bitnet-run takes bitnet IR (.mlir), an ONNX model (.onnx), or a model artifact
 
 func.func @main() {
   return

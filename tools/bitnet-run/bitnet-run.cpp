@@ -247,8 +247,8 @@ int main(int argc, char **argv) {
   }
   if (sys::path::extension(inputFile) != ".mlir")
     return fail("'" + inputFile +
-                "': bitnet-run takes bitnet IR (.mlir) or an ONNX model "
-                "(.onnx) or a model artifact (.bnx, from bitnet-compile)");
+                "': bitnet-run takes bitnet IR (.mlir), an ONNX model "
+                "(.onnx), or a model artifact (.bnx, from bitnet-compile)");
   ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
       MemoryBuffer::getFile(inputFile);
   if (!buffer)

@@ -169,7 +169,8 @@ bool GraphImporter::tryQuantizer() {
     scale = q.getScale();
     ++stats.activationQuantizers["int" + std::to_string(m->bits) + "_absmean"];
   }
-  if (m->kind == QuantKind::FP4 && options.exposeActivationCodes) {
+  if (m->kind == QuantKind::FP4 &&
+      (options.exposeActivationCodes || options.countActivationNonzeros)) {
     // Exposed as 2 * value in i8 (every E2M1 value doubled is an integer),
     // as bitnet_ref.py records FP4 codes.
     Tensor ones{cast<RankedTensorType>(scale.getType()), Value(),
@@ -192,7 +193,7 @@ bool GraphImporter::tryQuantizer() {
     } else {
       llvm::consumeError(twice.takeError());
     }
-  } else if (m->kind != QuantKind::Ternary) {
+  } else if (m->kind != QuantKind::Ternary && m->kind != QuantKind::FP4) {
     stats.activationQuantizerNodes.push_back(nodeName);
     stats.activationQuantizerSchemes.push_back(
         "int" + std::to_string(m->bits) +

@@ -1,0 +1,179 @@
+//===- ArtifactModelTest.cpp - Compiled artifacts vs PyTorch --------------===//
+//
+// Every reference export compiled to an artifact (the driver's path:
+// compileModelArtifact) and run through the runtime's C API only: the
+// 64-byte prompt's logits, prefilled in chunks and also prefilled in part
+// then decoded token by token, against PyTorch's full-sequence logits, with
+// the import issue's criteria (docs/ONNXImport.md). Then the API's errors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bitnet/ExecutionEngine/ReferenceJit.h"
+#include "bitnet/Runtime/bitnet_runtime.h"
+#include "bitnet/Support/Npy.h"
+#include "bitnet/Target/ModelArtifact.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <unistd.h>
+
+using namespace mlir;
+namespace imp = mlir::bitnet::onnx_import;
+
+namespace {
+
+struct Agreement {
+  double relL2 = 0, maxAbs = 0;
+  int64_t top1 = 0;
+};
+
+Agreement compare(const std::vector<float> &got, const float *want,
+                  int64_t rows, int64_t vocab) {
+  Agreement a;
+  double d2 = 0, r2 = 0;
+  for (int64_t t = 0; t < rows; ++t) {
+    const float *g = got.data() + t * vocab, *w = want + t * vocab;
+    for (int64_t v = 0; v < vocab; ++v) {
+      double d = double(g[v]) - double(w[v]);
+      d2 += d * d;
+      r2 += double(w[v]) * double(w[v]);
+      a.maxAbs = std::max(a.maxAbs, std::fabs(d));
+    }
+    a.top1 += std::max_element(g, g + vocab) - g ==
+              std::max_element(w, w + vocab) - w;
+  }
+  a.relL2 = std::sqrt(d2 / r2);
+  return a;
+}
+
+/// Compiles models/<file> into a temporary artifact; "" on failure.
+std::string compileArtifact(const std::string &file, int64_t context,
+                            std::string &error) {
+  auto model = imp::loadONNXModel(BITNET_SOURCE_DIR "/models/" + file);
+  if (!model) {
+    error = llvm::toString(model.takeError());
+    return "";
+  }
+  std::unique_ptr<MLIRContext> ctx = bitnet::createReferenceContext();
+  bitnet::ModelArtifactOptions options;
+  options.maxContext = context;
+  options.prefillChunk = 16;
+  options.linker = BITNET_DEFAULT_LINKER;
+  bitnet::ModelArtifactSummary summary;
+  std::string path = ::testing::TempDir() + "/" +
+                     std::to_string(getpid()) + "-" +
+                     file.substr(file.rfind('/') + 1) + ".bnx";
+  if (!bitnet::compileModelArtifact(*model, *ctx, options, path, summary, error))
+    return "";
+  return path;
+}
+
+class ArtifactModelTest : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(ArtifactModelTest, MatchesPyTorch) {
+  std::string file = GetParam();
+  std::string name = file.substr(file.rfind('/') + 1);
+  name = name.substr(0, name.find('.'));
+  std::map<std::string, npy::Array> ref;
+  std::string error;
+  ASSERT_TRUE(npy::readNpz(BITNET_SOURCE_DIR "/models/reference/" + name + ".npz",
+                           ref, error))
+      << error;
+  const npy::Array &want = ref["logits"];
+  int64_t seq = want.shape[1], vocab = want.shape[2];
+  std::vector<int32_t> ids(ref["input_ids"].i64(), ref["input_ids"].i64() + seq);
+
+  std::string path = compileArtifact(file, seq, error);
+  ASSERT_FALSE(path.empty()) << error;
+  bitnet_model *model = nullptr;
+  char message[512];
+  ASSERT_EQ(bitnet_create(path.c_str(), &model, message, sizeof(message)),
+            BITNET_OK)
+      << message;
+  std::remove(path.c_str()); // mapped: the model keeps working
+  bitnet_model_info info;
+  ASSERT_EQ(bitnet_info(model, &info), BITNET_OK);
+  ASSERT_EQ(info.vocab, vocab);
+
+  // Whole prompt as prefill chunks (4 x 16).
+  std::vector<float> got(seq * vocab);
+  ASSERT_EQ(bitnet_prefill(model, ids.data(), seq, got.data(), 1), BITNET_OK)
+      << bitnet_last_error(model);
+  Agreement prefill = compare(got, want.f32(), seq, vocab);
+
+  // 24 tokens prefilled (16 + 8 padded), 40 decoded.
+  bitnet_reset(model);
+  const int64_t part = 24;
+  ASSERT_EQ(bitnet_prefill(model, ids.data(), part, got.data(), 1), BITNET_OK);
+  for (int64_t t = part; t < seq; ++t)
+    ASSERT_EQ(bitnet_decode(model, ids[t], got.data() + t * vocab), BITNET_OK)
+        << bitnet_last_error(model);
+  Agreement decode = compare(got, want.f32(), seq, vocab);
+  std::printf("%s artifact (%s): prefill rel L2 %.3g max|d| %.3g top-1 "
+              "%lld/%lld; prefill+decode rel L2 %.3g top-1 %lld/%lld\n",
+              file.c_str(), info.variant, prefill.relL2, prefill.maxAbs,
+              (long long)prefill.top1, (long long)seq, decode.relL2,
+              (long long)decode.top1, (long long)seq);
+  bool kvQuant = name.find("_kv") != std::string::npos;
+  for (const Agreement &a : {prefill, decode}) {
+    EXPECT_LE(a.relL2, kvQuant ? 2e-2 : 2e-3);
+    EXPECT_GE(a.top1, kvQuant ? seq - 4 : seq);
+  }
+
+  // The context is full now: one more token is refused, cleanly.
+  EXPECT_EQ(bitnet_decode(model, 1, nullptr), BITNET_ERROR_CONTEXT);
+  EXPECT_NE(std::string(bitnet_last_error(model)).find("do not fit the context"),
+            std::string::npos);
+  bitnet_reset(model);
+  EXPECT_EQ(bitnet_decode(model, int32_t(vocab), nullptr), BITNET_ERROR_ARGUMENT);
+  EXPECT_NE(std::string(bitnet_last_error(model)).find("outside the vocabulary"),
+            std::string::npos);
+  EXPECT_EQ(bitnet_prefill(model, ids.data(), 0, nullptr, 0),
+            BITNET_ERROR_ARGUMENT);
+
+  // Sparsity rows exist for quantized models and are fractions.
+  int64_t rows = bitnet_sparsity(model, nullptr, 0);
+  std::vector<bitnet_sparsity_row> table(rows);
+  bitnet_sparsity(model, table.data(), rows);
+  EXPECT_EQ(rows > 0, std::string(info.variant) != "llama");
+  for (const bitnet_sparsity_row &r : table) {
+    EXPECT_GE(r.input_sparsity, 0.0);
+    EXPECT_LE(r.input_sparsity, 1.0);
+  }
+  bitnet_free(model);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Models, ArtifactModelTest,
+    ::testing::Values("onnx/llama.onnx", "onnx/b158.onnx",
+                      "onnx/b158_addeps.onnx", "onnx/a48.onnx",
+                      "onnx/a48_threshold.onnx", "onnx/a48fp4.onnx",
+                      "onnx/a48_kv4.onnx", "onnx/a48_kv3.onnx",
+                      "onnx-dynamo/a48.dynamo.onnx",
+                      "onnx-dynamo/llama.dynamo.onnx"),
+    [](const auto &info) {
+      std::string s = info.param;
+      for (char &c : s)
+        if (!isalnum(static_cast<unsigned char>(c)))
+          c = '_';
+      return s;
+    });
+
+TEST(RuntimeApiTest, BadArguments) {
+  char message[256] = {};
+  bitnet_model *model = reinterpret_cast<bitnet_model *>(1);
+  EXPECT_EQ(bitnet_create("/nonexistent.bnx", &model, message, sizeof(message)),
+            BITNET_ERROR_IO);
+  EXPECT_EQ(model, nullptr);
+  EXPECT_NE(std::string(message).find("cannot open"), std::string::npos);
+  EXPECT_EQ(bitnet_create(nullptr, &model, message, sizeof(message)),
+            BITNET_ERROR_ARGUMENT);
+  EXPECT_EQ(bitnet_prefill(nullptr, nullptr, 1, nullptr, 0),
+            BITNET_ERROR_ARGUMENT);
+  bitnet_free(nullptr);
+}
+
+} // namespace
