@@ -23,7 +23,8 @@ static const PhaseInfo kPhases[] = {
      "function-boundary-type-conversion=identity-layout-map},"
      "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
      "bitnet-memref-copy-to-linalg,convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
-     "expand-strided-metadata,finalize-memref-to-llvm,convert-math-to-llvm,"
+     "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
+     "convert-math-to-llvm,"
      "convert-math-to-libm,"
      "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
      "convert-func-to-llvm,reconcile-unrealized-casts"},
@@ -32,11 +33,17 @@ static const PhaseInfo kPhases[] = {
 ArrayRef<PhaseInfo> mlir::bitnet::getPhases() { return kPhases; }
 
 LogicalResult mlir::bitnet::buildPipeline(OpPassManager &pm, Phase from,
-                                          Phase to, raw_ostream &errorStream) {
+                                          Phase to, raw_ostream &errorStream,
+                                          bool ukernels) {
   for (const PhaseInfo &info : kPhases) {
     if (info.phase <= from || info.phase > to || info.pipeline.empty())
       continue;
-    if (failed(parsePassPipeline(info.pipeline, pm, errorStream)))
+    std::string pipeline = info.pipeline.str();
+    StringRef anchor = "convert-bufferization-to-memref,";
+    size_t at = pipeline.find(anchor.str());
+    if (ukernels && at != std::string::npos)
+      pipeline.insert(at + anchor.size(), "bitnet-lower-ukernels,");
+    if (failed(parsePassPipeline(pipeline, pm, errorStream)))
       return failure();
   }
   return success();

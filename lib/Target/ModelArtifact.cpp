@@ -124,7 +124,8 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     return false;
   }
   PassManager toLLVM(&context);
-  if (failed(buildPipeline(toLLVM, Phase::Linalg, Phase::LLVM, pipelineStream)) ||
+  if (failed(buildPipeline(toLLVM, Phase::Linalg, Phase::LLVM, pipelineStream,
+                           options.ukernels)) ||
       failed(toLLVM.run(**module))) {
     error = "lowering '" + model.path + "' to LLVM failed " + pipelineErrors;
     return false;

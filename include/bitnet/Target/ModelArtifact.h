@@ -34,6 +34,9 @@ struct ModelArtifactOptions {
   std::map<std::string, int64_t> dims;
   /// The linker (ld.lld) to make the shared object with.
   std::string linker;
+  /// Call the runtime's kernels for the packed BitLinear contractions
+  /// (bitnet-lower-ukernels); off: plain loops (the reference lowering).
+  bool ukernels = true;
 };
 
 /// What was compiled, for the driver to print.

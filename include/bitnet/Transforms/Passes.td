@@ -58,4 +58,32 @@ def BitNetExternalizeWeights
                            "::mlir::arith::ArithDialect"];
 }
 
+def BitNetLowerUkernels : Pass<"bitnet-lower-ukernels", "::mlir::ModuleOp"> {
+  let summary = "Replace tagged linalg.generic ops with calls of runtime kernels";
+  let description = [{
+    Runs on bufferized IR. A `linalg.generic` tagged `bitnet.ukernel =
+    "bitlinear_i8_bits2"` (the 2-bit packed BitLinear contraction the
+    reference lowering emits: `out[lead, n] += sum_{kq, j} x[lead, kq, j] *
+    ((w[n, kq] >> 2j & 3) - 1)`) becomes a call of
+    `bitnet_ukernel_bitlinear_i8_bits2` on unranked memrefs, declared with
+    the C interface; the runtime (runtime/lib/Ukernels.cpp) provides it with
+    AVX-512 VNNI and portable code, multi-threaded. Untagged generics are
+    left alone, and without this pass tagged ones become loops.
+
+    ```mlir
+    linalg.generic {...} ins(%x, %w : memref<1x4x16x4xi8>, memref<32x16xi8>)
+        outs(%acc : memref<1x4x32xi32>) attrs = {bitnet.ukernel = "bitlinear_i8_bits2"} {...}
+    // becomes
+    %0 = memref.cast %x : memref<1x4x16x4xi8> to memref<*xi8>
+    %1 = memref.cast %w : memref<32x16xi8> to memref<*xi8>
+    %2 = memref.cast %acc : memref<1x4x32xi32> to memref<*xi32>
+    call @bitnet_ukernel_bitlinear_i8_bits2(%0, %1, %2)
+        : (memref<*xi8>, memref<*xi8>, memref<*xi32>) -> ()
+    ```
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // BITNET_TRANSFORMS_PASSES_TD

@@ -26,10 +26,115 @@ struct BitLinearLowering : OpConversionPattern<BitLinearOp> {
     MLIRContext *ctx = rewriter.getContext();
     Value x = adaptor.getInput();
     Value w = adaptor.getWeight();
-    if (auto packed = dyn_cast<PackedTernaryType>(op.getWeight().getType()))
-      w = unpackTernaryStorage(rewriter, loc, w, packed);
     bool fp4 = isa<Float4E2M1FNType>(
         cast<RankedTensorType>(x.getType()).getElementType());
+    auto packed = dyn_cast<PackedTernaryType>(op.getWeight().getType());
+    Value acc;
+    if (packed && packed.getLayout() == TernaryLayout::bits2 && !fp4 &&
+        cast<RankedTensorType>(x.getType()).hasStaticShape()) {
+      acc = packedBits2Accumulate(rewriter, loc, x, w, packed);
+    } else {
+      if (packed)
+        w = unpackTernaryStorage(rewriter, loc, w, packed);
+      acc = unpackedAccumulate(rewriter, loc, x, w, fp4);
+    }
+
+    Value result = mapWithPerToken(
+        rewriter, loc, acc,
+        ValueRange{adaptor.getInputScale(), adaptor.getWeightScale()},
+        rewriter.getF32Type(),
+        [&](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
+          Value y = arith::SIToFPOp::create(b, l, b.getF32Type(), a[0]);
+          if (fp4) // the sum was over 2 * x; halving is exact
+            y = arith::MulFOp::create(b, l, y, f32Const(b, l, 0.5));
+          Value s = arith::MulFOp::create(b, l, a[1], a[2]);
+          return {arith::MulFOp::create(b, l, y, s)};
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+
+  /// i32 [lead..., n] = sum_k x[lead..., k] * unpack(w)[n, k], reading the
+  /// 2-bit packed bytes directly: loops (lead..., n, kq, j) over byte kq's
+  /// weight j = (byte >> 2j & 3) - 1 and x[4 kq + j] (x zero-padded to a
+  /// multiple of 4). The generic is tagged `bitnet.ukernel` so the CPU
+  /// pipeline can call a vectorized kernel for it (LowerUkernels.cpp); as
+  /// plain loops it computes the same.
+  static Value packedBits2Accumulate(ConversionPatternRewriter &rewriter,
+                                     Location loc, Value x, Value w,
+                                     PackedTernaryType packed) {
+    MLIRContext *ctx = rewriter.getContext();
+    auto xType = cast<RankedTensorType>(x.getType());
+    int64_t rank = xType.getRank(), k = xType.getShape().back();
+    int64_t kq = (k + 3) / 4, n = packed.getShape()[0];
+    Type i8 = rewriter.getI8Type(), i32 = rewriter.getI32Type();
+    if (kq * 4 != k) {
+      SmallVector<OpFoldResult> low(rank, rewriter.getIndexAttr(0));
+      SmallVector<OpFoldResult> high(rank, rewriter.getIndexAttr(0));
+      high.back() = rewriter.getIndexAttr(kq * 4 - k);
+      SmallVector<int64_t> padded(xType.getShape());
+      padded.back() = kq * 4;
+      Value zero = arith::ConstantOp::create(rewriter, loc,
+                                             rewriter.getIntegerAttr(i8, 0));
+      x = tensor::PadOp::create(rewriter, loc, RankedTensorType::get(padded, i8),
+                                x, low, high, zero);
+    }
+    SmallVector<int64_t> grouped(xType.getShape().drop_back());
+    grouped.push_back(kq);
+    grouped.push_back(4);
+    SmallVector<ReassociationIndices> reassoc;
+    for (int64_t d = 0; d < rank - 1; ++d)
+      reassoc.push_back({d});
+    reassoc.push_back({rank - 1, rank});
+    x = tensor::ExpandShapeOp::create(rewriter, loc,
+                                      RankedTensorType::get(grouped, i8), x,
+                                      reassoc);
+    // Loops: lead (rank - 1), n, kq, j.
+    int64_t loops = rank + 2;
+    SmallVector<AffineExpr> lead;
+    for (int64_t d = 0; d < rank - 1; ++d)
+      lead.push_back(getAffineDimExpr(d, ctx));
+    AffineExpr dn = getAffineDimExpr(rank - 1, ctx),
+               dq = getAffineDimExpr(rank, ctx),
+               dj = getAffineDimExpr(rank + 1, ctx);
+    SmallVector<AffineExpr> xE(lead), outE(lead);
+    xE.append({dq, dj});
+    outE.push_back(dn);
+    SmallVector<AffineMap> maps{AffineMap::get(loops, 0, xE, ctx),
+                                AffineMap::get(loops, 0, {dn, dq}, ctx),
+                                AffineMap::get(loops, 0, outE, ctx)};
+    SmallVector<utils::IteratorType> its(rank, utils::IteratorType::parallel);
+    its.push_back(utils::IteratorType::reduction);
+    its.push_back(utils::IteratorType::reduction);
+    SmallVector<int64_t> outShape(xType.getShape().drop_back());
+    outShape.push_back(n);
+    Value init = tensor::EmptyOp::create(rewriter, loc, outShape, i32);
+    init = linalg::FillOp::create(rewriter, loc, i32Const(rewriter, loc, 0), init)
+               .getResult(0);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, init.getType(), ValueRange{x, w}, init, maps, its,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value j = arith::IndexCastOp::create(b, l, i32,
+                                               linalg::IndexOp::create(b, l, rank + 1));
+          Value shift = arith::ShLIOp::create(b, l, j, i32Const(b, l, 1));
+          Value byte = arith::ExtUIOp::create(b, l, i32, a[1]);
+          Value field = arith::AndIOp::create(
+              b, l, arith::ShRUIOp::create(b, l, byte, shift), i32Const(b, l, 3));
+          Value wi = arith::SubIOp::create(b, l, field, i32Const(b, l, 1));
+          Value xi = arith::ExtSIOp::create(b, l, i32, a[0]);
+          Value prod = arith::MulIOp::create(b, l, xi, wi);
+          linalg::YieldOp::create(b, l,
+                                  Value(arith::AddIOp::create(b, l, a[2], prod)));
+        });
+    generic->setAttr("bitnet.ukernel",
+                     rewriter.getStringAttr("bitlinear_i8_bits2"));
+    return generic.getResult(0);
+  }
+
+  /// i32 [lead..., n] = sum_k x[lead..., k] * w[n, k] on unpacked weights.
+  static Value unpackedAccumulate(ConversionPatternRewriter &rewriter,
+                                  Location loc, Value x, Value w, bool fp4) {
+    MLIRContext *ctx = rewriter.getContext();
 
     // Loops (lead..., n, k).
     int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
@@ -54,7 +159,7 @@ struct BitLinearLowering : OpConversionPattern<BitLinearOp> {
     Value init = emptyTensor(rewriter, loc, sizes, rewriter.getI32Type());
     init = linalg::FillOp::create(rewriter, loc, i32Const(rewriter, loc, 0), init)
                .getResult(0);
-    auto acc = linalg::GenericOp::create(
+    auto generic = linalg::GenericOp::create(
         rewriter, loc, init.getType(), ValueRange{x, w}, init, maps, its,
         [&](OpBuilder &b, Location l, ValueRange a) {
           Type i32 = b.getI32Type();
@@ -70,20 +175,7 @@ struct BitLinearLowering : OpConversionPattern<BitLinearOp> {
           linalg::YieldOp::create(b, l,
                                   Value(arith::AddIOp::create(b, l, a[2], prod)));
         });
-
-    Value result = mapWithPerToken(
-        rewriter, loc, acc.getResult(0),
-        ValueRange{adaptor.getInputScale(), adaptor.getWeightScale()},
-        rewriter.getF32Type(),
-        [&](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
-          Value y = arith::SIToFPOp::create(b, l, b.getF32Type(), a[0]);
-          if (fp4) // the sum was over 2 * x; halving is exact
-            y = arith::MulFOp::create(b, l, y, f32Const(b, l, 0.5));
-          Value s = arith::MulFOp::create(b, l, a[1], a[2]);
-          return {arith::MulFOp::create(b, l, y, s)};
-        });
-    rewriter.replaceOp(op, result);
-    return success();
+    return generic.getResult(0);
   }
 };
 

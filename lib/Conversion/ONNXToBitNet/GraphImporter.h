@@ -221,7 +221,8 @@ private:
   struct CachedStep {
     int64_t length = 0; // cache positions; 0: a plain full-sequence import
     int64_t tokens = 0; // new tokens per step (the ids input's last dim)
-    std::set<const onnx::NodeProto *> positionRanges, pathNodes, softmaxes;
+    std::set<const onnx::NodeProto *> positionRanges, positionSlices, pathNodes,
+        softmaxes;
     std::map<const onnx::NodeProto *, int> scores, pv;
     /// Score-path values: their cached columns [1, heads, seq, C].
     std::map<std::string, Tensor> cachedColumns;
@@ -243,6 +244,7 @@ private:
   static bool isUniformKnown(const Tensor &t);
   llvm::Expected<bool> tryCachedAttentionNode();
   llvm::Expected<bool> importCachedRange();
+  llvm::Expected<bool> importCachedTableSlice();
   llvm::Expected<bool> importCachedScores(int layer);
   llvm::Expected<bool> importCachedScorePath();
   llvm::Expected<bool> importCachedSoftmax();

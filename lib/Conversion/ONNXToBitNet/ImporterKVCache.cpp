@@ -12,6 +12,9 @@
 //               cos/sin are then computed at run time); a graph computing
 //               arange(0, head_dim / 2) with head_dim / 2 == seq would be
 //               misread, so callers pick seq to avoid that;
+//               A Slice [0:seq) of a constant table (precomputed cos/sin)
+//               becomes the slice [start, start + seq); the table must
+//               cover the cache;
 //   scores      the MatMul feeding a Softmax through scale/mask ops: its K
 //               operand is walked back through the GQA layout ops to the
 //               per-KV-head tensor [1, kv_heads, seq, head_dim] (post-RoPE,
@@ -66,6 +69,11 @@ void GraphImporter::analyzeAttention() {
     if (n.op_type() == "Range" && n.input_size() == 3 &&
         dependent.count(n.input(1)) && !dependent.count(n.input(0)))
       cache.positionRanges.insert(&n);
+    // table[0:seq] of a constant table (precomputed RoPE cos/sin).
+    if (n.op_type() == "Slice" && n.input_size() >= 3 &&
+        !dependent.count(n.input(0)) && !dependent.count(n.input(1)) &&
+        dependent.count(n.input(2)))
+      cache.positionSlices.insert(&n);
   }
 
   // Softmax <- (scale/mask ops) <- MatMul: the attention scores.
@@ -194,6 +202,8 @@ bool GraphImporter::isUniformKnown(const Tensor &t) {
 llvm::Expected<bool> GraphImporter::tryCachedAttentionNode() {
   if (node->op_type() == "Range" && cache.positionRanges.count(node))
     return importCachedRange();
+  if (node->op_type() == "Slice" && cache.positionSlices.count(node))
+    return importCachedTableSlice();
   if (auto it = cache.scores.find(node); it != cache.scores.end())
     return importCachedScores(it->second);
   if (cache.pathNodes.count(node))
@@ -231,6 +241,46 @@ llvm::Expected<bool> GraphImporter::importCachedRange() {
         linalg::YieldOp::create(nb, nl, sum);
       });
   r = Tensor{r.type, generic.getResult(0), std::nullopt};
+  ++stats.cachedPositionRanges;
+  return true;
+}
+
+llvm::Expected<bool> GraphImporter::importCachedTableSlice() {
+  auto in = input(0);
+  if (!in)
+    return in.takeError();
+  Tensor table = **in;
+  if (llvm::Error err = importSlice())
+    return std::move(err);
+  Tensor &r = env[node->output(0)];
+  // Rows [0, seq) along one axis become rows [start, start + seq).
+  int64_t axis = -1;
+  for (int64_t d = 0; d < r.rank(); ++d)
+    if (r.shape()[d] != table.shape()[d]) {
+      if (axis >= 0 || r.shape()[d] != cache.tokens)
+        return true; // not a position table
+      axis = d;
+    }
+  if (axis < 0)
+    return true;
+  auto starts = knownInts(1, "starts");
+  if (!starts)
+    return starts.takeError();
+  if (llvm::any_of(*starts, [](int64_t v) { return v != 0; }))
+    return true;
+  if (table.shape()[axis] < cache.length)
+    return nodeError("the position table has " + Twine(table.shape()[axis]) +
+                     " rows, fewer than the " + Twine(cache.length) +
+                     " positions of the KV cache");
+  SmallVector<OpFoldResult> offs(r.rank(), b.getIndexAttr(0));
+  offs[axis] = arith::IndexCastOp::create(b, loc, b.getIndexType(), startScalar())
+                   .getResult();
+  SmallVector<OpFoldResult> sizes, strides(r.rank(), b.getIndexAttr(1));
+  for (int64_t d : r.shape())
+    sizes.push_back(b.getIndexAttr(d));
+  Value v = tensor::ExtractSliceOp::create(b, loc, r.type, materialize(table),
+                                           offs, sizes, strides);
+  r = Tensor{r.type, v, std::nullopt};
   ++stats.cachedPositionRanges;
   return true;
 }

@@ -141,22 +141,45 @@ func.func @topk_sparsify(%x: tensor<4x64xf32>) -> tensor<4x64xf32> {
 
 // -----
 
-// Packed weights in a signature become their i8 storage; bitlinear unpacks
-// them (byte k floordiv 4) and contracts in i32.
-// CHECK-DAG: #[[BYTE:.*]] = affine_map<(d0, d1) -> (d0, d1 floordiv 4)>
+// Packed weights in a signature become their i8 storage; with 2-bit packing
+// bitlinear reads the bytes directly: x grouped by 4, loops (m, n, kq, j),
+// weight j of byte kq is (byte >> 2j & 3) - 1. The generic is tagged for the
+// CPU kernel (bitnet-lower-ukernels).
+// CHECK-DAG: #[[X:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+// CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d2)>
 // CHECK-LABEL: func @bitlinear_packed
-// CHECK-SAME: %[[W:[a-z0-9]+]]: tensor<32x16xi8>
-// CHECK: %[[U:.*]] = linalg.generic {indexing_maps = [#[[BYTE]], #{{.*}}]{{.*}} ins(%[[W]] : tensor<32x16xi8>) outs(%{{.*}} : tensor<32x64xi8>)
+// CHECK-SAME: %[[WARG:[a-z0-9]+]]: tensor<32x16xi8>
+// CHECK: %[[XG:.*]] = tensor.expand_shape %arg0 {{\[}}[0], [1, 2]] output_shape [4, 16, 4] : tensor<4x64xi8> into tensor<4x16x4xi8>
+// CHECK: %[[ACC:.*]] = linalg.generic {indexing_maps = [#[[X]], #[[W]], #{{.*}}], iterator_types = ["parallel", "parallel", "reduction", "reduction"]} ins(%[[XG]], %[[WARG]] : tensor<4x16x4xi8>, tensor<32x16xi8>) outs(%{{.*}} : tensor<4x32xi32>) attrs = {bitnet.ukernel = "bitlinear_i8_bits2"}
+// CHECK:   linalg.index 3
 // CHECK:   arith.shrui
-// CHECK: %[[ACC:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%arg0, %[[U]] : tensor<4x64xi8>, tensor<32x64xi8>) outs(%{{.*}} : tensor<4x32xi32>)
-// CHECK:   arith.extsi %{{.*}} : i8 to i32
+// CHECK:   arith.andi
+// CHECK:   arith.subi
 // CHECK:   arith.muli
-// CHECK:   arith.addi
 // CHECK: linalg.generic {{.*}} ins(%[[ACC]], %arg1, %arg3 : tensor<4x32xi32>, tensor<4xf32>, tensor<f32>)
 // CHECK:   arith.sitofp %{{.*}} : i32 to f32
 func.func @bitlinear_packed(%q: tensor<4x64xi8>, %s: tensor<4xf32>, %w: !bitnet.packed_ternary<32x64, bits2>, %ws: tensor<f32>) -> tensor<4x32xf32> {
   %y = bitnet.bitlinear %q, %s, %w, %ws : (tensor<4x64xi8>, tensor<4xf32>, !bitnet.packed_ternary<32x64, bits2>, tensor<f32>) -> tensor<4x32xf32>
   return %y : tensor<4x32xf32>
+}
+
+// -----
+
+// K = 67 is padded with zero codes to 68 before grouping; 5-trit packing
+// still unpacks the bytes first (byte k floordiv 5).
+// CHECK-LABEL: func @bitlinear_packed_padded
+// CHECK: tensor.pad %arg0 low[0, 0] high[0, 1]
+// CHECK: tensor.expand_shape {{.*}} output_shape [2, 17, 4] : tensor<2x68xi8> into tensor<2x17x4xi8>
+// CHECK-LABEL: func @bitlinear_trits5
+// CHECK: linalg.generic {{.*}} ins(%arg2 : tensor<8x13xi8>) outs(%{{.*}} : tensor<8x64xi8>)
+// CHECK-NOT: bitnet.ukernel
+func.func @bitlinear_packed_padded(%q: tensor<2x67xi8>, %s: tensor<2xf32>, %w: !bitnet.packed_ternary<8x67, bits2>, %ws: tensor<f32>) -> tensor<2x8xf32> {
+  %y = bitnet.bitlinear %q, %s, %w, %ws : (tensor<2x67xi8>, tensor<2xf32>, !bitnet.packed_ternary<8x67, bits2>, tensor<f32>) -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+func.func @bitlinear_trits5(%q: tensor<2x64xi8>, %s: tensor<2xf32>, %w: !bitnet.packed_ternary<8x64, trits5>, %ws: tensor<f32>) -> tensor<2x8xf32> {
+  %y = bitnet.bitlinear %q, %s, %w, %ws : (tensor<2x64xi8>, tensor<2xf32>, !bitnet.packed_ternary<8x64, trits5>, tensor<f32>) -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
 }
 
 // -----

@@ -1,0 +1,47 @@
+//===- Ukernels.h - CPU kernels the compiled code calls ----------*- C++ -*-===//
+//
+// The inner loops compiled models call instead of plain loops
+// (bitnet-lower-ukernels). Each has a portable version and, where the CPU
+// has it, an AVX-512 VNNI one, picked at run time; both compute exactly the
+// same integers. Work is split over a pool of threads (BITNET_NUM_THREADS,
+// default: every core).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BITNET_RUNTIME_UKERNELS_H
+#define BITNET_RUNTIME_UKERNELS_H
+
+#include <cstdint>
+
+namespace bitnet_rt {
+
+enum class KernelKind { Auto, Portable, AVX512VNNI };
+
+/// out[m * outStride + n] += sum_k x[m * xStride + k] * w(n, k) for m < rows,
+/// n < n, k < 4 * kq, where w(n, k) = ((w[n * wStride + k / 4] >> 2 (k % 4))
+/// & 3) - 1 (the 2-bit packed ternary layout, TernaryPacking.h).
+void bitlinearI8Bits2(const int8_t *x, int64_t rows, int64_t xStride,
+                      const uint8_t *w, int64_t n, int64_t kq, int64_t wStride,
+                      int32_t *out, int64_t outStride,
+                      KernelKind kind = KernelKind::Auto);
+
+/// The kernel Auto picks on this machine.
+KernelKind selectedKernel();
+/// Threads the kernels use.
+int kernelThreads();
+
+} // namespace bitnet_rt
+
+extern "C" {
+/// MLIR's C interface for an unranked memref argument.
+struct BitnetUnrankedMemRef {
+  int64_t rank;
+  void *descriptor;
+};
+/// x: i8 [lead..., kq, 4]; w: i8 [n, kq]; out: i32 [lead..., n].
+void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2(BitnetUnrankedMemRef *x,
+                                                    BitnetUnrankedMemRef *w,
+                                                    BitnetUnrankedMemRef *out);
+}
+
+#endif // BITNET_RUNTIME_UKERNELS_H

@@ -1,0 +1,59 @@
+// RUN: bitnet-opt %s --bitnet-lower-ukernels --split-input-file -verify-diagnostics | FileCheck %s
+
+// A tagged packed-BitLinear contraction becomes one call of the runtime
+// kernel on unranked memrefs (C interface); the untagged generic stays.
+#x = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+#w = affine_map<(d0, d1, d2, d3) -> (d1, d2)>
+#o = affine_map<(d0, d1, d2, d3) -> (d0, d1)>
+// CHECK: func.func private @bitnet_ukernel_bitlinear_i8_bits2(memref<*xi8>, memref<*xi8>, memref<*xi32>) attributes {llvm.emit_c_interface}
+// CHECK-LABEL: func.func @tagged
+// CHECK: %[[X:.*]] = memref.cast %arg0 : memref<4x16x4xi8> to memref<*xi8>
+// CHECK: %[[W:.*]] = memref.cast %arg1 : memref<32x16xi8> to memref<*xi8>
+// CHECK: %[[O:.*]] = memref.cast %arg2 : memref<4x32xi32> to memref<*xi32>
+// CHECK: call @bitnet_ukernel_bitlinear_i8_bits2(%[[X]], %[[W]], %[[O]]) : (memref<*xi8>, memref<*xi8>, memref<*xi32>) -> ()
+// CHECK-NOT: bitnet.ukernel
+// CHECK: linalg.generic
+func.func @tagged(%x: memref<4x16x4xi8>, %w: memref<32x16xi8>, %o: memref<4x32xi32>, %o2: memref<4x32xi32>) {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<4x16x4xi8>, memref<32x16xi8>) outs(%o : memref<4x32xi32>)
+      attrs = {bitnet.ukernel = "bitlinear_i8_bits2"} {
+  ^bb0(%a: i8, %b: i8, %c: i32):
+    %e = arith.extsi %a : i8 to i32
+    %r = arith.addi %c, %e : i32
+    linalg.yield %r : i32
+  }
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<4x16x4xi8>, memref<32x16xi8>) outs(%o2 : memref<4x32xi32>) {
+  ^bb0(%a: i8, %b: i8, %c: i32):
+    %e = arith.extsi %a : i8 to i32
+    %r = arith.addi %c, %e : i32
+    linalg.yield %r : i32
+  }
+  return
+}
+
+// -----
+
+#m = affine_map<(d0) -> (d0)>
+func.func @unknown(%x: memref<4xi8>, %o: memref<4xi8>) {
+  // expected-error @+1 {{unknown ukernel "matmul_fp64"}}
+  linalg.generic {indexing_maps = [#m, #m], iterator_types = ["parallel"]}
+      ins(%x : memref<4xi8>) outs(%o : memref<4xi8>) attrs = {bitnet.ukernel = "matmul_fp64"} {
+  ^bb0(%a: i8, %c: i8):
+    linalg.yield %a : i8
+  }
+  return
+}
+
+// -----
+
+#m = affine_map<(d0) -> (d0)>
+func.func @tensors(%x: tensor<4xi8>, %o: tensor<4xi8>) -> tensor<4xi8> {
+  // expected-error @+1 {{ukernel generics must be bufferized}}
+  %r = linalg.generic {indexing_maps = [#m, #m], iterator_types = ["parallel"]}
+      ins(%x : tensor<4xi8>) outs(%o : tensor<4xi8>) attrs = {bitnet.ukernel = "bitlinear_i8_bits2"} {
+  ^bb0(%a: i8, %c: i8):
+    linalg.yield %a : i8
+  } -> tensor<4xi8>
+  return %r : tensor<4xi8>
+}
