@@ -43,6 +43,11 @@ LogicalResult mlir::bitnet::buildPipeline(OpPassManager &pm, Phase from,
     size_t at = pipeline.find(anchor.str());
     if (ukernels && at != std::string::npos)
       pipeline.insert(at + anchor.size(), "bitnet-lower-ukernels,");
+    // Artifacts hold whole models: keep LLVM's functions small.
+    StringRef loops = "convert-linalg-to-loops,";
+    size_t lat = pipeline.find(loops.str());
+    if (ukernels && lat != std::string::npos)
+      pipeline.insert(lat + loops.size(), "bitnet-outline-loops,");
     if (failed(parsePassPipeline(pipeline, pm, errorStream)))
       return failure();
   }

@@ -1,7 +1,8 @@
 //===- LowerUkernels.cpp - Tagged linalg.generic -> runtime kernel calls --===//
 //
 // After bufferization, a linalg.generic tagged `bitnet.ukernel = NAME` (the
-// 2-bit packed BitLinear contraction, BitLinearToLinalg.cpp) becomes a call
+// 2-bit packed BitLinear contraction, BitLinearToLinalg.cpp; float linear
+// layers x W and x W^T, the ONNX importer's MatMul) becomes a call
 // of the runtime's kernel `bitnet_ukernel_NAME` on unranked memrefs (MLIR's C
 // interface: `_mlir_ciface_bitnet_ukernel_NAME(UnrankedMemRef *...)`), which
 // picks AVX-512 VNNI or portable code on the machine it runs on and uses its
@@ -39,7 +40,10 @@ struct LowerUkernelsPass
     OpBuilder b(module.getContext());
     for (linalg::GenericOp op : tagged) {
       auto name = op->getAttrOfType<StringAttr>("bitnet.ukernel");
-      if (!name || name.getValue() != "bitlinear_i8_bits2") {
+      if (!name || !llvm::is_contained({StringRef("bitlinear_i8_bits2"),
+                                        StringRef("matmul_f32"),
+                                        StringRef("matmul_f32_nt")},
+                                       name.getValue())) {
         op.emitError("unknown ukernel ") << op->getAttr("bitnet.ukernel");
         return signalPassFailure();
       }

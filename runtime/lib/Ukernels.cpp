@@ -128,47 +128,177 @@ void portableRows(const int8_t *x, int64_t rows, int64_t xStride,
 }
 
 constexpr int64_t kBlock = 64; // packed bytes per vector
-constexpr int kRowBlock = 4;   // rows sharing one weight load
 
 #define BITNET_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
 
-/// One 64-byte block of packed weights against rb rows' planes at kq = q.
-BITNET_VNNI inline void vnniStep(__m512i packed, int64_t q, const int8_t *planes,
-                                 int64_t m0, int rb, int64_t kqPad,
-                                 __m512i *acc) {
+/// One 64-byte block (at packed byte q) of NB weight rows against RB
+/// activation rows.
+template <int RB, int NB>
+BITNET_VNNI __attribute__((always_inline)) inline void
+vnniBlock(const int8_t *planes, int64_t m0, int64_t kqPad, const uint8_t *w,
+          int64_t n, int64_t wStride, int64_t q, __mmask64 mask,
+          __m512i (&acc)[NB][RB][4]) {
   const __m512i three = _mm512_set1_epi8(3);
-  for (int j = 0; j < 4; ++j) {
-    __m512i v = _mm512_and_si512(_mm512_srli_epi16(packed, 2 * j), three);
-    for (int r = 0; r < rb; ++r) {
-      const int8_t *plane = planes + ((m0 + r) * 4 + j) * kqPad;
-      acc[r] = _mm512_dpbusd_epi32(acc[r], v, _mm512_loadu_si512(plane + q));
-    }
+  __m512i v[NB][4];
+  for (int b = 0; b < NB; ++b) {
+    __m512i packed = _mm512_maskz_loadu_epi8(mask, w + (n + b) * wStride + q);
+    for (int j = 0; j < 4; ++j)
+      v[b][j] = _mm512_and_si512(_mm512_srli_epi16(packed, 2 * j), three);
   }
+  for (int r = 0; r < RB; ++r)
+    for (int j = 0; j < 4; ++j) {
+      __m512i xv = _mm512_loadu_si512(planes + ((m0 + r) * 4 + j) * kqPad + q);
+      for (int b = 0; b < NB; ++b)
+        acc[b][r][j] = _mm512_dpbusd_epi32(acc[b][r][j], v[b][j], xv);
+    }
+}
+
+/// NB weight rows x RB activation rows, one accumulator per (row, row, j)
+/// so the dot-product chains are independent.
+template <int RB, int NB>
+BITNET_VNNI inline void vnniTile(const int8_t *planes, const int32_t *sums,
+                                 int64_t m0, int64_t kqPad, const uint8_t *w,
+                                 int64_t n, int64_t kq, int64_t wStride,
+                                 int32_t *out, int64_t outStride) {
+  __m512i acc[NB][RB][4];
+  for (int b = 0; b < NB; ++b)
+    for (int r = 0; r < RB; ++r)
+      for (int j = 0; j < 4; ++j)
+        acc[b][r][j] = _mm512_setzero_si512();
+  // Weights stream from DRAM once per token: ask for the rows two tiles
+  // ahead (rows are short, hardware prefetchers ramp up too late).
+  const char *ahead = reinterpret_cast<const char *>(w + (n + 2 * NB) * wStride);
+  for (int64_t off = 0; off < NB * wStride; off += 64)
+    _mm_prefetch(ahead + off, _MM_HINT_T0);
+  int64_t full = kq / kBlock * kBlock;
+  for (int64_t q = 0; q < full; q += kBlock)
+    vnniBlock<RB, NB>(planes, m0, kqPad, w, n, wStride, q, ~0ull, acc);
+  if (kq != full)
+    vnniBlock<RB, NB>(planes, m0, kqPad, w, n, wStride, full,
+                      ~0ull >> (64 - (kq - full)), acc);
+  for (int b = 0; b < NB; ++b)
+    for (int r = 0; r < RB; ++r) {
+      __m512i t = _mm512_add_epi32(_mm512_add_epi32(acc[b][r][0], acc[b][r][1]),
+                                   _mm512_add_epi32(acc[b][r][2], acc[b][r][3]));
+      out[(m0 + r) * outStride + n + b] +=
+          _mm512_reduce_add_epi32(t) - sums[m0 + r];
+    }
+}
+
+template <int RB>
+BITNET_VNNI void vnniRowBlock(const int8_t *planes, const int32_t *sums,
+                              int64_t m0, int64_t kqPad, const uint8_t *w,
+                              int64_t n0, int64_t n1, int64_t kq,
+                              int64_t wStride, int32_t *out, int64_t outStride) {
+  constexpr int NB = RB == 1 ? 4 : RB == 2 ? 2 : 1;
+  int64_t n = n0;
+  for (; n + NB <= n1; n += NB)
+    vnniTile<RB, NB>(planes, sums, m0, kqPad, w, n, kq, wStride, out, outStride);
+  for (; n < n1; ++n)
+    vnniTile<RB, 1>(planes, sums, m0, kqPad, w, n, kq, wStride, out, outStride);
 }
 
 BITNET_VNNI void vnniRows(const int8_t *planes, const int32_t *sums,
                           int64_t rows, int64_t kqPad, const uint8_t *w,
                           int64_t n0, int64_t n1, int64_t kq, int64_t wStride,
                           int32_t *out, int64_t outStride) {
-  int64_t full = kq / kBlock * kBlock;
-  __mmask64 tail = kq == full ? 0 : (~0ull >> (64 - (kq - full)));
-  for (int64_t m0 = 0; m0 < rows; m0 += kRowBlock) {
-    int rb = int(std::min<int64_t>(kRowBlock, rows - m0));
-    for (int64_t n = n0; n < n1; ++n) {
-      const uint8_t *wr = w + n * wStride;
-      __m512i acc[kRowBlock];
-      for (int r = 0; r < kRowBlock; ++r)
-        acc[r] = _mm512_setzero_si512();
-      for (int64_t q = 0; q < full; q += kBlock)
-        vnniStep(_mm512_loadu_si512(wr + q), q, planes, m0, rb, kqPad, acc);
+  int64_t m0 = 0;
+  for (; m0 + 4 <= rows; m0 += 4)
+    vnniRowBlock<4>(planes, sums, m0, kqPad, w, n0, n1, kq, wStride, out, outStride);
+  for (; m0 + 2 <= rows; m0 += 2)
+    vnniRowBlock<2>(planes, sums, m0, kqPad, w, n0, n1, kq, wStride, out, outStride);
+  for (; m0 < rows; ++m0)
+    vnniRowBlock<1>(planes, sums, m0, kqPad, w, n0, n1, kq, wStride, out, outStride);
+}
+
+#define BITNET_AVX512F __attribute__((target("avx512f,fma")))
+
+/// x W^T rows: dot products of contiguous rows, 4 weight rows at a time.
+BITNET_AVX512F void f32DotRows(const float *x, int64_t rows, int64_t xStride,
+                               const float *w, int64_t n0, int64_t n1, int64_t k,
+                               int64_t wStride, float *out, int64_t outStride) {
+  int64_t full = k / 16 * 16;
+  __mmask16 tail = __mmask16((1u << (k - full)) - 1);
+  for (int64_t m = 0; m < rows; ++m) {
+    const float *xr = x + m * xStride;
+    int64_t n = n0;
+    for (; n + 4 <= n1; n += 4) {
+      __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
+                       _mm512_setzero_ps(), _mm512_setzero_ps()};
+      for (int64_t i = 0; i < full; i += 16) {
+        __m512 xv = _mm512_loadu_ps(xr + i);
+        for (int b = 0; b < 4; ++b)
+          acc[b] = _mm512_fmadd_ps(_mm512_loadu_ps(w + (n + b) * wStride + i), xv,
+                                   acc[b]);
+      }
+      if (tail) {
+        __m512 xv = _mm512_maskz_loadu_ps(tail, xr + full);
+        for (int b = 0; b < 4; ++b)
+          acc[b] = _mm512_fmadd_ps(
+              _mm512_maskz_loadu_ps(tail, w + (n + b) * wStride + full), xv, acc[b]);
+      }
+      for (int b = 0; b < 4; ++b)
+        out[m * outStride + n + b] += _mm512_reduce_add_ps(acc[b]);
+    }
+    for (; n < n1; ++n) {
+      __m512 acc = _mm512_setzero_ps();
+      for (int64_t i = 0; i < full; i += 16)
+        acc = _mm512_fmadd_ps(_mm512_loadu_ps(w + n * wStride + i),
+                              _mm512_loadu_ps(xr + i), acc);
       if (tail)
-        vnniStep(_mm512_maskz_loadu_epi8(tail, wr + full), full, planes, m0, rb,
-                 kqPad, acc);
-      for (int r = 0; r < rb; ++r)
-        out[(m0 + r) * outStride + n] +=
-            _mm512_reduce_add_epi32(acc[r]) - sums[m0 + r];
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, w + n * wStride + full),
+                              _mm512_maskz_loadu_ps(tail, xr + full), acc);
+      out[m * outStride + n] += _mm512_reduce_add_ps(acc);
     }
   }
+}
+
+/// x W rows (W is [k, n]): out[m, n0:n1] += x[m, k] * W[k, n0:n1], k outer.
+BITNET_AVX512F void f32AxpyRows(const float *x, int64_t rows, int64_t xStride,
+                                const float *w, int64_t n0, int64_t n1,
+                                int64_t k, int64_t wStride, float *out,
+                                int64_t outStride) {
+  for (int64_t m = 0; m < rows; ++m) {
+    const float *xr = x + m * xStride;
+    float *o = out + m * outStride;
+    for (int64_t c0 = n0; c0 < n1; c0 += 256) {
+      int64_t c1 = std::min(n1, c0 + 256);
+      __m512 acc[16];
+      int64_t vecs = (c1 - c0 + 15) / 16;
+      for (int64_t v = 0; v < vecs; ++v) {
+        int64_t left = c1 - (c0 + 16 * v);
+        __mmask16 mk = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+        acc[v] = _mm512_maskz_loadu_ps(mk, o + c0 + 16 * v);
+      }
+      for (int64_t i = 0; i < k; ++i) {
+        __m512 xv = _mm512_set1_ps(xr[i]);
+        const float *wr = w + i * wStride + c0;
+        for (int64_t v = 0; v < vecs; ++v) {
+          int64_t left = c1 - (c0 + 16 * v);
+          __mmask16 mk = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+          acc[v] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, wr + 16 * v), xv, acc[v]);
+        }
+      }
+      for (int64_t v = 0; v < vecs; ++v) {
+        int64_t left = c1 - (c0 + 16 * v);
+        __mmask16 mk = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+        _mm512_mask_storeu_ps(o + c0 + 16 * v, mk, acc[v]);
+      }
+    }
+  }
+}
+
+void f32Portable(const float *x, int64_t rows, int64_t xStride, const float *w,
+                 int64_t n0, int64_t n1, int64_t k, int64_t wStride,
+                 bool transposed, float *out, int64_t outStride) {
+  for (int64_t m = 0; m < rows; ++m)
+    for (int64_t n = n0; n < n1; ++n) {
+      float s = 0;
+      for (int64_t i = 0; i < k; ++i)
+        s += x[m * xStride + i] *
+             (transposed ? w[n * wStride + i] : w[i * wStride + n]);
+      out[m * outStride + n] += s;
+    }
 }
 
 } // namespace
@@ -221,6 +351,24 @@ void bitnet_rt::bitlinearI8Bits2(const int8_t *x, int64_t rows, int64_t xStride,
   });
 }
 
+void bitnet_rt::matmulF32(const float *x, int64_t rows, int64_t xStride,
+                          const float *w, int64_t n, int64_t k, int64_t wStride,
+                          bool transposed, float *out, int64_t outStride,
+                          KernelKind kind) {
+  if (kind == KernelKind::Auto)
+    kind = selectedKernel();
+  int64_t grain = std::max<int64_t>(16, (1 << 15) / std::max<int64_t>(1, k * rows));
+  pool().run(n, grain, [&](int64_t n0, int64_t n1) {
+    if (kind == KernelKind::Portable)
+      f32Portable(x, rows, xStride, w, n0, n1, k, wStride, transposed, out,
+                  outStride);
+    else if (transposed)
+      f32DotRows(x, rows, xStride, w, n0, n1, k, wStride, out, outStride);
+    else
+      f32AxpyRows(x, rows, xStride, w, n0, n1, k, wStride, out, outStride);
+  });
+}
+
 namespace {
 template <typename T> struct View {
   T *base;
@@ -265,4 +413,49 @@ extern "C" void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2(
   }
   bitlinearI8Bits2(x.base, rows, xStride, w.base, n, kq, w.strides[0], o.base,
                    oStride);
+}
+
+namespace {
+/// Rows of a [lead..., k] memref whose lead dimensions are contiguous.
+template <typename T>
+bool rowsOf(const View<T> &v, int64_t &rows, int64_t &stride) {
+  int64_t lead = v.rank - 1;
+  rows = 1;
+  for (int64_t d = 0; d < lead; ++d)
+    rows *= v.sizes[d];
+  stride = lead ? v.strides[lead - 1] : 0;
+  bool ok = v.strides[lead] == 1;
+  for (int64_t d = 0; d + 1 < lead; ++d)
+    ok = ok && v.strides[d] == v.sizes[d + 1] * v.strides[d + 1];
+  return ok;
+}
+
+void matmulEntry(BitnetUnrankedMemRef *xm, BitnetUnrankedMemRef *wm,
+                 BitnetUnrankedMemRef *om, bool transposed) {
+  View<float> x = view<float>(xm), w = view<float>(wm), o = view<float>(om);
+  int64_t rows, xStride, oRows, oStride;
+  bool ok = rowsOf(x, rows, xStride) && rowsOf(o, oRows, oStride) &&
+            rows == oRows && w.rank == 2 && w.strides[1] == 1;
+  if (!ok) {
+    std::fprintf(stderr, "bitnet runtime: matmul kernel on non-contiguous "
+                         "memrefs\n");
+    std::abort();
+  }
+  int64_t k = x.sizes[x.rank - 1];
+  int64_t n = transposed ? w.sizes[0] : w.sizes[1];
+  bitnet_rt::matmulF32(x.base, rows, xStride, w.base, n, k, w.strides[0],
+                       transposed, o.base, oStride);
+}
+} // namespace
+
+extern "C" void _mlir_ciface_bitnet_ukernel_matmul_f32(BitnetUnrankedMemRef *x,
+                                                       BitnetUnrankedMemRef *w,
+                                                       BitnetUnrankedMemRef *o) {
+  matmulEntry(x, w, o, /*transposed=*/false);
+}
+
+extern "C" void _mlir_ciface_bitnet_ukernel_matmul_f32_nt(BitnetUnrankedMemRef *x,
+                                                          BitnetUnrankedMemRef *w,
+                                                          BitnetUnrankedMemRef *o) {
+  matmulEntry(x, w, o, /*transposed=*/true);
 }

@@ -78,3 +78,46 @@ TEST(UkernelTest, Configuration) {
 }
 
 } // namespace
+
+namespace {
+
+class MatmulF32Test : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(MatmulF32Test, BothLayoutsMatchReference) {
+  Shape s = GetParam();
+  std::mt19937 rng(99 + s.rows + s.n * 3 + s.k * 5);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> x(size_t(s.rows * s.k)), w(size_t(s.n * s.k));
+  for (float &v : x)
+    v = u(rng);
+  for (float &v : w)
+    v = u(rng);
+  std::vector<KernelKind> kinds{KernelKind::Portable};
+  if (hostCpuFeatures().count("avx512f"))
+    kinds.push_back(KernelKind::AVX512VNNI);
+  for (bool transposed : {false, true}) {
+    // transposed: w is [n, k]; else [k, n] (the same numbers reinterpreted).
+    std::vector<double> want(size_t(s.rows * s.n), 0.5);
+    for (int64_t m = 0; m < s.rows; ++m)
+      for (int64_t n = 0; n < s.n; ++n)
+        for (int64_t k = 0; k < s.k; ++k)
+          want[size_t(m * s.n + n)] +=
+              double(x[size_t(m * s.k + k)]) *
+              (transposed ? w[size_t(n * s.k + k)] : w[size_t(k * s.n + n)]);
+    for (KernelKind kind : kinds) {
+      std::vector<float> out(size_t(s.rows * s.n), 0.5f);
+      matmulF32(x.data(), s.rows, s.k, w.data(), s.n, s.k,
+                transposed ? s.k : s.n, transposed, out.data(), s.n, kind);
+      for (size_t i = 0; i < out.size(); ++i)
+        ASSERT_NEAR(out[i], want[i], 1e-4 * (1 + std::abs(want[i])) * s.k / 64)
+            << "kind " << int(kind) << " transposed " << transposed << " at " << i;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, MatmulF32Test,
+                         ::testing::Values(Shape{1, 1, 1}, Shape{1, 5, 17},
+                                           Shape{2, 300, 128}, Shape{3, 33, 260},
+                                           Shape{16, 70, 512}));
+
+} // namespace

@@ -37,9 +37,10 @@ llvm::ArrayRef<PhaseInfo> getPhases();
 /// Adds the passes that take a module from the end of phase `from` to the end
 /// of phase `to` (from < to). Fails (with a message on `errorStream`) if a
 /// pipeline does not parse.
-/// With `ukernels`, tagged contractions become calls of the runtime's
-/// kernels after bufferization (bitnet-lower-ukernels): for code the runtime
-/// loads, not for JIT or standalone objects.
+/// With `ukernels` (for code the runtime loads, not for JIT or standalone
+/// objects), tagged contractions become calls of the runtime's kernels
+/// after bufferization (bitnet-lower-ukernels) and each top-level loop nest
+/// its own function (bitnet-outline-loops).
 LogicalResult buildPipeline(OpPassManager &pm, Phase from, Phase to,
                             llvm::raw_ostream &errorStream,
                             bool ukernels = false);

@@ -67,7 +67,11 @@ def BitNetLowerUkernels : Pass<"bitnet-lower-ukernels", "::mlir::ModuleOp"> {
     ((w[n, kq] >> 2j & 3) - 1)`) becomes a call of
     `bitnet_ukernel_bitlinear_i8_bits2` on unranked memrefs, declared with
     the C interface; the runtime (runtime/lib/Ukernels.cpp) provides it with
-    AVX-512 VNNI and portable code, multi-threaded. Untagged generics are
+    AVX-512 VNNI and portable code, multi-threaded. Float linear layers
+    tagged `matmul_f32` (`out[lead, n] += x[lead, k] * w[k, n]`) and
+    `matmul_f32_nt` (`w[n, k]`) go the same way (AVX-512 or portable; the
+    kernel sums in a different order than the loops, so results differ in
+    float rounding). Untagged generics are
     left alone, and without this pass tagged ones become loops.
 
     ```mlir
@@ -84,6 +88,38 @@ def BitNetLowerUkernels : Pass<"bitnet-lower-ukernels", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::LLVM::LLVMDialect"];
+}
+
+def BitNetOutlineLoops : Pass<"bitnet-outline-loops", "::mlir::ModuleOp"> {
+  let summary = "Move each top-level scf.for nest into its own function";
+  let description = [{
+    A model lowered to loops is one function with a loop nest per op; LLVM's
+    loop analyses are quadratic in that (minutes for a 30-layer model). In
+    functions with at least `min-loops` top-level loops (without results),
+    each such loop becomes a call of a new private function
+    `<func>_loop<N>`, whose arguments are the values the loop uses from
+    outside (constants are cloned instead), marked `no_inline` and LLVM
+    `noinline`.
+
+    ```mlir
+    func.func @step(%a: memref<4xf32>) {
+      scf.for %i = %c0 to %c4 step %c1 { ... %a ... }
+    }
+    // becomes
+    func.func @step(%a: memref<4xf32>) {
+      call @step_loop0(%a) : (memref<4xf32>) -> ()
+    }
+    func.func private @step_loop0(%a: memref<4xf32>) attributes {no_inline, ...} {
+      %c0 = arith.constant 0 : index ...
+      scf.for %i = %c0 to %c4 step %c1 { ... %a ... }
+    }
+    ```
+  }];
+  let options = [
+    Option<"minLoops", "min-loops", "int64_t", "16",
+           "Only functions with at least this many top-level loops">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
 #endif // BITNET_TRANSFORMS_PASSES_TD

@@ -89,13 +89,35 @@ llvm::Error GraphImporter::importMatMul() {
   SmallVector<Tensor *, 2> in;
   if (llvm::Error err = inputs({0, 1}, in))
     return err;
-  Tensor &A = *in[0], &B = *in[1];
+  Tensor &A = *in[0];
+  Tensor *bp = in[1];
+  // x W^T with W a 2-D tensor: read W's rows directly (no transposed copy;
+  // the LM head of a tied embedding would copy the whole table per step).
+  bool transposedB = false;
+  if (auto it = producers.find(node->input(1));
+      it != producers.end() && it->second->op_type() == "Transpose" &&
+      bp->rank() == 2) {
+    const onnx::NodeProto *t = it->second;
+    std::vector<int64_t> perm;
+    for (const onnx::AttributeProto &a : t->attribute())
+      if (a.name() == "perm")
+        perm.assign(a.ints().begin(), a.ints().end());
+    auto src = env.find(t->input(0));
+    if ((perm.empty() || perm == std::vector<int64_t>{1, 0}) &&
+        src != env.end() && src->second.rank() == 2 && !bp->known()) {
+      bp = &src->second;
+      transposedB = true;
+    }
+  }
+  Tensor &B = *bp;
   if (A.rank() < 2 || B.rank() < 2)
     return nodeError("MatMul of 1-D operands is not supported yet");
   if (!isa<FloatType>(A.elementType()))
     return nodeError("integer MatMul is not supported yet");
   int64_t m = A.shape()[A.rank() - 2], k = A.shape().back();
   int64_t k2 = B.shape()[B.rank() - 2], n = B.shape().back();
+  if (transposedB)
+    std::swap(k2, n);
   if (k != k2)
     return nodeError("inner dimensions differ (" + Twine(k) + " vs " +
                      Twine(k2) + ")");
@@ -121,7 +143,9 @@ llvm::Error GraphImporter::importMatMul() {
     outE.push_back(getAffineDimExpr(d, ctx));
   outE.push_back(dm);
   outE.push_back(dn);
-  SmallVector<AffineMap> maps{operandMap(A, dm, dk), operandMap(B, dk, dn),
+  SmallVector<AffineMap> maps{operandMap(A, dm, dk),
+                              transposedB ? operandMap(B, dn, dk)
+                                          : operandMap(B, dk, dn),
                               AffineMap::get(loops, 0, outE, ctx)};
   Shape outShape(*batch);
   outShape.push_back(m);
@@ -139,6 +163,11 @@ llvm::Error GraphImporter::importMatMul() {
         linalg::YieldOp::create(nb2, nl,
                                 Value(arith::AddFOp::create(nb2, nl, args[2], p)));
       });
+  // A linear layer (2-D weight): the CPU pipeline may call a vectorized,
+  // threaded kernel for it (bitnet-lower-ukernels).
+  if (B.rank() == 2 && elem.isF32() && B.elementType().isF32())
+    generic->setAttr("bitnet.ukernel", b.getStringAttr(transposedB ? "matmul_f32_nt"
+                                                                   : "matmul_f32"));
   setOutput(0, Tensor{cast<RankedTensorType>(init.getType()),
                       generic.getResult(0), std::nullopt});
   return llvm::Error::success();

@@ -25,6 +25,14 @@ void bitlinearI8Bits2(const int8_t *x, int64_t rows, int64_t xStride,
                       int32_t *out, int64_t outStride,
                       KernelKind kind = KernelKind::Auto);
 
+/// out[m * outStride + n] += sum_k x[m * xStride + k] * W(k, n), where
+/// W(k, n) = w[n * wStride + k] if `transposed` (w is [n, k]) else
+/// w[k * wStride + n] (w is [k, n]). Sums in a different order than a loop
+/// over k does (float rounding differs).
+void matmulF32(const float *x, int64_t rows, int64_t xStride, const float *w,
+               int64_t n, int64_t k, int64_t wStride, bool transposed,
+               float *out, int64_t outStride, KernelKind kind = KernelKind::Auto);
+
 /// The kernel Auto picks on this machine.
 KernelKind selectedKernel();
 /// Threads the kernels use.
@@ -38,6 +46,14 @@ struct BitnetUnrankedMemRef {
   int64_t rank;
   void *descriptor;
 };
+/// x: f32 [lead..., k]; w: f32 [k, n]; out: f32 [lead..., n].
+void _mlir_ciface_bitnet_ukernel_matmul_f32(BitnetUnrankedMemRef *x,
+                                            BitnetUnrankedMemRef *w,
+                                            BitnetUnrankedMemRef *out);
+/// x: f32 [lead..., k]; w: f32 [n, k]; out: f32 [lead..., n].
+void _mlir_ciface_bitnet_ukernel_matmul_f32_nt(BitnetUnrankedMemRef *x,
+                                               BitnetUnrankedMemRef *w,
+                                               BitnetUnrankedMemRef *out);
 /// x: i8 [lead..., kq, 4]; w: i8 [n, kq]; out: i32 [lead..., n].
 void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2(BitnetUnrankedMemRef *x,
                                                     BitnetUnrankedMemRef *w,

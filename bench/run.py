@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""One command, one machine, one run: bitnet-mlir's CPU numbers side by side
+with their baselines, written as a markdown table.
+
+  kernels   the runtime's ternary BitLinear kernel at BitNet b1.58 2B4T shapes
+            (M = 1 decode GEMV, M = 16 prefill chunk; 1 thread and all) vs the
+            DRAM read bandwidth measured in the same run and vs PyTorch CPU
+            float32 linear on the same shapes (Debian's python3-torch);
+  models    every bundled export compiled to an artifact and run by bitnet-run
+            (64-token prompt, 64 new tokens) vs ONNX Runtime on the same
+            export: prefill = the full-sequence export on the 64-token prompt,
+            decode = the explicit past-KV export (models/onnx/*_past.onnx,
+            where one exists), 64 steps;
+  2B4T      (with --model-2b4t PATH, models/make_2b4t.py's output): compile
+            time, artifact size and bits per ternary weight, prefill and
+            decode tokens/s.
+
+Run with the ONNX Runtime venv's python (scripts/bench-cpu does it all):
+  .venv-ort/bin/python bench/run.py --build build --out bench/results/cpu.md
+"""
+import argparse
+import datetime
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnxruntime as ort
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROMPT = [int(v) for v in
+          "111,32,102,114,101,101,100,111,109,44,32,110,111,116,10,112,114,105,"
+          "99,101,46,32,32,79,117,114,32,71,101,110,101,114,97,108,32,80,117,"
+          "98,108,105,99,32,76,105,99,101,110,115,101,115,32,97,114,101,32,"
+          "100,101,115,105,103,110,101,100,32".split(",")]
+MODELS = ["llama", "b158", "a48", "a48fp4", "a48_kv4"]
+
+
+def run(cmd, env=None, timeout=3600):
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=e,
+                       timeout=timeout)
+    if p.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{p.stdout}{p.stderr}")
+    return p.stdout
+
+
+def results(text, kind):
+    out = {}
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) >= 2 and f[0] == "RESULT" and f[1] == kind:
+            out[tuple(f[2:-2])] = (float(f[-2]), float(f[-1]))
+    return out
+
+
+def cpu_name():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def bench_kernels(build, threads):
+    out = {}
+    for t in (1, threads):
+        text = run([os.path.join(build, "bin", "bitnet-bench-kernels")],
+                   env={"BITNET_NUM_THREADS": str(t)})
+        bw = [l for l in text.splitlines() if l.startswith("RESULT bandwidth")]
+        bws = {int(l.split()[2]): float(l.split()[3]) for l in bw}
+        for key, val in results(text, "kernel").items():
+            out[(key[0], int(key[1]), t)] = (val[0], val[1], bws.get(t, bws[1]))
+        torch_text = run(["/usr/bin/python3", os.path.join(ROOT, "bench",
+                                                          "torch_linear.py"),
+                          str(t)])
+        for key, val in results(torch_text, "torch").items():
+            out[("torch", key[0], int(key[1]), t)] = val
+    return out
+
+
+def bitnet_model(build, onnx_path, tmp, reps=3):
+    art = os.path.join(tmp, os.path.basename(onnx_path) + ".bnx")
+    t0 = time.perf_counter()
+    run([os.path.join(build, "bin", "bitnet-compile"), onnx_path,
+         "--max-context=128", "-o", art])
+    compile_s = time.perf_counter() - t0
+    best = (0.0, 0.0)
+    ids = ",".join(map(str, PROMPT))
+    for _ in range(reps):
+        text = run([os.path.join(build, "bin", "bitnet-run"), art,
+                    "--prompt-ids", ids, "--max-new-tokens", "64"])
+        m = re.search(r"prefill: \d+ tokens in [\d.]+ s \(([\d.]+) tokens/s\); "
+                      r"decode: \d+ tokens in [\d.]+ s \(([\d.]+) tokens/s\)", text)
+        best = (max(best[0], float(m.group(1))), max(best[1], float(m.group(2))))
+    return best, compile_s
+
+
+def ort_model(name, reps=3):
+    so = ort.SessionOptions()
+    full = ort.InferenceSession(os.path.join(ROOT, "models", "onnx", name + ".onnx"),
+                                so, providers=["CPUExecutionProvider"])
+    ids = np.array([PROMPT], dtype=np.int64)
+    full.run(None, {"input_ids": ids})
+    prefill = 0.0
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        full.run(None, {"input_ids": ids})
+        prefill = max(prefill, len(PROMPT) / (time.perf_counter() - t0))
+    past_path = os.path.join(ROOT, "models", "onnx", name + "_past.onnx")
+    if not os.path.exists(past_path):
+        return prefill, None
+    sess = ort.InferenceSession(past_path, so, providers=["CPUExecutionProvider"])
+    inputs = sess.get_inputs()
+    decode = 0.0
+    for _ in range(reps):
+        feeds = {}
+        for i in inputs[1:]:
+            shape = [1 if s == 1 else (0 if isinstance(s, str) else s) for s in i.shape]
+            feeds[i.name] = np.zeros(shape, dtype=np.float32)
+        # Prompt first (not timed), then 64 single-token steps.
+        feeds["input_ids"] = ids
+        outs = sess.run(None, feeds)
+        tok = int(np.argmax(outs[0][0, -1]))
+        t0 = time.perf_counter()
+        for _ in range(64):
+            for j, i in enumerate(inputs[1:]):
+                feeds[i.name] = outs[1 + j]
+            feeds["input_ids"] = np.array([[tok]], dtype=np.int64)
+            outs = sess.run(None, feeds)
+            tok = int(np.argmax(outs[0][0, -1]))
+        decode = max(decode, 64 / (time.perf_counter() - t0))
+    return prefill, decode
+
+
+def bench_2b4t(build, path, tmp):
+    art = os.path.join(tmp, "2b4t.bnx")
+    t0 = time.perf_counter()
+    text = run(["/usr/bin/time", "-v", os.path.join(build, "bin", "bitnet-compile"),
+                path, "--max-context=256", "-o", art])
+    compile_s = time.perf_counter() - t0
+    size = os.path.getsize(art)
+    m = re.search(r"weights (\d+) bytes in \d+ tensors, (\d+) ternary", text)
+    out = run([os.path.join(build, "bin", "bitnet-run"), art, "--prompt-ids",
+               ",".join(map(str, PROMPT)), "--max-new-tokens", "16"])
+    r = re.search(r"prefill: \d+ tokens in [\d.]+ s \(([\d.]+) tokens/s\); "
+                  r"decode: \d+ tokens in [\d.]+ s \(([\d.]+) tokens/s\)", out)
+    os.remove(art)
+    return {"compile_s": compile_s, "artifact_bytes": size,
+            "weight_bytes": int(m.group(1)), "ternary": int(m.group(2)),
+            "prefill": float(r.group(1)), "decode": float(r.group(2))}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--model-2b4t", default=None)
+    args = ap.parse_args()
+    threads = os.cpu_count()
+    lines = []
+    say = lambda s="": (print(s, flush=True), lines.append(s))  # noqa: E731
+    say(f"# bitnet-mlir CPU benchmark, {datetime.date.today()}")
+    say()
+    say(f"- CPU: {cpu_name()}, {threads} logical cores")
+    say(f"- command: `{' '.join(sys.argv)}`")
+    say(f"- ONNX Runtime {ort.__version__} (CPUExecutionProvider, default "
+        f"threads); PyTorch from Debian's python3-torch")
+    say()
+
+    k = bench_kernels(args.build, threads)
+    say("## Ternary BitLinear kernel vs DRAM bandwidth and PyTorch f32 linear")
+    say()
+    say("Shapes are BitNet b1.58 2B4T's (N x K). GB/s = bytes the kernel must "
+        "read (packed 2-bit weights + int8 inputs) / time; weights cycle "
+        "through >= 512 MiB of copies so every call reads DRAM.")
+    say()
+    say("| shape | M | threads | ours (us) | ours GB/s | % of DRAM read BW | "
+        "torch f32 (us) | speedup vs torch |")
+    say("|---|---|---|---|---|---|---|---|")
+    for (shape, m, t), (us, gbs, bw) in sorted(
+            ((key, v) for key, v in k.items() if key[0] != "torch"),
+            key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
+        tus = k.get(("torch", shape, m, t), (float("nan"),))[0]
+        say(f"| {shape} | {m} | {t} | {us:.1f} | {gbs:.2f} | "
+            f"{100 * gbs / bw:.0f}% of {bw:.1f} GB/s | {tus:.1f} | {tus / us:.1f}x |")
+    say()
+
+    say("## Whole models: bitnet-run artifacts vs ONNX Runtime on the same export")
+    say()
+    say("64-token prompt, 64 new tokens (greedy). ORT prefill: the "
+        "full-sequence export on the prompt; ORT decode: the past-KV export.")
+    say()
+    say("| model | ours prefill tok/s | ORT prefill tok/s | ratio | ours decode "
+        "tok/s | ORT decode tok/s | ratio | compile s |")
+    say("|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in MODELS:
+            (pf, dc), cs = bitnet_model(args.build, os.path.join(
+                ROOT, "models", "onnx", name + ".onnx"), tmp)
+            opf, odc = ort_model(name)
+            odc_s = f"{odc:.0f}" if odc else "n/a (no past-KV export)"
+            ratio = f"{dc / odc:.1f}x" if odc else "-"
+            say(f"| {name} | {pf:.0f} | {opf:.0f} | {pf / opf:.1f}x | {dc:.0f} | "
+                f"{odc_s} | {ratio} | {cs:.1f} |")
+        say()
+        if args.model_2b4t:
+            r = bench_2b4t(args.build, args.model_2b4t, tmp)
+            say("## BitNet b1.58 2B4T shapes (random weights, a4.8 scheme)")
+            say()
+            say(f"- compile to artifact: {r['compile_s']:.0f} s")
+            say(f"- artifact: {r['artifact_bytes'] / 2**20:.0f} MiB; weights "
+                f"{r['weight_bytes'] / 2**20:.0f} MiB of which ternary "
+                f"{r['ternary'] / 1e9:.2f} G weights at 2 bits "
+                f"({r['ternary'] / 4 / 2**20:.0f} MiB, 2.0 bits per ternary "
+                "weight; embedding and LM head stay float32)")
+            say(f"- prefill {r['prefill']:.1f} tok/s, decode {r['decode']:.2f} "
+                "tok/s (64-token prompt, 16 new tokens)")
+            say()
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
