@@ -30,8 +30,22 @@ struct BitLinearLowering : OpConversionPattern<BitLinearOp> {
         cast<RankedTensorType>(x.getType()).getElementType());
     auto packed = dyn_cast<PackedTernaryType>(op.getWeight().getType());
     Value acc;
-    if (packed && packed.getLayout() == TernaryLayout::bits2 && !fp4 &&
+    if (packed && packed.getLayout() == TernaryLayout::bits2 &&
         cast<RankedTensorType>(x.getType()).hasStaticShape()) {
+      // FP4 codes enter as 2 * value, integers in [-12, 12] (exact; the sum
+      // is halved below).
+      if (fp4)
+        x = mapElementwise(rewriter, loc, x, x, {rewriter.getI8Type()},
+                           [](OpBuilder &b, Location l,
+                              ValueRange a) -> SmallVector<Value> {
+                             Type i32 = b.getI32Type();
+                             Value bits = arith::BitcastOp::create(
+                                 b, l, b.getIntegerType(4), a[0]);
+                             Value twice = decodeE2M1Twice(
+                                 b, l, arith::ExtUIOp::create(b, l, i32, bits));
+                             return {arith::TruncIOp::create(
+                                 b, l, b.getI8Type(), twice)};
+                           })[0];
       acc = packedBits2Accumulate(rewriter, loc, x, w, packed);
     } else {
       if (packed)

@@ -91,19 +91,28 @@ llvm::Error GraphImporter::importBitNetOp() {
     if (bits < 2 || bits > 8)
       return nodeError("bits must be in [2, 8], got " + Twine(bits));
     Value x = ins[0]->value;
-    ++stats.activationQuantizers["int" + std::to_string(bits) +
-                                 (op == "AbsmaxQuant" ? "_absmax" : "_absmean")];
+    std::string scheme = "int" + std::to_string(bits) +
+                         (op == "AbsmaxQuant" ? "_absmax" : "_absmean");
+    ++stats.activationQuantizers[scheme];
+    Value codes, scale;
     if (op == "AbsmaxQuant") {
       auto q = AbsmaxQuantOp::create(b, loc, i8Like(ins[0]), perToken(ins[0]), x,
                                      b.getI32IntegerAttr(bits), epsAttr,
                                      modeAttr(), formAttr());
-      set2(q.getCodes(), q.getScale());
+      codes = q.getCodes();
+      scale = q.getScale();
     } else {
       auto q = AbsmeanQuantOp::create(b, loc, i8Like(ins[0]), perToken(ins[0]),
                                       x, b.getI32IntegerAttr(bits), epsAttr,
                                       modeAttr(), formAttr());
-      set2(q.getCodes(), q.getScale());
+      codes = q.getCodes();
+      scale = q.getScale();
     }
+    set2(codes, scale);
+    stats.activationQuantizerNodes.push_back(nodeName);
+    stats.activationQuantizerSchemes.push_back(scheme);
+    activationCodes.push_back(codes);
+    activationCodeSources.push_back(codes);
     return llvm::Error::success();
   }
   if (op == "TernaryQuant") {
@@ -169,6 +178,11 @@ llvm::Error GraphImporter::importBitNetOp() {
     setOutput(0, Tensor{type, y, std::nullopt});
     ++stats.bitLinears;
     stats.bitLinearNodes.push_back(nodeName + " (ai.bitnet)");
+    ImportStats::BitLinearSite site{nodeName, -1, w->shape()[0], w->shape()[1]};
+    for (auto [i, src] : llvm::enumerate(activationCodeSources))
+      if (src == xq->value)
+        site.quantizer = int64_t(i);
+    stats.bitLinearSites.push_back(site);
     return llvm::Error::success();
   }
   if (op == "ReLU2GLU") {
