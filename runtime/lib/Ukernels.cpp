@@ -165,11 +165,13 @@ BITNET_VNNI inline void vnniTile(const int8_t *planes, const int32_t *sums,
     for (int r = 0; r < RB; ++r)
       for (int j = 0; j < 4; ++j)
         acc[b][r][j] = _mm512_setzero_si512();
-  // Weights stream from DRAM once per token: ask for the rows two tiles
-  // ahead (rows are short, hardware prefetchers ramp up too late).
-  const char *ahead = reinterpret_cast<const char *>(w + (n + 2 * NB) * wStride);
+  // Weights stream from DRAM once per token. Touching every line of the
+  // tile up front puts all its misses in flight at once (measured on
+  // bitnet-bench-kernels: 1.5-2x the DRAM throughput of no prefetch, and
+  // better than prefetching tiles further ahead).
+  const char *tile = reinterpret_cast<const char *>(w + n * wStride);
   for (int64_t off = 0; off < NB * wStride; off += 64)
-    _mm_prefetch(ahead + off, _MM_HINT_T0);
+    _mm_prefetch(tile + off, _MM_HINT_T0);
   int64_t full = kq / kBlock * kBlock;
   for (int64_t q = 0; q < full; q += kBlock)
     vnniBlock<RB, NB>(planes, m0, kqPad, w, n, wStride, q, ~0ull, acc);
