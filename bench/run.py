@@ -138,22 +138,25 @@ def ort_model(name, reps=3):
     return prefill, decode
 
 
-def bench_2b4t(build, path, tmp):
+def bench_2b4t(build, path, tmp, lm_head="f32"):
     art = os.path.join(tmp, "2b4t.bnx")
     t0 = time.perf_counter()
-    text = run(["/usr/bin/time", "-v", os.path.join(build, "bin", "bitnet-compile"),
-                path, "--max-context=256", "-o", art])
+    text = run([os.path.join(build, "bin", "bitnet-compile"), path,
+                "--max-context=256", "--lm-head=" + lm_head, "-o", art])
     compile_s = time.perf_counter() - t0
     size = os.path.getsize(art)
     m = re.search(r"weights (\d+) bytes in \d+ tensors, (\d+) ternary", text)
-    out = run([os.path.join(build, "bin", "bitnet-run"), art, "--prompt-ids",
-               ",".join(map(str, PROMPT)), "--max-new-tokens", "16"])
-    r = re.search(r"prefill: \d+ tokens in [\d.]+ s \(([\d.]+) tokens/s\); "
-                  r"decode: \d+ tokens in [\d.]+ s \(([\d.]+) tokens/s\)", out)
+    best = (0.0, 0.0)
+    for _ in range(2):
+        out = run([os.path.join(build, "bin", "bitnet-run"), art, "--prompt-ids",
+                   ",".join(map(str, PROMPT)), "--max-new-tokens", "16"])
+        r = re.search(r"prefill: \d+ tokens in [\d.]+ s \(([\d.]+) tokens/s\); "
+                      r"decode: \d+ tokens in [\d.]+ s \(([\d.]+) tokens/s\)", out)
+        best = (max(best[0], float(r.group(1))), max(best[1], float(r.group(2))))
     os.remove(art)
     return {"compile_s": compile_s, "artifact_bytes": size,
             "weight_bytes": int(m.group(1)), "ternary": int(m.group(2)),
-            "prefill": float(r.group(1)), "decode": float(r.group(2))}
+            "prefill": best[0], "decode": best[1]}
 
 
 def main():
@@ -210,17 +213,22 @@ def main():
                 f"{odc_s} | {ratio} | {cs:.1f} |")
         say()
         if args.model_2b4t:
-            r = bench_2b4t(args.build, args.model_2b4t, tmp)
             say("## BitNet b1.58 2B4T shapes (random weights, a4.8 scheme)")
             say()
-            say(f"- compile to artifact: {r['compile_s']:.0f} s")
-            say(f"- artifact: {r['artifact_bytes'] / 2**20:.0f} MiB; weights "
-                f"{r['weight_bytes'] / 2**20:.0f} MiB of which ternary "
-                f"{r['ternary'] / 1e9:.2f} G weights at 2 bits "
-                f"({r['ternary'] / 4 / 2**20:.0f} MiB, 2.0 bits per ternary "
-                "weight; embedding and LM head stay float32)")
-            say(f"- prefill {r['prefill']:.1f} tok/s, decode {r['decode']:.2f} "
-                "tok/s (64-token prompt, 16 new tokens)")
+            say("64-token prompt, 16 new tokens; best of 2 runs. The LM head "
+                "(vocab 128256 x 2560, tied to the embedding) is float32 as "
+                "exported, or int8 with --lm-head=int8.")
+            say()
+            say("| LM head | compile s | artifact MiB | bits per ternary weight "
+                "| prefill tok/s | decode tok/s |")
+            say("|---|---|---|---|---|---|")
+            for head in ("f32", "int8"):
+                r = bench_2b4t(args.build, args.model_2b4t, tmp, head)
+                say(f"| {head} | {r['compile_s']:.0f} | "
+                    f"{r['artifact_bytes'] / 2**20:.0f} | 2.0 (packed: "
+                    f"{r['ternary'] / 1e9:.2f} G weights in "
+                    f"{r['ternary'] / 4 / 2**20:.0f} MiB) | {r['prefill']:.1f} | "
+                    f"{r['decode']:.2f} |")
             say()
     if args.out:
         with open(args.out, "w") as f:

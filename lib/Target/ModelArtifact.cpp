@@ -7,6 +7,7 @@
 #include "bitnet/Runtime/ArtifactFormat.h"
 #include "bitnet/Runtime/CpuFeatures.h"
 #include "bitnet/Transforms/ExternalizeWeights.h"
+#include "bitnet/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -116,6 +117,14 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     error = "lowering '" + model.path + "' to linalg failed " + pipelineErrors;
     return false;
   }
+  if (options.int8LMHead) {
+    PassManager lmHead(&context);
+    lmHead.addPass(createBitNetInt8LMHead());
+    if (failed(lmHead.run(**module))) {
+      error = "quantizing the LM head of '" + model.path + "' failed";
+      return false;
+    }
+  }
   WeightBlob blob;
   ExternalizeWeightsOptions blobOptions;
   blobOptions.alwaysAddArgument = true;
@@ -188,6 +197,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   meta << "prefill_chunk=" << options.prefillChunk << "\n";
   meta << "tokenizer=" << (field("vocab") == 256 ? "bytes" : "none") << "\n";
   meta << "kv_cache_dtype=f32\n";
+  meta << "lm_head=" << (options.int8LMHead ? "int8" : "f32") << "\n";
   meta << "cpu=" << resolvedCPUName(options.cpu) << "\n";
   meta << "cpu_features=";
   for (size_t i = 0; i < features.size(); ++i)

@@ -42,7 +42,9 @@ struct LowerUkernelsPass
       auto name = op->getAttrOfType<StringAttr>("bitnet.ukernel");
       if (!name || !llvm::is_contained({StringRef("bitlinear_i8_bits2"),
                                         StringRef("matmul_f32"),
-                                        StringRef("matmul_f32_nt")},
+                                        StringRef("matmul_f32_nt"),
+                                        StringRef("matmul_f32_i8w_nt"),
+                                        StringRef("topk_rank_f32")},
                                        name.getValue())) {
         op.emitError("unknown ukernel ") << op->getAttr("bitnet.ukernel");
         return signalPassFailure();

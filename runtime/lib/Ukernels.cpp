@@ -13,6 +13,7 @@
 #include "bitnet/Runtime/CpuFeatures.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <set>
 #include <atomic>
@@ -290,6 +291,46 @@ BITNET_AVX512F void f32AxpyRows(const float *x, int64_t rows, int64_t xStride,
   }
 }
 
+/// x (f32) times int8 rows: 4 rows at a time, 16 weights per step.
+BITNET_AVX512F void i8wDotRows(const float *x, int64_t rows, int64_t xStride,
+                               const int8_t *w, int64_t n0, int64_t n1,
+                               int64_t k, int64_t wStride, float *out,
+                               int64_t outStride) {
+  int64_t full = k / 16 * 16;
+  for (int64_t m = 0; m < rows; ++m) {
+    const float *xr = x + m * xStride;
+    int64_t n = n0;
+    for (; n + 4 <= n1; n += 4) {
+      const char *tile = reinterpret_cast<const char *>(w + n * wStride);
+      for (int64_t off = 0; off < 4 * wStride; off += 64)
+        _mm_prefetch(tile + off, _MM_HINT_T0);
+      __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
+                       _mm512_setzero_ps(), _mm512_setzero_ps()};
+      for (int64_t i = 0; i < full; i += 16) {
+        __m512 xv = _mm512_loadu_ps(xr + i);
+        for (int b = 0; b < 4; ++b) {
+          __m128i q = _mm_loadu_si128(
+              reinterpret_cast<const __m128i *>(w + (n + b) * wStride + i));
+          acc[b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)),
+                                   xv, acc[b]);
+        }
+      }
+      float tail[4] = {0, 0, 0, 0};
+      for (int64_t i = full; i < k; ++i)
+        for (int b = 0; b < 4; ++b)
+          tail[b] += xr[i] * float(w[(n + b) * wStride + i]);
+      for (int b = 0; b < 4; ++b)
+        out[m * outStride + n + b] += _mm512_reduce_add_ps(acc[b]) + tail[b];
+    }
+    for (; n < n1; ++n) {
+      float s = 0;
+      for (int64_t i = 0; i < k; ++i)
+        s += xr[i] * float(w[n * wStride + i]);
+      out[m * outStride + n] += s;
+    }
+  }
+}
+
 void f32Portable(const float *x, int64_t rows, int64_t xStride, const float *w,
                  int64_t n0, int64_t n1, int64_t k, int64_t wStride,
                  bool transposed, float *out, int64_t outStride) {
@@ -368,6 +409,58 @@ void bitnet_rt::matmulF32(const float *x, int64_t rows, int64_t xStride,
       f32DotRows(x, rows, xStride, w, n0, n1, k, wStride, out, outStride);
     else
       f32AxpyRows(x, rows, xStride, w, n0, n1, k, wStride, out, outStride);
+  });
+}
+
+void bitnet_rt::matmulF32I8W(const float *x, int64_t rows, int64_t xStride,
+                             const int8_t *w, int64_t n, int64_t k,
+                             int64_t wStride, float *out, int64_t outStride,
+                             KernelKind kind) {
+  if (kind == KernelKind::Auto)
+    kind = selectedKernel();
+  int64_t grain = std::max<int64_t>(16, (1 << 15) / std::max<int64_t>(1, k * rows));
+  pool().run(n, grain, [&](int64_t n0, int64_t n1) {
+    if (kind == KernelKind::Portable) {
+      for (int64_t m = 0; m < rows; ++m)
+        for (int64_t j = n0; j < n1; ++j) {
+          float s = 0;
+          for (int64_t i = 0; i < k; ++i)
+            s += x[m * xStride + i] * float(w[j * wStride + i]);
+          out[m * outStride + j] += s;
+        }
+    } else {
+      i8wDotRows(x, rows, xStride, w, n0, n1, k, wStride, out, outStride);
+    }
+  });
+}
+
+void bitnet_rt::topkRankF32(const float *x, int64_t rows, int64_t xStride,
+                            int64_t d, int32_t *rank, int64_t rankStride) {
+  pool().run(rows, 1, [&](int64_t r0, int64_t r1) {
+    std::vector<int32_t> order(static_cast<size_t>(d));
+    for (int64_t r = r0; r < r1; ++r) {
+      const float *xr = x + r * xStride;
+      int32_t *out = rank + r * rankStride;
+      bool nan = false;
+      for (int64_t i = 0; i < d; ++i)
+        nan = nan || std::isnan(xr[i]);
+      if (nan) {
+        for (int64_t i = 0; i < d; ++i)
+          for (int64_t j = 0; j < d; ++j) {
+            float ai = std::fabs(xr[i]), aj = std::fabs(xr[j]);
+            out[i] += (aj > ai) || (aj == ai && j < i);
+          }
+        continue;
+      }
+      for (int64_t i = 0; i < d; ++i)
+        order[size_t(i)] = int32_t(i);
+      std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+        float fa = std::fabs(xr[a]), fb = std::fabs(xr[b]);
+        return fa > fb || (fa == fb && a < b);
+      });
+      for (int64_t p = 0; p < d; ++p)
+        out[order[size_t(p)]] += int32_t(p);
+    }
   });
 }
 
@@ -460,4 +553,34 @@ extern "C" void _mlir_ciface_bitnet_ukernel_matmul_f32_nt(BitnetUnrankedMemRef *
                                                           BitnetUnrankedMemRef *w,
                                                           BitnetUnrankedMemRef *o) {
   matmulEntry(x, w, o, /*transposed=*/true);
+}
+
+extern "C" void _mlir_ciface_bitnet_ukernel_matmul_f32_i8w_nt(
+    BitnetUnrankedMemRef *xm, BitnetUnrankedMemRef *wm,
+    BitnetUnrankedMemRef *om) {
+  View<float> x = view<float>(xm), o = view<float>(om);
+  View<int8_t> w = view<int8_t>(wm);
+  int64_t rows, xStride, oRows, oStride;
+  if (!rowsOf(x, rows, xStride) || !rowsOf(o, oRows, oStride) || rows != oRows ||
+      w.rank != 2 || w.strides[1] != 1) {
+    std::fprintf(stderr, "bitnet runtime: int8 LM head kernel on "
+                         "non-contiguous memrefs\n");
+    std::abort();
+  }
+  bitnet_rt::matmulF32I8W(x.base, rows, xStride, w.base, w.sizes[0],
+                          x.sizes[x.rank - 1], w.strides[0], o.base, oStride);
+}
+
+extern "C" void _mlir_ciface_bitnet_ukernel_topk_rank_f32(
+    BitnetUnrankedMemRef *xm, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *om) {
+  View<float> x = view<float>(xm);
+  View<int32_t> o = view<int32_t>(om);
+  int64_t rows, xStride, oRows, oStride;
+  if (!rowsOf(x, rows, xStride) || !rowsOf(o, oRows, oStride) || rows != oRows) {
+    std::fprintf(stderr, "bitnet runtime: topk kernel on non-contiguous "
+                         "memrefs\n");
+    std::abort();
+  }
+  bitnet_rt::topkRankF32(x.base, rows, xStride, x.sizes[x.rank - 1], o.base,
+                         oStride);
 }

@@ -81,6 +81,11 @@ cl::opt<int64_t> maxContext(
 cl::opt<int64_t> prefillChunk(
     "prefill-chunk", cl::desc("Artifacts: tokens per prefill step"),
     cl::init(16), cl::cat(category));
+cl::opt<std::string> lmHead(
+    "lm-head",
+    cl::desc("Artifacts: LM head weights, f32 (as exported) or int8 (per-row "
+             "scales; a quarter of the bytes, logits change slightly)"),
+    cl::init("f32"), cl::cat(category));
 cl::opt<std::string> linker("linker",
                             cl::desc("Artifacts: the ld.lld to link with"),
                             cl::init(BITNET_DEFAULT_LINKER), cl::cat(category));
@@ -129,6 +134,8 @@ int main(int argc, char **argv) {
       return fail("--max-context must be in [2, 1048576]");
     if (prefillChunk < 2 || prefillChunk > maxContext)
       return fail("--prefill-chunk must be in [2, --max-context]");
+    if (lmHead != "f32" && lmHead != "int8")
+      return fail("--lm-head must be f32 or int8, got '" + lmHead + "'");
   } else if (emit == "llvm") {
     kind = Emit::LLVMIR;
   } else if (emit == "obj") {
@@ -169,6 +176,7 @@ int main(int argc, char **argv) {
     options.prefillChunk = prefillChunk;
     options.dims = dims;
     options.linker = linker;
+    options.int8LMHead = lmHead == "int8";
     bitnet::ModelArtifactSummary summary;
     std::string error;
     if (!bitnet::compileModelArtifact(*model, context, options, outputFile,

@@ -51,7 +51,7 @@ Agreement compare(const std::vector<float> &got, const float *want,
 
 /// Compiles models/<file> into a temporary artifact; "" on failure.
 std::string compileArtifact(const std::string &file, int64_t context,
-                            std::string &error) {
+                            std::string &error, bool int8LMHead = false) {
   auto model = imp::loadONNXModel(BITNET_SOURCE_DIR "/models/" + file);
   if (!model) {
     error = llvm::toString(model.takeError());
@@ -62,10 +62,12 @@ std::string compileArtifact(const std::string &file, int64_t context,
   options.maxContext = context;
   options.prefillChunk = 16;
   options.linker = BITNET_DEFAULT_LINKER;
+  options.int8LMHead = int8LMHead;
   bitnet::ModelArtifactSummary summary;
   std::string path = ::testing::TempDir() + "/" +
                      std::to_string(getpid()) + "-" +
-                     file.substr(file.rfind('/') + 1) + ".bnx";
+                     file.substr(file.rfind('/') + 1) +
+                     (int8LMHead ? ".i8" : "") + ".bnx";
   if (!bitnet::compileModelArtifact(*model, *ctx, options, path, summary, error))
     return "";
   return path;
@@ -161,6 +163,40 @@ INSTANTIATE_TEST_SUITE_P(
           c = '_';
       return s;
     });
+
+/// --lm-head=int8: what the int8 LM head costs in agreement with PyTorch.
+class Int8LMHeadTest : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(Int8LMHeadTest, StaysCloseToPyTorch) {
+  std::string name = GetParam();
+  std::map<std::string, npy::Array> ref;
+  std::string error;
+  ASSERT_TRUE(npy::readNpz(BITNET_SOURCE_DIR "/models/reference/" + name + ".npz",
+                           ref, error))
+      << error;
+  const npy::Array &want = ref["logits"];
+  int64_t seq = want.shape[1], vocab = want.shape[2];
+  std::vector<int32_t> ids(ref["input_ids"].i64(), ref["input_ids"].i64() + seq);
+  std::string path = compileArtifact("onnx/" + name + ".onnx", seq, error, true);
+  ASSERT_FALSE(path.empty()) << error;
+  bitnet_model *model = nullptr;
+  char message[512];
+  ASSERT_EQ(bitnet_create(path.c_str(), &model, message, sizeof(message)),
+            BITNET_OK)
+      << message;
+  std::remove(path.c_str());
+  std::vector<float> got(seq * vocab);
+  ASSERT_EQ(bitnet_prefill(model, ids.data(), seq, got.data(), 1), BITNET_OK);
+  Agreement a = compare(got, want.f32(), seq, vocab);
+  std::printf("%s with an int8 LM head: rel L2 %.3g max|d| %.3g top-1 %lld/%lld\n",
+              name.c_str(), a.relL2, a.maxAbs, (long long)a.top1, (long long)seq);
+  EXPECT_LE(a.relL2, 2e-2);
+  EXPECT_GE(a.top1, seq - 2);
+  bitnet_free(model);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, Int8LMHeadTest,
+                         ::testing::Values("llama", "b158", "a48"));
 
 TEST(RuntimeApiTest, BadArguments) {
   char message[256] = {};

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -119,5 +120,72 @@ INSTANTIATE_TEST_SUITE_P(Shapes, MatmulF32Test,
                          ::testing::Values(Shape{1, 1, 1}, Shape{1, 5, 17},
                                            Shape{2, 300, 128}, Shape{3, 33, 260},
                                            Shape{16, 70, 512}));
+
+} // namespace
+
+namespace {
+
+class MatmulI8WTest : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(MatmulI8WTest, MatchesReference) {
+  Shape s = GetParam();
+  std::mt19937 rng(5 + s.rows + s.n * 3 + s.k * 5);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::uniform_int_distribution<int> q(-127, 127);
+  std::vector<float> x(size_t(s.rows * s.k));
+  std::vector<int8_t> w(size_t(s.n * s.k));
+  for (float &v : x)
+    v = u(rng);
+  for (int8_t &v : w)
+    v = int8_t(q(rng));
+  std::vector<double> want(size_t(s.rows * s.n), 0.25);
+  for (int64_t m = 0; m < s.rows; ++m)
+    for (int64_t n = 0; n < s.n; ++n)
+      for (int64_t k = 0; k < s.k; ++k)
+        want[size_t(m * s.n + n)] +=
+            double(x[size_t(m * s.k + k)]) * double(w[size_t(n * s.k + k)]);
+  std::vector<KernelKind> kinds{KernelKind::Portable};
+  if (hostCpuFeatures().count("avx512f"))
+    kinds.push_back(KernelKind::AVX512VNNI);
+  for (KernelKind kind : kinds) {
+    std::vector<float> out(size_t(s.rows * s.n), 0.25f);
+    matmulF32I8W(x.data(), s.rows, s.k, w.data(), s.n, s.k, s.k, out.data(),
+                 s.n, kind);
+    for (size_t i = 0; i < out.size(); ++i)
+      ASSERT_NEAR(out[i], want[i], 1e-3 * (1 + std::abs(want[i])) * s.k / 16)
+          << "kind " << int(kind) << " at " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, MatmulI8WTest,
+                         ::testing::Values(Shape{1, 1, 1}, Shape{1, 7, 33},
+                                           Shape{2, 260, 128},
+                                           Shape{4, 9, 2560}));
+
+} // namespace
+
+namespace {
+
+TEST(TopKRankTest, MatchesPairwiseDefinition) {
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> small(-3, 3);
+  for (int64_t d : {1, 2, 7, 64, 257}) {
+    int64_t rows = 3;
+    std::vector<float> x(size_t(rows * d));
+    for (float &v : x)
+      v = float(small(rng)) * 0.5f; // many ties, +-0
+    if (d > 3)
+      x[2] = std::nanf(""); // row 0 takes the NaN path
+    std::vector<int32_t> want(x.size(), 1), got(x.size(), 1);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < d; ++i)
+        for (int64_t j = 0; j < d; ++j) {
+          float ai = std::fabs(x[size_t(r * d + i)]), aj = std::fabs(x[size_t(r * d + j)]);
+          want[size_t(r * d + i)] += (aj > ai) || (aj == ai && j < i);
+        }
+    topkRankF32(x.data(), rows, d, d, got.data(), d);
+    EXPECT_EQ(got, want) << "d = " << d;
+  }
+}
 
 } // namespace

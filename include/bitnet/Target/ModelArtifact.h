@@ -37,6 +37,9 @@ struct ModelArtifactOptions {
   /// Call the runtime's kernels for the packed BitLinear contractions
   /// (bitnet-lower-ukernels); off: plain loops (the reference lowering).
   bool ukernels = true;
+  /// Store the LM head as int8 with per-row scales (bitnet-int8-lm-head):
+  /// a quarter of the bytes, logits change by ~1e-3 relative.
+  bool int8LMHead = false;
 };
 
 /// What was compiled, for the driver to print.

@@ -122,4 +122,22 @@ def BitNetOutlineLoops : Pass<"bitnet-outline-loops", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def BitNetInt8LMHead : Pass<"bitnet-int8-lm-head", "::mlir::ModuleOp"> {
+  let summary = "Store the LM head as int8 with a scale per vocabulary row (opt-in)";
+  let description = [{
+    With packed ternary layers, a float32 LM head is most of the bytes a
+    decode step reads. On tensors, after the linalg phase: the float linear
+    layer tagged `matmul_f32` / `matmul_f32_nt` with a constant f32 weight
+    whose output width is the `vocab` of the module's `bitnet.decoder`
+    record becomes an int8 weight `q[n, k]` with `s[n] = max_k |W[n, k]| /
+    127` and `logits = (x q^T) * s` (x stays f32); the contraction is tagged
+    `matmul_f32_i8w_nt` for the runtime kernel. This changes the logits (by
+    ~1e-3 relative on the bundled models); bitnet-compile enables it with
+    `--lm-head=int8`. A module without the record is an error.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // BITNET_TRANSFORMS_PASSES_TD

@@ -2,7 +2,9 @@
 //
 // The reference is the definition, not a fast algorithm: each element counts
 // the elements of its token that beat it (a larger |x|, or an equal |x| at a
-// lower index) and survives when fewer than k do. O(d^2) per token.
+// lower index) and survives when fewer than k do. O(d^2) per token as loops;
+// the count is tagged `topk_rank_f32` so compiled models get it from a sort
+// in the runtime (O(d log d)), which gives the same integers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -82,6 +84,9 @@ struct TopKSparsifyLowering : OpConversionPattern<TopKSparsifyOp> {
           linalg::YieldOp::create(b, l,
                                   Value(arith::AddIOp::create(b, l, a[2], inc)));
         });
+    // beaten[i] is i's rank in the order (|x| desc, index asc): the CPU
+    // pipeline computes it by sorting (bitnet-lower-ukernels).
+    beaten->setAttr("bitnet.ukernel", rewriter.getStringAttr("topk_rank_f32"));
 
     Value k = keptCount(rewriter, loc, x, op.getRatio().convertToDouble());
     Value result = mapElementwise(

@@ -126,7 +126,7 @@ func.func @dequantize_per_tensor(%c: tensor<8x16xi8>, %s: tensor<f32>) -> tensor
 // TopK counts, per element, the entries that beat it (3 loops, 1 reduction),
 // then keeps those beaten fewer than k = 32 times.
 // CHECK-LABEL: func @topk_sparsify
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]{{.*}} attrs = {bitnet.ukernel = "topk_rank_f32"}
 // CHECK:   linalg.index 1
 // CHECK:   linalg.index 2
 // CHECK:   arith.cmpf ogt
@@ -210,11 +210,12 @@ func.func @packed_constant() -> !bitnet.packed_ternary<1x7, bits2> {
 
 // -----
 
-// fused_bitlinear is decomposed first, then every piece is lowered.
+// fused_bitlinear is decomposed first, then every piece is lowered (no
+// bitnet op is left; `bitnet.ukernel` tags are attributes, not ops).
 // CHECK-LABEL: func @fused_bitlinear
-// CHECK-NOT: bitnet.
+// CHECK-NOT: bitnet.{{[a-z_]+}} %
 // CHECK: math.roundeven
-// CHECK-NOT: bitnet.
+// CHECK-NOT: bitnet.{{[a-z_]+}} %
 // CHECK: return
 func.func @fused_bitlinear(%x: tensor<4x64xf32>, %w: tensor<32x64xi8>, %ws: tensor<f32>) -> tensor<4x32xf32> {
   %y = bitnet.fused_bitlinear %x, %w, %ws {act = #bitnet.act<int4_absmean>, topk_ratio = 0.5 : f64}

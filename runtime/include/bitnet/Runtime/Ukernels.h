@@ -33,6 +33,19 @@ void matmulF32(const float *x, int64_t rows, int64_t xStride, const float *w,
                int64_t n, int64_t k, int64_t wStride, bool transposed,
                float *out, int64_t outStride, KernelKind kind = KernelKind::Auto);
 
+/// out[m * outStride + n] += sum_k x[m * xStride + k] * float(w[n * wStride
+/// + k]) (an int8 LM head; the caller applies the row scales).
+void matmulF32I8W(const float *x, int64_t rows, int64_t xStride,
+                  const int8_t *w, int64_t n, int64_t k, int64_t wStride,
+                  float *out, int64_t outStride,
+                  KernelKind kind = KernelKind::Auto);
+
+/// rank[r * stride + i] += the number of j with |x_j| > |x_i|, or |x_j| ==
+/// |x_i| and j < i, in row r of `rows` rows of `d` (TopK's "beaten" count),
+/// by sorting; rows holding NaN are counted pairwise (the definition).
+void topkRankF32(const float *x, int64_t rows, int64_t xStride, int64_t d,
+                 int32_t *rank, int64_t rankStride);
+
 /// The kernel Auto picks on this machine.
 KernelKind selectedKernel();
 /// Threads the kernels use.
@@ -53,6 +66,15 @@ void _mlir_ciface_bitnet_ukernel_matmul_f32(BitnetUnrankedMemRef *x,
 /// x: f32 [lead..., k]; w: f32 [n, k]; out: f32 [lead..., n].
 void _mlir_ciface_bitnet_ukernel_matmul_f32_nt(BitnetUnrankedMemRef *x,
                                                BitnetUnrankedMemRef *w,
+                                               BitnetUnrankedMemRef *out);
+/// x: f32 [lead..., k]; w: i8 [n, k]; out: f32 [lead..., n].
+void _mlir_ciface_bitnet_ukernel_matmul_f32_i8w_nt(BitnetUnrankedMemRef *x,
+                                                   BitnetUnrankedMemRef *w,
+                                                   BitnetUnrankedMemRef *out);
+/// x: f32 [lead..., d] (twice: the generic reads it as i and j); out: i32
+/// [lead..., d].
+void _mlir_ciface_bitnet_ukernel_topk_rank_f32(BitnetUnrankedMemRef *x,
+                                               BitnetUnrankedMemRef *x2,
                                                BitnetUnrankedMemRef *out);
 /// x: i8 [lead..., kq, 4]; w: i8 [n, kq]; out: i32 [lead..., n].
 void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2(BitnetUnrankedMemRef *x,
