@@ -44,15 +44,15 @@ struct LowerUkernelsPass
                                         StringRef("matmul_f32"),
                                         StringRef("matmul_f32_nt"),
                                         StringRef("matmul_f32_i8w_nt"),
-                                        StringRef("topk_rank_f32")},
+                                        StringRef("topk_rank_f32"),
+                                        StringRef("attn_scores_cached"),
+                                        StringRef("attn_pv_cached")},
                                        name.getValue())) {
         op.emitError("unknown ukernel ") << op->getAttr("bitnet.ukernel");
         return signalPassFailure();
       }
-      if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-          op.getNumDpsInits() != 1) {
-        op.emitError("ukernel generics must be bufferized, with 2 inputs and "
-                     "1 output");
+      if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1) {
+        op.emitError("ukernel generics must be bufferized, with 1 output");
         return signalPassFailure();
       }
       SmallVector<Value> operands(op.getDpsInputs());

@@ -584,3 +584,89 @@ extern "C" void _mlir_ciface_bitnet_ukernel_topk_rank_f32(
   bitnet_rt::topkRankF32(x.base, rows, xStride, x.sizes[x.rank - 1], o.base,
                          oStride);
 }
+
+namespace {
+/// Element (a, b, c, d) of a rank-4 view.
+template <typename T>
+inline T *at4(const View<T> &v, int64_t a, int64_t b, int64_t c, int64_t d) {
+  return v.base + a * v.strides[0] + b * v.strides[1] + c * v.strides[2] +
+         d * v.strides[3];
+}
+
+BITNET_AVX512F float dotAvx512(const float *a, const float *b, int64_t n) {
+  __m512 acc = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
+  float s = _mm512_reduce_add_ps(acc);
+  for (; i < n; ++i)
+    s += a[i] * b[i];
+  return s;
+}
+
+float dotPortable(const float *a, const float *b, int64_t n) {
+  float s = 0;
+  for (int64_t i = 0; i < n; ++i)
+    s += a[i] * b[i];
+  return s;
+}
+
+bool attnShapesOk(const View<float> &a, const View<float> &b,
+                  const View<float> &o) {
+  return a.rank == 4 && b.rank == 4 && o.rank == 4 && a.sizes[0] == 1 &&
+         b.sizes[0] == 1 && o.sizes[0] == 1 && b.sizes[1] > 0 &&
+         a.sizes[1] % b.sizes[1] == 0;
+}
+
+int64_t startOf(BitnetUnrankedMemRef *m, int64_t limit) {
+  View<int64_t> s = view<int64_t>(m);
+  return std::clamp<int64_t>(*s.base, 0, limit);
+}
+} // namespace
+
+extern "C" void _mlir_ciface_bitnet_ukernel_attn_scores_cached(
+    BitnetUnrankedMemRef *qm, BitnetUnrankedMemRef *km,
+    BitnetUnrankedMemRef *sm, BitnetUnrankedMemRef *om) {
+  View<float> q = view<float>(qm), k = view<float>(km), o = view<float>(om);
+  if (!attnShapesOk(q, k, o) || q.strides[3] != 1 || k.strides[3] != 1) {
+    std::fprintf(stderr, "bitnet runtime: attention kernel on unexpected "
+                         "memrefs\n");
+    std::abort();
+  }
+  int64_t heads = q.sizes[1], seq = q.sizes[2], dim = q.sizes[3];
+  int64_t rep = heads / k.sizes[1];
+  int64_t start = startOf(sm, k.sizes[2]);
+  bool avx = bitnet_rt::selectedKernel() != bitnet_rt::KernelKind::Portable;
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t i = 0; i < seq; ++i) {
+      const float *qi = at4(q, 0, h, i, 0);
+      for (int64_t j = 0; j < start; ++j) {
+        const float *kj = at4(k, 0, h / rep, j, 0);
+        *at4(o, 0, h, i, j) += avx ? dotAvx512(qi, kj, dim) : dotPortable(qi, kj, dim);
+      }
+    }
+}
+
+extern "C" void _mlir_ciface_bitnet_ukernel_attn_pv_cached(
+    BitnetUnrankedMemRef *pm, BitnetUnrankedMemRef *vm,
+    BitnetUnrankedMemRef *sm, BitnetUnrankedMemRef *om) {
+  View<float> p = view<float>(pm), v = view<float>(vm), o = view<float>(om);
+  if (!attnShapesOk(p, v, o) || v.strides[3] != 1 || o.strides[3] != 1) {
+    std::fprintf(stderr, "bitnet runtime: attention kernel on unexpected "
+                         "memrefs\n");
+    std::abort();
+  }
+  int64_t heads = p.sizes[1], seq = p.sizes[2], dim = v.sizes[3];
+  int64_t rep = heads / v.sizes[1];
+  int64_t start = startOf(sm, v.sizes[2]);
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t i = 0; i < seq; ++i) {
+      float *oi = at4(o, 0, h, i, 0);
+      for (int64_t j = 0; j < start; ++j) {
+        float pj = *at4(p, 0, h, i, j);
+        const float *vj = at4(v, 0, h / rep, j, 0);
+        for (int64_t d = 0; d < dim; ++d)
+          oi[d] += pj * vj[d];
+      }
+    }
+}

@@ -76,6 +76,19 @@ void _mlir_ciface_bitnet_ukernel_matmul_f32_i8w_nt(BitnetUnrankedMemRef *x,
 void _mlir_ciface_bitnet_ukernel_topk_rank_f32(BitnetUnrankedMemRef *x,
                                                BitnetUnrankedMemRef *x2,
                                                BitnetUnrankedMemRef *out);
+/// Attention against the KV cache, columns j < start only (see
+/// ImporterKVCache.cpp): q f32 [1, H, S, D], kc f32 [1, Hkv, C, D] (strided),
+/// start i64 [], out f32 [1, H, S, C] += q . kc^T for j < start.
+void _mlir_ciface_bitnet_ukernel_attn_scores_cached(BitnetUnrankedMemRef *q,
+                                                    BitnetUnrankedMemRef *kc,
+                                                    BitnetUnrankedMemRef *start,
+                                                    BitnetUnrankedMemRef *out);
+/// p f32 [1, H, S, C] (strided), vc f32 [1, Hkv, C, D], start i64 [],
+/// out f32 [1, H, S, D] += p[.., j] vc[j, ..] for j < start.
+void _mlir_ciface_bitnet_ukernel_attn_pv_cached(BitnetUnrankedMemRef *p,
+                                                BitnetUnrankedMemRef *vc,
+                                                BitnetUnrankedMemRef *start,
+                                                BitnetUnrankedMemRef *out);
 /// x: i8 [lead..., kq, 4]; w: i8 [n, kq]; out: i32 [lead..., n].
 void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2(BitnetUnrankedMemRef *x,
                                                     BitnetUnrankedMemRef *w,
