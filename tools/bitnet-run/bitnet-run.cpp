@@ -76,28 +76,40 @@ int fail(const Twine &message) {
   return 1;
 }
 
+/// Checks that exactly one of --prompt-ids and --prompt is given and parses
+/// --prompt-ids into `ids` (left empty for --prompt, whose bytes the model's
+/// tokenizer decides on); false after printing the error.
+bool promptTokens(std::vector<int64_t> &ids) {
+  if (promptIds.empty() == promptText.empty()) {
+    fail("give the prompt with exactly one of --prompt-ids and --prompt");
+    return false;
+  }
+  SmallVector<StringRef> parts;
+  if (!promptIds.empty())
+    StringRef(promptIds).split(parts, ',');
+  for (StringRef part : parts) {
+    int64_t id;
+    if (part.trim().getAsInteger(10, id)) {
+      fail("--prompt-ids: '" + part + "' is not an integer");
+      return false;
+    }
+    ids.push_back(id);
+  }
+  return true;
+}
+
 } // namespace
 
 /// Imports, compiles and runs an ONNX decoder greedily (see the header).
 int runONNX() {
   using Clock = std::chrono::steady_clock;
   namespace imp = mlir::bitnet::onnx_import;
-  if (promptIds.empty() == promptText.empty())
-    return fail("give the prompt with exactly one of --prompt-ids and --prompt");
   std::vector<int64_t> tokens;
-  if (!promptIds.empty()) {
-    SmallVector<StringRef> parts;
-    StringRef(promptIds).split(parts, ',');
-    for (StringRef part : parts) {
-      int64_t id;
-      if (part.trim().getAsInteger(10, id))
-        return fail("--prompt-ids: '" + part + "' is not an integer");
-      tokens.push_back(id);
-    }
-  } else {
+  if (!promptTokens(tokens))
+    return 1;
+  if (!promptText.empty())
     for (unsigned char c : std::string(promptText))
       tokens.push_back(c);
-  }
   if (tokens.empty())
     return fail("the prompt is empty");
 
@@ -219,21 +231,10 @@ int main(int argc, char **argv) {
   if (sys::path::extension(inputFile) == ".bnx" || looksLikeArtifact(inputFile)) {
     ArtifactRunOptions options;
     options.path = inputFile;
-    if (promptIds.empty() == promptText.empty())
-      return fail("give the prompt with exactly one of --prompt-ids and --prompt");
-    if (!promptIds.empty()) {
-      SmallVector<StringRef> parts;
-      StringRef(promptIds).split(parts, ',');
-      for (StringRef part : parts) {
-        int64_t id;
-        if (part.trim().getAsInteger(10, id))
-          return fail("--prompt-ids: '" + part + "' is not an integer");
-        options.promptIds.push_back(id);
-      }
-    } else {
-      options.textPrompt = true;
-      options.promptText = promptText;
-    }
+    if (!promptTokens(options.promptIds))
+      return 1;
+    options.textPrompt = promptIds.empty();
+    options.promptText = promptText;
     if (temperature < 0 || topK < 0 || topP <= 0 || topP > 1)
       return fail("sampling needs --temperature >= 0, --top-k >= 0 and "
                   "0 < --top-p <= 1");
