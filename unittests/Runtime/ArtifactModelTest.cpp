@@ -73,29 +73,49 @@ std::string compileArtifact(const std::string &file, int64_t context,
   return path;
 }
 
+/// A reference model compiled to an artifact and opened through the C API.
+struct LoadedModel {
+  std::map<std::string, npy::Array> ref;
+  int64_t seq = 0, vocab = 0;
+  std::vector<int32_t> ids;
+  bitnet_model *model = nullptr;
+  ~LoadedModel() { bitnet_free(model); }
+};
+
+/// Loads the reference of models/<file> and opens its artifact (the file is
+/// removed once mapped: the model keeps working).
+void loadModel(const std::string &file, bool int8LMHead, LoadedModel &out) {
+  std::string name = file.substr(file.rfind('/') + 1);
+  name = name.substr(0, name.find('.'));
+  std::string error;
+  ASSERT_TRUE(npy::readNpz(BITNET_SOURCE_DIR "/models/reference/" + name + ".npz",
+                           out.ref, error))
+      << error;
+  const npy::Array &want = out.ref["logits"];
+  out.seq = want.shape[1];
+  out.vocab = want.shape[2];
+  out.ids.assign(out.ref["input_ids"].i64(), out.ref["input_ids"].i64() + out.seq);
+  std::string path = compileArtifact(file, out.seq, error, int8LMHead);
+  ASSERT_FALSE(path.empty()) << error;
+  char message[512];
+  ASSERT_EQ(bitnet_create(path.c_str(), &out.model, message, sizeof(message)),
+            BITNET_OK)
+      << message;
+  std::remove(path.c_str());
+}
+
 class ArtifactModelTest : public ::testing::TestWithParam<const char *> {};
 
 TEST_P(ArtifactModelTest, MatchesPyTorch) {
   std::string file = GetParam();
   std::string name = file.substr(file.rfind('/') + 1);
   name = name.substr(0, name.find('.'));
-  std::map<std::string, npy::Array> ref;
-  std::string error;
-  ASSERT_TRUE(npy::readNpz(BITNET_SOURCE_DIR "/models/reference/" + name + ".npz",
-                           ref, error))
-      << error;
-  const npy::Array &want = ref["logits"];
-  int64_t seq = want.shape[1], vocab = want.shape[2];
-  std::vector<int32_t> ids(ref["input_ids"].i64(), ref["input_ids"].i64() + seq);
-
-  std::string path = compileArtifact(file, seq, error);
-  ASSERT_FALSE(path.empty()) << error;
-  bitnet_model *model = nullptr;
-  char message[512];
-  ASSERT_EQ(bitnet_create(path.c_str(), &model, message, sizeof(message)),
-            BITNET_OK)
-      << message;
-  std::remove(path.c_str()); // mapped: the model keeps working
+  LoadedModel m;
+  ASSERT_NO_FATAL_FAILURE(loadModel(file, false, m));
+  bitnet_model *model = m.model;
+  const npy::Array &want = m.ref["logits"];
+  int64_t seq = m.seq, vocab = m.vocab;
+  std::vector<int32_t> &ids = m.ids;
   bitnet_model_info info;
   ASSERT_EQ(bitnet_info(model, &info), BITNET_OK);
   ASSERT_EQ(info.vocab, vocab);
@@ -145,7 +165,6 @@ TEST_P(ArtifactModelTest, MatchesPyTorch) {
     EXPECT_GE(r.input_sparsity, 0.0);
     EXPECT_LE(r.input_sparsity, 1.0);
   }
-  bitnet_free(model);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -169,22 +188,12 @@ class Int8LMHeadTest : public ::testing::TestWithParam<const char *> {};
 
 TEST_P(Int8LMHeadTest, StaysCloseToPyTorch) {
   std::string name = GetParam();
-  std::map<std::string, npy::Array> ref;
-  std::string error;
-  ASSERT_TRUE(npy::readNpz(BITNET_SOURCE_DIR "/models/reference/" + name + ".npz",
-                           ref, error))
-      << error;
-  const npy::Array &want = ref["logits"];
-  int64_t seq = want.shape[1], vocab = want.shape[2];
-  std::vector<int32_t> ids(ref["input_ids"].i64(), ref["input_ids"].i64() + seq);
-  std::string path = compileArtifact("onnx/" + name + ".onnx", seq, error, true);
-  ASSERT_FALSE(path.empty()) << error;
-  bitnet_model *model = nullptr;
-  char message[512];
-  ASSERT_EQ(bitnet_create(path.c_str(), &model, message, sizeof(message)),
-            BITNET_OK)
-      << message;
-  std::remove(path.c_str());
+  LoadedModel m;
+  ASSERT_NO_FATAL_FAILURE(loadModel("onnx/" + name + ".onnx", true, m));
+  bitnet_model *model = m.model;
+  const npy::Array &want = m.ref["logits"];
+  int64_t seq = m.seq, vocab = m.vocab;
+  std::vector<int32_t> &ids = m.ids;
   std::vector<float> got(seq * vocab);
   ASSERT_EQ(bitnet_prefill(model, ids.data(), seq, got.data(), 1), BITNET_OK);
   Agreement a = compare(got, want.f32(), seq, vocab);
@@ -192,7 +201,6 @@ TEST_P(Int8LMHeadTest, StaysCloseToPyTorch) {
               name.c_str(), a.relL2, a.maxAbs, (long long)a.top1, (long long)seq);
   EXPECT_LE(a.relL2, 2e-2);
   EXPECT_GE(a.top1, seq - 2);
-  bitnet_free(model);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, Int8LMHeadTest,
