@@ -216,16 +216,18 @@ BITNET_VNNI void vnniRows(const int8_t *planes, const int32_t *sums,
 
 #define BITNET_AVX512F __attribute__((target("avx512f,fma")))
 
-/// x W^T rows: dot products of contiguous rows, 4 weight rows at a time.
+/// x W^T rows: dot products of contiguous rows, 4 weight rows at a time;
+/// every activation row is done against a tile before the next tile, so a
+/// prefill chunk reads the weights once.
 BITNET_AVX512F void f32DotRows(const float *x, int64_t rows, int64_t xStride,
                                const float *w, int64_t n0, int64_t n1, int64_t k,
                                int64_t wStride, float *out, int64_t outStride) {
   int64_t full = k / 16 * 16;
   __mmask16 tail = __mmask16((1u << (k - full)) - 1);
-  for (int64_t m = 0; m < rows; ++m) {
-    const float *xr = x + m * xStride;
-    int64_t n = n0;
-    for (; n + 4 <= n1; n += 4) {
+  int64_t n = n0;
+  for (; n + 4 <= n1; n += 4)
+    for (int64_t m = 0; m < rows; ++m) {
+      const float *xr = x + m * xStride;
       __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
                        _mm512_setzero_ps(), _mm512_setzero_ps()};
       for (int64_t i = 0; i < full; i += 16) {
@@ -243,7 +245,9 @@ BITNET_AVX512F void f32DotRows(const float *x, int64_t rows, int64_t xStride,
       for (int b = 0; b < 4; ++b)
         out[m * outStride + n + b] += _mm512_reduce_add_ps(acc[b]);
     }
-    for (; n < n1; ++n) {
+  for (; n < n1; ++n)
+    for (int64_t m = 0; m < rows; ++m) {
+      const float *xr = x + m * xStride;
       __m512 acc = _mm512_setzero_ps();
       for (int64_t i = 0; i < full; i += 16)
         acc = _mm512_fmadd_ps(_mm512_loadu_ps(w + n * wStride + i),
@@ -253,7 +257,6 @@ BITNET_AVX512F void f32DotRows(const float *x, int64_t rows, int64_t xStride,
                               _mm512_maskz_loadu_ps(tail, xr + full), acc);
       out[m * outStride + n] += _mm512_reduce_add_ps(acc);
     }
-  }
 }
 
 /// x W rows (W is [k, n]): out[m, n0:n1] += x[m, k] * W[k, n0:n1], k outer.
@@ -291,19 +294,20 @@ BITNET_AVX512F void f32AxpyRows(const float *x, int64_t rows, int64_t xStride,
   }
 }
 
-/// x (f32) times int8 rows: 4 rows at a time, 16 weights per step.
+/// x (f32) times int8 rows: 4 rows at a time, 16 weights per step; every
+/// activation row against a tile before the next tile.
 BITNET_AVX512F void i8wDotRows(const float *x, int64_t rows, int64_t xStride,
                                const int8_t *w, int64_t n0, int64_t n1,
                                int64_t k, int64_t wStride, float *out,
                                int64_t outStride) {
   int64_t full = k / 16 * 16;
-  for (int64_t m = 0; m < rows; ++m) {
-    const float *xr = x + m * xStride;
-    int64_t n = n0;
-    for (; n + 4 <= n1; n += 4) {
-      const char *tile = reinterpret_cast<const char *>(w + n * wStride);
-      for (int64_t off = 0; off < 4 * wStride; off += 64)
-        _mm_prefetch(tile + off, _MM_HINT_T0);
+  int64_t n = n0;
+  for (; n + 4 <= n1; n += 4) {
+    const char *tile = reinterpret_cast<const char *>(w + n * wStride);
+    for (int64_t off = 0; off < 4 * wStride; off += 64)
+      _mm_prefetch(tile + off, _MM_HINT_T0);
+    for (int64_t m = 0; m < rows; ++m) {
+      const float *xr = x + m * xStride;
       __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
                        _mm512_setzero_ps(), _mm512_setzero_ps()};
       for (int64_t i = 0; i < full; i += 16) {
@@ -322,13 +326,15 @@ BITNET_AVX512F void i8wDotRows(const float *x, int64_t rows, int64_t xStride,
       for (int b = 0; b < 4; ++b)
         out[m * outStride + n + b] += _mm512_reduce_add_ps(acc[b]) + tail[b];
     }
-    for (; n < n1; ++n) {
+  }
+  for (; n < n1; ++n)
+    for (int64_t m = 0; m < rows; ++m) {
+      const float *xr = x + m * xStride;
       float s = 0;
       for (int64_t i = 0; i < k; ++i)
         s += xr[i] * float(w[n * wStride + i]);
       out[m * outStride + n] += s;
     }
-  }
 }
 
 void f32Portable(const float *x, int64_t rows, int64_t xStride, const float *w,
