@@ -60,6 +60,13 @@ struct Site {
   std::string scheme, label;
   int64_t width = 0, params = 0;
   int64_t zeros = 0, total = 0;
+  size_t group = 0; // its row of the sparsity table
+};
+
+/// A row of the sparsity table: quantizers feeding the same projections
+/// with the same scheme (one per layer).
+struct Group {
+  std::string label, scheme;
 };
 
 } // namespace
@@ -79,7 +86,7 @@ struct bitnet_model {
   int64_t position = 0;
   std::vector<Site> sites;
   bitnet_stats stats{};
-  std::vector<std::string> rowLabels, rowSchemes;
+  std::vector<Group> groups;
 
   ~bitnet_model() {
     if (library)
@@ -172,6 +179,14 @@ bool bitnet_model::load(const char *path, std::string &why) {
     if (!artifact.getInt(p + "width", sites[i].width) ||
         !artifact.getInt(p + "params", sites[i].params))
       return fail("metadata for quantizer " + std::to_string(i) + " is invalid");
+    Site &site = sites[i];
+    auto same = [&](const Group &g) {
+      return g.label == site.label && g.scheme == site.scheme;
+    };
+    site.group = size_t(std::find_if(groups.begin(), groups.end(), same) -
+                        groups.begin());
+    if (site.group == groups.size())
+      groups.push_back({site.label, site.scheme});
   }
   size_t cacheSize = size_t(2 * layers * kvHeads * context * headDim);
   kv.assign(cacheSize, 0.0f);
@@ -354,42 +369,31 @@ int64_t bitnet_sparsity(const bitnet_model *m, bitnet_sparsity_row *rows,
                         int64_t maxRows) {
   if (!m)
     return 0;
-  // Group quantizers by what they feed and how they quantize.
-  auto *self = const_cast<bitnet_model *>(m);
-  std::vector<std::pair<std::string, std::string>> keys;
-  std::map<std::pair<std::string, std::string>, bitnet_sparsity_row> agg;
-  std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> counts;
+  int64_t count = int64_t(m->groups.size());
+  if (!rows)
+    return count;
+  std::vector<bitnet_sparsity_row> table(m->groups.size());
+  std::vector<std::pair<int64_t, int64_t>> codes(m->groups.size()); // zeros, total
+  for (size_t g = 0; g < m->groups.size(); ++g) {
+    table[g] = bitnet_sparsity_row{m->groups[g].label.c_str(),
+                                   m->groups[g].scheme.c_str(), 0, 0, 0, 0};
+  }
   for (const Site &s : m->sites) {
-    auto key = std::make_pair(s.label, s.scheme);
-    if (!agg.count(key)) {
-      keys.push_back(key);
-      agg[key] = bitnet_sparsity_row{nullptr, nullptr, 0, 0, 0, 0};
-    }
-    bitnet_sparsity_row &r = agg[key];
+    bitnet_sparsity_row &r = table[s.group];
     r.sites += 1;
     r.weight_params += s.params;
     double sparsity = s.total ? double(s.zeros) / double(s.total) : 0.0;
     r.active_params += double(s.params) * (1.0 - sparsity);
-    counts[key].first += s.zeros;
-    counts[key].second += s.total;
+    codes[s.group].first += s.zeros;
+    codes[s.group].second += s.total;
   }
-  self->rowLabels.clear();
-  self->rowSchemes.clear();
-  for (auto &k : keys) {
-    self->rowLabels.push_back(k.first);
-    self->rowSchemes.push_back(k.second);
+  int64_t n = std::max<int64_t>(0, std::min(count, maxRows));
+  for (int64_t g = 0; g < n; ++g) {
+    auto [zeros, total] = codes[size_t(g)];
+    table[size_t(g)].input_sparsity = total ? double(zeros) / double(total) : 0.0;
+    rows[g] = table[size_t(g)];
   }
-  int64_t n = 0;
-  for (size_t i = 0; i < keys.size() && n < maxRows; ++i, ++n) {
-    bitnet_sparsity_row r = agg[keys[i]];
-    auto [zeros, total] = counts[keys[i]];
-    r.input_sparsity = total ? double(zeros) / double(total) : 0.0;
-    r.projections = self->rowLabels[i].c_str();
-    r.scheme = self->rowSchemes[i].c_str();
-    if (rows)
-      rows[n] = r;
-  }
-  return rows ? n : int64_t(keys.size());
+  return n;
 }
 
 } // extern "C"

@@ -485,6 +485,32 @@ template <typename T> View<T> view(BitnetUnrankedMemRef *m) {
   const int64_t *sizes = reinterpret_cast<const int64_t *>(d + 2 * sizeof(void *) + 8);
   return {aligned + offset, m->rank, sizes, sizes + m->rank};
 }
+
+/// Rows of a memref whose last `trailing` dimensions form one contiguous
+/// row and whose leading dimensions step over rows contiguously (what the
+/// compiler emits); false for any other layout.
+template <typename T>
+bool rowsOf(const View<T> &v, int64_t trailing, int64_t &rows,
+            int64_t &stride) {
+  int64_t lead = v.rank - trailing;
+  rows = 1;
+  for (int64_t d = 0; d < lead; ++d)
+    rows *= v.sizes[d];
+  stride = lead ? v.strides[lead - 1] : 0;
+  bool ok = v.strides[v.rank - 1] == 1;
+  for (int64_t d = 0; d + 1 < v.rank; ++d)
+    if (d != lead - 1)
+      ok = ok && v.strides[d] == v.sizes[d + 1] * v.strides[d + 1];
+  return ok;
+}
+
+/// The compiler never passes other layouts: fail loudly rather than read
+/// wrongly.
+[[noreturn]] void badOperands(const char *kernel) {
+  std::fprintf(stderr, "bitnet runtime: %s kernel on operands of an "
+                       "unexpected layout\n", kernel);
+  std::abort();
+}
 } // namespace
 
 extern "C" void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2(
@@ -493,55 +519,24 @@ extern "C" void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2(
   View<int8_t> x = view<int8_t>(xm);
   View<uint8_t> w = view<uint8_t>(wm);
   View<int32_t> o = view<int32_t>(om);
-  int64_t lead = x.rank - 2;
-  int64_t kq = x.sizes[lead], n = w.sizes[0];
-  // Rows: the lead dimensions, which the compiler emits contiguous.
-  int64_t rows = 1;
-  for (int64_t d = 0; d < lead; ++d)
-    rows *= x.sizes[d];
-  int64_t xStride = lead ? x.strides[lead - 1] : 0;
-  int64_t oStride = lead ? o.strides[lead - 1] : 0;
-  bool contiguous = x.strides[lead + 1] == 1 && x.strides[lead] == 4 &&
-                    w.strides[1] == 1 && o.strides[lead] == 1;
-  for (int64_t d = 0; d + 1 < lead; ++d)
-    contiguous = contiguous && x.strides[d] == x.sizes[d + 1] * x.strides[d + 1] &&
-                 o.strides[d] == o.sizes[d + 1] * o.strides[d + 1];
-  if (!contiguous) {
-    // Never emitted by the compiler; fail loudly rather than read wrongly.
-    std::fprintf(stderr, "bitnet runtime: bitlinear kernel on non-contiguous "
-                         "memrefs\n");
-    std::abort();
-  }
+  int64_t rows, xStride, oRows, oStride;
+  if (!rowsOf(x, 2, rows, xStride) || !rowsOf(o, 1, oRows, oStride) ||
+      rows != oRows || x.sizes[x.rank - 1] != 4 || w.rank != 2 ||
+      w.strides[1] != 1)
+    badOperands("bitlinear");
+  int64_t kq = x.sizes[x.rank - 2], n = w.sizes[0];
   bitlinearI8Bits2(x.base, rows, xStride, w.base, n, kq, w.strides[0], o.base,
                    oStride);
 }
 
 namespace {
-/// Rows of a [lead..., k] memref whose lead dimensions are contiguous.
-template <typename T>
-bool rowsOf(const View<T> &v, int64_t &rows, int64_t &stride) {
-  int64_t lead = v.rank - 1;
-  rows = 1;
-  for (int64_t d = 0; d < lead; ++d)
-    rows *= v.sizes[d];
-  stride = lead ? v.strides[lead - 1] : 0;
-  bool ok = v.strides[lead] == 1;
-  for (int64_t d = 0; d + 1 < lead; ++d)
-    ok = ok && v.strides[d] == v.sizes[d + 1] * v.strides[d + 1];
-  return ok;
-}
-
 void matmulEntry(BitnetUnrankedMemRef *xm, BitnetUnrankedMemRef *wm,
                  BitnetUnrankedMemRef *om, bool transposed) {
   View<float> x = view<float>(xm), w = view<float>(wm), o = view<float>(om);
   int64_t rows, xStride, oRows, oStride;
-  bool ok = rowsOf(x, rows, xStride) && rowsOf(o, oRows, oStride) &&
-            rows == oRows && w.rank == 2 && w.strides[1] == 1;
-  if (!ok) {
-    std::fprintf(stderr, "bitnet runtime: matmul kernel on non-contiguous "
-                         "memrefs\n");
-    std::abort();
-  }
+  if (!rowsOf(x, 1, rows, xStride) || !rowsOf(o, 1, oRows, oStride) ||
+      rows != oRows || w.rank != 2 || w.strides[1] != 1)
+    badOperands("matmul");
   int64_t k = x.sizes[x.rank - 1];
   int64_t n = transposed ? w.sizes[0] : w.sizes[1];
   bitnet_rt::matmulF32(x.base, rows, xStride, w.base, n, k, w.strides[0],
@@ -567,12 +562,9 @@ extern "C" void _mlir_ciface_bitnet_ukernel_matmul_f32_i8w_nt(
   View<float> x = view<float>(xm), o = view<float>(om);
   View<int8_t> w = view<int8_t>(wm);
   int64_t rows, xStride, oRows, oStride;
-  if (!rowsOf(x, rows, xStride) || !rowsOf(o, oRows, oStride) || rows != oRows ||
-      w.rank != 2 || w.strides[1] != 1) {
-    std::fprintf(stderr, "bitnet runtime: int8 LM head kernel on "
-                         "non-contiguous memrefs\n");
-    std::abort();
-  }
+  if (!rowsOf(x, 1, rows, xStride) || !rowsOf(o, 1, oRows, oStride) ||
+      rows != oRows || w.rank != 2 || w.strides[1] != 1)
+    badOperands("int8 LM head");
   bitnet_rt::matmulF32I8W(x.base, rows, xStride, w.base, w.sizes[0],
                           x.sizes[x.rank - 1], w.strides[0], o.base, oStride);
 }
@@ -582,11 +574,9 @@ extern "C" void _mlir_ciface_bitnet_ukernel_topk_rank_f32(
   View<float> x = view<float>(xm);
   View<int32_t> o = view<int32_t>(om);
   int64_t rows, xStride, oRows, oStride;
-  if (!rowsOf(x, rows, xStride) || !rowsOf(o, oRows, oStride) || rows != oRows) {
-    std::fprintf(stderr, "bitnet runtime: topk kernel on non-contiguous "
-                         "memrefs\n");
-    std::abort();
-  }
+  if (!rowsOf(x, 1, rows, xStride) || !rowsOf(o, 1, oRows, oStride) ||
+      rows != oRows)
+    badOperands("topk");
   bitnet_rt::topkRankF32(x.base, rows, xStride, x.sizes[x.rank - 1], o.base,
                          oStride);
 }
@@ -634,11 +624,8 @@ extern "C" void _mlir_ciface_bitnet_ukernel_attn_scores_cached(
     BitnetUnrankedMemRef *qm, BitnetUnrankedMemRef *km,
     BitnetUnrankedMemRef *sm, BitnetUnrankedMemRef *om) {
   View<float> q = view<float>(qm), k = view<float>(km), o = view<float>(om);
-  if (!attnShapesOk(q, k, o) || q.strides[3] != 1 || k.strides[3] != 1) {
-    std::fprintf(stderr, "bitnet runtime: attention kernel on unexpected "
-                         "memrefs\n");
-    std::abort();
-  }
+  if (!attnShapesOk(q, k, o) || q.strides[3] != 1 || k.strides[3] != 1)
+    badOperands("attention scores");
   int64_t heads = q.sizes[1], seq = q.sizes[2], dim = q.sizes[3];
   int64_t rep = heads / k.sizes[1];
   int64_t start = startOf(sm, k.sizes[2]);
@@ -657,11 +644,8 @@ extern "C" void _mlir_ciface_bitnet_ukernel_attn_pv_cached(
     BitnetUnrankedMemRef *pm, BitnetUnrankedMemRef *vm,
     BitnetUnrankedMemRef *sm, BitnetUnrankedMemRef *om) {
   View<float> p = view<float>(pm), v = view<float>(vm), o = view<float>(om);
-  if (!attnShapesOk(p, v, o) || v.strides[3] != 1 || o.strides[3] != 1) {
-    std::fprintf(stderr, "bitnet runtime: attention kernel on unexpected "
-                         "memrefs\n");
-    std::abort();
-  }
+  if (!attnShapesOk(p, v, o) || v.strides[3] != 1 || o.strides[3] != 1)
+    badOperands("attention P V");
   int64_t heads = p.sizes[1], seq = p.sizes[2], dim = v.sizes[3];
   int64_t rep = heads / v.sizes[1];
   int64_t start = startOf(sm, v.sizes[2]);

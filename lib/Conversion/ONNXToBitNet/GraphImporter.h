@@ -240,6 +240,9 @@ private:
   Value startScalar();
   Value cacheSlice(int layer, bool isValue, int64_t kvHeads, int64_t headDim);
   Value packNewKV();
+  Value cachedContraction(Value lhs, Value kv, AffineMap lhsMap,
+                          AffineMap kvMap, AffineMap outMap,
+                          ArrayRef<int64_t> outShape, StringRef kernel);
   Value countNonzeros();
   static bool isUniformKnown(const Tensor &t);
   llvm::Expected<bool> tryCachedAttentionNode();

@@ -285,6 +285,32 @@ llvm::Expected<bool> GraphImporter::importCachedTableSlice() {
   return true;
 }
 
+/// out[...] = sum over the last of 5 loops of lhs * kv (both f32), with
+/// `start` as an operand the body ignores so that the runtime kernel the
+/// generic is tagged for can stop at the cache's filled positions.
+Value GraphImporter::cachedContraction(Value lhs, Value kv, AffineMap lhsMap,
+                                       AffineMap kvMap, AffineMap outMap,
+                                       ArrayRef<int64_t> outShape,
+                                       StringRef kernel) {
+  Type f32 = b.getF32Type();
+  Value init = linalg::FillOp::create(b, loc, constantScalar(f32, 0.0),
+                                      emptyTensor(outShape, f32))
+                   .getResult(0);
+  SmallVector<utils::IteratorType> its(4, utils::IteratorType::parallel);
+  its.push_back(utils::IteratorType::reduction);
+  SmallVector<AffineMap> maps{lhsMap, kvMap, AffineMap::get(5, 0, {}, ctx),
+                              outMap};
+  auto generic = linalg::GenericOp::create(
+      b, loc, init.getType(), ValueRange{lhs, kv, cache.startArg}, init, maps,
+      its, [](OpBuilder &nb, Location nl, ValueRange a) {
+        Value p = arith::MulFOp::create(nb, nl, a[0], a[1]);
+        linalg::YieldOp::create(nb, nl,
+                                Value(arith::AddFOp::create(nb, nl, a[3], p)));
+      });
+  generic->setAttr("bitnet.ukernel", b.getStringAttr(kernel));
+  return generic.getResult(0);
+}
+
 llvm::Expected<bool> GraphImporter::importCachedScores(int layer) {
   if (llvm::Error err = importMatMul())
     return std::move(err);
@@ -307,31 +333,15 @@ llvm::Expected<bool> GraphImporter::importCachedScores(int layer) {
   AffineExpr h = b.getAffineDimExpr(1), i = b.getAffineDimExpr(2),
              j = b.getAffineDimExpr(3), d = b.getAffineDimExpr(4),
              zero = b.getAffineDimExpr(0); // the batch of 1
-  // `start` is an operand the body ignores: the CPU kernel for this generic
-  // (attn_scores_cached) computes only columns j < start, which are the
-  // only ones the mask below lets through.
-  SmallVector<AffineMap> maps{
-      AffineMap::get(5, 0, {zero, h, i, d}, ctx),
+  // The CPU kernel (attn_scores_cached) computes only columns j < start,
+  // which are the only ones the mask below lets through.
+  Value scores = cachedContraction(
+      materialize(q), kc, AffineMap::get(5, 0, {zero, h, i, d}, ctx),
       AffineMap::get(5, 0, {zero, h.floorDiv(rep), j, d}, ctx),
-      AffineMap::get(5, 0, {}, ctx),
-      AffineMap::get(5, 0, {zero, h, i, j}, ctx)};
-  Type f32 = b.getF32Type();
-  Value init = linalg::FillOp::create(b, loc, constantScalar(f32, 0.0),
-                                      emptyTensor({1, heads, seq, C}, f32))
-                   .getResult(0);
-  SmallVector<utils::IteratorType> its(4, utils::IteratorType::parallel);
-  its.push_back(utils::IteratorType::reduction);
-  auto generic = linalg::GenericOp::create(
-      b, loc, init.getType(), ValueRange{materialize(q), kc, cache.startArg},
-      init, maps, its, [](OpBuilder &nb, Location nl, ValueRange a) {
-        Value p = arith::MulFOp::create(nb, nl, a[0], a[1]);
-        linalg::YieldOp::create(nb, nl,
-                                Value(arith::AddFOp::create(nb, nl, a[3], p)));
-      });
-  generic->setAttr("bitnet.ukernel", b.getStringAttr("attn_scores_cached"));
+      AffineMap::get(5, 0, {zero, h, i, j}, ctx), {1, heads, seq, C},
+      "attn_scores_cached");
   cache.cachedColumns[node->output(0)] =
-      Tensor{cast<RankedTensorType>(init.getType()), generic.getResult(0),
-             std::nullopt};
+      Tensor{cast<RankedTensorType>(scores.getType()), scores, std::nullopt};
   return true;
 }
 
@@ -469,28 +479,15 @@ llvm::Expected<bool> GraphImporter::importCachedPV(int layer) {
   AffineExpr h = b.getAffineDimExpr(1), i = b.getAffineDimExpr(2),
              d = b.getAffineDimExpr(3), j = b.getAffineDimExpr(4),
              zero = b.getAffineDimExpr(0); // the batch of 1
-  // Columns j >= start have probability 0: the CPU kernel for this generic
-  // (attn_pv_cached) skips them, exactly (the cache holds finite values).
-  SmallVector<AffineMap> maps{
-      AffineMap::get(5, 0, {zero, h, i, j}, ctx),
+  // Columns j >= start have probability 0: the CPU kernel (attn_pv_cached)
+  // skips them, exactly (the cache holds finite values).
+  Value cachedOut = cachedContraction(
+      pc, vc, AffineMap::get(5, 0, {zero, h, i, j}, ctx),
       AffineMap::get(5, 0, {zero, h.floorDiv(rep), j, d}, ctx),
-      AffineMap::get(5, 0, {}, ctx),
-      AffineMap::get(5, 0, {zero, h, i, d}, ctx)};
-  Value init = linalg::FillOp::create(b, loc, constantScalar(f32, 0.0),
-                                      emptyTensor(fresh.shape(), f32))
-                   .getResult(0);
-  SmallVector<utils::IteratorType> its(4, utils::IteratorType::parallel);
-  its.push_back(utils::IteratorType::reduction);
-  auto cachedOut = linalg::GenericOp::create(
-      b, loc, init.getType(), ValueRange{pc, vc, cache.startArg}, init, maps,
-      its, [](OpBuilder &nb, Location nl, ValueRange a) {
-        Value p = arith::MulFOp::create(nb, nl, a[0], a[1]);
-        linalg::YieldOp::create(nb, nl,
-                                Value(arith::AddFOp::create(nb, nl, a[3], p)));
-      });
-  cachedOut->setAttr("bitnet.ukernel", b.getStringAttr("attn_pv_cached"));
-  Tensor cachedT{cast<RankedTensorType>(init.getType()),
-                 cachedOut.getResult(0), std::nullopt};
+      AffineMap::get(5, 0, {zero, h, i, d}, ctx), fresh.shape(),
+      "attn_pv_cached");
+  Tensor cachedT{cast<RankedTensorType>(cachedOut.getType()), cachedOut,
+                 std::nullopt};
   auto sum = elementwise(
       {&fresh, &cachedT}, f32,
       [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
