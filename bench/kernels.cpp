@@ -12,10 +12,20 @@
 // BITNET_NUM_THREADS threads (default: all cores); bench/run.py runs this
 // once with 1 and once with all. Machine-readable lines start with "RESULT".
 //
+// Then the a4.8 FFN decode step (M = 1) at 2B4T shapes, dense against
+// sparse, at given sparsities (`--sparsity LABEL:GATE:DOWN`, repeatable;
+// default: the paper's 67.5% closed gates and 80% zero down inputs):
+//   dense  = gate+up (13824 x 2560) + down (2560 x 6912), row kernels;
+//   sparse = gate (6912 x 2560) + gate-first up (6912 x 2560, rows of open
+//            gates only) + down over non-zero inputs (bits2_cols),
+// and the TopK-50% output projection (2560 x 2560) dense vs columns.
+// Zeros are placed at random; weights cycle through >= 512 MiB as above.
+//
 //===----------------------------------------------------------------------===//
 
 #include "bitnet/Runtime/CpuFeatures.h"
 #include "bitnet/Runtime/Ukernels.h"
+#include "bitnet/Support/TernaryPacking.h"
 
 #include <algorithm>
 #include <chrono>
@@ -82,14 +92,164 @@ struct ShapeSpec {
   int64_t n, k;
 };
 
+/// Random packed bytes (every field a valid code 0..2).
+void randomPacked(std::vector<uint8_t> &w, std::mt19937 &rng) {
+  for (uint8_t &b : w) {
+    uint8_t v = 0;
+    for (int j = 0; j < 4; ++j)
+      v |= uint8_t(rng() % 3) << (2 * j);
+    b = v;
+  }
+}
+
+/// Copies of one weight matrix's bytes, enough (>= 512 MiB over all the
+/// matrices of a step) that each step reads DRAM.
+struct Cycled {
+  std::vector<uint8_t> bytes;
+  size_t one = 0;
+  const uint8_t *at(size_t i) const { return bytes.data() + one * i; }
+};
+
+Cycled cycled(size_t one, size_t copies, std::mt19937 &rng) {
+  Cycled c;
+  c.one = one;
+  c.bytes.resize(one * copies);
+  randomPacked(c.bytes, rng);
+  return c;
+}
+
+std::vector<int8_t> sparseCodes(int64_t k, double zeros, std::mt19937 &rng) {
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<int8_t> x(static_cast<size_t>(k));
+  for (int8_t &v : x) {
+    int c = int(rng() % 255) - 127;
+    v = int8_t(u(rng) < zeros || c == 0 ? 0 : c);
+  }
+  return x;
+}
+
+template <typename Fn> double meanSeconds(int iters, Fn fn) {
+  fn(0); // warm the code and the thread pool
+  auto t0 = Clock::now();
+  for (int it = 0; it < iters; ++it)
+    fn(it + 1);
+  return std::chrono::duration<double>(Clock::now() - t0).count() / iters;
+}
+
+/// One a4.8 FFN decode step, dense vs sparse, at `gateClosed` / `downZero`.
+void benchFfn(const char *label, double gateClosed, double downZero,
+              int threads, std::mt19937 &rng) {
+  using namespace bitnet_rt;
+  const int64_t hidden = 2560, ffn = 6912;
+  const int64_t kqH = hidden / 4, kqF = ffn / 4;
+  const size_t gateBytes = size_t(ffn * kqH), downBytes = size_t(hidden * kqF);
+  const size_t colsBytes = size_t(ternary::colBlocks(hidden) * ffn *
+                                  ternary::kColBlockBytes);
+  const size_t copies = std::max<size_t>(
+      4, (size_t(768) << 20) / (2 * gateBytes + downBytes + colsBytes));
+  // gate and up side by side as the dense kernel reads them (13824 rows).
+  Cycled gateUp = cycled(2 * gateBytes, copies + 1, rng);
+  Cycled down = cycled(downBytes, copies + 1, rng);
+  Cycled downCols = cycled(colsBytes, copies + 1, rng);
+  std::vector<int8_t> x = sparseCodes(hidden, 0.0, rng);
+  std::vector<int8_t> h = sparseCodes(ffn, downZero, rng);
+  std::uniform_real_distribution<float> u(0, 1);
+  std::vector<float> gate(static_cast<size_t>(ffn));
+  for (float &g : gate)
+    g = u(rng) < gateClosed ? -1.0f : 1.0f;
+  std::vector<int32_t> out(static_cast<size_t>(2 * ffn));
+  std::vector<int32_t> outD(static_cast<size_t>(hidden));
+  int iters = int(copies);
+  double dense = meanSeconds(iters, [&](int i) {
+    bitlinearI8Bits2(x.data(), 1, hidden, gateUp.at(size_t(i)), 2 * ffn, kqH,
+                     kqH, out.data(), 2 * ffn);
+    bitlinearI8Bits2(h.data(), 1, ffn, down.at(size_t(i)), hidden, kqF, kqF,
+                     outD.data(), hidden);
+  });
+  double sparse = meanSeconds(iters, [&](int i) {
+    const uint8_t *g = gateUp.at(size_t(i));
+    bitlinearI8Bits2(x.data(), 1, hidden, g, ffn, kqH, kqH, out.data(), ffn);
+    bitlinearI8Bits2Gated(x.data(), 1, hidden, g + gateBytes, ffn, kqH, kqH,
+                          gate.data(), ffn, out.data() + ffn, ffn);
+    bitlinearI8Bits2Cols(h.data(), 1, ffn, ffn, downCols.at(size_t(i)), hidden,
+                         outD.data(), hidden);
+  });
+  // Bytes each must read: all packed rows; open rows; one 64-byte line per
+  // non-zero input column and 256-row block.
+  int64_t open = 0, nonzero = 0;
+  for (float g : gate)
+    open += g > 0;
+  for (int8_t v : h)
+    nonzero += v != 0;
+  double denseBytes = double(2 * gateBytes + downBytes);
+  double sparseBytes = double(gateBytes) + double(open * kqH) +
+                       double(nonzero * ternary::colBlocks(hidden) *
+                              ternary::kColBlockBytes);
+  std::printf("ffn %-8s gate closed %5.1f%% down zero %5.1f%% threads %d: "
+              "dense %8.1f us (%.1f MB) sparse %8.1f us (%.1f MB) -> %.2fx\n",
+              label, 100 * gateClosed, 100 * downZero, threads, dense * 1e6,
+              denseBytes / 1e6, sparse * 1e6, sparseBytes / 1e6,
+              dense / sparse);
+  std::printf("RESULT ffn %s %.4f %.4f %d %.3f %.3f\n", label, gateClosed,
+              downZero, threads, dense * 1e6, sparse * 1e6);
+}
+
+/// The TopK-50% output projection: dense rows vs non-zero columns.
+void benchTopKOut(double zero, int threads, std::mt19937 &rng) {
+  using namespace bitnet_rt;
+  const int64_t n = 2560, k = 2560, kq = k / 4;
+  size_t rowBytes = size_t(n * kq);
+  size_t colBytes = size_t(ternary::colBlocks(n) * k * ternary::kColBlockBytes);
+  size_t copies = std::max<size_t>(4, (size_t(512) << 20) / (rowBytes + colBytes));
+  Cycled rows = cycled(rowBytes, copies + 1, rng);
+  Cycled cols = cycled(colBytes, copies + 1, rng);
+  std::vector<int8_t> x = sparseCodes(k, zero, rng);
+  std::vector<int32_t> out(static_cast<size_t>(n));
+  int iters = int(copies);
+  double dense = meanSeconds(iters, [&](int i) {
+    bitlinearI8Bits2(x.data(), 1, k, rows.at(size_t(i)), n, kq, kq, out.data(),
+                     n);
+  });
+  double sparse = meanSeconds(iters, [&](int i) {
+    bitlinearI8Bits2Cols(x.data(), 1, k, k, cols.at(size_t(i)), n, out.data(),
+                         n);
+  });
+  std::printf("out-proj zero %5.1f%% threads %d: dense %8.1f us sparse %8.1f us "
+              "-> %.2fx\n",
+              100 * zero, threads, dense * 1e6, sparse * 1e6, dense / sparse);
+  std::printf("RESULT oproj %.4f %d %.3f %.3f\n", zero, threads, dense * 1e6,
+              sparse * 1e6);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   int threadsAll = bitnet_rt::kernelThreads();
   bool avx512 = bitnet_rt::hostCpuFeatures().count("avx512f");
   size_t bufBytes = size_t(1) << 30;
-  if (argc > 1)
-    bufBytes = size_t(std::atoll(argv[1])) << 20;
+  struct Sparsity {
+    std::string label;
+    double gate, down;
+  };
+  std::vector<Sparsity> sparsities;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--sparsity" && i + 1 < argc) {
+      std::string v = argv[++i];
+      size_t c1 = v.find(':'), c2 = v.rfind(':');
+      if (c1 == std::string::npos || c1 == c2) {
+        std::fprintf(stderr, "bitnet-bench-kernels: --sparsity LABEL:GATE:DOWN, "
+                             "got '%s'\n", v.c_str());
+        return 1;
+      }
+      sparsities.push_back({v.substr(0, c1), std::atof(v.substr(c1 + 1).c_str()),
+                            std::atof(v.substr(c2 + 1).c_str())});
+    } else {
+      bufBytes = size_t(std::atoll(argv[i])) << 20;
+    }
+  }
+  if (sparsities.empty())
+    sparsities.push_back({"paper", 0.675, 0.80});
   uint64_t *buf = static_cast<uint64_t *>(std::aligned_alloc(64, bufBytes));
   for (size_t i = 0; i < bufBytes / 8; ++i)
     buf[i] = i * 0x9e3779b97f4a7c15ull;
@@ -150,5 +310,9 @@ int main(int argc, char **argv) {
                   threadsAll, best * 1e6, gbs);
     }
   }
+
+  for (const Sparsity &sp : sparsities)
+    benchFfn(sp.label.c_str(), sp.gate, sp.down, threadsAll, rng);
+  benchTopKOut(0.5, threadsAll, rng);
   return 0;
 }

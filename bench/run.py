@@ -11,9 +11,14 @@ with their baselines, written as a markdown table.
             export: prefill = the full-sequence export on the 64-token prompt,
             decode = the explicit past-KV export (models/onnx/*_past.onnx,
             where one exists), 64 steps;
+  sparse    the a4.8 FFN decode step at 2B4T shapes, gate-first + zero
+            skipping kernels vs our dense kernels, at the paper's sparsities
+            and at the bundled a4.8 model's (gate closed fraction measured by
+            ONNX Runtime on the prompt, down-projection input zeros by
+            bitnet-run's sparsity table), and the TopK-50% output projection;
   2B4T      (with --model-2b4t PATH, models/make_2b4t.py's output): compile
             time, artifact size and bits per ternary weight, prefill and
-            decode tokens/s.
+            decode tokens/s, with and without the sparse kernels.
 
 Run with the ONNX Runtime venv's python (scripts/bench-cpu does it all):
   .venv-ort/bin/python bench/run.py --build build --out bench/results/cpu.md
@@ -67,14 +72,50 @@ def cpu_name():
     return platform.processor()
 
 
-def bench_kernels(build, threads):
+def example_sparsity(build, tmp):
+    """The bundled a4.8 export's FFN sparsity on the prompt: the fraction of
+    gate pre-activations <= 0 (ONNX Runtime, the gate MatMuls' outputs) and
+    the fraction of zero down-projection input codes (bitnet-run's table)."""
+    import onnx
+    path = os.path.join(ROOT, "models", "onnx", "a48.onnx")
+    model = onnx.load(path)
+    gates = [n.output[0] for n in model.graph.node
+             if n.op_type == "MatMul" and "gate_proj" in n.name]
+    for g in gates:
+        model.graph.output.append(onnx.ValueInfoProto(name=g))
+    sess = ort.InferenceSession(model.SerializeToString(),
+                                providers=["CPUExecutionProvider"])
+    outs = sess.run(gates, {"input_ids": np.array([PROMPT], dtype=np.int64)})
+    closed = float(np.mean(np.concatenate([(o <= 0).ravel() for o in outs])))
+    art = os.path.join(tmp, "a48-sparsity.bnx")
+    run([os.path.join(build, "bin", "bitnet-compile"), path, "-o", art])
+    text = run([os.path.join(build, "bin", "bitnet-run"), art, "--prompt-ids",
+                ",".join(map(str, PROMPT)), "--max-new-tokens", "0"])
+    down = float(re.search(r"^\s*down\s+\S+\s+([\d.]+)%", text, re.M).group(1))
+    return closed, down / 100
+
+
+def bench_kernels(build, threads, sparsity=None):
     out = {}
+    extra = []
+    if sparsity:
+        extra = ["--sparsity", "paper:0.675:0.80",
+                 "--sparsity", "example:%.4f:%.4f" % sparsity]
     for t in (1, threads):
-        text = run([os.path.join(build, "bin", "bitnet-bench-kernels")],
+        text = run([os.path.join(build, "bin", "bitnet-bench-kernels")] + extra,
                    env={"BITNET_NUM_THREADS": str(t)})
+        for line in text.splitlines():
+            f = line.split()
+            if len(f) == 8 and f[:2] == ["RESULT", "ffn"]:
+                out[("ffn", f[2], float(f[3]), float(f[4]), t)] = (
+                    float(f[6]), float(f[7]))
+            if len(f) == 6 and f[:2] == ["RESULT", "oproj"]:
+                out[("oproj", float(f[2]), t)] = (float(f[4]), float(f[5]))
         bw = [l for l in text.splitlines() if l.startswith("RESULT bandwidth")]
         bws = {int(l.split()[2]): float(l.split()[3]) for l in bw}
         for key, val in results(text, "kernel").items():
+            if key[0] in ("ffn", "oproj"):
+                continue
             out[(key[0], int(key[1]), t)] = (val[0], val[1], bws.get(t, bws[1]))
         torch_text = run(["/usr/bin/python3", os.path.join(ROOT, "bench",
                                                           "torch_linear.py"),
@@ -138,11 +179,12 @@ def ort_model(name, reps=3):
     return prefill, decode
 
 
-def bench_2b4t(build, path, tmp, lm_head="f32"):
+def bench_2b4t(build, path, tmp, lm_head="f32", sparse=True):
     art = os.path.join(tmp, "2b4t.bnx")
     t0 = time.perf_counter()
     text = run([os.path.join(build, "bin", "bitnet-compile"), path,
-                "--max-context=256", "--lm-head=" + lm_head, "-o", art])
+                "--max-context=256", "--lm-head=" + lm_head,
+                "--sparse-kernels=" + ("true" if sparse else "false"), "-o", art])
     compile_s = time.perf_counter() - t0
     size = os.path.getsize(art)
     m = re.search(r"weights (\d+) bytes in \d+ tensors, (\d+) ternary", text)
@@ -176,7 +218,9 @@ def main():
         f"threads); PyTorch from Debian's python3-torch")
     say()
 
-    k = bench_kernels(args.build, threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        closed, down = example_sparsity(args.build, tmp)
+    k = bench_kernels(args.build, threads, (closed, down))
     say("## Ternary BitLinear kernel vs DRAM bandwidth and PyTorch f32 linear")
     say()
     say("Shapes are BitNet b1.58 2B4T's (N x K). GB/s = bytes the kernel must "
@@ -187,11 +231,41 @@ def main():
         "torch f32 (us) | speedup vs torch |")
     say("|---|---|---|---|---|---|---|---|")
     for (shape, m, t), (us, gbs, bw) in sorted(
-            ((key, v) for key, v in k.items() if key[0] != "torch"),
+            ((key, v) for key, v in k.items()
+             if key[0] not in ("torch", "ffn", "oproj")),
             key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
         tus = k.get(("torch", shape, m, t), (float("nan"),))[0]
         say(f"| {shape} | {m} | {t} | {us:.1f} | {gbs:.2f} | "
             f"{100 * gbs / bw:.0f}% of {bw:.1f} GB/s | {tus:.1f} | {tus / us:.1f}x |")
+    say()
+
+    say("## a4.8 sparse FFN decode vs our dense FFN (2B4T shapes, M = 1)")
+    say()
+    say("dense = gate+up 13824 x 2560 and down 2560 x 6912 on the row "
+        "kernel; sparse = gate 6912 x 2560, the up projection over open gates "
+        "only (gated kernel) and the down projection over non-zero inputs "
+        "only (column kernel, bits2_cols). Zeros placed at random; weights "
+        "cycle through >= 512 MiB so every step reads DRAM. The bundled a4.8 "
+        f"model's own sparsity on the prompt: {100 * closed:.1f}% of gate "
+        f"pre-activations <= 0 (ONNX Runtime), {100 * down:.1f}% of "
+        "down-projection input codes zero (bitnet-run).")
+    say()
+    say("| sparsities | gate closed | down inputs zero | threads | dense (us) | "
+        "sparse (us) | speedup |")
+    say("|---|---|---|---|---|---|---|")
+    for key in sorted(x for x in k if x[0] == "ffn"):
+        dus, sus = k[key]
+        say(f"| {key[1]} | {100 * key[2]:.1f}% | {100 * key[3]:.1f}% | {key[4]} | "
+            f"{dus:.1f} | {sus:.1f} | {dus / sus:.2f}x |")
+    say()
+    say("TopK-50% output projection (2560 x 2560): row kernel vs column kernel "
+        "over the non-zero half.")
+    say()
+    say("| threads | dense (us) | sparse (us) | speedup |")
+    say("|---|---|---|---|")
+    for key in sorted(x for x in k if x[0] == "oproj"):
+        dus, sus = k[key]
+        say(f"| {key[2]} | {dus:.1f} | {sus:.1f} | {dus / sus:.2f}x |")
     say()
 
     say("## Whole models: bitnet-run artifacts vs ONNX Runtime on the same export")
@@ -219,12 +293,13 @@ def main():
                 "(vocab 128256 x 2560, tied to the embedding) is float32 as "
                 "exported, or int8 with --lm-head=int8.")
             say()
-            say("| LM head | compile s | artifact MiB | bits per ternary weight "
-                "| prefill tok/s | decode tok/s |")
-            say("|---|---|---|---|---|---|")
-            for head in ("f32", "int8"):
-                r = bench_2b4t(args.build, args.model_2b4t, tmp, head)
-                say(f"| {head} | {r['compile_s']:.0f} | "
+            say("| LM head | kernels | compile s | artifact MiB | bits per "
+                "ternary weight | prefill tok/s | decode tok/s |")
+            say("|---|---|---|---|---|---|---|")
+            for head, sparse in (("f32", True), ("int8", True), ("int8", False)):
+                r = bench_2b4t(args.build, args.model_2b4t, tmp, head, sparse)
+                say(f"| {head} | {'sparse' if sparse else 'dense'} | "
+                    f"{r['compile_s']:.0f} | "
                     f"{r['artifact_bytes'] / 2**20:.0f} | 2.0 (packed: "
                     f"{r['ternary'] / 1e9:.2f} G weights in "
                     f"{r['ternary'] / 4 / 2**20:.0f} MiB) | {r['prefill']:.1f} | "

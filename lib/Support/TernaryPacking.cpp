@@ -51,4 +51,26 @@ void unpackTernaryRows(PackedLayout layout, const uint8_t *packed, int64_t rows,
       out[r * k + i] = unpackTernary(layout, packed[r * bytes + i / n], i % n);
 }
 
+void packTernaryCols(const int8_t *weights, int64_t n, int64_t k,
+                     uint8_t *out) {
+  int64_t bytes = colBlocks(n) * k * kColBlockBytes;
+  for (int64_t i = 0; i < bytes; ++i)
+    out[i] = 0x55; // code 1 (weight 0) in all four fields
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < k; ++c) {
+      uint8_t &byte = out[colByteOffset(n, r, c)];
+      int shift = colBitShift(r);
+      unsigned code = unsigned(clampTrit(weights[r * k + c]) + 1);
+      byte = uint8_t((byte & ~(3u << shift)) | (code << shift));
+    }
+}
+
+void unpackTernaryCols(const uint8_t *packed, int64_t n, int64_t k,
+                       int8_t *out) {
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < k; ++c)
+      out[r * k + c] = int8_t(
+          int((packed[colByteOffset(n, r, c)] >> colBitShift(r)) & 3) - 1);
+}
+
 } // namespace ternary

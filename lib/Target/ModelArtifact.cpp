@@ -2,6 +2,8 @@
 
 #include "bitnet/Target/ModelArtifact.h"
 
+#include "bitnet/Dialect/BitNet/Transforms/Passes.h"
+
 #include "bitnet/Conversion/ONNXToBitNet/ONNXImporter.h"
 #include "bitnet/Pipelines/Pipelines.h"
 #include "bitnet/Runtime/ArtifactFormat.h"
@@ -112,6 +114,8 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   PassManager toLinalg(&context);
   std::string pipelineErrors;
   llvm::raw_string_ostream pipelineStream(pipelineErrors);
+  if (options.sparseKernels && options.ukernels)
+    toLinalg.addPass(createBitNetGateFirstSparsity());
   if (failed(buildPipeline(toLinalg, Phase::BitNet, Phase::Linalg, pipelineStream)) ||
       failed(toLinalg.run(**module))) {
     error = "lowering '" + model.path + "' to linalg failed " + pipelineErrors;
@@ -159,7 +163,10 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
       return false;
   }
   std::string linkError;
-  llvm::StringRef args[] = {options.linker, "-shared", "--no-undefined-version",
+  // -Bsymbolic: the code's calls between its own functions bind inside it,
+  // whatever else the process has loaded (several models at once).
+  llvm::StringRef args[] = {options.linker, "-shared", "-Bsymbolic",
+                            "--no-undefined-version",
                             "-o", shared.path, object.path};
   int rc = llvm::sys::ExecuteAndWait(options.linker, args, std::nullopt, {}, 0,
                                      0, &linkError);

@@ -41,6 +41,8 @@ struct LowerUkernelsPass
     for (linalg::GenericOp op : tagged) {
       auto name = op->getAttrOfType<StringAttr>("bitnet.ukernel");
       if (!name || !llvm::is_contained({StringRef("bitlinear_i8_bits2"),
+                                        StringRef("bitlinear_i8_bits2_gated"),
+                                        StringRef("bitlinear_i8_bits2_cols"),
                                         StringRef("matmul_f32"),
                                         StringRef("matmul_f32_nt"),
                                         StringRef("matmul_f32_i8w_nt"),

@@ -79,6 +79,11 @@ struct bitnet_model {
           headDim = 0, ffn = 0, context = 0, chunk = 0, kvBits = 16,
           kvBosBits = 0, ternary = 0;
   void *library = nullptr;
+  /// The memory file the code was loaded from, open while it is loaded:
+  /// glibc reuses an already-loaded object of the same path, and a closed
+  /// descriptor's number (so its /proc/self/fd path) is reused by the next
+  /// model's file, which would then get this model's code.
+  int codeFd = -1;
   StepFn prefill = nullptr, decode = nullptr;
   const uint8_t *weights = nullptr;
   size_t weightBytes = 0;
@@ -91,6 +96,8 @@ struct bitnet_model {
   ~bitnet_model() {
     if (library)
       dlclose(library);
+    if (codeFd >= 0)
+      close(codeFd);
   }
   int fail(int code, const std::string &message) {
     error = message;
@@ -159,7 +166,7 @@ bool bitnet_model::load(const char *path, std::string &why) {
   }
   std::string fdPath = "/proc/self/fd/" + std::to_string(fd);
   library = dlopen(fdPath.c_str(), RTLD_NOW | RTLD_LOCAL);
-  close(fd);
+  codeFd = fd;
   if (!library)
     return fail(std::string("cannot load the code: ") + dlerror());
   prefill = reinterpret_cast<StepFn>(dlsym(library, "_mlir_ciface_prefill"));

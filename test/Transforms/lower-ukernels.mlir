@@ -34,6 +34,35 @@ func.func @tagged(%x: memref<4x16x4xi8>, %w: memref<32x16xi8>, %o: memref<4x32xi
 
 // -----
 
+// The kernels that skip work take their extra operand (the gate) in order.
+#x3 = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+#w3 = affine_map<(d0, d1, d2, d3) -> (d1, d2)>
+#o3 = affine_map<(d0, d1, d2, d3) -> (d0, d1)>
+#xc = affine_map<(d0, d1, d2) -> (d0, d2)>
+#wc = affine_map<(d0, d1, d2) -> (d2, d1 floordiv 256, d1 mod 64)>
+#oc = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @skipping
+// CHECK: call @bitnet_ukernel_bitlinear_i8_bits2_gated(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (memref<*xi8>, memref<*xi8>, memref<*xf32>, memref<*xi32>) -> ()
+// CHECK: call @bitnet_ukernel_bitlinear_i8_bits2_cols(%{{.*}}, %{{.*}}, %{{.*}}) : (memref<*xi8>, memref<*xi8>, memref<*xi32>) -> ()
+func.func @skipping(%x: memref<1x16x4xi8>, %w: memref<32x16xi8>, %g: memref<1x32xf32>, %o: memref<1x32xi32>,
+                    %xc: memref<1x40xi8>, %wc: memref<40x2x64xi8>, %oc: memref<1x300xi32>) {
+  linalg.generic {indexing_maps = [#x3, #w3, #o3, #o3], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w, %g : memref<1x16x4xi8>, memref<32x16xi8>, memref<1x32xf32>) outs(%o : memref<1x32xi32>)
+      attrs = {bitnet.ukernel = "bitlinear_i8_bits2_gated"} {
+  ^bb0(%a: i8, %b: i8, %gv: f32, %c: i32):
+    linalg.yield %c : i32
+  }
+  linalg.generic {indexing_maps = [#xc, #wc, #oc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%xc, %wc : memref<1x40xi8>, memref<40x2x64xi8>) outs(%oc : memref<1x300xi32>)
+      attrs = {bitnet.ukernel = "bitlinear_i8_bits2_cols"} {
+  ^bb0(%a: i8, %b: i8, %c: i32):
+    linalg.yield %c : i32
+  }
+  return
+}
+
+// -----
+
 #m = affine_map<(d0) -> (d0)>
 func.func @unknown(%x: memref<4xi8>, %o: memref<4xi8>) {
   // expected-error @+1 {{unknown ukernel "matmul_fp64"}}

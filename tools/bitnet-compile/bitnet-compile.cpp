@@ -86,6 +86,13 @@ cl::opt<std::string> lmHead(
     cl::desc("Artifacts: LM head weights, f32 (as exported) or int8 (per-row "
              "scales; a quarter of the bytes, logits change slightly)"),
     cl::init("f32"), cl::cat(category));
+cl::opt<bool> sparseKernels(
+    "sparse-kernels",
+    cl::desc("Artifacts: skip the work ReLU2-GLU and TopK zeros make useless "
+             "(gate-first up projection, down and TopK output projections "
+             "over non-zero inputs; bitnet-gate-first-sparsity). Results are "
+             "identical either way"),
+    cl::init(true), cl::cat(category));
 cl::opt<std::string> linker("linker",
                             cl::desc("Artifacts: the ld.lld to link with"),
                             cl::init(BITNET_DEFAULT_LINKER), cl::cat(category));
@@ -177,6 +184,7 @@ int main(int argc, char **argv) {
     options.dims = dims;
     options.linker = linker;
     options.int8LMHead = lmHead == "int8";
+    options.sparseKernels = sparseKernels;
     bitnet::ModelArtifactSummary summary;
     std::string error;
     if (!bitnet::compileModelArtifact(*model, context, options, outputFile,

@@ -302,7 +302,7 @@ INSTANTIATE_TEST_SUITE_P(Ratios, TopKTest,
 
 struct BitLinearCase {
   std::string codes;  // i8 | f4E2M1FN
-  std::string weight; // i8 | bits2 | trits5
+  std::string weight; // i8 | bits2 | trits5 | bits2_cols
 };
 
 void PrintTo(const BitLinearCase &c, std::ostream *os) {
@@ -360,12 +360,71 @@ INSTANTIATE_TEST_SUITE_P(
     CodesAndLayouts, BitLinearTest,
     ::testing::Values(BitLinearCase{"i8", "i8"}, BitLinearCase{"i8", "bits2"},
                       BitLinearCase{"i8", "trits5"},
+                      BitLinearCase{"i8", "bits2_cols"},
                       BitLinearCase{"f4E2M1FN", "i8"},
-                      BitLinearCase{"f4E2M1FN", "bits2"}),
+                      BitLinearCase{"f4E2M1FN", "bits2"},
+                      BitLinearCase{"f4E2M1FN", "bits2_cols"}),
     [](const ::testing::TestParamInfo<BitLinearCase> &info) {
       return (info.param.codes == "i8" ? std::string("Int") : "Fp4") +
              "CodesWeight" + info.param.weight;
     });
+
+// gated_bitlinear = bitlinear where gate > 0, else 0, for each weight form
+// (the packed 2-bit row layout has its own gated contraction).
+class GatedBitLinearTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GatedBitLinearTest, MatchesReference) {
+  const std::string layout = GetParam();
+  const int64_t m = 3, n = 300, k = 37; // two column blocks, one partial
+  RunFunction fn;
+  std::string x = fn.input("x", {m, k}, "i8");
+  std::string xs = fn.input("xs", {m}, "f32");
+  std::string w = fn.input("w", {n, k}, "i8");
+  std::string ws = fn.input("ws", {}, "f32");
+  std::string g = fn.input("g", {m, n}, "f32");
+  std::string wType = "tensor<300x37xi8>", wVal = w;
+  if (layout != "i8") {
+    wType = "!bitnet.packed_ternary<300x37, " + layout + ">";
+    fn.line("%p = bitnet.pack_ternary " + w + " : tensor<300x37xi8> -> " + wType);
+    wVal = "%p";
+  }
+  fn.line("%y = bitnet.gated_bitlinear " + x + ", " + xs + ", " + wVal + ", " +
+          ws + ", " + g + " : (tensor<3x37xi8>, tensor<3xf32>, " + wType +
+          ", tensor<f32>, tensor<3x300xf32>) -> tensor<3x300xf32>");
+  fn.output("y", "%y", {m, n}, "f32");
+  auto engine = compileOrFail(fn);
+  ASSERT_TRUE(engine);
+
+  std::mt19937 rng(17);
+  std::vector<int8_t> xin(m * k), win(n * k);
+  for (int8_t &v : xin)
+    v = int8_t(int(rng() % 256) - 128);
+  for (int8_t &v : win)
+    v = int8_t(int(rng() % 3) - 1);
+  std::vector<float> gin(m * n);
+  for (float &v : gin) // about 2/3 closed, some exactly 0
+    v = float(int(rng() % 6) - 3) * 0.25f;
+  gin[5] = std::nanf("");
+  std::vector<float> xsin{0.5f, 1e-3f, 3.25f}, wsin{0.0371f};
+  std::vector<float> y(m * n);
+  auto xV = view<int8_t, 2>(xin, {m, k});
+  auto xsV = view<float, 1>(xsin, {m});
+  auto wV = view<int8_t, 2>(win, {n, k});
+  auto wsV = scalarView(wsin);
+  auto gV = view<float, 2>(gin, {m, n});
+  auto yV = view<float, 2>(y, {m, n});
+  llvm::Error err = engine->invoke("run", &xV, &xsV, &wV, &wsV, &gV, &yV);
+  ASSERT_FALSE(err) << llvm::toString(std::move(err));
+  std::vector<float> want = ref::bitLinear(xin, xsin, win, wsin[0], m, n, k,
+                                           /*fp4=*/false);
+  for (int64_t i = 0; i < m * n; ++i)
+    if (!(gin[size_t(i)] > 0.0f))
+      want[size_t(i)] = 0.0f;
+  expectNear(y, want, 0, "gated_bitlinear");
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, GatedBitLinearTest,
+                         ::testing::Values("i8", "bits2", "bits2_cols"));
 
 // fused_bitlinear = bitlinear(quant(topk(x))) for every activation scheme.
 struct FusedCase {

@@ -98,6 +98,48 @@ INSTANTIATE_TEST_SUITE_P(
       return info.param.layout + "_k" + std::to_string(info.param.k);
     });
 
+// The column-contiguous layout: [k, colBlocks(n), 64] bytes; n = 300 has a
+// partial second block, whose missing rows must pack as code 1.
+TEST(PackingLoweringTest, ColumnLayoutMatchesSupportBitForBit) {
+  const int64_t n = 300, k = 5, blocks = colBlocks(n);
+  const char *source = R"mlir(
+func.func @pack(%x: tensor<300x5xi8>) -> !bitnet.packed_ternary<300x5, bits2_cols> attributes {llvm.emit_c_interface} {
+  %p = bitnet.pack_ternary %x : tensor<300x5xi8> -> !bitnet.packed_ternary<300x5, bits2_cols>
+  return %p : !bitnet.packed_ternary<300x5, bits2_cols>
+}
+func.func @unpack(%p: !bitnet.packed_ternary<300x5, bits2_cols>) -> tensor<300x5xi8> attributes {llvm.emit_c_interface} {
+  %x = bitnet.unpack_ternary %p : !bitnet.packed_ternary<300x5, bits2_cols> -> tensor<300x5xi8>
+  return %x : tensor<300x5xi8>
+}
+)mlir";
+  static std::unique_ptr<mlir::MLIRContext> context =
+      mlir::bitnet::createReferenceContext();
+  auto engine = mlir::bitnet::compileReferenceJit(*context, source);
+  ASSERT_TRUE(bool(engine)) << llvm::toString(engine.takeError());
+  std::mt19937 rng(29);
+  std::vector<int8_t> codes(n * k);
+  for (int8_t &v : codes)
+    v = int8_t(int(rng() % 3) - 1);
+  auto in = view<int8_t, 2>(codes, {n, k});
+  StridedMemRefType<int8_t, 3> packed{};
+  llvm::Error err = (*engine)->invoke("pack", &packed, &in);
+  ASSERT_FALSE(err) << llvm::toString(std::move(err));
+  ASSERT_EQ(packed.sizes[0], k);
+  ASSERT_EQ(packed.sizes[1], blocks);
+  ASSERT_EQ(packed.sizes[2], kColBlockBytes);
+  std::vector<uint8_t> want(blocks * k * kColBlockBytes);
+  packTernaryCols(codes.data(), n, k, want.data());
+  for (size_t i = 0; i < want.size(); ++i)
+    ASSERT_EQ(uint8_t(packed.data[packed.offset + i]), want[i]) << "byte " << i;
+  StridedMemRefType<int8_t, 2> unpacked{};
+  err = (*engine)->invoke("unpack", &unpacked, &packed);
+  ASSERT_FALSE(err) << llvm::toString(std::move(err));
+  for (int64_t i = 0; i < n * k; ++i)
+    ASSERT_EQ(unpacked.data[unpacked.offset + i], codes[i]) << "weight " << i;
+  std::free(packed.basePtr);
+  std::free(unpacked.basePtr);
+}
+
 // Constant folding (pack of a constant, then unpack of the packed constant)
 // through the whole pipeline gives back the codes.
 TEST(PackingFolderTest, FoldedPackThenUnpackGivesTheCodes) {

@@ -15,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -51,7 +53,8 @@ Agreement compare(const std::vector<float> &got, const float *want,
 
 /// Compiles models/<file> into a temporary artifact; "" on failure.
 std::string compileArtifact(const std::string &file, int64_t context,
-                            std::string &error, bool int8LMHead = false) {
+                            std::string &error, bool int8LMHead = false,
+                            bool sparseKernels = true) {
   auto model = imp::loadONNXModel(BITNET_SOURCE_DIR "/models/" + file);
   if (!model) {
     error = llvm::toString(model.takeError());
@@ -63,11 +66,13 @@ std::string compileArtifact(const std::string &file, int64_t context,
   options.prefillChunk = 16;
   options.linker = BITNET_DEFAULT_LINKER;
   options.int8LMHead = int8LMHead;
+  options.sparseKernels = sparseKernels;
   bitnet::ModelArtifactSummary summary;
   std::string path = ::testing::TempDir() + "/" +
                      std::to_string(getpid()) + "-" +
                      file.substr(file.rfind('/') + 1) +
-                     (int8LMHead ? ".i8" : "") + ".bnx";
+                     (int8LMHead ? ".i8" : "") +
+                     (sparseKernels ? "" : ".dense") + ".bnx";
   if (!bitnet::compileModelArtifact(*model, *ctx, options, path, summary, error))
     return "";
   return path;
@@ -84,7 +89,8 @@ struct LoadedModel {
 
 /// Loads the reference of models/<file> and opens its artifact (the file is
 /// removed once mapped: the model keeps working).
-void loadModel(const std::string &file, bool int8LMHead, LoadedModel &out) {
+void loadModel(const std::string &file, bool int8LMHead, LoadedModel &out,
+               bool sparseKernels = true) {
   std::string name = file.substr(file.rfind('/') + 1);
   name = name.substr(0, name.find('.'));
   std::string error;
@@ -95,7 +101,8 @@ void loadModel(const std::string &file, bool int8LMHead, LoadedModel &out) {
   out.seq = want.shape[1];
   out.vocab = want.shape[2];
   out.ids.assign(out.ref["input_ids"].i64(), out.ref["input_ids"].i64() + out.seq);
-  std::string path = compileArtifact(file, out.seq, error, int8LMHead);
+  std::string path =
+      compileArtifact(file, out.seq, error, int8LMHead, sparseKernels);
   ASSERT_FALSE(path.empty()) << error;
   char message[512];
   ASSERT_EQ(bitnet_create(path.c_str(), &out.model, message, sizeof(message)),
@@ -205,6 +212,46 @@ TEST_P(Int8LMHeadTest, StaysCloseToPyTorch) {
 
 INSTANTIATE_TEST_SUITE_P(Models, Int8LMHeadTest,
                          ::testing::Values("llama", "b158", "a48"));
+
+/// --sparse-kernels (the default) against the dense kernels on the same
+/// export: the skipped work is exactly zeros, so every logit of a chunked
+/// prefill and of each decode step must be bit-identical.
+class SparseKernelsTest : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(SparseKernelsTest, BitIdenticalToDense) {
+  std::string file = GetParam();
+  LoadedModel sparse, dense;
+  ASSERT_NO_FATAL_FAILURE(loadModel(file, false, sparse, true));
+  ASSERT_NO_FATAL_FAILURE(loadModel(file, false, dense, false));
+  int64_t seq = sparse.seq, vocab = sparse.vocab;
+  std::vector<float> a(seq * vocab), b(seq * vocab);
+  for (auto [m, out] : {std::pair{&sparse, &a}, std::pair{&dense, &b}}) {
+    const int64_t part = 24;
+    ASSERT_EQ(bitnet_prefill(m->model, m->ids.data(), part, out->data(), 1),
+              BITNET_OK);
+    for (int64_t t = part; t < seq; ++t)
+      ASSERT_EQ(bitnet_decode(m->model, m->ids[t], out->data() + t * vocab),
+                BITNET_OK);
+  }
+  int64_t differing = 0, first = -1;
+  for (int64_t i = 0; i < seq * vocab; ++i)
+    if (std::memcmp(&a[size_t(i)], &b[size_t(i)], sizeof(float)) != 0) {
+      ++differing;
+      if (first < 0)
+        first = i;
+    }
+  EXPECT_EQ(differing, 0) << "first at position " << first / vocab << ": "
+                          << a[size_t(first)] << " vs " << b[size_t(first)];
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, SparseKernelsTest,
+                         ::testing::Values("onnx/a48.onnx", "onnx/a48fp4.onnx",
+                                           "onnx/a48_threshold.onnx"),
+                         [](const auto &info) {
+                           std::string s = info.param;
+                           s = s.substr(5, s.find('.') - 5);
+                           return s;
+                         });
 
 TEST(RuntimeApiTest, BadArguments) {
   char message[256] = {};

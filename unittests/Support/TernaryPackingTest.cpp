@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -79,4 +80,41 @@ TEST(TernaryPacking, RowBytes) {
   EXPECT_EQ(packedRowBytes(PackedLayout::Trits5, 2560), 512);
   EXPECT_EQ(packedRowBytes(PackedLayout::Trits5, 6912), 1383);
   EXPECT_EQ(packedRowBytes(PackedLayout::Bits2, 1), 1);
+}
+
+// The column-contiguous layout, placed by hand: row r, column c is byte
+// (c * colBlocks(n) + r / 256) * 64 + r % 64, field (r % 256) / 64.
+TEST(TernaryPacking, ColumnLayoutKnownPlaces) {
+  const int64_t n = 300, k = 3;
+  std::vector<int8_t> w(n * k, 0);
+  w[0 * k + 0] = -1;   // block 0, column 0, byte 0, field 0 -> code 0
+  w[65 * k + 1] = 1;   // block 0, column 1, byte 1, field 1 -> code 2
+  w[299 * k + 2] = -1; // block 1, column 2, byte 43, field 0 -> code 0
+  std::vector<uint8_t> packed(colBlocks(n) * k * kColBlockBytes);
+  packTernaryCols(w.data(), n, k, packed.data());
+  EXPECT_EQ(colBlocks(n), 2);
+  EXPECT_EQ(packed[0], 0x54);                  // 01 01 01 00
+  EXPECT_EQ(packed[(1 * 2 + 0) * 64 + 1], 0x59); // 01 01 10 01
+  EXPECT_EQ(packed[(2 * 2 + 1) * 64 + 43], 0x54);
+  // Rows past n (block 1 holds 300..511) are weight 0.
+  EXPECT_EQ(packed[(0 * 2 + 1) * 64 + 63], 0x55);
+  std::vector<int8_t> back(n * k);
+  unpackTernaryCols(packed.data(), n, k, back.data());
+  EXPECT_EQ(back, w);
+}
+
+TEST(TernaryPacking, ColumnLayoutRoundTripsAndClamps) {
+  std::mt19937 rng(3);
+  for (int64_t n : {1, 63, 256, 257, 700})
+    for (int64_t k : {1, 4, 9}) {
+      std::vector<int8_t> w(n * k);
+      for (int8_t &v : w)
+        v = int8_t(int(rng() % 5) - 2); // includes out-of-range +-2
+      std::vector<uint8_t> packed(colBlocks(n) * k * kColBlockBytes);
+      packTernaryCols(w.data(), n, k, packed.data());
+      std::vector<int8_t> back(n * k);
+      unpackTernaryCols(packed.data(), n, k, back.data());
+      for (size_t i = 0; i < w.size(); ++i)
+        ASSERT_EQ(back[i], std::clamp<int>(w[i], -1, 1)) << n << "x" << k;
+    }
 }

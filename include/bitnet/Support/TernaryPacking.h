@@ -49,6 +49,33 @@ void packTernaryRows(PackedLayout layout, const int8_t *weights, int64_t rows,
 void unpackTernaryRows(PackedLayout layout, const uint8_t *packed, int64_t rows,
                        int64_t k, int8_t *out);
 
+/// The column-contiguous 2-bit layout (`bits2_cols`) of an [n, k] matrix,
+/// for kernels that skip zero inputs: the weights of one input column are
+/// contiguous, so a zero input skips them all. Output rows go in blocks of
+/// 256; block b of column c is the 64 bytes at (c * colBlocks(n) + b) * 64,
+/// and its byte j holds rows b * 256 + 64 p + j (p = 0..3) at bits
+/// [2p, 2p+2) as w + 1. Rows past n are 0 (code 1). Storage:
+/// [k, colBlocks(n), 64] bytes.
+constexpr int64_t kColBlockRows = 256;
+constexpr int64_t kColBlockBytes = 64;
+constexpr int64_t colBlocks(int64_t n) {
+  return (n + kColBlockRows - 1) / kColBlockRows;
+}
+/// Byte offset and bit shift of weight (row, col) in the bits2_cols layout.
+constexpr int64_t colByteOffset(int64_t n, int64_t row, int64_t col) {
+  return (col * colBlocks(n) + row / kColBlockRows) * kColBlockBytes +
+         row % kColBlockBytes;
+}
+constexpr int colBitShift(int64_t row) {
+  return int(2 * ((row % kColBlockRows) / kColBlockBytes));
+}
+
+/// Packs an [n, k] row-major matrix into colBlocks(n) * k * 64 bytes.
+void packTernaryCols(const int8_t *weights, int64_t n, int64_t k, uint8_t *out);
+
+/// Unpacks the bits2_cols bytes of an [n, k] matrix to row-major codes.
+void unpackTernaryCols(const uint8_t *packed, int64_t n, int64_t k, int8_t *out);
+
 } // namespace ternary
 
 #endif // BITNET_SUPPORT_TERNARYPACKING_H

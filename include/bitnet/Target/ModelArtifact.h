@@ -40,6 +40,9 @@ struct ModelArtifactOptions {
   /// Store the LM head as int8 with per-row scales (bitnet-int8-lm-head):
   /// a quarter of the bytes, logits change by ~1e-3 relative.
   bool int8LMHead = false;
+  /// bitnet-gate-first-sparsity: the up projection only where relu(gate)
+  /// is open, down and TopK output projections over non-zero inputs only.
+  bool sparseKernels = true;
 };
 
 /// What was compiled, for the driver to print.

@@ -17,21 +17,28 @@ using namespace mlir::bitnet::lowering;
 
 namespace {
 
-struct BitLinearLowering : OpConversionPattern<BitLinearOp> {
-  using OpConversionPattern::OpConversionPattern;
+/// bitlinear and gated_bitlinear (which adds `gate`: outputs where the gate
+/// is not positive are 0, and the packed kernels do not compute them).
+template <typename OpTy>
+struct BitLinearLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  using OpAdaptor = typename OpTy::Adaptor;
   LogicalResult
-  matchAndRewrite(BitLinearOp op, OpAdaptor adaptor,
+  matchAndRewrite(OpTy op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
     Value x = adaptor.getInput();
     Value w = adaptor.getWeight();
+    Value gate;
+    if constexpr (std::is_same_v<OpTy, GatedBitLinearOp>)
+      gate = adaptor.getGate();
     bool fp4 = isa<Float4E2M1FNType>(
         cast<RankedTensorType>(x.getType()).getElementType());
     auto packed = dyn_cast<PackedTernaryType>(op.getWeight().getType());
+    bool direct = packed && packed.getLayout() != TernaryLayout::trits5 &&
+                  cast<RankedTensorType>(x.getType()).hasStaticShape();
     Value acc;
-    if (packed && packed.getLayout() == TernaryLayout::bits2 &&
-        cast<RankedTensorType>(x.getType()).hasStaticShape()) {
+    if (direct) {
       // FP4 codes enter as 2 * value, integers in [-12, 12] (exact; the sum
       // is halved below).
       if (fp4)
@@ -46,23 +53,35 @@ struct BitLinearLowering : OpConversionPattern<BitLinearOp> {
                              return {arith::TruncIOp::create(
                                  b, l, b.getI8Type(), twice)};
                            })[0];
-      acc = packedBits2Accumulate(rewriter, loc, x, w, packed);
+      acc = packed.getLayout() == TernaryLayout::bits2
+                ? packedBits2Accumulate(rewriter, loc, x, w, packed, gate)
+                : packedColsAccumulate(rewriter, loc, x, w, packed);
     } else {
       if (packed)
         w = unpackTernaryStorage(rewriter, loc, w, packed);
       acc = unpackedAccumulate(rewriter, loc, x, w, fp4);
     }
 
+    SmallVector<Value> perElement{acc};
+    if (gate)
+      perElement.push_back(gate);
     Value result = mapWithPerToken(
-        rewriter, loc, acc,
+        rewriter, loc, perElement,
         ValueRange{adaptor.getInputScale(), adaptor.getWeightScale()},
         rewriter.getF32Type(),
         [&](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
           Value y = arith::SIToFPOp::create(b, l, b.getF32Type(), a[0]);
           if (fp4) // the sum was over 2 * x; halving is exact
             y = arith::MulFOp::create(b, l, y, f32Const(b, l, 0.5));
-          Value s = arith::MulFOp::create(b, l, a[1], a[2]);
-          return {arith::MulFOp::create(b, l, y, s)};
+          unsigned scales = gate ? 2 : 1;
+          Value s = arith::MulFOp::create(b, l, a[scales], a[scales + 1]);
+          y = arith::MulFOp::create(b, l, y, s);
+          if (gate) {
+            Value open = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT,
+                                               a[1], f32Const(b, l, 0.0));
+            y = arith::SelectOp::create(b, l, open, y, f32Const(b, l, 0.0));
+          }
+          return {y};
         });
     rewriter.replaceOp(op, result);
     return success();
@@ -74,9 +93,12 @@ struct BitLinearLowering : OpConversionPattern<BitLinearOp> {
   /// multiple of 4). The generic is tagged `bitnet.ukernel` so the CPU
   /// pipeline can call a vectorized kernel for it (LowerUkernels.cpp); as
   /// plain loops it computes the same.
+  ///
+  /// With a gate [lead..., n], sums only where gate > 0 (the accumulator
+  /// stays 0 elsewhere), tagged `bitlinear_i8_bits2_gated`.
   static Value packedBits2Accumulate(ConversionPatternRewriter &rewriter,
                                      Location loc, Value x, Value w,
-                                     PackedTernaryType packed) {
+                                     PackedTernaryType packed, Value gate) {
     MLIRContext *ctx = rewriter.getContext();
     auto xType = cast<RankedTensorType>(x.getType());
     int64_t rank = xType.getRank(), k = xType.getShape().back();
@@ -115,8 +137,13 @@ struct BitLinearLowering : OpConversionPattern<BitLinearOp> {
     xE.append({dq, dj});
     outE.push_back(dn);
     SmallVector<AffineMap> maps{AffineMap::get(loops, 0, xE, ctx),
-                                AffineMap::get(loops, 0, {dn, dq}, ctx),
-                                AffineMap::get(loops, 0, outE, ctx)};
+                                AffineMap::get(loops, 0, {dn, dq}, ctx)};
+    SmallVector<Value> inputs{x, w};
+    if (gate) {
+      maps.push_back(AffineMap::get(loops, 0, outE, ctx));
+      inputs.push_back(gate);
+    }
+    maps.push_back(AffineMap::get(loops, 0, outE, ctx));
     SmallVector<utils::IteratorType> its(rank, utils::IteratorType::parallel);
     its.push_back(utils::IteratorType::reduction);
     its.push_back(utils::IteratorType::reduction);
@@ -126,8 +153,9 @@ struct BitLinearLowering : OpConversionPattern<BitLinearOp> {
     init = linalg::FillOp::create(rewriter, loc, i32Const(rewriter, loc, 0), init)
                .getResult(0);
     auto generic = linalg::GenericOp::create(
-        rewriter, loc, init.getType(), ValueRange{x, w}, init, maps, its,
+        rewriter, loc, init.getType(), inputs, init, maps, its,
         [&](OpBuilder &b, Location l, ValueRange a) {
+          Value accIn = a.back();
           Value j = arith::IndexCastOp::create(b, l, i32,
                                                linalg::IndexOp::create(b, l, rank + 1));
           Value shift = arith::ShLIOp::create(b, l, j, i32Const(b, l, 1));
@@ -137,11 +165,75 @@ struct BitLinearLowering : OpConversionPattern<BitLinearOp> {
           Value wi = arith::SubIOp::create(b, l, field, i32Const(b, l, 1));
           Value xi = arith::ExtSIOp::create(b, l, i32, a[0]);
           Value prod = arith::MulIOp::create(b, l, xi, wi);
+          Value sum = arith::AddIOp::create(b, l, accIn, prod);
+          if (gate) {
+            Value open = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT,
+                                               a[2], f32Const(b, l, 0.0));
+            sum = arith::SelectOp::create(b, l, open, sum, accIn);
+          }
+          linalg::YieldOp::create(b, l, sum);
+        });
+    generic->setAttr("bitnet.ukernel",
+                     rewriter.getStringAttr(gate ? "bitlinear_i8_bits2_gated"
+                                                 : "bitlinear_i8_bits2"));
+    return generic.getResult(0);
+  }
+
+  /// i32 [lead..., n] = sum_k x[lead..., k] * w(n, k) on the bits2_cols
+  /// storage [K, NB, 64]: loops (lead..., n, k), the byte at (k, n floordiv
+  /// 256, n mod 64), the field at bits 2 ((n mod 256) floordiv 64). Tagged
+  /// `bitlinear_i8_bits2_cols`: the kernel walks the non-zero inputs only.
+  static Value packedColsAccumulate(ConversionPatternRewriter &rewriter,
+                                    Location loc, Value x, Value w,
+                                    PackedTernaryType packed) {
+    MLIRContext *ctx = rewriter.getContext();
+    auto xType = cast<RankedTensorType>(x.getType());
+    int64_t rank = xType.getRank(), n = packed.getShape()[0];
+    Type i32 = rewriter.getI32Type();
+    SmallVector<AffineExpr> lead;
+    for (int64_t d = 0; d < rank - 1; ++d)
+      lead.push_back(getAffineDimExpr(d, ctx));
+    AffineExpr dn = getAffineDimExpr(rank - 1, ctx),
+               dk = getAffineDimExpr(rank, ctx);
+    SmallVector<AffineExpr> xE(lead), outE(lead);
+    xE.push_back(dk);
+    outE.push_back(dn);
+    SmallVector<AffineMap> maps{
+        AffineMap::get(rank + 1, 0, xE, ctx),
+        AffineMap::get(rank + 1, 0,
+                       {dk, dn.floorDiv(ternary::kColBlockRows),
+                        dn % ternary::kColBlockBytes},
+                       ctx),
+        AffineMap::get(rank + 1, 0, outE, ctx)};
+    SmallVector<utils::IteratorType> its(rank, utils::IteratorType::parallel);
+    its.push_back(utils::IteratorType::reduction);
+    SmallVector<int64_t> outShape(xType.getShape().drop_back());
+    outShape.push_back(n);
+    Value init = tensor::EmptyOp::create(rewriter, loc, outShape, i32);
+    init = linalg::FillOp::create(rewriter, loc, i32Const(rewriter, loc, 0), init)
+               .getResult(0);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, init.getType(), ValueRange{x, w}, init, maps, its,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value row = arith::IndexCastOp::create(
+              b, l, i32, linalg::IndexOp::create(b, l, rank - 1));
+          Value field = arith::DivUIOp::create(
+              b, l,
+              arith::RemUIOp::create(b, l, row,
+                                     i32Const(b, l, ternary::kColBlockRows)),
+              i32Const(b, l, ternary::kColBlockBytes));
+          Value shift = arith::MulIOp::create(b, l, field, i32Const(b, l, 2));
+          Value byte = arith::ExtUIOp::create(b, l, i32, a[1]);
+          Value code = arith::AndIOp::create(
+              b, l, arith::ShRUIOp::create(b, l, byte, shift), i32Const(b, l, 3));
+          Value wi = arith::SubIOp::create(b, l, code, i32Const(b, l, 1));
+          Value xi = arith::ExtSIOp::create(b, l, i32, a[0]);
+          Value prod = arith::MulIOp::create(b, l, xi, wi);
           linalg::YieldOp::create(b, l,
                                   Value(arith::AddIOp::create(b, l, a[2], prod)));
         });
     generic->setAttr("bitnet.ukernel",
-                     rewriter.getStringAttr("bitlinear_i8_bits2"));
+                     rewriter.getStringAttr("bitlinear_i8_bits2_cols"));
     return generic.getResult(0);
   }
 
@@ -216,6 +308,7 @@ struct ReLU2GLULowering : OpConversionPattern<ReLU2GLUOp> {
 
 void mlir::bitnet::lowering::populateBitLinearToLinalgPatterns(const TypeConverter &converter,
                                                RewritePatternSet &patterns) {
-  patterns.add<BitLinearLowering, ReLU2GLULowering>(converter,
-                                                    patterns.getContext());
+  patterns.add<BitLinearLowering<BitLinearOp>,
+               BitLinearLowering<GatedBitLinearOp>, ReLU2GLULowering>(
+      converter, patterns.getContext());
 }

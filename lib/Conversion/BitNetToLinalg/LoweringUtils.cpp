@@ -91,15 +91,18 @@ Value mlir::bitnet::lowering::sumAbsAllF64(OpBuilder &b, Location loc, Value inp
   return generic.getResult(0);
 }
 
-Value mlir::bitnet::lowering::mapWithPerToken(OpBuilder &b, Location loc, Value full,
-                              ValueRange perToken, Type resultElementType,
-                              BodyFn body) {
+Value mlir::bitnet::lowering::mapWithPerToken(OpBuilder &b, Location loc,
+                                              ValueRange fullInputs,
+                                              ValueRange perToken,
+                                              Type resultElementType,
+                                              BodyFn body) {
+  Value full = fullInputs.front();
   auto type = cast<RankedTensorType>(full.getType());
   int64_t rank = type.getRank();
   MLIRContext *ctx = b.getContext();
   AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-  SmallVector<AffineMap> maps{id};
-  SmallVector<Value> inputs{full};
+  SmallVector<AffineMap> maps(fullInputs.size(), id);
+  SmallVector<Value> inputs(fullInputs);
   for (Value v : perToken) {
     int64_t r = cast<RankedTensorType>(v.getType()).getRank();
     maps.push_back(r == 0 ? AffineMap::get(rank, 0, {}, ctx)

@@ -43,10 +43,11 @@ Value reduceAbsLastDim(OpBuilder &b, Location loc, Value input,
 /// Reduction of |x| over every element into a 0-d f64 tensor.
 Value sumAbsAllF64(OpBuilder &b, Location loc, Value input);
 
-/// A generic over the shape of `full` (rank r) with `full` read elementwise,
-/// each of `perToken` (rank r-1, or 0-d) broadcast over the last dimension,
-/// producing one tensor of `resultElementType` shaped like `full`.
-Value mapWithPerToken(OpBuilder &b, Location loc, Value full,
+/// A generic over the shape of `full` (rank r; several tensors of that shape
+/// may be given, the first sets it) read elementwise, each of `perToken`
+/// (rank r-1, or 0-d) broadcast over the last dimension, producing one
+/// tensor of `resultElementType` shaped like `full`.
+Value mapWithPerToken(OpBuilder &b, Location loc, ValueRange full,
                       ValueRange perToken, Type resultElementType, BodyFn body);
 
 /// A generic over the shape of `like` reading `inputs` elementwise and

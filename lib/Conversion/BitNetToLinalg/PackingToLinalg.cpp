@@ -24,9 +24,105 @@ static SmallVector<int32_t> slotMultipliers(TernaryLayout layout) {
   return {81, 27, 9, 3, 1};
 }
 
+/// bits2_cols: loops (n, k) over the [N, K] codes; the byte is at
+/// (k, n floordiv 256, n mod 64) of the [K, NB, 64] storage, the field at
+/// bits 2 * ((n mod 256) floordiv 64).
+static Value unpackColsStorage(OpBuilder &b, Location loc, Value storage,
+                               PackedTernaryType type) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr n = getAffineDimExpr(0, ctx), k = getAffineDimExpr(1, ctx);
+  AffineMap in = AffineMap::get(
+      2, 0,
+      {k, n.floorDiv(ternary::kColBlockRows), n % ternary::kColBlockBytes},
+      ctx);
+  AffineMap out = AffineMap::getMultiDimIdentityMap(2, ctx);
+  Value init = emptyTensor(b, loc, getAsIndexOpFoldResult(ctx, type.getShape()),
+                           b.getI8Type());
+  SmallVector<utils::IteratorType> its(2, utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, init.getType(), storage, init, ArrayRef<AffineMap>{in, out}, its,
+      [&](OpBuilder &nb, Location nl, ValueRange a) {
+        Value row = arith::IndexCastOp::create(
+            nb, nl, nb.getI32Type(), linalg::IndexOp::create(nb, nl, 0));
+        Value field = arith::DivUIOp::create(
+            nb, nl,
+            arith::RemUIOp::create(nb, nl, row,
+                                   i32Const(nb, nl, ternary::kColBlockRows)),
+            i32Const(nb, nl, ternary::kColBlockBytes));
+        Value shift = arith::MulIOp::create(nb, nl, field, i32Const(nb, nl, 2));
+        Value byte = arith::ExtUIOp::create(nb, nl, nb.getI32Type(), a[0]);
+        Value digit = arith::AndIOp::create(
+            nb, nl, arith::ShRUIOp::create(nb, nl, byte, shift),
+            i32Const(nb, nl, 3));
+        Value w = arith::SubIOp::create(nb, nl, digit, i32Const(nb, nl, 1));
+        linalg::YieldOp::create(
+            nb, nl, Value(arith::TruncIOp::create(nb, nl, nb.getI8Type(), w)));
+      });
+  return generic.getResult(0);
+}
+
+/// bits2_cols packing: loops (k, b, j, p) over the [K, NB, 64] storage and
+/// the 4 fields p; field p of byte (k, b, j) is row 256 b + 64 p + j (code 1
+/// past N), read with tensor.extract. The multiplier table {1, 4, 16, 64},
+/// read at p, gives the generic its p range.
+static Value packColsStorage(OpBuilder &rewriter, Location loc, Value codes,
+                             PackedTernaryType type) {
+  MLIRContext *ctx = rewriter.getContext();
+  int64_t rows = type.getShape()[0];
+  SmallVector<int32_t> mults{1, 4, 16, 64};
+  auto tableType = RankedTensorType::get({4}, rewriter.getI32Type());
+  Value table = arith::ConstantOp::create(
+      rewriter, loc, DenseIntElementsAttr::get(tableType, ArrayRef(mults)));
+  AffineMap tableMap = AffineMap::get(4, 0, getAffineDimExpr(3, ctx), ctx);
+  AffineMap outMap = AffineMap::getMultiDimIdentityMap(4, ctx).dropResult(3);
+  RankedTensorType storage = type.getStorageType();
+  Value init = emptyTensor(rewriter, loc,
+                           getAsIndexOpFoldResult(ctx, storage.getShape()),
+                           rewriter.getI32Type());
+  init = linalg::FillOp::create(rewriter, loc, i32Const(rewriter, loc, 0), init)
+             .getResult(0);
+  SmallVector<utils::IteratorType> its(3, utils::IteratorType::parallel);
+  its.push_back(utils::IteratorType::reduction);
+  auto sum = linalg::GenericOp::create(
+      rewriter, loc, init.getType(), table, init,
+      ArrayRef<AffineMap>{tableMap, outMap}, its,
+      [&](OpBuilder &b, Location l, ValueRange a) {
+        auto idx = [&](int64_t d) { return linalg::IndexOp::create(b, l, d); };
+        auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, l, v); };
+        Value row = arith::AddIOp::create(
+            b, l,
+            arith::AddIOp::create(
+                b, l,
+                arith::MulIOp::create(b, l, idx(1), c(ternary::kColBlockRows)),
+                arith::MulIOp::create(b, l, idx(3), c(ternary::kColBlockBytes))),
+            idx(2));
+        Value last = c(rows - 1);
+        Value inside =
+            arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, row, last);
+        Value w = tensor::ExtractOp::create(
+            b, l, codes,
+            ValueRange{arith::SelectOp::create(b, l, inside, row, last), idx(0)});
+        w = arith::ExtSIOp::create(b, l, b.getI32Type(), w);
+        w = arith::MaxSIOp::create(b, l, w, i32Const(b, l, -1));
+        w = arith::MinSIOp::create(b, l, w, i32Const(b, l, 1));
+        Value digit = arith::AddIOp::create(b, l, w, i32Const(b, l, 1));
+        digit = arith::SelectOp::create(b, l, inside, digit, i32Const(b, l, 1));
+        Value term = arith::MulIOp::create(b, l, digit, a[0]);
+        linalg::YieldOp::create(b, l,
+                                Value(arith::AddIOp::create(b, l, a[1], term)));
+      });
+  return mapElementwise(
+      rewriter, loc, sum.getResult(0), sum.getResult(0), {rewriter.getI8Type()},
+      [&](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
+        return {arith::TruncIOp::create(b, l, b.getI8Type(), a[0])};
+      })[0];
+}
+
 Value mlir::bitnet::lowering::unpackTernaryStorage(OpBuilder &b, Location loc, Value storage,
                                    PackedTernaryType type) {
   MLIRContext *ctx = b.getContext();
+  if (type.getLayout() == TernaryLayout::bits2_cols)
+    return unpackColsStorage(b, loc, storage, type);
   int64_t rank = type.getShape().size();
   int64_t n = ternary::weightsPerByte(toPackedLayout(type.getLayout()));
   bool bits2 = type.getLayout() == TernaryLayout::bits2;
@@ -87,6 +183,10 @@ struct PackTernaryLowering : OpConversionPattern<PackTernaryOp> {
     MLIRContext *ctx = rewriter.getContext();
     PackedTernaryType type = op.getResult().getType();
     Value codes = adaptor.getInput();
+    if (type.getLayout() == TernaryLayout::bits2_cols) {
+      rewriter.replaceOp(op, packColsStorage(rewriter, loc, codes, type));
+      return success();
+    }
     int64_t rank = type.getShape().size();
     int64_t k = type.getReductionSize();
     SmallVector<int32_t> mults = slotMultipliers(type.getLayout());

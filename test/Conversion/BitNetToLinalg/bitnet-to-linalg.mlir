@@ -271,3 +271,36 @@ func.func @no_bitnet(%x: tensor<4xf32>) -> tensor<4xf32> {
   %a = arith.addf %x, %x : tensor<4xf32>
   return %a : tensor<4xf32>
 }
+
+// -----
+
+// gated_bitlinear on 2-bit rows: the contraction reads the gate and sums
+// only where it is open (tagged for the gated kernel); the scaling zeroes
+// closed outputs.
+// CHECK-LABEL: func @gated_bits2
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%{{.*}}, %{{.*}}, %arg4 : tensor<1x16x4xi8>, tensor<32x16xi8>, tensor<1x32xf32>)
+// CHECK-SAME: bitnet.ukernel = "bitlinear_i8_bits2_gated"
+// CHECK: arith.cmpf ogt
+// CHECK: arith.select
+// CHECK: linalg.generic
+// CHECK: arith.cmpf ogt
+// CHECK: arith.select
+func.func @gated_bits2(%q: tensor<1x64xi8>, %s: tensor<1xf32>, %w: !bitnet.packed_ternary<32x64, bits2>, %ws: tensor<f32>, %g: tensor<1x32xf32>) -> tensor<1x32xf32> {
+  %y = bitnet.gated_bitlinear %q, %s, %w, %ws, %g : (tensor<1x64xi8>, tensor<1xf32>, !bitnet.packed_ternary<32x64, bits2>, tensor<f32>, tensor<1x32xf32>) -> tensor<1x32xf32>
+  return %y : tensor<1x32xf32>
+}
+
+// -----
+
+// bits2_cols: the [K, NB, 64] storage read at (k, n floordiv 256, n mod 64),
+// tagged for the column kernel.
+// CHECK: #[[WMAP:.*]] = affine_map<(d0, d1, d2) -> (d2, d1 floordiv 256, d1 mod 64)>
+// CHECK: func @cols
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[WMAP]], #{{.*}}]
+// CHECK-SAME: ins(%arg0, %arg2 : tensor<2x40xi8>, tensor<40x2x64xi8>)
+// CHECK-SAME: bitnet.ukernel = "bitlinear_i8_bits2_cols"
+func.func @cols(%q: tensor<2x40xi8>, %s: tensor<2xf32>, %w: !bitnet.packed_ternary<300x40, bits2_cols>, %ws: tensor<f32>) -> tensor<2x300xf32> {
+  %y = bitnet.bitlinear %q, %s, %w, %ws : (tensor<2x40xi8>, tensor<2xf32>, !bitnet.packed_ternary<300x40, bits2_cols>, tensor<f32>) -> tensor<2x300xf32>
+  return %y : tensor<2x300xf32>
+}

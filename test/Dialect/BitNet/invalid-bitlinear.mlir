@@ -93,3 +93,19 @@ func.func @fused_missing_act(%x: tensor<4x64xf32>, %w: tensor<32x64xi8>, %ws: te
   %y = bitnet.fused_bitlinear %x, %w, %ws : (tensor<4x64xf32>, tensor<32x64xi8>, tensor<f32>) -> tensor<4x32xf32>
   return
 }
+
+// -----
+
+func.func @gated_gate_shape(%q: tensor<2x64xi8>, %s: tensor<2xf32>, %w: tensor<32x64xi8>, %ws: tensor<f32>, %g: tensor<2x31xf32>) {
+  // expected-error@+1 {{'bitnet.gated_bitlinear' op expects gate of shape [2, 32] (the result shape), got 'tensor<2x31xf32>'}}
+  %y = bitnet.gated_bitlinear %q, %s, %w, %ws, %g : (tensor<2x64xi8>, tensor<2xf32>, tensor<32x64xi8>, tensor<f32>, tensor<2x31xf32>) -> tensor<2x32xf32>
+  return
+}
+
+// -----
+
+func.func @gated_scale_shape(%q: tensor<2x64xi8>, %s: tensor<3xf32>, %w: tensor<32x64xi8>, %ws: tensor<f32>, %g: tensor<2x32xf32>) {
+  // expected-error@+1 {{'bitnet.gated_bitlinear' op expects input_scale of shape [2]}}
+  %y = bitnet.gated_bitlinear %q, %s, %w, %ws, %g : (tensor<2x64xi8>, tensor<3xf32>, tensor<32x64xi8>, tensor<f32>, tensor<2x32xf32>) -> tensor<2x32xf32>
+  return
+}

@@ -40,7 +40,7 @@ func.func @dynamic_packed(%p: !bitnet.packed_ternary<?x64, bits2>) {
 
 // -----
 
-// expected-error@+1 {{unknown ternary layout 'bits3' (expected 'bits2' or 'trits5')}}
+// expected-error@+1 {{unknown ternary layout 'bits3' (expected 'bits2', 'trits5' or 'bits2_cols')}}
 func.func @unknown_layout(%p: !bitnet.packed_ternary<4x64, bits3>) {
   return
 }
@@ -49,5 +49,20 @@ func.func @unknown_layout(%p: !bitnet.packed_ternary<4x64, bits3>) {
 
 // expected-error@+1 {{packed ternary weights need a static, positive shape; got dimension 0}}
 func.func @empty_packed(%p: !bitnet.packed_ternary<0x64, bits2>) {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{the bits2_cols layout is for [N, K] matrices; got rank 3}}
+func.func @cols_rank(%p: !bitnet.packed_ternary<2x32x64, bits2_cols>) {
+  return
+}
+
+// -----
+
+func.func @cols_storage() {
+  // expected-error@+1 {{'bitnet.packed_constant' op expects the packed bytes as 'tensor<3x2x64xi8>' for '!bitnet.packed_ternary<300x3, bits2_cols>', got 'tensor<300x1xi8>'}}
+  %p = bitnet.packed_constant dense<0> : tensor<300x1xi8> -> !bitnet.packed_ternary<300x3, bits2_cols>
   return
 }

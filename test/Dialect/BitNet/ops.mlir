@@ -51,6 +51,15 @@ func.func @dynamic_tokens(%x: tensor<?x256xf32>, %w: !bitnet.packed_ternary<512x
   return %y : tensor<?x512xf32>
 }
 
+// CHECK-LABEL: func @gate_first_forms
+func.func @gate_first_forms(%q: tensor<1x256xi8>, %s: tensor<1xf32>, %w: !bitnet.packed_ternary<512x256, bits2>, %wc: !bitnet.packed_ternary<512x256, bits2_cols>, %ws: tensor<f32>, %g: tensor<1x512xf32>) {
+  // CHECK: bitnet.gated_bitlinear %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : (tensor<1x256xi8>, tensor<1xf32>, !bitnet.packed_ternary<512x256, bits2>, tensor<f32>, tensor<1x512xf32>) -> tensor<1x512xf32>
+  %u = bitnet.gated_bitlinear %q, %s, %w, %ws, %g : (tensor<1x256xi8>, tensor<1xf32>, !bitnet.packed_ternary<512x256, bits2>, tensor<f32>, tensor<1x512xf32>) -> tensor<1x512xf32>
+  // CHECK: bitnet.bitlinear %{{.*}} : (tensor<1x256xi8>, tensor<1xf32>, !bitnet.packed_ternary<512x256, bits2_cols>, tensor<f32>) -> tensor<1x512xf32>
+  %y = bitnet.bitlinear %q, %s, %wc, %ws : (tensor<1x256xi8>, tensor<1xf32>, !bitnet.packed_ternary<512x256, bits2_cols>, tensor<f32>) -> tensor<1x512xf32>
+  return
+}
+
 // CHECK-LABEL: func @sparsity_and_ffn
 func.func @sparsity_and_ffn(%x: tensor<4x256xf32>, %g: tensor<4x1024xf32>, %u: tensor<4x1024xf32>) {
   // CHECK: bitnet.topk_sparsify %{{.*}} {ratio = 5.000000e-01 : f64} : tensor<4x256xf32>

@@ -46,6 +46,12 @@ OpFoldResult PackTernaryOp::fold(FoldAdaptor adaptor) {
   std::vector<int8_t> weights = bytesOf(codes);
   int64_t k = type.getReductionSize();
   int64_t rows = int64_t(weights.size()) / k;
+  if (type.getLayout() == TernaryLayout::bits2_cols) {
+    std::vector<int8_t> bytes(type.getStorageType().getNumElements());
+    ternary::packTernaryCols(weights.data(), rows, k,
+                             reinterpret_cast<uint8_t *>(bytes.data()));
+    return fromBytes(type.getStorageType(), bytes);
+  }
   std::vector<int8_t> bytes(rows * type.getPackedRowBytes());
   ternary::packTernaryRows(toPackedLayout(type.getLayout()), weights.data(),
                            rows, k, reinterpret_cast<uint8_t *>(bytes.data()));
@@ -65,6 +71,12 @@ OpFoldResult UnpackTernaryOp::fold(FoldAdaptor adaptor) {
   PackedTernaryType type = getInput().getType();
   std::vector<int8_t> bytes = bytesOf(bytesAttr);
   int64_t k = type.getReductionSize();
+  if (type.getLayout() == TernaryLayout::bits2_cols) {
+    std::vector<int8_t> weights(type.getShape()[0] * k);
+    ternary::unpackTernaryCols(reinterpret_cast<const uint8_t *>(bytes.data()),
+                               type.getShape()[0], k, weights.data());
+    return fromBytes(getResult().getType(), weights);
+  }
   int64_t rows = int64_t(bytes.size()) / type.getPackedRowBytes();
   std::vector<int8_t> weights(rows * k);
   ternary::unpackTernaryRows(toPackedLayout(type.getLayout()),

@@ -221,6 +221,19 @@ LogicalResult BitLinearOp::verify() {
                      "per token: the input shape without its last dimension");
 }
 
+LogicalResult GatedBitLinearOp::verify() {
+  ShapedType input = getInput().getType();
+  if (failed(verifyLinearShapes(*this, input, getWeight().getType(),
+                                getResult().getType())) ||
+      failed(verifyShape(*this, "input_scale", input.getShape().drop_back(),
+                         getInputScale().getType(),
+                         "per token: the input shape without its last "
+                         "dimension")))
+    return failure();
+  return verifyShape(*this, "gate", getResult().getType().getShape(),
+                     getGate().getType(), "the result shape");
+}
+
 LogicalResult FusedBitLinearOp::verify() {
   if (failed(verifyEps(*this, getEps())))
     return failure();

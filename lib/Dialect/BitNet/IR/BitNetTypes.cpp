@@ -21,11 +21,18 @@ void BitNetDialect::registerTypes() {
 }
 
 int64_t PackedTernaryType::getPackedRowBytes() const {
+  if (getLayout() == TernaryLayout::bits2_cols)
+    return ternary::kColBlockBytes;
   return ternary::packedRowBytes(toPackedLayout(getLayout()),
                                   getReductionSize());
 }
 
 RankedTensorType PackedTernaryType::getStorageType() const {
+  if (getLayout() == TernaryLayout::bits2_cols)
+    return RankedTensorType::get({getShape()[1],
+                                  ternary::colBlocks(getShape()[0]),
+                                  ternary::kColBlockBytes},
+                                 IntegerType::get(getContext(), 8));
   SmallVector<int64_t> shape(getShape());
   shape.back() = getPackedRowBytes();
   return RankedTensorType::get(shape,
@@ -43,6 +50,10 @@ PackedTernaryType::verify(function_ref<InFlightDiagnostic()> emitError,
                             "shape; got dimension "
                          << (ShapedType::isDynamic(dim) ? std::string("?")
                                                         : std::to_string(dim));
+  if (layout == TernaryLayout::bits2_cols && shape.size() != 2)
+    return emitError() << "the bits2_cols layout is for [N, K] matrices; got "
+                          "rank "
+                       << shape.size();
   return success();
 }
 
@@ -60,7 +71,7 @@ Type PackedTernaryType::parse(AsmParser &parser) {
   std::optional<TernaryLayout> layout = symbolizeTernaryLayout(layoutName);
   if (!layout) {
     parser.emitError(loc) << "unknown ternary layout '" << layoutName
-                          << "' (expected 'bits2' or 'trits5')";
+                          << "' (expected 'bits2', 'trits5' or 'bits2_cols')";
     return {};
   }
   return getChecked([&] { return parser.emitError(loc); },

@@ -47,12 +47,13 @@ struct FoldTernaryQuantOfConstant : OpRewritePattern<TernaryQuantOp> {
   }
 };
 
-/// bitlinear with a constant i8 weight -> the weight packed (which then
-/// folds into a packed_constant).
-struct PackConstantBitLinearWeight : OpRewritePattern<BitLinearOp> {
+/// bitlinear (or gated_bitlinear) with a constant i8 weight -> the weight
+/// packed (which then folds into a packed_constant).
+template <typename OpTy>
+struct PackConstantBitLinearWeight : OpRewritePattern<OpTy> {
   PackConstantBitLinearWeight(MLIRContext *ctx, TernaryLayout layout)
-      : OpRewritePattern(ctx), layout(layout) {}
-  LogicalResult matchAndRewrite(BitLinearOp op,
+      : OpRewritePattern<OpTy>(ctx), layout(layout) {}
+  LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
     auto weightType = dyn_cast<RankedTensorType>(op.getWeight().getType());
     if (!weightType || !weightType.hasStaticShape() ||
@@ -78,9 +79,17 @@ struct BitNetFoldWeightsPass
                                   << layout << "' (expected bits2 or trits5)";
       return signalPassFailure();
     }
+    if (*parsed == TernaryLayout::bits2_cols) {
+      getOperation()->emitError() << "bitnet-fold-weights: bits2_cols is chosen "
+                                     "per layer by bitnet-gate-first-sparsity, "
+                                     "not for every weight";
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(&getContext());
     patterns.add<FoldTernaryQuantOfConstant>(&getContext());
-    patterns.add<PackConstantBitLinearWeight>(&getContext(), *parsed);
+    patterns.add<PackConstantBitLinearWeight<BitLinearOp>,
+                 PackConstantBitLinearWeight<GatedBitLinearOp>>(&getContext(),
+                                                                *parsed);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

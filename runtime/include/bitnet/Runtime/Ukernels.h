@@ -25,6 +25,24 @@ void bitlinearI8Bits2(const int8_t *x, int64_t rows, int64_t xStride,
                       int32_t *out, int64_t outStride,
                       KernelKind kind = KernelKind::Auto);
 
+/// bitlinearI8Bits2 for the outputs (m, n) with gate[m * gateStride + n] > 0
+/// only; the others are left as they are, and weight rows no activation row
+/// needs are not read (gate-first sparsity's up projection).
+void bitlinearI8Bits2Gated(const int8_t *x, int64_t rows, int64_t xStride,
+                           const uint8_t *w, int64_t n, int64_t kq,
+                           int64_t wStride, const float *gate,
+                           int64_t gateStride, int32_t *out, int64_t outStride,
+                           KernelKind kind = KernelKind::Auto);
+
+/// out[m * outStride + r] += sum_k x[m * xStride + k] * w(r, k) for r < n,
+/// k < kCols, with w in the column-contiguous layout (TernaryPacking.h,
+/// bits2_cols: [kCols, colBlocks(n), 64] bytes). Only the columns k where
+/// some activation row is non-zero are read.
+void bitlinearI8Bits2Cols(const int8_t *x, int64_t rows, int64_t xStride,
+                          int64_t kCols, const uint8_t *w, int64_t n,
+                          int32_t *out, int64_t outStride,
+                          KernelKind kind = KernelKind::Auto);
+
 /// out[m * outStride + n] += sum_k x[m * xStride + k] * W(k, n), where
 /// W(k, n) = w[n * wStride + k] if `transposed` (w is [n, k]) else
 /// w[k * wStride + n] (w is [k, n]). Sums in a different order than a loop
@@ -93,6 +111,14 @@ void _mlir_ciface_bitnet_ukernel_attn_pv_cached(BitnetUnrankedMemRef *p,
 void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2(BitnetUnrankedMemRef *x,
                                                     BitnetUnrankedMemRef *w,
                                                     BitnetUnrankedMemRef *out);
+/// As above, plus gate: f32 [lead..., n]; only outputs with gate > 0.
+void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2_gated(
+    BitnetUnrankedMemRef *x, BitnetUnrankedMemRef *w, BitnetUnrankedMemRef *gate,
+    BitnetUnrankedMemRef *out);
+/// x: i8 [lead..., k]; w: i8 [k, colBlocks(n), 64] (bits2_cols); out: i32
+/// [lead..., n].
+void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2_cols(
+    BitnetUnrankedMemRef *x, BitnetUnrankedMemRef *w, BitnetUnrankedMemRef *out);
 }
 
 #endif // BITNET_RUNTIME_UKERNELS_H

@@ -39,9 +39,10 @@ def BitNet_MultFormAttr : EnumAttr<BitNet_Dialect, BitNet_MultForm, "mult_form">
 // Packed layouts of ternary weights along the last (reduction) dimension.
 def BitNet_LayoutBits2  : I32EnumAttrCase<"bits2", 0>;
 def BitNet_LayoutTrits5 : I32EnumAttrCase<"trits5", 1>;
+def BitNet_LayoutBits2Cols : I32EnumAttrCase<"bits2_cols", 2>;
 def BitNet_TernaryLayout : I32EnumAttr<"TernaryLayout",
-    "packed layout of ternary weights: 4 weights of 2 bits per byte, or 5 trits per byte",
-    [BitNet_LayoutBits2, BitNet_LayoutTrits5]> {
+    "packed layout of ternary weights: 4 weights of 2 bits per byte, 5 trits per byte, or 2 bits column-contiguous",
+    [BitNet_LayoutBits2, BitNet_LayoutTrits5, BitNet_LayoutBits2Cols]> {
   let genSpecializedAttr = 0;
   let cppNamespace = "::mlir::bitnet";
 }

@@ -36,7 +36,8 @@ namespace mlir::bitnet {
 /// Largest code of a signed `bits`-wide symmetric quantizer: 2^(bits-1) - 1.
 inline int64_t maxSignedCode(int64_t bits) { return (int64_t(1) << (bits - 1)) - 1; }
 
-/// The plain-C++ packing layout that implements a `TernaryLayout`.
+/// The plain-C++ packing layout that implements a row `TernaryLayout`
+/// (bits2_cols has its own functions in TernaryPacking.h).
 inline ternary::PackedLayout toPackedLayout(TernaryLayout layout) {
   return layout == TernaryLayout::bits2 ? ternary::PackedLayout::Bits2
                                         : ternary::PackedLayout::Trits5;

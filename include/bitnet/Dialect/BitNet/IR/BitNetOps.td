@@ -309,6 +309,36 @@ def BitNet_BitLinearOp : BitNet_Op<"bitlinear", [Pure]> {
   let hasVerifier = 1;
 }
 
+def BitNet_GatedBitLinearOp : BitNet_Op<"gated_bitlinear", [Pure]> {
+  let summary = "bitlinear computed only where a gate is positive (gate-first sparsity)";
+  let description = [{
+    `y[..., n] = gate[..., n] > 0 ? bitlinear(input, ...)[..., n] : 0`
+
+    The up projection of a ReLU2-GLU after `--bitnet-gate-first-sparsity`:
+    `relu(gate)^2` is zero wherever the gate is not positive, so those output
+    channels of the up projection are never needed, and a kernel does not
+    read their weight rows. `relu2_glu(gate, gated_bitlinear(..., gate))`
+    equals `relu2_glu(gate, bitlinear(...))` (a NaN gate gives NaN either way).
+
+    Example:
+
+    ```mlir
+    %u = bitnet.gated_bitlinear %q, %s, %w, %ws, %gate
+        : (tensor<1x256xi8>, tensor<1xf32>, !bitnet.packed_ternary<512x256, bits2>, tensor<f32>, tensor<1x512xf32>) -> tensor<1x512xf32>
+    ```
+  }];
+  let arguments = (ins BitNet_CodeTensor:$input, BitNet_F32Tensor:$input_scale,
+                       BitNet_TernaryWeight:$weight,
+                       BitNet_ScalarF32Tensor:$weight_scale,
+                       BitNet_F32Tensor:$gate);
+  let results = (outs BitNet_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $input_scale `,` $weight `,` $weight_scale `,` $gate attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def BitNet_FusedBitLinearOp : BitNet_Op<"fused_bitlinear", [Pure]> {
   let summary = "BitLinear on float activations: optional TopK, quantize, multiply";
   let description = [{

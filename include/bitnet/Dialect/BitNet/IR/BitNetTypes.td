@@ -23,8 +23,17 @@ def BitNet_PackedTernaryType : TypeDef<BitNet_Dialect, "PackedTernary"> {
       `(((byte * 3^j) mod 256) * 3) >> 8`, which kernels evaluate with two
       multiplies and a shift. Padding weights are 0.
 
+    - `bits2_cols`: 2-bit codes `w + 1` stored so that one input column's
+      weights are contiguous, for kernels that skip zero inputs (gate-first
+      sparsity's down projection, the TopK output projection). Rank 2
+      (`[N, K]`) only. Each input column's weights are contiguous: output
+      rows go in blocks of 256, block `b` of column `k` is 64 bytes, and its
+      byte `j` holds rows `256 b + 64 p + j` (`p = 0..3`) at bits
+      `[2p, 2p+2)`. Rows past `N` are 0.
+
     Its storage form in the reference lowering is `tensor<... x P x i8>` with
-    `P` the packed byte count per row.
+    `P` the packed byte count per row (row layouts), or
+    `tensor<K x ceil(N/256) x 64 x i8>` (`bits2_cols`).
 
     Example:
 

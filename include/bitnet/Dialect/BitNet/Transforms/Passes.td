@@ -61,4 +61,52 @@ def BitNetFoldWeights : Pass<"bitnet-fold-weights"> {
                            "::mlir::bitnet::BitNetDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// Activation sparsity
+//===----------------------------------------------------------------------===//
+
+def BitNetGateFirstSparsity : Pass<"bitnet-gate-first-sparsity"> {
+  let summary = "Skip the work that ReLU2-GLU and TopK zeros make useless";
+  let description = [{
+    BitNet a4.8's FFN is `down(quant(up(x) * relu(gate(x))^2))`: wherever the
+    gate is not positive the product is 0, and the down projection's input
+    codes are mostly zero; TopK zeroes half of the output projection's
+    input. This pass makes that visible to the kernels (paper Sec. 2.2,
+    DESIGN.md section 3):
+
+    1. An elementwise chain `mul(mul(r, r), up)` with `r = max(gate, 0)` (the
+       form the ONNX importer produces; operands in either order) becomes
+       `bitnet.relu2_glu %gate, %up`.
+    2. Gate-first: in `relu2_glu(bitlinear(...), bitlinear(...))` the up
+       projection becomes `bitnet.gated_bitlinear` reading the gate, so its
+       weight rows for closed channels are never read.
+    3. Zero skipping: a BitLinear whose input codes quantize a `relu2_glu`
+       or `topk_sparsify` result gets its weight stored column-contiguous
+       (`!bitnet.packed_ternary<NxK, bits2_cols>`), for a kernel that walks
+       the non-zero inputs only.
+
+    Every rewrite leaves the computed values unchanged (integer sums are
+    exact; `0 * up` and the skipped products are zeros either way).
+
+    ```mlir
+    %g = bitnet.bitlinear %q, %s, %wg, %sg : (...) -> tensor<1x512xf32>
+    %u = bitnet.bitlinear %q, %s, %wu, %su : (...) -> tensor<1x512xf32>
+    %h = bitnet.relu2_glu %g, %u : tensor<1x512xf32>
+    %c, %cs = bitnet.absmax_quant %h : tensor<1x512xf32> -> tensor<1x512xi8>, tensor<1xf32>
+    %y = bitnet.bitlinear %c, %cs, %wd, %sd : (tensor<1x512xi8>, tensor<1xf32>, tensor<256x512xi8>, tensor<f32>) -> tensor<1x256xf32>
+    // becomes
+    %u = bitnet.gated_bitlinear %q, %s, %wu, %su, %g : (...) -> tensor<1x512xf32>
+    %p = bitnet.pack_ternary %wd : tensor<256x512xi8> -> !bitnet.packed_ternary<256x512, bits2_cols>
+    %y = bitnet.bitlinear %c, %cs, %p, %sd : (...) -> tensor<1x256xf32>
+    ```
+  }];
+  let options = [
+    Option<"gateFirst", "gate-first", "bool", /*default=*/"true",
+           "compute the up projection only where relu(gate) is non-zero">,
+    Option<"skipZeroInputs", "skip-zero-inputs", "bool", /*default=*/"true",
+           "store weights column-contiguous behind ReLU2-GLU and TopK inputs">,
+  ];
+  let dependentDialects = ["::mlir::bitnet::BitNetDialect"];
+}
+
 #endif // BITNET_DIALECT_BITNET_TRANSFORMS_PASSES_TD

@@ -1,0 +1,71 @@
+//===- KernelSupport.h - What the runtime's kernel files share -*- C++ -*-===//
+//
+// Internal to runtime/lib: the thread pool entry point and the reading of
+// MLIR's unranked memref descriptors.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BITNET_RUNTIME_LIB_KERNELSUPPORT_H
+#define BITNET_RUNTIME_LIB_KERNELSUPPORT_H
+
+#include "bitnet/Runtime/Ukernels.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+
+#define BITNET_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+
+namespace bitnet_rt::detail {
+
+/// Calls fn(begin, end) on disjoint ranges covering [0, n) on the kernel
+/// threads; ranges are at least `grain` long (one range if n < 2 grain).
+void parallelFor(int64_t n, int64_t grain,
+                 const std::function<void(int64_t, int64_t)> &fn);
+
+template <typename T> struct View {
+  T *base;
+  int64_t rank;
+  const int64_t *sizes, *strides;
+};
+template <typename T> View<T> view(BitnetUnrankedMemRef *m) {
+  char *d = static_cast<char *>(m->descriptor);
+  T *aligned;
+  int64_t offset;
+  std::memcpy(&aligned, d + sizeof(void *), sizeof(aligned));
+  std::memcpy(&offset, d + 2 * sizeof(void *), sizeof(offset));
+  const int64_t *sizes = reinterpret_cast<const int64_t *>(d + 2 * sizeof(void *) + 8);
+  return {aligned + offset, m->rank, sizes, sizes + m->rank};
+}
+
+/// Rows of a memref whose last `trailing` dimensions form one contiguous
+/// row and whose leading dimensions step over rows contiguously (what the
+/// compiler emits); false for any other layout.
+template <typename T>
+bool rowsOf(const View<T> &v, int64_t trailing, int64_t &rows,
+            int64_t &stride) {
+  int64_t lead = v.rank - trailing;
+  rows = 1;
+  for (int64_t d = 0; d < lead; ++d)
+    rows *= v.sizes[d];
+  stride = lead ? v.strides[lead - 1] : 0;
+  bool ok = v.strides[v.rank - 1] == 1;
+  for (int64_t d = 0; d + 1 < v.rank; ++d)
+    if (d != lead - 1)
+      ok = ok && v.strides[d] == v.sizes[d + 1] * v.strides[d + 1];
+  return ok;
+}
+
+/// The compiler never passes other layouts: fail loudly rather than read
+/// wrongly.
+[[noreturn]] inline void badOperands(const char *kernel) {
+  std::fprintf(stderr, "bitnet runtime: %s kernel on operands of an "
+                       "unexpected layout\n", kernel);
+  std::abort();
+}
+
+} // namespace bitnet_rt::detail
+
+#endif // BITNET_RUNTIME_LIB_KERNELSUPPORT_H
