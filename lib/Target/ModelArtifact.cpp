@@ -84,6 +84,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   prefillOptions.funcName = "prefill";
   prefillOptions.kvCacheLength = options.maxContext;
   prefillOptions.countActivationNonzeros = true;
+  prefillOptions.kvCacheHalf = options.kvCacheHalf;
   imp::ImportStats stats, decodeStats;
   auto module = imp::importONNXModel(model, context, prefillOptions, &stats);
   if (!module) {
@@ -205,6 +206,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   meta << "tokenizer=" << (field("vocab") == 256 ? "bytes" : "none") << "\n";
   meta << "kv_cache_dtype=f32\n";
   meta << "lm_head=" << (options.int8LMHead ? "int8" : "f32") << "\n";
+  meta << "kv_storage=" << (options.kvCacheHalf ? "f16" : "f32") << "\n";
   meta << "cpu=" << resolvedCPUName(options.cpu) << "\n";
   meta << "cpu_features=";
   for (size_t i = 0; i < features.size(); ++i)

@@ -48,7 +48,9 @@ struct LowerUkernelsPass
                                         StringRef("matmul_f32_i8w_nt"),
                                         StringRef("topk_rank_f32"),
                                         StringRef("attn_scores_cached"),
-                                        StringRef("attn_pv_cached")},
+                                        StringRef("attn_pv_cached"),
+                                        StringRef("attn_scores_cached_f16"),
+                                        StringRef("attn_pv_cached_f16")},
                                        name.getValue())) {
         op.emitError("unknown ukernel ") << op->getAttr("bitnet.ukernel");
         return signalPassFailure();

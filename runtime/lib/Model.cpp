@@ -2,8 +2,10 @@
 //
 // The compiled entries (see bitnet-compile's artifact mode) have one fixed
 // signature, MLIR's C interface for
-//   (ids: i64 [1, S], start: i64, kv: f32 [2L, 1, Hkv, C, D], weights: i8 [?])
-//     -> (logits: f32 [1, S, V], nonzeros: i32 [Q, S], new_kv: f32 [2L, 1, Hkv, S, D])
+//   (ids: i64 [1, S], start: i64, kv: E [2L, 1, Hkv, C, D], weights: i8 [?])
+//     -> (logits: f32 [1, S, V], nonzeros: i32 [Q, S], new_kv: E [2L, 1, Hkv, S, D])
+// with E the cache element type the metadata's kv_storage names (f16, or
+// f32 in artifacts that do not say).
 // with S = 1 (decode) or the prefill chunk. The runtime owns the cache,
 // writes each step's new K/V into it and counts zero activation codes for
 // the sparsity table. Results are malloc'ed by the compiled code; the
@@ -43,10 +45,10 @@ template <typename T> struct Desc0 {
 struct StepResult {
   Desc<float, 3> logits;
   Desc<int32_t, 2> nonzeros;
-  Desc<float, 5> kv;
+  Desc<uint8_t, 5> kv; // elements of kvElementBytes each
 };
 using StepFn = void (*)(StepResult *, Desc<int64_t, 2> *, Desc0<int64_t> *,
-                        Desc<float, 5> *, Desc<int8_t, 1> *);
+                        Desc<uint8_t, 5> *, Desc<int8_t, 1> *);
 
 template <int N> void rowMajor(const int64_t (&sizes)[N], int64_t (&strides)[N]) {
   int64_t s = 1;
@@ -87,7 +89,10 @@ struct bitnet_model {
   StepFn prefill = nullptr, decode = nullptr;
   const uint8_t *weights = nullptr;
   size_t weightBytes = 0;
-  std::vector<float> kv;
+  /// The KV cache, [2L, 1, Hkv, C, D] elements of kvElementBytes (2: f16,
+  /// 4: f32) as the code reads and returns them.
+  std::vector<uint8_t> kv;
+  int64_t kvElementBytes = 4;
   int64_t position = 0;
   std::vector<Site> sites;
   bitnet_stats stats{};
@@ -195,8 +200,13 @@ bool bitnet_model::load(const char *path, std::string &why) {
     if (site.group == groups.size())
       groups.push_back({site.label, site.scheme});
   }
+  std::string storage = artifact.get("kv_storage", "f32");
+  if (storage != "f32" && storage != "f16")
+    return fail("metadata 'kv_storage' is '" + storage +
+                "' (this runtime reads f32 and f16 caches)");
+  kvElementBytes = storage == "f16" ? 2 : 4;
   size_t cacheSize = size_t(2 * layers * kvHeads * context * headDim);
-  kv.assign(cacheSize, 0.0f);
+  kv.assign(cacheSize * size_t(kvElementBytes), 0);
   return true;
 }
 
@@ -208,8 +218,8 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
   Desc<int64_t, 2> idDesc{idBuf.data(), idBuf.data(), 0, {1, tokens}, {tokens, 1}};
   int64_t start = position;
   Desc0<int64_t> startDesc{&start, &start, 0};
-  Desc<float, 5> kvDesc{kv.data(), kv.data(), 0,
-                        {2 * layers, 1, kvHeads, context, headDim}, {}};
+  Desc<uint8_t, 5> kvDesc{kv.data(), kv.data(), 0,
+                          {2 * layers, 1, kvHeads, context, headDim}, {}};
   rowMajor(kvDesc.sizes, kvDesc.strides);
   int8_t *w = const_cast<int8_t *>(reinterpret_cast<const int8_t *>(weights));
   Desc<int8_t, 1> wDesc{w, w, 0, {int64_t(weightBytes)}, {1}};
@@ -228,14 +238,15 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
       sites[s].zeros += sites[s].width - nz[s * r.nonzeros.strides[0] + t];
       sites[s].total += sites[s].width;
     }
-  const float *fresh = r.kv.aligned + r.kv.offset;
+  const int64_t e = kvElementBytes;
+  const uint8_t *fresh = r.kv.aligned + r.kv.offset * e;
   for (int64_t i = 0; i < 2 * layers; ++i)
     for (int64_t h = 0; h < kvHeads; ++h)
       for (int64_t t = 0; t < valid; ++t)
         std::memcpy(&kv[size_t(((i * kvHeads + h) * context + position + t) *
-                               headDim)],
-                    fresh + ((i * kvHeads + h) * tokens + t) * headDim,
-                    sizeof(float) * headDim);
+                               headDim * e)],
+                    fresh + ((i * kvHeads + h) * tokens + t) * headDim * e,
+                    size_t(headDim * e));
   std::free(r.logits.allocated);
   std::free(r.nonzeros.allocated);
   std::free(r.kv.allocated);
@@ -292,7 +303,7 @@ int bitnet_info(const bitnet_model *m, bitnet_model_info *info) {
   info->prefill_chunk = m->chunk;
   info->kv_bits = m->kvBits;
   info->kv_bos_bits = m->kvBosBits;
-  info->kv_cache_bytes = int64_t(m->kv.size() * sizeof(float));
+  info->kv_cache_bytes = int64_t(m->kv.size());
   info->weight_bytes = int64_t(m->weightBytes);
   info->ternary_weights = m->ternary;
   info->cpu = m->cpu.c_str();
@@ -360,7 +371,7 @@ int bitnet_decode(bitnet_model *m, int32_t id, float *logits) {
 void bitnet_reset(bitnet_model *m) {
   if (!m)
     return;
-  std::fill(m->kv.begin(), m->kv.end(), 0.0f);
+  std::fill(m->kv.begin(), m->kv.end(), 0);
   m->position = 0;
 }
 

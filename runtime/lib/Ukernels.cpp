@@ -682,26 +682,71 @@ inline T *at4(const View<T> &v, int64_t a, int64_t b, int64_t c, int64_t d) {
          d * v.strides[3];
 }
 
-BITNET_AVX512F float dotAvx512(const float *a, const float *b, int64_t n) {
+/// IEEE half (the f16 KV cache) to float, exactly.
+inline float halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h >> 15) << 31, exp = (h >> 10) & 31, man = h & 1023;
+  uint32_t bits;
+  if (exp == 31) { // inf / NaN
+    bits = sign | 0x7f800000u | (man << 13);
+  } else if (exp == 0) { // zero / subnormal: man * 2^-24
+    float v = float(man) * 5.9604644775390625e-8f;
+    std::memcpy(&bits, &v, 4);
+    bits |= sign;
+  } else {
+    bits = sign | ((exp + 112) << 23) | (man << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+/// 16 cache elements as floats.
+BITNET_AVX512F inline __m512 load16(const float *p) { return _mm512_loadu_ps(p); }
+BITNET_AVX512F inline __m512 load16(const uint16_t *p) {
+  return _mm512_cvtph_ps(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
+}
+inline float toFloat(float v) { return v; }
+inline float toFloat(uint16_t v) { return halfToFloat(v); }
+
+template <typename T>
+BITNET_AVX512F float dotAvx512(const float *a, const T *b, int64_t n) {
   __m512 acc = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16)
-    acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
+    acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), load16(b + i), acc);
   float s = _mm512_reduce_add_ps(acc);
   for (; i < n; ++i)
-    s += a[i] * b[i];
+    s += a[i] * toFloat(b[i]);
   return s;
 }
 
-float dotPortable(const float *a, const float *b, int64_t n) {
+template <typename T> float dotPortable(const float *a, const T *b, int64_t n) {
   float s = 0;
   for (int64_t i = 0; i < n; ++i)
-    s += a[i] * b[i];
+    s += a[i] * toFloat(b[i]);
   return s;
 }
 
-bool attnShapesOk(const View<float> &a, const View<float> &b,
-                  const View<float> &o) {
+/// o[0..n) += p * v[0..n).
+template <typename T>
+BITNET_AVX512F void axpyAvx512(float p, const T *v, float *o, int64_t n) {
+  __m512 pv = _mm512_set1_ps(p);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(o + i, _mm512_fmadd_ps(pv, load16(v + i),
+                                            _mm512_loadu_ps(o + i)));
+  for (; i < n; ++i)
+    o[i] += p * toFloat(v[i]);
+}
+
+template <typename T> void axpyPortable(float p, const T *v, float *o, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    o[i] += p * toFloat(v[i]);
+}
+
+template <typename A, typename B>
+bool attnShapesOk(const View<A> &a, const View<B> &b, const View<float> &o) {
   return a.rank == 4 && b.rank == 4 && o.rank == 4 && a.sizes[0] == 1 &&
          b.sizes[0] == 1 && o.sizes[0] == 1 && b.sizes[1] > 0 &&
          a.sizes[1] % b.sizes[1] == 0;
@@ -711,12 +756,14 @@ int64_t startOf(BitnetUnrankedMemRef *m, int64_t limit) {
   View<int64_t> s = view<int64_t>(m);
   return std::clamp<int64_t>(*s.base, 0, limit);
 }
-} // namespace
 
-extern "C" void _mlir_ciface_bitnet_ukernel_attn_scores_cached(
-    BitnetUnrankedMemRef *qm, BitnetUnrankedMemRef *km,
-    BitnetUnrankedMemRef *sm, BitnetUnrankedMemRef *om) {
-  View<float> q = view<float>(qm), k = view<float>(km), o = view<float>(om);
+/// q . kc^T over the filled cache columns; T is the cache element (float,
+/// or uint16_t holding f16).
+template <typename T>
+void attnScoresCached(BitnetUnrankedMemRef *qm, BitnetUnrankedMemRef *km,
+                      BitnetUnrankedMemRef *sm, BitnetUnrankedMemRef *om) {
+  View<float> q = view<float>(qm), o = view<float>(om);
+  View<T> k = view<T>(km);
   if (!attnShapesOk(q, k, o) || q.strides[3] != 1 || k.strides[3] != 1)
     badOperands("attention scores");
   int64_t heads = q.sizes[1], seq = q.sizes[2], dim = q.sizes[3];
@@ -727,29 +774,59 @@ extern "C" void _mlir_ciface_bitnet_ukernel_attn_scores_cached(
     for (int64_t i = 0; i < seq; ++i) {
       const float *qi = at4(q, 0, h, i, 0);
       for (int64_t j = 0; j < start; ++j) {
-        const float *kj = at4(k, 0, h / rep, j, 0);
+        const T *kj = at4(k, 0, h / rep, j, 0);
         *at4(o, 0, h, i, j) += avx ? dotAvx512(qi, kj, dim) : dotPortable(qi, kj, dim);
       }
     }
 }
 
-extern "C" void _mlir_ciface_bitnet_ukernel_attn_pv_cached(
-    BitnetUnrankedMemRef *pm, BitnetUnrankedMemRef *vm,
-    BitnetUnrankedMemRef *sm, BitnetUnrankedMemRef *om) {
-  View<float> p = view<float>(pm), v = view<float>(vm), o = view<float>(om);
+/// p . vc over the filled cache rows.
+template <typename T>
+void attnPVCached(BitnetUnrankedMemRef *pm, BitnetUnrankedMemRef *vm,
+                  BitnetUnrankedMemRef *sm, BitnetUnrankedMemRef *om) {
+  View<float> p = view<float>(pm), o = view<float>(om);
+  View<T> v = view<T>(vm);
   if (!attnShapesOk(p, v, o) || v.strides[3] != 1 || o.strides[3] != 1)
     badOperands("attention P V");
   int64_t heads = p.sizes[1], seq = p.sizes[2], dim = v.sizes[3];
   int64_t rep = heads / v.sizes[1];
   int64_t start = startOf(sm, v.sizes[2]);
+  bool avx = bitnet_rt::selectedKernel() != bitnet_rt::KernelKind::Portable;
   for (int64_t h = 0; h < heads; ++h)
     for (int64_t i = 0; i < seq; ++i) {
       float *oi = at4(o, 0, h, i, 0);
       for (int64_t j = 0; j < start; ++j) {
         float pj = *at4(p, 0, h, i, j);
-        const float *vj = at4(v, 0, h / rep, j, 0);
-        for (int64_t d = 0; d < dim; ++d)
-          oi[d] += pj * vj[d];
+        const T *vj = at4(v, 0, h / rep, j, 0);
+        if (avx)
+          axpyAvx512(pj, vj, oi, dim);
+        else
+          axpyPortable(pj, vj, oi, dim);
       }
     }
+}
+} // namespace
+
+extern "C" void _mlir_ciface_bitnet_ukernel_attn_scores_cached(
+    BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *k, BitnetUnrankedMemRef *s,
+    BitnetUnrankedMemRef *o) {
+  attnScoresCached<float>(q, k, s, o);
+}
+
+extern "C" void _mlir_ciface_bitnet_ukernel_attn_scores_cached_f16(
+    BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *k, BitnetUnrankedMemRef *s,
+    BitnetUnrankedMemRef *o) {
+  attnScoresCached<uint16_t>(q, k, s, o);
+}
+
+extern "C" void _mlir_ciface_bitnet_ukernel_attn_pv_cached(
+    BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *v, BitnetUnrankedMemRef *s,
+    BitnetUnrankedMemRef *o) {
+  attnPVCached<float>(p, v, s, o);
+}
+
+extern "C" void _mlir_ciface_bitnet_ukernel_attn_pv_cached_f16(
+    BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *v, BitnetUnrankedMemRef *s,
+    BitnetUnrankedMemRef *o) {
+  attnPVCached<uint16_t>(p, v, s, o);
 }

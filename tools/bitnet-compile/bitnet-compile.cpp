@@ -93,6 +93,12 @@ cl::opt<bool> sparseKernels(
              "over non-zero inputs; bitnet-gate-first-sparsity). Results are "
              "identical either way"),
     cl::init(true), cl::cat(category));
+cl::opt<std::string> kvCache(
+    "kv-cache",
+    cl::desc("KV cache element type of artifacts and --kv-cache-step: f32 "
+             "(the default) or f16 (half the cache memory and attention "
+             "reads; logits move slightly)"),
+    cl::init(""), cl::cat(category));
 cl::opt<std::string> linker("linker",
                             cl::desc("Artifacts: the ld.lld to link with"),
                             cl::init(BITNET_DEFAULT_LINKER), cl::cat(category));
@@ -132,6 +138,8 @@ int main(int argc, char **argv) {
   if (emit.empty())
     emit = isONNX && sys::path::extension(outputFile) == ".bnx" ? "artifact"
                                                                  : "obj";
+  if (!kvCache.empty() && kvCache != "f16" && kvCache != "f32")
+    return fail("--kv-cache must be f16 or f32, got '" + kvCache + "'");
   if (emit == "artifact") {
     if (!isONNX)
       return fail("--emit=artifact needs an ONNX model as input");
@@ -185,6 +193,7 @@ int main(int argc, char **argv) {
     options.linker = linker;
     options.int8LMHead = lmHead == "int8";
     options.sparseKernels = sparseKernels;
+    options.kvCacheHalf = kvCache == "f16";
     bitnet::ModelArtifactSummary summary;
     std::string error;
     if (!bitnet::compileModelArtifact(*model, context, options, outputFile,
@@ -215,6 +224,7 @@ int main(int argc, char **argv) {
     bitnet::onnx_import::ImportOptions options;
     options.dims = dims;
     options.kvCacheLength = kvCacheStep;
+    options.kvCacheHalf = kvCache == "f16";
     auto imported = bitnet::onnx_import::importONNXModel(*model, context,
                                                          options, &importStats);
     fromONNX = true;

@@ -54,7 +54,7 @@ Agreement compare(const std::vector<float> &got, const float *want,
 /// Compiles models/<file> into a temporary artifact; "" on failure.
 std::string compileArtifact(const std::string &file, int64_t context,
                             std::string &error, bool int8LMHead = false,
-                            bool sparseKernels = true) {
+                            bool sparseKernels = true, bool kvHalf = false) {
   auto model = imp::loadONNXModel(BITNET_SOURCE_DIR "/models/" + file);
   if (!model) {
     error = llvm::toString(model.takeError());
@@ -67,12 +67,14 @@ std::string compileArtifact(const std::string &file, int64_t context,
   options.linker = BITNET_DEFAULT_LINKER;
   options.int8LMHead = int8LMHead;
   options.sparseKernels = sparseKernels;
+  options.kvCacheHalf = kvHalf;
   bitnet::ModelArtifactSummary summary;
   std::string path = ::testing::TempDir() + "/" +
                      std::to_string(getpid()) + "-" +
                      file.substr(file.rfind('/') + 1) +
                      (int8LMHead ? ".i8" : "") +
-                     (sparseKernels ? "" : ".dense") + ".bnx";
+                     (sparseKernels ? "" : ".dense") + (kvHalf ? ".f16" : "") +
+                     ".bnx";
   if (!bitnet::compileModelArtifact(*model, *ctx, options, path, summary, error))
     return "";
   return path;
@@ -90,7 +92,7 @@ struct LoadedModel {
 /// Loads the reference of models/<file> and opens its artifact (the file is
 /// removed once mapped: the model keeps working).
 void loadModel(const std::string &file, bool int8LMHead, LoadedModel &out,
-               bool sparseKernels = true) {
+               bool sparseKernels = true, bool kvHalf = false) {
   std::string name = file.substr(file.rfind('/') + 1);
   name = name.substr(0, name.find('.'));
   std::string error;
@@ -102,7 +104,7 @@ void loadModel(const std::string &file, bool int8LMHead, LoadedModel &out,
   out.vocab = want.shape[2];
   out.ids.assign(out.ref["input_ids"].i64(), out.ref["input_ids"].i64() + out.seq);
   std::string path =
-      compileArtifact(file, out.seq, error, int8LMHead, sparseKernels);
+      compileArtifact(file, out.seq, error, int8LMHead, sparseKernels, kvHalf);
   ASSERT_FALSE(path.empty()) << error;
   char message[512];
   ASSERT_EQ(bitnet_create(path.c_str(), &out.model, message, sizeof(message)),
@@ -212,6 +214,41 @@ TEST_P(Int8LMHeadTest, StaysCloseToPyTorch) {
 
 INSTANTIATE_TEST_SUITE_P(Models, Int8LMHeadTest,
                          ::testing::Values("llama", "b158", "a48"));
+
+/// --kv-cache=f16: what a 16-bit cache costs in agreement with PyTorch (f32
+/// throughout), prompt prefilled in part then decoded token by token so
+/// that attention reads the cache; and that the cache is half the bytes.
+class KVHalfTest : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(KVHalfTest, StaysCloseToPyTorch) {
+  std::string name = GetParam();
+  LoadedModel m;
+  ASSERT_NO_FATAL_FAILURE(
+      loadModel("onnx/" + name + ".onnx", false, m, true, /*kvHalf=*/true));
+  const npy::Array &want = m.ref["logits"];
+  int64_t seq = m.seq, vocab = m.vocab;
+  std::vector<float> got(seq * vocab);
+  const int64_t part = 24;
+  ASSERT_EQ(bitnet_prefill(m.model, m.ids.data(), part, got.data(), 1),
+            BITNET_OK);
+  for (int64_t t = part; t < seq; ++t)
+    ASSERT_EQ(bitnet_decode(m.model, m.ids[t], got.data() + t * vocab),
+              BITNET_OK);
+  Agreement a = compare(got, want.f32(), seq, vocab);
+  bitnet_model_info info;
+  ASSERT_EQ(bitnet_info(m.model, &info), BITNET_OK);
+  std::printf("%s with an f16 KV cache (%lld bytes): rel L2 %.3g max|d| %.3g "
+              "top-1 %lld/%lld\n",
+              name.c_str(), (long long)info.kv_cache_bytes, a.relL2, a.maxAbs,
+              (long long)a.top1, (long long)seq);
+  EXPECT_EQ(info.kv_cache_bytes,
+            2 * info.layers * info.kv_heads * info.max_context * info.head_dim * 2);
+  EXPECT_LE(a.relL2, 3e-2);
+  EXPECT_GE(a.top1, seq - 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, KVHalfTest,
+                         ::testing::Values("llama", "b158", "a48", "a48_kv4"));
 
 /// --sparse-kernels (the default) against the dense kernels on the same
 /// export: the skipped work is exactly zeros, so every logit of a chunked

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -186,6 +187,79 @@ TEST(TopKRankTest, MatchesPairwiseDefinition) {
     topkRankF32(x.data(), rows, d, d, got.data(), d);
     EXPECT_EQ(got, want) << "d = " << d;
   }
+}
+
+} // namespace
+
+namespace {
+
+/// A rank-4 memref descriptor as MLIR's C interface lays it out.
+template <typename T> struct Desc4 {
+  T *allocated, *aligned;
+  int64_t offset, sizes[4], strides[4];
+};
+
+template <typename T>
+Desc4<T> desc4(std::vector<T> &v, int64_t a, int64_t b, int64_t c, int64_t d) {
+  return {v.data(), v.data(), 0, {a, b, c, d}, {b * c * d, c * d, d, 1}};
+}
+
+/// IEEE half bits of a float that is exactly representable (|x| in
+/// [2^-14, 65504], at most 11 significant bits).
+uint16_t exactHalf(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  uint32_t sign = bits >> 31, exp = (bits >> 23) & 255, man = bits & 0x7fffff;
+  if (f == 0.0f)
+    return uint16_t(sign << 15);
+  return uint16_t((sign << 15) | ((exp - 112) << 10) | (man >> 13));
+}
+
+// The f16-cache attention kernels read the same numbers as the f32 ones
+// when the cache values are halves: results must be identical, and only
+// the filled positions (j < start) are read.
+TEST(AttentionCacheTest, HalfCacheMatchesFloatCache) {
+  const int64_t heads = 4, kvHeads = 2, seq = 3, C = 10, D = 40, start = 7;
+  std::mt19937 rng(5);
+  std::vector<float> q(heads * seq * D), kv(kvHeads * C * D), p(heads * seq * C);
+  std::vector<uint16_t> kvHalf(kv.size());
+  for (float &v : q)
+    v = float(int(rng() % 200) - 100) / 64.0f;
+  for (float &v : p)
+    v = float(int(rng() % 100)) / 128.0f;
+  for (size_t i = 0; i < kv.size(); ++i) {
+    kv[i] = float(int(rng() % 2000) - 1000) / 256.0f; // exact in f16
+    kvHalf[i] = exactHalf(kv[i]);
+  }
+  for (int64_t j = start; j < C; ++j) // unfilled: never read
+    for (int64_t h = 0; h < kvHeads; ++h)
+      kvHalf[(h * C + j) * D] = 0x7e00; // NaN
+  int64_t startValue = start;
+  struct {
+    int64_t *allocated, *aligned, offset;
+  } startDesc{&startValue, &startValue, 0};
+  BitnetUnrankedMemRef startRef{0, &startDesc};
+  auto ref = [](auto &d) { return BitnetUnrankedMemRef{4, &d}; };
+  auto qd = desc4(q, 1, heads, seq, D);
+  auto kd = desc4(kv, 1, kvHeads, C, D);
+  auto kh = desc4(kvHalf, 1, kvHeads, C, D);
+  auto pd = desc4(p, 1, heads, seq, C);
+  std::vector<float> s32(heads * seq * C, 0.5f), s16(s32), o32(heads * seq * D, 0.25f),
+      o16(o32);
+  auto s32d = desc4(s32, 1, heads, seq, C), s16d = desc4(s16, 1, heads, seq, C);
+  auto o32d = desc4(o32, 1, heads, seq, D), o16d = desc4(o16, 1, heads, seq, D);
+  BitnetUnrankedMemRef qr = ref(qd), kr = ref(kd), khr = ref(kh), pr = ref(pd),
+                       s32r = ref(s32d), s16r = ref(s16d), o32r = ref(o32d),
+                       o16r = ref(o16d);
+  _mlir_ciface_bitnet_ukernel_attn_scores_cached(&qr, &kr, &startRef, &s32r);
+  _mlir_ciface_bitnet_ukernel_attn_scores_cached_f16(&qr, &khr, &startRef, &s16r);
+  EXPECT_EQ(s32, s16);
+  for (int64_t i = 0; i < heads * seq; ++i)
+    for (int64_t j = start; j < C; ++j)
+      EXPECT_EQ(s16[size_t(i * C + j)], 0.5f);
+  _mlir_ciface_bitnet_ukernel_attn_pv_cached(&pr, &kr, &startRef, &o32r);
+  _mlir_ciface_bitnet_ukernel_attn_pv_cached_f16(&pr, &khr, &startRef, &o16r);
+  EXPECT_EQ(o32, o16);
 }
 
 } // namespace

@@ -43,6 +43,11 @@ struct ModelArtifactOptions {
   /// bitnet-gate-first-sparsity: the up projection only where relu(gate)
   /// is open, down and TopK output projections over non-zero inputs only.
   bool sparseKernels = true;
+  /// KV cache elements as f16 (a 16-bit cache: half the memory and the
+  /// bytes attention reads) rather than f32. Off by default: rounding K/V
+  /// moves the logits of activation-quantized models by up to ~1.5e-2
+  /// relative (quantized codes flip), see KVHalfTest.
+  bool kvCacheHalf = false;
 };
 
 /// What was compiled, for the driver to print.

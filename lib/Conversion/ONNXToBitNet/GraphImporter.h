@@ -220,6 +220,7 @@ private:
   // KV-cached step (ImporterKVCache.cpp) ------------------------------------
   struct CachedStep {
     int64_t length = 0; // cache positions; 0: a plain full-sequence import
+    bool half = false;  // the cache holds f16
     int64_t tokens = 0; // new tokens per step (the ids input's last dim)
     std::set<const onnx::NodeProto *> positionRanges, positionSlices, pathNodes,
         softmaxes;
@@ -240,6 +241,7 @@ private:
   Value startScalar();
   Value cacheSlice(int layer, bool isValue, int64_t kvHeads, int64_t headDim);
   Value packNewKV();
+  Type cacheElementType();
   Value cachedContraction(Value lhs, Value kv, AffineMap lhsMap,
                           AffineMap kvMap, AffineMap outMap,
                           ArrayRef<int64_t> outShape, StringRef kernel);

@@ -156,9 +156,10 @@ Value GraphImporter::startScalar() {
 Value GraphImporter::cacheSlice(int layer, bool isValue, int64_t kvHeads,
                                 int64_t headDim) {
   int64_t layers = int64_t(cache.scores.size()), C = cache.length;
+  Type element = cacheElementType();
   if (!cache.kvArg) {
     auto type = RankedTensorType::get({2 * layers, 1, kvHeads, C, headDim},
-                                      b.getF32Type());
+                                      element);
     cache.argTypes.push_back(type);
     cache.kvArg = cache.entry->addArgument(type, fileLoc);
     cache.kvShape = {kvHeads, headDim};
@@ -170,17 +171,26 @@ Value GraphImporter::cacheSlice(int layer, bool isValue, int64_t kvHeads,
                                   b.getIndexAttr(kvHeads), b.getIndexAttr(C),
                                   b.getIndexAttr(headDim)};
   SmallVector<OpFoldResult> strides(5, b.getIndexAttr(1));
-  auto type = RankedTensorType::get({1, kvHeads, C, headDim}, b.getF32Type());
+  auto type = RankedTensorType::get({1, kvHeads, C, headDim}, element);
   return tensor::ExtractSliceOp::create(b, loc, type, cache.kvArg, offs, sizes,
                                         strides);
+}
+
+Type GraphImporter::cacheElementType() {
+  return cache.half ? Type(b.getF16Type()) : Type(b.getF32Type());
 }
 
 Value GraphImporter::packNewKV() {
   int64_t n = int64_t(cache.newKV.size());
   auto first = cast<RankedTensorType>(cache.newKV.front().getType());
   ArrayRef<int64_t> s = first.getShape(); // [1, kv_heads, seq, head_dim]
-  Value all = emptyTensor({n, 1, s[1], s[2], s[3]}, b.getF32Type());
-  for (auto [i, kv] : llvm::enumerate(cache.newKV)) {
+  Type element = cacheElementType();
+  Value all = emptyTensor({n, 1, s[1], s[2], s[3]}, element);
+  for (auto [i, fresh] : llvm::enumerate(cache.newKV)) {
+    Value kv = fresh;
+    if (cache.half) // rounded to nearest even, as torch's .half()
+      kv = arith::TruncFOp::create(
+          b, loc, RankedTensorType::get(first.getShape(), element), kv);
     SmallVector<OpFoldResult> offs{b.getIndexAttr(i), b.getIndexAttr(0),
                                    b.getIndexAttr(0), b.getIndexAttr(0),
                                    b.getIndexAttr(0)};
@@ -285,9 +295,10 @@ llvm::Expected<bool> GraphImporter::importCachedTableSlice() {
   return true;
 }
 
-/// out[...] = sum over the last of 5 loops of lhs * kv (both f32), with
-/// `start` as an operand the body ignores so that the runtime kernel the
-/// generic is tagged for can stop at the cache's filled positions.
+/// out[...] = sum over the last of 5 loops of lhs * kv (f32, the cache f32
+/// or f16 widened), with `start` as an operand the body ignores so that the
+/// runtime kernel the generic is tagged for (`kernel`, with `_f16` for an
+/// f16 cache) can stop at the cache's filled positions.
 Value GraphImporter::cachedContraction(Value lhs, Value kv, AffineMap lhsMap,
                                        AffineMap kvMap, AffineMap outMap,
                                        ArrayRef<int64_t> outShape,
@@ -303,11 +314,16 @@ Value GraphImporter::cachedContraction(Value lhs, Value kv, AffineMap lhsMap,
   auto generic = linalg::GenericOp::create(
       b, loc, init.getType(), ValueRange{lhs, kv, cache.startArg}, init, maps,
       its, [](OpBuilder &nb, Location nl, ValueRange a) {
-        Value p = arith::MulFOp::create(nb, nl, a[0], a[1]);
+        Value kv = a[1];
+        if (!kv.getType().isF32())
+          kv = arith::ExtFOp::create(nb, nl, nb.getF32Type(), kv);
+        Value p = arith::MulFOp::create(nb, nl, a[0], kv);
         linalg::YieldOp::create(nb, nl,
                                 Value(arith::AddFOp::create(nb, nl, a[3], p)));
       });
-  generic->setAttr("bitnet.ukernel", b.getStringAttr(kernel));
+  generic->setAttr("bitnet.ukernel",
+                   b.getStringAttr(cache.half ? (kernel + "_f16").str()
+                                              : kernel.str()));
   return generic.getResult(0);
 }
 

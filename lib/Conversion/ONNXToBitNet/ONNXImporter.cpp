@@ -410,6 +410,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
     env[name] = Tensor{cast<RankedTensorType>(argTypes[i]), entry->getArgument(i),
                        std::nullopt};
   cache.length = options.kvCacheLength;
+  cache.half = options.kvCacheHalf;
   if (cache.length > 0) {
     cache.entry = entry;
     for (Type t : argTypes)

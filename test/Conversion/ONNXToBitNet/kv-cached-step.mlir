@@ -4,6 +4,8 @@
 // RUN: bitnet-compile %bitnet_src_root/models/onnx/llama.onnx --dim=seq=1 --kv-cache-step=64 --emit=bitnet --mlir-elide-elementsattrs-if-larger=8 | FileCheck %s --check-prefix=DECODE
 // RUN: bitnet-compile %bitnet_src_root/models/onnx-dynamo/a48_kv3.dynamo.onnx --dim=seq=16 --kv-cache-step=128 --emit=bitnet --mlir-elide-elementsattrs-if-larger=8 | FileCheck %s --check-prefix=PREFILL
 // RUN: not bitnet-compile %S/Inputs/bitlinear.onnx --kv-cache-step=64 --emit=bitnet 2>&1 | FileCheck %s --check-prefix=NOATT
+// RUN: bitnet-compile %bitnet_src_root/models/onnx/llama.onnx --dim=seq=1 --kv-cache-step=64 --kv-cache=f16 --emit=bitnet --mlir-elide-elementsattrs-if-larger=8 | FileCheck %s --check-prefix=HALF
+// RUN: not bitnet-compile %bitnet_src_root/models/onnx/llama.onnx --kv-cache-step=64 --kv-cache=f8 --emit=bitnet 2>&1 | FileCheck %s --check-prefix=BADKV
 
 // llama: 2 layers, 2 KV heads of 32 (GQA of 4 query heads).
 // One cache argument [2 * layers, 1, kv_heads, C, head_dim], one result with
@@ -21,3 +23,13 @@
 // PREFILL: tensor.concat dim(3) {{.*}} -> tensor<1x4x16x144xf32>
 
 // NOATT: error: '{{.*}}bitlinear.onnx': cannot derive a KV-cached step: no position vector
+
+// --kv-cache=f16: the cache argument and the new K/V are f16; attention
+// widens cached values as it reads them (the f16 kernels).
+// HALF: func.func @main(%arg0: tensor<1x1xi64>, %arg1: tensor<i64>, %arg2: tensor<4x1x2x64x32xf16>) -> (tensor<1x1x256xf32>, tensor<4x1x2x1x32xf16>)
+// HALF: linalg.generic {{.*}} tensor<1x2x64x32xf16>{{.*}}bitnet.ukernel = "attn_scores_cached_f16"
+// HALF-NEXT: ^bb0
+// HALF-NEXT: arith.extf %{{.*}} : f16 to f32
+// HALF: arith.truncf %{{.*}} : tensor<1x2x1x32xf32> to tensor<1x2x1x32xf16>
+
+// BADKV: error: --kv-cache must be f16 or f32, got 'f8'

@@ -50,6 +50,11 @@ struct ImportOptions {
   /// kv_heads, seq, head_dim]), for the caller to store at positions
   /// [start, start + seq).
   int64_t kvCacheLength = 0;
+  /// Cache element type: f32 (default) or, with this set, f16 (the
+  /// paper's 16-bit KV cache: half the bytes to keep and to read). The new
+  /// K and V are returned in the same type; attention widens cached values
+  /// to f32 as it reads them.
+  bool kvCacheHalf = false;
   /// KV quantizer (bits, BOS bits) found by an import with seq > 1: with
   /// one token a 3-bit cache whose BOS is at 4 bits reads as 4-bit, so the
   /// decode step is told. {0, 0}: none.

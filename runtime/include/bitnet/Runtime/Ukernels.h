@@ -107,6 +107,13 @@ void _mlir_ciface_bitnet_ukernel_attn_pv_cached(BitnetUnrankedMemRef *p,
                                                 BitnetUnrankedMemRef *vc,
                                                 BitnetUnrankedMemRef *start,
                                                 BitnetUnrankedMemRef *out);
+/// The same two with an f16 cache (kc / vc elements are IEEE halves).
+void _mlir_ciface_bitnet_ukernel_attn_scores_cached_f16(
+    BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *kc, BitnetUnrankedMemRef *start,
+    BitnetUnrankedMemRef *out);
+void _mlir_ciface_bitnet_ukernel_attn_pv_cached_f16(
+    BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *vc, BitnetUnrankedMemRef *start,
+    BitnetUnrankedMemRef *out);
 /// x: i8 [lead..., kq, 4]; w: i8 [n, kq]; out: i32 [lead..., n].
 void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2(BitnetUnrankedMemRef *x,
                                                     BitnetUnrankedMemRef *w,
