@@ -1,5 +1,6 @@
 // RUN: bitnet-opt %s --split-input-file --bitnet-gate-first-sparsity | FileCheck %s
 // RUN: bitnet-opt %s --split-input-file --bitnet-gate-first-sparsity="gate-first=false skip-zero-inputs=false" | FileCheck %s --check-prefix=OFF
+// RUN: bitnet-opt %s --split-input-file --bitnet-gate-first-sparsity="min-topk-zeros=0.5" | FileCheck %s --check-prefix=TOPK
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #sc = affine_map<(d0, d1) -> ()>
@@ -51,12 +52,16 @@ func.func @ffn(%q: tensor<1x64xi8>, %s: tensor<1xf32>, %wg: tensor<300x64xi8>, %
 
 // -----
 
-// TopK before the output projection: an already packed weight is unpacked
-// and repacked column-contiguous (both fold for constants).
+// TopK 50% before the output projection: by default (min-topk-zeros 0.6)
+// not sparse enough for the column kernel; with 0.5 an already packed
+// weight is unpacked and repacked column-contiguous (both fold for
+// constants).
 // CHECK-LABEL: func @topk_out_projection
-// CHECK: %[[U:.*]] = bitnet.unpack_ternary %arg1 : !bitnet.packed_ternary<32x64, bits2> -> tensor<32x64xi8>
-// CHECK: %[[P:.*]] = bitnet.pack_ternary %[[U]] : tensor<32x64xi8> -> !bitnet.packed_ternary<32x64, bits2_cols>
-// CHECK: bitnet.bitlinear %{{.*}}, %{{.*}}, %[[P]], %arg2
+// CHECK-NOT: bits2_cols
+// TOPK-LABEL: func @topk_out_projection
+// TOPK: %[[U:.*]] = bitnet.unpack_ternary %arg1 : !bitnet.packed_ternary<32x64, bits2> -> tensor<32x64xi8>
+// TOPK: %[[P:.*]] = bitnet.pack_ternary %[[U]] : tensor<32x64xi8> -> !bitnet.packed_ternary<32x64, bits2_cols>
+// TOPK: bitnet.bitlinear %{{.*}}, %{{.*}}, %[[P]], %arg2
 func.func @topk_out_projection(%x: tensor<2x64xf32>, %w: !bitnet.packed_ternary<32x64, bits2>, %ws: tensor<f32>) -> tensor<2x32xf32> {
   %t = bitnet.topk_sparsify %x {ratio = 5.000000e-01 : f64} : tensor<2x64xf32>
   %c, %cs = bitnet.absmax_quant %t : tensor<2x64xf32> -> tensor<2x64xi8>, tensor<2xf32>

@@ -132,23 +132,28 @@ struct GateUpProjection : OpRewritePattern<ReLU2GLUOp> {
   }
 };
 
-/// True if `codes` are the codes of a quantizer of a relu2_glu or
-/// topk_sparsify result: inputs that are mostly zero.
-bool quantizesSparseValues(Value codes) {
+/// True if `codes` are the codes of a quantizer of a relu2_glu result, or
+/// of a topk_sparsify that zeroes at least `minTopKZeros` of its input:
+/// inputs that are mostly zero.
+bool quantizesSparseValues(Value codes, double minTopKZeros) {
   Operation *quant = codes.getDefiningOp();
   if (!isa_and_present<AbsmaxQuantOp, AbsmeanQuantOp, FP4QuantOp>(quant) ||
       quant->getResult(0) != codes)
     return false;
   Operation *source = quant->getOperand(0).getDefiningOp();
-  return isa_and_present<ReLU2GLUOp, TopKSparsifyOp>(source);
+  if (auto topk = dyn_cast_if_present<TopKSparsifyOp>(source))
+    return 1.0 - topk.getRatio().convertToDouble() >= minTopKZeros - 1e-9;
+  return isa_and_present<ReLU2GLUOp>(source);
 }
 
 /// A BitLinear behind a sparse input gets its weight in bits2_cols.
 struct ColumnLayoutForSparseInput : OpRewritePattern<BitLinearOp> {
-  using OpRewritePattern::OpRewritePattern;
+  ColumnLayoutForSparseInput(MLIRContext *ctx, double minTopKZeros)
+      : OpRewritePattern(ctx), minTopKZeros(minTopKZeros) {}
+  double minTopKZeros;
   LogicalResult matchAndRewrite(BitLinearOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!quantizesSparseValues(op.getInput()))
+    if (!quantizesSparseValues(op.getInput(), minTopKZeros))
       return rewriter.notifyMatchFailure(op, "input is not known to be sparse");
     Value weight = op.getWeight();
     auto packed = dyn_cast<PackedTernaryType>(weight.getType());
@@ -181,7 +186,7 @@ struct GateFirstSparsityPass
     if (gateFirst)
       patterns.add<GateUpProjection>(&getContext());
     if (skipZeroInputs)
-      patterns.add<ColumnLayoutForSparseInput>(&getContext());
+      patterns.add<ColumnLayoutForSparseInput>(&getContext(), minTopKZeros);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
