@@ -579,7 +579,7 @@ void bitnet_rt::matmulF32I8W(const float *x, int64_t rows, int64_t xStride,
 void bitnet_rt::topkRankF32(const float *x, int64_t rows, int64_t xStride,
                             int64_t d, int32_t *rank, int64_t rankStride) {
   parallelFor(rows, 1, [&](int64_t r0, int64_t r1) {
-    std::vector<int32_t> order(static_cast<size_t>(d));
+    std::vector<uint64_t> keys(static_cast<size_t>(d));
     for (int64_t r = r0; r < r1; ++r) {
       const float *xr = x + r * xStride;
       int32_t *out = rank + r * rankStride;
@@ -594,14 +594,20 @@ void bitnet_rt::topkRankF32(const float *x, int64_t rows, int64_t xStride,
           }
         continue;
       }
-      for (int64_t i = 0; i < d; ++i)
-        order[size_t(i)] = int32_t(i);
-      std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
-        float fa = std::fabs(xr[a]), fb = std::fabs(xr[b]);
-        return fa > fb || (fa == fb && a < b);
-      });
+      // One integer key per entry: the bits of |x| (ordered like the
+      // non-NaN floats they are), inverted so that larger sorts first, over
+      // the index (ties: smaller index first). Sorting plain integers is
+      // ~3x faster than a comparator on the floats (measured: TopK was 28%
+      // of a48's prefill).
+      for (int64_t i = 0; i < d; ++i) {
+        float a = std::fabs(xr[i]);
+        uint32_t bits;
+        std::memcpy(&bits, &a, 4);
+        keys[size_t(i)] = (uint64_t(~bits) << 32) | uint64_t(i);
+      }
+      std::sort(keys.begin(), keys.end());
       for (int64_t p = 0; p < d; ++p)
-        out[order[size_t(p)]] += int32_t(p);
+        out[keys[size_t(p)] & 0xffffffffu] += int32_t(p);
     }
   });
 }

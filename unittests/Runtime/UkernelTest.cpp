@@ -177,6 +177,10 @@ TEST(TopKRankTest, MatchesPairwiseDefinition) {
       v = float(small(rng)) * 0.5f; // many ties, +-0
     if (d > 3)
       x[2] = std::nanf(""); // row 0 takes the NaN path
+    if (d > 5) { // infinities and huge values outrank everything
+      x[size_t(d + 1)] = -INFINITY;
+      x[size_t(d + 3)] = 3e38f;
+    }
     std::vector<int32_t> want(x.size(), 1), got(x.size(), 1);
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t i = 0; i < d; ++i)
