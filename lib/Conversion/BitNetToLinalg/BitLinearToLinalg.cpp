@@ -149,9 +149,7 @@ struct BitLinearLowering : OpConversionPattern<OpTy> {
     its.push_back(utils::IteratorType::reduction);
     SmallVector<int64_t> outShape(xType.getShape().drop_back());
     outShape.push_back(n);
-    Value init = tensor::EmptyOp::create(rewriter, loc, outShape, i32);
-    init = linalg::FillOp::create(rewriter, loc, i32Const(rewriter, loc, 0), init)
-               .getResult(0);
+    Value init = zeroI32Tensor(rewriter, loc, outShape);
     auto generic = linalg::GenericOp::create(
         rewriter, loc, init.getType(), inputs, init, maps, its,
         [&](OpBuilder &b, Location l, ValueRange a) {
@@ -209,24 +207,12 @@ struct BitLinearLowering : OpConversionPattern<OpTy> {
     its.push_back(utils::IteratorType::reduction);
     SmallVector<int64_t> outShape(xType.getShape().drop_back());
     outShape.push_back(n);
-    Value init = tensor::EmptyOp::create(rewriter, loc, outShape, i32);
-    init = linalg::FillOp::create(rewriter, loc, i32Const(rewriter, loc, 0), init)
-               .getResult(0);
+    Value init = zeroI32Tensor(rewriter, loc, outShape);
     auto generic = linalg::GenericOp::create(
         rewriter, loc, init.getType(), ValueRange{x, w}, init, maps, its,
         [&](OpBuilder &b, Location l, ValueRange a) {
-          Value row = arith::IndexCastOp::create(
-              b, l, i32, linalg::IndexOp::create(b, l, rank - 1));
-          Value field = arith::DivUIOp::create(
-              b, l,
-              arith::RemUIOp::create(b, l, row,
-                                     i32Const(b, l, ternary::kColBlockRows)),
-              i32Const(b, l, ternary::kColBlockBytes));
-          Value shift = arith::MulIOp::create(b, l, field, i32Const(b, l, 2));
-          Value byte = arith::ExtUIOp::create(b, l, i32, a[1]);
-          Value code = arith::AndIOp::create(
-              b, l, arith::ShRUIOp::create(b, l, byte, shift), i32Const(b, l, 3));
-          Value wi = arith::SubIOp::create(b, l, code, i32Const(b, l, 1));
+          Value wi = bits2ColsWeight(
+              b, l, linalg::IndexOp::create(b, l, rank - 1), a[1]);
           Value xi = arith::ExtSIOp::create(b, l, i32, a[0]);
           Value prod = arith::MulIOp::create(b, l, xi, wi);
           linalg::YieldOp::create(b, l,

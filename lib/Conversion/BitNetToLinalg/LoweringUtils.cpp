@@ -2,6 +2,8 @@
 
 #include "LoweringUtils.h"
 
+#include "bitnet/Support/TernaryPacking.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -156,4 +158,25 @@ Value mlir::bitnet::lowering::applyEps(OpBuilder &b, Location loc, Value s, Valu
   if (clamp)
     return arith::MaximumFOp::create(b, loc, s, eps);
   return arith::AddFOp::create(b, loc, s, eps);
+}
+
+Value mlir::bitnet::lowering::bits2ColsWeight(OpBuilder &b, Location loc,
+                                              Value row, Value byte) {
+  Type i32 = b.getI32Type();
+  Value r = arith::IndexCastOp::create(b, loc, i32, row);
+  Value field = arith::DivUIOp::create(
+      b, loc,
+      arith::RemUIOp::create(b, loc, r, i32Const(b, loc, ternary::kColBlockRows)),
+      i32Const(b, loc, ternary::kColBlockBytes));
+  Value shift = arith::MulIOp::create(b, loc, field, i32Const(b, loc, 2));
+  Value wide = arith::ExtUIOp::create(b, loc, i32, byte);
+  Value code = arith::AndIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, wide, shift), i32Const(b, loc, 3));
+  return arith::SubIOp::create(b, loc, code, i32Const(b, loc, 1));
+}
+
+Value mlir::bitnet::lowering::zeroI32Tensor(OpBuilder &b, Location loc,
+                                            ArrayRef<int64_t> shape) {
+  Value init = tensor::EmptyOp::create(b, loc, shape, b.getI32Type());
+  return linalg::FillOp::create(b, loc, i32Const(b, loc, 0), init).getResult(0);
 }

@@ -30,6 +30,14 @@ SmallVector<OpFoldResult> leadingSizes(OpBuilder &b, Location loc,
 Value f32Const(OpBuilder &b, Location loc, double v);
 Value i32Const(OpBuilder &b, Location loc, int64_t v);
 
+/// Inside a generic: the ternary weight (i32 in {-1, 0, 1}) that the
+/// bits2_cols storage byte `byte` (i8) holds for output row `row` (index):
+/// the field at bits 2 ((row mod 256) floordiv 64), minus 1.
+Value bits2ColsWeight(OpBuilder &b, Location loc, Value row, Value byte);
+
+/// A zero-filled i32 tensor of `shape` (the accumulator of a contraction).
+Value zeroI32Tensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape);
+
 /// The size of the last dimension of `tensor` as an f64 value.
 Value lastDimAsF64(OpBuilder &b, Location loc, Value tensor);
 

@@ -42,19 +42,8 @@ static Value unpackColsStorage(OpBuilder &b, Location loc, Value storage,
   auto generic = linalg::GenericOp::create(
       b, loc, init.getType(), storage, init, ArrayRef<AffineMap>{in, out}, its,
       [&](OpBuilder &nb, Location nl, ValueRange a) {
-        Value row = arith::IndexCastOp::create(
-            nb, nl, nb.getI32Type(), linalg::IndexOp::create(nb, nl, 0));
-        Value field = arith::DivUIOp::create(
-            nb, nl,
-            arith::RemUIOp::create(nb, nl, row,
-                                   i32Const(nb, nl, ternary::kColBlockRows)),
-            i32Const(nb, nl, ternary::kColBlockBytes));
-        Value shift = arith::MulIOp::create(nb, nl, field, i32Const(nb, nl, 2));
-        Value byte = arith::ExtUIOp::create(nb, nl, nb.getI32Type(), a[0]);
-        Value digit = arith::AndIOp::create(
-            nb, nl, arith::ShRUIOp::create(nb, nl, byte, shift),
-            i32Const(nb, nl, 3));
-        Value w = arith::SubIOp::create(nb, nl, digit, i32Const(nb, nl, 1));
+        Value w =
+            bits2ColsWeight(nb, nl, linalg::IndexOp::create(nb, nl, 0), a[0]);
         linalg::YieldOp::create(
             nb, nl, Value(arith::TruncIOp::create(nb, nl, nb.getI8Type(), w)));
       });
