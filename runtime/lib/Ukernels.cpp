@@ -34,6 +34,10 @@ using namespace bitnet_rt::detail;
 namespace {
 
 /// A fixed pool; run(n, fn) calls fn(begin, end) on disjoint ranges.
+/// Kernel calls come back to back (a decode step is ~200 of them), so both
+/// sides spin briefly (~40 us) on the job counters before sleeping on the
+/// condition variables: a wake-up through the kernel costs tens of
+/// microseconds, as much as a small kernel.
 class ThreadPool {
 public:
   explicit ThreadPool(int threads) : count(std::max(1, threads)) {
@@ -44,7 +48,7 @@ public:
     {
       std::lock_guard<std::mutex> lock(mu);
       stop = true;
-      ++generation;
+      generation.fetch_add(1, std::memory_order_release);
     }
     cv.notify_all();
     for (std::thread &t : workers)
@@ -58,27 +62,38 @@ public:
       fn(0, n);
       return;
     }
-    std::unique_lock<std::mutex> lock(mu);
-    job = &fn;
-    total = n;
-    jobParts = parts;
-    pending = parts - 1;
-    ++generation;
-    lock.unlock();
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      job = &fn;
+      total = n;
+      jobParts = parts;
+      pending.store(parts - 1, std::memory_order_relaxed);
+      generation.fetch_add(1, std::memory_order_release);
+    }
     cv.notify_all();
     fn(0, n / parts); // part 0 on the caller
-    lock.lock();
-    done.wait(lock, [&] { return pending == 0; });
-    job = nullptr;
+    for (int i = 0; i < kSpin; ++i) {
+      if (pending.load(std::memory_order_acquire) == 0)
+        return;
+      _mm_pause();
+    }
+    std::unique_lock<std::mutex> lock(mu);
+    done.wait(lock, [&] { return pending.load() == 0; });
   }
 
 private:
+  static constexpr int kSpin = 2000;
+
   void loop(int index) {
     uint64_t seen = 0;
     for (;;) {
+      for (int i = 0; i < kSpin &&
+                      generation.load(std::memory_order_acquire) == seen;
+           ++i)
+        _mm_pause();
       std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return generation != seen; });
-      seen = generation;
+      cv.wait(lock, [&] { return generation.load() != seen; });
+      seen = generation.load();
       if (stop)
         return;
       if (!job || index >= jobParts)
@@ -88,7 +103,7 @@ private:
       lock.unlock();
       (*fn)(n * index / parts, n * (index + 1) / parts);
       lock.lock();
-      if (--pending == 0)
+      if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1)
         done.notify_one();
     }
   }
@@ -98,8 +113,9 @@ private:
   std::condition_variable cv, done;
   const std::function<void(int64_t, int64_t)> *job = nullptr;
   int64_t total = 0;
-  int jobParts = 0, pending = 0;
-  uint64_t generation = 0;
+  int jobParts = 0;
+  std::atomic<int> pending{0};
+  std::atomic<uint64_t> generation{0};
   bool stop = false;
 };
 
