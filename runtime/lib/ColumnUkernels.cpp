@@ -227,17 +227,15 @@ void bitnet_rt::bitlinearI8Bits2Cols(const int8_t *x, int64_t rows,
 extern "C" void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2_cols(
     BitnetUnrankedMemRef *xm, BitnetUnrankedMemRef *wm,
     BitnetUnrankedMemRef *om) {
-  View<int8_t> x = view<int8_t>(xm);
-  View<uint8_t> w = view<uint8_t>(wm);
-  View<int32_t> o = view<int32_t>(om);
-  int64_t rows, xStride, oRows, oStride;
-  if (!rowsOf(x, 1, rows, xStride) || !rowsOf(o, 1, oRows, oStride) ||
-      rows != oRows || w.rank != 3 || w.sizes[2] != kColBlockBytes ||
+  BitLinearOperands a = bitLinearOperands(xm, wm, om, 1);
+  const View<uint8_t> &w = a.w;
+  int64_t n = a.out.sizes[a.out.rank - 1];
+  if (!a.ok || w.rank != 3 || w.sizes[2] != kColBlockBytes ||
       w.strides[2] != 1 || w.strides[1] != kColBlockBytes ||
       w.strides[0] != w.sizes[1] * kColBlockBytes ||
-      w.sizes[0] != x.sizes[x.rank - 1] ||
-      w.sizes[1] != ternary::colBlocks(o.sizes[o.rank - 1]))
+      w.sizes[0] != a.x.sizes[a.x.rank - 1] ||
+      w.sizes[1] != ternary::colBlocks(n))
     badOperands("column bitlinear");
-  bitlinearI8Bits2Cols(x.base, rows, xStride, w.sizes[0], w.base,
-                       o.sizes[o.rank - 1], o.base, oStride);
+  bitlinearI8Bits2Cols(a.x.base, a.rows, a.xStride, w.sizes[0], w.base, n,
+                       a.out.base, a.outStride);
 }

@@ -58,6 +58,28 @@ bool rowsOf(const View<T> &v, int64_t trailing, int64_t &rows,
   return ok;
 }
 
+/// The activation, weight and output memrefs of a BitLinear kernel entry:
+/// x's rows (its last `xTrailing` dimensions form a row) and out's rows
+/// (one dimension), which must agree in number.
+struct BitLinearOperands {
+  View<int8_t> x;
+  View<uint8_t> w;
+  View<int32_t> out;
+  int64_t rows = 0, xStride = 0, outStride = 0;
+  bool ok = false;
+};
+
+inline BitLinearOperands bitLinearOperands(BitnetUnrankedMemRef *xm,
+                                           BitnetUnrankedMemRef *wm,
+                                           BitnetUnrankedMemRef *om,
+                                           int64_t xTrailing) {
+  BitLinearOperands a{view<int8_t>(xm), view<uint8_t>(wm), view<int32_t>(om)};
+  int64_t outRows = 0;
+  a.ok = rowsOf(a.x, xTrailing, a.rows, a.xStride) &&
+         rowsOf(a.out, 1, outRows, a.outStride) && a.rows == outRows;
+  return a;
+}
+
 /// The compiler never passes other layouts: fail loudly rather than read
 /// wrongly.
 [[noreturn]] inline void badOperands(const char *kernel) {

@@ -632,35 +632,28 @@ void bitnet_rt::topkRankF32(const float *x, int64_t rows, int64_t xStride,
 extern "C" void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2(
     BitnetUnrankedMemRef *xm, BitnetUnrankedMemRef *wm,
     BitnetUnrankedMemRef *om) {
-  View<int8_t> x = view<int8_t>(xm);
-  View<uint8_t> w = view<uint8_t>(wm);
-  View<int32_t> o = view<int32_t>(om);
-  int64_t rows, xStride, oRows, oStride;
-  if (!rowsOf(x, 2, rows, xStride) || !rowsOf(o, 1, oRows, oStride) ||
-      rows != oRows || x.sizes[x.rank - 1] != 4 || w.rank != 2 ||
-      w.strides[1] != 1)
+  BitLinearOperands a = bitLinearOperands(xm, wm, om, 2);
+  if (!a.ok || a.x.sizes[a.x.rank - 1] != 4 || a.w.rank != 2 ||
+      a.w.strides[1] != 1)
     badOperands("bitlinear");
-  int64_t kq = x.sizes[x.rank - 2], n = w.sizes[0];
-  bitlinearI8Bits2(x.base, rows, xStride, w.base, n, kq, w.strides[0], o.base,
-                   oStride);
+  bitlinearI8Bits2(a.x.base, a.rows, a.xStride, a.w.base, a.w.sizes[0],
+                   a.x.sizes[a.x.rank - 2], a.w.strides[0], a.out.base,
+                   a.outStride);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2_gated(
     BitnetUnrankedMemRef *xm, BitnetUnrankedMemRef *wm,
     BitnetUnrankedMemRef *gm, BitnetUnrankedMemRef *om) {
-  View<int8_t> x = view<int8_t>(xm);
-  View<uint8_t> w = view<uint8_t>(wm);
+  BitLinearOperands a = bitLinearOperands(xm, wm, om, 2);
   View<float> g = view<float>(gm);
-  View<int32_t> o = view<int32_t>(om);
-  int64_t rows, xStride, oRows, oStride, gRows, gStride;
-  if (!rowsOf(x, 2, rows, xStride) || !rowsOf(o, 1, oRows, oStride) ||
-      !rowsOf(g, 1, gRows, gStride) || rows != oRows || rows != gRows ||
-      x.sizes[x.rank - 1] != 4 || w.rank != 2 || w.strides[1] != 1 ||
-      g.sizes[g.rank - 1] != w.sizes[0])
+  int64_t gRows, gStride;
+  if (!a.ok || !rowsOf(g, 1, gRows, gStride) || gRows != a.rows ||
+      a.x.sizes[a.x.rank - 1] != 4 || a.w.rank != 2 || a.w.strides[1] != 1 ||
+      g.sizes[g.rank - 1] != a.w.sizes[0])
     badOperands("gated bitlinear");
-  int64_t kq = x.sizes[x.rank - 2], n = w.sizes[0];
-  bitlinearI8Bits2Gated(x.base, rows, xStride, w.base, n, kq, w.strides[0],
-                        g.base, gStride, o.base, oStride);
+  bitlinearI8Bits2Gated(a.x.base, a.rows, a.xStride, a.w.base, a.w.sizes[0],
+                        a.x.sizes[a.x.rank - 2], a.w.strides[0], g.base,
+                        gStride, a.out.base, a.outStride);
 }
 
 namespace {

@@ -50,6 +50,23 @@ static Value unpackColsStorage(OpBuilder &b, Location loc, Value storage,
   return generic.getResult(0);
 }
 
+/// Inside a packing generic: acc + mult * (code + 1), the code read from
+/// `codes` at `idx` (whose packed position was clamped into range) and
+/// clamped to {-1, 0, 1}; a position outside the weights (`inside` false)
+/// packs as weight 0 (digit 1).
+static Value addPackedDigit(OpBuilder &b, Location l, Value codes,
+                            ValueRange idx, Value inside, Value mult,
+                            Value acc) {
+  Value w = tensor::ExtractOp::create(b, l, codes, idx);
+  w = arith::ExtSIOp::create(b, l, b.getI32Type(), w);
+  w = arith::MaxSIOp::create(b, l, w, i32Const(b, l, -1));
+  w = arith::MinSIOp::create(b, l, w, i32Const(b, l, 1));
+  Value digit = arith::AddIOp::create(b, l, w, i32Const(b, l, 1));
+  digit = arith::SelectOp::create(b, l, inside, digit, i32Const(b, l, 1));
+  Value term = arith::MulIOp::create(b, l, digit, mult);
+  return arith::AddIOp::create(b, l, acc, term);
+}
+
 /// bits2_cols packing: loops (k, b, j, p) over the [K, NB, 64] storage and
 /// the 4 fields p; field p of byte (k, b, j) is row 256 b + 64 p + j (code 1
 /// past N), read with tensor.extract. The multiplier table {1, 4, 16, 64},
@@ -88,17 +105,11 @@ static Value packColsStorage(OpBuilder &rewriter, Location loc, Value codes,
         Value last = c(rows - 1);
         Value inside =
             arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, row, last);
-        Value w = tensor::ExtractOp::create(
-            b, l, codes,
-            ValueRange{arith::SelectOp::create(b, l, inside, row, last), idx(0)});
-        w = arith::ExtSIOp::create(b, l, b.getI32Type(), w);
-        w = arith::MaxSIOp::create(b, l, w, i32Const(b, l, -1));
-        w = arith::MinSIOp::create(b, l, w, i32Const(b, l, 1));
-        Value digit = arith::AddIOp::create(b, l, w, i32Const(b, l, 1));
-        digit = arith::SelectOp::create(b, l, inside, digit, i32Const(b, l, 1));
-        Value term = arith::MulIOp::create(b, l, digit, a[0]);
-        linalg::YieldOp::create(b, l,
-                                Value(arith::AddIOp::create(b, l, a[1], term)));
+        Value clamped = arith::SelectOp::create(b, l, inside, row, last);
+        linalg::YieldOp::create(
+            b, l,
+            addPackedDigit(b, l, codes, ValueRange{clamped, idx(0)}, inside,
+                           a[0], a[1]));
       });
   return mapElementwise(
       rewriter, loc, sum.getResult(0), sum.getResult(0), {rewriter.getI8Type()},
@@ -218,15 +229,8 @@ struct PackTernaryLowering : OpConversionPattern<PackTernaryOp> {
           Value inside =
               arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, pos, last);
           idx.push_back(arith::SelectOp::create(b, l, inside, pos, last));
-          Value w = tensor::ExtractOp::create(b, l, codes, idx);
-          w = arith::ExtSIOp::create(b, l, b.getI32Type(), w);
-          w = arith::MaxSIOp::create(b, l, w, i32Const(b, l, -1));
-          w = arith::MinSIOp::create(b, l, w, i32Const(b, l, 1));
-          Value digit = arith::AddIOp::create(b, l, w, i32Const(b, l, 1));
-          digit = arith::SelectOp::create(b, l, inside, digit, i32Const(b, l, 1));
-          Value term = arith::MulIOp::create(b, l, digit, a[0]);
-          linalg::YieldOp::create(b, l,
-                                  Value(arith::AddIOp::create(b, l, a[1], term)));
+          linalg::YieldOp::create(
+              b, l, addPackedDigit(b, l, codes, idx, inside, a[0], a[1]));
         });
     bool trits5 = type.getLayout() == TernaryLayout::trits5;
     Value bytes = mapElementwise(
