@@ -3,6 +3,7 @@
 #ifndef BITNET_CONVERSION_PASSES_H
 #define BITNET_CONVERSION_PASSES_H
 
+#include "bitnet/Conversion/BitNetToGPU/BitNetToGPU.h"
 #include "bitnet/Conversion/BitNetToLinalg/BitNetToLinalg.h"
 
 namespace mlir::bitnet {

@@ -39,4 +39,62 @@ def BitNetConvertToLinalg : Pass<"bitnet-convert-to-linalg", "ModuleOp"> {
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// BitNetToGPU
+//===----------------------------------------------------------------------===//
+
+def BitNetBitLinearToGPU : Pass<"bitnet-bitlinear-to-gpu", "ModuleOp"> {
+  let summary = "Turn BitLinear layer functions into NVPTX decode GEMV kernels";
+  let description = [{
+    Each public `func.func` whose body is one BitLinear layer — a
+    `bitnet.bitlinear` of its arguments (i8 codes `[M, K]`, per-row scales
+    `[M]`, `!bitnet.packed_ternary<NxK, bits2>` weights, the weight scale)
+    whose result it returns — becomes a `gpu.func` kernel of the same name in
+    `gpu.module @bitnet_kernels`, and the function is removed. Other
+    functions are refused: whole models do not run on the GPU yet.
+
+    The kernel (bare-pointer parameters `x, x_scale, weight, weight_scale,
+    out`; every buffer 16-byte aligned) gives each warp `rows-per-warp`
+    output rows. A lane streams 16-byte chunks (64 weights) of those rows,
+    unpacks the 2-bit codes `w + 1` in registers with a shift and a mask per
+    4 weights, and accumulates `dp4a(w + 1 as u8, x as s8)` in i32; the sum
+    of `x` (also by dp4a) is subtracted once, so the integer result is exact
+    and `out = f32(acc) * (x_scale * weight_scale)` is bit-identical to the
+    reference lowering. The four codes of one packed byte belong to
+    consecutive inputs, so the activation bytes are regrouped (`x[j], x[j+4],
+    x[j+8], x[j+12]`) with byte permutes, once per chunk for all rows of the
+    warp. Lanes sum over a warp with shuffles.
+
+    Each kernel records its launch shape: `known_block_size` and
+    `bitnet.grid_size`. Requirements, checked with a clear error: static
+    shapes, `K % 64 == 0`, i8 codes, `bits2` weights.
+
+    Example:
+
+    ```mlir
+    func.func @qkv(%x: tensor<1x2560xi8>, %s: tensor<1xf32>,
+                   %w: !bitnet.packed_ternary<3840x2560, bits2>,
+                   %ws: tensor<f32>) -> tensor<1x3840xf32> {
+      %y = bitnet.bitlinear %x, %s, %w, %ws : (...) -> tensor<1x3840xf32>
+      return %y : tensor<1x3840xf32>
+    }
+    // becomes gpu.module @bitnet_kernels { gpu.func @qkv(...) kernel }
+    ```
+  }];
+  let options = [
+    Option<"rowsPerWarp", "rows-per-warp", "int64_t", /*default=*/"0",
+           "Output rows per warp; 0 picks by shape">,
+    Option<"warpsPerBlock", "warps-per-block", "int64_t", /*default=*/"0",
+           "Warps per thread block; 0 picks by shape">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // BITNET_CONVERSION_PASSES_TD

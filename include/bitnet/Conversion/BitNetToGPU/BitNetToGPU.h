@@ -1,0 +1,20 @@
+//===- BitNetToGPU.h - BitLinear layers as NVPTX kernels --------*- C++ -*-===//
+
+#ifndef BITNET_CONVERSION_BITNETTOGPU_BITNETTOGPU_H
+#define BITNET_CONVERSION_BITNETTOGPU_BITNETTOGPU_H
+
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::bitnet {
+
+#define GEN_PASS_DECL_BITNETBITLINEARTOGPU
+#include "bitnet/Conversion/Passes.h.inc"
+
+/// The module that holds the generated kernels.
+inline constexpr llvm::StringLiteral kGPUKernelModuleName = "bitnet_kernels";
+/// The grid a generated kernel is launched with (DenseI32ArrayAttr, x/y/z).
+inline constexpr llvm::StringLiteral kGPUGridSizeAttrName = "bitnet.grid_size";
+
+} // namespace mlir::bitnet
+
+#endif // BITNET_CONVERSION_BITNETTOGPU_BITNETTOGPU_H

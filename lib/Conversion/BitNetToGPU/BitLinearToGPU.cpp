@@ -1,0 +1,328 @@
+//===- BitLinearToGPU.cpp - BitLinear layers as NVPTX GEMV kernels --------===//
+//
+// A BitLinear layer function becomes a gpu.func: warps own output rows,
+// lanes stream 16-byte chunks of 2-bit packed weights, unpack them in
+// registers and accumulate with dp4a. The pass's description in
+// Conversion/Passes.td has the contract; docs/GPU.md the design and figures.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bitnet/Conversion/BitNetToGPU/BitNetToGPU.h"
+#include "bitnet/Dialect/BitNet/IR/BitNetDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::bitnet {
+#define GEN_PASS_DEF_BITNETBITLINEARTOGPU
+#include "bitnet/Conversion/Passes.h.inc"
+} // namespace mlir::bitnet
+
+using namespace mlir;
+using namespace mlir::bitnet;
+
+namespace {
+
+constexpr int64_t kWarp = 32;
+/// Weights in one 16-byte chunk a lane loads per row.
+constexpr int64_t kChunkWeights = 64;
+/// Up to this many activation rows, a lane's chunks are unrolled.
+constexpr int64_t kUnrollMaxRows = 2;
+
+/// One BitLinear layer: y[M, N] = x[M, K] * W[N, K]^T.
+struct LayerShape {
+  int64_t m, n, k;
+};
+
+/// The launch shape of one kernel.
+struct LaunchShape {
+  int64_t rowsPerWarp, warpsPerBlock;
+  int64_t blocks(const LayerShape &s) const {
+    return s.n / (rowsPerWarp * warpsPerBlock);
+  }
+};
+
+/// Rows per warp and warps per block when the pass options leave them open,
+/// from the H200 sweep of bench/gpu (docs/GPU.md): for decode (M <= 2),
+/// blocks of 2 warps, 2 rows per warp (4 from N >= 6144: the regrouped
+/// activations serve more rows and the grid still covers the SMs); for
+/// more activation rows, 4 x 4 (M * R accumulators live in registers).
+LaunchShape chooseLaunch(const LayerShape &s, int64_t rows, int64_t warps) {
+  bool decode = s.m <= kUnrollMaxRows;
+  int64_t r = rows > 0 ? rows : (decode ? (s.n >= 6144 ? 4 : 2) : 4);
+  int64_t w = warps > 0 ? warps : (decode ? 2 : 4);
+  // Shrink until the rows divide N (the kernel has no row guard).
+  while (r > 1 && s.n % r != 0)
+    r /= 2;
+  while (w > 1 && s.n % (r * w) != 0)
+    w /= 2;
+  return {r, w};
+}
+
+/// Builds the kernel body. Parameters: x memref<MxKxi8>, x_scale
+/// memref<Mxf32>, weight memref<Nx(K/16)xi32> (the bits2 bytes as words),
+/// weight_scale memref<1xf32>, out memref<MxNxf32>.
+void buildKernelBody(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
+                     const LayerShape &s, const LaunchShape &launch) {
+  Value x = kernel.getArgument(0), xScale = kernel.getArgument(1),
+        w = kernel.getArgument(2), wScale = kernel.getArgument(3),
+        out = kernel.getArgument(4);
+  const int64_t rows = launch.rowsPerWarp;
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, v);
+  };
+  auto i32c = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, b.getI32Type(), v);
+  };
+  Type i32 = b.getI32Type();
+  VectorType bytes4 = VectorType::get({4}, b.getI8Type());
+  VectorType bytes16 = VectorType::get({16}, b.getI8Type());
+  VectorType words4 = VectorType::get({4}, i32);
+  VectorType word1 = VectorType::get({1}, i32);
+
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value bid = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value lane = arith::RemUIOp::create(b, tid, idx(kWarp));
+  Value warp = arith::DivUIOp::create(b, tid, idx(kWarp));
+  Value warpGlobal = arith::AddIOp::create(
+      b, arith::MulIOp::create(b, bid, idx(launch.warpsPerBlock)), warp);
+  Value row0 = arith::MulIOp::create(b, warpGlobal, idx(rows));
+
+  // Loop-carried: M * R row accumulators of dp4a(w + 1, x), then M sums of x.
+  Value zero = i32c(0);
+  SmallVector<Value> init(s.m * rows + s.m, zero);
+  Value mask = i32c(0x03030303);
+  Value ones = arith::ConstantOp::create(
+      b, bytes4, DenseElementsAttr::get(bytes4, b.getI8IntegerAttr(1)));
+  auto dp4a = [&](Value a, NVVM::DotAccumulateType aType, Value bv,
+                  Value acc) -> Value {
+    return NVVM::DotAccumulate4WayOp::create(
+        b, i32, a, aType, bv, NVVM::DotAccumulateType::SIGNED, acc);
+  };
+
+  // One chunk: the 16-byte weight words of each of the warp's rows and the
+  // 64 activation codes of each activation row. A chunk that is not `valid`
+  // (past K in an unrolled tail) reads chunk 0 and zero activations, so it
+  // adds nothing and reads nothing out of bounds.
+  struct Chunk {
+    SmallVector<Value> weights, inputs;
+  };
+  const int64_t chunks = s.k / kChunkWeights;
+  auto loadChunk = [&](Value chunk, Value valid) {
+    Chunk c;
+    if (valid)
+      chunk = arith::SelectOp::create(b, valid, chunk, idx(0));
+    // All rows' weights first: R independent 16-byte loads in flight.
+    Value wordCol = arith::MulIOp::create(b, chunk, idx(4));
+    for (int64_t r = 0; r < rows; ++r) {
+      Value row = arith::AddIOp::create(b, row0, idx(r));
+      c.weights.push_back(vector::LoadOp::create(
+          b, words4, w, ValueRange{row, wordCol}, /*nontemporal=*/false,
+          llvm::MaybeAlign(16)));
+    }
+    Value xCol = arith::MulIOp::create(b, chunk, idx(kChunkWeights));
+    Value zeros;
+    if (valid)
+      zeros = arith::ConstantOp::create(
+          b, bytes16, DenseElementsAttr::get(bytes16, b.getI8IntegerAttr(0)));
+    for (int64_t m = 0; m < s.m; ++m) {
+      for (int64_t word = 0; word < 4; ++word) {
+        Value col = arith::AddIOp::create(b, xCol, idx(16 * word));
+        Value xv = vector::LoadOp::create(b, bytes16, x,
+                                          ValueRange{idx(m), col},
+                                          /*nontemporal=*/false,
+                                          llvm::MaybeAlign(16));
+        if (valid)
+          xv = arith::SelectOp::create(b, valid, xv, zeros);
+        c.inputs.push_back(xv);
+      }
+    }
+    return c;
+  };
+  auto accumulateChunk = [&](const Chunk &c, SmallVectorImpl<Value> &acc) {
+    for (int64_t m = 0; m < s.m; ++m) {
+      for (int64_t word = 0; word < 4; ++word) {
+        Value xv = c.inputs[m * 4 + word];
+        for (int64_t j = 0; j < 4; ++j) {
+          // Code j of each of the word's 4 bytes: inputs j, j+4, j+8, j+12.
+          Value xj = vector::ShuffleOp::create(
+              b, xv, xv, ArrayRef<int64_t>{j, j + 4, j + 8, j + 12});
+          Value &sum = acc[s.m * rows + m];
+          sum = dp4a(ones, NVVM::DotAccumulateType::UNSIGNED, xj, sum);
+          for (int64_t r = 0; r < rows; ++r) {
+            Value packed = vector::ExtractOp::create(b, c.weights[r], word);
+            Value codes = arith::AndIOp::create(
+                b, arith::ShRUIOp::create(b, packed, i32c(2 * j)), mask);
+            Value codeBytes = vector::BitCastOp::create(
+                b, bytes4, vector::BroadcastOp::create(b, word1, codes));
+            Value &a = acc[m * rows + r];
+            a = dp4a(codeBytes, NVVM::DotAccumulateType::UNSIGNED, xj, a);
+          }
+        }
+      }
+    }
+  };
+
+  SmallVector<Value> results;
+  if (s.m <= kUnrollMaxRows) {
+    // Decode: every chunk of the lane unrolled and all loads issued before
+    // the first dp4a, so a lane has its whole share of bytes in flight
+    // (a loop would wait for each chunk's loads in turn).
+    const int64_t rounds = (chunks + kWarp - 1) / kWarp;
+    SmallVector<Chunk> loaded;
+    for (int64_t t = 0; t < rounds; ++t) {
+      Value chunk = arith::AddIOp::create(b, lane, idx(t * kWarp));
+      Value valid;
+      if ((t + 1) * kWarp > chunks)
+        valid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, chunk,
+                                      idx(chunks));
+      loaded.push_back(loadChunk(chunk, valid));
+    }
+    results = init;
+    for (const Chunk &c : loaded)
+      accumulateChunk(c, results);
+  } else {
+    auto loop = scf::ForOp::create(b, lane, idx(chunks), idx(kWarp), init);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Value> acc(loop.getRegionIterArgs().begin(),
+                           loop.getRegionIterArgs().end());
+    accumulateChunk(loadChunk(loop.getInductionVar(), Value()), acc);
+    scf::YieldOp::create(b, acc);
+    b.setInsertionPointAfter(loop);
+    results.assign(loop.getResults().begin(), loop.getResults().end());
+  }
+
+  // sum((w + 1) x) - sum(x), summed over the warp.
+  SmallVector<Value> totals;
+  for (int64_t m = 0; m < s.m; ++m) {
+    for (int64_t r = 0; r < rows; ++r) {
+      Value v = arith::SubIOp::create(b, results[m * rows + r],
+                                      results[s.m * rows + m]);
+      for (int32_t offset = kWarp / 2; offset > 0; offset /= 2) {
+        auto shuffle = gpu::ShuffleOp::create(b, v, offset, int32_t(kWarp),
+                                              gpu::ShuffleMode::XOR);
+        v = arith::AddIOp::create(b, v, shuffle.getShuffleResult());
+      }
+      totals.push_back(v);
+    }
+  }
+  Value isLane0 =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, idx(0));
+  auto ifOp = scf::IfOp::create(b, isLane0, /*withElseRegion=*/false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    Value ws = memref::LoadOp::create(b, wScale, ValueRange{idx(0)});
+    for (int64_t m = 0; m < s.m; ++m) {
+      Value mIdx = idx(m);
+      // The reference's order: f32(acc) * (x_scale * weight_scale).
+      Value scale = arith::MulFOp::create(
+          b, memref::LoadOp::create(b, xScale, ValueRange{mIdx}), ws);
+      for (int64_t r = 0; r < rows; ++r) {
+        Value y = arith::MulFOp::create(
+            b, arith::SIToFPOp::create(b, b.getF32Type(), totals[m * rows + r]),
+            scale);
+        Value row = arith::AddIOp::create(b, row0, idx(r));
+        memref::StoreOp::create(b, y, out, ValueRange{mIdx, row});
+      }
+    }
+  }
+  gpu::ReturnOp::create(b);
+}
+
+/// The layer a function computes, or failure with an error on the function.
+FailureOr<LayerShape> matchLayerFunction(func::FuncOp func) {
+  Block &body = func.getBody().front();
+  auto fail = [&](const Twine &why) {
+    func.emitError("--target=cuda compiles functions that are one BitLinear "
+                   "layer (whole models do not run on the GPU yet): ")
+        << why;
+    return failure();
+  };
+  if (!llvm::hasSingleElement(func.getBody()) || body.getOperations().size() != 2)
+    return fail("the body must be one bitnet.bitlinear and a return");
+  auto op = dyn_cast<BitLinearOp>(body.front());
+  auto ret = dyn_cast<func::ReturnOp>(body.back());
+  if (!op || !ret || ret.getNumOperands() != 1 ||
+      ret.getOperand(0) != op.getResult())
+    return fail("the body must be one bitnet.bitlinear and a return of it");
+  // (With only these two ops, every bitlinear operand is an argument.)
+  auto x = cast<RankedTensorType>(op.getInput().getType());
+  auto packed = dyn_cast<PackedTernaryType>(op.getWeight().getType());
+  if (!x.hasStaticShape() || !x.getElementType().isInteger(8))
+    return fail("the input codes must be i8 with a static shape");
+  if (!packed || packed.getLayout() != TernaryLayout::bits2 ||
+      packed.getShape().size() != 2)
+    return fail("the weights must be !bitnet.packed_ternary<NxK, bits2>");
+  LayerShape s;
+  s.k = x.getShape().back();
+  s.m = x.getNumElements() / s.k;
+  s.n = packed.getShape()[0];
+  if (s.k % kChunkWeights != 0)
+    return fail("K = " + Twine(s.k) + " must be a multiple of 64");
+  return s;
+}
+
+struct BitLinearToGPUPass
+    : mlir::bitnet::impl::BitNetBitLinearToGPUBase<BitLinearToGPUPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
+    if (funcs.empty())
+      return;
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    UnitAttr::get(ctx));
+    auto gpuModule = module.lookupSymbol<gpu::GPUModuleOp>(kGPUKernelModuleName);
+    if (!gpuModule) {
+      OpBuilder top(module.getBodyRegion());
+      top.setInsertionPointToEnd(module.getBody());
+      gpuModule =
+          gpu::GPUModuleOp::create(top, module.getLoc(), kGPUKernelModuleName);
+    }
+    Type i8 = IntegerType::get(ctx, 8), i32 = IntegerType::get(ctx, 32),
+         f32 = Float32Type::get(ctx);
+    for (func::FuncOp func : funcs) {
+      if (func.isPrivate() || func.isDeclaration())
+        continue;
+      FailureOr<LayerShape> shape = matchLayerFunction(func);
+      if (failed(shape))
+        return signalPassFailure();
+      const LayerShape &s = *shape;
+      LaunchShape launch = chooseLaunch(s, rowsPerWarp, warpsPerBlock);
+      SmallVector<Type> params{MemRefType::get({s.m, s.k}, i8),
+                               MemRefType::get({s.m}, f32),
+                               MemRefType::get({s.n, s.k / 16}, i32),
+                               MemRefType::get({1}, f32),
+                               MemRefType::get({s.m, s.n}, f32)};
+      ImplicitLocOpBuilder b(func.getLoc(), ctx);
+      b.setInsertionPointToEnd(gpuModule.getBody());
+      auto kernel = gpu::GPUFuncOp::create(
+          b, func.getSymName(), FunctionType::get(ctx, params, {}));
+      kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                      UnitAttr::get(ctx));
+      int32_t threads = int32_t(launch.warpsPerBlock * kWarp);
+      kernel.setKnownBlockSizeAttr(
+          DenseI32ArrayAttr::get(ctx, {threads, 1, 1}));
+      kernel->setAttr(kGPUGridSizeAttrName,
+                      DenseI32ArrayAttr::get(
+                          ctx, {int32_t(launch.blocks(s)), 1, 1}));
+      kernel->setAttr("bitnet.layer",
+                      DenseI64ArrayAttr::get(ctx, {s.m, s.n, s.k}));
+      b.setInsertionPointToStart(&kernel.getBody().front());
+      buildKernelBody(b, kernel, s, launch);
+      func.erase();
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,57 @@
+// RUN: bitnet-opt %s --split-input-file --bitnet-bitlinear-to-gpu -verify-diagnostics
+
+// expected-error @+1 {{--target=cuda compiles functions that are one BitLinear layer (whole models do not run on the GPU yet): the body must be one bitnet.bitlinear and a return}}
+func.func @model(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %y = arith.addf %x, %x : tensor<4xf32>
+  %z = arith.mulf %y, %y : tensor<4xf32>
+  return %z : tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{K = 96 must be a multiple of 64}}
+func.func @odd_k(%x: tensor<1x96xi8>, %s: tensor<1xf32>, %w: !bitnet.packed_ternary<64x96, bits2>, %ws: tensor<f32>) -> tensor<1x64xf32> {
+  %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<1x96xi8>, tensor<1xf32>, !bitnet.packed_ternary<64x96, bits2>, tensor<f32>) -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}
+
+// -----
+
+// expected-error @+1 {{the weights must be !bitnet.packed_ternary<NxK, bits2>}}
+func.func @trits(%x: tensor<1x128xi8>, %s: tensor<1xf32>, %w: !bitnet.packed_ternary<64x128, trits5>, %ws: tensor<f32>) -> tensor<1x64xf32> {
+  %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<1x128xi8>, tensor<1xf32>, !bitnet.packed_ternary<64x128, trits5>, tensor<f32>) -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}
+
+// -----
+
+// expected-error @+1 {{the input codes must be i8 with a static shape}}
+func.func @dynamic(%x: tensor<?x128xi8>, %s: tensor<?xf32>, %w: !bitnet.packed_ternary<64x128, bits2>, %ws: tensor<f32>) -> tensor<?x64xf32> {
+  %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<?x128xi8>, tensor<?xf32>, !bitnet.packed_ternary<64x128, bits2>, tensor<f32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
+// expected-error @+1 {{the body must be one bitnet.bitlinear and a return}}
+func.func @computed_scale(%x: tensor<1x128xi8>, %w: !bitnet.packed_ternary<64x128, bits2>, %ws: tensor<f32>) -> tensor<1x64xf32> {
+  %s = arith.constant dense<1.0> : tensor<1xf32>
+  %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<1x128xi8>, tensor<1xf32>, !bitnet.packed_ternary<64x128, bits2>, tensor<f32>) -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}
+
+// -----
+
+// expected-error @+1 {{the body must be one bitnet.bitlinear and a return of it}}
+func.func @returns_other(%x: tensor<1x128xi8>, %s: tensor<1xf32>, %w: !bitnet.packed_ternary<64x128, bits2>, %ws: tensor<f32>) -> tensor<1x128xi8> {
+  %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<1x128xi8>, tensor<1xf32>, !bitnet.packed_ternary<64x128, bits2>, tensor<f32>) -> tensor<1x64xf32>
+  return %x : tensor<1x128xi8>
+}
+
+// -----
+
+// expected-error @+1 {{the weights must be !bitnet.packed_ternary<NxK, bits2>}}
+func.func @unpacked(%x: tensor<1x128xi8>, %s: tensor<1xf32>, %w: tensor<64x128xi8>, %ws: tensor<f32>) -> tensor<1x64xf32> {
+  %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<1x128xi8>, tensor<1xf32>, tensor<64x128xi8>, tensor<f32>) -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}

@@ -1,0 +1,65 @@
+// RUN: bitnet-opt %s --split-input-file --bitnet-bitlinear-to-gpu | FileCheck %s
+// RUN: bitnet-opt %s --split-input-file --bitnet-bitlinear-to-gpu="rows-per-warp=1 warps-per-block=8" | FileCheck %s --check-prefix=OPT
+
+// Decode (M = 1): the layer function becomes a kernel with bare memref
+// parameters (weights as i32 words), 2 warps of 2 rows (N < 6144), a grid
+// that covers N exactly, every chunk of K = 128 (2 chunks: one round of
+// lanes, lane 1 valid, the rest masked) loaded before the first dp4a.
+// CHECK: module attributes {gpu.container_module}
+// CHECK-NOT: func.func
+// CHECK: gpu.module @bitnet_kernels
+// CHECK: gpu.func @layer(%[[X:.*]]: memref<1x128xi8>, %[[XS:.*]]: memref<1xf32>, %[[W:.*]]: memref<256x8xi32>, %[[WS:.*]]: memref<1xf32>, %[[OUT:.*]]: memref<1x256xf32>) kernel
+// CHECK-SAME: bitnet.grid_size = array<i32: 64, 1, 1>
+// CHECK-SAME: bitnet.layer = array<i64: 1, 256, 128>
+// CHECK-SAME: known_block_size = array<i32: 64, 1, 1>
+// CHECK-NOT: scf.for
+// CHECK: %[[VALID:.*]] = arith.cmpi ult
+// CHECK: vector.load %[[W]]{{.*}} {alignment = 16 : i64} : memref<256x8xi32>, vector<4xi32>
+// CHECK: vector.load %[[W]]{{.*}} {alignment = 16 : i64} : memref<256x8xi32>, vector<4xi32>
+// CHECK: vector.load %[[X]]{{.*}} {alignment = 16 : i64} : memref<1x128xi8>, vector<16xi8>
+// CHECK: arith.select %[[VALID]]
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 4, 8, 12] : vector<16xi8>, vector<16xi8>
+// CHECK: nvvm.dot.accumulate.4way %{{.*}} <unsigned>, %{{.*}} <signed>
+// CHECK: arith.andi %{{.*}}, %{{.*}} : i32
+// CHECK: vector.bitcast %{{.*}} : vector<1xi32> to vector<4xi8>
+// CHECK: nvvm.dot.accumulate.4way %{{.*}} <unsigned>, %{{.*}} <signed>
+// CHECK: arith.subi
+// CHECK-COUNT-5: gpu.shuffle  xor
+// CHECK: scf.if
+// CHECK:   %[[WSV:.*]] = memref.load %[[WS]]
+// CHECK:   %[[XSV:.*]] = memref.load %[[XS]]
+// CHECK:   %[[S:.*]] = arith.mulf %[[XSV]], %[[WSV]] : f32
+// CHECK:   %[[F:.*]] = arith.sitofp %{{.*}} : i32 to f32
+// CHECK:   %[[Y:.*]] = arith.mulf %[[F]], %[[S]] : f32
+// CHECK:   memref.store %[[Y]], %[[OUT]]
+// CHECK: gpu.return
+// OPT: gpu.func @layer
+// OPT-SAME: bitnet.grid_size = array<i32: 32, 1, 1>
+// OPT-SAME: known_block_size = array<i32: 256, 1, 1>
+func.func @layer(%x: tensor<1x128xi8>, %s: tensor<1xf32>, %w: !bitnet.packed_ternary<256x128, bits2>, %ws: tensor<f32>) -> tensor<1x256xf32> {
+  %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<1x128xi8>, tensor<1xf32>, !bitnet.packed_ternary<256x128, bits2>, tensor<f32>) -> tensor<1x256xf32>
+  return %y : tensor<1x256xf32>
+}
+
+// -----
+
+// More activation rows: a loop over the lane's chunks, 4 warps of 4 rows,
+// M * R accumulators and M sums carried; N = 24 shrinks the block to fit.
+// CHECK: gpu.func @prefill(%{{.*}}: memref<16x64xi8>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<24x4xi32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<16x24xf32>) kernel
+// CHECK-SAME: bitnet.grid_size = array<i32: 3, 1, 1>
+// CHECK-SAME: known_block_size = array<i32: 64, 1, 1>
+// CHECK: scf.for {{.*}} -> (i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32)
+// CHECK-COUNT-64: memref.store
+func.func @prefill(%x: tensor<16x64xi8>, %s: tensor<16xf32>, %w: !bitnet.packed_ternary<24x64, bits2>, %ws: tensor<f32>) -> tensor<16x24xf32> {
+  %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<16x64xi8>, tensor<16xf32>, !bitnet.packed_ternary<24x64, bits2>, tensor<f32>) -> tensor<16x24xf32>
+  return %y : tensor<16x24xf32>
+}
+
+// -----
+
+// Private functions are helpers, not layers: left alone.
+// CHECK: func.func private @helper
+// CHECK: gpu.module @bitnet_kernels
+func.func private @helper(%x: tensor<4xf32>) -> tensor<4xf32> {
+  return %x : tensor<4xf32>
+}
