@@ -14,6 +14,11 @@ config.substitutions.append(("%bitnet_src_root", config.bitnet_src_root))
 config.substitutions.append(("%cc", config.host_cc))
 config.substitutions.append(("%python", "/usr/bin/python3"))
 
+# gpu-module-to-binary makes cubins with the CUDA toolkit's ptxas.
+import shutil
+if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
+    config.available_features.add("ptxas")
+
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(

@@ -200,7 +200,9 @@ bool ArtifactFile::open(const std::string &path, std::string &error) {
                                  metaSize),
                      meta, why))
     return fail(why);
-  if (get("format") != "bitnet-artifact")
+  // Models (bitnet-artifact) and GPU kernel libraries (bitnet-gpu-kernels)
+  // share the container; their loaders check which one they hold.
+  if (get("format") != "bitnet-artifact" && get("format") != "bitnet-gpu-kernels")
     return fail("metadata does not describe a bitnet artifact");
   return true;
 }

@@ -120,6 +120,9 @@ bool bitnet_model::load(const char *path, std::string &why) {
     why = "'" + std::string(path) + "': " + m;
     return false;
   };
+  if (artifact.get("format") != "bitnet-artifact")
+    return fail("is a GPU kernel library (bitnet-compile --target=cuda), not "
+                "a model");
   struct Field {
     const char *key;
     int64_t *value;

@@ -2,9 +2,13 @@
 //
 // bitnet-compile INPUT [-o OUTPUT] [--target=x86_64] [--mcpu=CPU] [-O N]
 //                [--emit=bitnet|linalg|llvm-dialect|llvm|obj] [--dim=NAME=N]
+// bitnet-compile INPUT.mlir --target=cuda [--gpu-arch=sm_90a]
+//                [--emit=gpu|ptx|cubin|artifact] -o OUTPUT
 //
 // INPUT is bitnet IR (.mlir) or an ONNX model (.onnx, symbolic dimensions
-// bound with --dim).
+// bound with --dim). The cuda target compiles BitLinear layer functions to
+// NVPTX kernels (bitnet/Target/GPUKernelLibrary.h); whole models run on the
+// CPU only so far.
 //
 // Runs the phase table of bitnet/Pipelines up to the stage named by --emit
 // and writes that stage. The output file appears only when everything
@@ -17,6 +21,7 @@
 #include "bitnet/Dialect/BitNet/IR/BitNetDialect.h"
 #include "bitnet/Dialect/BitNet/Transforms/Passes.h"
 #include "bitnet/Pipelines/Pipelines.h"
+#include "bitnet/Target/GPUKernelLibrary.h"
 #include "bitnet/Target/HostObject.h"
 #include "bitnet/Target/ModelArtifact.h"
 
@@ -29,6 +34,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -57,9 +63,23 @@ cl::opt<std::string>
                   "artifact (a model for bitnet-run; the default for .onnx "
                   "input with -o NAME.bnx)"),
          cl::init(""), cl::cat(category));
-cl::opt<std::string> targetName("target",
-                                cl::desc("Target: x86_64 (cuda: not yet)"),
-                                cl::init("x86_64"), cl::cat(category));
+cl::opt<std::string> targetName(
+    "target",
+    cl::desc("Target: x86_64, or cuda (BitLinear layer functions as NVPTX "
+             "kernels; --emit=gpu|ptx|cubin|artifact)"),
+    cl::init("x86_64"), cl::cat(category));
+cl::opt<std::string> gpuArch("gpu-arch",
+                             cl::desc("cuda: the NVIDIA chip (sm_90a, sm_90, "
+                                      "sm_80, ...)"),
+                             cl::init("sm_90a"), cl::cat(category));
+cl::opt<int64_t> gpuRowsPerWarp(
+    "gpu-rows-per-warp",
+    cl::desc("cuda: output rows per warp of BitLinear kernels (0: by shape)"),
+    cl::init(0), cl::cat(category));
+cl::opt<int64_t> gpuWarpsPerBlock(
+    "gpu-warps-per-block",
+    cl::desc("cuda: warps per block of BitLinear kernels (0: by shape)"),
+    cl::init(0), cl::cat(category));
 cl::opt<std::string> mcpu("mcpu",
                           cl::desc("CPU to compile for ('native' = this host)"),
                           cl::init("native"), cl::cat(category));
@@ -110,6 +130,82 @@ int fail(const Twine &message) {
   return 1;
 }
 
+/// Writes `text` to outputFile atomically (nothing on failure).
+int writeOutput(llvm::function_ref<void(raw_ostream &)> write) {
+  std::string errorMessage;
+  std::unique_ptr<ToolOutputFile> output =
+      openOutputFile(outputFile, &errorMessage);
+  if (!output)
+    return fail(errorMessage);
+  write(output->os());
+  output->os().flush();
+  if (output->os().has_error())
+    return fail("cannot write '" + outputFile + "'");
+  output->keep();
+  return 0;
+}
+
+/// --target=cuda: BitLinear layer functions to a kernel library.
+int compileForCuda(MLIRContext &context) {
+  bitnet::GPUTargetOptions options;
+  options.arch = gpuArch;
+  options.optLevel = optLevel;
+  options.rowsPerWarp = gpuRowsPerWarp;
+  options.warpsPerBlock = gpuWarpsPerBlock;
+  if (!bitnet::isValidGPUArch(gpuArch))
+    return fail("--gpu-arch must name an NVIDIA chip such as sm_90a, got '" +
+                gpuArch + "'");
+  if (gpuRowsPerWarp < 0 || gpuRowsPerWarp > 16 || gpuWarpsPerBlock < 0 ||
+      gpuWarpsPerBlock > 32)
+    return fail("--gpu-rows-per-warp must be 0-16 and --gpu-warps-per-block "
+                "0-32");
+  if (sys::path::extension(inputFile) == ".onnx")
+    return fail("--target=cuda compiles bitnet IR (.mlir) of BitLinear layer "
+                "functions; whole ONNX models do not run on the GPU yet");
+  if (emit.empty())
+    emit = sys::path::extension(outputFile) == ".bnx" ? "artifact" : "cubin";
+  if (emit != "gpu" && emit != "ptx" && emit != "cubin" && emit != "artifact")
+    return fail("unknown --emit '" + emit +
+                "' for --target=cuda (expected gpu, ptx, cubin or artifact)");
+  if ((emit == "cubin" || emit == "artifact") && outputFile == "-")
+    return fail("--emit=" + emit + " needs -o FILE");
+
+  std::string errorMessage;
+  std::unique_ptr<MemoryBuffer> input = openInputFile(inputFile, &errorMessage);
+  if (!input)
+    return fail(errorMessage);
+  SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
+  SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return fail("cannot parse '" + inputFile + "'");
+  if (failed(verify(*module)))
+    return fail("'" + inputFile + "' does not verify");
+
+  std::vector<bitnet::GPUKernelInfo> kernels;
+  if (failed(bitnet::generateGPUKernels(*module, options, kernels)))
+    return fail("compilation of '" + inputFile + "' for cuda failed");
+  if (emit == "gpu")
+    return writeOutput([&](raw_ostream &os) { module->print(os); });
+  bool ptx = emit == "ptx";
+  std::string binary, error;
+  if (failed(bitnet::serializeGPUModule(*module, options, ptx, binary, error)))
+    return fail(error);
+  if (emit == "artifact") {
+    // The kernel library carries PTX only if asked to stop at PTX, so it
+    // is a cubin here.
+    if (!bitnet::writeGPUKernelArtifact(outputFile, options, /*ptx=*/false,
+                                        binary, kernels, error))
+      return fail(error);
+    outs() << "bitnet-compile: wrote " << outputFile << " (cuda " << gpuArch
+           << "; " << kernels.size() << " kernels, cubin " << binary.size()
+           << " bytes)\n";
+    return 0;
+  }
+  return writeOutput([&](raw_ostream &os) { os << binary; });
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -124,14 +220,26 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "bitnet-compile: compile bitnet IR for a CPU\n\n"
-      "Stages (--emit): bitnet -> linalg -> llvm-dialect -> llvm -> obj\n");
+      "Stages (--emit): bitnet -> linalg -> llvm-dialect -> llvm -> obj\n"
+      "--target=cuda: bitnet -> gpu -> ptx / cubin / artifact\n");
 
   // Validate every option before touching any file.
-  if (targetName != "x86_64")
+  if (targetName != "x86_64" && targetName != "cuda")
     return fail("unsupported --target '" + targetName +
-                "' (supported: x86_64; the cuda target is not implemented yet)");
+                "' (supported: x86_64, cuda)");
   if (optLevel > 3)
     return fail("-O must be 0-3, got " + Twine(unsigned(optLevel)));
+  if (targetName == "cuda") {
+    DialectRegistry registry;
+    registerAllDialects(registry);
+    registerAllExtensions(registry);
+    // gpu-module-to-binary translates the device module to LLVM IR.
+    registerAllToLLVMIRTranslations(registry);
+    registry.insert<bitnet::BitNetDialect>();
+    MLIRContext context(registry);
+    context.loadAllAvailableDialects();
+    return compileForCuda(context);
+  }
   Emit kind = Emit::Phase;
   bitnet::Phase stop = bitnet::Phase::LLVM;
   bool isONNX = sys::path::extension(inputFile) == ".onnx";
