@@ -1,0 +1,146 @@
+//===- CudaDriver.h - The CUDA driver API, loaded at run time ---*- C++ -*-===//
+//
+// The runtime links no CUDA library: libcuda.so.1 is opened with dlopen when
+// a GPU is first asked for, so the runtime builds and its CPU path runs on
+// machines with no GPU or no driver. Only the driver entry points the
+// runtime uses are declared here, with the driver API's own types and
+// versioned symbol names.
+//
+// GpuKernelLibrary opens a kernel-library artifact (`bitnet-compile
+// --target=cuda -o k.bnx`: meta + cubin, validated like every artifact),
+// loads its cubin into the primary context of a device and launches its
+// kernels with the launch shape the compiler recorded.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BITNET_RUNTIME_CUDADRIVER_H
+#define BITNET_RUNTIME_CUDADRIVER_H
+
+#include "bitnet/Runtime/ArtifactFormat.h"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bitnet_rt::cuda {
+
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+using CUcontext = struct CUctx_st *;
+using CUmodule = struct CUmod_st *;
+using CUfunction = struct CUfunc_st *;
+using CUstream = struct CUstream_st *;
+using CUevent = struct CUevent_st *;
+using CUgraph = struct CUgraph_st *;
+using CUgraphExec = struct CUgraphExec_st *;
+
+constexpr CUresult CUDA_SUCCESS = 0;
+constexpr int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
+constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
+constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
+constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
+constexpr int CU_STREAM_CAPTURE_MODE_GLOBAL = 0;
+
+/// The driver entry points, resolved from libcuda.so.1.
+struct Driver {
+  CUresult (*init)(unsigned);
+  CUresult (*driverGetVersion)(int *);
+  CUresult (*deviceGet)(CUdevice *, int);
+  CUresult (*deviceGetCount)(int *);
+  CUresult (*deviceGetName)(char *, int, CUdevice);
+  CUresult (*deviceGetAttribute)(int *, int, CUdevice);
+  CUresult (*primaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*primaryCtxRelease)(CUdevice);
+  CUresult (*ctxSetCurrent)(CUcontext);
+  CUresult (*ctxSynchronize)();
+  CUresult (*moduleLoadData)(CUmodule *, const void *);
+  CUresult (*moduleUnload)(CUmodule);
+  CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                           unsigned, unsigned, unsigned, CUstream, void **,
+                           void **);
+  CUresult (*memAlloc)(CUdeviceptr *, size_t);
+  CUresult (*memFree)(CUdeviceptr);
+  CUresult (*memcpyHtoD)(CUdeviceptr, const void *, size_t);
+  CUresult (*memcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*memcpyDtoD)(CUdeviceptr, CUdeviceptr, size_t);
+  CUresult (*memsetD8)(CUdeviceptr, unsigned char, size_t);
+  CUresult (*streamCreate)(CUstream *, unsigned);
+  CUresult (*streamDestroy)(CUstream);
+  CUresult (*streamSynchronize)(CUstream);
+  CUresult (*streamBeginCapture)(CUstream, int);
+  CUresult (*streamEndCapture)(CUstream, CUgraph *);
+  CUresult (*graphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
+  CUresult (*graphLaunch)(CUgraphExec, CUstream);
+  CUresult (*graphDestroy)(CUgraph);
+  CUresult (*graphExecDestroy)(CUgraphExec);
+  CUresult (*eventCreate)(CUevent *, unsigned);
+  CUresult (*eventDestroy)(CUevent);
+  CUresult (*eventRecord)(CUevent, CUstream);
+  CUresult (*eventSynchronize)(CUevent);
+  CUresult (*eventElapsedTime)(float *, CUevent, CUevent);
+  CUresult (*getErrorString)(CUresult, const char **);
+
+  /// The driver, loaded and initialized once per process; nullptr with
+  /// `error` set when this machine has no usable driver ("no CUDA driver
+  /// (libcuda.so.1) on this machine: ...") or no device.
+  static const Driver *get(std::string &error);
+
+  /// `what` and the driver's name for `result`, for error messages.
+  std::string describe(const char *what, CUresult result) const;
+};
+
+/// A device's primary context with one kernel library loaded.
+class GpuKernelLibrary {
+public:
+  struct Kernel {
+    std::string name;
+    CUfunction function = nullptr;
+    std::array<unsigned, 3> grid{1, 1, 1}, block{1, 1, 1};
+    /// M, N, K of a generated BitLinear kernel; empty otherwise.
+    std::vector<int64_t> layer;
+  };
+
+  GpuKernelLibrary() = default;
+  GpuKernelLibrary(const GpuKernelLibrary &) = delete;
+  GpuKernelLibrary &operator=(const GpuKernelLibrary &) = delete;
+  ~GpuKernelLibrary();
+
+  /// Validates the artifact at `path` (a `format=bitnet-gpu-kernels`
+  /// library), checks the device's compute capability against the arch it
+  /// was compiled for, loads the code and resolves every kernel. False with
+  /// a message naming the file and what is wrong.
+  bool open(const std::string &path, int device, std::string &error);
+
+  const Driver &driver() const { return *drv; }
+  const std::vector<Kernel> &kernels() const { return kernelList; }
+  const Kernel *find(const std::string &name) const;
+  std::string deviceName() const { return name; }
+  int multiprocessors() const { return smCount; }
+
+  /// Launches `kernel` with its recorded grid and block (or `grid` when
+  /// given) on `stream`. `args` as cuLaunchKernel takes them.
+  bool launch(const Kernel &kernel, void **args, CUstream stream,
+              std::string &error,
+              const std::array<unsigned, 3> *grid = nullptr) const;
+
+private:
+  const Driver *drv = nullptr;
+  ArtifactFile file;
+  CUdevice dev = 0;
+  CUcontext context = nullptr;
+  CUmodule module = nullptr;
+  std::vector<Kernel> kernelList;
+  std::string name;
+  int smCount = 0;
+};
+
+/// Parses "a,b,c" into integers; false if malformed.
+bool parseIntList(const std::string &text, std::vector<int64_t> &out);
+
+} // namespace bitnet_rt::cuda
+
+#endif // BITNET_RUNTIME_CUDADRIVER_H

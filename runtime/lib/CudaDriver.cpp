@@ -1,0 +1,255 @@
+//===- CudaDriver.cpp - The CUDA driver API, loaded at run time ------------===//
+
+#include "bitnet/Runtime/CudaDriver.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <mutex>
+
+using namespace bitnet_rt;
+using namespace bitnet_rt::cuda;
+
+namespace {
+
+/// Resolves `symbol` into `slot`; false if libcuda lacks it.
+template <typename Fn>
+bool resolve(void *lib, const char *symbol, Fn &slot, std::string &missing) {
+  slot = reinterpret_cast<Fn>(dlsym(lib, symbol));
+  if (!slot)
+    missing = symbol;
+  return slot != nullptr;
+}
+
+bool loadDriver(Driver &d, std::string &error) {
+  void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    const char *why = dlerror();
+    error = std::string("no CUDA driver (libcuda.so.1) on this machine: ") +
+            (why ? why : "dlopen failed");
+    return false;
+  }
+  std::string missing;
+  // The versioned names are the current ABI of each entry point.
+  bool ok = resolve(lib, "cuInit", d.init, missing) &&
+            resolve(lib, "cuDriverGetVersion", d.driverGetVersion, missing) &&
+            resolve(lib, "cuDeviceGet", d.deviceGet, missing) &&
+            resolve(lib, "cuDeviceGetCount", d.deviceGetCount, missing) &&
+            resolve(lib, "cuDeviceGetName", d.deviceGetName, missing) &&
+            resolve(lib, "cuDeviceGetAttribute", d.deviceGetAttribute,
+                    missing) &&
+            resolve(lib, "cuDevicePrimaryCtxRetain", d.primaryCtxRetain,
+                    missing) &&
+            resolve(lib, "cuDevicePrimaryCtxRelease_v2", d.primaryCtxRelease,
+                    missing) &&
+            resolve(lib, "cuCtxSetCurrent", d.ctxSetCurrent, missing) &&
+            resolve(lib, "cuCtxSynchronize", d.ctxSynchronize, missing) &&
+            resolve(lib, "cuModuleLoadData", d.moduleLoadData, missing) &&
+            resolve(lib, "cuModuleUnload", d.moduleUnload, missing) &&
+            resolve(lib, "cuModuleGetFunction", d.moduleGetFunction,
+                    missing) &&
+            resolve(lib, "cuLaunchKernel", d.launchKernel, missing) &&
+            resolve(lib, "cuMemAlloc_v2", d.memAlloc, missing) &&
+            resolve(lib, "cuMemFree_v2", d.memFree, missing) &&
+            resolve(lib, "cuMemcpyHtoD_v2", d.memcpyHtoD, missing) &&
+            resolve(lib, "cuMemcpyDtoH_v2", d.memcpyDtoH, missing) &&
+            resolve(lib, "cuMemcpyDtoD_v2", d.memcpyDtoD, missing) &&
+            resolve(lib, "cuMemsetD8_v2", d.memsetD8, missing) &&
+            resolve(lib, "cuStreamCreate", d.streamCreate, missing) &&
+            resolve(lib, "cuStreamDestroy_v2", d.streamDestroy, missing) &&
+            resolve(lib, "cuStreamSynchronize", d.streamSynchronize,
+                    missing) &&
+            resolve(lib, "cuStreamBeginCapture_v2", d.streamBeginCapture,
+                    missing) &&
+            resolve(lib, "cuStreamEndCapture", d.streamEndCapture, missing) &&
+            resolve(lib, "cuGraphInstantiateWithFlags", d.graphInstantiate,
+                    missing) &&
+            resolve(lib, "cuGraphLaunch", d.graphLaunch, missing) &&
+            resolve(lib, "cuGraphDestroy", d.graphDestroy, missing) &&
+            resolve(lib, "cuGraphExecDestroy", d.graphExecDestroy, missing) &&
+            resolve(lib, "cuEventCreate", d.eventCreate, missing) &&
+            resolve(lib, "cuEventDestroy_v2", d.eventDestroy, missing) &&
+            resolve(lib, "cuEventRecord", d.eventRecord, missing) &&
+            resolve(lib, "cuEventSynchronize", d.eventSynchronize, missing) &&
+            resolve(lib, "cuEventElapsedTime", d.eventElapsedTime, missing) &&
+            resolve(lib, "cuGetErrorString", d.getErrorString, missing);
+  if (!ok) {
+    error = "the CUDA driver (libcuda.so.1) lacks " + missing +
+            ": it is older than the runtime needs";
+    return false;
+  }
+  if (CUresult r = d.init(0); r != CUDA_SUCCESS) {
+    error = d.describe("cuInit", r) + " (no usable GPU?)";
+    return false;
+  }
+  int count = 0;
+  if (CUresult r = d.deviceGetCount(&count); r != CUDA_SUCCESS || count == 0) {
+    error = "the CUDA driver sees no GPU";
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
+const Driver *Driver::get(std::string &error) {
+  static Driver driver;
+  static std::string loadError;
+  static std::once_flag once;
+  static bool loaded = false;
+  std::call_once(once, [] { loaded = loadDriver(driver, loadError); });
+  if (!loaded) {
+    error = loadError;
+    return nullptr;
+  }
+  return &driver;
+}
+
+std::string Driver::describe(const char *what, CUresult result) const {
+  const char *text = nullptr;
+  if (getErrorString)
+    getErrorString(result, &text);
+  return std::string(what) + " failed: " +
+         (text ? text : "CUDA error " + std::to_string(result));
+}
+
+bool cuda::parseIntList(const std::string &text, std::vector<int64_t> &out) {
+  out.clear();
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos)
+      end = text.size();
+    std::string item = text.substr(start, end - start);
+    if (item.empty())
+      return false;
+    char *stop = nullptr;
+    long long v = std::strtoll(item.c_str(), &stop, 10);
+    if (*stop != '\0')
+      return false;
+    out.push_back(v);
+    start = end + 1;
+  }
+  return !out.empty();
+}
+
+GpuKernelLibrary::~GpuKernelLibrary() {
+  if (module)
+    drv->moduleUnload(module);
+  if (context)
+    drv->primaryCtxRelease(dev);
+}
+
+bool GpuKernelLibrary::open(const std::string &path, int device,
+                            std::string &error) {
+  if (!file.open(path, error))
+    return false;
+  auto bad = [&](const std::string &why) {
+    error = "'" + path + "': " + why;
+    return false;
+  };
+  if (file.get("format") != "bitnet-gpu-kernels" || file.get("target") != "cuda")
+    return bad("not a CUDA kernel library (format=" + file.get("format") +
+               ", target=" + file.get("target") + ")");
+  if (file.get("binary") != "cubin")
+    return bad("holds " + file.get("binary") + ", not a cubin");
+  size_t codeSize = 0;
+  const uint8_t *code = file.section("code", &codeSize);
+  if (!code || codeSize == 0)
+    return bad("has no code section");
+  int64_t count = 0;
+  if (!file.getInt("kernels", count) || count < 0 || count > 4096)
+    return bad("bad kernel count");
+
+  drv = Driver::get(error);
+  if (!drv)
+    return false;
+  if (CUresult r = drv->deviceGet(&dev, device); r != CUDA_SUCCESS)
+    return bad(drv->describe("cuDeviceGet", r));
+  int major = 0, minor = 0;
+  drv->deviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+                          dev);
+  drv->deviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+                          dev);
+  drv->deviceGetAttribute(&smCount, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+                          dev);
+  char deviceName[256] = {0};
+  drv->deviceGetName(deviceName, sizeof(deviceName) - 1, dev);
+  name = deviceName;
+  // A cubin runs only on its own major version, and an `a` (arch-specific)
+  // cubin only on exactly its chip.
+  std::string arch = file.get("gpu_arch");
+  std::string have = "sm_" + std::to_string(major) + std::to_string(minor);
+  std::string digits = arch.rfind("sm_", 0) == 0 ? arch.substr(3) : "";
+  bool archSpecific = !digits.empty() && digits.back() == 'a';
+  if (archSpecific)
+    digits.pop_back();
+  int want = digits.empty() ? -1 : std::atoi(digits.c_str());
+  int got = major * 10 + minor;
+  if (want < 0 || want / 10 != major || want > got ||
+      (archSpecific && want != got))
+    return bad("compiled for " + arch + ", but " + name + " is " + have);
+
+  if (CUresult r = drv->primaryCtxRetain(&context, dev); r != CUDA_SUCCESS) {
+    context = nullptr;
+    return bad(drv->describe("cuDevicePrimaryCtxRetain", r));
+  }
+  if (CUresult r = drv->ctxSetCurrent(context); r != CUDA_SUCCESS)
+    return bad(drv->describe("cuCtxSetCurrent", r));
+  // cuModuleLoadData reads an ELF image from an aligned copy we own.
+  std::vector<uint64_t> image((codeSize + 7) / 8);
+  std::copy(code, code + codeSize, reinterpret_cast<uint8_t *>(image.data()));
+  if (CUresult r = drv->moduleLoadData(&module, image.data());
+      r != CUDA_SUCCESS) {
+    module = nullptr;
+    return bad(drv->describe("cuModuleLoadData", r));
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    std::string p = "kernel." + std::to_string(i) + ".";
+    Kernel k;
+    k.name = file.get(p + "name");
+    std::vector<int64_t> grid, block;
+    if (k.name.empty() || !parseIntList(file.get(p + "grid"), grid) ||
+        !parseIntList(file.get(p + "block"), block) || grid.size() != 3 ||
+        block.size() != 3)
+      return bad("kernel " + std::to_string(i) + " has a malformed record");
+    for (int d = 0; d < 3; ++d) {
+      if (grid[d] < 1 || grid[d] > (1ll << 31) || block[d] < 1 ||
+          block[d] > 1024)
+        return bad("kernel '" + k.name + "' has an invalid launch shape");
+      k.grid[d] = unsigned(grid[d]);
+      k.block[d] = unsigned(block[d]);
+    }
+    std::string layer = file.get(p + "layer");
+    if (!layer.empty() && (!parseIntList(layer, k.layer) || k.layer.size() != 3))
+      return bad("kernel '" + k.name + "' has a malformed layer shape");
+    if (CUresult r = drv->moduleGetFunction(&k.function, module, k.name.c_str());
+        r != CUDA_SUCCESS)
+      return bad(drv->describe(("cuModuleGetFunction(" + k.name + ")").c_str(),
+                               r));
+    kernelList.push_back(k);
+  }
+  return true;
+}
+
+const GpuKernelLibrary::Kernel *
+GpuKernelLibrary::find(const std::string &kernelName) const {
+  for (const Kernel &k : kernelList)
+    if (k.name == kernelName)
+      return &k;
+  return nullptr;
+}
+
+bool GpuKernelLibrary::launch(const Kernel &kernel, void **args,
+                              CUstream stream, std::string &error,
+                              const std::array<unsigned, 3> *grid) const {
+  const std::array<unsigned, 3> &g = grid ? *grid : kernel.grid;
+  CUresult r = drv->launchKernel(kernel.function, g[0], g[1], g[2],
+                                 kernel.block[0], kernel.block[1],
+                                 kernel.block[2], 0, stream, args, nullptr);
+  if (r != CUDA_SUCCESS) {
+    error = drv->describe(("cuLaunchKernel(" + kernel.name + ")").c_str(), r);
+    return false;
+  }
+  return true;
+}
