@@ -1,0 +1,280 @@
+//===- bitlinear_bench.cpp - Our generated GPU BitLinear kernels, measured -===//
+//
+// bitnet-gpu-bench LIBRARY.bnx [--json FILE] [--reps N] [--check-only]
+//
+// For every generated BitLinear kernel of a kernel library (bitnet-compile
+// --target=cuda): random INT4- or INT8-range codes and ternary weights,
+// one launch checked against a CPU reference (bit-identical: the integer
+// sum is exact and the scaling is the same f32 expression), then the time
+// per launch: `calls` launches captured in one CUDA graph, each reading a
+// different copy of the weights (>= 256 MiB cycled, so every call reads
+// HBM, as a model's layers do), median of the graph's replays / calls.
+// Beside it, in the same run, the library's `read_bytes` kernel streaming
+// exactly the kernel's weight bytes the same way ("read floor") and over
+// 2 GiB (the HBM read bandwidth). Prints a table; --json writes one record
+// per measurement for bench/gpu/report.py.
+//
+// Links no CUDA library (the runtime's driver loader).
+//
+//===----------------------------------------------------------------------===//
+
+#include "bitnet/Runtime/CudaDriver.h"
+#include "bitnet/Support/TernaryPacking.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace bitnet_rt::cuda;
+
+namespace {
+
+const Driver *drv;
+
+[[noreturn]] void die(const std::string &message) {
+  std::fprintf(stderr, "bitnet-gpu-bench: error: %s\n", message.c_str());
+  std::exit(1);
+}
+
+void check(CUresult r, const char *what) {
+  if (r != CUDA_SUCCESS)
+    die(drv->describe(what, r));
+}
+
+CUdeviceptr upload(const void *data, size_t bytes) {
+  CUdeviceptr p = 0;
+  check(drv->memAlloc(&p, bytes), "cuMemAlloc");
+  if (data)
+    check(drv->memcpyHtoD(p, data, bytes), "cuMemcpyHtoD");
+  return p;
+}
+
+/// Launch `calls` kernels in one graph, call i with the parameter values
+/// `argsFor(i)` (every parameter is 8 bytes: a device pointer or an i64);
+/// median replay time / calls in microseconds.
+template <typename ArgsFor>
+double timeGraph(const GpuKernelLibrary &lib, const GpuKernelLibrary::Kernel &k,
+                 int calls, int reps, ArgsFor argsFor,
+                 const std::array<unsigned, 3> *grid = nullptr) {
+  CUstream stream;
+  check(drv->streamCreate(&stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+  std::string error;
+  check(drv->streamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_GLOBAL),
+        "cuStreamBeginCapture");
+  for (int i = 0; i < calls; ++i) {
+    std::vector<uint64_t> values = argsFor(i);
+    std::vector<void *> args;
+    for (uint64_t &v : values)
+      args.push_back(&v);
+    if (!lib.launch(k, args.data(), stream, error, grid))
+      die(error);
+  }
+  CUgraph graph;
+  check(drv->streamEndCapture(stream, &graph), "cuStreamEndCapture");
+  CUgraphExec exec;
+  check(drv->graphInstantiate(&exec, graph, 0), "cuGraphInstantiate");
+  CUevent start, stop;
+  check(drv->eventCreate(&start, 0), "cuEventCreate");
+  check(drv->eventCreate(&stop, 0), "cuEventCreate");
+  for (int w = 0; w < 3; ++w)
+    check(drv->graphLaunch(exec, stream), "cuGraphLaunch");
+  std::vector<double> times;
+  for (int r = 0; r < reps; ++r) {
+    check(drv->eventRecord(start, stream), "cuEventRecord");
+    check(drv->graphLaunch(exec, stream), "cuGraphLaunch");
+    check(drv->eventRecord(stop, stream), "cuEventRecord");
+    check(drv->eventSynchronize(stop), "cuEventSynchronize");
+    float ms = 0;
+    check(drv->eventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
+    times.push_back(ms * 1000.0 / calls);
+  }
+  drv->eventDestroy(start);
+  drv->eventDestroy(stop);
+  drv->graphExecDestroy(exec);
+  drv->graphDestroy(graph);
+  drv->streamDestroy(stream);
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+struct Options {
+  std::string library, json;
+  int reps = 30;
+  /// Only the correctness launches (for compute-sanitizer).
+  bool checkOnly = false;
+};
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--json" && i + 1 < argc)
+      o.json = argv[++i];
+    else if (a == "--check-only")
+      o.checkOnly = true;
+    else if (a == "--reps" && i + 1 < argc)
+      o.reps = std::max(3, std::atoi(argv[++i]));
+    else if (a.rfind("--", 0) == 0)
+      die("unknown option '" + a + "'");
+    else
+      o.library = a;
+  }
+  if (o.library.empty())
+    die("usage: bitnet-gpu-bench LIBRARY.bnx [--json FILE] [--reps N]");
+  std::string error;
+  GpuKernelLibrary lib;
+  if (!lib.open(o.library, 0, error))
+    die(error);
+  drv = &lib.driver();
+  FILE *json = nullptr;
+  if (!o.json.empty() && !(json = std::fopen(o.json.c_str(), "w")))
+    die("cannot write '" + o.json + "'");
+
+  const GpuKernelLibrary::Kernel *reader = lib.find("read_bytes");
+  std::printf("device: %s, %d SMs\n", lib.deviceName().c_str(),
+              lib.multiprocessors());
+  std::mt19937_64 rng(1234);
+  // Stream n bytes of `buf` (n a multiple of 16) with the read kernel.
+  std::array<unsigned, 3> readGrid{unsigned(lib.multiprocessors() * 8), 1, 1};
+  CUdeviceptr sink = upload(nullptr, 64);
+
+  // HBM read bandwidth: 2 GiB, streamed twice per graph.
+  double hbmGBs = 0;
+  if (reader && !o.checkOnly) {
+    size_t bytes = size_t(2) << 30;
+    CUdeviceptr big = upload(nullptr, bytes);
+    check(drv->memsetD8(big, 0x5a, bytes), "cuMemsetD8");
+    long long words = (long long)(bytes / 16);
+    double us = timeGraph(
+        lib, *reader, 2, o.reps,
+        [&](int) { return std::vector<uint64_t>{big, uint64_t(words), sink}; },
+        &readGrid);
+    hbmGBs = bytes / (us * 1e3);
+    std::printf("HBM read bandwidth (2 GiB streamed): %.0f GB/s\n", hbmGBs);
+    if (json)
+      std::fprintf(json, "{\"what\":\"hbm_read\",\"gbs\":%.1f}\n", hbmGBs);
+    drv->memFree(big);
+  }
+
+  std::printf("%-28s %6s %6s %6s %10s %10s %9s %8s %7s\n", "kernel", "M", "N",
+              "K", "ours_us", "floor_us", "GB/s", "%floor", "check");
+  for (const GpuKernelLibrary::Kernel &k : lib.kernels()) {
+    if (k.layer.size() != 3)
+      continue;
+    int64_t m = k.layer[0], n = k.layer[1], kk = k.layer[2];
+    // INT4 codes for kernels named *_int4, INT8 otherwise.
+    bool int4 = k.name.find("int4") != std::string::npos;
+    int lo = int4 ? -8 : -128, hi = int4 ? 7 : 127;
+    std::uniform_int_distribution<int> code(lo, hi), tern(-1, 1);
+    std::uniform_real_distribution<float> scale(0.001f, 0.1f);
+    std::vector<int8_t> x(m * kk), w(n * kk);
+    for (auto &v : x)
+      v = int8_t(code(rng));
+    for (auto &v : w)
+      v = int8_t(tern(rng));
+    std::vector<float> xs(m);
+    for (auto &v : xs)
+      v = scale(rng);
+    float ws = scale(rng);
+    int64_t rowBytes = ternary::packedRowBytes(ternary::PackedLayout::Bits2, kk);
+    size_t wBytes = size_t(n * rowBytes);
+    std::vector<uint8_t> packed(wBytes);
+    ternary::packTernaryRows(ternary::PackedLayout::Bits2, w.data(), n, kk,
+                             packed.data());
+
+    // Copies of the weights: >= 256 MiB in all, at least 8.
+    int copies = o.checkOnly ? 1 : int(std::max<size_t>(8, (size_t(256) << 20) / wBytes + 1));
+    std::vector<CUdeviceptr> wDev(copies);
+    wDev[0] = upload(packed.data(), wBytes);
+    for (int c = 1; c < copies; ++c) {
+      wDev[c] = upload(nullptr, wBytes);
+      check(drv->memcpyDtoD(wDev[c], wDev[0], wBytes), "cuMemcpyDtoD");
+    }
+    CUdeviceptr xDev = upload(x.data(), x.size()), xsDev = upload(xs.data(), 4 * m),
+                wsDev = upload(&ws, 4), outDev = upload(nullptr, 4 * m * n);
+
+    // Check: poison the output, one launch, compare every element exactly.
+    check(drv->memsetD8(outDev, 0xff, 4 * m * n), "cuMemsetD8");
+    {
+      CUdeviceptr a0 = xDev, a1 = xsDev, a2 = wDev[copies - 1], a3 = wsDev,
+                  a4 = outDev;
+      void *args[] = {&a0, &a1, &a2, &a3, &a4};
+      if (!lib.launch(k, args, nullptr, error))
+        die(error);
+      check(drv->ctxSynchronize(), ("running " + k.name).c_str());
+    }
+    std::vector<float> got(m * n);
+    check(drv->memcpyDtoH(got.data(), outDev, 4 * m * n), "cuMemcpyDtoH");
+    int64_t mismatches = 0;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        int32_t acc = 0;
+        for (int64_t c = 0; c < kk; ++c)
+          acc += int32_t(x[i * kk + c]) * w[j * kk + c];
+        float want = float(acc) * (xs[i] * ws);
+        float have = got[i * n + j];
+        if (std::memcmp(&want, &have, 4) != 0 && mismatches++ < 3)
+          std::fprintf(stderr, "%s: out[%lld,%lld] = %g, want %g\n",
+                       k.name.c_str(), (long long)i, (long long)j, have, want);
+      }
+
+    if (o.checkOnly) {
+      std::printf("%-28s %6lld %6lld %6lld %s\n", k.name.c_str(), (long long)m,
+                  (long long)n, (long long)kk, mismatches ? "FAIL" : "exact");
+      for (CUdeviceptr p : {wDev[0], xDev, xsDev, wsDev, outDev})
+        drv->memFree(p);
+      if (mismatches)
+        return 1;
+      continue;
+    }
+    double ours = timeGraph(lib, k, copies, o.reps, [&](int i) {
+      return std::vector<uint64_t>{xDev, xsDev, wDev[i], wsDev, outDev};
+    });
+    double floor = 0;
+    if (reader) {
+      long long words = (long long)(wBytes / 16);
+      floor = timeGraph(
+          lib, *reader, copies, o.reps,
+          [&](int i) {
+            return std::vector<uint64_t>{wDev[i], uint64_t(words), sink};
+          },
+          &readGrid);
+    }
+    double bytes = double(wBytes + x.size() + 4 * m * n);
+    double gbs = bytes / (ours * 1e3);
+    std::printf("%-28s %6lld %6lld %6lld %10.2f %10.2f %9.0f %7.0f%% %7s\n",
+                k.name.c_str(), (long long)m, (long long)n, (long long)kk, ours,
+                floor, gbs, floor > 0 ? 100.0 * floor / ours : 0.0,
+                mismatches ? "FAIL" : "exact");
+    if (json)
+      std::fprintf(json,
+                   "{\"what\":\"bitlinear\",\"kernel\":\"%s\",\"m\":%lld,"
+                   "\"n\":%lld,\"k\":%lld,\"act\":\"%s\",\"us\":%.3f,"
+                   "\"floor_us\":%.3f,\"bytes\":%.0f,\"exact\":%s}\n",
+                   k.name.c_str(), (long long)m, (long long)n, (long long)kk,
+                   int4 ? "int4" : "int8", ours, floor, bytes,
+                   mismatches ? "false" : "true");
+    if (mismatches)
+      std::fprintf(stderr, "%s: %lld of %lld outputs differ from the reference\n",
+                   k.name.c_str(), (long long)mismatches, (long long)(m * n));
+    for (CUdeviceptr p : wDev)
+      drv->memFree(p);
+    for (CUdeviceptr p : {xDev, xsDev, wsDev, outDev})
+      drv->memFree(p);
+    if (mismatches) {
+      if (json)
+        std::fclose(json);
+      return 1;
+    }
+  }
+  if (json)
+    std::fclose(json);
+  return 0;
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Merges bitnet-gpu-bench records (one file per kernel-library variant) and
+baselines.py's into the markdown table of bench/results/gpu-*.md.
+
+  python3 bench/gpu/report.py ours-*.json torch.json
+"""
+import json
+import sys
+
+
+def main():
+    ours, torch_rows, hbm = {}, {}, []
+    for path in sys.argv[1:]:
+        variant = path.rsplit("/", 1)[-1].replace(".json", "").replace("ours-", "")
+        for line in open(path):
+            r = json.loads(line)
+            if r["what"] == "hbm_read":
+                hbm.append(r["gbs"])
+            elif r["what"] == "bitlinear":
+                name = r["kernel"].rsplit("_m", 1)[0]
+                ours.setdefault((name, r["m"]), []).append((variant, r))
+            elif r["what"] == "torch":
+                torch_rows[(r["name"], r["m"])] = r
+    bw = max(hbm) if hbm else 0
+    print(f"HBM read bandwidth (our streaming kernel, 2 GiB): {bw:.0f} GB/s\n")
+    print("| layer | N x K | M | ours us (variant) | read floor us | bytes bound us | "
+          "floor/ours | cuBLAS bf16 us | vs bf16 | cuBLASLt int8 us | exact |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for (name, m), runs in sorted(ours.items(), key=lambda kv: (kv[0][0][:3], kv[0][0], kv[0][1])):
+        variant, best = min(runs, key=lambda vr: vr[1]["us"])
+        t = torch_rows.get((name, m), {})
+        bound = best["bytes"] / (bw * 1e3) if bw else 0
+        bf16 = t.get("bf16_us")
+        int8 = t.get("int8_us")
+        print(f"| {name} | {best['n']}x{best['k']} | {m} | {best['us']:.2f} ({variant}) | "
+              f"{best['floor_us']:.2f} | {bound:.2f} | "
+              f"{best['floor_us'] / best['us']:.2f} | "
+              f"{bf16 if bf16 is not None else 'n/a'} | "
+              f"{(bf16 / best['us']) if bf16 else 0:.2f}x | "
+              f"{int8 if int8 is not None else 'n/a'} | "
+              f"{'yes' if all(r['exact'] for _, r in runs) else 'NO'} |")
+    print("\nAll variants (us):\n")
+    variants = sorted({v for runs in ours.values() for v, _ in runs})
+    print("| layer | M | " + " | ".join(variants) + " |")
+    print("|---|---|" + "---|" * len(variants))
+    for (name, m), runs in sorted(ours.items()):
+        by = {v: r["us"] for v, r in runs}
+        print(f"| {name} | {m} | " + " | ".join(f"{by[v]:.2f}" if v in by else "-" for v in variants) + " |")
+
+
+if __name__ == "__main__":
+    main()
