@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 
 using namespace bitnet_rt;
@@ -12,13 +13,16 @@ using namespace bitnet_rt::cuda;
 
 namespace {
 
-/// Resolves `symbol` into `slot`; false if libcuda lacks it.
+/// One driver entry point: its symbol in libcuda and the Driver member it
+/// fills.
+struct EntryPoint {
+  const char *symbol;
+  void *slot; // the address of a function-pointer member of Driver
+};
+
 template <typename Fn>
-bool resolve(void *lib, const char *symbol, Fn &slot, std::string &missing) {
-  slot = reinterpret_cast<Fn>(dlsym(lib, symbol));
-  if (!slot)
-    missing = symbol;
-  return slot != nullptr;
+EntryPoint entry(const char *symbol, Fn &slot) {
+  return {symbol, &slot};
 }
 
 bool loadDriver(Driver &d, std::string &error) {
@@ -29,54 +33,51 @@ bool loadDriver(Driver &d, std::string &error) {
             (why ? why : "dlopen failed");
     return false;
   }
-  std::string missing;
   // The versioned names are the current ABI of each entry point.
-  bool ok = resolve(lib, "cuInit", d.init, missing) &&
-            resolve(lib, "cuDriverGetVersion", d.driverGetVersion, missing) &&
-            resolve(lib, "cuDeviceGet", d.deviceGet, missing) &&
-            resolve(lib, "cuDeviceGetCount", d.deviceGetCount, missing) &&
-            resolve(lib, "cuDeviceGetName", d.deviceGetName, missing) &&
-            resolve(lib, "cuDeviceGetAttribute", d.deviceGetAttribute,
-                    missing) &&
-            resolve(lib, "cuDevicePrimaryCtxRetain", d.primaryCtxRetain,
-                    missing) &&
-            resolve(lib, "cuDevicePrimaryCtxRelease_v2", d.primaryCtxRelease,
-                    missing) &&
-            resolve(lib, "cuCtxSetCurrent", d.ctxSetCurrent, missing) &&
-            resolve(lib, "cuCtxSynchronize", d.ctxSynchronize, missing) &&
-            resolve(lib, "cuModuleLoadData", d.moduleLoadData, missing) &&
-            resolve(lib, "cuModuleUnload", d.moduleUnload, missing) &&
-            resolve(lib, "cuModuleGetFunction", d.moduleGetFunction,
-                    missing) &&
-            resolve(lib, "cuLaunchKernel", d.launchKernel, missing) &&
-            resolve(lib, "cuMemAlloc_v2", d.memAlloc, missing) &&
-            resolve(lib, "cuMemFree_v2", d.memFree, missing) &&
-            resolve(lib, "cuMemcpyHtoD_v2", d.memcpyHtoD, missing) &&
-            resolve(lib, "cuMemcpyDtoH_v2", d.memcpyDtoH, missing) &&
-            resolve(lib, "cuMemcpyDtoD_v2", d.memcpyDtoD, missing) &&
-            resolve(lib, "cuMemsetD8_v2", d.memsetD8, missing) &&
-            resolve(lib, "cuStreamCreate", d.streamCreate, missing) &&
-            resolve(lib, "cuStreamDestroy_v2", d.streamDestroy, missing) &&
-            resolve(lib, "cuStreamSynchronize", d.streamSynchronize,
-                    missing) &&
-            resolve(lib, "cuStreamBeginCapture_v2", d.streamBeginCapture,
-                    missing) &&
-            resolve(lib, "cuStreamEndCapture", d.streamEndCapture, missing) &&
-            resolve(lib, "cuGraphInstantiateWithFlags", d.graphInstantiate,
-                    missing) &&
-            resolve(lib, "cuGraphLaunch", d.graphLaunch, missing) &&
-            resolve(lib, "cuGraphDestroy", d.graphDestroy, missing) &&
-            resolve(lib, "cuGraphExecDestroy", d.graphExecDestroy, missing) &&
-            resolve(lib, "cuEventCreate", d.eventCreate, missing) &&
-            resolve(lib, "cuEventDestroy_v2", d.eventDestroy, missing) &&
-            resolve(lib, "cuEventRecord", d.eventRecord, missing) &&
-            resolve(lib, "cuEventSynchronize", d.eventSynchronize, missing) &&
-            resolve(lib, "cuEventElapsedTime", d.eventElapsedTime, missing) &&
-            resolve(lib, "cuGetErrorString", d.getErrorString, missing);
-  if (!ok) {
-    error = "the CUDA driver (libcuda.so.1) lacks " + missing +
-            ": it is older than the runtime needs";
-    return false;
+  const EntryPoint entries[] = {
+      entry("cuInit", d.init),
+      entry("cuDeviceGet", d.deviceGet),
+      entry("cuDeviceGetCount", d.deviceGetCount),
+      entry("cuDeviceGetName", d.deviceGetName),
+      entry("cuDeviceGetAttribute", d.deviceGetAttribute),
+      entry("cuDevicePrimaryCtxRetain", d.primaryCtxRetain),
+      entry("cuDevicePrimaryCtxRelease_v2", d.primaryCtxRelease),
+      entry("cuCtxSetCurrent", d.ctxSetCurrent),
+      entry("cuCtxSynchronize", d.ctxSynchronize),
+      entry("cuModuleLoadData", d.moduleLoadData),
+      entry("cuModuleUnload", d.moduleUnload),
+      entry("cuModuleGetFunction", d.moduleGetFunction),
+      entry("cuLaunchKernel", d.launchKernel),
+      entry("cuMemAlloc_v2", d.memAlloc),
+      entry("cuMemFree_v2", d.memFree),
+      entry("cuMemcpyHtoD_v2", d.memcpyHtoD),
+      entry("cuMemcpyDtoH_v2", d.memcpyDtoH),
+      entry("cuMemcpyDtoD_v2", d.memcpyDtoD),
+      entry("cuMemsetD8_v2", d.memsetD8),
+      entry("cuStreamCreate", d.streamCreate),
+      entry("cuStreamDestroy_v2", d.streamDestroy),
+      entry("cuStreamBeginCapture_v2", d.streamBeginCapture),
+      entry("cuStreamEndCapture", d.streamEndCapture),
+      entry("cuGraphInstantiateWithFlags", d.graphInstantiate),
+      entry("cuGraphLaunch", d.graphLaunch),
+      entry("cuGraphDestroy", d.graphDestroy),
+      entry("cuGraphExecDestroy", d.graphExecDestroy),
+      entry("cuEventCreate", d.eventCreate),
+      entry("cuEventDestroy_v2", d.eventDestroy),
+      entry("cuEventRecord", d.eventRecord),
+      entry("cuEventSynchronize", d.eventSynchronize),
+      entry("cuEventElapsedTime", d.eventElapsedTime),
+      entry("cuGetErrorString", d.getErrorString),
+  };
+  for (const EntryPoint &e : entries) {
+    void *symbol = dlsym(lib, e.symbol);
+    if (!symbol) {
+      error = std::string("the CUDA driver (libcuda.so.1) lacks ") + e.symbol +
+              ": it is older than the runtime needs";
+      return false;
+    }
+    // dlsym returns an object pointer; copy its bytes into the member.
+    std::memcpy(e.slot, &symbol, sizeof(symbol));
   }
   if (CUresult r = d.init(0); r != CUDA_SUCCESS) {
     error = d.describe("cuInit", r) + " (no usable GPU?)";

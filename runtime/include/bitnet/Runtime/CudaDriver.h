@@ -47,7 +47,6 @@ constexpr int CU_STREAM_CAPTURE_MODE_GLOBAL = 0;
 /// The driver entry points, resolved from libcuda.so.1.
 struct Driver {
   CUresult (*init)(unsigned);
-  CUresult (*driverGetVersion)(int *);
   CUresult (*deviceGet)(CUdevice *, int);
   CUresult (*deviceGetCount)(int *);
   CUresult (*deviceGetName)(char *, int, CUdevice);
@@ -70,7 +69,6 @@ struct Driver {
   CUresult (*memsetD8)(CUdeviceptr, unsigned char, size_t);
   CUresult (*streamCreate)(CUstream *, unsigned);
   CUresult (*streamDestroy)(CUstream);
-  CUresult (*streamSynchronize)(CUstream);
   CUresult (*streamBeginCapture)(CUstream, int);
   CUresult (*streamEndCapture)(CUstream, CUgraph *);
   CUresult (*graphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
