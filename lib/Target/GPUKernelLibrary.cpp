@@ -61,7 +61,7 @@ LogicalResult mlir::bitnet::generateGPUKernels(
     if (auto grid = func->getAttrOfType<DenseI32ArrayAttr>(kGPUGridSizeAttrName))
       for (size_t d = 0; d < 3 && d < size_t(grid.size()); ++d)
         info.grid[d] = grid[d];
-    if (auto layer = func->getAttrOfType<DenseI64ArrayAttr>("bitnet.layer")) {
+    if (auto layer = func->getAttrOfType<DenseI64ArrayAttr>(kGPULayerAttrName)) {
       info.layer = llvm::join(llvm::map_range(layer.asArrayRef(),
                                               [](int64_t v) {
                                                 return std::to_string(v);
@@ -92,7 +92,7 @@ LogicalResult mlir::bitnet::serializeGPUModule(ModuleOp module,
   // Our bookkeeping attributes are recorded already; LLVM has no use for them.
   gpuModules[0].walk([](gpu::GPUFuncOp func) {
     func->removeAttr(kGPUGridSizeAttrName);
-    func->removeAttr("bitnet.layer");
+    func->removeAttr(kGPULayerAttrName);
   });
   std::string pipeline =
       "nvvm-attach-target{chip=" + options.arch +
@@ -119,14 +119,14 @@ LogicalResult mlir::bitnet::serializeGPUModule(ModuleOp module,
 }
 
 bool mlir::bitnet::writeGPUKernelArtifact(
-    const std::string &path, const GPUTargetOptions &options, bool ptx,
+    const std::string &path, const GPUTargetOptions &options,
     const std::string &binary, const std::vector<GPUKernelInfo> &kernels,
     std::string &error) {
   std::ostringstream meta;
   meta << "format=bitnet-gpu-kernels\n";
   meta << "target=cuda\n";
   meta << "gpu_arch=" << options.arch << "\n";
-  meta << "binary=" << (ptx ? "ptx" : "cubin") << "\n";
+  meta << "binary=cubin\n";
   meta << "kernels=" << kernels.size() << "\n";
   for (size_t i = 0; i < kernels.size(); ++i) {
     const GPUKernelInfo &k = kernels[i];

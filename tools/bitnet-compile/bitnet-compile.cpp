@@ -130,19 +130,56 @@ int fail(const Twine &message) {
   return 1;
 }
 
-/// Writes `text` to outputFile atomically (nothing on failure).
-int writeOutput(llvm::function_ref<void(raw_ostream &)> write) {
-  std::string errorMessage;
-  std::unique_ptr<ToolOutputFile> output =
-      openOutputFile(outputFile, &errorMessage);
+/// Writes outputFile atomically through `write`, which returns false with
+/// `error` set on failure: then nothing is left behind.
+int writeOutput(
+    llvm::function_ref<bool(raw_pwrite_stream &, std::string &error)> write) {
+  std::string error;
+  std::unique_ptr<ToolOutputFile> output = openOutputFile(outputFile, &error);
   if (!output)
-    return fail(errorMessage);
-  write(output->os());
+    return fail(error);
+  if (!write(output->os(), error))
+    return fail(error);
   output->os().flush();
   if (output->os().has_error())
     return fail("cannot write '" + outputFile + "'");
   output->keep();
   return 0;
+}
+
+/// Every dialect either target compiles, the bitnet dialect, and the LLVM IR
+/// translations (gpu-module-to-binary translates the device module).
+void loadDialects(MLIRContext &context) {
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  registry.insert<bitnet::BitNetDialect>();
+  context.appendDialectRegistry(registry);
+  context.loadAllAvailableDialects();
+}
+
+/// Parses and verifies inputFile (bitnet IR); null after printing an error.
+/// Diagnostics point into `sourceMgr`.
+OwningOpRef<ModuleOp> parseMLIRInput(MLIRContext &context,
+                                     SourceMgr &sourceMgr) {
+  std::string errorMessage;
+  std::unique_ptr<MemoryBuffer> input = openInputFile(inputFile, &errorMessage);
+  if (!input) {
+    fail(errorMessage);
+    return nullptr;
+  }
+  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module) {
+    fail("cannot parse '" + inputFile + "'");
+    return nullptr;
+  }
+  if (failed(verify(*module))) {
+    fail("'" + inputFile + "' does not verify");
+    return nullptr;
+  }
+  return module;
 }
 
 /// --target=cuda: BitLinear layer functions to a kernel library.
@@ -170,40 +207,37 @@ int compileForCuda(MLIRContext &context) {
   if ((emit == "cubin" || emit == "artifact") && outputFile == "-")
     return fail("--emit=" + emit + " needs -o FILE");
 
-  std::string errorMessage;
-  std::unique_ptr<MemoryBuffer> input = openInputFile(inputFile, &errorMessage);
-  if (!input)
-    return fail(errorMessage);
   SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseMLIRInput(context, sourceMgr);
   if (!module)
-    return fail("cannot parse '" + inputFile + "'");
-  if (failed(verify(*module)))
-    return fail("'" + inputFile + "' does not verify");
+    return 1;
 
   std::vector<bitnet::GPUKernelInfo> kernels;
   if (failed(bitnet::generateGPUKernels(*module, options, kernels)))
     return fail("compilation of '" + inputFile + "' for cuda failed");
   if (emit == "gpu")
-    return writeOutput([&](raw_ostream &os) { module->print(os); });
+    return writeOutput([&](raw_pwrite_stream &os, std::string &) {
+      module->print(os);
+      return true;
+    });
   bool ptx = emit == "ptx";
   std::string binary, error;
   if (failed(bitnet::serializeGPUModule(*module, options, ptx, binary, error)))
     return fail(error);
   if (emit == "artifact") {
-    // The kernel library carries PTX only if asked to stop at PTX, so it
-    // is a cubin here.
-    if (!bitnet::writeGPUKernelArtifact(outputFile, options, /*ptx=*/false,
-                                        binary, kernels, error))
+    if (!bitnet::writeGPUKernelArtifact(outputFile, options, binary, kernels,
+                                        error))
       return fail(error);
     outs() << "bitnet-compile: wrote " << outputFile << " (cuda " << gpuArch
            << "; " << kernels.size() << " kernels, cubin " << binary.size()
            << " bytes)\n";
     return 0;
   }
-  return writeOutput([&](raw_ostream &os) { os << binary; });
+  return writeOutput([&](raw_pwrite_stream &os, std::string &) {
+    os << binary;
+    return true;
+  });
 }
 
 } // namespace
@@ -230,14 +264,8 @@ int main(int argc, char **argv) {
   if (optLevel > 3)
     return fail("-O must be 0-3, got " + Twine(unsigned(optLevel)));
   if (targetName == "cuda") {
-    DialectRegistry registry;
-    registerAllDialects(registry);
-    registerAllExtensions(registry);
-    // gpu-module-to-binary translates the device module to LLVM IR.
-    registerAllToLLVMIRTranslations(registry);
-    registry.insert<bitnet::BitNetDialect>();
-    MLIRContext context(registry);
-    context.loadAllAvailableDialects();
+    MLIRContext context;
+    loadDialects(context);
     return compileForCuda(context);
   }
   Emit kind = Emit::Phase;
@@ -280,12 +308,8 @@ int main(int argc, char **argv) {
       return fail(error);
   }
 
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registry.insert<bitnet::BitNetDialect>();
-  MLIRContext context(registry);
-  context.loadAllAvailableDialects();
+  MLIRContext context;
+  loadDialects(context);
 
   if (emit == "artifact") {
     Expected<bitnet::onnx_import::ONNXModel> model =
@@ -321,7 +345,6 @@ int main(int argc, char **argv) {
   OwningOpRef<ModuleOp> module;
   bitnet::onnx_import::ImportStats importStats;
   bool fromONNX = false;
-  std::string errorMessage;
   SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
   if (sys::path::extension(inputFile) == ".onnx") {
@@ -340,15 +363,9 @@ int main(int argc, char **argv) {
       return fail(toString(imported.takeError()));
     module = std::move(*imported);
   } else {
-    std::unique_ptr<MemoryBuffer> input = openInputFile(inputFile, &errorMessage);
-    if (!input)
-      return fail(errorMessage);
-    sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
-    module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+    module = parseMLIRInput(context, sourceMgr);
     if (!module)
-      return fail("cannot parse '" + inputFile + "'");
-    if (failed(verify(*module)))
-      return fail("'" + inputFile + "' does not verify");
+      return 1;
   }
 
   PassManager pm(&context);
@@ -356,36 +373,29 @@ int main(int argc, char **argv) {
       failed(pm.run(*module)))
     return fail("compilation of '" + inputFile + "' failed");
 
-  std::unique_ptr<ToolOutputFile> output =
-      openOutputFile(outputFile, &errorMessage);
-  if (!output)
-    return fail(errorMessage);
-  if (kind == Emit::Phase) {
-    // What import recognized, as comments that keep the output parseable.
-    if (fromONNX) {
-      output->os() << "// " << importStats.summary() << "\n";
-      for (const std::string &layer : importStats.bitLinearNodes)
-        output->os() << "//   bitlinear: " << layer << "\n";
+  return writeOutput([&](raw_pwrite_stream &os, std::string &error) {
+    if (kind == Emit::Phase) {
+      // What import recognized, as comments that keep the output parseable.
+      if (fromONNX) {
+        os << "// " << importStats.summary() << "\n";
+        for (const std::string &layer : importStats.bitLinearNodes)
+          os << "//   bitlinear: " << layer << "\n";
+      }
+      module->print(os);
+      return true;
     }
-    module->print(output->os());
-  } else {
     bitnet::CPUTargetOptions options;
     options.cpu = mcpu;
     options.optLevel = optLevel;
     LLVMContext llvmContext;
-    std::string error;
     std::unique_ptr<Module> llvmModule = bitnet::translateToOptimizedLLVMIR(
         *module, llvmContext, options, error);
     if (!llvmModule)
-      return fail(error);
-    if (kind == Emit::LLVMIR)
-      llvmModule->print(output->os(), nullptr);
-    else if (failed(bitnet::emitObject(*llvmModule, options, output->os(), error)))
-      return fail(error);
-  }
-  output->os().flush();
-  if (output->os().has_error())
-    return fail("cannot write '" + outputFile + "'");
-  output->keep();
-  return 0;
+      return false;
+    if (kind == Emit::LLVMIR) {
+      llvmModule->print(os, nullptr);
+      return true;
+    }
+    return succeeded(bitnet::emitObject(*llvmModule, options, os, error));
+  });
 }

@@ -59,10 +59,10 @@ LogicalResult serializeGPUModule(ModuleOp module,
                                  const GPUTargetOptions &options, bool ptx,
                                  std::string &binary, std::string &error);
 
-/// Writes a kernel-library artifact (atomically): meta + code (the cubin or
-/// PTX). False with `error` set on failure.
+/// Writes a kernel-library artifact (atomically): meta + code (the cubin,
+/// what the runtime loads). False with `error` set on failure.
 bool writeGPUKernelArtifact(const std::string &path,
-                            const GPUTargetOptions &options, bool ptx,
+                            const GPUTargetOptions &options,
                             const std::string &binary,
                             const std::vector<GPUKernelInfo> &kernels,
                             std::string &error);

@@ -316,7 +316,7 @@ struct BitLinearToGPUPass
       kernel->setAttr(kGPUGridSizeAttrName,
                       DenseI32ArrayAttr::get(
                           ctx, {int32_t(launch.blocks(s)), 1, 1}));
-      kernel->setAttr("bitnet.layer",
+      kernel->setAttr(kGPULayerAttrName,
                       DenseI64ArrayAttr::get(ctx, {s.m, s.n, s.k}));
       b.setInsertionPointToStart(&kernel.getBody().front());
       buildKernelBody(b, kernel, s, launch);

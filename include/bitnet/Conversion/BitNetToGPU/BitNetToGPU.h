@@ -14,6 +14,9 @@ namespace mlir::bitnet {
 inline constexpr llvm::StringLiteral kGPUKernelModuleName = "bitnet_kernels";
 /// The grid a generated kernel is launched with (DenseI32ArrayAttr, x/y/z).
 inline constexpr llvm::StringLiteral kGPUGridSizeAttrName = "bitnet.grid_size";
+/// M, N, K of the BitLinear layer a generated kernel computes
+/// (DenseI64ArrayAttr).
+inline constexpr llvm::StringLiteral kGPULayerAttrName = "bitnet.layer";
 
 } // namespace mlir::bitnet
 
