@@ -21,6 +21,9 @@
 // and the TopK-50% output projection (2560 x 2560) dense vs columns.
 // Zeros are placed at random; weights cycle through >= 512 MiB as above.
 //
+// Last, decode attention over a full KV cache of 512 and 2048 positions at
+// 2B4T shapes, with f32, f16 and q4 (4-bit codes + row scales) caches.
+//
 //===----------------------------------------------------------------------===//
 
 #include "bitnet/Runtime/CpuFeatures.h"
@@ -221,6 +224,91 @@ void benchTopKOut(double zero, int threads, std::mt19937 &rng) {
               sparse * 1e6);
 }
 
+/// MLIR's ranked memref descriptor, row-major, for the kernels' C interface.
+struct Memref {
+  std::vector<int64_t> words; // allocated, aligned, offset, sizes, strides
+  BitnetUnrankedMemRef ref;
+  Memref(const void *p, std::vector<int64_t> sizes) {
+    int64_t rank = int64_t(sizes.size());
+    words.assign(size_t(3 + 2 * rank), 0);
+    std::memcpy(&words[0], &p, sizeof(p));
+    std::memcpy(&words[1], &p, sizeof(p));
+    int64_t stride = 1;
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      words[size_t(3 + d)] = sizes[size_t(d)];
+      words[size_t(3 + rank + d)] = stride;
+      stride *= sizes[size_t(d)];
+    }
+    ref = {rank, words.data()};
+  }
+};
+
+/// Decode attention against a full KV cache of `context` positions at 2B4T
+/// shapes (20 heads, 5 KV heads of 128, 30 layers), the cache as f32, f16
+/// and q4 (4-bit codes + a scale per row): one decode step's scores and
+/// P V over every layer's K and V (each layer's cache read once, from DRAM
+/// for the larger caches, as decode does).
+void benchAttention(int64_t context, int threads) {
+  const int64_t layers = 30, heads = 20, kvHeads = 5, dim = 128;
+  std::vector<float> q(size_t(heads * dim), 0.01f), scores(size_t(heads * context)),
+      probs(size_t(heads * context), 1.0f / float(context)),
+      out(size_t(heads * dim));
+  int64_t start = context;
+  Memref qm(q.data(), {1, heads, 1, dim}), sm(scores.data(), {1, heads, 1, context}),
+      pm(probs.data(), {1, heads, 1, context}), om(out.data(), {1, heads, 1, dim}),
+      startm(&start, {});
+  int32_t offsets[2] = {8, 8};
+  Memref offm(offsets, {2});
+  struct Storage {
+    const char *name;
+    int64_t row, elementBytes;
+  } storages[] = {{"f32", dim, 4}, {"f16", dim, 2}, {"q4", dim / 2 + 4, 1}};
+  double f32Seconds = 0;
+  for (const Storage &st : storages) {
+    size_t one = size_t(kvHeads * context * st.row * st.elementBytes);
+    std::vector<uint8_t> cache(one * size_t(2 * layers));
+    for (size_t i = 0; i < cache.size(); i += 4) {
+      // Finite values in every storage: f32 0.5, f16 pairs of 1.0, q4
+      // codes with a scale of 0.5 where the scale lies.
+      uint32_t word = st.elementBytes == 4 ? 0x3f000000u
+                      : st.elementBytes == 2 ? 0x3c003c00u
+                                             : 0x3f000000u;
+      std::memcpy(&cache[i], &word, 4);
+    }
+    auto step = [&](int) {
+      for (int64_t l = 0; l < layers; ++l) {
+        std::vector<int64_t> shape{1, kvHeads, context, st.row};
+        Memref k(cache.data() + one * size_t(2 * l), shape);
+        Memref v(cache.data() + one * size_t(2 * l + 1), shape);
+        if (st.elementBytes == 4) {
+          _mlir_ciface_bitnet_ukernel_attn_scores_cached(&qm.ref, &k.ref, &startm.ref, &sm.ref);
+          _mlir_ciface_bitnet_ukernel_attn_pv_cached(&pm.ref, &v.ref, &startm.ref, &om.ref);
+        } else if (st.elementBytes == 2) {
+          _mlir_ciface_bitnet_ukernel_attn_scores_cached_f16(&qm.ref, &k.ref, &startm.ref, &sm.ref);
+          _mlir_ciface_bitnet_ukernel_attn_pv_cached_f16(&pm.ref, &v.ref, &startm.ref, &om.ref);
+        } else {
+          _mlir_ciface_bitnet_ukernel_attn_scores_cached_q4(
+              &qm.ref, &k.ref, &k.ref, &k.ref, &k.ref, &k.ref, &offm.ref,
+              &offm.ref, &startm.ref, &sm.ref);
+          _mlir_ciface_bitnet_ukernel_attn_pv_cached_q4(
+              &pm.ref, &v.ref, &v.ref, &v.ref, &v.ref, &v.ref, &offm.ref,
+              &offm.ref, &startm.ref, &om.ref);
+        }
+      }
+    };
+    double seconds = meanSeconds(5, step);
+    if (st.elementBytes == 4)
+      f32Seconds = seconds;
+    double bytes = double(cache.size());
+    std::printf("attention decode, context %5lld, %s cache (%7.1f MB): %9.1f "
+                "us per step (30 layers), %6.2f GB/s, %.2fx the f32 cache\n",
+                (long long)context, st.name, bytes / 1e6, seconds * 1e6,
+                bytes / seconds / 1e9, f32Seconds / seconds);
+    std::printf("RESULT attention %lld %s %d %.3f %.3f\n", (long long)context,
+                st.name, threads, seconds * 1e6, bytes / 1e6);
+  }
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -314,5 +402,7 @@ int main(int argc, char **argv) {
   for (const Sparsity &sp : sparsities)
     benchFfn(sp.label.c_str(), sp.gate, sp.down, threadsAll, rng);
   benchTopKOut(0.5, threadsAll, rng);
+  for (int64_t context : {int64_t(512), int64_t(2048)})
+    benchAttention(context, threadsAll);
   return 0;
 }

@@ -84,7 +84,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   prefillOptions.funcName = "prefill";
   prefillOptions.kvCacheLength = options.maxContext;
   prefillOptions.countActivationNonzeros = true;
-  prefillOptions.kvCacheHalf = options.kvCacheHalf;
+  prefillOptions.kvStorage = options.kvStorage;
   imp::ImportStats stats, decodeStats;
   auto module = imp::importONNXModel(model, context, prefillOptions, &stats);
   if (!module) {
@@ -95,6 +95,11 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   decodeOptions.dims[seqName] = 1;
   decodeOptions.funcName = "decode";
   decodeOptions.kvBitsHint = {stats.kvBits, stats.kvBosBits};
+  // The decode step reads the cache prefill fills.
+  using Storage = imp::ImportOptions::KVStorage;
+  decodeOptions.kvStorage = stats.kvStorage == "q4"    ? Storage::Q4
+                            : stats.kvStorage == "f16" ? Storage::F16
+                                                       : Storage::F32;
   auto decode = imp::importONNXModel(model, context, decodeOptions, &decodeStats);
   if (!decode) {
     error = llvm::toString(decode.takeError());
@@ -206,7 +211,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   meta << "tokenizer=" << (field("vocab") == 256 ? "bytes" : "none") << "\n";
   meta << "kv_cache_dtype=f32\n";
   meta << "lm_head=" << (options.int8LMHead ? "int8" : "f32") << "\n";
-  meta << "kv_storage=" << (options.kvCacheHalf ? "f16" : "f32") << "\n";
+  meta << "kv_storage=" << stats.kvStorage << "\n";
   meta << "cpu=" << resolvedCPUName(options.cpu) << "\n";
   meta << "cpu_features=";
   for (size_t i = 0; i < features.size(); ++i)

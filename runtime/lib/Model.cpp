@@ -2,10 +2,11 @@
 //
 // The compiled entries (see bitnet-compile's artifact mode) have one fixed
 // signature, MLIR's C interface for
-//   (ids: i64 [1, S], start: i64, kv: E [2L, 1, Hkv, C, D], weights: i8 [?])
-//     -> (logits: f32 [1, S, V], nonzeros: i32 [Q, S], new_kv: E [2L, 1, Hkv, S, D])
-// with E the cache element type the metadata's kv_storage names (f16, or
-// f32 in artifacts that do not say).
+//   (ids: i64 [1, S], start: i64, kv: E [2L, 1, Hkv, C, R], weights: i8 [?])
+//     -> (logits: f32 [1, S, V], nonzeros: i32 [Q, S], new_kv: E [2L, 1, Hkv, S, R])
+// with E and R the cache element and row the metadata's kv_storage names:
+// f32 or f16 values (R = D), or q4, i8 rows (R = D / 2 + 4) of D 4-bit KV
+// codes, two per byte, then the row's f32 scale (ImportOptions::KVStorage).
 // with S = 1 (decode) or the prefill chunk. The runtime owns the cache,
 // writes each step's new K/V into it and counts zero activation codes for
 // the sparsity table. Results are malloc'ed by the compiled code; the
@@ -89,10 +90,10 @@ struct bitnet_model {
   StepFn prefill = nullptr, decode = nullptr;
   const uint8_t *weights = nullptr;
   size_t weightBytes = 0;
-  /// The KV cache, [2L, 1, Hkv, C, D] elements of kvElementBytes (2: f16,
-  /// 4: f32) as the code reads and returns them.
+  /// The KV cache, [2L, 1, Hkv, C, kvRow] elements of kvElementBytes (1: q4
+  /// bytes, 2: f16, 4: f32) as the code reads and returns them.
   std::vector<uint8_t> kv;
-  int64_t kvElementBytes = 4;
+  int64_t kvElementBytes = 4, kvRow = 0;
   int64_t position = 0;
   std::vector<Site> sites;
   bitnet_stats stats{};
@@ -204,11 +205,22 @@ bool bitnet_model::load(const char *path, std::string &why) {
       groups.push_back({site.label, site.scheme});
   }
   std::string storage = artifact.get("kv_storage", "f32");
-  if (storage != "f32" && storage != "f16")
+  if (storage == "f32" || storage == "f16") {
+    kvElementBytes = storage == "f16" ? 2 : 4;
+    kvRow = headDim;
+  } else if (storage == "q4") {
+    if (headDim % 2 || kvBits < 2 || kvBits > 4 || kvBosBits > 4)
+      return fail("metadata 'kv_storage' is q4 but the head size (" +
+                  std::to_string(headDim) + ") is odd or the KV bits (" +
+                  std::to_string(kvBits) + ", BOS " +
+                  std::to_string(kvBosBits) + ") do not fit 4-bit codes");
+    kvElementBytes = 1;
+    kvRow = headDim / 2 + 4;
+  } else {
     return fail("metadata 'kv_storage' is '" + storage +
-                "' (this runtime reads f32 and f16 caches)");
-  kvElementBytes = storage == "f16" ? 2 : 4;
-  size_t cacheSize = size_t(2 * layers * kvHeads * context * headDim);
+                "' (this runtime reads f32, f16 and q4 caches)");
+  }
+  size_t cacheSize = size_t(2 * layers * kvHeads * context * kvRow);
   kv.assign(cacheSize * size_t(kvElementBytes), 0);
   return true;
 }
@@ -222,13 +234,21 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
   int64_t start = position;
   Desc0<int64_t> startDesc{&start, &start, 0};
   Desc<uint8_t, 5> kvDesc{kv.data(), kv.data(), 0,
-                          {2 * layers, 1, kvHeads, context, headDim}, {}};
+                          {2 * layers, 1, kvHeads, context, kvRow}, {}};
   rowMajor(kvDesc.sizes, kvDesc.strides);
   int8_t *w = const_cast<int8_t *>(reinterpret_cast<const int8_t *>(weights));
   Desc<int8_t, 1> wDesc{w, w, 0, {int64_t(weightBytes)}, {1}};
   StepResult r;
   std::memset(&r, 0, sizeof(r));
   fn(&r, &idDesc, &startDesc, &kvDesc, &wDesc);
+  if (r.kv.sizes[0] != 2 * layers || r.kv.sizes[2] != kvHeads ||
+      r.kv.sizes[3] != tokens || r.kv.sizes[4] != kvRow) {
+    std::free(r.logits.allocated);
+    std::free(r.nonzeros.allocated);
+    std::free(r.kv.allocated);
+    return fail(BITNET_ERROR_IO, "the compiled code returned K/V rows that do "
+                                 "not match the metadata's kv_storage");
+  }
 
   const float *lg = r.logits.aligned + r.logits.offset;
   if (logits)
@@ -241,15 +261,15 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
       sites[s].zeros += sites[s].width - nz[s * r.nonzeros.strides[0] + t];
       sites[s].total += sites[s].width;
     }
-  const int64_t e = kvElementBytes;
-  const uint8_t *fresh = r.kv.aligned + r.kv.offset * e;
+  const int64_t rowBytes = kvRow * kvElementBytes;
+  const uint8_t *fresh = r.kv.aligned + r.kv.offset * kvElementBytes;
   for (int64_t i = 0; i < 2 * layers; ++i)
     for (int64_t h = 0; h < kvHeads; ++h)
       for (int64_t t = 0; t < valid; ++t)
         std::memcpy(&kv[size_t(((i * kvHeads + h) * context + position + t) *
-                               headDim * e)],
-                    fresh + ((i * kvHeads + h) * tokens + t) * headDim * e,
-                    size_t(headDim * e));
+                               rowBytes)],
+                    fresh + ((i * kvHeads + h) * tokens + t) * rowBytes,
+                    size_t(rowBytes));
   std::free(r.logits.allocated);
   std::free(r.nonzeros.allocated);
   std::free(r.kv.allocated);

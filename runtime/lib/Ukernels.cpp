@@ -779,11 +779,98 @@ template <typename T> void axpyPortable(float p, const T *v, float *o, int64_t n
     o[i] += p * toFloat(v[i]);
 }
 
-template <typename A, typename B>
-bool attnShapesOk(const View<A> &a, const View<B> &b, const View<float> &o) {
-  return a.rank == 4 && b.rank == 4 && o.rank == 4 && a.sizes[0] == 1 &&
-         b.sizes[0] == 1 && o.sizes[0] == 1 && b.sizes[1] > 0 &&
-         a.sizes[1] % b.sizes[1] == 0;
+/// A row of a q4 cache (ImportOptions::KVStorage::Q4): `dim` 4-bit codes,
+/// two per byte (even d in the low nibble), then the row's f32 scale; value
+/// d is float(code - offset) * scale, computed exactly as the quantizer's
+/// dequantize does, so attention over it equals attention over an f32 cache
+/// of the dequantized values.
+struct Q4Row {
+  const uint8_t *codes;
+  float scale;
+  int32_t offset;
+  float at(int64_t d) const {
+    uint8_t b = codes[d / 2];
+    int32_t c = d % 2 ? b >> 4 : b & 15;
+    return float(c - offset) * scale;
+  }
+};
+
+/// Values d .. d + 15 of a q4 row (d even).
+BITNET_AVX512F inline __m512 load16(const Q4Row &r, int64_t d) {
+  __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(r.codes + d / 2));
+  __m128i mask = _mm_set1_epi8(15);
+  __m128i lo = _mm_and_si128(bytes, mask);
+  __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
+  __m512i codes = _mm512_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi));
+  __m512i centered = _mm512_sub_epi32(codes, _mm512_set1_epi32(r.offset));
+  return _mm512_mul_ps(_mm512_cvtepi32_ps(centered), _mm512_set1_ps(r.scale));
+}
+
+BITNET_AVX512F float dotAvx512(const float *a, const Q4Row &b, int64_t n) {
+  __m512 acc = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), load16(b, i), acc);
+  float s = _mm512_reduce_add_ps(acc);
+  for (; i < n; ++i)
+    s += a[i] * b.at(i);
+  return s;
+}
+
+float dotPortable(const float *a, const Q4Row &b, int64_t n) {
+  float s = 0;
+  for (int64_t i = 0; i < n; ++i)
+    s += a[i] * b.at(i);
+  return s;
+}
+
+BITNET_AVX512F void axpyAvx512(float p, const Q4Row &v, float *o, int64_t n) {
+  __m512 pv = _mm512_set1_ps(p);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(o + i, _mm512_fmadd_ps(pv, load16(v, i),
+                                            _mm512_loadu_ps(o + i)));
+  for (; i < n; ++i)
+    o[i] += p * v.at(i);
+}
+
+void axpyPortable(float p, const Q4Row &v, float *o, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    o[i] += p * v.at(i);
+}
+
+/// The rows of a float cache [1, Hkv, C, D] (T: float, or uint16_t holding
+/// f16).
+template <typename T> struct ValueCache {
+  View<T> v;
+  bool ok(int64_t dim) const { return v.strides[3] == 1 && v.sizes[3] == dim; }
+  const T *row(int64_t h, int64_t j) const { return at4(v, 0, h, j, 0); }
+};
+
+/// The rows of a q4 cache [1, Hkv, C, D / 2 + 4] and the code offsets of
+/// its BOS row (absolute position 0) and of the others.
+struct Q4Cache {
+  View<int8_t> v;
+  int32_t offset, bosOffset;
+  int64_t dim;
+  bool ok(int64_t d) const {
+    return v.strides[3] == 1 && d % 2 == 0 && v.sizes[3] == d / 2 + 4 &&
+           offset > 0 && offset <= 8 && bosOffset > 0 && bosOffset <= 8;
+  }
+  Q4Row row(int64_t h, int64_t j) const {
+    const uint8_t *r = reinterpret_cast<const uint8_t *>(at4(v, 0, h, j, 0));
+    float scale;
+    std::memcpy(&scale, r + dim / 2, sizeof(scale));
+    return {r, scale, j == 0 ? bosOffset : offset};
+  }
+};
+
+template <typename A, typename Cache>
+bool attnShapesOk(const View<A> &a, const Cache &c, const View<float> &o,
+                  int64_t dim) {
+  return a.rank == 4 && c.v.rank == 4 && o.rank == 4 && a.sizes[0] == 1 &&
+         c.v.sizes[0] == 1 && o.sizes[0] == 1 && c.v.sizes[1] > 0 &&
+         a.sizes[1] % c.v.sizes[1] == 0 && c.ok(dim);
 }
 
 int64_t startOf(BitnetUnrankedMemRef *m, int64_t limit) {
@@ -791,76 +878,114 @@ int64_t startOf(BitnetUnrankedMemRef *m, int64_t limit) {
   return std::clamp<int64_t>(*s.base, 0, limit);
 }
 
-/// q . kc^T over the filled cache columns; T is the cache element (float,
-/// or uint16_t holding f16).
-template <typename T>
-void attnScoresCached(BitnetUnrankedMemRef *qm, BitnetUnrankedMemRef *km,
+/// Heads per thread: each output belongs to one head, so heads split
+/// across the pool without changing any sum; small caches stay on one
+/// thread (waking one costs about as much as 64 K multiply-adds).
+int64_t headGrain(int64_t workPerHead) {
+  return std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(1, workPerHead));
+}
+
+/// q . kc^T over the filled cache columns.
+template <typename Cache>
+void attnScoresCached(BitnetUnrankedMemRef *qm, const Cache &k,
                       BitnetUnrankedMemRef *sm, BitnetUnrankedMemRef *om) {
   View<float> q = view<float>(qm), o = view<float>(om);
-  View<T> k = view<T>(km);
-  if (!attnShapesOk(q, k, o) || q.strides[3] != 1 || k.strides[3] != 1)
+  if (q.rank != 4 || !attnShapesOk(q, k, o, q.sizes[3]) || q.strides[3] != 1)
     badOperands("attention scores");
   int64_t heads = q.sizes[1], seq = q.sizes[2], dim = q.sizes[3];
-  int64_t rep = heads / k.sizes[1];
-  int64_t start = startOf(sm, k.sizes[2]);
+  int64_t rep = heads / k.v.sizes[1];
+  int64_t start = startOf(sm, k.v.sizes[2]);
   bool avx = bitnet_rt::selectedKernel() != bitnet_rt::KernelKind::Portable;
-  for (int64_t h = 0; h < heads; ++h)
-    for (int64_t i = 0; i < seq; ++i) {
-      const float *qi = at4(q, 0, h, i, 0);
-      for (int64_t j = 0; j < start; ++j) {
-        const T *kj = at4(k, 0, h / rep, j, 0);
-        *at4(o, 0, h, i, j) += avx ? dotAvx512(qi, kj, dim) : dotPortable(qi, kj, dim);
+  parallelFor(heads, headGrain(seq * start * dim), [&](int64_t h0, int64_t h1) {
+    for (int64_t h = h0; h < h1; ++h)
+      for (int64_t i = 0; i < seq; ++i) {
+        const float *qi = at4(q, 0, h, i, 0);
+        for (int64_t j = 0; j < start; ++j) {
+          auto kj = k.row(h / rep, j);
+          *at4(o, 0, h, i, j) +=
+              avx ? dotAvx512(qi, kj, dim) : dotPortable(qi, kj, dim);
+        }
       }
-    }
+  });
 }
 
 /// p . vc over the filled cache rows.
-template <typename T>
-void attnPVCached(BitnetUnrankedMemRef *pm, BitnetUnrankedMemRef *vm,
+template <typename Cache>
+void attnPVCached(BitnetUnrankedMemRef *pm, const Cache &v,
                   BitnetUnrankedMemRef *sm, BitnetUnrankedMemRef *om) {
   View<float> p = view<float>(pm), o = view<float>(om);
-  View<T> v = view<T>(vm);
-  if (!attnShapesOk(p, v, o) || v.strides[3] != 1 || o.strides[3] != 1)
+  if (o.rank != 4 || !attnShapesOk(p, v, o, o.sizes[3]) || o.strides[3] != 1)
     badOperands("attention P V");
-  int64_t heads = p.sizes[1], seq = p.sizes[2], dim = v.sizes[3];
-  int64_t rep = heads / v.sizes[1];
-  int64_t start = startOf(sm, v.sizes[2]);
+  int64_t heads = p.sizes[1], seq = p.sizes[2], dim = o.sizes[3];
+  int64_t rep = heads / v.v.sizes[1];
+  int64_t start = startOf(sm, v.v.sizes[2]);
   bool avx = bitnet_rt::selectedKernel() != bitnet_rt::KernelKind::Portable;
-  for (int64_t h = 0; h < heads; ++h)
-    for (int64_t i = 0; i < seq; ++i) {
-      float *oi = at4(o, 0, h, i, 0);
-      for (int64_t j = 0; j < start; ++j) {
-        float pj = *at4(p, 0, h, i, j);
-        const T *vj = at4(v, 0, h / rep, j, 0);
-        if (avx)
-          axpyAvx512(pj, vj, oi, dim);
-        else
-          axpyPortable(pj, vj, oi, dim);
+  parallelFor(heads, headGrain(seq * start * dim), [&](int64_t h0, int64_t h1) {
+    for (int64_t h = h0; h < h1; ++h)
+      for (int64_t i = 0; i < seq; ++i) {
+        float *oi = at4(o, 0, h, i, 0);
+        for (int64_t j = 0; j < start; ++j) {
+          float pj = *at4(p, 0, h, i, j);
+          auto vj = v.row(h / rep, j);
+          if (avx)
+            axpyAvx512(pj, vj, oi, dim);
+          else
+            axpyPortable(pj, vj, oi, dim);
+        }
       }
-    }
+  });
+}
+
+template <typename T> ValueCache<T> valueCache(BitnetUnrankedMemRef *m) {
+  return {view<T>(m)};
+}
+
+/// A q4 cache operand and its [offset, BOS offset] operand.
+Q4Cache q4Cache(BitnetUnrankedMemRef *m, BitnetUnrankedMemRef *offsets,
+                int64_t dim) {
+  View<int32_t> off = view<int32_t>(offsets);
+  return {view<int8_t>(m), off.base[0], off.base[off.strides[0]], dim};
 }
 } // namespace
 
 extern "C" void _mlir_ciface_bitnet_ukernel_attn_scores_cached(
     BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *k, BitnetUnrankedMemRef *s,
     BitnetUnrankedMemRef *o) {
-  attnScoresCached<float>(q, k, s, o);
+  attnScoresCached(q, valueCache<float>(k), s, o);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_attn_scores_cached_f16(
     BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *k, BitnetUnrankedMemRef *s,
     BitnetUnrankedMemRef *o) {
-  attnScoresCached<uint16_t>(q, k, s, o);
+  attnScoresCached(q, valueCache<uint16_t>(k), s, o);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_attn_pv_cached(
     BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *v, BitnetUnrankedMemRef *s,
     BitnetUnrankedMemRef *o) {
-  attnPVCached<float>(p, v, s, o);
+  attnPVCached(p, valueCache<float>(v), s, o);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_attn_pv_cached_f16(
     BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *v, BitnetUnrankedMemRef *s,
     BitnetUnrankedMemRef *o) {
-  attnPVCached<uint16_t>(p, v, s, o);
+  attnPVCached(p, valueCache<uint16_t>(v), s, o);
+}
+
+extern "C" void _mlir_ciface_bitnet_ukernel_attn_scores_cached_q4(
+    BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *k, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *s, BitnetUnrankedMemRef *o) {
+  View<float> qv = view<float>(q);
+  attnScoresCached(q, q4Cache(k, offsets, qv.sizes[qv.rank - 1]), s, o);
+}
+
+extern "C" void _mlir_ciface_bitnet_ukernel_attn_pv_cached_q4(
+    BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *v, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *s, BitnetUnrankedMemRef *o) {
+  View<float> ov = view<float>(o);
+  attnPVCached(p, q4Cache(v, offsets, ov.sizes[ov.rank - 1]), s, o);
 }

@@ -115,10 +115,12 @@ cl::opt<bool> sparseKernels(
     cl::init(true), cl::cat(category));
 cl::opt<std::string> kvCache(
     "kv-cache",
-    cl::desc("KV cache element type of artifacts and --kv-cache-step: f32 "
-             "(the default) or f16 (half the cache memory and attention "
-             "reads; logits move slightly)"),
-    cl::init(""), cl::cat(category));
+    cl::desc("What the KV cache of artifacts and --kv-cache-step holds: "
+             "auto (the default: q4 for a model that quantizes K/V, else "
+             "f32), f32, f16 (half the memory and attention reads; logits "
+             "move slightly) or q4 (the KV quantizer's 4-bit codes and "
+             "scales: 4.5 bits per value at head size 64, logits unchanged)"),
+    cl::init("auto"), cl::cat(category));
 cl::opt<std::string> linker("linker",
                             cl::desc("Artifacts: the ld.lld to link with"),
                             cl::init(BITNET_DEFAULT_LINKER), cl::cat(category));
@@ -274,8 +276,17 @@ int main(int argc, char **argv) {
   if (emit.empty())
     emit = isONNX && sys::path::extension(outputFile) == ".bnx" ? "artifact"
                                                                  : "obj";
-  if (!kvCache.empty() && kvCache != "f16" && kvCache != "f32")
-    return fail("--kv-cache must be f16 or f32, got '" + kvCache + "'");
+  using KVStorage = bitnet::onnx_import::ImportOptions::KVStorage;
+  std::optional<KVStorage> kvStorage =
+      llvm::StringSwitch<std::optional<KVStorage>>(kvCache)
+          .Case("auto", KVStorage::Auto)
+          .Case("f32", KVStorage::F32)
+          .Case("f16", KVStorage::F16)
+          .Case("q4", KVStorage::Q4)
+          .Default(std::nullopt);
+  if (!kvStorage)
+    return fail("--kv-cache must be auto, f32, f16 or q4, got '" + kvCache +
+                "'");
   if (emit == "artifact") {
     if (!isONNX)
       return fail("--emit=artifact needs an ONNX model as input");
@@ -325,7 +336,7 @@ int main(int argc, char **argv) {
     options.linker = linker;
     options.int8LMHead = lmHead == "int8";
     options.sparseKernels = sparseKernels;
-    options.kvCacheHalf = kvCache == "f16";
+    options.kvStorage = *kvStorage;
     bitnet::ModelArtifactSummary summary;
     std::string error;
     if (!bitnet::compileModelArtifact(*model, context, options, outputFile,
@@ -355,7 +366,7 @@ int main(int argc, char **argv) {
     bitnet::onnx_import::ImportOptions options;
     options.dims = dims;
     options.kvCacheLength = kvCacheStep;
-    options.kvCacheHalf = kvCache == "f16";
+    options.kvStorage = *kvStorage;
     auto imported = bitnet::onnx_import::importONNXModel(*model, context,
                                                          options, &importStats);
     fromONNX = true;

@@ -24,6 +24,7 @@
 
 using namespace mlir;
 namespace imp = mlir::bitnet::onnx_import;
+using KVStorage = imp::ImportOptions::KVStorage;
 
 namespace {
 
@@ -54,7 +55,9 @@ Agreement compare(const std::vector<float> &got, const float *want,
 /// Compiles models/<file> into a temporary artifact; "" on failure.
 std::string compileArtifact(const std::string &file, int64_t context,
                             std::string &error, bool int8LMHead = false,
-                            bool sparseKernels = true, bool kvHalf = false) {
+                            bool sparseKernels = true,
+                            KVStorage kv = KVStorage::Auto,
+                            bool ukernels = true) {
   auto model = imp::loadONNXModel(BITNET_SOURCE_DIR "/models/" + file);
   if (!model) {
     error = llvm::toString(model.takeError());
@@ -67,13 +70,15 @@ std::string compileArtifact(const std::string &file, int64_t context,
   options.linker = BITNET_DEFAULT_LINKER;
   options.int8LMHead = int8LMHead;
   options.sparseKernels = sparseKernels;
-  options.kvCacheHalf = kvHalf;
+  options.kvStorage = kv;
+  options.ukernels = ukernels;
   bitnet::ModelArtifactSummary summary;
   std::string path = ::testing::TempDir() + "/" +
                      std::to_string(getpid()) + "-" +
                      file.substr(file.rfind('/') + 1) +
                      (int8LMHead ? ".i8" : "") +
-                     (sparseKernels ? "" : ".dense") + (kvHalf ? ".f16" : "") +
+                     (sparseKernels ? "" : ".dense") + ".kv" +
+                     std::to_string(int(kv)) + (ukernels ? "" : ".ref") +
                      ".bnx";
   if (!bitnet::compileModelArtifact(*model, *ctx, options, path, summary, error))
     return "";
@@ -92,7 +97,8 @@ struct LoadedModel {
 /// Loads the reference of models/<file> and opens its artifact (the file is
 /// removed once mapped: the model keeps working).
 void loadModel(const std::string &file, bool int8LMHead, LoadedModel &out,
-               bool sparseKernels = true, bool kvHalf = false) {
+               bool sparseKernels = true, KVStorage kv = KVStorage::Auto,
+               bool ukernels = true) {
   std::string name = file.substr(file.rfind('/') + 1);
   name = name.substr(0, name.find('.'));
   std::string error;
@@ -104,7 +110,8 @@ void loadModel(const std::string &file, bool int8LMHead, LoadedModel &out,
   out.vocab = want.shape[2];
   out.ids.assign(out.ref["input_ids"].i64(), out.ref["input_ids"].i64() + out.seq);
   std::string path =
-      compileArtifact(file, out.seq, error, int8LMHead, sparseKernels, kvHalf);
+      compileArtifact(file, out.seq, error, int8LMHead, sparseKernels, kv,
+                      ukernels);
   ASSERT_FALSE(path.empty()) << error;
   char message[512];
   ASSERT_EQ(bitnet_create(path.c_str(), &out.model, message, sizeof(message)),
@@ -224,7 +231,7 @@ TEST_P(KVHalfTest, StaysCloseToPyTorch) {
   std::string name = GetParam();
   LoadedModel m;
   ASSERT_NO_FATAL_FAILURE(
-      loadModel("onnx/" + name + ".onnx", false, m, true, /*kvHalf=*/true));
+      loadModel("onnx/" + name + ".onnx", false, m, true, KVStorage::F16));
   const npy::Array &want = m.ref["logits"];
   int64_t seq = m.seq, vocab = m.vocab;
   std::vector<float> got(seq * vocab);
@@ -249,6 +256,70 @@ TEST_P(KVHalfTest, StaysCloseToPyTorch) {
 
 INSTANTIATE_TEST_SUITE_P(Models, KVHalfTest,
                          ::testing::Values("llama", "b158", "a48", "a48_kv4"));
+
+/// Logits of the prompt prefilled in part (16 + 8 padded), then decoded
+/// token by token, so that attention reads what the cache holds.
+std::vector<float> prefillThenDecode(LoadedModel &m) {
+  std::vector<float> out(m.seq * m.vocab);
+  const int64_t part = 24;
+  EXPECT_EQ(bitnet_prefill(m.model, m.ids.data(), part, out.data(), 1),
+            BITNET_OK);
+  for (int64_t t = part; t < m.seq; ++t)
+    EXPECT_EQ(bitnet_decode(m.model, m.ids[t], out.data() + t * m.vocab),
+              BITNET_OK);
+  return out;
+}
+
+int64_t differingFloats(const std::vector<float> &a, const std::vector<float> &b) {
+  int64_t n = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    n += std::memcmp(&a[i], &b[i], sizeof(float)) != 0;
+  return n;
+}
+
+/// The q4 cache (the default for KV-quantized models) holds the quantizer's
+/// codes and scales; attention dequantizes them exactly as the quantizer's
+/// dequantize does, so every logit equals that of an f32 cache holding the
+/// dequantized values, on the runtime's kernels and on the reference
+/// lowering alike, in (D / 2 + 4) / (4 D) of the bytes.
+class KVCodesTest : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(KVCodesTest, BitIdenticalToF32Cache) {
+  std::string name = GetParam();
+  for (bool ukernels : {true, false}) {
+    // The reference lowering compiles slowly (loops): once, on the model
+    // with a BOS row at other widths than the rest.
+    if (!ukernels && name != "a48_kv3")
+      continue;
+    LoadedModel codes, values;
+    ASSERT_NO_FATAL_FAILURE(loadModel("onnx/" + name + ".onnx", false, codes,
+                                      true, KVStorage::Auto, ukernels));
+    ASSERT_NO_FATAL_FAILURE(loadModel("onnx/" + name + ".onnx", false, values,
+                                      true, KVStorage::F32, ukernels));
+    bitnet_model_info info, f32Info;
+    ASSERT_EQ(bitnet_info(codes.model, &info), BITNET_OK);
+    ASSERT_EQ(bitnet_info(values.model, &f32Info), BITNET_OK);
+    EXPECT_EQ(info.kv_cache_bytes, 2 * info.layers * info.kv_heads *
+                                       info.max_context *
+                                       (info.head_dim / 2 + 4));
+    EXPECT_EQ(f32Info.kv_cache_bytes, 2 * info.layers * info.kv_heads *
+                                          info.max_context * info.head_dim * 4);
+    std::vector<float> a = prefillThenDecode(codes), b = prefillThenDecode(values);
+    Agreement vsTorch = compare(a, codes.ref["logits"].f32(), codes.seq,
+                                codes.vocab);
+    std::printf("%s (%s) with a q4 KV cache (%lld bytes, f32: %lld): rel L2 "
+                "%.3g top-1 %lld/%lld against PyTorch\n",
+                name.c_str(), ukernels ? "kernels" : "reference lowering",
+                (long long)info.kv_cache_bytes,
+                (long long)f32Info.kv_cache_bytes, vsTorch.relL2,
+                (long long)vsTorch.top1, (long long)codes.seq);
+    EXPECT_EQ(differingFloats(a, b), 0);
+    EXPECT_LE(vsTorch.relL2, 2e-2);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, KVCodesTest,
+                         ::testing::Values("a48_kv4", "a48_kv3"));
 
 /// --sparse-kernels (the default) against the dense kernels on the same
 /// export: the skipped work is exactly zeros, so every logit of a chunked

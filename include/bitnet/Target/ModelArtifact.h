@@ -13,6 +13,7 @@
 #ifndef BITNET_TARGET_MODELARTIFACT_H
 #define BITNET_TARGET_MODELARTIFACT_H
 
+#include "bitnet/Conversion/ONNXToBitNet/ONNXImporter.h"
 #include "bitnet/Conversion/ONNXToBitNet/ONNXModel.h"
 #include "bitnet/Target/HostObject.h"
 
@@ -43,11 +44,12 @@ struct ModelArtifactOptions {
   /// bitnet-gate-first-sparsity: the up projection only where relu(gate)
   /// is open, down and TopK output projections over non-zero inputs only.
   bool sparseKernels = true;
-  /// KV cache elements as f16 (a 16-bit cache: half the memory and the
-  /// bytes attention reads) rather than f32. Off by default: rounding K/V
-  /// moves the logits of activation-quantized models by up to ~1.5e-2
-  /// relative (quantized codes flip), see KVHalfTest.
-  bool kvCacheHalf = false;
+  /// What the KV cache holds (ImportOptions::KVStorage). Auto: the 4-bit
+  /// codes (q4) of a model that quantizes K/V, else f32. F16 halves a
+  /// float cache but moves the logits of activation-quantized models by up
+  /// to ~1.5e-2 relative (quantized codes flip), see KVHalfTest.
+  onnx_import::ImportOptions::KVStorage kvStorage =
+      onnx_import::ImportOptions::KVStorage::Auto;
 };
 
 /// What was compiled, for the driver to print.

@@ -220,7 +220,8 @@ private:
   // KV-cached step (ImporterKVCache.cpp) ------------------------------------
   struct CachedStep {
     int64_t length = 0; // cache positions; 0: a plain full-sequence import
-    bool half = false;  // the cache holds f16
+    /// What the cache holds; Auto until the first attention layer decides.
+    ImportOptions::KVStorage storage = ImportOptions::KVStorage::F32;
     int64_t tokens = 0; // new tokens per step (the ids input's last dim)
     std::set<const onnx::NodeProto *> positionRanges, positionSlices, pathNodes,
         softmaxes;
@@ -239,11 +240,18 @@ private:
   Tensor *kvSource(const std::string &v, int64_t heads, int64_t seq,
                    int64_t headDim);
   Value startScalar();
+  llvm::Error resolveCacheStorage(Value fresh);
+  bool packedCache() const {
+    return cache.storage == ImportOptions::KVStorage::Q4;
+  }
+  int64_t cacheRowSize(int64_t headDim) const;
   Value cacheSlice(int layer, bool isValue, int64_t kvHeads, int64_t headDim);
+  Value cacheRows(Value fresh);
+  Value packCodeRows(KVDequantOp deq);
   Value packNewKV();
   Type cacheElementType();
-  Value cachedContraction(Value lhs, Value kv, AffineMap lhsMap,
-                          AffineMap kvMap, AffineMap outMap,
+  Value cachedContraction(Value lhs, Value kv, KVDequantOp quantizer,
+                          AffineMap lhsMap, AffineMap kvMap, AffineMap outMap,
                           ArrayRef<int64_t> outShape, StringRef kernel);
   Value countNonzeros();
   static bool isUniformKnown(const Tensor &t);

@@ -151,14 +151,48 @@ Value GraphImporter::startScalar() {
   return cache.start;
 }
 
+/// The kv_dequant that `v` (a post-KV-quantizer K or V) is the transposed
+/// result of (GraphImporter::tryKVQuant), or null.
+static KVDequantOp kvQuantizerOf(Value v) {
+  auto t = v.getDefiningOp<linalg::TransposeOp>();
+  return t ? t.getInput().getDefiningOp<KVDequantOp>() : KVDequantOp();
+}
+
+/// Settles what the cache holds at the first K or V it will hold, and
+/// checks every later one can be held that way.
+llvm::Error GraphImporter::resolveCacheStorage(Value fresh) {
+  using Storage = ImportOptions::KVStorage;
+  bool quantized = bool(kvQuantizerOf(fresh));
+  if (cache.storage == Storage::Auto)
+    cache.storage = quantized ? Storage::Q4 : Storage::F32;
+  if (!packedCache())
+    return llvm::Error::success();
+  if (!quantized)
+    return nodeError("a 4-bit KV cache (q4) holds the codes of the model's "
+                     "KV quantizer, and this attention's K or V has none: "
+                     "use an f32 or f16 cache");
+  int64_t headDim = cast<RankedTensorType>(fresh.getType()).getShape().back();
+  if (headDim % 2)
+    return nodeError("a 4-bit KV cache (q4) needs an even head size, got " +
+                     Twine(headDim));
+  return llvm::Error::success();
+}
+
+/// Elements of one cached (layer, head, position) row: the values, or for
+/// q4 the codes' nibbles then the scale's 4 bytes.
+int64_t GraphImporter::cacheRowSize(int64_t headDim) const {
+  return packedCache() ? headDim / 2 + 4 : headDim;
+}
+
 /// Layer `layer`'s K (`isValue` false) or V cache: a slice of the one cache
-/// argument [2 * layers, 1, kv_heads, C, head_dim], created at first use.
+/// argument [2 * layers, 1, kv_heads, C, row], created at first use.
 Value GraphImporter::cacheSlice(int layer, bool isValue, int64_t kvHeads,
                                 int64_t headDim) {
   int64_t layers = int64_t(cache.scores.size()), C = cache.length;
+  int64_t row = cacheRowSize(headDim);
   Type element = cacheElementType();
   if (!cache.kvArg) {
-    auto type = RankedTensorType::get({2 * layers, 1, kvHeads, C, headDim},
+    auto type = RankedTensorType::get({2 * layers, 1, kvHeads, C, row},
                                       element);
     cache.argTypes.push_back(type);
     cache.kvArg = cache.entry->addArgument(type, fileLoc);
@@ -169,28 +203,97 @@ Value GraphImporter::cacheSlice(int layer, bool isValue, int64_t kvHeads,
                                  b.getIndexAttr(0), b.getIndexAttr(0)};
   SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(1),
                                   b.getIndexAttr(kvHeads), b.getIndexAttr(C),
-                                  b.getIndexAttr(headDim)};
+                                  b.getIndexAttr(row)};
   SmallVector<OpFoldResult> strides(5, b.getIndexAttr(1));
-  auto type = RankedTensorType::get({1, kvHeads, C, headDim}, element);
+  auto type = RankedTensorType::get({1, kvHeads, C, row}, element);
   return tensor::ExtractSliceOp::create(b, loc, type, cache.kvArg, offs, sizes,
                                         strides);
 }
 
 Type GraphImporter::cacheElementType() {
-  return cache.half ? Type(b.getF16Type()) : Type(b.getF32Type());
+  switch (cache.storage) {
+  case ImportOptions::KVStorage::F16:
+    return b.getF16Type();
+  case ImportOptions::KVStorage::Q4:
+    return b.getI8Type();
+  default:
+    return b.getF32Type();
+  }
+}
+
+/// The cache rows of a new K or V [1, kv_heads, seq, head_dim] (f32), as
+/// the step returns them for the runtime to store.
+Value GraphImporter::cacheRows(Value fresh) {
+  if (packedCache())
+    return packCodeRows(kvQuantizerOf(fresh));
+  if (cache.storage != ImportOptions::KVStorage::F16)
+    return fresh;
+  // Rounded to nearest even, as torch's .half().
+  auto type = cast<RankedTensorType>(fresh.getType());
+  return arith::TruncFOp::create(
+      b, loc, RankedTensorType::get(type.getShape(), b.getF16Type()), fresh);
+}
+
+/// q4 rows [1, H, T, D / 2 + 4] of the quantizer's codes [1, T, H, D] and
+/// scales [1, T, H]: byte r < D / 2 holds code 2r in its low and code 2r + 1
+/// in its high nibble, bytes D / 2 .. D / 2 + 3 the scale (little-endian).
+Value GraphImporter::packCodeRows(KVDequantOp deq) {
+  Value codes = deq.getCodes();
+  ArrayRef<int64_t> s = cast<RankedTensorType>(codes.getType()).getShape();
+  int64_t T = s[1], H = s[2], D = s[3];
+  Type i8 = b.getI8Type(), i32 = b.getI32Type();
+  AffineExpr d0 = b.getAffineDimExpr(0), d1 = b.getAffineDimExpr(1),
+             d2 = b.getAffineDimExpr(2), d3 = b.getAffineDimExpr(3);
+  auto identity = AffineMap::getMultiDimIdentityMap(4, ctx);
+  SmallVector<utils::IteratorType> parallel(4, utils::IteratorType::parallel);
+  auto i8Const = [](OpBuilder &nb, Location nl, int64_t v) {
+    return arith::ConstantOp::create(nb, nl, nb.getI8IntegerAttr(v));
+  };
+  Value nibbles =
+      linalg::GenericOp::create(
+          b, loc, RankedTensorType::get({1, H, T, D / 2}, i8),
+          ValueRange{codes, codes}, emptyTensor({1, H, T, D / 2}, i8),
+          SmallVector<AffineMap>{
+              AffineMap::get(4, 0, {d0, d2, d1, d3 * 2}, ctx),
+              AffineMap::get(4, 0, {d0, d2, d1, d3 * 2 + 1}, ctx), identity},
+          parallel,
+          [&](OpBuilder &nb, Location nl, ValueRange a) {
+            Value lo = arith::AndIOp::create(nb, nl, a[0], i8Const(nb, nl, 15));
+            Value hi = arith::ShLIOp::create(nb, nl, a[1], i8Const(nb, nl, 4));
+            linalg::YieldOp::create(
+                nb, nl, Value(arith::OrIOp::create(nb, nl, lo, hi)));
+          })
+          .getResult(0);
+  Value scaleBytes =
+      linalg::GenericOp::create(
+          b, loc, RankedTensorType::get({1, H, T, 4}, i8),
+          ValueRange{deq.getScale()}, emptyTensor({1, H, T, 4}, i8),
+          SmallVector<AffineMap>{AffineMap::get(4, 0, {d0, d2, d1}, ctx),
+                                 identity},
+          parallel,
+          [&](OpBuilder &nb, Location nl, ValueRange a) {
+            Value bits = arith::BitcastOp::create(nb, nl, i32, a[0]);
+            Value byte = arith::IndexCastOp::create(
+                nb, nl, i32, linalg::IndexOp::create(nb, nl, 3));
+            Value shift = arith::MulIOp::create(
+                nb, nl, byte,
+                arith::ConstantOp::create(nb, nl, nb.getI32IntegerAttr(8)));
+            Value shifted = arith::ShRUIOp::create(nb, nl, bits, shift);
+            linalg::YieldOp::create(
+                nb, nl, Value(arith::TruncIOp::create(nb, nl, i8, shifted)));
+          })
+          .getResult(0);
+  return tensor::ConcatOp::create(
+      b, loc, RankedTensorType::get({1, H, T, D / 2 + 4}, i8), 3,
+      ValueRange{nibbles, scaleBytes});
 }
 
 Value GraphImporter::packNewKV() {
   int64_t n = int64_t(cache.newKV.size());
   auto first = cast<RankedTensorType>(cache.newKV.front().getType());
-  ArrayRef<int64_t> s = first.getShape(); // [1, kv_heads, seq, head_dim]
-  Type element = cacheElementType();
-  Value all = emptyTensor({n, 1, s[1], s[2], s[3]}, element);
-  for (auto [i, fresh] : llvm::enumerate(cache.newKV)) {
-    Value kv = fresh;
-    if (cache.half) // rounded to nearest even, as torch's .half()
-      kv = arith::TruncFOp::create(
-          b, loc, RankedTensorType::get(first.getShape(), element), kv);
+  ArrayRef<int64_t> s = first.getShape(); // [1, kv_heads, seq, row]
+  Value all = emptyTensor({n, 1, s[1], s[2], s[3]}, first.getElementType());
+  for (auto [i, rows] : llvm::enumerate(cache.newKV)) {
     SmallVector<OpFoldResult> offs{b.getIndexAttr(i), b.getIndexAttr(0),
                                    b.getIndexAttr(0), b.getIndexAttr(0),
                                    b.getIndexAttr(0)};
@@ -198,7 +301,7 @@ Value GraphImporter::packNewKV() {
                                     b.getIndexAttr(s[1]), b.getIndexAttr(s[2]),
                                     b.getIndexAttr(s[3])};
     SmallVector<OpFoldResult> strides(5, b.getIndexAttr(1));
-    all = tensor::InsertSliceOp::create(b, loc, kv, all, offs, sizes, strides);
+    all = tensor::InsertSliceOp::create(b, loc, rows, all, offs, sizes, strides);
   }
   return all;
 }
@@ -295,35 +398,116 @@ llvm::Expected<bool> GraphImporter::importCachedTableSlice() {
   return true;
 }
 
-/// out[...] = sum over the last of 5 loops of lhs * kv (f32, the cache f32
-/// or f16 widened), with `start` as an operand the body ignores so that the
-/// runtime kernel the generic is tagged for (`kernel`, with `_f16` for an
-/// f16 cache) can stop at the cache's filled positions.
-Value GraphImporter::cachedContraction(Value lhs, Value kv, AffineMap lhsMap,
+/// out[...] = sum over the last of 5 loops of lhs * kv (f32; an f16 cache
+/// widened, a q4 cache dequantized), with `start` as an operand the body
+/// ignores so that the runtime kernel the generic is tagged for (`kernel`,
+/// `_f16` or `_q4` appended for those caches) can stop at the cache's filled
+/// positions. `kvMap` indexes the cache as values [.., j, d]; `quantizer` is
+/// the KV quantizer of what a q4 cache holds.
+Value GraphImporter::cachedContraction(Value lhs, Value kv,
+                                       KVDequantOp quantizer, AffineMap lhsMap,
                                        AffineMap kvMap, AffineMap outMap,
                                        ArrayRef<int64_t> outShape,
                                        StringRef kernel) {
-  Type f32 = b.getF32Type();
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
   Value init = linalg::FillOp::create(b, loc, constantScalar(f32, 0.0),
                                       emptyTensor(outShape, f32))
                    .getResult(0);
   SmallVector<utils::IteratorType> its(4, utils::IteratorType::parallel);
   its.push_back(utils::IteratorType::reduction);
-  SmallVector<AffineMap> maps{lhsMap, kvMap, AffineMap::get(5, 0, {}, ctx),
-                              outMap};
-  auto generic = linalg::GenericOp::create(
-      b, loc, init.getType(), ValueRange{lhs, kv, cache.startArg}, init, maps,
-      its, [](OpBuilder &nb, Location nl, ValueRange a) {
-        Value kv = a[1];
-        if (!kv.getType().isF32())
-          kv = arith::ExtFOp::create(nb, nl, nb.getF32Type(), kv);
-        Value p = arith::MulFOp::create(nb, nl, a[0], kv);
-        linalg::YieldOp::create(nb, nl,
-                                Value(arith::AddFOp::create(nb, nl, a[3], p)));
-      });
-  generic->setAttr("bitnet.ukernel",
-                   b.getStringAttr(cache.half ? (kernel + "_f16").str()
-                                              : kernel.str()));
+  AffineMap scalarMap = AffineMap::get(5, 0, {}, ctx);
+  std::string name = kernel.str();
+  linalg::GenericOp generic;
+  if (!packedCache()) {
+    name += cache.storage == ImportOptions::KVStorage::F16 ? "_f16" : "";
+    generic = linalg::GenericOp::create(
+        b, loc, init.getType(), ValueRange{lhs, kv, cache.startArg}, init,
+        SmallVector<AffineMap>{lhsMap, kvMap, scalarMap, outMap}, its,
+        [](OpBuilder &nb, Location nl, ValueRange a) {
+          Value kv = a[1];
+          if (!kv.getType().isF32())
+            kv = arith::ExtFOp::create(nb, nl, nb.getF32Type(), kv);
+          Value p = arith::MulFOp::create(nb, nl, a[0], kv);
+          linalg::YieldOp::create(
+              nb, nl, Value(arith::AddFOp::create(nb, nl, a[3], p)));
+        });
+  } else {
+    // Code d of row j is nibble d % 2 of byte d / 2; the scale's bytes
+    // follow the D / 2 code bytes. The offsets 2^(B-1) (B the bit width of
+    // a token) come as a constant [offset, BOS offset] for the kernel.
+    name += "_q4";
+    ArrayRef<AffineExpr> e = kvMap.getResults();
+    int64_t D = cache.kvShape.second;
+    unsigned jDim = cast<AffineDimExpr>(e[2]).getPosition(),
+             dDim = cast<AffineDimExpr>(e[3]).getPosition();
+    auto rowMap = [&](AffineExpr last) {
+      return AffineMap::get(5, 0, {e[0], e[1], e[2], last}, ctx);
+    };
+    SmallVector<AffineMap> maps{lhsMap, rowMap(e[3].floorDiv(2))};
+    SmallVector<Value> inputs{lhs, kv};
+    for (int64_t i = 0; i < 4; ++i) {
+      maps.push_back(rowMap(b.getAffineConstantExpr(D / 2 + i)));
+      inputs.push_back(kv);
+    }
+    int32_t bits = int32_t(quantizer.getBits());
+    int32_t bos = int32_t(quantizer.getBosBits().value_or(bits));
+    auto offsetsType = RankedTensorType::get({2}, i32);
+    Value offsets = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(
+                    offsetsType, ArrayRef<int32_t>{1 << (bits - 1),
+                                                   1 << (bos - 1)}));
+    for (int64_t i = 0; i < 2; ++i) {
+      maps.push_back(AffineMap::get(5, 0, {b.getAffineConstantExpr(i)}, ctx));
+      inputs.push_back(offsets);
+    }
+    maps.push_back(scalarMap);
+    inputs.push_back(cache.startArg);
+    maps.push_back(outMap);
+    generic = linalg::GenericOp::create(
+        b, loc, init.getType(), inputs, init, maps, its,
+        [&](OpBuilder &nb, Location nl, ValueRange a) {
+          auto c32 = [&](int64_t v) {
+            return arith::ConstantOp::create(nb, nl, nb.getI32IntegerAttr(v));
+          };
+          auto c8 = [&](int64_t v) {
+            return arith::ConstantOp::create(nb, nl, nb.getI8IntegerAttr(v));
+          };
+          Value d = linalg::IndexOp::create(nb, nl, dDim);
+          Value j = linalg::IndexOp::create(nb, nl, jDim);
+          Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+          Value odd = arith::CmpIOp::create(
+              nb, nl, arith::CmpIPredicate::ne,
+              arith::RemUIOp::create(nb, nl, d,
+                                     arith::ConstantIndexOp::create(nb, nl, 2)),
+              zero);
+          Value byte = arith::SelectOp::create(
+              nb, nl, odd, arith::ShRUIOp::create(nb, nl, a[1], c8(4)), a[1]);
+          Value code = arith::ExtUIOp::create(
+              nb, nl, i32, arith::AndIOp::create(nb, nl, byte, c8(15)));
+          Value isBos =
+              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, j, zero);
+          Value offset = arith::SelectOp::create(nb, nl, isBos, a[7], a[6]);
+          Value scaleBits = c32(0);
+          for (int64_t i = 0; i < 4; ++i) {
+            Value part = arith::ShLIOp::create(
+                nb, nl, arith::ExtUIOp::create(nb, nl, i32, a[2 + i]),
+                c32(8 * i));
+            scaleBits = arith::OrIOp::create(nb, nl, scaleBits, part);
+          }
+          Value scale = arith::BitcastOp::create(nb, nl, nb.getF32Type(),
+                                                 scaleBits);
+          Value value = arith::MulFOp::create(
+              nb, nl,
+              arith::SIToFPOp::create(
+                  nb, nl, nb.getF32Type(),
+                  arith::SubIOp::create(nb, nl, code, offset)),
+              scale);
+          Value p = arith::MulFOp::create(nb, nl, a[0], value);
+          linalg::YieldOp::create(
+              nb, nl, Value(arith::AddFOp::create(nb, nl, a[9], p)));
+        });
+  }
+  generic->setAttr("bitnet.ukernel", b.getStringAttr(name));
   return generic.getResult(0);
 }
 
@@ -342,8 +526,11 @@ llvm::Expected<bool> GraphImporter::importCachedScores(int layer) {
   int64_t kvHeads = k->shape()[1], rep = heads / kvHeads, C = cache.length;
   if (cache.kvArg && cache.kvShape != std::make_pair(kvHeads, headDim))
     return nodeError("attention layers differ in KV heads or head size");
+  Value fresh = materialize(*k);
+  if (llvm::Error err = resolveCacheStorage(fresh))
+    return std::move(err);
   Value kc = cacheSlice(layer, /*isValue=*/false, kvHeads, headDim);
-  cache.newKV.push_back(materialize(*k));
+  cache.newKV.push_back(cacheRows(fresh));
 
   // scores_c[0, h, i, j] = sum_d Q[0, h, i, d] * Kc[0, h / rep, j, d]
   AffineExpr h = b.getAffineDimExpr(1), i = b.getAffineDimExpr(2),
@@ -352,7 +539,7 @@ llvm::Expected<bool> GraphImporter::importCachedScores(int layer) {
   // The CPU kernel (attn_scores_cached) computes only columns j < start,
   // which are the only ones the mask below lets through.
   Value scores = cachedContraction(
-      materialize(q), kc, AffineMap::get(5, 0, {zero, h, i, d}, ctx),
+      materialize(q), kc, kvQuantizerOf(fresh), AffineMap::get(5, 0, {zero, h, i, d}, ctx),
       AffineMap::get(5, 0, {zero, h.floorDiv(rep), j, d}, ctx),
       AffineMap::get(5, 0, {zero, h, i, j}, ctx), {1, heads, seq, C},
       "attn_scores_cached");
@@ -477,10 +664,10 @@ llvm::Expected<bool> GraphImporter::importCachedPV(int layer) {
   env[name] = probs;
   if (err)
     return std::move(err);
-  Tensor fresh = env[node->output(0)];
-  if (fresh.rank() != 4)
+  Tensor newPart = env[node->output(0)];
+  if (newPart.rank() != 4)
     return nodeError("attention P V: expected a 4-D result");
-  int64_t headDim = fresh.shape()[3];
+  int64_t headDim = newPart.shape()[3];
   Tensor *v = kvSource(node->input(1), heads, seq, headDim);
   if (!v)
     return nodeError("attention P V: cannot find V as [1, kv_heads, seq, "
@@ -488,24 +675,27 @@ llvm::Expected<bool> GraphImporter::importCachedPV(int layer) {
   int64_t kvHeads = v->shape()[1], rep = heads / kvHeads;
   if (cache.kvShape != std::make_pair(kvHeads, headDim))
     return nodeError("attention P V: V differs from K in heads or head size");
+  Value vNew = materialize(*v);
+  if (llvm::Error err = resolveCacheStorage(vNew))
+    return std::move(err);
   Value vc = cacheSlice(layer, /*isValue=*/true, kvHeads, headDim);
-  cache.newKV.push_back(materialize(*v));
+  cache.newKV.push_back(cacheRows(vNew));
 
-  // out[0, h, i, d] = fresh[0, h, i, d] + sum_j Pc[0, h, i, j] Vc[0, h/rep, j, d]
+  // out[0, h, i, d] = newPart[0, h, i, d] + sum_j Pc[0, h, i, j] Vc[0, h/rep, j, d]
   AffineExpr h = b.getAffineDimExpr(1), i = b.getAffineDimExpr(2),
              d = b.getAffineDimExpr(3), j = b.getAffineDimExpr(4),
              zero = b.getAffineDimExpr(0); // the batch of 1
   // Columns j >= start have probability 0: the CPU kernel (attn_pv_cached)
   // skips them, exactly (the cache holds finite values).
   Value cachedOut = cachedContraction(
-      pc, vc, AffineMap::get(5, 0, {zero, h, i, j}, ctx),
+      pc, vc, kvQuantizerOf(vNew), AffineMap::get(5, 0, {zero, h, i, j}, ctx),
       AffineMap::get(5, 0, {zero, h.floorDiv(rep), j, d}, ctx),
-      AffineMap::get(5, 0, {zero, h, i, d}, ctx), fresh.shape(),
+      AffineMap::get(5, 0, {zero, h, i, d}, ctx), newPart.shape(),
       "attn_pv_cached");
   Tensor cachedT{cast<RankedTensorType>(cachedOut.getType()), cachedOut,
                  std::nullopt};
   auto sum = elementwise(
-      {&fresh, &cachedT}, f32,
+      {&newPart, &cachedT}, f32,
       [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
         return arith::AddFOp::create(nb, nl, a[0], a[1]);
       },

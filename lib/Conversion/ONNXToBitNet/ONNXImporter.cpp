@@ -410,7 +410,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
     env[name] = Tensor{cast<RankedTensorType>(argTypes[i]), entry->getArgument(i),
                        std::nullopt};
   cache.length = options.kvCacheLength;
-  cache.half = options.kvCacheHalf;
+  cache.storage = options.kvStorage;
   if (cache.length > 0) {
     cache.entry = entry;
     for (Type t : argTypes)
@@ -475,6 +475,9 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
     results.push_back(packNewKV());
     resultTypes.push_back(results.back().getType());
     argTypes.append(cache.argTypes);
+    stats.kvStorage = packedCache() ? "q4"
+                       : cache.storage == ImportOptions::KVStorage::F16 ? "f16"
+                                                                        : "f32";
   }
   func::ReturnOp::create(b, loc, results);
   func.setFunctionType(b.getFunctionType(argTypes, resultTypes));

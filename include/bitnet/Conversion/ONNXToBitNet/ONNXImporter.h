@@ -50,11 +50,21 @@ struct ImportOptions {
   /// kv_heads, seq, head_dim]), for the caller to store at positions
   /// [start, start + seq).
   int64_t kvCacheLength = 0;
-  /// Cache element type: f32 (default) or, with this set, f16 (the
-  /// paper's 16-bit KV cache: half the bytes to keep and to read). The new
-  /// K and V are returned in the same type; attention widens cached values
-  /// to f32 as it reads them.
-  bool kvCacheHalf = false;
+  /// What the cache holds (ImporterKVCache.cpp):
+  ///   F32   K/V values as f32 (after the model's KV quantizer, if any);
+  ///   F16   the same rounded to f16 (the paper's 16-bit cache: half the
+  ///         bytes to keep and to read); attention widens them to f32;
+  ///   Q4    the KV quantizer's own codes, two 4-bit codes per byte, then
+  ///         the (token, head) scale as 4 f32 bytes: rows of head_dim / 2 + 4
+  ///         i8 instead of head_dim values (a 3-bit cache's codes, BOS at 4
+  ///         bits, use the same nibbles). Needs a KV quantizer on every
+  ///         layer's K and V; attention dequantizes as it reads, exactly as
+  ///         the quantizer's dequantize does, so logits equal F32's;
+  ///   Auto  Q4 when the model quantizes K/V, else F32.
+  /// The new K and V are returned in the same form. ImportStats::kvStorage
+  /// says what was chosen.
+  enum class KVStorage { F32, F16, Q4, Auto };
+  KVStorage kvStorage = KVStorage::F32;
   /// KV quantizer (bits, BOS bits) found by an import with seq > 1: with
   /// one token a 3-bit cache whose BOS is at 4 bits reads as 4-bit, so the
   /// decode step is told. {0, 0}: none.
@@ -72,6 +82,8 @@ struct ImportStats {
   int64_t kvQuantizers = 0;
   /// Bit width (and BOS width, 0 if none) of the recognized KV quantizers.
   int64_t kvBits = 0, kvBosBits = 0;
+  /// The KV cache's storage in a KV-cached step: "f32", "f16" or "q4".
+  std::string kvStorage = "f32";
   /// Activation quantizers by scheme ("int8_absmax", "int4_absmean", ...).
   std::map<std::string, int64_t> activationQuantizers;
   /// The STE output node of each recognized activation quantizer, in order,

@@ -114,6 +114,20 @@ void _mlir_ciface_bitnet_ukernel_attn_scores_cached_f16(
 void _mlir_ciface_bitnet_ukernel_attn_pv_cached_f16(
     BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *vc, BitnetUnrankedMemRef *start,
     BitnetUnrankedMemRef *out);
+/// The same two with a q4 cache [1, Hkv, C, D / 2 + 4] i8: rows of 4-bit
+/// codes and an f32 scale (ImportOptions::KVStorage::Q4). The cache comes 5
+/// times (code bytes, then the scale's 4 bytes in the reference lowering),
+/// then i32 [2] {offset, BOS offset} twice; value = (code - offset) * scale.
+void _mlir_ciface_bitnet_ukernel_attn_scores_cached_q4(
+    BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *kc, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *start, BitnetUnrankedMemRef *out);
+void _mlir_ciface_bitnet_ukernel_attn_pv_cached_q4(
+    BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *vc, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *start, BitnetUnrankedMemRef *out);
 /// x: i8 [lead..., kq, 4]; w: i8 [n, kq]; out: i32 [lead..., n].
 void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2(BitnetUnrankedMemRef *x,
                                                     BitnetUnrankedMemRef *w,
