@@ -17,6 +17,7 @@
 #include <functional>
 
 #define BITNET_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define BITNET_AVX512F __attribute__((target("avx512f,fma")))
 
 namespace bitnet_rt::detail {
 
