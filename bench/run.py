@@ -111,10 +111,13 @@ def bench_kernels(build, threads, sparsity=None):
                     float(f[6]), float(f[7]))
             if len(f) == 6 and f[:2] == ["RESULT", "oproj"]:
                 out[("oproj", float(f[2]), t)] = (float(f[4]), float(f[5]))
+            if len(f) == 7 and f[:2] == ["RESULT", "attention"]:
+                out[("attention", int(f[2]), f[3], t)] = (float(f[5]),
+                                                          float(f[6]))
         bw = [l for l in text.splitlines() if l.startswith("RESULT bandwidth")]
         bws = {int(l.split()[2]): float(l.split()[3]) for l in bw}
         for key, val in results(text, "kernel").items():
-            if key[0] in ("ffn", "oproj"):
+            if key[0] in ("ffn", "oproj", "attention"):
                 continue
             out[(key[0], int(key[1]), t)] = (val[0], val[1], bws.get(t, bws[1]))
         torch_text = run(["/usr/bin/python3", os.path.join(ROOT, "bench",
@@ -232,7 +235,7 @@ def main():
     say("|---|---|---|---|---|---|---|---|")
     for (shape, m, t), (us, gbs, bw) in sorted(
             ((key, v) for key, v in k.items()
-             if key[0] not in ("torch", "ffn", "oproj")),
+             if key[0] not in ("torch", "ffn", "oproj", "attention")),
             key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
         tus = k.get(("torch", shape, m, t), (float("nan"),))[0]
         say(f"| {shape} | {m} | {t} | {us:.1f} | {gbs:.2f} | "
@@ -266,6 +269,24 @@ def main():
     for key in sorted(x for x in k if x[0] == "oproj"):
         dus, sus = k[key]
         say(f"| {key[2]} | {dus:.1f} | {sus:.1f} | {dus / sus:.2f}x |")
+    say()
+
+    say("## Decode attention over the KV cache (2B4T shapes)")
+    say()
+    say("One decode step's cached attention (scores and P V) over all 30 "
+        "layers, 20 query heads on 5 KV heads of 128, the cache full to the "
+        "context; f32 and f16 caches hold values, q4 the KV quantizer's 4-bit "
+        "codes and a scale per row (a48_kv4/kv3 artifacts; identical logits "
+        "to f32). Best of 15 steps.")
+    say()
+    say("| context | threads | cache | cache MB | us per step | GB/s | vs f32 |")
+    say("|---|---|---|---|---|---|---|")
+    for key in sorted((x for x in k if x[0] == "attention"),
+                      key=lambda x: (x[1], x[3], ["f32", "f16", "q4"].index(x[2]))):
+        us, mb = k[key]
+        f32us = k[("attention", key[1], "f32", key[3])][0]
+        say(f"| {key[1]} | {key[3]} | {key[2]} | {mb:.1f} | {us:.0f} | "
+            f"{mb / us * 1e3:.2f} | {f32us / us:.2f}x |")
     say()
 
     say("## Whole models: bitnet-run artifacts vs ONNX Runtime on the same export")

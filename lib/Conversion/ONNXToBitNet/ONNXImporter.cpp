@@ -501,7 +501,8 @@ mlir::bitnet::onnx_import::importONNXModel(const ONNXModel &model,
                                            ImportStats *stats) {
   context.loadDialect<arith::ArithDialect, func::FuncDialect,
                       linalg::LinalgDialect, math::MathDialect,
-                      tensor::TensorDialect, LLVM::LLVMDialect,
+                      scf::SCFDialect, tensor::TensorDialect,
+                      LLVM::LLVMDialect,
                       bitnet::BitNetDialect>();
   GraphImporter importer(model, context, options);
   auto module = importer.run();
