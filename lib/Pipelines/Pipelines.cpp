@@ -17,7 +17,7 @@ static const PhaseInfo kPhases[] = {
      "the reference lowering: linalg/tensor/arith/math",
      "bitnet-fold-weights,bitnet-convert-to-linalg,"
      "func.func(convert-elementwise-to-linalg),"
-     "canonicalize,cse"},
+     "canonicalize,cse,bitnet-fuse-elementwise,canonicalize,cse"},
     {Phase::LLVM, "llvm-dialect", "bufferized, lowered to the LLVM dialect",
      "one-shot-bufferize{bufferize-function-boundaries "
      "function-boundary-type-conversion=identity-layout-map},"

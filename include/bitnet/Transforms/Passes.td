@@ -27,6 +27,46 @@ def BitNetMemRefCopyToLinalg : Pass<"bitnet-memref-copy-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def BitNetFuseElementwise : Pass<"bitnet-fuse-elementwise"> {
+  let summary = "Fuse elementwise linalg ops into their consumers, leaving "
+                "runtime-kernel ops whole";
+  let description = [{
+    The importer turns every ONNX node into its own `linalg.generic`, so an
+    RMSNorm is eight loops and seven intermediate tensors before the
+    activation quantizer reads it. This pass runs linalg's elementwise
+    fusion (a producer's body is cloned into its consumer's) so that the
+    squares fuse into the mean, the `x * rsqrt(ms + eps) * w` product into
+    the quantizer's scale reduction and code map, and so on: the normalized
+    activations are never stored, the quantizer computes codes from the
+    residual stream directly (the RMSNorm + quantizer prologue of
+    ../DESIGN.md section 3), and what reaches the BitLinear kernel is the
+    codes alone.
+
+    - A producer with several users is fused into each of them (its values
+      recomputed) only when it is cheap: at most `max-duplicated-ops`
+      arithmetic ops and no `math` ops (an exp or a rounding is computed once
+      and stored).
+    - Generics tagged `bitnet.ukernel` (BitLinear contractions, float
+      matmuls, TopK ranks, cached attention) are never fused into or from:
+      bitnet-lower-ukernels replaces them by calls with exactly their
+      operands.
+
+    Every element is computed by the same operations in the same order, so
+    results are bit-identical to the unfused IR.
+
+    ```mlir
+    %sq = linalg.generic ... ins(%x) { %s = arith.mulf %in, %in ... }
+    %ms = linalg.generic {iterator_types = [..., "reduction"]} ins(%sq) ...
+    // becomes one reduction over %x whose body squares and adds
+    ```
+  }];
+  let options = [
+    Option<"maxDuplicatedOps", "max-duplicated-ops", "int64_t", "4",
+           "Largest body (ops before the yield) recomputed per user">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def BitNetExternalizeWeights
     : Pass<"bitnet-externalize-weights", "::mlir::ModuleOp"> {
   let summary = "Replace large constant tensors by views of a weight-blob argument";
