@@ -22,7 +22,8 @@
 // Zeros are placed at random; weights cycle through >= 512 MiB as above.
 //
 // Last, decode attention over a full KV cache of 512 and 2048 positions at
-// 2B4T shapes, with f32, f16 and q4 (4-bit codes + row scales) caches.
+// 2B4T shapes, with f32, f16, q4 and q3 (4-/3-bit codes + row scales)
+// caches.
 //
 //===----------------------------------------------------------------------===//
 
@@ -257,8 +258,9 @@ struct Memref {
 };
 
 /// Decode attention against a full KV cache of `context` positions at 2B4T
-/// shapes (20 heads, 5 KV heads of 128, 30 layers), the cache as f32, f16
-/// and q4 (4-bit codes + a scale per row): one decode step's scores and
+/// shapes (20 heads, 5 KV heads of 128, 30 layers), the cache as f32, f16,
+/// q4 and q3 (4- or 3-bit codes + a scale per row): one decode step's
+/// scores and
 /// P V over every layer's K and V (each layer's cache read once, from DRAM
 /// for the larger caches, as decode does); the best of 15 steps.
 void benchAttention(int64_t context, int threads) {
@@ -270,15 +272,21 @@ void benchAttention(int64_t context, int threads) {
   Memref qm(q.data(), {1, heads, 1, dim}), sm(scores.data(), {1, heads, 1, context}),
       pm(probs.data(), {1, heads, 1, context}), om(out.data(), {1, heads, 1, dim}),
       startm(&start, {});
-  int32_t offsets[2] = {8, 8};
-  Memref offm(offsets, {2});
+  int32_t offsets[2] = {8, 8}, offsets3[2] = {4, 8};
+  Memref offm(offsets, {2}), off3(offsets3, {2});
   struct Storage {
     const char *name;
     int64_t row, elementBytes;
-  } storages[] = {{"f32", dim, 4}, {"f16", dim, 2}, {"q4", dim / 2 + 4, 1}};
+  } storages[] = {{"f32", dim, 4},
+                  {"f16", dim, 2},
+                  {"q4", dim / 2 + 4, 1},
+                  {"q3", 3 * dim / 8 + 4, 1}};
   double f32Seconds = 0;
   for (const Storage &st : storages) {
-    size_t one = size_t(kvHeads * context * st.row * st.elementBytes);
+    bool q3 = std::string(st.name) == "q3";
+    // A q3 cache has one more row per head: the BOS row's fourth plane.
+    int64_t rows = context + (q3 ? 1 : 0);
+    size_t one = size_t(kvHeads * rows * st.row * st.elementBytes);
     std::vector<uint8_t> cache(one * size_t(2 * layers));
     for (size_t i = 0; i < cache.size(); i += 4) {
       // Finite values in every storage: f32 0.5, f16 pairs of 1.0, q4
@@ -290,15 +298,31 @@ void benchAttention(int64_t context, int threads) {
     }
     auto step = [&](int) {
       for (int64_t l = 0; l < layers; ++l) {
-        std::vector<int64_t> shape{1, kvHeads, context, st.row};
-        Memref k(cache.data() + one * size_t(2 * l), shape);
-        Memref v(cache.data() + one * size_t(2 * l + 1), shape);
+        // Strides of the full [Hkv, rows, row] block; sizes of its
+        // positions (and, for q3, of the extra row).
+        auto slice = [&](uint8_t *base, int64_t first, int64_t count) {
+          Memref m(base + size_t(first * st.row * st.elementBytes),
+                   {1, kvHeads, rows, st.row});
+          m.words[3 + 2] = count;
+          return m;
+        };
+        Memref k = slice(cache.data() + one * size_t(2 * l), 0, context);
+        Memref v = slice(cache.data() + one * size_t(2 * l + 1), 0, context);
+        Memref kb = slice(cache.data() + one * size_t(2 * l), context, 1);
+        Memref vb = slice(cache.data() + one * size_t(2 * l + 1), context, 1);
         if (st.elementBytes == 4) {
           _mlir_ciface_bitnet_ukernel_attn_scores_cached(&qm.ref, &k.ref, &startm.ref, &sm.ref);
           _mlir_ciface_bitnet_ukernel_attn_pv_cached(&pm.ref, &v.ref, &startm.ref, &om.ref);
         } else if (st.elementBytes == 2) {
           _mlir_ciface_bitnet_ukernel_attn_scores_cached_f16(&qm.ref, &k.ref, &startm.ref, &sm.ref);
           _mlir_ciface_bitnet_ukernel_attn_pv_cached_f16(&pm.ref, &v.ref, &startm.ref, &om.ref);
+        } else if (q3) {
+          _mlir_ciface_bitnet_ukernel_attn_scores_cached_q3(
+              &qm.ref, &k.ref, &k.ref, &k.ref, &kb.ref, &k.ref, &k.ref, &k.ref,
+              &k.ref, &off3.ref, &off3.ref, &startm.ref, &sm.ref);
+          _mlir_ciface_bitnet_ukernel_attn_pv_cached_q3(
+              &pm.ref, &v.ref, &v.ref, &v.ref, &vb.ref, &v.ref, &v.ref, &v.ref,
+              &v.ref, &off3.ref, &off3.ref, &startm.ref, &om.ref);
         } else {
           _mlir_ciface_bitnet_ukernel_attn_scores_cached_q4(
               &qm.ref, &k.ref, &k.ref, &k.ref, &k.ref, &k.ref, &offm.ref,

@@ -98,6 +98,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   // The decode step reads the cache prefill fills.
   using Storage = imp::ImportOptions::KVStorage;
   decodeOptions.kvStorage = stats.kvStorage == "q4"    ? Storage::Q4
+                            : stats.kvStorage == "q3"  ? Storage::Q3
                             : stats.kvStorage == "f16" ? Storage::F16
                                                        : Storage::F32;
   auto decode = imp::importONNXModel(model, context, decodeOptions, &decodeStats);

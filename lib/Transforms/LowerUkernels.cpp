@@ -52,7 +52,9 @@ struct LowerUkernelsPass
                                         StringRef("attn_scores_cached_f16"),
                                         StringRef("attn_pv_cached_f16"),
                                         StringRef("attn_scores_cached_q4"),
-                                        StringRef("attn_pv_cached_q4")},
+                                        StringRef("attn_pv_cached_q4"),
+                                        StringRef("attn_scores_cached_q3"),
+                                        StringRef("attn_pv_cached_q3")},
                                        name.getValue())) {
         op.emitError("unknown ukernel ") << op->getAttr("bitnet.ukernel");
         return signalPassFailure();

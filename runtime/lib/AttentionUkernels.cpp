@@ -70,6 +70,16 @@ struct Q4Row {
   int32_t offset;
 };
 
+/// A row of a q3 cache (ImportOptions::KVStorage::Q3): three bit planes
+/// of `planeBytes` bytes (bit p of code d is bit d % 8 of byte d / 8 of
+/// plane p), and for the BOS row a fourth plane kept apart.
+struct Q3Row {
+  const uint8_t *planes, *bosPlane;
+  int64_t planeBytes;
+  float scale;
+  int32_t offset;
+};
+
 inline float valueAt(const float *row, int64_t d) { return row[d]; }
 inline float valueAt(const uint16_t *row, int64_t d) {
   return halfToFloat(row[d]);
@@ -80,6 +90,41 @@ inline float valueAt(const Q4Row &r, int64_t d) {
   return float(c - r.offset) * r.scale;
 }
 
+inline float valueAt(const Q3Row &r, int64_t d) {
+  auto bit = [&](const uint8_t *plane) { return (plane[d / 8] >> (d % 8)) & 1; };
+  int32_t c = 0;
+  for (int64_t p = 0; p < 3; ++p)
+    c |= bit(r.planes + p * r.planeBytes) << p;
+  if (r.bosPlane)
+    c |= bit(r.bosPlane) << 3;
+  return float(c - r.offset) * r.scale;
+}
+
+/// Codes d .. d + 15 of a packed row as i32 lanes (q4: d even; q3: d a
+/// multiple of 16).
+BITNET_AVX512F inline __m512i codes16(const Q4Row &r, int64_t d) {
+  __m128i bytes =
+      _mm_loadl_epi64(reinterpret_cast<const __m128i *>(r.codes + d / 2));
+  __m128i mask = _mm_set1_epi8(15);
+  __m128i lo = _mm_and_si128(bytes, mask);
+  __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
+  return _mm512_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi));
+}
+BITNET_AVX512F inline __m512i codes16(const Q3Row &r, int64_t d) {
+  auto plane16 = [&](const uint8_t *plane) {
+    uint16_t bits;
+    std::memcpy(&bits, plane + d / 8, 2);
+    return __mmask16(bits);
+  };
+  __m512i c = _mm512_setzero_si512();
+  for (int p = 0; p < 3; ++p)
+    c = _mm512_mask_or_epi32(c, plane16(r.planes + p * r.planeBytes), c,
+                             _mm512_set1_epi32(1 << p));
+  if (r.bosPlane)
+    c = _mm512_mask_or_epi32(c, plane16(r.bosPlane), c, _mm512_set1_epi32(8));
+  return c;
+}
+
 /// Values d .. d + 15 of a row as floats (d even).
 BITNET_AVX512F inline __m512 load16(const float *row, int64_t d) {
   return _mm512_loadu_ps(row + d);
@@ -87,16 +132,6 @@ BITNET_AVX512F inline __m512 load16(const float *row, int64_t d) {
 BITNET_AVX512F inline __m512 load16(const uint16_t *row, int64_t d) {
   return _mm512_cvtph_ps(
       _mm256_loadu_si256(reinterpret_cast<const __m256i *>(row + d)));
-}
-BITNET_AVX512F inline __m512 load16(const Q4Row &r, int64_t d) {
-  __m128i bytes =
-      _mm_loadl_epi64(reinterpret_cast<const __m128i *>(r.codes + d / 2));
-  __m128i mask = _mm_set1_epi8(15);
-  __m128i lo = _mm_and_si128(bytes, mask);
-  __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
-  __m512i codes = _mm512_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi));
-  __m512i centered = _mm512_sub_epi32(codes, _mm512_set1_epi32(r.offset));
-  return _mm512_mul_ps(_mm512_cvtepi32_ps(centered), _mm512_set1_ps(r.scale));
 }
 
 /// The rows of a float cache [1, Hkv, C, D] (T: float, or uint16_t holding
@@ -127,6 +162,33 @@ struct Q4Cache {
     float scale;
     std::memcpy(&scale, r + dim / 2, sizeof(scale));
     return {r, scale, j == 0 ? bosOffset : offset};
+  }
+};
+
+/// The rows of a q3 cache [1, Hkv, C, 3 D / 8 + 4], the extra row after
+/// them that holds the BOS row's fourth plane [1, Hkv, 1, ...], and the
+/// code offsets of the BOS row and of the others.
+struct Q3Cache {
+  View<int8_t> v, bos;
+  int32_t offset, bosOffset;
+  int64_t dim;
+  bool ok(int64_t d) const {
+    return v.strides[3] == 1 && d == dim && d % 8 == 0 &&
+           v.sizes[3] == 3 * d / 8 + 4 && bos.rank == 4 &&
+           bos.sizes[1] == v.sizes[1] && bos.sizes[3] >= d / 8 &&
+           bos.strides[3] == 1 && offset > 0 && offset <= 4 &&
+           bosOffset > 0 && bosOffset <= 8;
+  }
+  const void *bytes(int64_t h, int64_t j) const { return at4(v, 0, h, j, 0); }
+  int64_t rowBytes() const { return v.sizes[3]; }
+  Q3Row row(int64_t h, int64_t j) const {
+    const uint8_t *r = reinterpret_cast<const uint8_t *>(at4(v, 0, h, j, 0));
+    float scale;
+    std::memcpy(&scale, r + 3 * dim / 8, sizeof(scale));
+    const uint8_t *fourth =
+        j == 0 ? reinterpret_cast<const uint8_t *>(at4(bos, 0, h, 0, 0))
+               : nullptr;
+    return {r, fourth, dim / 8, scale, j == 0 ? bosOffset : offset};
   }
 };
 
@@ -171,27 +233,21 @@ BITNET_AVX512F const float *stageRows(const Cache &c, int64_t h, int64_t j0,
   if constexpr (std::is_same_v<Cache, ValueCache<float>>) {
     stride = c.v.strides[2];
     return c.row(h, j0) + d0;
-  } else if constexpr (std::is_same_v<Cache, Q4Cache>) {
-    // A row's 16 possible values, looked up by code: the same floats
-    // load16 computes, for one permute per 16 instead of three operations.
+  } else if constexpr (std::is_same_v<Cache, Q4Cache> ||
+                       std::is_same_v<Cache, Q3Cache>) {
+    // A row's 16 possible values, looked up by code: the floats valueAt
+    // computes, one permute per 16 codes.
     const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
                                        12, 13, 14, 15);
-    const __m128i mask = _mm_set1_epi8(15);
     for (int64_t j = j0; j < j1; ++j) {
       prefetchRow(c, h, j + kBlockRows, end);
-      Q4Row row = c.row(h, j);
+      auto row = c.row(h, j);
       __m512 table =
           _mm512_mul_ps(_mm512_sub_ps(iota, _mm512_set1_ps(float(row.offset))),
                         _mm512_set1_ps(row.scale));
-      for (int64_t d = 0; d < n; d += 16) {
-        __m128i bytes = _mm_loadl_epi64(
-            reinterpret_cast<const __m128i *>(row.codes + (d0 + d) / 2));
-        __m128i lo = _mm_and_si128(bytes, mask);
-        __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
-        __m512i codes = _mm512_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi));
+      for (int64_t d = 0; d < n; d += 16)
         _mm512_store_ps(buf + (j - j0) * n + d,
-                        _mm512_permutexvar_ps(codes, table));
-      }
+                        _mm512_permutexvar_ps(codes16(row, d0 + d), table));
     }
     stride = n;
     return buf;
@@ -428,6 +484,14 @@ Q4Cache q4Cache(BitnetUnrankedMemRef *m, BitnetUnrankedMemRef *offsets,
   return {view<int8_t>(m), off.base[0], off.base[off.strides[0]], dim};
 }
 
+/// A q3 cache operand, its BOS plane row and its offsets operand.
+Q3Cache q3Cache(BitnetUnrankedMemRef *m, BitnetUnrankedMemRef *bos,
+                BitnetUnrankedMemRef *offsets, int64_t dim) {
+  View<int32_t> off = view<int32_t>(offsets);
+  return {view<int8_t>(m), view<int8_t>(bos), off.base[0],
+          off.base[off.strides[0]], dim};
+}
+
 } // namespace
 
 extern "C" void _mlir_ciface_bitnet_ukernel_attn_scores_cached(
@@ -470,4 +534,24 @@ extern "C" void _mlir_ciface_bitnet_ukernel_attn_pv_cached_q4(
     BitnetUnrankedMemRef *s, BitnetUnrankedMemRef *o) {
   View<float> ov = view<float>(o);
   attnPVCached(p, q4Cache(v, offsets, ov.sizes[ov.rank - 1]), s, o);
+}
+
+extern "C" void _mlir_ciface_bitnet_ukernel_attn_scores_cached_q3(
+    BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *k, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *bos, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *s, BitnetUnrankedMemRef *o) {
+  View<float> qv = view<float>(q);
+  attnScoresCached(q, q3Cache(k, bos, offsets, qv.sizes[qv.rank - 1]), s, o);
+}
+
+extern "C" void _mlir_ciface_bitnet_ukernel_attn_pv_cached_q3(
+    BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *v, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *bos, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *s, BitnetUnrankedMemRef *o) {
+  View<float> ov = view<float>(o);
+  attnPVCached(p, q3Cache(v, bos, offsets, ov.sizes[ov.rank - 1]), s, o);
 }

@@ -5,8 +5,11 @@
 //   (ids: i64 [1, S], start: i64, kv: E [2L, 1, Hkv, C, R], weights: i8 [?])
 //     -> (logits: f32 [1, S, V], nonzeros: i32 [Q, S], new_kv: E [2L, 1, Hkv, S, R])
 // with E and R the cache element and row the metadata's kv_storage names:
-// f32 or f16 values (R = D), or q4, i8 rows (R = D / 2 + 4) of D 4-bit KV
-// codes, two per byte, then the row's f32 scale (ImportOptions::KVStorage).
+// f32 or f16 values (R = D); q4, i8 rows (R = D / 2 + 4) of D 4-bit KV
+// codes, two per byte, then the row's f32 scale; q3, i8 rows (R = 3 D / 8
+// + 4) of three bit planes and the scale, with C + 1 rows per (layer, head),
+// the last holding the BOS row's fourth plane; its new rows carry all four
+// planes (D / 2 + 4) (ImportOptions::KVStorage).
 // with S = 1 (decode) or the prefill chunk. The runtime owns the cache,
 // writes each step's new K/V into it and counts zero activation codes for
 // the sparsity table. Results are malloc'ed by the compiled code; the
@@ -90,10 +93,12 @@ struct bitnet_model {
   StepFn prefill = nullptr, decode = nullptr;
   const uint8_t *weights = nullptr;
   size_t weightBytes = 0;
-  /// The KV cache, [2L, 1, Hkv, C, kvRow] elements of kvElementBytes (1: q4
-  /// bytes, 2: f16, 4: f32) as the code reads and returns them.
+  /// The KV cache, [2L, 1, Hkv, kvRows, kvRow] elements of kvElementBytes
+  /// (1: q4/q3 bytes, 2: f16, 4: f32) as the code reads them; a step
+  /// returns new rows of newRow elements.
   std::vector<uint8_t> kv;
-  int64_t kvElementBytes = 4, kvRow = 0;
+  int64_t kvElementBytes = 4, kvRow = 0, kvRows = 0, newRow = 0;
+  bool bitPlanes = false;
   int64_t position = 0;
   std::vector<Site> sites;
   bitnet_stats stats{};
@@ -208,19 +213,25 @@ bool bitnet_model::load(const char *path, std::string &why) {
   if (storage == "f32" || storage == "f16") {
     kvElementBytes = storage == "f16" ? 2 : 4;
     kvRow = headDim;
-  } else if (storage == "q4") {
-    if (headDim % 2 || kvBits < 2 || kvBits > 4 || kvBosBits > 4)
-      return fail("metadata 'kv_storage' is q4 but the head size (" +
-                  std::to_string(headDim) + ") is odd or the KV bits (" +
+  } else if (storage == "q4" || storage == "q3") {
+    bitPlanes = storage == "q3";
+    if (headDim % (bitPlanes ? 8 : 2) || kvBits < 2 ||
+        kvBits > (bitPlanes ? 3 : 4) || kvBosBits > 4)
+      return fail("metadata 'kv_storage' is " + storage + " but the head size (" +
+                  std::to_string(headDim) + ") or the KV bits (" +
                   std::to_string(kvBits) + ", BOS " +
-                  std::to_string(kvBosBits) + ") do not fit 4-bit codes");
+                  std::to_string(kvBosBits) + ") do not fit it");
     kvElementBytes = 1;
-    kvRow = headDim / 2 + 4;
+    kvRow = bitPlanes ? 3 * headDim / 8 + 4 : headDim / 2 + 4;
+    newRow = headDim / 2 + 4;
   } else {
     return fail("metadata 'kv_storage' is '" + storage +
-                "' (this runtime reads f32, f16 and q4 caches)");
+                "' (this runtime reads f32, f16, q4 and q3 caches)");
   }
-  size_t cacheSize = size_t(2 * layers * kvHeads * context * kvRow);
+  if (!newRow)
+    newRow = kvRow;
+  kvRows = context + (bitPlanes ? 1 : 0);
+  size_t cacheSize = size_t(2 * layers * kvHeads * kvRows * kvRow);
   kv.assign(cacheSize * size_t(kvElementBytes), 0);
   return true;
 }
@@ -234,7 +245,7 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
   int64_t start = position;
   Desc0<int64_t> startDesc{&start, &start, 0};
   Desc<uint8_t, 5> kvDesc{kv.data(), kv.data(), 0,
-                          {2 * layers, 1, kvHeads, context, kvRow}, {}};
+                          {2 * layers, 1, kvHeads, kvRows, kvRow}, {}};
   rowMajor(kvDesc.sizes, kvDesc.strides);
   int8_t *w = const_cast<int8_t *>(reinterpret_cast<const int8_t *>(weights));
   Desc<int8_t, 1> wDesc{w, w, 0, {int64_t(weightBytes)}, {1}};
@@ -242,7 +253,7 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
   std::memset(&r, 0, sizeof(r));
   fn(&r, &idDesc, &startDesc, &kvDesc, &wDesc);
   if (r.kv.sizes[0] != 2 * layers || r.kv.sizes[2] != kvHeads ||
-      r.kv.sizes[3] != tokens || r.kv.sizes[4] != kvRow) {
+      r.kv.sizes[3] != tokens || r.kv.sizes[4] != newRow) {
     std::free(r.logits.allocated);
     std::free(r.nonzeros.allocated);
     std::free(r.kv.allocated);
@@ -261,15 +272,27 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
       sites[s].zeros += sites[s].width - nz[s * r.nonzeros.strides[0] + t];
       sites[s].total += sites[s].width;
     }
-  const int64_t rowBytes = kvRow * kvElementBytes;
+  const int64_t rowBytes = kvRow * kvElementBytes,
+                newBytes = newRow * kvElementBytes, plane = headDim / 8;
   const uint8_t *fresh = r.kv.aligned + r.kv.offset * kvElementBytes;
   for (int64_t i = 0; i < 2 * layers; ++i)
-    for (int64_t h = 0; h < kvHeads; ++h)
-      for (int64_t t = 0; t < valid; ++t)
-        std::memcpy(&kv[size_t(((i * kvHeads + h) * context + position + t) *
-                               rowBytes)],
-                    fresh + ((i * kvHeads + h) * tokens + t) * rowBytes,
-                    size_t(rowBytes));
+    for (int64_t h = 0; h < kvHeads; ++h) {
+      uint8_t *rows = &kv[size_t((i * kvHeads + h) * kvRows * rowBytes)];
+      for (int64_t t = 0; t < valid; ++t) {
+        const uint8_t *src = fresh + ((i * kvHeads + h) * tokens + t) * newBytes;
+        uint8_t *dst = rows + (position + t) * rowBytes;
+        if (!bitPlanes) {
+          std::memcpy(dst, src, size_t(rowBytes));
+          continue;
+        }
+        // Three planes and the scale; the BOS row's fourth plane goes to
+        // the extra row after the positions.
+        std::memcpy(dst, src, size_t(3 * plane));
+        std::memcpy(dst + 3 * plane, src + 4 * plane, 4);
+        if (position + t == 0)
+          std::memcpy(rows + context * rowBytes, src + 3 * plane, size_t(plane));
+      }
+    }
   std::free(r.logits.allocated);
   std::free(r.nonzeros.allocated);
   std::free(r.kv.allocated);

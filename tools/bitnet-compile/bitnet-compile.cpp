@@ -116,10 +116,12 @@ cl::opt<bool> sparseKernels(
 cl::opt<std::string> kvCache(
     "kv-cache",
     cl::desc("What the KV cache of artifacts and --kv-cache-step holds: "
-             "auto (the default: q4 for a model that quantizes K/V, else "
-             "f32), f32, f16 (half the memory and attention reads; logits "
-             "move slightly) or q4 (the KV quantizer's 4-bit codes and "
-             "scales: 4.5 bits per value at head size 64, logits unchanged)"),
+             "auto (the default: q3 or q4 for a model that quantizes K/V to "
+             "3 or 4 bits, else f32), f32, f16 (half the memory and "
+             "attention reads; logits move slightly), q4 (the KV "
+             "quantizer's codes in nibbles and a scale per row: 4.5 bits "
+             "per value at head size 64) or q3 (3-bit codes in bit planes: "
+             "3.5 bits per value); logits of q4/q3 equal f32's"),
     cl::init("auto"), cl::cat(category));
 cl::opt<std::string> linker("linker",
                             cl::desc("Artifacts: the ld.lld to link with"),
@@ -283,10 +285,11 @@ int main(int argc, char **argv) {
           .Case("f32", KVStorage::F32)
           .Case("f16", KVStorage::F16)
           .Case("q4", KVStorage::Q4)
+          .Case("q3", KVStorage::Q3)
           .Default(std::nullopt);
   if (!kvStorage)
-    return fail("--kv-cache must be auto, f32, f16 or q4, got '" + kvCache +
-                "'");
+    return fail("--kv-cache must be auto, f32, f16, q4 or q3, got '" +
+                kvCache + "'");
   if (emit == "artifact") {
     if (!isONNX)
       return fail("--emit=artifact needs an ONNX model as input");

@@ -277,40 +277,49 @@ int64_t differingFloats(const std::vector<float> &a, const std::vector<float> &b
   return n;
 }
 
-/// The q4 cache (the default for KV-quantized models) holds the quantizer's
-/// codes and scales; attention dequantizes them exactly as the quantizer's
-/// dequantize does, so every logit equals that of an f32 cache holding the
-/// dequantized values, on the runtime's kernels and on the reference
-/// lowering alike, in (D / 2 + 4) / (4 D) of the bytes.
-class KVCodesTest : public ::testing::TestWithParam<const char *> {};
+/// A packed cache (q4, q3: the default for KV-quantized models by their
+/// bits) holds the quantizer's codes and scales; attention dequantizes them
+/// exactly as the quantizer's dequantize does, so every logit equals that
+/// of an f32 cache holding the dequantized values, on the runtime's kernels
+/// and on the reference lowering alike, in a fraction of the bytes.
+struct KVCodesCase {
+  const char *model;
+  KVStorage storage;
+  const char *name;
+};
+
+class KVCodesTest : public ::testing::TestWithParam<KVCodesCase> {};
 
 TEST_P(KVCodesTest, BitIdenticalToF32Cache) {
-  std::string name = GetParam();
+  KVCodesCase c = GetParam();
+  std::string name = c.model;
+  bool q3 = std::string(c.name) == "q3";
   for (bool ukernels : {true, false}) {
-    // The reference lowering compiles slowly (loops): once, on the model
-    // with a BOS row at other widths than the rest.
+    // The reference lowering compiles slowly (loops): once per storage, on
+    // the model with a BOS row at other widths than the rest.
     if (!ukernels && name != "a48_kv3")
       continue;
     LoadedModel codes, values;
     ASSERT_NO_FATAL_FAILURE(loadModel("onnx/" + name + ".onnx", false, codes,
-                                      true, KVStorage::Auto, ukernels));
+                                      true, c.storage, ukernels));
     ASSERT_NO_FATAL_FAILURE(loadModel("onnx/" + name + ".onnx", false, values,
                                       true, KVStorage::F32, ukernels));
     bitnet_model_info info, f32Info;
     ASSERT_EQ(bitnet_info(codes.model, &info), BITNET_OK);
     ASSERT_EQ(bitnet_info(values.model, &f32Info), BITNET_OK);
-    EXPECT_EQ(info.kv_cache_bytes, 2 * info.layers * info.kv_heads *
-                                       info.max_context *
-                                       (info.head_dim / 2 + 4));
-    EXPECT_EQ(f32Info.kv_cache_bytes, 2 * info.layers * info.kv_heads *
-                                          info.max_context * info.head_dim * 4);
+    int64_t rows = 2 * info.layers * info.kv_heads;
+    EXPECT_EQ(info.kv_cache_bytes,
+              q3 ? rows * (info.max_context + 1) * (3 * info.head_dim / 8 + 4)
+                 : rows * info.max_context * (info.head_dim / 2 + 4));
+    EXPECT_EQ(f32Info.kv_cache_bytes,
+              rows * info.max_context * info.head_dim * 4);
     std::vector<float> a = prefillThenDecode(codes), b = prefillThenDecode(values);
     Agreement vsTorch = compare(a, codes.ref["logits"].f32(), codes.seq,
                                 codes.vocab);
-    std::printf("%s (%s) with a q4 KV cache (%lld bytes, f32: %lld): rel L2 "
+    std::printf("%s (%s) with a %s KV cache (%lld bytes, f32: %lld): rel L2 "
                 "%.3g top-1 %lld/%lld against PyTorch\n",
                 name.c_str(), ukernels ? "kernels" : "reference lowering",
-                (long long)info.kv_cache_bytes,
+                c.name, (long long)info.kv_cache_bytes,
                 (long long)f32Info.kv_cache_bytes, vsTorch.relL2,
                 (long long)vsTorch.top1, (long long)codes.seq);
     EXPECT_EQ(differingFloats(a, b), 0);
@@ -318,8 +327,14 @@ TEST_P(KVCodesTest, BitIdenticalToF32Cache) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, KVCodesTest,
-                         ::testing::Values("a48_kv4", "a48_kv3"));
+INSTANTIATE_TEST_SUITE_P(
+    Models, KVCodesTest,
+    ::testing::Values(KVCodesCase{"a48_kv4", KVStorage::Auto, "q4"},
+                      KVCodesCase{"a48_kv3", KVStorage::Auto, "q3"},
+                      KVCodesCase{"a48_kv3", KVStorage::Q4, "q4"}),
+    [](const auto &info) {
+      return std::string(info.param.model) + "_" + info.param.name;
+    });
 
 /// --sparse-kernels (the default) against the dense kernels on the same
 /// export: the skipped work is exactly zeros, so every logit of a chunked

@@ -352,4 +352,72 @@ TEST(AttentionCacheTest, Q4CacheMatchesFloatCache) {
   }
 }
 
+// A q3 cache (three bit planes + an f32 scale per row, the BOS row's fourth
+// plane in a row of its own) against an f32 cache of its dequantized
+// values, on the AVX-512 blocks (D = 64) and the portable loops (D = 40).
+TEST(AttentionCacheTest, Q3CacheMatchesFloatCache) {
+  for (int64_t D : {int64_t(40), int64_t(64)}) {
+    const int64_t heads = 8, kvHeads = 2, seq = 2, C = 40, start = 37;
+    const int32_t offset = 4, bosOffset = 8; // 3-bit codes, BOS at 4 bits
+    const int64_t row = 3 * D / 8 + 4, plane = D / 8;
+    std::mt19937 rng(13);
+    std::vector<float> q(heads * seq * D), kv(kvHeads * C * D),
+        p(heads * seq * C);
+    std::vector<int8_t> packed(kvHeads * C * row, 0), bos(kvHeads * row, 0);
+    for (float &v : q)
+      v = float(int(rng() % 200) - 100) / 64.0f;
+    for (float &v : p)
+      v = float(int(rng() % 100)) / 128.0f;
+    for (int64_t h = 0; h < kvHeads; ++h)
+      for (int64_t j = 0; j < C; ++j) {
+        int32_t off = j == 0 ? bosOffset : offset;
+        float scale = float(1 + rng() % 50) / 64.0f;
+        uint8_t *r = reinterpret_cast<uint8_t *>(&packed[(h * C + j) * row]);
+        uint8_t *fourth = reinterpret_cast<uint8_t *>(&bos[h * row]);
+        std::memcpy(r + 3 * plane, &scale, 4);
+        for (int64_t d = 0; d < D; ++d) {
+          uint32_t c = rng() % uint32_t(2 * off);
+          for (int64_t b = 0; b < 3; ++b)
+            r[b * plane + d / 8] |= uint8_t(((c >> b) & 1) << (d % 8));
+          if (j == 0)
+            fourth[d / 8] |= uint8_t(((c >> 3) & 1) << (d % 8));
+          kv[(h * C + j) * D + d] = float(int32_t(c) - off) * scale;
+        }
+      }
+    int64_t startValue = start;
+    struct {
+      int64_t *allocated, *aligned, offset;
+    } startDesc{&startValue, &startValue, 0};
+    int32_t offsets[2] = {offset, bosOffset};
+    struct {
+      int32_t *allocated, *aligned;
+      int64_t offset, size, stride;
+    } offDesc{offsets, offsets, 0, 2, 1};
+    BitnetUnrankedMemRef startRef{0, &startDesc}, offRef{1, &offDesc};
+    auto ref = [](auto &d) { return BitnetUnrankedMemRef{4, &d}; };
+    auto qd = desc4(q, 1, heads, seq, D);
+    auto kd = desc4(kv, 1, kvHeads, C, D);
+    auto k3 = desc4(packed, 1, kvHeads, C, row);
+    auto bd = desc4(bos, 1, kvHeads, 1, row);
+    auto pd = desc4(p, 1, heads, seq, C);
+    std::vector<float> sf(heads * seq * C, 0.5f), s3(sf),
+        of(heads * seq * D, 0.25f), o3(of);
+    auto sfd = desc4(sf, 1, heads, seq, C), s3d = desc4(s3, 1, heads, seq, C);
+    auto ofd = desc4(of, 1, heads, seq, D), o3d = desc4(o3, 1, heads, seq, D);
+    BitnetUnrankedMemRef qr = ref(qd), kr = ref(kd), k3r = ref(k3),
+                         br = ref(bd), pr = ref(pd), sfr = ref(sfd),
+                         s3r = ref(s3d), ofr = ref(ofd), o3r = ref(o3d);
+    _mlir_ciface_bitnet_ukernel_attn_scores_cached(&qr, &kr, &startRef, &sfr);
+    _mlir_ciface_bitnet_ukernel_attn_scores_cached_q3(
+        &qr, &k3r, &k3r, &k3r, &br, &k3r, &k3r, &k3r, &k3r, &offRef, &offRef,
+        &startRef, &s3r);
+    EXPECT_EQ(sf, s3) << "D = " << D;
+    _mlir_ciface_bitnet_ukernel_attn_pv_cached(&pr, &kr, &startRef, &ofr);
+    _mlir_ciface_bitnet_ukernel_attn_pv_cached_q3(
+        &pr, &k3r, &k3r, &k3r, &br, &k3r, &k3r, &k3r, &k3r, &offRef, &offRef,
+        &startRef, &o3r);
+    EXPECT_EQ(of, o3) << "D = " << D;
+  }
+}
+
 } // namespace

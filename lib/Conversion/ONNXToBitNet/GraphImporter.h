@@ -243,15 +243,21 @@ private:
   Value startScalar();
   llvm::Error resolveCacheStorage(Value fresh);
   bool packedCache() const {
-    return cache.storage == ImportOptions::KVStorage::Q4;
+    return cache.storage == ImportOptions::KVStorage::Q4 ||
+           cache.storage == ImportOptions::KVStorage::Q3;
   }
   int64_t cacheRowSize(int64_t headDim) const;
+  int64_t cacheRowCount() const;
+  Value packBitPlanes(KVDequantOp deq);
+  Value packScaleBytes(KVDequantOp deq);
   Value cacheSlice(int layer, bool isValue, int64_t kvHeads, int64_t headDim);
   Value cacheRows(Value fresh);
   Value packCodeRows(KVDequantOp deq);
   Value packNewKV();
   Type cacheElementType();
-  Value cachedContraction(Value lhs, Value kv, KVDequantOp quantizer,
+  Value bosPlaneSlice(int layer, bool isValue);
+  Value cachedContraction(Value lhs, Value kv, Value bosRow,
+                          KVDequantOp quantizer,
                           AffineMap lhsMap, AffineMap kvMap, AffineMap outMap,
                           ArrayRef<int64_t> outShape, StringRef kernel);
   Value countNonzeros();

@@ -162,33 +162,58 @@ static KVDequantOp kvQuantizerOf(Value v) {
 /// checks every later one can be held that way.
 llvm::Error GraphImporter::resolveCacheStorage(Value fresh) {
   using Storage = ImportOptions::KVStorage;
-  bool quantized = bool(kvQuantizerOf(fresh));
+  KVDequantOp quantizer = kvQuantizerOf(fresh);
   if (cache.storage == Storage::Auto)
-    cache.storage = quantized ? Storage::Q4 : Storage::F32;
+    cache.storage = !quantizer                 ? Storage::F32
+                    : quantizer.getBits() <= 3 ? Storage::Q3
+                                               : Storage::Q4;
   if (!packedCache())
     return llvm::Error::success();
-  if (!quantized)
-    return nodeError("a 4-bit KV cache (q4) holds the codes of the model's "
-                     "KV quantizer, and this attention's K or V has none: "
-                     "use an f32 or f16 cache");
+  bool q3 = cache.storage == Storage::Q3;
+  std::string name = q3 ? "a 3-bit KV cache (q3)" : "a 4-bit KV cache (q4)";
+  if (!quantizer)
+    return nodeError(name + " holds the codes of the model's KV quantizer, "
+                     "and this attention's K or V has none: use an f32 or "
+                     "f16 cache");
+  int64_t bits = quantizer.getBits();
+  int64_t bos = quantizer.getBosBits().value_or(bits);
+  if (bits > (q3 ? 3 : 4) || bos > 4)
+    return nodeError(name + " cannot hold the " + Twine(bits) +
+                     "-bit codes of this KV quantizer (BOS " + Twine(bos) +
+                     " bits)");
   int64_t headDim = cast<RankedTensorType>(fresh.getType()).getShape().back();
-  if (headDim % 2)
-    return nodeError("a 4-bit KV cache (q4) needs an even head size, got " +
-                     Twine(headDim));
+  if (headDim % (q3 ? 8 : 2))
+    return nodeError(name + " needs a head size divisible by " +
+                     Twine(q3 ? 8 : 2) + ", got " + Twine(headDim));
   return llvm::Error::success();
 }
 
-/// Elements of one cached (layer, head, position) row: the values, or for
-/// q4 the codes' nibbles then the scale's 4 bytes.
+/// Elements of one cached (layer, head, position) row: the values; for q4
+/// the codes' nibbles, for q3 three bit planes of the codes; then the
+/// scale's 4 bytes.
 int64_t GraphImporter::cacheRowSize(int64_t headDim) const {
-  return packedCache() ? headDim / 2 + 4 : headDim;
+  switch (cache.storage) {
+  case ImportOptions::KVStorage::Q4:
+    return headDim / 2 + 4;
+  case ImportOptions::KVStorage::Q3:
+    return 3 * headDim / 8 + 4;
+  default:
+    return headDim;
+  }
+}
+
+/// Cache rows per (layer, head): the positions, and for q3 one more that
+/// holds the fourth bit plane of the BOS row (4-bit codes at position 0).
+int64_t GraphImporter::cacheRowCount() const {
+  return cache.length + (cache.storage == ImportOptions::KVStorage::Q3);
 }
 
 /// Layer `layer`'s K (`isValue` false) or V cache: a slice of the one cache
-/// argument [2 * layers, 1, kv_heads, C, row], created at first use.
+/// argument [2 * layers, 1, kv_heads, cacheRowCount(), row], created at first
+/// use.
 Value GraphImporter::cacheSlice(int layer, bool isValue, int64_t kvHeads,
                                 int64_t headDim) {
-  int64_t layers = int64_t(cache.scores.size()), C = cache.length;
+  int64_t layers = int64_t(cache.scores.size()), C = cacheRowCount();
   int64_t row = cacheRowSize(headDim);
   Type element = cacheElementType();
   if (!cache.kvArg) {
@@ -201,13 +226,34 @@ Value GraphImporter::cacheSlice(int layer, bool isValue, int64_t kvHeads,
   SmallVector<OpFoldResult> offs{b.getIndexAttr(2 * layer + (isValue ? 1 : 0)),
                                  b.getIndexAttr(0), b.getIndexAttr(0),
                                  b.getIndexAttr(0), b.getIndexAttr(0)};
+  int64_t positions = cache.length;
   SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(1),
-                                  b.getIndexAttr(kvHeads), b.getIndexAttr(C),
+                                  b.getIndexAttr(kvHeads),
+                                  b.getIndexAttr(positions),
                                   b.getIndexAttr(row)};
   SmallVector<OpFoldResult> strides(5, b.getIndexAttr(1));
-  auto type = RankedTensorType::get({1, kvHeads, C, row}, element);
+  auto type = RankedTensorType::get({1, kvHeads, positions, row}, element);
   return tensor::ExtractSliceOp::create(b, loc, type, cache.kvArg, offs, sizes,
                                         strides);
+}
+
+/// The extra row of a q3 cache [1, kv_heads, 1, row] after layer `layer`'s
+/// K or V positions: the fourth bit plane of the BOS row; null otherwise.
+Value GraphImporter::bosPlaneSlice(int layer, bool isValue) {
+  if (cache.storage != ImportOptions::KVStorage::Q3)
+    return Value();
+  auto type = cast<RankedTensorType>(cache.kvArg.getType());
+  int64_t kvHeads = type.getShape()[2], row = type.getShape()[4];
+  SmallVector<OpFoldResult> offs{b.getIndexAttr(2 * layer + (isValue ? 1 : 0)),
+                                 b.getIndexAttr(0), b.getIndexAttr(0),
+                                 b.getIndexAttr(cache.length), b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(1),
+                                  b.getIndexAttr(kvHeads), b.getIndexAttr(1),
+                                  b.getIndexAttr(row)};
+  SmallVector<OpFoldResult> strides(5, b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(
+      b, loc, RankedTensorType::get({1, kvHeads, 1, row}, b.getI8Type()),
+      cache.kvArg, offs, sizes, strides);
 }
 
 Type GraphImporter::cacheElementType() {
@@ -215,6 +261,7 @@ Type GraphImporter::cacheElementType() {
   case ImportOptions::KVStorage::F16:
     return b.getF16Type();
   case ImportOptions::KVStorage::Q4:
+  case ImportOptions::KVStorage::Q3:
     return b.getI8Type();
   default:
     return b.getF32Type();
@@ -234,58 +281,118 @@ Value GraphImporter::cacheRows(Value fresh) {
       b, loc, RankedTensorType::get(type.getShape(), b.getF16Type()), fresh);
 }
 
-/// q4 rows [1, H, T, D / 2 + 4] of the quantizer's codes [1, T, H, D] and
-/// scales [1, T, H]: byte r < D / 2 holds code 2r in its low and code 2r + 1
-/// in its high nibble, bytes D / 2 .. D / 2 + 3 the scale (little-endian).
+/// Packed rows [1, H, T, D / 2 + 4] of the quantizer's codes [1, T, H, D]
+/// and scales [1, T, H]: the codes (q4: nibbles; q3: four bit planes, the
+/// runtime stores three and keeps the BOS row's fourth apart), then the
+/// scale's 4 bytes (little-endian).
 Value GraphImporter::packCodeRows(KVDequantOp deq) {
+  ArrayRef<int64_t> s =
+      cast<RankedTensorType>(deq.getCodes().getType()).getShape();
+  int64_t T = s[1], H = s[2], D = s[3];
+  Value codes = cache.storage == ImportOptions::KVStorage::Q3
+                    ? packBitPlanes(deq)
+                    : Value();
+  if (!codes) {
+    // Byte r holds code 2r in its low and code 2r + 1 in its high nibble.
+    AffineExpr d0 = b.getAffineDimExpr(0), d1 = b.getAffineDimExpr(1),
+               d2 = b.getAffineDimExpr(2), d3 = b.getAffineDimExpr(3);
+    Type i8 = b.getI8Type();
+    auto i8Const = [](OpBuilder &nb, Location nl, int64_t v) {
+      return arith::ConstantOp::create(nb, nl, nb.getI8IntegerAttr(v));
+    };
+    codes =
+        linalg::GenericOp::create(
+            b, loc, RankedTensorType::get({1, H, T, D / 2}, i8),
+            ValueRange{deq.getCodes(), deq.getCodes()},
+            emptyTensor({1, H, T, D / 2}, i8),
+            SmallVector<AffineMap>{
+                AffineMap::get(4, 0, {d0, d2, d1, d3 * 2}, ctx),
+                AffineMap::get(4, 0, {d0, d2, d1, d3 * 2 + 1}, ctx),
+                AffineMap::getMultiDimIdentityMap(4, ctx)},
+            SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+            [&](OpBuilder &nb, Location nl, ValueRange a) {
+              Value lo =
+                  arith::AndIOp::create(nb, nl, a[0], i8Const(nb, nl, 15));
+              Value hi = arith::ShLIOp::create(nb, nl, a[1], i8Const(nb, nl, 4));
+              linalg::YieldOp::create(
+                  nb, nl, Value(arith::OrIOp::create(nb, nl, lo, hi)));
+            })
+            .getResult(0);
+  }
+  return tensor::ConcatOp::create(
+      b, loc, RankedTensorType::get({1, H, T, D / 2 + 4}, b.getI8Type()), 3,
+      ValueRange{codes, packScaleBytes(deq)});
+}
+
+/// Bit planes [1, H, T, D / 2] of the codes [1, T, H, D]: plane p (bytes
+/// p D / 8 .. (p + 1) D / 8) holds bit p of code d at bit d % 8 of byte
+/// d / 8.
+Value GraphImporter::packBitPlanes(KVDequantOp deq) {
   Value codes = deq.getCodes();
   ArrayRef<int64_t> s = cast<RankedTensorType>(codes.getType()).getShape();
-  int64_t T = s[1], H = s[2], D = s[3];
-  Type i8 = b.getI8Type(), i32 = b.getI32Type();
+  int64_t T = s[1], H = s[2], D = s[3], planeBytes = D / 8;
+  Type i8 = b.getI8Type();
   AffineExpr d0 = b.getAffineDimExpr(0), d1 = b.getAffineDimExpr(1),
              d2 = b.getAffineDimExpr(2), d3 = b.getAffineDimExpr(3);
-  auto identity = AffineMap::getMultiDimIdentityMap(4, ctx);
-  SmallVector<utils::IteratorType> parallel(4, utils::IteratorType::parallel);
-  auto i8Const = [](OpBuilder &nb, Location nl, int64_t v) {
-    return arith::ConstantOp::create(nb, nl, nb.getI8IntegerAttr(v));
-  };
-  Value nibbles =
-      linalg::GenericOp::create(
-          b, loc, RankedTensorType::get({1, H, T, D / 2}, i8),
-          ValueRange{codes, codes}, emptyTensor({1, H, T, D / 2}, i8),
-          SmallVector<AffineMap>{
-              AffineMap::get(4, 0, {d0, d2, d1, d3 * 2}, ctx),
-              AffineMap::get(4, 0, {d0, d2, d1, d3 * 2 + 1}, ctx), identity},
-          parallel,
-          [&](OpBuilder &nb, Location nl, ValueRange a) {
-            Value lo = arith::AndIOp::create(nb, nl, a[0], i8Const(nb, nl, 15));
-            Value hi = arith::ShLIOp::create(nb, nl, a[1], i8Const(nb, nl, 4));
-            linalg::YieldOp::create(
-                nb, nl, Value(arith::OrIOp::create(nb, nl, lo, hi)));
-          })
-          .getResult(0);
-  Value scaleBytes =
-      linalg::GenericOp::create(
-          b, loc, RankedTensorType::get({1, H, T, 4}, i8),
-          ValueRange{deq.getScale()}, emptyTensor({1, H, T, 4}, i8),
-          SmallVector<AffineMap>{AffineMap::get(4, 0, {d0, d2, d1}, ctx),
-                                 identity},
-          parallel,
-          [&](OpBuilder &nb, Location nl, ValueRange a) {
-            Value bits = arith::BitcastOp::create(nb, nl, i32, a[0]);
-            Value byte = arith::IndexCastOp::create(
-                nb, nl, i32, linalg::IndexOp::create(nb, nl, 3));
-            Value shift = arith::MulIOp::create(
-                nb, nl, byte,
-                arith::ConstantOp::create(nb, nl, nb.getI32IntegerAttr(8)));
-            Value shifted = arith::ShRUIOp::create(nb, nl, bits, shift);
-            linalg::YieldOp::create(
-                nb, nl, Value(arith::TruncIOp::create(nb, nl, i8, shifted)));
-          })
-          .getResult(0);
-  return tensor::ConcatOp::create(
-      b, loc, RankedTensorType::get({1, H, T, D / 2 + 4}, i8), 3,
-      ValueRange{nibbles, scaleBytes});
+  SmallVector<AffineMap> maps;
+  SmallVector<Value> inputs;
+  for (int64_t i = 0; i < 8; ++i) {
+    maps.push_back(
+        AffineMap::get(4, 0, {d0, d2, d1, (d3 % planeBytes) * 8 + i}, ctx));
+    inputs.push_back(codes);
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(4, ctx));
+  return linalg::GenericOp::create(
+             b, loc, RankedTensorType::get({1, H, T, D / 2}, i8), inputs,
+             emptyTensor({1, H, T, D / 2}, i8), maps,
+             SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+             [&](OpBuilder &nb, Location nl, ValueRange a) {
+               auto c8 = [&](int64_t v) {
+                 return arith::ConstantOp::create(nb, nl, nb.getI8IntegerAttr(v));
+               };
+               Value plane = arith::IndexCastOp::create(
+                   nb, nl, i8,
+                   arith::DivUIOp::create(
+                       nb, nl, linalg::IndexOp::create(nb, nl, 3),
+                       arith::ConstantIndexOp::create(nb, nl, planeBytes)));
+               Value byte = c8(0);
+               for (int64_t i = 0; i < 8; ++i) {
+                 Value bit = arith::AndIOp::create(
+                     nb, nl, arith::ShRUIOp::create(nb, nl, a[i], plane), c8(1));
+                 byte = arith::OrIOp::create(
+                     nb, nl, byte, arith::ShLIOp::create(nb, nl, bit, c8(i)));
+               }
+               linalg::YieldOp::create(nb, nl, byte);
+             })
+      .getResult(0);
+}
+
+/// The scales [1, T, H] as bytes [1, H, T, 4] (little-endian).
+Value GraphImporter::packScaleBytes(KVDequantOp deq) {
+  ArrayRef<int64_t> s =
+      cast<RankedTensorType>(deq.getScale().getType()).getShape();
+  int64_t T = s[1], H = s[2];
+  Type i8 = b.getI8Type(), i32 = b.getI32Type();
+  AffineExpr d0 = b.getAffineDimExpr(0), d1 = b.getAffineDimExpr(1),
+             d2 = b.getAffineDimExpr(2);
+  return linalg::GenericOp::create(
+             b, loc, RankedTensorType::get({1, H, T, 4}, i8),
+             ValueRange{deq.getScale()}, emptyTensor({1, H, T, 4}, i8),
+             SmallVector<AffineMap>{AffineMap::get(4, 0, {d0, d2, d1}, ctx),
+                                    AffineMap::getMultiDimIdentityMap(4, ctx)},
+             SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+             [&](OpBuilder &nb, Location nl, ValueRange a) {
+               Value bits = arith::BitcastOp::create(nb, nl, i32, a[0]);
+               Value byte = arith::IndexCastOp::create(
+                   nb, nl, i32, linalg::IndexOp::create(nb, nl, 3));
+               Value shift = arith::MulIOp::create(
+                   nb, nl, byte,
+                   arith::ConstantOp::create(nb, nl, nb.getI32IntegerAttr(8)));
+               Value shifted = arith::ShRUIOp::create(nb, nl, bits, shift);
+               linalg::YieldOp::create(
+                   nb, nl, Value(arith::TruncIOp::create(nb, nl, i8, shifted)));
+             })
+      .getResult(0);
 }
 
 Value GraphImporter::packNewKV() {
@@ -401,10 +508,11 @@ llvm::Expected<bool> GraphImporter::importCachedTableSlice() {
 /// out[...] = sum over the last of 5 loops of lhs * kv (f32; an f16 cache
 /// widened, a q4 cache dequantized), with `start` as an operand the body
 /// ignores so that the runtime kernel the generic is tagged for (`kernel`,
-/// `_f16` or `_q4` appended for those caches) can stop at the cache's filled
+/// `_f16`, `_q4` or `_q3` appended for those caches) can stop at the cache's filled
 /// positions. `kvMap` indexes the cache as values [.., j, d]; `quantizer` is
-/// the KV quantizer of what a q4 cache holds.
-Value GraphImporter::cachedContraction(Value lhs, Value kv,
+/// the KV quantizer of what a q4 or q3 cache holds, `bosRow` a q3 cache's
+/// BOS plane row (bosPlaneSlice).
+Value GraphImporter::cachedContraction(Value lhs, Value kv, Value bosRow,
                                        KVDequantOp quantizer, AffineMap lhsMap,
                                        AffineMap kvMap, AffineMap outMap,
                                        ArrayRef<int64_t> outShape,
@@ -432,10 +540,13 @@ Value GraphImporter::cachedContraction(Value lhs, Value kv,
               nb, nl, Value(arith::AddFOp::create(nb, nl, a[3], p)));
         });
   } else {
-    // Code d of row j is nibble d % 2 of byte d / 2; the scale's bytes
-    // follow the D / 2 code bytes. The offsets 2^(B-1) (B the bit width of
-    // a token) come as a constant [offset, BOS offset] for the kernel.
-    name += "_q4";
+    // q4: code d of row j is nibble d % 2 of byte d / 2. q3: bit p of code d
+    // is bit d % 8 of byte d / 8 of plane p (three planes in the row, the
+    // BOS row's fourth in `bosRow`). The scale's bytes follow the codes.
+    // The offsets 2^(B-1) (B the bit width of a token) come as a constant
+    // [offset, BOS offset] for the kernel.
+    bool q3 = cache.storage == ImportOptions::KVStorage::Q3;
+    name += q3 ? "_q3" : "_q4";
     ArrayRef<AffineExpr> e = kvMap.getResults();
     int64_t D = cache.kvShape.second;
     unsigned jDim = cast<AffineDimExpr>(e[2]).getPosition(),
@@ -443,10 +554,24 @@ Value GraphImporter::cachedContraction(Value lhs, Value kv,
     auto rowMap = [&](AffineExpr last) {
       return AffineMap::get(5, 0, {e[0], e[1], e[2], last}, ctx);
     };
-    SmallVector<AffineMap> maps{lhsMap, rowMap(e[3].floorDiv(2))};
-    SmallVector<Value> inputs{lhs, kv};
+    SmallVector<AffineMap> maps{lhsMap};
+    SmallVector<Value> inputs{lhs};
+    int64_t codeOperands = q3 ? 4 : 1, scaleAt = q3 ? 3 * D / 8 : D / 2;
+    if (q3) {
+      for (int64_t p = 0; p < 3; ++p) {
+        maps.push_back(rowMap(e[3].floorDiv(8) + p * D / 8));
+        inputs.push_back(kv);
+      }
+      maps.push_back(AffineMap::get(
+          5, 0, {e[0], e[1], b.getAffineConstantExpr(0), e[3].floorDiv(8)},
+          ctx));
+      inputs.push_back(bosRow);
+    } else {
+      maps.push_back(rowMap(e[3].floorDiv(2)));
+      inputs.push_back(kv);
+    }
     for (int64_t i = 0; i < 4; ++i) {
-      maps.push_back(rowMap(b.getAffineConstantExpr(D / 2 + i)));
+      maps.push_back(rowMap(b.getAffineConstantExpr(scaleAt + i)));
       inputs.push_back(kv);
     }
     int32_t bits = int32_t(quantizer.getBits());
@@ -475,22 +600,44 @@ Value GraphImporter::cachedContraction(Value lhs, Value kv,
           Value d = linalg::IndexOp::create(nb, nl, dDim);
           Value j = linalg::IndexOp::create(nb, nl, jDim);
           Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
-          Value odd = arith::CmpIOp::create(
-              nb, nl, arith::CmpIPredicate::ne,
-              arith::RemUIOp::create(nb, nl, d,
-                                     arith::ConstantIndexOp::create(nb, nl, 2)),
-              zero);
-          Value byte = arith::SelectOp::create(
-              nb, nl, odd, arith::ShRUIOp::create(nb, nl, a[1], c8(4)), a[1]);
-          Value code = arith::ExtUIOp::create(
-              nb, nl, i32, arith::AndIOp::create(nb, nl, byte, c8(15)));
           Value isBos =
               arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, j, zero);
-          Value offset = arith::SelectOp::create(nb, nl, isBos, a[7], a[6]);
+          Value code;
+          if (q3) {
+            Value bit = arith::IndexCastOp::create(
+                nb, nl, nb.getI8Type(),
+                arith::RemUIOp::create(
+                    nb, nl, d, arith::ConstantIndexOp::create(nb, nl, 8)));
+            auto planeBit = [&](Value byte, int64_t p) {
+              Value one = arith::AndIOp::create(
+                  nb, nl, arith::ShRUIOp::create(nb, nl, byte, bit), c8(1));
+              return arith::ShLIOp::create(
+                  nb, nl, arith::ExtUIOp::create(nb, nl, i32, one), c32(p));
+            };
+            code = c32(0);
+            for (int64_t p = 0; p < 3; ++p)
+              code = arith::OrIOp::create(nb, nl, code, planeBit(a[1 + p], p));
+            Value fourth = arith::SelectOp::create(nb, nl, isBos,
+                                                   planeBit(a[4], 3), c32(0));
+            code = arith::OrIOp::create(nb, nl, code, fourth);
+          } else {
+            Value odd = arith::CmpIOp::create(
+                nb, nl, arith::CmpIPredicate::ne,
+                arith::RemUIOp::create(
+                    nb, nl, d, arith::ConstantIndexOp::create(nb, nl, 2)),
+                zero);
+            Value byte = arith::SelectOp::create(
+                nb, nl, odd, arith::ShRUIOp::create(nb, nl, a[1], c8(4)), a[1]);
+            code = arith::ExtUIOp::create(
+                nb, nl, i32, arith::AndIOp::create(nb, nl, byte, c8(15)));
+          }
+          int64_t at = 1 + codeOperands;
+          Value offset =
+              arith::SelectOp::create(nb, nl, isBos, a[at + 5], a[at + 4]);
           Value scaleBits = c32(0);
           for (int64_t i = 0; i < 4; ++i) {
             Value part = arith::ShLIOp::create(
-                nb, nl, arith::ExtUIOp::create(nb, nl, i32, a[2 + i]),
+                nb, nl, arith::ExtUIOp::create(nb, nl, i32, a[at + i]),
                 c32(8 * i));
             scaleBits = arith::OrIOp::create(nb, nl, scaleBits, part);
           }
@@ -504,7 +651,7 @@ Value GraphImporter::cachedContraction(Value lhs, Value kv,
               scale);
           Value p = arith::MulFOp::create(nb, nl, a[0], value);
           linalg::YieldOp::create(
-              nb, nl, Value(arith::AddFOp::create(nb, nl, a[9], p)));
+              nb, nl, Value(arith::AddFOp::create(nb, nl, a.back(), p)));
         });
   }
   generic->setAttr("bitnet.ukernel", b.getStringAttr(name));
@@ -539,7 +686,8 @@ llvm::Expected<bool> GraphImporter::importCachedScores(int layer) {
   // The CPU kernel (attn_scores_cached) computes only columns j < start,
   // which are the only ones the mask below lets through.
   Value scores = cachedContraction(
-      materialize(q), kc, kvQuantizerOf(fresh), AffineMap::get(5, 0, {zero, h, i, d}, ctx),
+      materialize(q), kc, bosPlaneSlice(layer, /*isValue=*/false),
+      kvQuantizerOf(fresh), AffineMap::get(5, 0, {zero, h, i, d}, ctx),
       AffineMap::get(5, 0, {zero, h.floorDiv(rep), j, d}, ctx),
       AffineMap::get(5, 0, {zero, h, i, j}, ctx), {1, heads, seq, C},
       "attn_scores_cached");
@@ -688,7 +836,8 @@ llvm::Expected<bool> GraphImporter::importCachedPV(int layer) {
   // Columns j >= start have probability 0: the CPU kernel (attn_pv_cached)
   // skips them, exactly (the cache holds finite values).
   Value cachedOut = cachedContraction(
-      pc, vc, kvQuantizerOf(vNew), AffineMap::get(5, 0, {zero, h, i, j}, ctx),
+      pc, vc, bosPlaneSlice(layer, /*isValue=*/true), kvQuantizerOf(vNew),
+      AffineMap::get(5, 0, {zero, h, i, j}, ctx),
       AffineMap::get(5, 0, {zero, h.floorDiv(rep), j, d}, ctx),
       AffineMap::get(5, 0, {zero, h, i, d}, ctx), newPart.shape(),
       "attn_pv_cached");

@@ -475,9 +475,19 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
     results.push_back(packNewKV());
     resultTypes.push_back(results.back().getType());
     argTypes.append(cache.argTypes);
-    stats.kvStorage = packedCache() ? "q4"
-                       : cache.storage == ImportOptions::KVStorage::F16 ? "f16"
-                                                                        : "f32";
+    switch (cache.storage) {
+    case ImportOptions::KVStorage::Q4:
+      stats.kvStorage = "q4";
+      break;
+    case ImportOptions::KVStorage::Q3:
+      stats.kvStorage = "q3";
+      break;
+    case ImportOptions::KVStorage::F16:
+      stats.kvStorage = "f16";
+      break;
+    default:
+      stats.kvStorage = "f32";
+    }
   }
   func::ReturnOp::create(b, loc, results);
   func.setFunctionType(b.getFunctionType(argTypes, resultTypes));

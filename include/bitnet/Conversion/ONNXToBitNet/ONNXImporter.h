@@ -57,13 +57,20 @@ struct ImportOptions {
   ///   Q4    the KV quantizer's own codes, two 4-bit codes per byte, then
   ///         the (token, head) scale as 4 f32 bytes: rows of head_dim / 2 + 4
   ///         i8 instead of head_dim values (a 3-bit cache's codes, BOS at 4
-  ///         bits, use the same nibbles). Needs a KV quantizer on every
+  ///         bits, fit too). Needs a KV quantizer on every
   ///         layer's K and V; attention dequantizes as it reads, exactly as
   ///         the quantizer's dequantize does, so logits equal F32's;
-  ///   Auto  Q4 when the model quantizes K/V, else F32.
-  /// The new K and V are returned in the same form. ImportStats::kvStorage
-  /// says what was chosen.
-  enum class KVStorage { F32, F16, Q4, Auto };
+  ///   Q3    the same for 3-bit codes in three bit planes (bit p of code d
+  ///         at bit d % 8 of byte p D / 8 + d / 8): rows of 3 head_dim / 8
+  ///         + 4 i8, and one more row per (layer, head) after the positions
+  ///         for the BOS row's fourth plane (its codes may be 4-bit);
+  ///   Auto  Q3 or Q4 by the model's KV bits, F32 when it does not quantize
+  ///         K/V.
+  /// The new K and V are returned in the same form (Q3: rows of all four
+  /// planes and the scale, head_dim / 2 + 4 i8, for the runtime to store
+  /// three and the BOS row's fourth). ImportStats::kvStorage says what was
+  /// chosen.
+  enum class KVStorage { F32, F16, Q4, Q3, Auto };
   KVStorage kvStorage = KVStorage::F32;
   /// KV quantizer (bits, BOS bits) found by an import with seq > 1: with
   /// one token a 3-bit cache whose BOS is at 4 bits reads as 4-bit, so the
@@ -82,7 +89,8 @@ struct ImportStats {
   int64_t kvQuantizers = 0;
   /// Bit width (and BOS width, 0 if none) of the recognized KV quantizers.
   int64_t kvBits = 0, kvBosBits = 0;
-  /// The KV cache's storage in a KV-cached step: "f32", "f16" or "q4".
+  /// The KV cache's storage in a KV-cached step: "f32", "f16", "q4" or
+  /// "q3".
   std::string kvStorage = "f32";
   /// Activation quantizers by scheme ("int8_absmax", "int4_absmean", ...).
   std::map<std::string, int64_t> activationQuantizers;

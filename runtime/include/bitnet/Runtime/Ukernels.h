@@ -128,6 +128,23 @@ void _mlir_ciface_bitnet_ukernel_attn_pv_cached_q4(
     BitnetUnrankedMemRef *, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *,
     BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef *,
     BitnetUnrankedMemRef *start, BitnetUnrankedMemRef *out);
+/// The same two with a q3 cache [1, Hkv, C, 3 D / 8 + 4] i8 (three bit
+/// planes and an f32 scale per row, ImportOptions::KVStorage::Q3): the
+/// cache 3 times (one per plane in the reference lowering), the BOS row's
+/// fourth plane [1, Hkv, 1, ...], the cache 4 times (the scale's bytes),
+/// then i32 [2] {offset, BOS offset} twice.
+void _mlir_ciface_bitnet_ukernel_attn_scores_cached_q3(
+    BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *kc, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *bos, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *start, BitnetUnrankedMemRef *out);
+void _mlir_ciface_bitnet_ukernel_attn_pv_cached_q3(
+    BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *vc, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *bos, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *start, BitnetUnrankedMemRef *out);
 /// x: i8 [lead..., kq, 4]; w: i8 [n, kq]; out: i32 [lead..., n].
 void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2(BitnetUnrankedMemRef *x,
                                                     BitnetUnrankedMemRef *w,
