@@ -3,9 +3,11 @@
 // bitnet-gpu-bench LIBRARY.bnx [--json FILE] [--reps N] [--check-only]
 //
 // For every generated BitLinear kernel of a kernel library (bitnet-compile
-// --target=cuda): random INT4- or INT8-range codes and ternary weights,
-// one launch checked against a CPU reference (bit-identical: the integer
-// sum is exact and the scaling is the same f32 expression), then the time
+// --target=cuda): random INT4- or INT8-range codes (or, for kernels with a
+// quantizer prologue, f32 activations that the kernel quantizes) and
+// ternary weights, one launch checked against a CPU reference
+// (bit-identical: the integer sum is exact, the scaling and the quantizer
+// are the same f32 expressions), then the time
 // per launch: `calls` launches captured in one CUDA graph, each reading a
 // different copy of the weights (>= 256 MiB cycled, so every call reads
 // HBM, as a model's layers do), median of the graph's replays / calls.
@@ -169,19 +171,52 @@ int main(int argc, char **argv) {
     if (k.layer.size() != 3)
       continue;
     int64_t m = k.layer[0], n = k.layer[1], kk = k.layer[2];
-    // INT4 codes for kernels named *_int4, INT8 otherwise.
-    bool int4 = k.name.find("int4") != std::string::npos;
+    // A kernel with a quantizer prologue takes f32 activations (normal,
+    // as a residual stream after RMSNorm) and quantizes them itself; the
+    // reference quantizes them as bitnet.absmax_quant / absmean_quant do
+    // with their default eps (1e-5, added) and multiplier (Q / d).
+    // Otherwise: INT4 codes for kernels named *_int4, INT8 codes otherwise.
+    bool fused = !k.prologue.empty();
+    bool mean = k.prologue.rfind("absmean", 0) == 0;
+    bool int4 = fused ? k.prologue.find("int4") != std::string::npos
+                      : k.name.find("int4") != std::string::npos;
     int lo = int4 ? -8 : -128, hi = int4 ? 7 : 127;
     std::uniform_int_distribution<int> code(lo, hi), tern(-1, 1);
     std::uniform_real_distribution<float> scale(0.001f, 0.1f);
+    std::normal_distribution<float> act(0.0f, 1.0f);
     std::vector<int8_t> x(m * kk), w(n * kk);
-    for (auto &v : x)
-      v = int8_t(code(rng));
+    std::vector<float> xf(fused ? m * kk : 0);
+    std::vector<float> xs(m);
+    if (fused) {
+      for (auto &v : xf)
+        v = act(rng);
+      for (int64_t i = 0; i < m; ++i) {
+        const float *row = xf.data() + i * kk;
+        float stat = 0;
+        if (mean) {
+          double sum = 0;
+          for (int64_t c = 0; c < kk; ++c)
+            sum += double(std::fabs(row[c]));
+          stat = float(sum / double(kk));
+        } else {
+          for (int64_t c = 0; c < kk; ++c)
+            stat = std::max(stat, std::fabs(row[c]));
+        }
+        float numer = mean ? float(std::sqrt(double(hi))) : float(hi);
+        float d = stat + 1e-5f, mult = numer / d;
+        xs[i] = d / numer;
+        for (int64_t c = 0; c < kk; ++c)
+          x[i * kk + c] = int8_t(std::min(
+              float(hi), std::max(float(lo), std::nearbyint(row[c] * mult))));
+      }
+    } else {
+      for (auto &v : x)
+        v = int8_t(code(rng));
+      for (auto &v : xs)
+        v = scale(rng);
+    }
     for (auto &v : w)
       v = int8_t(tern(rng));
-    std::vector<float> xs(m);
-    for (auto &v : xs)
-      v = scale(rng);
     float ws = scale(rng);
     int64_t rowBytes = ternary::packedRowBytes(ternary::PackedLayout::Bits2, kk);
     size_t wBytes = size_t(n * rowBytes);
@@ -197,16 +232,23 @@ int main(int argc, char **argv) {
       wDev[c] = upload(nullptr, wBytes);
       check(drv->memcpyDtoD(wDev[c], wDev[0], wBytes), "cuMemcpyDtoD");
     }
-    CUdeviceptr xDev = upload(x.data(), x.size()), xsDev = upload(xs.data(), 4 * m),
-                wsDev = upload(&ws, 4), outDev = upload(nullptr, 4 * m * n);
+    CUdeviceptr xDev = fused ? upload(xf.data(), 4 * xf.size())
+                             : upload(x.data(), x.size()),
+                xsDev = upload(xs.data(), 4 * m), wsDev = upload(&ws, 4),
+                outDev = upload(nullptr, 4 * m * n);
+    auto argsFor = [&](int i) {
+      return fused ? std::vector<uint64_t>{xDev, wDev[i], wsDev, outDev}
+                   : std::vector<uint64_t>{xDev, xsDev, wDev[i], wsDev, outDev};
+    };
 
     // Check: poison the output, one launch, compare every element exactly.
     check(drv->memsetD8(outDev, 0xff, 4 * m * n), "cuMemsetD8");
     {
-      CUdeviceptr a0 = xDev, a1 = xsDev, a2 = wDev[copies - 1], a3 = wsDev,
-                  a4 = outDev;
-      void *args[] = {&a0, &a1, &a2, &a3, &a4};
-      if (!lib.launch(k, args, nullptr, error))
+      std::vector<uint64_t> values = argsFor(copies - 1);
+      std::vector<void *> args;
+      for (uint64_t &v : values)
+        args.push_back(&v);
+      if (!lib.launch(k, args.data(), nullptr, error))
         die(error);
       check(drv->ctxSynchronize(), ("running " + k.name).c_str());
     }
@@ -234,9 +276,7 @@ int main(int argc, char **argv) {
         return 1;
       continue;
     }
-    double ours = timeGraph(lib, k, copies, o.reps, [&](int i) {
-      return std::vector<uint64_t>{xDev, xsDev, wDev[i], wsDev, outDev};
-    });
+    double ours = timeGraph(lib, k, copies, o.reps, argsFor);
     double floor = 0;
     if (reader) {
       long long words = (long long)(wBytes / 16);
@@ -247,7 +287,7 @@ int main(int argc, char **argv) {
           },
           &readGrid);
     }
-    double bytes = double(wBytes + x.size() + 4 * m * n);
+    double bytes = double(wBytes + (fused ? 4 * xf.size() : x.size()) + 4 * m * n);
     double gbs = bytes / (ours * 1e3);
     std::printf("%-28s %6lld %6lld %6lld %10.2f %10.2f %9.0f %7.0f%% %7s\n",
                 k.name.c_str(), (long long)m, (long long)n, (long long)kk, ours,
@@ -257,10 +297,11 @@ int main(int argc, char **argv) {
       std::fprintf(json,
                    "{\"what\":\"bitlinear\",\"kernel\":\"%s\",\"m\":%lld,"
                    "\"n\":%lld,\"k\":%lld,\"act\":\"%s\",\"us\":%.3f,"
-                   "\"floor_us\":%.3f,\"bytes\":%.0f,\"exact\":%s}\n",
+                   "\"floor_us\":%.3f,\"bytes\":%.0f,\"exact\":%s,"
+                   "\"prologue\":\"%s\"}\n",
                    k.name.c_str(), (long long)m, (long long)n, (long long)kk,
                    int4 ? "int4" : "int8", ours, floor, bytes,
-                   mismatches ? "false" : "true");
+                   mismatches ? "false" : "true", k.prologue.c_str());
     if (mismatches)
       std::fprintf(stderr, "%s: %lld of %lld outputs differ from the reference\n",
                    k.name.c_str(), (long long)mismatches, (long long)(m * n));

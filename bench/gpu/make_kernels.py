@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the bitnet IR of the GPU benchmark's kernel library: one BitLinear
 layer function per (shape, M) of BitNet b1.58 2B4T and the paper's 7B model,
+one per shape at M = 1 with its activation quantizer fused in front,
 plus bench/gpu/read_bytes.mlir's streaming kernel (the "read floor").
 bitnet-compile --target=cuda turns the file into a kernel library.
 
@@ -27,6 +28,20 @@ def layer(name, m, n, k):
             f"    return %y : {y}\n  }}\n")
 
 
+def fused_layer(name, n, k):
+    """The layer at M = 1 taking f32 activations: the quantizer its input has
+    in BitNet a4.8 (INT4 absmean into QKV and gate/up, INT8 absmax into the
+    output and down projections) runs as the kernel's prologue."""
+    int4 = name.endswith("qkv") or name.endswith("gate_up")
+    op, bits = ("absmean_quant", 4) if int4 else ("absmax_quant", 8)
+    x, c = f"tensor<1x{k}xf32>", f"tensor<1x{k}xi8>"
+    w, y, s = f"!bitnet.packed_ternary<{n}x{k}, bits2>", f"tensor<1x{n}xf32>", "tensor<1xf32>"
+    return (f"  func.func @{name}_fused_m1(%x: {x}, %w: {w}, %ws: tensor<f32>) -> {y} {{\n"
+            f"    %c, %s = bitnet.{op} %x {{bits = {bits} : i32}} : {x} -> {c}, {s}\n"
+            f"    %y = bitnet.bitlinear %c, %s, %w, %ws : ({c}, {s}, {w}, tensor<f32>) -> {y}\n"
+            f"    return %y : {y}\n  }}\n")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     reader = open(os.path.join(here, "read_bytes.mlir")).read()
@@ -37,6 +52,7 @@ def main():
     for name, n, k in SHAPES:
         for m in MS:
             out.append(layer(name, m, n, k))
+        out.append(fused_layer(name, n, k))
     out.append("}\n")
     sys.stdout.write("".join(out))
 

@@ -9,13 +9,16 @@ import sys
 
 
 def main():
-    ours, torch_rows, hbm = {}, {}, []
+    ours, fused, torch_rows, hbm = {}, {}, {}, []
     for path in sys.argv[1:]:
         variant = path.rsplit("/", 1)[-1].replace(".json", "").replace("ours-", "")
         for line in open(path):
             r = json.loads(line)
             if r["what"] == "hbm_read":
                 hbm.append(r["gbs"])
+            elif r["what"] == "bitlinear" and r.get("prologue"):
+                name = r["kernel"].rsplit("_m", 1)[0].replace("_fused", "")
+                fused.setdefault((name, r["m"]), []).append((variant, r))
             elif r["what"] == "bitlinear":
                 name = r["kernel"].rsplit("_m", 1)[0]
                 ours.setdefault((name, r["m"]), []).append((variant, r))
@@ -39,11 +42,27 @@ def main():
               f"{(bf16 / best['us']) if bf16 else 0:.2f}x | "
               f"{int8 if int8 is not None else 'n/a'} | "
               f"{'yes' if all(r['exact'] for _, r in runs) else 'NO'} |")
+    if fused:
+        print("\nQuantizer prologue: the kernel quantizes f32 activations "
+              "itself (quantize-into-GEMM), against the same layer taking "
+              "codes (both the best launch shape):\n")
+        print("| layer | N x K | M | prologue | fused us | codes-in us | "
+              "overhead | read floor us | floor/fused | exact |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for (name, m), runs in sorted(fused.items()):
+            variant, best = min(runs, key=lambda vr: vr[1]["us"])
+            plain = min((r["us"] for _, r in ours.get((name, m), [])), default=0)
+            print(f"| {name} | {best['n']}x{best['k']} | {m} | {best['prologue']} | "
+                  f"{best['us']:.2f} ({variant}) | {plain:.2f} | "
+                  f"{best['us'] / plain if plain else 0:.2f}x | "
+                  f"{best['floor_us']:.2f} | {best['floor_us'] / best['us']:.2f} | "
+                  f"{'yes' if all(r['exact'] for _, r in runs) else 'NO'} |")
     print("\nAll variants (us):\n")
     variants = sorted({v for runs in ours.values() for v, _ in runs})
     print("| layer | M | " + " | ".join(variants) + " |")
     print("|---|---|" + "---|" * len(variants))
-    for (name, m), runs in sorted(ours.items()):
+    for (name, m), runs in sorted(list(ours.items()) +
+                                  [((n + " (fused)", m), r) for (n, m), r in fused.items()]):
         by = {v: r["us"] for v, r in runs}
         print(f"| {name} | {m} | " + " | ".join(f"{by[v]:.2f}" if v in by else "-" for v in variants) + " |")
 

@@ -67,7 +67,10 @@ LogicalResult mlir::bitnet::generateGPUKernels(
                                                 return std::to_string(v);
                                               }),
                               ",");
-      info.params = "x,x_scale,weight,weight_scale,out";
+      auto prologue = func->getAttrOfType<StringAttr>(kGPUPrologueAttrName);
+      info.prologue = prologue ? prologue.str() : "";
+      info.params = prologue ? "x,weight,weight_scale,out"
+                             : "x,x_scale,weight,weight_scale,out";
     } else {
       info.params = llvm::join(
           llvm::map_range(llvm::seq<unsigned>(0, func.getNumArguments()),
@@ -139,6 +142,8 @@ bool mlir::bitnet::writeGPUKernelArtifact(
     if (!k.layer.empty())
       meta << p << "layer=" << k.layer << "\n";
     meta << p << "params=" << k.params << "\n";
+    if (!k.prologue.empty())
+      meta << p << "prologue=" << k.prologue << "\n";
   }
   std::string metaText = meta.str();
   std::vector<bitnet_rt::SectionData> sections = {

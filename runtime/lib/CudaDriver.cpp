@@ -224,6 +224,11 @@ bool GpuKernelLibrary::open(const std::string &path, int device,
     std::string layer = file.get(p + "layer");
     if (!layer.empty() && (!parseIntList(layer, k.layer) || k.layer.size() != 3))
       return bad("kernel '" + k.name + "' has a malformed layer shape");
+    k.prologue = file.get(p + "prologue");
+    if (!k.prologue.empty() && k.prologue.rfind("absmax_int", 0) != 0 &&
+        k.prologue.rfind("absmean_int", 0) != 0)
+      return bad("kernel '" + k.name + "' has an unknown prologue '" +
+                 k.prologue + "'");
     if (CUresult r = drv->moduleGetFunction(&k.function, module, k.name.c_str());
         r != CUDA_SUCCESS)
       return bad(drv->describe(("cuModuleGetFunction(" + k.name + ")").c_str(),

@@ -65,6 +65,19 @@ def BitNetBitLinearToGPU : Pass<"bitnet-bitlinear-to-gpu", "ModuleOp"> {
     x[j+8], x[j+12]`) with byte permutes, once per chunk for all rows of the
     warp. Lanes sum over a warp with shuffles.
 
+    Quantize-into-GEMM: when the function first quantizes an f32 argument
+    with `bitnet.absmax_quant` or `bitnet.absmean_quant` and the bitlinear
+    takes those codes and scales, the quantizer becomes the kernel's
+    prologue (parameters `x` f32, `weight, weight_scale, out`; the kernel
+    records `bitnet.prologue`): each block reduces every activation row (max
+    |x| in f32, or the sum of |x| in f64 as the reference does: per-thread
+    partial sums added in order by thread 0), computes the multiplier and
+    scale with the reference's own arithmetic
+    (`buildQuantMultiplierAndScale`), writes the codes to shared memory, and
+    the GEMV reads them there. No quantized tensor goes through global
+    memory and no separate quantize kernel runs. Decode sizes only: M <= 2,
+    M * K <= 32768.
+
     Each kernel records its launch shape: `known_block_size` and
     `bitnet.grid_size`. Requirements, checked with a clear error: static
     shapes, `K % 64 == 0`, i8 codes, `bits2` weights.
@@ -90,6 +103,7 @@ def BitNetBitLinearToGPU : Pass<"bitnet-bitlinear-to-gpu", "ModuleOp"> {
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::NVVM::NVVMDialect",
     "::mlir::scf::SCFDialect",

@@ -39,6 +39,8 @@ struct GPUKernelInfo {
   std::string layer;
   /// Comma-separated parameter names (bare pointers, in order).
   std::string params;
+  /// The quantizer prologue ("absmean_int4", ...), empty if none.
+  std::string prologue;
 };
 
 /// Whether `arch` names an NVVM chip we compile for (sm_XY or sm_XYa).

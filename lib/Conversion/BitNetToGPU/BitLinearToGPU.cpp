@@ -9,10 +9,12 @@
 
 #include "bitnet/Conversion/BitNetToGPU/BitNetToGPU.h"
 #include "bitnet/Dialect/BitNet/IR/BitNetDialect.h"
+#include "bitnet/Dialect/BitNet/IR/QuantArithmetic.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -35,10 +37,25 @@ constexpr int64_t kChunkWeights = 64;
 /// Up to this many activation rows, a lane's chunks are unrolled.
 constexpr int64_t kUnrollMaxRows = 2;
 
-/// One BitLinear layer: y[M, N] = x[M, K] * W[N, K]^T.
+/// The activation quantizer a kernel runs as its prologue: absmax (INT8)
+/// or absmean (INT4) codes of f32 activations, as the bitnet op defines them.
+struct QuantPrologue {
+  bool mean = false;
+  int64_t bits = 8;
+  double eps = 1e-5;
+  EpsMode mode = EpsMode::add;
+  MultForm form = MultForm::div;
+};
+
+/// One BitLinear layer: y[M, N] = x[M, K] * W[N, K]^T, from codes or, with
+/// a prologue, from f32 activations quantized in the kernel.
 struct LayerShape {
   int64_t m, n, k;
+  std::optional<QuantPrologue> prologue;
 };
+
+/// The most activation bytes a fused kernel keeps in shared memory.
+constexpr int64_t kMaxFusedCodeBytes = 32 * 1024;
 
 /// The launch shape of one kernel.
 struct LaunchShape {
@@ -57,6 +74,12 @@ LaunchShape chooseLaunch(const LayerShape &s, int64_t rows, int64_t warps) {
   bool decode = s.m <= kUnrollMaxRows;
   int64_t r = rows > 0 ? rows : (decode ? (s.n >= 6144 ? 4 : 2) : 4);
   int64_t w = warps > 0 ? warps : (decode ? 2 : 4);
+  // A quantizer prologue is paid once per block: 8 warps of 4 rows (best
+  // or within 10% of it for every layer of the sweep).
+  if (s.prologue) {
+    r = rows > 0 ? rows : 4;
+    w = warps > 0 ? warps : 8;
+  }
   // Shrink until the rows divide N (the kernel has no row guard).
   while (r > 1 && s.n % r != 0)
     r /= 2;
@@ -65,14 +88,15 @@ LaunchShape chooseLaunch(const LayerShape &s, int64_t rows, int64_t warps) {
   return {r, w};
 }
 
-/// Builds the kernel body. Parameters: x memref<MxKxi8>, x_scale
-/// memref<Mxf32>, weight memref<Nx(K/16)xi32> (the bits2 bytes as words),
-/// weight_scale memref<1xf32>, out memref<MxNxf32>.
-void buildKernelBody(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
-                     const LayerShape &s, const LaunchShape &launch) {
-  Value x = kernel.getArgument(0), xScale = kernel.getArgument(1),
-        w = kernel.getArgument(2), wScale = kernel.getArgument(3),
-        out = kernel.getArgument(4);
+/// Builds the GEMV: x memref<MxKxi8> (global, or the prologue's shared
+/// codes), x_scale memref<Mxf32>, weight memref<Nx(K/16)xi32> (the bits2
+/// bytes as words), weight_scale memref<1xf32>, out memref<MxNxf32>.
+/// `prologue` (every thread of the block runs it) builds what x and
+/// x_scale hold, after the weight loads are issued.
+void buildGemv(ImplicitLocOpBuilder &b, Value x, Value xScale, Value w,
+               Value wScale, Value out, const LayerShape &s,
+               const LaunchShape &launch,
+               llvm::function_ref<void()> prologue = nullptr) {
   const int64_t rows = launch.rowsPerWarp;
   auto idx = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, v);
@@ -114,8 +138,7 @@ void buildKernelBody(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
     SmallVector<Value> weights, inputs;
   };
   const int64_t chunks = s.k / kChunkWeights;
-  auto loadChunk = [&](Value chunk, Value valid) {
-    Chunk c;
+  auto loadWeights = [&](Chunk &c, Value chunk, Value valid) {
     if (valid)
       chunk = arith::SelectOp::create(b, valid, chunk, idx(0));
     // All rows' weights first: R independent 16-byte loads in flight.
@@ -126,6 +149,10 @@ void buildKernelBody(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
           b, words4, w, ValueRange{row, wordCol}, /*nontemporal=*/false,
           llvm::MaybeAlign(16)));
     }
+  };
+  auto loadInputs = [&](Chunk &c, Value chunk, Value valid) {
+    if (valid)
+      chunk = arith::SelectOp::create(b, valid, chunk, idx(0));
     Value xCol = arith::MulIOp::create(b, chunk, idx(kChunkWeights));
     Value zeros;
     if (valid)
@@ -143,6 +170,11 @@ void buildKernelBody(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
         c.inputs.push_back(xv);
       }
     }
+  };
+  auto loadChunk = [&](Value chunk, Value valid) {
+    Chunk c;
+    loadWeights(c, chunk, valid);
+    loadInputs(c, chunk, valid);
     return c;
   };
   auto accumulateChunk = [&](const Chunk &c, SmallVectorImpl<Value> &acc) {
@@ -174,20 +206,30 @@ void buildKernelBody(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
     // Decode: every chunk of the lane unrolled and all loads issued before
     // the first dp4a, so a lane has its whole share of bytes in flight
     // (a loop would wait for each chunk's loads in turn).
+    // With a quantizer prologue, the weights (which do not depend on x)
+    // are requested first and arrive while the block quantizes.
     const int64_t rounds = (chunks + kWarp - 1) / kWarp;
-    SmallVector<Chunk> loaded;
+    SmallVector<Chunk> loaded(rounds);
+    SmallVector<std::pair<Value, Value>> at;
     for (int64_t t = 0; t < rounds; ++t) {
       Value chunk = arith::AddIOp::create(b, lane, idx(t * kWarp));
       Value valid;
       if ((t + 1) * kWarp > chunks)
         valid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, chunk,
                                       idx(chunks));
-      loaded.push_back(loadChunk(chunk, valid));
+      at.push_back({chunk, valid});
+      loadWeights(loaded[t], chunk, valid);
     }
+    if (prologue)
+      prologue();
+    for (int64_t t = 0; t < rounds; ++t)
+      loadInputs(loaded[t], at[t].first, at[t].second);
     results = init;
     for (const Chunk &c : loaded)
       accumulateChunk(c, results);
   } else {
+    if (prologue)
+      prologue();
     auto loop = scf::ForOp::create(b, lane, idx(chunks), idx(kWarp), init);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -234,7 +276,124 @@ void buildKernelBody(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
       }
     }
   }
-  gpu::ReturnOp::create(b);
+}
+
+/// The quantizer prologue of a fused kernel: the block computes each
+/// activation row's statistic (max |x| in f32, or sum |x| in f64 as the
+/// reference does: per-thread partial sums, added in order per warp and
+/// then over the warps), its multiplier and scale (buildQuantMultiplierAndScale, the
+/// reference's own arithmetic), and the codes into shared memory, which the
+/// GEMV then reads instead of global activations. Workgroup memory:
+/// codes [M, K] i8, partials [M, threads], scales and multipliers [M] f32.
+void buildQuantPrologue(ImplicitLocOpBuilder &b, Value x, Value codes,
+                        Value partials, Value mults, Value scales,
+                        const LayerShape &s, const LaunchShape &launch) {
+  const QuantPrologue &q = *s.prologue;
+  const int64_t threads = launch.warpsPerBlock * kWarp;
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, v);
+  };
+  Type f32 = b.getF32Type(), f64 = b.getF64Type();
+  Type statType = q.mean ? f64 : f32;
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value zeroStat = arith::ConstantOp::create(b, b.getFloatAttr(statType, 0.0));
+  for (int64_t m = 0; m < s.m; ++m) {
+    auto loop = scf::ForOp::create(b, tid, idx(s.k), idx(threads),
+                                   ValueRange{zeroStat});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value v = memref::LoadOp::create(b, x,
+                                       ValueRange{idx(m), loop.getInductionVar()});
+      // |v| by clearing the sign bit (math.absf would become a libdevice
+      // call, which ptxas cannot resolve without libdevice linked).
+      Value a = arith::BitcastOp::create(
+          b, f32,
+          arith::AndIOp::create(
+              b, arith::BitcastOp::create(b, b.getI32Type(), v),
+              arith::ConstantIntOp::create(b, b.getI32Type(), 0x7fffffff)));
+      Value acc = loop.getRegionIterArgs()[0];
+      Value next = q.mean ? Value(arith::AddFOp::create(
+                                b, acc, arith::ExtFOp::create(b, f64, a)))
+                          : Value(arith::MaximumFOp::create(b, acc, a));
+      scf::YieldOp::create(b, next);
+    }
+    memref::StoreOp::create(b, loop.getResult(0), partials,
+                            ValueRange{idx(m), tid});
+  }
+  gpu::BarrierOp::create(b);
+  // Partials [t0, t0 + count) of row m in order, from shared memory.
+  auto combine = [&](int64_t m, Value t0, int64_t count, int64_t stride) {
+    auto loop = scf::ForOp::create(b, idx(0), idx(count), idx(1),
+                                   ValueRange{zeroStat});
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value t = arith::AddIOp::create(
+        b, t0, arith::MulIOp::create(b, loop.getInductionVar(), idx(stride)));
+    Value p = memref::LoadOp::create(b, partials, ValueRange{idx(m), t});
+    Value acc = loop.getRegionIterArgs()[0];
+    scf::YieldOp::create(b, q.mean ? Value(arith::AddFOp::create(b, acc, p))
+                                   : Value(arith::MaximumFOp::create(b, acc, p)));
+    return loop.getResult(0);
+  };
+  // Lane 0 of each warp adds its warp's 32 partials (into the first's
+  // slot), then thread 0 the warps': short serial chains.
+  Value lane = arith::RemUIOp::create(b, tid, idx(kWarp));
+  Value isLeader =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, idx(0));
+  auto leaders = scf::IfOp::create(b, isLeader, /*withElseRegion=*/false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&leaders.getThenRegion().front());
+    for (int64_t m = 0; m < s.m; ++m)
+      memref::StoreOp::create(b, combine(m, tid, kWarp, 1), partials,
+                              ValueRange{idx(m), tid});
+  }
+  gpu::BarrierOp::create(b);
+  Value isThread0 =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, idx(0));
+  auto only0 = scf::IfOp::create(b, isThread0, /*withElseRegion=*/false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&only0.getThenRegion().front());
+    double numer = q.mean ? absmeanNumerator(q.bits) : absmaxNumerator(q.bits);
+    for (int64_t m = 0; m < s.m; ++m) {
+      Value stat = combine(m, idx(0), launch.warpsPerBlock, kWarp);
+      if (q.mean)
+        stat = arith::TruncFOp::create(
+            b, f32,
+            arith::DivFOp::create(
+                b, stat,
+                arith::ConstantOp::create(b, b.getF64FloatAttr(double(s.k)))));
+      auto [mult, scale] = buildQuantMultiplierAndScale(b, b.getLoc(), stat,
+                                                        numer, q.eps, q.mode,
+                                                        q.form);
+      memref::StoreOp::create(b, mult, mults, ValueRange{idx(m)});
+      memref::StoreOp::create(b, scale, scales, ValueRange{idx(m)});
+    }
+  }
+  gpu::BarrierOp::create(b);
+  // codes = clip(roundeven(x * mult), -Q - 1, Q): the reference's
+  // roundClampToI8.
+  double hi = double(maxSignedCode(q.bits)), lo = -hi - 1;
+  Value loV = arith::ConstantOp::create(b, b.getF32FloatAttr(float(lo)));
+  Value hiV = arith::ConstantOp::create(b, b.getF32FloatAttr(float(hi)));
+  for (int64_t m = 0; m < s.m; ++m) {
+    Value mult = memref::LoadOp::create(b, mults, ValueRange{idx(m)});
+    auto loop = scf::ForOp::create(b, tid, idx(s.k), idx(threads));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value k = loop.getInductionVar();
+    Value v = arith::MulFOp::create(
+        b, memref::LoadOp::create(b, x, ValueRange{idx(m), k}), mult);
+    // Round half to even: llvm.rint in the default rounding mode, one
+    // cvt.rni (math.roundeven would become a libdevice call).
+    Value r = LLVM::RintOp::create(b, v);
+    r = arith::MinimumFOp::create(b, arith::MaximumFOp::create(b, r, loV), hiV);
+    memref::StoreOp::create(b, arith::FPToSIOp::create(b, b.getI8Type(), r),
+                            codes, ValueRange{idx(m), k});
+  }
+  gpu::BarrierOp::create(b);
 }
 
 /// The layer a function computes, or failure with an error on the function.
@@ -246,14 +405,42 @@ FailureOr<LayerShape> matchLayerFunction(func::FuncOp func) {
         << why;
     return failure();
   };
-  if (!llvm::hasSingleElement(func.getBody()) || body.getOperations().size() != 2)
-    return fail("the body must be one bitnet.bitlinear and a return");
-  auto op = dyn_cast<BitLinearOp>(body.front());
+  if (!llvm::hasSingleElement(func.getBody()) ||
+      (body.getOperations().size() != 2 && body.getOperations().size() != 3))
+    return fail("the body must be one bitnet.bitlinear (after one absmax_quant "
+                "or absmean_quant of its input) and a return");
+  auto op = dyn_cast<BitLinearOp>(*std::prev(body.end(), 2));
   auto ret = dyn_cast<func::ReturnOp>(body.back());
   if (!op || !ret || ret.getNumOperands() != 1 ||
       ret.getOperand(0) != op.getResult())
-    return fail("the body must be one bitnet.bitlinear and a return of it");
-  // (With only these two ops, every bitlinear operand is an argument.)
+    return fail("the body must end in one bitnet.bitlinear and a return of it");
+  std::optional<QuantPrologue> prologue;
+  if (body.getOperations().size() == 3) {
+    Operation *first = &body.front();
+    QuantPrologue q;
+    auto fill = [&](auto quant) {
+      q.bits = quant.getBits();
+      q.eps = quant.getEps().convertToDouble();
+      q.mode = quant.getEpsMode();
+      q.form = quant.getMultForm();
+      return quant->getResult(0) == op.getInput() &&
+             quant->getResult(1) == op.getInputScale();
+    };
+    bool chained = false;
+    if (auto absmax = dyn_cast<AbsmaxQuantOp>(first))
+      chained = fill(absmax);
+    else if (auto absmean = dyn_cast<AbsmeanQuantOp>(first)) {
+      q.mean = true;
+      chained = fill(absmean);
+    } else
+      return fail("the op before the bitlinear must be bitnet.absmax_quant or "
+                  "bitnet.absmean_quant (the kernel's quantizer prologue)");
+    if (!chained)
+      return fail("the quantizer's codes and scale must be the bitlinear's "
+                  "input and input scale");
+    prologue = q;
+  }
+  // (With only these ops, every other operand is an argument.)
   auto x = cast<RankedTensorType>(op.getInput().getType());
   auto packed = dyn_cast<PackedTernaryType>(op.getWeight().getType());
   if (!x.hasStaticShape() || !x.getElementType().isInteger(8))
@@ -267,6 +454,12 @@ FailureOr<LayerShape> matchLayerFunction(func::FuncOp func) {
   s.n = packed.getShape()[0];
   if (s.k % kChunkWeights != 0)
     return fail("K = " + Twine(s.k) + " must be a multiple of 64");
+  s.prologue = prologue;
+  if (prologue && (s.m > kUnrollMaxRows || s.m * s.k > kMaxFusedCodeBytes))
+    return fail("a quantizer prologue needs M <= " + Twine(kUnrollMaxRows) +
+                " and M * K <= " + Twine(kMaxFusedCodeBytes) +
+                " (the codes stay in shared memory); got M = " + Twine(s.m) +
+                ", K = " + Twine(s.k));
   return s;
 }
 
@@ -299,15 +492,33 @@ struct BitLinearToGPUPass
         return signalPassFailure();
       const LayerShape &s = *shape;
       LaunchShape launch = chooseLaunch(s, rowsPerWarp, warpsPerBlock);
-      SmallVector<Type> params{MemRefType::get({s.m, s.k}, i8),
-                               MemRefType::get({s.m}, f32),
-                               MemRefType::get({s.n, s.k / 16}, i32),
-                               MemRefType::get({1}, f32),
-                               MemRefType::get({s.m, s.n}, f32)};
+      // Parameters: codes and their scales, or with a prologue the f32
+      // activations; then the weights, their scale and the output.
+      SmallVector<Type> params;
+      if (s.prologue)
+        params.push_back(MemRefType::get({s.m, s.k}, f32));
+      else
+        params.append({MemRefType::get({s.m, s.k}, i8),
+                       MemRefType::get({s.m}, f32)});
+      params.append({MemRefType::get({s.n, s.k / 16}, i32),
+                     MemRefType::get({1}, f32), MemRefType::get({s.m, s.n}, f32)});
+      SmallVector<Type> shared;
+      if (s.prologue) {
+        auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+        auto sharedOf = [&](ArrayRef<int64_t> shape, Type t) {
+          return MemRefType::get(shape, t, MemRefLayoutAttrInterface{},
+                                 workgroup);
+        };
+        int64_t threads = launch.warpsPerBlock * kWarp;
+        shared = {sharedOf({s.m, s.k}, i8),
+                  sharedOf({s.m, threads},
+                           s.prologue->mean ? Type(Float64Type::get(ctx)) : f32),
+                  sharedOf({s.m}, f32), sharedOf({s.m}, f32)};
+      }
       ImplicitLocOpBuilder b(func.getLoc(), ctx);
       b.setInsertionPointToEnd(gpuModule.getBody());
       auto kernel = gpu::GPUFuncOp::create(
-          b, func.getSymName(), FunctionType::get(ctx, params, {}));
+          b, func.getSymName(), FunctionType::get(ctx, params, {}), shared);
       kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
                       UnitAttr::get(ctx));
       int32_t threads = int32_t(launch.warpsPerBlock * kWarp);
@@ -318,8 +529,25 @@ struct BitLinearToGPUPass
                           ctx, {int32_t(launch.blocks(s)), 1, 1}));
       kernel->setAttr(kGPULayerAttrName,
                       DenseI64ArrayAttr::get(ctx, {s.m, s.n, s.k}));
+      if (s.prologue)
+        kernel->setAttr(kGPUPrologueAttrName,
+                        StringAttr::get(ctx, (s.prologue->mean ? "absmean_int"
+                                                               : "absmax_int") +
+                                                 Twine(s.prologue->bits)));
       b.setInsertionPointToStart(&kernel.getBody().front());
-      buildKernelBody(b, kernel, s, launch);
+      if (s.prologue) {
+        ArrayRef<BlockArgument> wg = kernel.getWorkgroupAttributions();
+        buildGemv(b, wg[0], wg[3], kernel.getArgument(1), kernel.getArgument(2),
+                  kernel.getArgument(3), s, launch, [&] {
+                    buildQuantPrologue(b, kernel.getArgument(0), wg[0], wg[1],
+                                       wg[2], wg[3], s, launch);
+                  });
+      } else {
+        buildGemv(b, kernel.getArgument(0), kernel.getArgument(1),
+                  kernel.getArgument(2), kernel.getArgument(3),
+                  kernel.getArgument(4), s, launch);
+      }
+      gpu::ReturnOp::create(b);
       func.erase();
     }
   }

@@ -153,13 +153,6 @@ Value mlir::bitnet::lowering::roundClampToI8(OpBuilder &b, Location loc, Value v
   return arith::FPToSIOp::create(b, loc, b.getI8Type(), r);
 }
 
-Value mlir::bitnet::lowering::applyEps(OpBuilder &b, Location loc, Value s, Value eps,
-                       bool clamp) {
-  if (clamp)
-    return arith::MaximumFOp::create(b, loc, s, eps);
-  return arith::AddFOp::create(b, loc, s, eps);
-}
-
 Value mlir::bitnet::lowering::bits2ColsWeight(OpBuilder &b, Location loc,
                                               Value row, Value byte) {
   Type i32 = b.getI32Type();

@@ -68,8 +68,6 @@ SmallVector<Value> mapElementwise(OpBuilder &b, Location loc, Value like,
 /// Rounds half to even, then clamps to [lo, hi] and converts to i8.
 Value roundClampToI8(OpBuilder &b, Location loc, Value v, Value lo, Value hi);
 
-/// The scale guard: s + eps or max(s, eps).
-Value applyEps(OpBuilder &b, Location loc, Value s, Value eps, bool clamp);
 
 } // namespace mlir::bitnet::lowering
 

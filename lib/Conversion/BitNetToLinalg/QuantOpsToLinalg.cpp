@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "LoweringUtils.h"
+#include "bitnet/Dialect/BitNet/IR/QuantArithmetic.h"
 #include "Patterns.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -23,18 +24,14 @@ using namespace mlir::bitnet::lowering;
 namespace {
 
 /// From a per-token statistic s (f32, or f64 to be divided by `divisor` for a
-/// mean): d = eps(s); multiplier = numer / d (or (1 / d) * numer);
-/// scale = d / numer.
+/// mean): the multiplier and scale of buildQuantMultiplierAndScale.
 template <typename QuantOp>
 std::pair<Value, Value> multiplierAndScale(OpBuilder &b, Location loc, Value s,
                                            Value divisor, double numer,
                                            QuantOp op) {
-  APFloat eps = op.getEps();
+  double eps = op.getEps().convertToDouble();
   EpsMode mode = op.getEpsMode();
-  bool recipMul = op.getMultForm() == MultForm::recip_mul;
-  Value epsV = f32Const(b, loc, eps.convertToDouble());
-  Value numerV = f32Const(b, loc, numer);
-  Value one = f32Const(b, loc, 1.0);
+  MultForm form = op.getMultForm();
   Type f32 = b.getF32Type();
   SmallVector<Value> r = mapElementwise(
       b, loc, s, s, {f32, f32}, [&](OpBuilder &nb, Location nl, ValueRange a) {
@@ -43,15 +40,8 @@ std::pair<Value, Value> multiplierAndScale(OpBuilder &b, Location loc, Value s,
           stat = arith::DivFOp::create(nb, nl, stat, divisor);
           stat = arith::TruncFOp::create(nb, nl, f32, stat);
         }
-        Value d = applyEps(nb, nl, stat, epsV, mode == EpsMode::clamp);
-        Value mult;
-        if (recipMul)
-          mult = arith::MulFOp::create(
-              nb, nl,
-              arith::DivFOp::create(nb, nl, one, d), numerV);
-        else
-          mult = arith::DivFOp::create(nb, nl, numerV, d);
-        Value scale = arith::DivFOp::create(nb, nl, d, numerV);
+        auto [mult, scale] =
+            buildQuantMultiplierAndScale(nb, nl, stat, numer, eps, mode, form);
         return SmallVector<Value>{mult, scale};
       });
   return {r[0], r[1]};
@@ -105,7 +95,8 @@ struct AbsmaxQuantLowering : OpConversionPattern<AbsmaxQuantOp> {
     int64_t q = maxSignedCode(op.getBits());
     Value g = reduceAbsLastDim(rewriter, loc, adaptor.getInput(),
                                AbsReduction::Max);
-    auto [mult, scale] = multiplierAndScale(rewriter, loc, g, Value(), double(q), op);
+    auto [mult, scale] = multiplierAndScale(rewriter, loc, g, Value(),
+                                            absmaxNumerator(op.getBits()), op);
     Value codes = integerCodes(rewriter, loc, adaptor.getInput(), mult,
                                double(-q - 1), double(q));
     rewriter.replaceOp(op, {codes, scale});
@@ -123,10 +114,8 @@ struct AbsmeanQuantLowering : OpConversionPattern<AbsmeanQuantOp> {
     Value x = adaptor.getInput();
     Value sum = reduceAbsLastDim(rewriter, loc, x, AbsReduction::SumF64);
     Value count = lastDimAsF64(rewriter, loc, x);
-    // sqrt(Q) rounded once to f32, as torch's `7 ** 0.5` is when it meets an
-    // f32 tensor.
-    double sqrtQ = double(float(std::sqrt(double(q))));
-    auto [mult, scale] = multiplierAndScale(rewriter, loc, sum, count, sqrtQ, op);
+    auto [mult, scale] = multiplierAndScale(rewriter, loc, sum, count,
+                                            absmeanNumerator(op.getBits()), op);
     Value codes = integerCodes(rewriter, loc, x, mult, double(-q - 1), double(q));
     rewriter.replaceOp(op, {codes, scale});
     return success();

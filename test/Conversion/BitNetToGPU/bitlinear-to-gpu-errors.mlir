@@ -1,6 +1,6 @@
 // RUN: bitnet-opt %s --split-input-file --bitnet-bitlinear-to-gpu -verify-diagnostics
 
-// expected-error @+1 {{--target=cuda compiles functions that are one BitLinear layer (whole models do not run on the GPU yet): the body must be one bitnet.bitlinear and a return}}
+// expected-error @+1 {{--target=cuda compiles functions that are one BitLinear layer (whole models do not run on the GPU yet): the body must end in one bitnet.bitlinear and a return of it}}
 func.func @model(%x: tensor<4xf32>) -> tensor<4xf32> {
   %y = arith.addf %x, %x : tensor<4xf32>
   %z = arith.mulf %y, %y : tensor<4xf32>
@@ -33,7 +33,7 @@ func.func @dynamic(%x: tensor<?x128xi8>, %s: tensor<?xf32>, %w: !bitnet.packed_t
 
 // -----
 
-// expected-error @+1 {{the body must be one bitnet.bitlinear and a return}}
+// expected-error @+1 {{the op before the bitlinear must be bitnet.absmax_quant or bitnet.absmean_quant (the kernel's quantizer prologue)}}
 func.func @computed_scale(%x: tensor<1x128xi8>, %w: !bitnet.packed_ternary<64x128, bits2>, %ws: tensor<f32>) -> tensor<1x64xf32> {
   %s = arith.constant dense<1.0> : tensor<1xf32>
   %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<1x128xi8>, tensor<1xf32>, !bitnet.packed_ternary<64x128, bits2>, tensor<f32>) -> tensor<1x64xf32>
@@ -42,7 +42,7 @@ func.func @computed_scale(%x: tensor<1x128xi8>, %w: !bitnet.packed_ternary<64x12
 
 // -----
 
-// expected-error @+1 {{the body must be one bitnet.bitlinear and a return of it}}
+// expected-error @+1 {{the body must end in one bitnet.bitlinear and a return of it}}
 func.func @returns_other(%x: tensor<1x128xi8>, %s: tensor<1xf32>, %w: !bitnet.packed_ternary<64x128, bits2>, %ws: tensor<f32>) -> tensor<1x128xi8> {
   %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<1x128xi8>, tensor<1xf32>, !bitnet.packed_ternary<64x128, bits2>, tensor<f32>) -> tensor<1x64xf32>
   return %x : tensor<1x128xi8>
@@ -53,5 +53,25 @@ func.func @returns_other(%x: tensor<1x128xi8>, %s: tensor<1xf32>, %w: !bitnet.pa
 // expected-error @+1 {{the weights must be !bitnet.packed_ternary<NxK, bits2>}}
 func.func @unpacked(%x: tensor<1x128xi8>, %s: tensor<1xf32>, %w: tensor<64x128xi8>, %ws: tensor<f32>) -> tensor<1x64xf32> {
   %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<1x128xi8>, tensor<1xf32>, tensor<64x128xi8>, tensor<f32>) -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}
+
+// -----
+
+// A quantizer prologue keeps its codes in shared memory: decode sizes only.
+// expected-error @+1 {{a quantizer prologue needs M <= 2 and M * K <= 32768 (the codes stay in shared memory); got M = 16, K = 256}}
+func.func @fused_prefill(%x: tensor<16x256xf32>, %w: !bitnet.packed_ternary<64x256, bits2>, %ws: tensor<f32>) -> tensor<16x64xf32> {
+  %c, %s = bitnet.absmax_quant %x : tensor<16x256xf32> -> tensor<16x256xi8>, tensor<16xf32>
+  %y = bitnet.bitlinear %c, %s, %w, %ws : (tensor<16x256xi8>, tensor<16xf32>, !bitnet.packed_ternary<64x256, bits2>, tensor<f32>) -> tensor<16x64xf32>
+  return %y : tensor<16x64xf32>
+}
+
+// -----
+
+// The scale must be the quantizer's too.
+// expected-error @+1 {{the quantizer's codes and scale must be the bitlinear's input and input scale}}
+func.func @foreign_scale(%x: tensor<1x256xf32>, %s: tensor<1xf32>, %w: !bitnet.packed_ternary<64x256, bits2>, %ws: tensor<f32>) -> tensor<1x64xf32> {
+  %c, %unused = bitnet.absmax_quant %x : tensor<1x256xf32> -> tensor<1x256xi8>, tensor<1xf32>
+  %y = bitnet.bitlinear %c, %s, %w, %ws : (tensor<1x256xi8>, tensor<1xf32>, !bitnet.packed_ternary<64x256, bits2>, tensor<f32>) -> tensor<1x64xf32>
   return %y : tensor<1x64xf32>
 }

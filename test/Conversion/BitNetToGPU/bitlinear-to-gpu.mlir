@@ -63,3 +63,62 @@ func.func @prefill(%x: tensor<16x64xi8>, %s: tensor<16xf32>, %w: !bitnet.packed_
 func.func private @helper(%x: tensor<4xf32>) -> tensor<4xf32> {
   return %x : tensor<4xf32>
 }
+
+// -----
+
+// Quantize-into-GEMM: the absmean quantizer of the f32 input runs as the
+// kernel's prologue, in blocks of 8 warps of 4 rows. The weight loads are
+// issued first; the block sums |x| per thread in f64, warp leaders then
+// thread 0 add the partials in order and compute the multiplier and scale
+// as the reference does, the codes go to shared memory, and the GEMV reads
+// them there.
+// CHECK-LABEL: gpu.func @fused(
+// CHECK-SAME: %[[X:.*]]: memref<1x128xf32>, %{{.*}}: memref<256x8xi32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1x256xf32>)
+// CHECK-SAME: workgroup(%[[CODES:.*]] : memref<1x128xi8, #gpu.address_space<workgroup>>, %[[PART:.*]] : memref<1x256xf64, #gpu.address_space<workgroup>>, %[[MULT:.*]] : memref<1xf32, #gpu.address_space<workgroup>>, %[[SCALE:.*]] : memref<1xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: bitnet.grid_size = array<i32: 8, 1, 1>, bitnet.layer = array<i64: 1, 256, 128>, bitnet.prologue = "absmean_int4", known_block_size = array<i32: 256, 1, 1>
+// CHECK: vector.load %{{.*}} : memref<256x8xi32>, vector<4xi32>
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (f64)
+// CHECK:   memref.load %[[X]]
+// CHECK:   arith.andi
+// CHECK:   arith.extf {{.*}} to f64
+// CHECK: memref.store {{.*}}, %[[PART]]
+// CHECK: gpu.barrier
+// CHECK: scf.if
+// CHECK:   memref.load %[[PART]]
+// CHECK: gpu.barrier
+// CHECK: scf.if
+// CHECK:   arith.divf {{.*}} : f64
+// CHECK:   arith.truncf
+// CHECK:   arith.addf
+// CHECK:   %[[M:.*]] = arith.divf
+// CHECK:   %[[S:.*]] = arith.divf
+// CHECK:   memref.store %[[M]], %[[MULT]]
+// CHECK:   memref.store %[[S]], %[[SCALE]]
+// CHECK: gpu.barrier
+// CHECK: llvm.intr.rint
+// CHECK: arith.fptosi {{.*}} to i8
+// CHECK: memref.store {{.*}}, %[[CODES]]
+// CHECK: gpu.barrier
+// CHECK: vector.load %[[CODES]]
+// CHECK: nvvm.dot.accumulate.4way
+// CHECK: memref.load %[[SCALE]]
+func.func @fused(%x: tensor<1x128xf32>, %w: !bitnet.packed_ternary<256x128, bits2>, %ws: tensor<f32>) -> tensor<1x256xf32> {
+  %c, %s = bitnet.absmean_quant %x {bits = 4 : i32} : tensor<1x128xf32> -> tensor<1x128xi8>, tensor<1xf32>
+  %y = bitnet.bitlinear %c, %s, %w, %ws : (tensor<1x128xi8>, tensor<1xf32>, !bitnet.packed_ternary<256x128, bits2>, tensor<f32>) -> tensor<1x256xf32>
+  return %y : tensor<1x256xf32>
+}
+
+// -----
+
+// absmax: the statistic is a max in f32 (order-independent: the reference's
+// exactly).
+// CHECK-LABEL: gpu.func @fused_absmax
+// CHECK-SAME: memref<1x256xf32, #gpu.address_space<workgroup>>
+// CHECK-SAME: bitnet.prologue = "absmax_int8"
+// CHECK: scf.for {{.*}} -> (f32)
+// CHECK: arith.maximumf
+func.func @fused_absmax(%x: tensor<1x128xf32>, %w: !bitnet.packed_ternary<256x128, bits2>, %ws: tensor<f32>) -> tensor<1x256xf32> {
+  %c, %s = bitnet.absmax_quant %x : tensor<1x128xf32> -> tensor<1x128xi8>, tensor<1xf32>
+  %y = bitnet.bitlinear %c, %s, %w, %ws : (tensor<1x128xi8>, tensor<1xf32>, !bitnet.packed_ternary<256x128, bits2>, tensor<f32>) -> tensor<1x256xf32>
+  return %y : tensor<1x256xf32>
+}

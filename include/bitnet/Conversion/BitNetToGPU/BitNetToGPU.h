@@ -17,6 +17,10 @@ inline constexpr llvm::StringLiteral kGPUGridSizeAttrName = "bitnet.grid_size";
 /// M, N, K of the BitLinear layer a generated kernel computes
 /// (DenseI64ArrayAttr).
 inline constexpr llvm::StringLiteral kGPULayerAttrName = "bitnet.layer";
+/// The activation quantizer a generated kernel runs as its prologue, as
+/// "absmax_intB" or "absmean_intB" (StringAttr); absent: the kernel takes
+/// codes and their scales.
+inline constexpr llvm::StringLiteral kGPUPrologueAttrName = "bitnet.prologue";
 
 } // namespace mlir::bitnet
 

@@ -100,6 +100,10 @@ public:
     std::array<unsigned, 3> grid{1, 1, 1}, block{1, 1, 1};
     /// M, N, K of a generated BitLinear kernel; empty otherwise.
     std::vector<int64_t> layer;
+    /// Its quantizer prologue ("absmax_int8", "absmean_int4"): it takes f32
+    /// activations (x, weight, weight_scale, out). Empty: codes and their
+    /// scales (x, x_scale, weight, weight_scale, out).
+    std::string prologue;
   };
 
   GpuKernelLibrary() = default;
