@@ -659,6 +659,92 @@ INSTANTIATE_TEST_SUITE_P(Widths, KVCacheTest,
 // Dynamic token count
 //===----------------------------------------------------------------------===//
 
+// RMSNorm in front of an INT8 absmax quantizer, one generic per step as
+// the ONNX importer emits it: the pipeline's bitnet-fuse-elementwise turns
+// it into reductions over x and a code map from x (the normalized row is
+// never stored). Codes and scales must equal the C++ reference computing
+// the same f32 operations in the same order.
+TEST(FusedPrologueTest, RMSNormThenAbsmaxMatchesReference) {
+  RunFunction fn;
+  std::string x = fn.input("x", {kRows, kDim}, "f32");
+  std::string w = fn.input("w", {kDim}, "f32");
+  const std::string row = "affine_map<(d0, d1) -> (d0, d1)>",
+                    red = "affine_map<(d0, d1) -> (d0)>",
+                    vec = "affine_map<(d0, d1) -> (d1)>",
+                    one = "affine_map<(d0) -> (d0)>";
+  auto generic = [&](const std::string &result, const std::string &maps,
+                     const std::string &iters, const std::string &ins,
+                     const std::string &outs, const std::string &outType,
+                     const std::string &args, const std::string &body) {
+    fn.line(result + " = linalg.generic {indexing_maps = [" + maps +
+            "], iterator_types = [" + iters + "]} ins(" + ins + ") outs(" +
+            outs + " : " + outType + ") {");
+    fn.line("^bb0(" + args + "):");
+    fn.line(body);
+    fn.line("} -> " + outType);
+  };
+  fn.line("%e = tensor.empty() : tensor<8x128xf32>");
+  fn.line("%er = tensor.empty() : tensor<8xf32>");
+  fn.line("%zero = arith.constant 0.0 : f32");
+  fn.line("%init = linalg.fill ins(%zero : f32) outs(%er : tensor<8xf32>) -> tensor<8xf32>");
+  generic("%sq", row + ", " + row, "\"parallel\", \"parallel\"",
+          x + " : tensor<8x128xf32>", "%e", "tensor<8x128xf32>",
+          "%a: f32, %o: f32",
+          "%m = arith.mulf %a, %a : f32\n  linalg.yield %m : f32");
+  generic("%ms", row + ", " + red, "\"parallel\", \"reduction\"",
+          "%sq : tensor<8x128xf32>", "%init", "tensor<8xf32>",
+          "%a: f32, %o: f32",
+          "%s = arith.addf %o, %a : f32\n  linalg.yield %s : f32");
+  generic("%r", one + ", " + one, "\"parallel\"", "%ms : tensor<8xf32>",
+          "%er", "tensor<8xf32>", "%a: f32, %o: f32",
+          "%n = arith.constant 128.0 : f32\n  %eps = arith.constant 1.0e-5 : f32\n"
+          "  %c1 = arith.constant 1.0 : f32\n  %mean = arith.divf %a, %n : f32\n"
+          "  %v = arith.addf %mean, %eps : f32\n  %sqrt = math.sqrt %v : f32\n"
+          "  %inv = arith.divf %c1, %sqrt : f32\n  linalg.yield %inv : f32");
+  generic("%xr", row + ", " + red + ", " + row, "\"parallel\", \"parallel\"",
+          x + ", %r : tensor<8x128xf32>, tensor<8xf32>", "%e",
+          "tensor<8x128xf32>", "%a: f32, %b: f32, %o: f32",
+          "%m = arith.mulf %a, %b : f32\n  linalg.yield %m : f32");
+  generic("%xn", row + ", " + vec + ", " + row, "\"parallel\", \"parallel\"",
+          "%xr, " + w + " : tensor<8x128xf32>, tensor<128xf32>", "%e",
+          "tensor<8x128xf32>", "%a: f32, %b: f32, %o: f32",
+          "%m = arith.mulf %a, %b : f32\n  linalg.yield %m : f32");
+  fn.line("%c, %s = bitnet.absmax_quant %xn : tensor<8x128xf32> -> "
+          "tensor<8x128xi8>, tensor<8xf32>");
+  fn.output("codes", "%c", {kRows, kDim}, "i8");
+  fn.output("scale", "%s", {kRows}, "f32");
+  auto engine = compileOrFail(fn);
+  ASSERT_TRUE(engine);
+
+  std::vector<float> in = quantizerInput(7, 127.f), weight(kDim);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(0.5f, 1.5f);
+  for (float &v : weight)
+    v = u(rng);
+  std::vector<int8_t> codes(kRows * kDim);
+  std::vector<float> scale(kRows);
+  auto inV = view<float, 2>(in, {kRows, kDim});
+  auto wV = view<float, 1>(weight, {kDim});
+  auto codesV = view<int8_t, 2>(codes, {kRows, kDim});
+  auto scaleV = view<float, 1>(scale, {kRows});
+  llvm::Error err = engine->invoke("run", &inV, &wV, &codesV, &scaleV);
+  ASSERT_FALSE(err) << llvm::toString(std::move(err));
+
+  std::vector<float> normed(kRows * kDim);
+  for (int64_t r = 0; r < kRows; ++r) {
+    float ms = 0.f;
+    for (int64_t i = 0; i < kDim; ++i)
+      ms += in[r * kDim + i] * in[r * kDim + i];
+    float inv = 1.f / std::sqrt(ms / 128.f + 1e-5f);
+    for (int64_t i = 0; i < kDim; ++i)
+      normed[r * kDim + i] = (in[r * kDim + i] * inv) * weight[i];
+  }
+  ref::Quantized want = ref::absmaxQuant(normed, kRows, kDim, 8, 1e-5f,
+                                         /*clampEps=*/false, /*recipMul=*/false);
+  expectSameCodes(codes, want.codes, "codes", 0xff);
+  expectNear(scale, want.scales, 0, "scale");
+}
+
 TEST(DynamicShapeTest, AbsmaxQuantWithDynamicTokens) {
   RunFunction fn;
   std::string x = fn.input("x", {-1, 64}, "f32");
