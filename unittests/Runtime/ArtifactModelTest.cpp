@@ -288,6 +288,10 @@ struct KVCodesCase {
   const char *name;
 };
 
+void PrintTo(const KVCodesCase &c, std::ostream *os) {
+  *os << c.model << " with a " << c.name << " cache";
+}
+
 class KVCodesTest : public ::testing::TestWithParam<KVCodesCase> {};
 
 TEST_P(KVCodesTest, BitIdenticalToF32Cache) {

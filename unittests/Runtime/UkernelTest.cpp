@@ -266,6 +266,26 @@ TEST(AttentionCacheTest, HalfCacheMatchesFloatCache) {
   EXPECT_EQ(o32, o16);
 }
 
+/// The `start` and [offset, BOS offset] operands of the attention kernels
+/// (rank 0 and rank 1 memref descriptors).
+struct CacheScalars {
+  int64_t start;
+  int32_t offsets[2];
+  struct {
+    int64_t *allocated, *aligned, offset;
+  } startDesc;
+  struct {
+    int32_t *allocated, *aligned;
+    int64_t offset, size, stride;
+  } offDesc;
+  BitnetUnrankedMemRef startRef, offRef;
+  CacheScalars(int64_t s, int32_t offset, int32_t bosOffset)
+      : start(s), offsets{offset, bosOffset}, startDesc{&start, &start, 0},
+        offDesc{offsets, offsets, 0, 2, 1}, startRef{0, &startDesc},
+        offRef{1, &offDesc} {}
+  CacheScalars(const CacheScalars &) = delete;
+};
+
 // A q4 cache (4-bit codes + an f32 scale per row, the BOS row at its own
 // offset) against an f32 cache of its dequantized values, on the AVX-512
 // blocks (D = 64: two row blocks and a tail) and on the portable loops
@@ -301,16 +321,8 @@ TEST(AttentionCacheTest, Q4CacheMatchesFloatCache) {
           kv[(h * C + j) * D] = nan;
         }
       }
-    int64_t startValue = start;
-    struct {
-      int64_t *allocated, *aligned, offset;
-    } startDesc{&startValue, &startValue, 0};
-    int32_t offsets[2] = {offset, bosOffset};
-    struct {
-      int32_t *allocated, *aligned;
-      int64_t offset, size, stride;
-    } offDesc{offsets, offsets, 0, 2, 1};
-    BitnetUnrankedMemRef startRef{0, &startDesc}, offRef{1, &offDesc};
+    CacheScalars scalars(start, offset, bosOffset);
+    BitnetUnrankedMemRef &startRef = scalars.startRef, &offRef = scalars.offRef;
     auto ref = [](auto &d) { return BitnetUnrankedMemRef{4, &d}; };
     auto qd = desc4(q, 1, heads, seq, D);
     auto kd = desc4(kv, 1, kvHeads, C, D);
@@ -384,16 +396,8 @@ TEST(AttentionCacheTest, Q3CacheMatchesFloatCache) {
           kv[(h * C + j) * D + d] = float(int32_t(c) - off) * scale;
         }
       }
-    int64_t startValue = start;
-    struct {
-      int64_t *allocated, *aligned, offset;
-    } startDesc{&startValue, &startValue, 0};
-    int32_t offsets[2] = {offset, bosOffset};
-    struct {
-      int32_t *allocated, *aligned;
-      int64_t offset, size, stride;
-    } offDesc{offsets, offsets, 0, 2, 1};
-    BitnetUnrankedMemRef startRef{0, &startDesc}, offRef{1, &offDesc};
+    CacheScalars scalars(start, offset, bosOffset);
+    BitnetUnrankedMemRef &startRef = scalars.startRef, &offRef = scalars.offRef;
     auto ref = [](auto &d) { return BitnetUnrankedMemRef{4, &d}; };
     auto qd = desc4(q, 1, heads, seq, D);
     auto kd = desc4(kv, 1, kvHeads, C, D);
