@@ -177,3 +177,42 @@ func.func @shared_exp(%x: tensor<2x16xf32>) -> tensor<2x16xf32> {
   } -> tensor<2x16xf32>
   return %d : tensor<2x16xf32>
 }
+
+// -----
+
+// A cheap op with several users is recomputed only in sinks (reductions,
+// bodies that are not cheap): a chain of residual adds stays stored, so
+// later ops do not recompute (and carry the operands of) the whole chain.
+#m5 = affine_map<(d0) -> (d0)>
+// (x2 has one user and fuses into it; x1, used twice by cheap ops, stays.)
+// CHECK-LABEL: func.func @residual_chain
+// CHECK: %[[X1:.*]] = linalg.generic
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.addf
+// CHECK: linalg.generic {{.*}} ins(%[[X1]], %arg2 : tensor<16xf32>, tensor<16xf32>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: %[[S:.*]] = arith.addf
+// CHECK-NEXT: arith.mulf %{{.*}}, %[[S]]
+// CHECK-NOT: linalg.generic
+func.func @residual_chain(%x0: tensor<16xf32>, %a1: tensor<16xf32>, %a2: tensor<16xf32>) -> tensor<16xf32> {
+  %e = tensor.empty() : tensor<16xf32>
+  %x1 = linalg.generic {indexing_maps = [#m5, #m5, #m5], iterator_types = ["parallel"]}
+      ins(%x0, %a1 : tensor<16xf32>, tensor<16xf32>) outs(%e : tensor<16xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<16xf32>
+  %x2 = linalg.generic {indexing_maps = [#m5, #m5, #m5], iterator_types = ["parallel"]}
+      ins(%x1, %a2 : tensor<16xf32>, tensor<16xf32>) outs(%e : tensor<16xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<16xf32>
+  %p = linalg.generic {indexing_maps = [#m5, #m5, #m5], iterator_types = ["parallel"]}
+      ins(%x1, %x2 : tensor<16xf32>, tensor<16xf32>) outs(%e : tensor<16xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<16xf32>
+  return %p : tensor<16xf32>
+}

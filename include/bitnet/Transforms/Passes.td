@@ -43,9 +43,14 @@ def BitNetFuseElementwise : Pass<"bitnet-fuse-elementwise"> {
     codes alone.
 
     - A producer with several users is fused into each of them (its values
-      recomputed) only when it is cheap: at most `max-duplicated-ops`
-      arithmetic ops and no `math` ops (an exp or a rounding is computed once
-      and stored).
+      recomputed) only when it is cheap (at most `max-duplicated-ops`
+      arithmetic ops, no `math` ops: an exp or a rounding is computed once
+      and stored) and every user is a sink: a reduction, or a body that is
+      not cheap. Chains of cheap ops (the residual stream's adds) are not
+      recomputed in every later op (that made the 2B4T model's compile 65%
+      slower; with the rule it is 7% faster than without the pass).
+    - A producer that its consumer broadcasts (a per-row `1 / rms`) is not
+      fused: it would be recomputed for every element of the row.
     - Generics tagged `bitnet.ukernel` (BitLinear contractions, float
       matmuls, TopK ranks, cached attention) are never fused into or from:
       bitnet-lower-ukernels replaces them by calls with exactly their
