@@ -286,93 +286,19 @@ struct CacheScalars {
   CacheScalars(const CacheScalars &) = delete;
 };
 
-// A q4 cache (4-bit codes + an f32 scale per row, the BOS row at its own
-// offset) against an f32 cache of its dequantized values, on the AVX-512
-// blocks (D = 64: two row blocks and a tail) and on the portable loops
-// (D = 40): identical results, unfilled rows never read, and the sums
-// close to a double-precision reference.
-TEST(AttentionCacheTest, Q4CacheMatchesFloatCache) {
+// A packed cache (q4: 4-bit codes two per byte; q3: three bit planes and
+// the BOS row's fourth plane in a row of its own; each row then its f32
+// scale, the BOS row at its own offset) against an f32 cache of its
+// dequantized values, on the AVX-512 blocks (D = 64: two row blocks and a
+// tail) and on the portable loops (D = 40): identical results, unfilled
+// rows never read, and the sums close to a double-precision reference.
+void expectPackedCacheMatchesFloatCache(bool q3) {
   for (int64_t D : {int64_t(40), int64_t(64)}) {
     const int64_t heads = 8, kvHeads = 2, seq = 3, C = 70, start = 67;
     const int32_t offset = 4, bosOffset = 8; // 3-bit codes, BOS at 4 bits
-    std::mt19937 rng(11);
-    std::vector<float> q(heads * seq * D), kv(kvHeads * C * D),
-        p(heads * seq * C);
-    const int64_t row = D / 2 + 4;
-    std::vector<int8_t> packed(kvHeads * C * row, 0);
-    for (float &v : q)
-      v = float(int(rng() % 200) - 100) / 64.0f;
-    for (float &v : p)
-      v = float(int(rng() % 100)) / 128.0f;
-    for (int64_t h = 0; h < kvHeads; ++h)
-      for (int64_t j = 0; j < C; ++j) {
-        int32_t off = j == 0 ? bosOffset : offset;
-        float scale = float(1 + rng() % 50) / 64.0f;
-        uint8_t *r = reinterpret_cast<uint8_t *>(&packed[(h * C + j) * row]);
-        std::memcpy(r + D / 2, &scale, 4);
-        for (int64_t d = 0; d < D; ++d) {
-          uint8_t c = uint8_t(rng() % uint32_t(2 * off));
-          r[d / 2] |= d % 2 ? uint8_t(c << 4) : c;
-          kv[(h * C + j) * D + d] = float(int32_t(c) - off) * scale;
-        }
-        if (j >= start) { // unfilled: never read
-          float nan = std::nanf("");
-          std::memcpy(r + D / 2, &nan, 4);
-          kv[(h * C + j) * D] = nan;
-        }
-      }
-    CacheScalars scalars(start, offset, bosOffset);
-    BitnetUnrankedMemRef &startRef = scalars.startRef, &offRef = scalars.offRef;
-    auto ref = [](auto &d) { return BitnetUnrankedMemRef{4, &d}; };
-    auto qd = desc4(q, 1, heads, seq, D);
-    auto kd = desc4(kv, 1, kvHeads, C, D);
-    auto k4 = desc4(packed, 1, kvHeads, C, row);
-    auto pd = desc4(p, 1, heads, seq, C);
-    std::vector<float> sf(heads * seq * C, 0.5f), s4(sf),
-        of(heads * seq * D, 0.25f), o4(of);
-    auto sfd = desc4(sf, 1, heads, seq, C), s4d = desc4(s4, 1, heads, seq, C);
-    auto ofd = desc4(of, 1, heads, seq, D), o4d = desc4(o4, 1, heads, seq, D);
-    BitnetUnrankedMemRef qr = ref(qd), kr = ref(kd), k4r = ref(k4),
-                         pr = ref(pd), sfr = ref(sfd), s4r = ref(s4d),
-                         ofr = ref(ofd), o4r = ref(o4d);
-    _mlir_ciface_bitnet_ukernel_attn_scores_cached(&qr, &kr, &startRef, &sfr);
-    _mlir_ciface_bitnet_ukernel_attn_scores_cached_q4(
-        &qr, &k4r, &k4r, &k4r, &k4r, &k4r, &offRef, &offRef, &startRef, &s4r);
-    EXPECT_EQ(sf, s4) << "D = " << D;
-    _mlir_ciface_bitnet_ukernel_attn_pv_cached(&pr, &kr, &startRef, &ofr);
-    _mlir_ciface_bitnet_ukernel_attn_pv_cached_q4(
-        &pr, &k4r, &k4r, &k4r, &k4r, &k4r, &offRef, &offRef, &startRef, &o4r);
-    EXPECT_EQ(of, o4) << "D = " << D;
-    const int64_t rep = heads / kvHeads;
-    for (int64_t h = 0; h < heads; ++h)
-      for (int64_t i = 0; i < seq; ++i) {
-        for (int64_t j = 0; j < C; ++j) {
-          double want = 0.5;
-          for (int64_t d = 0; j < start && d < D; ++d)
-            want += double(q[(h * seq + i) * D + d]) *
-                    kv[((h / rep) * C + j) * D + d];
-          EXPECT_NEAR(s4[(h * seq + i) * C + j], want, 1e-4 * (1 + std::fabs(want)));
-        }
-        for (int64_t d = 0; d < D; ++d) {
-          double want = 0.25;
-          for (int64_t j = 0; j < start; ++j)
-            want += double(p[(h * seq + i) * C + j]) *
-                    kv[((h / rep) * C + j) * D + d];
-          EXPECT_NEAR(o4[(h * seq + i) * D + d], want, 1e-4 * (1 + std::fabs(want)));
-        }
-      }
-  }
-}
-
-// A q3 cache (three bit planes + an f32 scale per row, the BOS row's fourth
-// plane in a row of its own) against an f32 cache of its dequantized
-// values, on the AVX-512 blocks (D = 64) and the portable loops (D = 40).
-TEST(AttentionCacheTest, Q3CacheMatchesFloatCache) {
-  for (int64_t D : {int64_t(40), int64_t(64)}) {
-    const int64_t heads = 8, kvHeads = 2, seq = 2, C = 40, start = 37;
-    const int32_t offset = 4, bosOffset = 8; // 3-bit codes, BOS at 4 bits
-    const int64_t row = 3 * D / 8 + 4, plane = D / 8;
-    std::mt19937 rng(13);
+    const int64_t plane = D / 8, codeBytes = q3 ? 3 * plane : D / 2,
+                  row = codeBytes + 4;
+    std::mt19937 rng(q3 ? 13 : 11);
     std::vector<float> q(heads * seq * D), kv(kvHeads * C * D),
         p(heads * seq * C);
     std::vector<int8_t> packed(kvHeads * C * row, 0), bos(kvHeads * row, 0);
@@ -386,14 +312,23 @@ TEST(AttentionCacheTest, Q3CacheMatchesFloatCache) {
         float scale = float(1 + rng() % 50) / 64.0f;
         uint8_t *r = reinterpret_cast<uint8_t *>(&packed[(h * C + j) * row]);
         uint8_t *fourth = reinterpret_cast<uint8_t *>(&bos[h * row]);
-        std::memcpy(r + 3 * plane, &scale, 4);
+        std::memcpy(r + codeBytes, &scale, 4);
         for (int64_t d = 0; d < D; ++d) {
           uint32_t c = rng() % uint32_t(2 * off);
-          for (int64_t b = 0; b < 3; ++b)
-            r[b * plane + d / 8] |= uint8_t(((c >> b) & 1) << (d % 8));
-          if (j == 0)
-            fourth[d / 8] |= uint8_t(((c >> 3) & 1) << (d % 8));
+          if (!q3) {
+            r[d / 2] |= d % 2 ? uint8_t(c << 4) : uint8_t(c);
+          } else {
+            for (int64_t b = 0; b < 3; ++b)
+              r[b * plane + d / 8] |= uint8_t(((c >> b) & 1) << (d % 8));
+            if (j == 0)
+              fourth[d / 8] |= uint8_t(((c >> 3) & 1) << (d % 8));
+          }
           kv[(h * C + j) * D + d] = float(int32_t(c) - off) * scale;
+        }
+        if (j >= start) { // unfilled: never read
+          float nan = std::nanf("");
+          std::memcpy(r + codeBytes, &nan, 4);
+          kv[(h * C + j) * D] = nan;
         }
       }
     CacheScalars scalars(start, offset, bosOffset);
@@ -401,27 +336,60 @@ TEST(AttentionCacheTest, Q3CacheMatchesFloatCache) {
     auto ref = [](auto &d) { return BitnetUnrankedMemRef{4, &d}; };
     auto qd = desc4(q, 1, heads, seq, D);
     auto kd = desc4(kv, 1, kvHeads, C, D);
-    auto k3 = desc4(packed, 1, kvHeads, C, row);
+    auto kpd = desc4(packed, 1, kvHeads, C, row);
     auto bd = desc4(bos, 1, kvHeads, 1, row);
     auto pd = desc4(p, 1, heads, seq, C);
-    std::vector<float> sf(heads * seq * C, 0.5f), s3(sf),
-        of(heads * seq * D, 0.25f), o3(of);
-    auto sfd = desc4(sf, 1, heads, seq, C), s3d = desc4(s3, 1, heads, seq, C);
-    auto ofd = desc4(of, 1, heads, seq, D), o3d = desc4(o3, 1, heads, seq, D);
-    BitnetUnrankedMemRef qr = ref(qd), kr = ref(kd), k3r = ref(k3),
+    std::vector<float> sf(heads * seq * C, 0.5f), sp(sf),
+        of(heads * seq * D, 0.25f), op(of);
+    auto sfd = desc4(sf, 1, heads, seq, C), spd = desc4(sp, 1, heads, seq, C);
+    auto ofd = desc4(of, 1, heads, seq, D), opd = desc4(op, 1, heads, seq, D);
+    BitnetUnrankedMemRef qr = ref(qd), kr = ref(kd), kp = ref(kpd),
                          br = ref(bd), pr = ref(pd), sfr = ref(sfd),
-                         s3r = ref(s3d), ofr = ref(ofd), o3r = ref(o3d);
+                         spr = ref(spd), ofr = ref(ofd), opr = ref(opd);
     _mlir_ciface_bitnet_ukernel_attn_scores_cached(&qr, &kr, &startRef, &sfr);
-    _mlir_ciface_bitnet_ukernel_attn_scores_cached_q3(
-        &qr, &k3r, &k3r, &k3r, &br, &k3r, &k3r, &k3r, &k3r, &offRef, &offRef,
-        &startRef, &s3r);
-    EXPECT_EQ(sf, s3) << "D = " << D;
     _mlir_ciface_bitnet_ukernel_attn_pv_cached(&pr, &kr, &startRef, &ofr);
-    _mlir_ciface_bitnet_ukernel_attn_pv_cached_q3(
-        &pr, &k3r, &k3r, &k3r, &br, &k3r, &k3r, &k3r, &k3r, &offRef, &offRef,
-        &startRef, &o3r);
-    EXPECT_EQ(of, o3) << "D = " << D;
+    if (q3) {
+      _mlir_ciface_bitnet_ukernel_attn_scores_cached_q3(
+          &qr, &kp, &kp, &kp, &br, &kp, &kp, &kp, &kp, &offRef, &offRef,
+          &startRef, &spr);
+      _mlir_ciface_bitnet_ukernel_attn_pv_cached_q3(
+          &pr, &kp, &kp, &kp, &br, &kp, &kp, &kp, &kp, &offRef, &offRef,
+          &startRef, &opr);
+    } else {
+      _mlir_ciface_bitnet_ukernel_attn_scores_cached_q4(
+          &qr, &kp, &kp, &kp, &kp, &kp, &offRef, &offRef, &startRef, &spr);
+      _mlir_ciface_bitnet_ukernel_attn_pv_cached_q4(
+          &pr, &kp, &kp, &kp, &kp, &kp, &offRef, &offRef, &startRef, &opr);
+    }
+    EXPECT_EQ(sf, sp) << "D = " << D;
+    EXPECT_EQ(of, op) << "D = " << D;
+    const int64_t rep = heads / kvHeads;
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t i = 0; i < seq; ++i) {
+        for (int64_t j = 0; j < C; ++j) {
+          double want = 0.5;
+          for (int64_t d = 0; j < start && d < D; ++d)
+            want += double(q[(h * seq + i) * D + d]) *
+                    kv[((h / rep) * C + j) * D + d];
+          EXPECT_NEAR(sp[(h * seq + i) * C + j], want, 1e-4 * (1 + std::fabs(want)));
+        }
+        for (int64_t d = 0; d < D; ++d) {
+          double want = 0.25;
+          for (int64_t j = 0; j < start; ++j)
+            want += double(p[(h * seq + i) * C + j]) *
+                    kv[((h / rep) * C + j) * D + d];
+          EXPECT_NEAR(op[(h * seq + i) * D + d], want, 1e-4 * (1 + std::fabs(want)));
+        }
+      }
   }
+}
+
+TEST(AttentionCacheTest, Q4CacheMatchesFloatCache) {
+  expectPackedCacheMatchesFloatCache(/*q3=*/false);
+}
+
+TEST(AttentionCacheTest, Q3CacheMatchesFloatCache) {
+  expectPackedCacheMatchesFloatCache(/*q3=*/true);
 }
 
 } // namespace
