@@ -248,6 +248,7 @@ private:
   }
   int64_t cacheRowSize(int64_t headDim) const;
   int64_t cacheRowCount() const;
+  Value packNibbles(KVDequantOp deq);
   Value packBitPlanes(KVDequantOp deq);
   Value packScaleBytes(KVDequantOp deq);
   Value cacheSlice(int layer, bool isValue, int64_t kvHeads, int64_t headDim);
@@ -256,6 +257,7 @@ private:
   Value packNewKV();
   Type cacheElementType();
   Value bosPlaneSlice(int layer, bool isValue);
+  Value cacheRowsOf(int layer, bool isValue, int64_t first, int64_t count);
   Value cachedContraction(Value lhs, Value kv, Value bosRow,
                           KVDequantOp quantizer,
                           AffineMap lhsMap, AffineMap kvMap, AffineMap outMap,

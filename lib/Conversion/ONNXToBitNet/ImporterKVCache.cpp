@@ -213,28 +213,16 @@ int64_t GraphImporter::cacheRowCount() const {
 /// use.
 Value GraphImporter::cacheSlice(int layer, bool isValue, int64_t kvHeads,
                                 int64_t headDim) {
-  int64_t layers = int64_t(cache.scores.size()), C = cacheRowCount();
-  int64_t row = cacheRowSize(headDim);
-  Type element = cacheElementType();
   if (!cache.kvArg) {
-    auto type = RankedTensorType::get({2 * layers, 1, kvHeads, C, row},
-                                      element);
+    int64_t layers = int64_t(cache.scores.size());
+    auto type = RankedTensorType::get(
+        {2 * layers, 1, kvHeads, cacheRowCount(), cacheRowSize(headDim)},
+        cacheElementType());
     cache.argTypes.push_back(type);
     cache.kvArg = cache.entry->addArgument(type, fileLoc);
     cache.kvShape = {kvHeads, headDim};
   }
-  SmallVector<OpFoldResult> offs{b.getIndexAttr(2 * layer + (isValue ? 1 : 0)),
-                                 b.getIndexAttr(0), b.getIndexAttr(0),
-                                 b.getIndexAttr(0), b.getIndexAttr(0)};
-  int64_t positions = cache.length;
-  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(1),
-                                  b.getIndexAttr(kvHeads),
-                                  b.getIndexAttr(positions),
-                                  b.getIndexAttr(row)};
-  SmallVector<OpFoldResult> strides(5, b.getIndexAttr(1));
-  auto type = RankedTensorType::get({1, kvHeads, positions, row}, element);
-  return tensor::ExtractSliceOp::create(b, loc, type, cache.kvArg, offs, sizes,
-                                        strides);
+  return cacheRowsOf(layer, isValue, 0, cache.length);
 }
 
 /// The extra row of a q3 cache [1, kv_heads, 1, row] after layer `layer`'s
@@ -242,17 +230,25 @@ Value GraphImporter::cacheSlice(int layer, bool isValue, int64_t kvHeads,
 Value GraphImporter::bosPlaneSlice(int layer, bool isValue) {
   if (cache.storage != ImportOptions::KVStorage::Q3)
     return Value();
+  return cacheRowsOf(layer, isValue, cache.length, 1);
+}
+
+/// Rows [first, first + count) of layer `layer`'s K or V in the cache
+/// argument: [1, kv_heads, count, row].
+Value GraphImporter::cacheRowsOf(int layer, bool isValue, int64_t first,
+                                 int64_t count) {
   auto type = cast<RankedTensorType>(cache.kvArg.getType());
   int64_t kvHeads = type.getShape()[2], row = type.getShape()[4];
   SmallVector<OpFoldResult> offs{b.getIndexAttr(2 * layer + (isValue ? 1 : 0)),
                                  b.getIndexAttr(0), b.getIndexAttr(0),
-                                 b.getIndexAttr(cache.length), b.getIndexAttr(0)};
+                                 b.getIndexAttr(first), b.getIndexAttr(0)};
   SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(1),
-                                  b.getIndexAttr(kvHeads), b.getIndexAttr(1),
-                                  b.getIndexAttr(row)};
+                                  b.getIndexAttr(kvHeads),
+                                  b.getIndexAttr(count), b.getIndexAttr(row)};
   SmallVector<OpFoldResult> strides(5, b.getIndexAttr(1));
   return tensor::ExtractSliceOp::create(
-      b, loc, RankedTensorType::get({1, kvHeads, 1, row}, b.getI8Type()),
+      b, loc,
+      RankedTensorType::get({1, kvHeads, count, row}, type.getElementType()),
       cache.kvArg, offs, sizes, strides);
 }
 
@@ -291,37 +287,40 @@ Value GraphImporter::packCodeRows(KVDequantOp deq) {
   int64_t T = s[1], H = s[2], D = s[3];
   Value codes = cache.storage == ImportOptions::KVStorage::Q3
                     ? packBitPlanes(deq)
-                    : Value();
-  if (!codes) {
-    // Byte r holds code 2r in its low and code 2r + 1 in its high nibble.
-    AffineExpr d0 = b.getAffineDimExpr(0), d1 = b.getAffineDimExpr(1),
-               d2 = b.getAffineDimExpr(2), d3 = b.getAffineDimExpr(3);
-    Type i8 = b.getI8Type();
-    auto i8Const = [](OpBuilder &nb, Location nl, int64_t v) {
-      return arith::ConstantOp::create(nb, nl, nb.getI8IntegerAttr(v));
-    };
-    codes =
-        linalg::GenericOp::create(
-            b, loc, RankedTensorType::get({1, H, T, D / 2}, i8),
-            ValueRange{deq.getCodes(), deq.getCodes()},
-            emptyTensor({1, H, T, D / 2}, i8),
-            SmallVector<AffineMap>{
-                AffineMap::get(4, 0, {d0, d2, d1, d3 * 2}, ctx),
-                AffineMap::get(4, 0, {d0, d2, d1, d3 * 2 + 1}, ctx),
-                AffineMap::getMultiDimIdentityMap(4, ctx)},
-            SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
-            [&](OpBuilder &nb, Location nl, ValueRange a) {
-              Value lo =
-                  arith::AndIOp::create(nb, nl, a[0], i8Const(nb, nl, 15));
-              Value hi = arith::ShLIOp::create(nb, nl, a[1], i8Const(nb, nl, 4));
-              linalg::YieldOp::create(
-                  nb, nl, Value(arith::OrIOp::create(nb, nl, lo, hi)));
-            })
-            .getResult(0);
-  }
+                    : packNibbles(deq);
   return tensor::ConcatOp::create(
       b, loc, RankedTensorType::get({1, H, T, D / 2 + 4}, b.getI8Type()), 3,
       ValueRange{codes, packScaleBytes(deq)});
+}
+
+/// Nibbles [1, H, T, D / 2] of the codes [1, T, H, D]: byte r holds code
+/// 2r in its low and code 2r + 1 in its high nibble.
+Value GraphImporter::packNibbles(KVDequantOp deq) {
+  Value codes = deq.getCodes();
+  ArrayRef<int64_t> s = cast<RankedTensorType>(codes.getType()).getShape();
+  int64_t T = s[1], H = s[2], D = s[3];
+  AffineExpr d0 = b.getAffineDimExpr(0), d1 = b.getAffineDimExpr(1),
+             d2 = b.getAffineDimExpr(2), d3 = b.getAffineDimExpr(3);
+  Type i8 = b.getI8Type();
+  auto i8Const = [](OpBuilder &nb, Location nl, int64_t v) {
+    return arith::ConstantOp::create(nb, nl, nb.getI8IntegerAttr(v));
+  };
+  return linalg::GenericOp::create(
+             b, loc, RankedTensorType::get({1, H, T, D / 2}, i8),
+             ValueRange{codes, codes}, emptyTensor({1, H, T, D / 2}, i8),
+             SmallVector<AffineMap>{
+                 AffineMap::get(4, 0, {d0, d2, d1, d3 * 2}, ctx),
+                 AffineMap::get(4, 0, {d0, d2, d1, d3 * 2 + 1}, ctx),
+                 AffineMap::getMultiDimIdentityMap(4, ctx)},
+             SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+             [&](OpBuilder &nb, Location nl, ValueRange a) {
+               Value lo =
+                   arith::AndIOp::create(nb, nl, a[0], i8Const(nb, nl, 15));
+               Value hi = arith::ShLIOp::create(nb, nl, a[1], i8Const(nb, nl, 4));
+               linalg::YieldOp::create(
+                   nb, nl, Value(arith::OrIOp::create(nb, nl, lo, hi)));
+             })
+      .getResult(0);
 }
 
 /// Bit planes [1, H, T, D / 2] of the codes [1, T, H, D]: plane p (bytes
