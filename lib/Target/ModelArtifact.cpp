@@ -96,11 +96,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   decodeOptions.funcName = "decode";
   decodeOptions.kvBitsHint = {stats.kvBits, stats.kvBosBits};
   // The decode step reads the cache prefill fills.
-  using Storage = imp::ImportOptions::KVStorage;
-  decodeOptions.kvStorage = stats.kvStorage == "q4"    ? Storage::Q4
-                            : stats.kvStorage == "q3"  ? Storage::Q3
-                            : stats.kvStorage == "f16" ? Storage::F16
-                                                       : Storage::F32;
+  decodeOptions.kvStorage = stats.kvStorage;
   auto decode = imp::importONNXModel(model, context, decodeOptions, &decodeStats);
   if (!decode) {
     error = llvm::toString(decode.takeError());
@@ -212,7 +208,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   meta << "tokenizer=" << (field("vocab") == 256 ? "bytes" : "none") << "\n";
   meta << "kv_cache_dtype=f32\n";
   meta << "lm_head=" << (options.int8LMHead ? "int8" : "f32") << "\n";
-  meta << "kv_storage=" << stats.kvStorage << "\n";
+  meta << "kv_storage=" << imp::kvStorageName(stats.kvStorage).str() << "\n";
   meta << "cpu=" << resolvedCPUName(options.cpu) << "\n";
   meta << "cpu_features=";
   for (size_t i = 0; i < features.size(); ++i)

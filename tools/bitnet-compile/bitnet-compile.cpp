@@ -278,15 +278,8 @@ int main(int argc, char **argv) {
   if (emit.empty())
     emit = isONNX && sys::path::extension(outputFile) == ".bnx" ? "artifact"
                                                                  : "obj";
-  using KVStorage = bitnet::onnx_import::ImportOptions::KVStorage;
-  std::optional<KVStorage> kvStorage =
-      llvm::StringSwitch<std::optional<KVStorage>>(kvCache)
-          .Case("auto", KVStorage::Auto)
-          .Case("f32", KVStorage::F32)
-          .Case("f16", KVStorage::F16)
-          .Case("q4", KVStorage::Q4)
-          .Case("q3", KVStorage::Q3)
-          .Default(std::nullopt);
+  std::optional<bitnet::onnx_import::ImportOptions::KVStorage> kvStorage =
+      bitnet::onnx_import::parseKVStorage(kvCache);
   if (!kvStorage)
     return fail("--kv-cache must be auto, f32, f16, q4 or q3, got '" +
                 kvCache + "'");

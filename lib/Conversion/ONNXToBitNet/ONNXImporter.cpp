@@ -475,19 +475,9 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
     results.push_back(packNewKV());
     resultTypes.push_back(results.back().getType());
     argTypes.append(cache.argTypes);
-    switch (cache.storage) {
-    case ImportOptions::KVStorage::Q4:
-      stats.kvStorage = "q4";
-      break;
-    case ImportOptions::KVStorage::Q3:
-      stats.kvStorage = "q3";
-      break;
-    case ImportOptions::KVStorage::F16:
-      stats.kvStorage = "f16";
-      break;
-    default:
-      stats.kvStorage = "f32";
-    }
+    stats.kvStorage = cache.storage == ImportOptions::KVStorage::Auto
+                          ? ImportOptions::KVStorage::F32
+                          : cache.storage;
   }
   func::ReturnOp::create(b, loc, results);
   func.setFunctionType(b.getFunctionType(argTypes, resultTypes));
@@ -533,6 +523,28 @@ std::string mlir::bitnet::onnx_import::ImportStats::summary() const {
   for (const auto &[scheme, count] : activationQuantizers)
     s += " " + std::to_string(count) + " " + scheme;
   return s;
+}
+
+namespace {
+using KVStorage = mlir::bitnet::onnx_import::ImportOptions::KVStorage;
+constexpr std::pair<KVStorage, llvm::StringLiteral> kKVStorageNames[] = {
+    {KVStorage::F32, "f32"}, {KVStorage::F16, "f16"}, {KVStorage::Q4, "q4"},
+    {KVStorage::Q3, "q3"},   {KVStorage::Auto, "auto"}};
+} // namespace
+
+llvm::StringRef mlir::bitnet::onnx_import::kvStorageName(KVStorage storage) {
+  for (const auto &[s, name] : kKVStorageNames)
+    if (s == storage)
+      return name;
+  return "f32";
+}
+
+std::optional<KVStorage>
+mlir::bitnet::onnx_import::parseKVStorage(llvm::StringRef name) {
+  for (const auto &[s, n] : kKVStorageNames)
+    if (n == name)
+      return s;
+  return std::nullopt;
 }
 
 bool mlir::bitnet::onnx_import::parseDimBinding(

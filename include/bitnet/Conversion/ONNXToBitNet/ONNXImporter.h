@@ -18,6 +18,7 @@
 #include "mlir/IR/OwningOpRef.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,9 +90,8 @@ struct ImportStats {
   int64_t kvQuantizers = 0;
   /// Bit width (and BOS width, 0 if none) of the recognized KV quantizers.
   int64_t kvBits = 0, kvBosBits = 0;
-  /// The KV cache's storage in a KV-cached step: "f32", "f16", "q4" or
-  /// "q3".
-  std::string kvStorage = "f32";
+  /// The KV cache's storage in a KV-cached step, resolved (never Auto).
+  ImportOptions::KVStorage kvStorage = ImportOptions::KVStorage::F32;
   /// Activation quantizers by scheme ("int8_absmax", "int4_absmean", ...).
   std::map<std::string, int64_t> activationQuantizers;
   /// The STE output node of each recognized activation quantizer, in order,
@@ -122,6 +122,12 @@ struct ImportStats {
 llvm::Expected<OwningOpRef<ModuleOp>>
 importONNXModel(const ONNXModel &model, MLIRContext &context,
                 const ImportOptions &options, ImportStats *stats = nullptr);
+
+/// The name of a KV storage ("f32", "f16", "q4", "q3", "auto"): the
+/// artifact metadata's `kv_storage` and bitnet-compile's --kv-cache.
+llvm::StringRef kvStorageName(ImportOptions::KVStorage storage);
+/// The storage a name names, or none.
+std::optional<ImportOptions::KVStorage> parseKVStorage(llvm::StringRef name);
 
 /// Parses "name=value" into `dims`; false with a message if malformed.
 bool parseDimBinding(llvm::StringRef text, std::map<std::string, int64_t> &dims,
