@@ -554,6 +554,8 @@ void bitnet_rt::matmulF32(const float *x, int64_t rows, int64_t xStride,
                           const float *w, int64_t n, int64_t k, int64_t wStride,
                           bool transposed, float *out, int64_t outStride,
                           KernelKind kind) {
+  if (rows <= 0) // no logit rows asked for
+    return;
   if (kind == KernelKind::Auto)
     kind = selectedKernel();
   int64_t grain = std::max<int64_t>(16, (1 << 15) / std::max<int64_t>(1, k * rows));
@@ -568,10 +570,41 @@ void bitnet_rt::matmulF32(const float *x, int64_t rows, int64_t xStride,
   });
 }
 
+void bitnet_rt::batchedMatmulF32(const StridedMatrix *a,
+                                 const StridedMatrix *bm,
+                                 const StridedMatrix *c, int64_t batches,
+                                 int64_t rows, int64_t n, int64_t k,
+                                 KernelKind kind) {
+  if (kind == KernelKind::Auto)
+    kind = selectedKernel();
+  parallelFor(batches, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t bi = b0; bi < b1; ++bi) {
+      const StridedMatrix &x = a[bi], &w = bm[bi], &o = c[bi];
+      float *out = const_cast<float *>(o.base);
+      if (kind != KernelKind::Portable && x.colStride == 1 &&
+          w.colStride == 1 && o.colStride == 1) {
+        f32AxpyRows(x.base, rows, x.rowStride, w.base, 0, n, k, w.rowStride,
+                    out, o.rowStride);
+        continue;
+      }
+      for (int64_t m = 0; m < rows; ++m)
+        for (int64_t j = 0; j < n; ++j) {
+          float s = 0;
+          for (int64_t i = 0; i < k; ++i)
+            s += x.base[m * x.rowStride + i * x.colStride] *
+                 w.base[i * w.rowStride + j * w.colStride];
+          out[m * o.rowStride + j * o.colStride] += s;
+        }
+    }
+  });
+}
+
 void bitnet_rt::matmulF32I8W(const float *x, int64_t rows, int64_t xStride,
                              const int8_t *w, int64_t n, int64_t k,
                              int64_t wStride, float *out, int64_t outStride,
                              KernelKind kind) {
+  if (rows <= 0) // no logit rows asked for
+    return;
   if (kind == KernelKind::Auto)
     kind = selectedKernel();
   int64_t grain = std::max<int64_t>(16, (1 << 15) / std::max<int64_t>(1, k * rows));
@@ -679,6 +712,43 @@ extern "C" void _mlir_ciface_bitnet_ukernel_matmul_f32_nt(BitnetUnrankedMemRef *
                                                           BitnetUnrankedMemRef *w,
                                                           BitnetUnrankedMemRef *o) {
   matmulEntry(x, w, o, /*transposed=*/true);
+}
+
+extern "C" void _mlir_ciface_bitnet_ukernel_bmm_f32(BitnetUnrankedMemRef *am,
+                                                    BitnetUnrankedMemRef *bm,
+                                                    BitnetUnrankedMemRef *om) {
+  View<float> a = view<float>(am), b = view<float>(bm), o = view<float>(om);
+  // [batch..., m, k] x [batch..., k, n] -> [batch..., m, n], batch dims equal.
+  int64_t r = o.rank;
+  bool ok = r >= 2 && a.rank == r && b.rank == r &&
+            a.sizes[r - 2] == o.sizes[r - 2] && a.sizes[r - 1] == b.sizes[r - 2] &&
+            b.sizes[r - 1] == o.sizes[r - 1];
+  int64_t batches = 1;
+  for (int64_t d = 0; ok && d + 2 < r; ++d) {
+    ok = a.sizes[d] == o.sizes[d] && b.sizes[d] == o.sizes[d];
+    batches *= o.sizes[d];
+  }
+  if (!ok)
+    badOperands("batched matmul");
+  std::vector<bitnet_rt::StridedMatrix> ma, mb, mo;
+  ma.reserve(size_t(batches));
+  mb.reserve(size_t(batches));
+  mo.reserve(size_t(batches));
+  for (int64_t bi = 0; bi < batches; ++bi) {
+    int64_t offA = 0, offB = 0, offO = 0, rest = bi;
+    for (int64_t d = r - 3; d >= 0; --d) {
+      int64_t i = rest % o.sizes[d];
+      rest /= o.sizes[d];
+      offA += i * a.strides[d];
+      offB += i * b.strides[d];
+      offO += i * o.strides[d];
+    }
+    ma.push_back({a.base + offA, a.strides[r - 2], a.strides[r - 1]});
+    mb.push_back({b.base + offB, b.strides[r - 2], b.strides[r - 1]});
+    mo.push_back({o.base + offO, o.strides[r - 2], o.strides[r - 1]});
+  }
+  bitnet_rt::batchedMatmulF32(ma.data(), mb.data(), mo.data(), batches,
+                              o.sizes[r - 2], o.sizes[r - 1], a.sizes[r - 1]);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_matmul_f32_i8w_nt(

@@ -86,3 +86,23 @@ func.func @tensors(%x: tensor<4xi8>, %o: tensor<4xi8>) -> tensor<4xi8> {
   } -> tensor<4xi8>
   return %r : tensor<4xi8>
 }
+
+// -----
+
+// A batched product (attention's per-head Q K^T) keeps its 4-D operands.
+#ba = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
+#bb = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4, d3)>
+#bo = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @batched
+// CHECK: call @bitnet_ukernel_bmm_f32(%{{.*}}, %{{.*}}, %{{.*}}) : (memref<*xf32>, memref<*xf32>, memref<*xf32>) -> ()
+func.func @batched(%a: memref<1x4x8x32xf32>, %b: memref<1x4x32x8xf32>, %o: memref<1x4x8x8xf32>) {
+  linalg.generic {indexing_maps = [#ba, #bb, #bo], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<1x4x8x32xf32>, memref<1x4x32x8xf32>) outs(%o : memref<1x4x8x8xf32>)
+      attrs = {bitnet.ukernel = "bmm_f32"} {
+  ^bb0(%x: f32, %y: f32, %z: f32):
+    %p = arith.mulf %x, %y : f32
+    %r = arith.addf %z, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}

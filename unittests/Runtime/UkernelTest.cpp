@@ -393,3 +393,50 @@ TEST(AttentionCacheTest, Q3CacheMatchesFloatCache) {
 }
 
 } // namespace
+
+namespace {
+
+// The batched-matmul entry on 4-D operands as attention passes them: the
+// batch flattening, an offset output, and a B whose columns are not unit
+// stride (a transposed view: the strided path) next to a contiguous one
+// (the vector path), against a double-precision reference.
+TEST(BatchedMatmulTest, EntryMatchesReferenceOnStridedViews) {
+  const int64_t b0 = 2, b1 = 3, m = 5, k = 37, n = 19;
+  std::mt19937 rng(77);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> a(size_t(b0 * b1 * m * k)), bt(size_t(b0 * b1 * n * k));
+  for (float &v : a)
+    v = u(rng);
+  for (float &v : bt)
+    v = u(rng);
+  // bt holds B^T ([.., n, k]); `bc` holds B itself contiguous ([.., k, n]).
+  std::vector<float> bc(bt.size());
+  for (int64_t bi = 0; bi < b0 * b1; ++bi)
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        bc[size_t(bi * k * n + i * n + j)] = bt[size_t(bi * n * k + j * k + i)];
+  std::vector<double> want(size_t(b0 * b1 * m * n), 0.5);
+  for (int64_t bi = 0; bi < b0 * b1; ++bi)
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t i = 0; i < k; ++i)
+          want[size_t(bi * m * n + r * n + j)] +=
+              double(a[size_t(bi * m * k + r * k + i)]) *
+              bc[size_t(bi * k * n + i * n + j)];
+  Desc4<float> ad{a.data(), a.data(), 0, {b0, b1, m, k}, {b1 * m * k, m * k, k, 1}};
+  Desc4<float> btd{bt.data(), bt.data(), 0, {b0, b1, k, n}, {b1 * n * k, n * k, 1, k}};
+  Desc4<float> bcd{bc.data(), bc.data(), 0, {b0, b1, k, n}, {b1 * k * n, k * n, n, 1}};
+  for (Desc4<float> *bd : {&btd, &bcd}) {
+    const int64_t pad = 3; // the output starts at an offset
+    std::vector<float> out(size_t(pad + b0 * b1 * m * n), 0.5f);
+    Desc4<float> od{out.data(), out.data(), pad, {b0, b1, m, n}, {b1 * m * n, m * n, n, 1}};
+    BitnetUnrankedMemRef ua{4, &ad}, ub{4, bd}, uo{4, &od};
+    _mlir_ciface_bitnet_ukernel_bmm_f32(&ua, &ub, &uo);
+    EXPECT_EQ(out[0], 0.5f); // before the offset: untouched
+    for (size_t i = 0; i < want.size(); ++i)
+      ASSERT_NEAR(out[pad + i], want[i], 1e-5 * k)
+          << (bd == &btd ? "strided B" : "contiguous B") << " at " << i;
+  }
+}
+
+} // namespace

@@ -168,6 +168,12 @@ llvm::Error GraphImporter::importMatMul() {
   if (B.rank() == 2 && elem.isF32() && B.elementType().isF32())
     generic->setAttr("bitnet.ukernel", b.getStringAttr(transposedB ? "matmul_f32_nt"
                                                                    : "matmul_f32"));
+  // Batched products without broadcasting (attention's per-head Q K^T and
+  // P V over the step's own tokens): the runtime's batched kernel.
+  bool sameBatch = A.rank() == B.rank() && A.rank() >= 3 && !transposedB &&
+                   A.shape().drop_back(2) == B.shape().drop_back(2);
+  if (sameBatch && elem.isF32() && B.elementType().isF32())
+    generic->setAttr("bitnet.ukernel", b.getStringAttr("bmm_f32"));
   setOutput(0, Tensor{cast<RankedTensorType>(init.getType()),
                       generic.getResult(0), std::nullopt});
   return llvm::Error::success();

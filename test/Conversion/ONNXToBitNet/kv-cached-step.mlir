@@ -18,8 +18,12 @@
 // Positions are start + [0]:
 // DECODE: %[[START:.*]] = tensor.extract %arg1[] : tensor<i64>
 // DECODE: arith.addi %{{.*}}, %[[START]] : i64
+// The new tokens' own scores, Q K^T per head, go to the batched kernel:
+// DECODE: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x4x1x32xf32>, tensor<1x4x32x1xf32>) {{.*}} {bitnet.ukernel = "bmm_f32"}
 // Softmax over 64 cached + 1 new columns:
 // DECODE: tensor.concat dim(3) {{.*}} -> tensor<1x4x1x65xf32>
+// and so do their P V:
+// DECODE: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x4x1x1xf32>, tensor<1x4x1x32xf32>) {{.*}} {bitnet.ukernel = "bmm_f32"}
 
 // a4.8 with a 3-bit KV cache: the KV quantizer knows the absolute position.
 // The cache (the default, q3, for a model that quantizes K/V to 3 bits)

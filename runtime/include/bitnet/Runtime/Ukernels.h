@@ -51,6 +51,21 @@ void matmulF32(const float *x, int64_t rows, int64_t xStride, const float *w,
                int64_t n, int64_t k, int64_t wStride, bool transposed,
                float *out, int64_t outStride, KernelKind kind = KernelKind::Auto);
 
+/// One matrix of a batch: its base and its strides over rows and columns.
+struct StridedMatrix {
+  const float *base;
+  int64_t rowStride, colStride;
+};
+
+/// For each of `batches` batches b: c_b[m, n] += sum_k a_b[m, k] * b_b[k, n]
+/// (m < rows, n < n, k < k), with a_b, b_b, c_b the b-th entries of `a`,
+/// `bm`, `c` (attention's per-head Q K^T and P V). Batches run on the kernel
+/// threads; unit column strides take the vector kernel. Sums in a different
+/// order than a loop over k does (float rounding differs).
+void batchedMatmulF32(const StridedMatrix *a, const StridedMatrix *bm,
+                      const StridedMatrix *c, int64_t batches, int64_t rows,
+                      int64_t n, int64_t k, KernelKind kind = KernelKind::Auto);
+
 /// out[m * outStride + n] += sum_k x[m * xStride + k] * float(w[n * wStride
 /// + k]) (an int8 LM head; the caller applies the row scales).
 void matmulF32I8W(const float *x, int64_t rows, int64_t xStride,
@@ -89,6 +104,11 @@ void _mlir_ciface_bitnet_ukernel_matmul_f32_nt(BitnetUnrankedMemRef *x,
 void _mlir_ciface_bitnet_ukernel_matmul_f32_i8w_nt(BitnetUnrankedMemRef *x,
                                                    BitnetUnrankedMemRef *w,
                                                    BitnetUnrankedMemRef *out);
+/// a: f32 [batch..., m, k]; b: f32 [batch..., k, n]; out: f32 [batch..., m,
+/// n] (any strides; the same batch sizes in all three).
+void _mlir_ciface_bitnet_ukernel_bmm_f32(BitnetUnrankedMemRef *a,
+                                         BitnetUnrankedMemRef *b,
+                                         BitnetUnrankedMemRef *out);
 /// x: f32 [lead..., d] (twice: the generic reads it as i and j); out: i32
 /// [lead..., d].
 void _mlir_ciface_bitnet_ukernel_topk_rank_f32(BitnetUnrankedMemRef *x,
