@@ -132,6 +132,15 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
       return false;
     }
   }
+  {
+    // Entries return only the logit rows the runtime asks for.
+    PassManager rows(&context);
+    rows.addPass(createBitNetSelectLogitRows());
+    if (failed(rows.run(**module))) {
+      error = "selecting the logit rows of '" + model.path + "' failed";
+      return false;
+    }
+  }
   WeightBlob blob;
   ExternalizeWeightsOptions blobOptions;
   blobOptions.alwaysAddArgument = true;

@@ -53,8 +53,10 @@ bool rowsOf(const View<T> &v, int64_t trailing, int64_t &rows,
     rows *= v.sizes[d];
   stride = lead ? v.strides[lead - 1] : 0;
   bool ok = v.strides[v.rank - 1] == 1;
+  // A dimension of size 1 is never stepped over: its stride is free (a row
+  // slice [1, n, k] of [1, S, k] keeps the stride S k).
   for (int64_t d = 0; d + 1 < v.rank; ++d)
-    if (d != lead - 1)
+    if (d != lead - 1 && v.sizes[d] != 1)
       ok = ok && v.strides[d] == v.sizes[d + 1] * v.strides[d + 1];
   return ok;
 }

@@ -2,8 +2,12 @@
 //
 // The compiled entries (see bitnet-compile's artifact mode) have one fixed
 // signature, MLIR's C interface for
-//   (ids: i64 [1, S], start: i64, kv: E [2L, 1, Hkv, C, R], weights: i8 [?])
-//     -> (logits: f32 [1, S, V], nonzeros: i32 [Q, S], new_kv: E [2L, 1, Hkv, S, R])
+//   (ids: i64 [1, S], start: i64, kv: E [2L, 1, Hkv, C, R],
+//    rows: i64 [2], weights: i8 [?])
+//     -> (logits: f32 [1, n, V], nonzeros: i32 [Q, S], new_kv: E [2L, 1, Hkv, S, R])
+// where rows = (first, n) picks the tokens whose logits the step computes
+// (bitnet-select-logit-rows: a prefill chunk computes its last token's only
+// unless all rows are asked for; n = 0 skips the LM head),
 // with E and R the cache element and row the metadata's kv_storage names:
 // f32 or f16 values (R = D); q4, i8 rows (R = D / 2 + 4) of D 4-bit KV
 // codes, two per byte, then the row's f32 scale; q3, i8 rows (R = 3 D / 8
@@ -52,7 +56,8 @@ struct StepResult {
   Desc<uint8_t, 5> kv; // elements of kvElementBytes each
 };
 using StepFn = void (*)(StepResult *, Desc<int64_t, 2> *, Desc0<int64_t> *,
-                        Desc<uint8_t, 5> *, Desc<int8_t, 1> *);
+                        Desc<uint8_t, 5> *, Desc<int64_t, 1> *,
+                        Desc<int8_t, 1> *);
 
 template <int N> void rowMajor(const int64_t (&sizes)[N], int64_t (&strides)[N]) {
   int64_t s = 1;
@@ -249,22 +254,27 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
   rowMajor(kvDesc.sizes, kvDesc.strides);
   int8_t *w = const_cast<int8_t *>(reinterpret_cast<const int8_t *>(weights));
   Desc<int8_t, 1> wDesc{w, w, 0, {int64_t(weightBytes)}, {1}};
+  // Logits of tokens [valid - logitRows, valid) only, none without a buffer.
+  int64_t rows[2] = {valid - logitRows, logits ? logitRows : 0};
+  Desc<int64_t, 1> rowsDesc{rows, rows, 0, {2}, {1}};
   StepResult r;
   std::memset(&r, 0, sizeof(r));
-  fn(&r, &idDesc, &startDesc, &kvDesc, &wDesc);
+  fn(&r, &idDesc, &startDesc, &kvDesc, &rowsDesc, &wDesc);
   if (r.kv.sizes[0] != 2 * layers || r.kv.sizes[2] != kvHeads ||
-      r.kv.sizes[3] != tokens || r.kv.sizes[4] != newRow) {
+      r.kv.sizes[3] != tokens || r.kv.sizes[4] != newRow ||
+      r.logits.sizes[1] != rows[1] || r.logits.sizes[2] != vocab) {
     std::free(r.logits.allocated);
     std::free(r.nonzeros.allocated);
     std::free(r.kv.allocated);
-    return fail(BITNET_ERROR_IO, "the compiled code returned K/V rows that do "
-                                 "not match the metadata's kv_storage");
+    return fail(BITNET_ERROR_IO, "the compiled code returned logits or K/V "
+                                 "rows that do not match the metadata");
   }
 
   const float *lg = r.logits.aligned + r.logits.offset;
   if (logits)
-    std::memcpy(logits, lg + (valid - logitRows) * vocab,
-                sizeof(float) * logitRows * vocab);
+    for (int64_t t = 0; t < logitRows; ++t)
+      std::memcpy(logits + t * vocab, lg + t * r.logits.strides[1],
+                  sizeof(float) * size_t(vocab));
   const int32_t *nz = r.nonzeros.aligned + r.nonzeros.offset;
   int64_t nzSites = r.nonzeros.sizes[0];
   for (int64_t s = 0; s < nzSites && s < int64_t(sites.size()); ++s)

@@ -161,6 +161,30 @@ TEST_P(ArtifactModelTest, MatchesPyTorch) {
     EXPECT_GE(a.top1, kvQuant ? seq - 4 : seq);
   }
 
+  // Only the last token's logits (the entries skip the LM head for the
+  // others): the same numbers as that row of the all-rows run, for a prompt
+  // ending inside a chunk (16 + 8 padded) and one filling its chunk.
+  for (int64_t n : {int64_t(24), int64_t(32)}) {
+    std::vector<float> all(n * vocab), last(vocab);
+    bitnet_reset(model);
+    ASSERT_EQ(bitnet_prefill(model, ids.data(), n, all.data(), 1), BITNET_OK);
+    bitnet_reset(model);
+    ASSERT_EQ(bitnet_prefill(model, ids.data(), n, last.data(), 0), BITNET_OK);
+    EXPECT_EQ(0, std::memcmp(last.data(), all.data() + (n - 1) * vocab,
+                             sizeof(float) * vocab))
+        << "prompt of " << n;
+  }
+  // No logits at all: the step still appends to the cache.
+  bitnet_reset(model);
+  ASSERT_EQ(bitnet_prefill(model, ids.data(), 24, nullptr, 0), BITNET_OK);
+  std::vector<float> next(vocab);
+  ASSERT_EQ(bitnet_decode(model, ids[24], next.data()), BITNET_OK);
+  EXPECT_EQ(0, std::memcmp(next.data(), got.data() + 24 * vocab,
+                           sizeof(float) * vocab));
+  bitnet_reset(model);
+  for (int64_t t = 0; t < seq; ++t)
+    ASSERT_EQ(bitnet_decode(model, ids[t], nullptr), BITNET_OK);
+
   // The context is full now: one more token is refused, cleanly.
   EXPECT_EQ(bitnet_decode(model, 1, nullptr), BITNET_ERROR_CONTEXT);
   EXPECT_NE(std::string(bitnet_last_error(model)).find("do not fit the context"),

@@ -185,4 +185,25 @@ def BitNetInt8LMHead : Pass<"bitnet-int8-lm-head", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def BitNetSelectLogitRows : Pass<"bitnet-select-logit-rows", "::mlir::ModuleOp"> {
+  let summary = "Compute the LM head only for the token rows the caller asks for";
+  let description = [{
+    A prefill step needs the next-token logits of its last token only, yet
+    the exported graph computes the LM head (the largest single layer, vocab
+    x hidden) for every token of the chunk. On tensors, after the linalg
+    phase: every public function whose first result is the logits `[..., S,
+    vocab]` (the `vocab` of the module's `bitnet.decoder` record) gets a
+    trailing argument `rows: tensor<2xi64>` = (first, count) and returns
+    rows `[first, first + count)` only, as `[..., ?, vocab]` (first and
+    count are clamped to the S rows). The slice is then moved above the
+    linalg ops that only feed it (linalg's bubble-up of extract_slice), so
+    the LM head and the final norm run on `count` rows; count = 0 skips
+    them. Artifact entries take this argument (bitnet-compile). A module
+    without the record is an error.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // BITNET_TRANSFORMS_PASSES_TD

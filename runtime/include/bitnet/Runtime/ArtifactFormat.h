@@ -24,7 +24,8 @@
 namespace bitnet_rt {
 
 constexpr char kMagic[8] = {'B', 'I', 'T', 'N', 'E', 'T', 'A', 'F'};
-constexpr uint32_t kFormatVersion = 1;
+// 2: the model entries take the logit rows (bitnet-select-logit-rows).
+constexpr uint32_t kFormatVersion = 2;
 constexpr uint64_t kWeightAlignment = 4096;
 
 struct FileHeader {
