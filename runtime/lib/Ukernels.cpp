@@ -626,7 +626,8 @@ void bitnet_rt::matmulF32I8W(const float *x, int64_t rows, int64_t xStride,
 void bitnet_rt::topkRankF32(const float *x, int64_t rows, int64_t xStride,
                             int64_t d, int32_t *rank, int64_t rankStride) {
   parallelFor(rows, 1, [&](int64_t r0, int64_t r1) {
-    std::vector<uint64_t> keys(static_cast<size_t>(d));
+    const size_t n = static_cast<size_t>(d);
+    std::vector<uint32_t> key(n), idx(n), key2(n), idx2(n);
     for (int64_t r = r0; r < r1; ++r) {
       const float *xr = x + r * xStride;
       int32_t *out = rank + r * rankStride;
@@ -641,20 +642,41 @@ void bitnet_rt::topkRankF32(const float *x, int64_t rows, int64_t xStride,
           }
         continue;
       }
-      // One integer key per entry: the bits of |x| (ordered like the
-      // non-NaN floats they are), inverted so that larger sorts first, over
-      // the index (ties: smaller index first). Sorting plain integers is
-      // ~3x faster than a comparator on the floats (measured: TopK was 28%
-      // of a48's prefill).
+      // Ranks by a stable LSD radix sort of the bits of |x| (ordered like
+      // the non-NaN floats they are), inverted so that larger comes first;
+      // entries start in index order, so ties keep the smaller index first.
+      // Four byte passes, a pass skipped when all keys share its byte.
+      // Measured 2-4x faster than sorting 64-bit (key, index) pairs with
+      // std::sort, which had been 22% of a48's prefill.
       for (int64_t i = 0; i < d; ++i) {
         float a = std::fabs(xr[i]);
         uint32_t bits;
         std::memcpy(&bits, &a, 4);
-        keys[size_t(i)] = (uint64_t(~bits) << 32) | uint64_t(i);
+        key[size_t(i)] = ~bits;
+        idx[size_t(i)] = uint32_t(i);
       }
-      std::sort(keys.begin(), keys.end());
+      for (int shift = 0; shift < 32; shift += 8) {
+        uint32_t count[256] = {};
+        for (int64_t i = 0; i < d; ++i)
+          ++count[(key[size_t(i)] >> shift) & 255];
+        if (count[(key[0] >> shift) & 255] == uint32_t(d))
+          continue;
+        uint32_t at = 0;
+        for (uint32_t &c : count) {
+          uint32_t n = c;
+          c = at;
+          at += n;
+        }
+        for (int64_t i = 0; i < d; ++i) {
+          uint32_t k = key[size_t(i)], p = count[(k >> shift) & 255]++;
+          key2[p] = k;
+          idx2[p] = idx[size_t(i)];
+        }
+        key.swap(key2);
+        idx.swap(idx2);
+      }
       for (int64_t p = 0; p < d; ++p)
-        out[keys[size_t(p)] & 0xffffffffu] += int32_t(p);
+        out[idx[size_t(p)]] += int32_t(p);
     }
   });
 }

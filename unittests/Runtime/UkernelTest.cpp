@@ -191,6 +191,27 @@ TEST(TopKRankTest, MatchesPairwiseDefinition) {
     topkRankF32(x.data(), rows, d, d, got.data(), d);
     EXPECT_EQ(got, want) << "d = " << d;
   }
+  // Continuous values (every radix pass does work), a few equal pairs,
+  // subnormals and zeros of both signs.
+  std::uniform_real_distribution<float> u(-4, 4);
+  for (int64_t d : {100, 2560}) {
+    std::vector<float> x(static_cast<size_t>(d));
+    for (float &v : x)
+      v = u(rng);
+    x[5] = -x[9];
+    x[11] = 1e-42f;
+    x[12] = -1e-42f;
+    x[13] = 0.0f;
+    x[14] = -0.0f;
+    std::vector<int32_t> want(x.size(), 0), got(x.size(), 0);
+    for (int64_t i = 0; i < d; ++i)
+      for (int64_t j = 0; j < d; ++j) {
+        float ai = std::fabs(x[size_t(i)]), aj = std::fabs(x[size_t(j)]);
+        want[size_t(i)] += (aj > ai) || (aj == ai && j < i);
+      }
+    topkRankF32(x.data(), 1, d, d, got.data(), d);
+    EXPECT_EQ(got, want) << "d = " << d;
+  }
 }
 
 } // namespace
