@@ -8,6 +8,11 @@
 // constants are cloned) keeps every function small; `noinline` keeps LLVM
 // from gluing them back. The calls cost nanoseconds next to the loops.
 //
+// Layers repeat: the loop nests of layer 2 are those of layer 1 over other
+// buffers. A nest whose function would be identical (same text, argument
+// types included) to one already outlined calls that one instead, so LLVM
+// compiles each distinct nest once (2B4T: 4,876 nests, see the pass doc).
+//
 //===----------------------------------------------------------------------===//
 
 #include "bitnet/Transforms/Passes.h"
@@ -31,8 +36,12 @@ namespace {
 struct OutlineLoopsPass
     : public mlir::bitnet::impl::BitNetOutlineLoopsBase<OutlineLoopsPass> {
   using Base::Base;
+  /// Outlined functions by their text (see the file comment).
+  llvm::StringMap<func::FuncOp> outlined;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    outlined.clear();
     SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
     int64_t counter = 0;
     for (func::FuncOp func : funcs) {
@@ -85,6 +94,19 @@ struct OutlineLoopsPass
       map.map(c->getResult(0), b.clone(*c)->getResult(0));
     b.clone(*loop, map);
     func::ReturnOp::create(b, loop.getLoc());
+    // The function's text under a fixed name is its identity.
+    std::string key;
+    {
+      fn.setSymName("__outlined");
+      llvm::raw_string_ostream os(key);
+      fn->print(os, OpPrintingFlags().useLocalScope());
+      fn.setSymName(name);
+    }
+    auto [it, inserted] = outlined.try_emplace(key, fn);
+    if (!inserted) {
+      fn.erase();
+      fn = it->second;
+    }
     OpBuilder cb(loop);
     func::CallOp::create(cb, loop.getLoc(), fn, args);
     loop.erase();
