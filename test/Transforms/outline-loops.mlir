@@ -60,3 +60,36 @@ func.func @with_results(%a: memref<4xf32>, %s: f32) -> f32 {
   }
   return %r2 : f32
 }
+
+// -----
+
+// Repeated nests (a layer's loops over another layer's buffers) share one
+// function; a nest that differs in a constant, or in an argument type, gets
+// its own.
+// CHECK-LABEL: func.func @layers(
+// CHECK-SAME: %[[A:.*]]: memref<4xf32>, %[[B:.*]]: memref<4xf32>, %[[C:.*]]: memref<8xf32>, %[[S:.*]]: f32)
+// CHECK: call @layers_loop0(%[[S]], %[[A]])
+// CHECK-NEXT: call @layers_loop0(%[[S]], %[[B]])
+// CHECK-NEXT: call @layers_loop2(%[[S]], %[[B]])
+// CHECK-NEXT: call @layers_loop3(%[[S]], %[[C]])
+// CHECK-NEXT: return
+// CHECK-NOT: func.func private @layers_loop1
+func.func @layers(%a: memref<4xf32>, %b: memref<4xf32>, %c: memref<8xf32>, %s: f32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  scf.for %i = %c0 to %c4 step %c1 {
+    memref.store %s, %a[%i] : memref<4xf32>
+  }
+  scf.for %i = %c0 to %c4 step %c1 {
+    memref.store %s, %b[%i] : memref<4xf32>
+  }
+  scf.for %i = %c0 to %c4 step %c2 {
+    memref.store %s, %b[%i] : memref<4xf32>
+  }
+  scf.for %i = %c0 to %c4 step %c1 {
+    memref.store %s, %c[%i] : memref<8xf32>
+  }
+  return
+}

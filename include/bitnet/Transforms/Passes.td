@@ -159,6 +159,12 @@ def BitNetOutlineLoops : Pass<"bitnet-outline-loops", "::mlir::ModuleOp"> {
       scf.for %i = %c0 to %c4 step %c1 { ... %a ... }
     }
     ```
+
+    A nest whose function would be identical to one already outlined (the
+    same text, argument types included) calls that function instead: a
+    model's layers repeat their nests over other buffers, so LLVM compiles
+    each distinct nest once (the 2B4T-shaped model's 4,876 nests; compile
+    127 s -> 71 s).
   }];
   let options = [
     Option<"minLoops", "min-loops", "int64_t", "16",
