@@ -217,6 +217,30 @@ int main(int argc, char **argv) {
     }
     for (auto &v : w)
       v = int8_t(tern(rng));
+    // A GLU kernel's gate projection is `w`; the fraction of its rows whose
+    // gate closes is its name's per mille (`_glu675_`): a closed row is
+    // -sign(x) on its first 64 inputs (its dot product is negative), an open
+    // one sign(x) there, the rest random. Its up projection is `wu`.
+    std::vector<int8_t> wu(k.glu ? n * kk : 0);
+    int64_t gluOpen = n;
+    if (k.glu) {
+      for (auto &v : wu)
+        v = int8_t(tern(rng));
+      size_t at = k.name.find("_glu");
+      double closed = std::atof(k.name.c_str() + at + 4) / 1000.0;
+      std::uniform_real_distribution<double> coin(0.0, 1.0);
+      gluOpen = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        bool open = coin(rng) >= closed;
+        gluOpen += open;
+        for (int64_t c = 0; c < kk; ++c) {
+          int sx = x[c] > 0 ? 1 : x[c] < 0 ? -1 : 0;
+          // Dominate the random part: the first 1024 inputs follow the sign.
+          if (c < std::min<int64_t>(kk, 1024))
+            w[j * kk + c] = int8_t(open ? sx : -sx);
+        }
+      }
+    }
     float ws = scale(rng);
     int64_t rowBytes = ternary::packedRowBytes(ternary::PackedLayout::Bits2, kk);
     size_t wBytes = size_t(n * rowBytes);
@@ -224,21 +248,59 @@ int main(int argc, char **argv) {
     ternary::packTernaryRows(ternary::PackedLayout::Bits2, w.data(), n, kk,
                              packed.data());
 
+    std::vector<uint8_t> packedUp(k.glu ? wBytes : 0);
+    if (k.glu)
+      ternary::packTernaryRows(ternary::PackedLayout::Bits2, wu.data(), n, kk,
+                               packedUp.data());
+    float wsUp = scale(rng);
     // Copies of the weights: >= 256 MiB in all, at least 8.
     int copies = o.checkOnly ? 1 : int(std::max<size_t>(8, (size_t(256) << 20) / wBytes + 1));
-    std::vector<CUdeviceptr> wDev(copies);
+    std::vector<CUdeviceptr> wDev(copies), wuDev(k.glu ? copies : 0);
     wDev[0] = upload(packed.data(), wBytes);
     for (int c = 1; c < copies; ++c) {
       wDev[c] = upload(nullptr, wBytes);
       check(drv->memcpyDtoD(wDev[c], wDev[0], wBytes), "cuMemcpyDtoD");
     }
+    for (int c = 0; k.glu && c < copies; ++c) {
+      wuDev[c] = upload(c ? nullptr : packedUp.data(), wBytes);
+      if (c)
+        check(drv->memcpyDtoD(wuDev[c], wuDev[0], wBytes), "cuMemcpyDtoD");
+    }
+    CUdeviceptr wsUpDev = k.glu ? upload(&wsUp, 4) : 0;
+    // A gated kernel's gate: the fraction of closed gates (<= 0) its name
+    // gives in per mille (`_gated675_`: the paper's 67.5%), at random rows.
+    std::vector<float> gate(k.gated ? m * n : 0);
+    int64_t openRows = n;
+    if (k.gated) {
+      size_t at = k.name.find("_gated");
+      double closed = at == std::string::npos
+                          ? 0.0
+                          : std::atof(k.name.c_str() + at + 6) / 1000.0;
+      std::uniform_real_distribution<double> coin(0.0, 1.0);
+      openRows = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        bool open = coin(rng) >= closed;
+        openRows += open;
+        for (int64_t i = 0; i < m; ++i)
+          gate[i * n + j] = open ? 0.5f + float(coin(rng)) : -float(coin(rng));
+      }
+    }
     CUdeviceptr xDev = fused ? upload(xf.data(), 4 * xf.size())
                              : upload(x.data(), x.size()),
                 xsDev = upload(xs.data(), 4 * m), wsDev = upload(&ws, 4),
+                gateDev = k.gated ? upload(gate.data(), 4 * gate.size()) : 0,
                 outDev = upload(nullptr, 4 * m * n);
     auto argsFor = [&](int i) {
-      return fused ? std::vector<uint64_t>{xDev, wDev[i], wsDev, outDev}
-                   : std::vector<uint64_t>{xDev, xsDev, wDev[i], wsDev, outDev};
+      std::vector<uint64_t> a = fused ? std::vector<uint64_t>{xDev, wDev[i], wsDev}
+                                      : std::vector<uint64_t>{xDev, xsDev, wDev[i], wsDev};
+      if (k.gated)
+        a.push_back(gateDev);
+      if (k.glu) {
+        a.push_back(wuDev[i]);
+        a.push_back(wsUpDev);
+      }
+      a.push_back(outDev);
+      return a;
     };
 
     // Check: poison the output, one launch, compare every element exactly.
@@ -261,6 +323,20 @@ int main(int argc, char **argv) {
         for (int64_t c = 0; c < kk; ++c)
           acc += int32_t(x[i * kk + c]) * w[j * kk + c];
         float want = float(acc) * (xs[i] * ws);
+        if (k.gated && !(gate[i * n + j] > 0.0f))
+          want = 0.0f; // closed: the output is 0
+        if (k.glu) {
+          // relu2_glu(g, gated up), as the reference lowering computes it.
+          float g = want, u = 0.0f;
+          if (g > 0.0f) {
+            int32_t au = 0;
+            for (int64_t c = 0; c < kk; ++c)
+              au += int32_t(x[i * kk + c]) * wu[j * kk + c];
+            u = float(au) * (xs[i] * wsUp);
+          }
+          float r = std::max(g, 0.0f);
+          want = u * (r * r);
+        }
         float have = got[i * n + j];
         if (std::memcmp(&want, &have, 4) != 0 && mismatches++ < 3)
           std::fprintf(stderr, "%s: out[%lld,%lld] = %g, want %g\n",
@@ -272,6 +348,9 @@ int main(int argc, char **argv) {
                   (long long)n, (long long)kk, mismatches ? "FAIL" : "exact");
       for (CUdeviceptr p : {wDev[0], xDev, xsDev, wsDev, outDev})
         drv->memFree(p);
+      for (CUdeviceptr p : {gateDev, wsUpDev, k.glu ? wuDev[0] : CUdeviceptr(0)})
+        if (p)
+          drv->memFree(p);
       if (mismatches)
         return 1;
       continue;
@@ -287,7 +366,13 @@ int main(int argc, char **argv) {
           },
           &readGrid);
     }
-    double bytes = double(wBytes + (fused ? 4 * xf.size() : x.size()) + 4 * m * n);
+    // Bytes the kernel must read: a gated kernel only its open rows' weights
+    // (and the gate).
+    if (k.glu) // the gate projection's rows, and the open up rows
+      openRows = n + gluOpen;
+    double bytes = double(size_t(openRows) * size_t(rowBytes) +
+                          (fused ? 4 * xf.size() : x.size()) + 4 * m * n +
+                          4 * gate.size());
     double gbs = bytes / (ours * 1e3);
     std::printf("%-28s %6lld %6lld %6lld %10.2f %10.2f %9.0f %7.0f%% %7s\n",
                 k.name.c_str(), (long long)m, (long long)n, (long long)kk, ours,
@@ -298,17 +383,24 @@ int main(int argc, char **argv) {
                    "{\"what\":\"bitlinear\",\"kernel\":\"%s\",\"m\":%lld,"
                    "\"n\":%lld,\"k\":%lld,\"act\":\"%s\",\"us\":%.3f,"
                    "\"floor_us\":%.3f,\"bytes\":%.0f,\"exact\":%s,"
-                   "\"prologue\":\"%s\"}\n",
+                   "\"prologue\":\"%s\",\"open_rows\":%lld}\n",
                    k.name.c_str(), (long long)m, (long long)n, (long long)kk,
                    int4 ? "int4" : "int8", ours, floor, bytes,
-                   mismatches ? "false" : "true", k.prologue.c_str());
+                   mismatches ? "false" : "true", k.prologue.c_str(),
+                   (long long)openRows);
     if (mismatches)
       std::fprintf(stderr, "%s: %lld of %lld outputs differ from the reference\n",
                    k.name.c_str(), (long long)mismatches, (long long)(m * n));
     for (CUdeviceptr p : wDev)
       drv->memFree(p);
+    for (CUdeviceptr p : wuDev)
+      drv->memFree(p);
+    if (wsUpDev)
+      drv->memFree(wsUpDev);
     for (CUdeviceptr p : {xDev, xsDev, wsDev, outDev})
       drv->memFree(p);
+    if (gateDev)
+      drv->memFree(gateDev);
     if (mismatches) {
       if (json)
         std::fclose(json);

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Writes the bitnet IR of the GPU benchmark's kernel library: one BitLinear
 layer function per (shape, M) of BitNet b1.58 2B4T and the paper's 7B model,
-one per shape at M = 1 with its activation quantizer fused in front,
-plus bench/gpu/read_bytes.mlir's streaming kernel (the "read floor").
+one per shape at M = 1 with its activation quantizer fused in front, the
+up projections gated (gate-first sparsity; the benchmark closes 0% and the
+paper's 67.5% of the gates) and the whole gate-first ReLU2-GLU (gate and
+up projections in one kernel) at the same sparsities, plus bench/gpu/read_bytes.mlir's streaming
+kernel (the "read floor").
 bitnet-compile --target=cuda turns the file into a kernel library.
 
   python3 bench/gpu/make_kernels.py > kernels.mlir
@@ -42,6 +45,30 @@ def fused_layer(name, n, k):
             f"    return %y : {y}\n  }}\n")
 
 
+def gated_layer(name, n, k, closed):
+    """The up projection after gate-first sparsity at M = 1: output n only
+    where gate[n] > 0, reading only those weight rows. `closed` (per mille)
+    names the fraction of closed gates the benchmark feeds it."""
+    x, w, y = f"tensor<1x{k}xi8>", f"!bitnet.packed_ternary<{n}x{k}, bits2>", f"tensor<1x{n}xf32>"
+    s = "tensor<1xf32>"
+    return (f"  func.func @{name}_gated{closed}_m1(%x: {x}, %s: {s}, %w: {w}, %ws: tensor<f32>, %g: {y}) -> {y} {{\n"
+            f"    %y = bitnet.gated_bitlinear %x, %s, %w, %ws, %g : ({x}, {s}, {w}, tensor<f32>, {y}) -> {y}\n"
+            f"    return %y : {y}\n  }}\n")
+
+
+def glu_layer(name, n, k, closed):
+    """The gate-first ReLU2-GLU at M = 1 as one kernel: the gate projection,
+    the up projection only where the gate is open, relu2_glu. `closed` (per
+    mille) names the fraction of gates the benchmark's weights close."""
+    x, w, y = f"tensor<1x{k}xi8>", f"!bitnet.packed_ternary<{n}x{k}, bits2>", f"tensor<1x{n}xf32>"
+    s = "tensor<1xf32>"
+    return (f"  func.func @{name}_glu{closed}_m1(%x: {x}, %s: {s}, %wg: {w}, %wsg: tensor<f32>, %wu: {w}, %wsu: tensor<f32>) -> {y} {{\n"
+            f"    %g = bitnet.bitlinear %x, %s, %wg, %wsg : ({x}, {s}, {w}, tensor<f32>) -> {y}\n"
+            f"    %u = bitnet.gated_bitlinear %x, %s, %wu, %wsu, %g : ({x}, {s}, {w}, tensor<f32>, {y}) -> {y}\n"
+            f"    %h = bitnet.relu2_glu %g, %u : {y}\n"
+            f"    return %h : {y}\n  }}\n")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     reader = open(os.path.join(here, "read_bytes.mlir")).read()
@@ -53,6 +80,10 @@ def main():
         for m in MS:
             out.append(layer(name, m, n, k))
         out.append(fused_layer(name, n, k))
+        if name.endswith("gate_up"):
+            for closed in (0, 675):
+                out.append(gated_layer(name, n, k, closed))
+                out.append(glu_layer(name, n, k, closed))
     out.append("}\n")
     sys.stdout.write("".join(out))
 

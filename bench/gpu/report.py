@@ -9,13 +9,19 @@ import sys
 
 
 def main():
-    ours, fused, torch_rows, hbm = {}, {}, {}, []
+    ours, fused, gated, glu, torch_rows, hbm = {}, {}, {}, {}, {}, []
     for path in sys.argv[1:]:
         variant = path.rsplit("/", 1)[-1].replace(".json", "").replace("ours-", "")
         for line in open(path):
             r = json.loads(line)
             if r["what"] == "hbm_read":
                 hbm.append(r["gbs"])
+            elif r["what"] == "bitlinear" and "_glu" in r["kernel"]:
+                name, closed = r["kernel"].rsplit("_m", 1)[0].split("_glu")
+                glu.setdefault((name, int(closed), r["m"]), []).append((variant, r))
+            elif r["what"] == "bitlinear" and "_gated" in r["kernel"]:
+                name, closed = r["kernel"].rsplit("_m", 1)[0].split("_gated")
+                gated.setdefault((name, int(closed), r["m"]), []).append((variant, r))
             elif r["what"] == "bitlinear" and r.get("prologue"):
                 name = r["kernel"].rsplit("_m", 1)[0].replace("_fused", "")
                 fused.setdefault((name, r["m"]), []).append((variant, r))
@@ -57,12 +63,53 @@ def main():
                   f"{best['us'] / plain if plain else 0:.2f}x | "
                   f"{best['floor_us']:.2f} | {best['floor_us'] / best['us']:.2f} | "
                   f"{'yes' if all(r['exact'] for _, r in runs) else 'NO'} |")
+    if gated:
+        print("\nGate-first up projection (bitnet.gated_bitlinear): only the "
+              "rows whose gate is open are read, against the dense layer "
+              "(both the best launch shape; gates closed at random rows):\n")
+        print("| layer | N x K | M | gates closed | open rows | gated us | "
+              "dense us | speedup | bytes bound us | exact |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for (name, closed, m), runs in sorted(gated.items()):
+            variant, best = min(runs, key=lambda vr: vr[1]["us"])
+            dense = min((r["us"] for _, r in ours.get((name, m), [])), default=0)
+            bound = best["bytes"] / (bw * 1e3) if bw else 0
+            print(f"| {name} | {best['n']}x{best['k']} | {m} | {closed / 10:.1f}% | "
+                  f"{best.get('open_rows', '?')} | {best['us']:.2f} ({variant}) | "
+                  f"{dense:.2f} | {dense / best['us'] if best['us'] else 0:.2f}x | "
+                  f"{bound:.2f} | "
+                  f"{'yes' if all(r['exact'] for _, r in runs) else 'NO'} |")
+    if glu:
+        print("\nGate-first ReLU2-GLU in one kernel (gate projection, then the "
+              "up rows whose gate is open, relu2_glu), against the dense FFN "
+              "front: the gate and up projections as two dense kernels, and "
+              "against the dense gate plus the gated up kernel above (best "
+              "launch shapes):\n")
+        print("| layer | N x K | M | gates closed | up rows read | GLU kernel us | "
+              "dense gate + up us | speedup | dense gate + gated up us | "
+              "bytes bound us | exact |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        for (name, closed, m), runs in sorted(glu.items()):
+            variant, best = min(runs, key=lambda vr: vr[1]["us"])
+            dense = min((r["us"] for _, r in ours.get((name, m), [])), default=0)
+            gup = min((r["us"] for _, r in gated.get((name, closed, m), [])), default=0)
+            bound = best["bytes"] / (bw * 1e3) if bw else 0
+            up_rows = best.get("open_rows", 0) - best["n"]
+            print(f"| {name} | {best['n']}x{best['k']} | {m} | {closed / 10:.1f}% | "
+                  f"{up_rows} | {best['us']:.2f} ({variant}) | {2 * dense:.2f} | "
+                  f"{2 * dense / best['us'] if best['us'] else 0:.2f}x | "
+                  f"{dense + gup:.2f} | {bound:.2f} | "
+                  f"{'yes' if all(r['exact'] for _, r in runs) else 'NO'} |")
     print("\nAll variants (us):\n")
     variants = sorted({v for runs in ours.values() for v, _ in runs})
     print("| layer | M | " + " | ".join(variants) + " |")
     print("|---|---|" + "---|" * len(variants))
     for (name, m), runs in sorted(list(ours.items()) +
-                                  [((n + " (fused)", m), r) for (n, m), r in fused.items()]):
+                                  [((n + " (fused)", m), r) for (n, m), r in fused.items()] +
+                                  [((f"{n} (gated {c / 10:.1f}%)", m), r)
+                                   for (n, c, m), r in gated.items()] +
+                                  [((f"{n} (GLU {c / 10:.1f}%)", m), r)
+                                   for (n, c, m), r in glu.items()]):
         by = {v: r["us"] for v, r in runs}
         print(f"| {name} | {m} | " + " | ".join(f"{by[v]:.2f}" if v in by else "-" for v in variants) + " |")
 

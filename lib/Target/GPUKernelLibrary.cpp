@@ -69,8 +69,13 @@ LogicalResult mlir::bitnet::generateGPUKernels(
                               ",");
       auto prologue = func->getAttrOfType<StringAttr>(kGPUPrologueAttrName);
       info.prologue = prologue ? prologue.str() : "";
-      info.params = prologue ? "x,weight,weight_scale,out"
-                             : "x,x_scale,weight,weight_scale,out";
+      info.params = std::string(prologue ? "x,weight,weight_scale"
+                                         : "x,x_scale,weight,weight_scale") +
+                    (func->hasAttr(kGPUGatedAttrName) ? ",gate" : "") +
+                    (func->hasAttr(kGPUGLUAttrName)
+                         ? ",weight_up,weight_scale_up"
+                         : "") +
+                    ",out";
     } else {
       info.params = llvm::join(
           llvm::map_range(llvm::seq<unsigned>(0, func.getNumArguments()),

@@ -229,6 +229,9 @@ bool GpuKernelLibrary::open(const std::string &path, int device,
         k.prologue.rfind("absmean_int", 0) != 0)
       return bad("kernel '" + k.name + "' has an unknown prologue '" +
                  k.prologue + "'");
+    std::string params = file.get(p + "params");
+    k.gated = params.find(",gate,") != std::string::npos;
+    k.glu = params.find(",weight_up,") != std::string::npos;
     if (CUresult r = drv->moduleGetFunction(&k.function, module, k.name.c_str());
         r != CUDA_SUCCESS)
       return bad(drv->describe(("cuModuleGetFunction(" + k.name + ")").c_str(),

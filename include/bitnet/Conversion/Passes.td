@@ -49,7 +49,8 @@ def BitNetBitLinearToGPU : Pass<"bitnet-bitlinear-to-gpu", "ModuleOp"> {
     Each public `func.func` whose body is one BitLinear layer — a
     `bitnet.bitlinear` of its arguments (i8 codes `[M, K]`, per-row scales
     `[M]`, `!bitnet.packed_ternary<NxK, bits2>` weights, the weight scale)
-    whose result it returns — becomes a `gpu.func` kernel of the same name in
+    whose result it returns, or a gate-first form of one (below) — becomes a
+    `gpu.func` kernel of the same name in
     `gpu.module @bitnet_kernels`, and the function is removed. Other
     functions are refused: whole models do not run on the GPU yet.
 
@@ -77,6 +78,16 @@ def BitNetBitLinearToGPU : Pass<"bitnet-bitlinear-to-gpu", "ModuleOp"> {
     the GEMV reads them there. No quantized tensor goes through global
     memory and no separate quantize kernel runs. Decode sizes only: M <= 2,
     M * K <= 32768.
+
+    Gate-first sparsity: a `bitnet.gated_bitlinear` body (its gate `[M, N]`
+    f32 one more argument, before `out`; the kernel records `bitnet.gated`)
+    reads a warp's weight row only where some activation row's gate is > 0
+    (a warp-uniform branch: a closed row costs no memory traffic) and writes
+    0 for closed outputs. A body `bitlinear` (gate) + `gated_bitlinear` (up,
+    gated by it, same codes) + `relu2_glu` returned becomes one kernel
+    (`bitnet.glu`; parameters `x, x_scale, weight, weight_scale, weight_up,
+    weight_scale_up, out`): each warp computes its rows' gates, then reads
+    their up rows only where a gate is open, and writes `relu2_glu`.
 
     Each kernel records its launch shape: `known_block_size` and
     `bitnet.grid_size`. Requirements, checked with a clear error: static

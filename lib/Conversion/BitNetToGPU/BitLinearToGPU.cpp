@@ -52,6 +52,12 @@ struct QuantPrologue {
 struct LayerShape {
   int64_t m, n, k;
   std::optional<QuantPrologue> prologue;
+  /// bitnet.gated_bitlinear: output n of row m is computed only where
+  /// gate[m, n] > 0 (0 elsewhere), and a weight row only read if some
+  /// activation row's gate opens it.
+  bool gated = false;
+  /// relu2_glu(gate, gated up) of two layers sharing x (kGPUGLUAttrName).
+  bool glu = false;
 };
 
 /// The most activation bytes a fused kernel keeps in shared memory.
@@ -88,15 +94,35 @@ LaunchShape chooseLaunch(const LayerShape &s, int64_t rows, int64_t warps) {
   return {r, w};
 }
 
-/// Builds the GEMV: x memref<MxKxi8> (global, or the prologue's shared
-/// codes), x_scale memref<Mxf32>, weight memref<Nx(K/16)xi32> (the bits2
-/// bytes as words), weight_scale memref<1xf32>, out memref<MxNxf32>.
-/// `prologue` (every thread of the block runs it) builds what x and
-/// x_scale hold, after the weight loads are issued.
-void buildGemv(ImplicitLocOpBuilder &b, Value x, Value xScale, Value w,
-               Value wScale, Value out, const LayerShape &s,
-               const LaunchShape &launch,
-               llvm::function_ref<void()> prologue = nullptr) {
+/// The warp's thread coordinates and its first output row.
+struct WarpRows {
+  Value lane, row0;
+};
+WarpRows warpRows(ImplicitLocOpBuilder &b, const LaunchShape &launch) {
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, v);
+  };
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value bid = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value lane = arith::RemUIOp::create(b, tid, idx(kWarp));
+  Value warp = arith::DivUIOp::create(b, tid, idx(kWarp));
+  Value warpGlobal = arith::AddIOp::create(
+      b, arith::MulIOp::create(b, bid, idx(launch.warpsPerBlock)), warp);
+  return {lane, arith::MulIOp::create(b, warpGlobal, idx(launch.rowsPerWarp))};
+}
+
+/// The dot products of the warp's R weight rows (from `at.row0`) with the M
+/// activation rows: x memref<MxKxi8> (global, or the prologue's shared
+/// codes), weight memref<Nx(K/16)xi32> (the bits2 bytes as words). Returns
+/// the exact integer sums, [m * R + r], in every lane. With `rowNeeded`
+/// (one i1 per row), a row's weights are read only where it is set (a
+/// warp-uniform branch: a skipped row costs no memory traffic). `prologue`
+/// (every thread of the block runs it) builds what x holds, after the
+/// weight loads are issued.
+SmallVector<Value> buildRowDots(ImplicitLocOpBuilder &b, Value x, Value w,
+                                const WarpRows &at, ArrayRef<Value> rowNeeded,
+                                const LayerShape &s, const LaunchShape &launch,
+                                llvm::function_ref<void()> prologue = nullptr) {
   const int64_t rows = launch.rowsPerWarp;
   auto idx = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, v);
@@ -109,14 +135,7 @@ void buildGemv(ImplicitLocOpBuilder &b, Value x, Value xScale, Value w,
   VectorType bytes16 = VectorType::get({16}, b.getI8Type());
   VectorType words4 = VectorType::get({4}, i32);
   VectorType word1 = VectorType::get({1}, i32);
-
-  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  Value bid = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  Value lane = arith::RemUIOp::create(b, tid, idx(kWarp));
-  Value warp = arith::DivUIOp::create(b, tid, idx(kWarp));
-  Value warpGlobal = arith::AddIOp::create(
-      b, arith::MulIOp::create(b, bid, idx(launch.warpsPerBlock)), warp);
-  Value row0 = arith::MulIOp::create(b, warpGlobal, idx(rows));
+  Value lane = at.lane, row0 = at.row0;
 
   // Loop-carried: M * R row accumulators of dp4a(w + 1, x), then M sums of x.
   Value zero = i32c(0);
@@ -145,9 +164,30 @@ void buildGemv(ImplicitLocOpBuilder &b, Value x, Value xScale, Value w,
     Value wordCol = arith::MulIOp::create(b, chunk, idx(4));
     for (int64_t r = 0; r < rows; ++r) {
       Value row = arith::AddIOp::create(b, row0, idx(r));
-      c.weights.push_back(vector::LoadOp::create(
-          b, words4, w, ValueRange{row, wordCol}, /*nontemporal=*/false,
-          llvm::MaybeAlign(16)));
+      auto load = [&](OpBuilder &nb, Location nl) -> Value {
+        return vector::LoadOp::create(nb, nl, words4, w,
+                                      ValueRange{row, wordCol},
+                                      /*nontemporal=*/false,
+                                      llvm::MaybeAlign(16));
+      };
+      if (rowNeeded.empty()) {
+        c.weights.push_back(load(b, b.getLoc()));
+        continue;
+      }
+      // A closed row reads nothing: its codes are 0x55 (w = 0) so the
+      // dot products add nothing either.
+      auto ifOp = scf::IfOp::create(
+          b, rowNeeded[r],
+          [&](OpBuilder &nb, Location nl) {
+            scf::YieldOp::create(nb, nl, load(nb, nl));
+          },
+          [&](OpBuilder &nb, Location nl) {
+            Value neutral = arith::ConstantOp::create(
+                nb, nl, words4,
+                DenseElementsAttr::get(words4, nb.getI32IntegerAttr(0x55555555)));
+            scf::YieldOp::create(nb, nl, neutral);
+          });
+      c.weights.push_back(ifOp.getResult(0));
     }
   };
   auto loadInputs = [&](Chunk &c, Value chunk, Value valid) {
@@ -255,6 +295,49 @@ void buildGemv(ImplicitLocOpBuilder &b, Value x, Value xScale, Value w,
       totals.push_back(v);
     }
   }
+  return totals;
+}
+
+/// The GEMV kernel body: x, x_scale memref<Mxf32>, weight, weight_scale
+/// memref<1xf32>, [gate memref<MxNxf32>,] out memref<MxNxf32> (see
+/// buildRowDots). Lane 0 writes f32(sum) * (x_scale * weight_scale), the
+/// reference lowering's expression; with a gate, 0 where it is not > 0.
+void buildGemv(ImplicitLocOpBuilder &b, Value x, Value xScale, Value w,
+               Value wScale, Value gate, Value out, const LayerShape &s,
+               const LaunchShape &launch,
+               llvm::function_ref<void()> prologue = nullptr) {
+  const int64_t rows = launch.rowsPerWarp;
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, v);
+  };
+  WarpRows at = warpRows(b, launch);
+  Value lane = at.lane, row0 = at.row0;
+
+  // Gated: open[m][r] = gate[m, row] > 0, and a row's weights are loaded
+  // only if some activation row opens it. The condition is the same for
+  // every lane of the warp (a warp owns its rows), so skipped rows cost no
+  // divergence and no memory traffic.
+  SmallVector<SmallVector<Value>> open(s.m);
+  SmallVector<Value> rowNeeded(rows);
+  if (gate) {
+    Value zeroF = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+    for (int64_t r = 0; r < rows; ++r) {
+      Value row = arith::AddIOp::create(b, row0, idx(r));
+      for (int64_t m = 0; m < s.m; ++m) {
+        Value g = memref::LoadOp::create(b, gate, ValueRange{idx(m), row});
+        open[m].push_back(
+            arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, g, zeroF));
+        rowNeeded[r] = m == 0 ? open[m][r]
+                              : Value(arith::OrIOp::create(b, rowNeeded[r],
+                                                           open[m][r]));
+      }
+    }
+  }
+
+  SmallVector<Value> totals =
+      buildRowDots(b, x, w, at, gate ? ArrayRef<Value>(rowNeeded)
+                                     : ArrayRef<Value>(),
+                   s, launch, prologue);
   Value isLane0 =
       arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, idx(0));
   auto ifOp = scf::IfOp::create(b, isLane0, /*withElseRegion=*/false);
@@ -272,10 +355,69 @@ void buildGemv(ImplicitLocOpBuilder &b, Value x, Value xScale, Value w,
             b, arith::SIToFPOp::create(b, b.getF32Type(), totals[m * rows + r]),
             scale);
         Value row = arith::AddIOp::create(b, row0, idx(r));
+        if (gate)
+          y = arith::SelectOp::create(
+              b, open[m][r], y,
+              arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f)));
         memref::StoreOp::create(b, y, out, ValueRange{mIdx, row});
       }
     }
   }
+}
+
+/// The gate-first ReLU2-GLU: out = relu2_glu(g, u) with g = x Wg^T and u =
+/// x Wu^T computed only where g > 0 (0 elsewhere), as relu2_glu(gate,
+/// gated_bitlinear(.., gate)) is. One kernel: the warp computes its rows'
+/// gates (every lane has the sums), then reads an up row only if a gate
+/// opens it, so the up projection's bytes for closed rows are never read
+/// and the gate's round trip is the gate projection's own.
+void buildGLU(ImplicitLocOpBuilder &b, Value x, Value xScale, Value wg,
+              Value wgScale, Value wu, Value wuScale, Value out,
+              const LayerShape &s, const LaunchShape &launch) {
+  const int64_t rows = launch.rowsPerWarp;
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, v);
+  };
+  Type f32 = b.getF32Type();
+  WarpRows at = warpRows(b, launch);
+  SmallVector<Value> tg = buildRowDots(b, x, wg, at, {}, s, launch);
+  Value zeroF = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+  Value wsG = memref::LoadOp::create(b, wgScale, ValueRange{idx(0)});
+  Value wsU = memref::LoadOp::create(b, wuScale, ValueRange{idx(0)});
+  SmallVector<Value> scaleU, gates, open;
+  SmallVector<Value> rowNeeded(rows);
+  for (int64_t m = 0; m < s.m; ++m) {
+    Value xs = memref::LoadOp::create(b, xScale, ValueRange{idx(m)});
+    // The reference's order: f32(acc) * (x_scale * weight_scale).
+    Value scaleG = arith::MulFOp::create(b, xs, wsG);
+    scaleU.push_back(arith::MulFOp::create(b, xs, wsU));
+    for (int64_t r = 0; r < rows; ++r) {
+      Value g = arith::MulFOp::create(
+          b, arith::SIToFPOp::create(b, f32, tg[m * rows + r]), scaleG);
+      Value o = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, g, zeroF);
+      gates.push_back(g);
+      open.push_back(o);
+      rowNeeded[r] = m == 0 ? o : Value(arith::OrIOp::create(b, rowNeeded[r], o));
+    }
+  }
+  SmallVector<Value> tu = buildRowDots(b, x, wu, at, rowNeeded, s, launch);
+  Value isLane0 =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, at.lane, idx(0));
+  auto ifOp = scf::IfOp::create(b, isLane0, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  for (int64_t m = 0; m < s.m; ++m)
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t i = m * rows + r;
+      Value u = arith::MulFOp::create(
+          b, arith::SIToFPOp::create(b, f32, tu[i]), scaleU[m]);
+      u = arith::SelectOp::create(b, open[i], u, zeroF);
+      // relu2_glu: up * max(gate, 0)^2.
+      Value relu = arith::MaximumFOp::create(b, gates[i], zeroF);
+      Value h = arith::MulFOp::create(b, u, arith::MulFOp::create(b, relu, relu));
+      Value row = arith::AddIOp::create(b, at.row0, idx(r));
+      memref::StoreOp::create(b, h, out, ValueRange{idx(m), row});
+    }
 }
 
 /// The quantizer prologue of a fused kernel: the block computes each
@@ -396,6 +538,53 @@ void buildQuantPrologue(ImplicitLocOpBuilder &b, Value x, Value codes,
   gpu::BarrierOp::create(b);
 }
 
+/// A gate-first ReLU2-GLU function: bitlinear (gate) and gated_bitlinear
+/// (up, gated by it) of the same codes, relu2_glu of the two, returned.
+/// std::nullopt if the body is not that shape (the caller then tries a
+/// single layer); failure with an error if it is but cannot be compiled.
+std::optional<FailureOr<LayerShape>> matchGLUFunction(func::FuncOp func) {
+  Block &body = func.getBody().front();
+  if (!llvm::hasSingleElement(func.getBody()) ||
+      body.getOperations().size() != 4)
+    return std::nullopt;
+  auto it = body.begin();
+  auto gateOp = dyn_cast<BitLinearOp>(*it++);
+  auto upOp = dyn_cast<GatedBitLinearOp>(*it++);
+  auto glu = dyn_cast<ReLU2GLUOp>(*it++);
+  auto ret = dyn_cast<func::ReturnOp>(*it);
+  if (!gateOp || !upOp || !glu || !ret)
+    return std::nullopt;
+  auto fail = [&](const Twine &why) -> FailureOr<LayerShape> {
+    func.emitError("a gate-first ReLU2-GLU kernel needs ") << why;
+    return failure();
+  };
+  if (upOp.getGate() != gateOp.getResult() || glu.getGate() != gateOp.getResult() ||
+      glu.getUp() != upOp.getResult() || ret.getNumOperands() != 1 ||
+      ret.getOperand(0) != glu.getResult())
+    return fail("relu2_glu(gate, gated_bitlinear(.., gate)) of the gate "
+                "bitlinear, returned");
+  if (upOp.getInput() != gateOp.getInput() ||
+      upOp.getInputScale() != gateOp.getInputScale())
+    return fail("the gate and up projections to share their input codes and "
+                "scales");
+  auto x = cast<RankedTensorType>(gateOp.getInput().getType());
+  auto pg = dyn_cast<PackedTernaryType>(gateOp.getWeight().getType());
+  auto pu = dyn_cast<PackedTernaryType>(upOp.getWeight().getType());
+  if (!x.hasStaticShape() || !x.getElementType().isInteger(8))
+    return fail("i8 input codes with a static shape");
+  if (!pg || !pu || pg != pu || pg.getLayout() != TernaryLayout::bits2 ||
+      pg.getShape().size() != 2)
+    return fail("both weights as the same !bitnet.packed_ternary<NxK, bits2>");
+  LayerShape s;
+  s.k = x.getShape().back();
+  s.m = x.getNumElements() / s.k;
+  s.n = pg.getShape()[0];
+  s.glu = true;
+  if (s.k % kChunkWeights != 0)
+    return fail("K a multiple of 64, got " + Twine(s.k));
+  return s;
+}
+
 /// The layer a function computes, or failure with an error on the function.
 FailureOr<LayerShape> matchLayerFunction(func::FuncOp func) {
   Block &body = func.getBody().front();
@@ -409,11 +598,20 @@ FailureOr<LayerShape> matchLayerFunction(func::FuncOp func) {
       (body.getOperations().size() != 2 && body.getOperations().size() != 3))
     return fail("the body must be one bitnet.bitlinear (after one absmax_quant "
                 "or absmean_quant of its input) and a return");
-  auto op = dyn_cast<BitLinearOp>(*std::prev(body.end(), 2));
+  // bitlinear, or gated_bitlinear (its gate one more argument).
+  Operation *last = &*std::prev(body.end(), 2);
+  auto plain = dyn_cast<BitLinearOp>(last);
+  auto gated = dyn_cast<GatedBitLinearOp>(last);
   auto ret = dyn_cast<func::ReturnOp>(body.back());
-  if (!op || !ret || ret.getNumOperands() != 1 ||
-      ret.getOperand(0) != op.getResult())
-    return fail("the body must end in one bitnet.bitlinear and a return of it");
+  if ((!plain && !gated) || !ret || ret.getNumOperands() != 1 ||
+      ret.getOperand(0) != last->getResult(0))
+    return fail("the body must end in one bitnet.bitlinear (or "
+                "bitnet.gated_bitlinear) and a return of it");
+  struct {
+    Value input, inputScale, weight;
+  } op{plain ? plain.getInput() : gated.getInput(),
+       plain ? plain.getInputScale() : gated.getInputScale(),
+       plain ? plain.getWeight() : gated.getWeight()};
   std::optional<QuantPrologue> prologue;
   if (body.getOperations().size() == 3) {
     Operation *first = &body.front();
@@ -423,8 +621,8 @@ FailureOr<LayerShape> matchLayerFunction(func::FuncOp func) {
       q.eps = quant.getEps().convertToDouble();
       q.mode = quant.getEpsMode();
       q.form = quant.getMultForm();
-      return quant->getResult(0) == op.getInput() &&
-             quant->getResult(1) == op.getInputScale();
+      return quant->getResult(0) == op.input &&
+             quant->getResult(1) == op.inputScale;
     };
     bool chained = false;
     if (auto absmax = dyn_cast<AbsmaxQuantOp>(first))
@@ -441,8 +639,8 @@ FailureOr<LayerShape> matchLayerFunction(func::FuncOp func) {
     prologue = q;
   }
   // (With only these ops, every other operand is an argument.)
-  auto x = cast<RankedTensorType>(op.getInput().getType());
-  auto packed = dyn_cast<PackedTernaryType>(op.getWeight().getType());
+  auto x = cast<RankedTensorType>(op.input.getType());
+  auto packed = dyn_cast<PackedTernaryType>(op.weight.getType());
   if (!x.hasStaticShape() || !x.getElementType().isInteger(8))
     return fail("the input codes must be i8 with a static shape");
   if (!packed || packed.getLayout() != TernaryLayout::bits2 ||
@@ -455,6 +653,7 @@ FailureOr<LayerShape> matchLayerFunction(func::FuncOp func) {
   if (s.k % kChunkWeights != 0)
     return fail("K = " + Twine(s.k) + " must be a multiple of 64");
   s.prologue = prologue;
+  s.gated = bool(gated);
   if (prologue && (s.m > kUnrollMaxRows || s.m * s.k > kMaxFusedCodeBytes))
     return fail("a quantizer prologue needs M <= " + Twine(kUnrollMaxRows) +
                 " and M * K <= " + Twine(kMaxFusedCodeBytes) +
@@ -487,7 +686,9 @@ struct BitLinearToGPUPass
     for (func::FuncOp func : funcs) {
       if (func.isPrivate() || func.isDeclaration())
         continue;
-      FailureOr<LayerShape> shape = matchLayerFunction(func);
+      std::optional<FailureOr<LayerShape>> gluShape = matchGLUFunction(func);
+      FailureOr<LayerShape> shape =
+          gluShape ? *gluShape : matchLayerFunction(func);
       if (failed(shape))
         return signalPassFailure();
       const LayerShape &s = *shape;
@@ -501,7 +702,13 @@ struct BitLinearToGPUPass
         params.append({MemRefType::get({s.m, s.k}, i8),
                        MemRefType::get({s.m}, f32)});
       params.append({MemRefType::get({s.n, s.k / 16}, i32),
-                     MemRefType::get({1}, f32), MemRefType::get({s.m, s.n}, f32)});
+                     MemRefType::get({1}, f32)});
+      if (s.glu) // the up projection's weight and scale
+        params.append({MemRefType::get({s.n, s.k / 16}, i32),
+                       MemRefType::get({1}, f32)});
+      if (s.gated)
+        params.push_back(MemRefType::get({s.m, s.n}, f32));
+      params.push_back(MemRefType::get({s.m, s.n}, f32));
       SmallVector<Type> shared;
       if (s.prologue) {
         auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
@@ -534,18 +741,31 @@ struct BitLinearToGPUPass
                         StringAttr::get(ctx, (s.prologue->mean ? "absmean_int"
                                                                : "absmax_int") +
                                                  Twine(s.prologue->bits)));
+      if (s.gated)
+        kernel->setAttr(kGPUGatedAttrName, UnitAttr::get(ctx));
+      if (s.glu)
+        kernel->setAttr(kGPUGLUAttrName, UnitAttr::get(ctx));
       b.setInsertionPointToStart(&kernel.getBody().front());
-      if (s.prologue) {
+      // Parameters after the activations: weight, weight_scale, [gate,] out.
+      unsigned first = s.prologue ? 1 : 2;
+      Value weight = kernel.getArgument(first),
+            weightScale = kernel.getArgument(first + 1),
+            gate = s.gated ? Value(kernel.getArgument(first + 2)) : Value(),
+            out = kernel.getArgument(kernel.getNumArguments() - 1);
+      if (s.glu) {
+        buildGLU(b, kernel.getArgument(0), kernel.getArgument(1), weight,
+                 weightScale, kernel.getArgument(4), kernel.getArgument(5),
+                 out, s, launch);
+      } else if (s.prologue) {
         ArrayRef<BlockArgument> wg = kernel.getWorkgroupAttributions();
-        buildGemv(b, wg[0], wg[3], kernel.getArgument(1), kernel.getArgument(2),
-                  kernel.getArgument(3), s, launch, [&] {
+        buildGemv(b, wg[0], wg[3], weight, weightScale, gate, out, s, launch,
+                  [&] {
                     buildQuantPrologue(b, kernel.getArgument(0), wg[0], wg[1],
                                        wg[2], wg[3], s, launch);
                   });
       } else {
-        buildGemv(b, kernel.getArgument(0), kernel.getArgument(1),
-                  kernel.getArgument(2), kernel.getArgument(3),
-                  kernel.getArgument(4), s, launch);
+        buildGemv(b, kernel.getArgument(0), kernel.getArgument(1), weight,
+                  weightScale, gate, out, s, launch);
       }
       gpu::ReturnOp::create(b);
       func.erase();

@@ -1,6 +1,6 @@
 // RUN: bitnet-opt %s --split-input-file --bitnet-bitlinear-to-gpu -verify-diagnostics
 
-// expected-error @+1 {{--target=cuda compiles functions that are one BitLinear layer (whole models do not run on the GPU yet): the body must end in one bitnet.bitlinear and a return of it}}
+// expected-error @+1 {{--target=cuda compiles functions that are one BitLinear layer (whole models do not run on the GPU yet): the body must end in one bitnet.bitlinear (or bitnet.gated_bitlinear) and a return of it}}
 func.func @model(%x: tensor<4xf32>) -> tensor<4xf32> {
   %y = arith.addf %x, %x : tensor<4xf32>
   %z = arith.mulf %y, %y : tensor<4xf32>
@@ -42,7 +42,7 @@ func.func @computed_scale(%x: tensor<1x128xi8>, %w: !bitnet.packed_ternary<64x12
 
 // -----
 
-// expected-error @+1 {{the body must end in one bitnet.bitlinear and a return of it}}
+// expected-error @+1 {{the body must end in one bitnet.bitlinear (or bitnet.gated_bitlinear) and a return of it}}
 func.func @returns_other(%x: tensor<1x128xi8>, %s: tensor<1xf32>, %w: !bitnet.packed_ternary<64x128, bits2>, %ws: tensor<f32>) -> tensor<1x128xi8> {
   %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<1x128xi8>, tensor<1xf32>, !bitnet.packed_ternary<64x128, bits2>, tensor<f32>) -> tensor<1x64xf32>
   return %x : tensor<1x128xi8>
@@ -74,4 +74,14 @@ func.func @foreign_scale(%x: tensor<1x256xf32>, %s: tensor<1xf32>, %w: !bitnet.p
   %c, %unused = bitnet.absmax_quant %x : tensor<1x256xf32> -> tensor<1x256xi8>, tensor<1xf32>
   %y = bitnet.bitlinear %c, %s, %w, %ws : (tensor<1x256xi8>, tensor<1xf32>, !bitnet.packed_ternary<64x256, bits2>, tensor<f32>) -> tensor<1x64xf32>
   return %y : tensor<1x64xf32>
+}
+
+// -----
+
+// expected-error @+1 {{a gate-first ReLU2-GLU kernel needs the gate and up projections to share their input codes and scales}}
+func.func @ffn_two_inputs(%x: tensor<1x128xi8>, %x2: tensor<1x128xi8>, %s: tensor<1xf32>, %wg: !bitnet.packed_ternary<256x128, bits2>, %wsg: tensor<f32>, %wu: !bitnet.packed_ternary<256x128, bits2>, %wsu: tensor<f32>) -> tensor<1x256xf32> {
+  %g = bitnet.bitlinear %x, %s, %wg, %wsg : (tensor<1x128xi8>, tensor<1xf32>, !bitnet.packed_ternary<256x128, bits2>, tensor<f32>) -> tensor<1x256xf32>
+  %u = bitnet.gated_bitlinear %x2, %s, %wu, %wsu, %g : (tensor<1x128xi8>, tensor<1xf32>, !bitnet.packed_ternary<256x128, bits2>, tensor<f32>, tensor<1x256xf32>) -> tensor<1x256xf32>
+  %h = bitnet.relu2_glu %g, %u : tensor<1x256xf32>
+  return %h : tensor<1x256xf32>
 }

@@ -122,3 +122,51 @@ func.func @fused_absmax(%x: tensor<1x128xf32>, %w: !bitnet.packed_ternary<256x12
   %y = bitnet.bitlinear %c, %s, %w, %ws : (tensor<1x128xi8>, tensor<1xf32>, !bitnet.packed_ternary<256x128, bits2>, tensor<f32>) -> tensor<1x256xf32>
   return %y : tensor<1x256xf32>
 }
+
+// -----
+
+// Gate-first sparsity: a gated_bitlinear takes the gate before its output.
+// Each of the warp's rows is loaded only where its gate is open (a warp-
+// uniform branch: no memory traffic for closed rows; closed rows read as
+// code 1, w = 0), and a closed output is 0.
+// CHECK-LABEL: gpu.func @up(
+// CHECK-SAME: %[[W:[^:]*]]: memref<256x8xi32>, %{{.*}}: memref<1xf32>, %[[G:[^:]*]]: memref<1x256xf32>, %[[OUT:[^:]*]]: memref<1x256xf32>) kernel
+// CHECK-SAME: bitnet.gated
+// CHECK: %[[G0:.*]] = memref.load %[[G]]
+// CHECK: %[[OPEN0:.*]] = arith.cmpf ogt, %[[G0]]
+// CHECK: %[[G1:.*]] = memref.load %[[G]]
+// CHECK: %[[OPEN1:.*]] = arith.cmpf ogt, %[[G1]]
+// CHECK: scf.if %[[OPEN0]] -> (vector<4xi32>)
+// CHECK:   vector.load %[[W]]
+// CHECK: } else {
+// CHECK:   arith.constant dense<1431655765> : vector<4xi32>
+// CHECK: scf.if %[[OPEN1]] -> (vector<4xi32>)
+// CHECK: arith.select %[[OPEN0]], %{{.*}}, %{{.*}} : f32
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+func.func @up(%x: tensor<1x128xi8>, %s: tensor<1xf32>, %w: !bitnet.packed_ternary<256x128, bits2>, %ws: tensor<f32>, %g: tensor<1x256xf32>) -> tensor<1x256xf32> {
+  %y = bitnet.gated_bitlinear %x, %s, %w, %ws, %g : (tensor<1x128xi8>, tensor<1xf32>, !bitnet.packed_ternary<256x128, bits2>, tensor<f32>, tensor<1x256xf32>) -> tensor<1x256xf32>
+  return %y : tensor<1x256xf32>
+}
+
+// -----
+
+// The gate-first ReLU2-GLU as one kernel: the gate rows' dot products, the
+// gates (f32, in every lane), then the up rows only where a gate is open,
+// and relu2_glu in the epilogue.
+// CHECK-LABEL: gpu.func @ffn(
+// CHECK-SAME: %{{.*}}: memref<1x128xi8>, %{{.*}}: memref<1xf32>, %[[WG:[^:]*]]: memref<256x8xi32>, %{{.*}}: memref<1xf32>, %[[WU:[^:]*]]: memref<256x8xi32>, %{{.*}}: memref<1xf32>, %[[OUT:[^:]*]]: memref<1x256xf32>) kernel
+// CHECK-SAME: bitnet.glu
+// CHECK: vector.load %[[WG]]
+// CHECK-NOT: vector.load %[[WU]]
+// CHECK: gpu.shuffle  xor
+// CHECK: %[[OPEN:.*]] = arith.cmpf ogt
+// CHECK: scf.if %[[OPEN]] -> (vector<4xi32>)
+// CHECK:   vector.load %[[WU]]
+// CHECK: arith.maximumf
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+func.func @ffn(%x: tensor<1x128xi8>, %s: tensor<1xf32>, %wg: !bitnet.packed_ternary<256x128, bits2>, %wsg: tensor<f32>, %wu: !bitnet.packed_ternary<256x128, bits2>, %wsu: tensor<f32>) -> tensor<1x256xf32> {
+  %g = bitnet.bitlinear %x, %s, %wg, %wsg : (tensor<1x128xi8>, tensor<1xf32>, !bitnet.packed_ternary<256x128, bits2>, tensor<f32>) -> tensor<1x256xf32>
+  %u = bitnet.gated_bitlinear %x, %s, %wu, %wsu, %g : (tensor<1x128xi8>, tensor<1xf32>, !bitnet.packed_ternary<256x128, bits2>, tensor<f32>, tensor<1x256xf32>) -> tensor<1x256xf32>
+  %h = bitnet.relu2_glu %g, %u : tensor<1x256xf32>
+  return %h : tensor<1x256xf32>
+}

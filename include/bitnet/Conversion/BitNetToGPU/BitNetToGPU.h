@@ -21,6 +21,15 @@ inline constexpr llvm::StringLiteral kGPULayerAttrName = "bitnet.layer";
 /// "absmax_intB" or "absmean_intB" (StringAttr); absent: the kernel takes
 /// codes and their scales.
 inline constexpr llvm::StringLiteral kGPUPrologueAttrName = "bitnet.prologue";
+/// Present (UnitAttr) on a gated kernel (bitnet.gated_bitlinear): it takes
+/// the gate [M, N] f32 before its output and reads only the weight rows
+/// some activation row's gate opens (gate-first sparsity).
+inline constexpr llvm::StringLiteral kGPUGatedAttrName = "bitnet.gated";
+/// Present (UnitAttr) on a gate-first ReLU2-GLU kernel: it computes
+/// relu2_glu(gate, gated up) of two BitLinear layers sharing their input
+/// (parameters x, x_scale, weight, weight_scale, weight_up,
+/// weight_scale_up, out) and reads an up row only where its gate is open.
+inline constexpr llvm::StringLiteral kGPUGLUAttrName = "bitnet.glu";
 
 } // namespace mlir::bitnet
 

@@ -104,6 +104,12 @@ public:
     /// activations (x, weight, weight_scale, out). Empty: codes and their
     /// scales (x, x_scale, weight, weight_scale, out).
     std::string prologue;
+    /// A gated kernel (gate-first sparsity): it takes the gate [M, N] f32
+    /// before its output and computes only outputs whose gate is > 0.
+    bool gated = false;
+    /// A gate-first ReLU2-GLU kernel: x, x_scale, the gate projection's
+    /// weight and scale, the up projection's, out = relu2_glu(gate, up).
+    bool glu = false;
   };
 
   GpuKernelLibrary() = default;
