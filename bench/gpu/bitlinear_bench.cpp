@@ -215,6 +215,22 @@ int main(int argc, char **argv) {
       for (auto &v : xs)
         v = scale(rng);
     }
+    // A column kernel's input: the fraction of zero codes its name gives
+    // in per mille (`_cols800_`), at random positions.
+    int64_t nonzeroCols = kk;
+    if (k.columns) {
+      size_t at = k.name.find("_cols");
+      double zeros = std::atof(k.name.c_str() + at + 5) / 1000.0;
+      std::uniform_real_distribution<double> coin(0.0, 1.0);
+      nonzeroCols = 0;
+      for (int64_t c = 0; c < kk; ++c) {
+        if (coin(rng) < zeros)
+          x[c] = 0;
+        else if (x[c] == 0)
+          x[c] = 1;
+        nonzeroCols += x[c] != 0;
+      }
+    }
     for (auto &v : w)
       v = int8_t(tern(rng));
     // A GLU kernel's gate projection is `w`; the fraction of its rows whose
@@ -243,10 +259,15 @@ int main(int argc, char **argv) {
     }
     float ws = scale(rng);
     int64_t rowBytes = ternary::packedRowBytes(ternary::PackedLayout::Bits2, kk);
-    size_t wBytes = size_t(n * rowBytes);
+    size_t wBytes = k.columns ? size_t(ternary::colBlocks(n) * kk *
+                                       ternary::kColBlockBytes)
+                              : size_t(n * rowBytes);
     std::vector<uint8_t> packed(wBytes);
-    ternary::packTernaryRows(ternary::PackedLayout::Bits2, w.data(), n, kk,
-                             packed.data());
+    if (k.columns)
+      ternary::packTernaryCols(w.data(), n, kk, packed.data());
+    else
+      ternary::packTernaryRows(ternary::PackedLayout::Bits2, w.data(), n, kk,
+                               packed.data());
 
     std::vector<uint8_t> packedUp(k.glu ? wBytes : 0);
     if (k.glu)
@@ -370,7 +391,11 @@ int main(int argc, char **argv) {
     // (and the gate).
     if (k.glu) // the gate projection's rows, and the open up rows
       openRows = n + gluOpen;
-    double bytes = double(size_t(openRows) * size_t(rowBytes) +
+    // A column kernel reads the columns of its non-zero inputs.
+    double weightBytes =
+        k.columns ? double(nonzeroCols) * double(wBytes) / double(kk)
+                  : double(size_t(openRows) * size_t(rowBytes));
+    double bytes = double(weightBytes +
                           (fused ? 4 * xf.size() : x.size()) + 4 * m * n +
                           4 * gate.size());
     double gbs = bytes / (ours * 1e3);
@@ -383,11 +408,12 @@ int main(int argc, char **argv) {
                    "{\"what\":\"bitlinear\",\"kernel\":\"%s\",\"m\":%lld,"
                    "\"n\":%lld,\"k\":%lld,\"act\":\"%s\",\"us\":%.3f,"
                    "\"floor_us\":%.3f,\"bytes\":%.0f,\"exact\":%s,"
-                   "\"prologue\":\"%s\",\"open_rows\":%lld}\n",
+                   "\"prologue\":\"%s\",\"open_rows\":%lld,"
+                   "\"nonzero_cols\":%lld}\n",
                    k.name.c_str(), (long long)m, (long long)n, (long long)kk,
                    int4 ? "int4" : "int8", ours, floor, bytes,
                    mismatches ? "false" : "true", k.prologue.c_str(),
-                   (long long)openRows);
+                   (long long)openRows, (long long)nonzeroCols);
     if (mismatches)
       std::fprintf(stderr, "%s: %lld of %lld outputs differ from the reference\n",
                    k.name.c_str(), (long long)mismatches, (long long)(m * n));

@@ -4,7 +4,9 @@ layer function per (shape, M) of BitNet b1.58 2B4T and the paper's 7B model,
 one per shape at M = 1 with its activation quantizer fused in front, the
 up projections gated (gate-first sparsity; the benchmark closes 0% and the
 paper's 67.5% of the gates) and the whole gate-first ReLU2-GLU (gate and
-up projections in one kernel) at the same sparsities, plus bench/gpu/read_bytes.mlir's streaming
+up projections in one kernel) at the same sparsities, the down and output
+projections with bits2_cols weights (the column kernel, fed 0% and the
+paper's 80% / 50% zero inputs), plus bench/gpu/read_bytes.mlir's streaming
 kernel (the "read floor").
 bitnet-compile --target=cuda turns the file into a kernel library.
 
@@ -69,6 +71,17 @@ def glu_layer(name, n, k, closed):
             f"    return %h : {y}\n  }}\n")
 
 
+def column_layer(name, n, k, zeros):
+    """The layer at M = 1 with bits2_cols weights: the column kernel reads
+    only the columns of non-zero inputs. `zeros` (per mille) names the
+    fraction of zero input codes the benchmark feeds it."""
+    x, w, y = f"tensor<1x{k}xi8>", f"!bitnet.packed_ternary<{n}x{k}, bits2_cols>", f"tensor<1x{n}xf32>"
+    s = "tensor<1xf32>"
+    return (f"  func.func @{name}_cols{zeros}_m1(%x: {x}, %s: {s}, %w: {w}, %ws: tensor<f32>) -> {y} {{\n"
+            f"    %y = bitnet.bitlinear %x, %s, %w, %ws : ({x}, {s}, {w}, tensor<f32>) -> {y}\n"
+            f"    return %y : {y}\n  }}\n")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     reader = open(os.path.join(here, "read_bytes.mlir")).read()
@@ -84,6 +97,13 @@ def main():
             for closed in (0, 675):
                 out.append(gated_layer(name, n, k, closed))
                 out.append(glu_layer(name, n, k, closed))
+        # The paper's sparsities: 80% zeros into down, TopK 50% into out.
+        if name.endswith("down"):
+            for zeros in (0, 800):
+                out.append(column_layer(name, n, k, zeros))
+        if name.endswith("out"):
+            for zeros in (0, 500):
+                out.append(column_layer(name, n, k, zeros))
     out.append("}\n")
     sys.stdout.write("".join(out))
 

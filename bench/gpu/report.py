@@ -9,13 +9,16 @@ import sys
 
 
 def main():
-    ours, fused, gated, glu, torch_rows, hbm = {}, {}, {}, {}, {}, []
+    ours, fused, gated, glu, cols, torch_rows, hbm = {}, {}, {}, {}, {}, {}, []
     for path in sys.argv[1:]:
         variant = path.rsplit("/", 1)[-1].replace(".json", "").replace("ours-", "")
         for line in open(path):
             r = json.loads(line)
             if r["what"] == "hbm_read":
                 hbm.append(r["gbs"])
+            elif r["what"] == "bitlinear" and "_cols" in r["kernel"]:
+                name, zeros = r["kernel"].rsplit("_m", 1)[0].split("_cols")
+                cols.setdefault((name, int(zeros), r["m"]), []).append((variant, r))
             elif r["what"] == "bitlinear" and "_glu" in r["kernel"]:
                 name, closed = r["kernel"].rsplit("_m", 1)[0].split("_glu")
                 glu.setdefault((name, int(closed), r["m"]), []).append((variant, r))
@@ -100,6 +103,22 @@ def main():
                   f"{2 * dense / best['us'] if best['us'] else 0:.2f}x | "
                   f"{dense + gup:.2f} | {bound:.2f} | "
                   f"{'yes' if all(r['exact'] for _, r in runs) else 'NO'} |")
+    if cols:
+        print("\nColumn kernel (bits2_cols weights): only the weight columns of "
+              "non-zero inputs are read, against the dense layer (best launch "
+              "shape; zero inputs at random positions):\n")
+        print("| layer | N x K | M | zero inputs | columns read | column us | "
+              "dense us | speedup | bytes bound us | exact |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for (name, zeros, m), runs in sorted(cols.items()):
+            variant, best = min(runs, key=lambda vr: vr[1]["us"])
+            dense = min((r["us"] for _, r in ours.get((name, m), [])), default=0)
+            bound = best["bytes"] / (bw * 1e3) if bw else 0
+            print(f"| {name} | {best['n']}x{best['k']} | {m} | {zeros / 10:.1f}% | "
+                  f"{best.get('nonzero_cols', '?')} | {best['us']:.2f} | "
+                  f"{dense:.2f} | {dense / best['us'] if best['us'] else 0:.2f}x | "
+                  f"{bound:.2f} | "
+                  f"{'yes' if all(r['exact'] for _, r in runs) else 'NO'} |")
     print("\nAll variants (us):\n")
     variants = sorted({v for runs in ours.values() for v, _ in runs})
     print("| layer | M | " + " | ".join(variants) + " |")
@@ -109,7 +128,9 @@ def main():
                                   [((f"{n} (gated {c / 10:.1f}%)", m), r)
                                    for (n, c, m), r in gated.items()] +
                                   [((f"{n} (GLU {c / 10:.1f}%)", m), r)
-                                   for (n, c, m), r in glu.items()]):
+                                   for (n, c, m), r in glu.items()] +
+                                  [((f"{n} (columns, {z / 10:.1f}% zeros)", m), r)
+                                   for (n, z, m), r in cols.items()]):
         by = {v: r["us"] for v, r in runs}
         print(f"| {name} | {m} | " + " | ".join(f"{by[v]:.2f}" if v in by else "-" for v in variants) + " |")
 

@@ -69,8 +69,12 @@ LogicalResult mlir::bitnet::generateGPUKernels(
                               ",");
       auto prologue = func->getAttrOfType<StringAttr>(kGPUPrologueAttrName);
       info.prologue = prologue ? prologue.str() : "";
-      info.params = std::string(prologue ? "x,weight,weight_scale"
-                                         : "x,x_scale,weight,weight_scale") +
+      // The parameters in order (docs/GPU.md); `weight_cols`: the
+      // bits2_cols layout of the column kernel.
+      std::string weight =
+          func->hasAttr(kGPUColumnsAttrName) ? "weight_cols" : "weight";
+      info.params = std::string(prologue ? "x," : "x,x_scale,") + weight +
+                    ",weight_scale" +
                     (func->hasAttr(kGPUGatedAttrName) ? ",gate" : "") +
                     (func->hasAttr(kGPUGLUAttrName)
                          ? ",weight_up,weight_scale_up"

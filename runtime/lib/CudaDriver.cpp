@@ -232,6 +232,7 @@ bool GpuKernelLibrary::open(const std::string &path, int device,
     std::string params = file.get(p + "params");
     k.gated = params.find(",gate,") != std::string::npos;
     k.glu = params.find(",weight_up,") != std::string::npos;
+    k.columns = params.find(",weight_cols,") != std::string::npos;
     if (CUresult r = drv->moduleGetFunction(&k.function, module, k.name.c_str());
         r != CUDA_SUCCESS)
       return bad(drv->describe(("cuModuleGetFunction(" + k.name + ")").c_str(),

@@ -89,6 +89,12 @@ def BitNetBitLinearToGPU : Pass<"bitnet-bitlinear-to-gpu", "ModuleOp"> {
     weight_scale_up, out`): each warp computes its rows' gates, then reads
     their up rows only where a gate is open, and writes `relu2_glu`.
 
+    Zero inputs: a `bitnet.bitlinear` with `bits2_cols` weights (M = 1)
+    becomes the column kernel (`bitnet.columns`; parameters `x, x_scale,
+    weight_cols, weight_scale, out`, weights `[K, ceil(N / 256), 16]` i32):
+    blocks of 8 warps compact the non-zero inputs into shared memory and
+    read only their columns' 8-byte pieces (32 output rows per block).
+
     Each kernel records its launch shape: `known_block_size` and
     `bitnet.grid_size`. Requirements, checked with a clear error: static
     shapes, `K % 64 == 0`, i8 codes, `bits2` weights.

@@ -58,7 +58,30 @@ struct LayerShape {
   bool gated = false;
   /// relu2_glu(gate, gated up) of two layers sharing x (kGPUGLUAttrName).
   bool glu = false;
+  /// Weights in the bits2_cols layout: the column kernel, which reads only
+  /// the columns of non-zero inputs (kGPUColumnsAttrName).
+  bool columns = false;
 };
+
+/// The column kernel: blocks of 8 warps, each block one 8-byte piece (32
+/// output rows) of a 256-row column block.
+constexpr int64_t kColumnThreads = 256;
+constexpr int64_t kColumnWarps = kColumnThreads / kWarp;
+constexpr int64_t kColumnPieceWords = 2;                       // 8 bytes
+constexpr int64_t kColumnPieces = 16 / kColumnPieceWords;      // per block
+constexpr int64_t kColumnRows = 16 * kColumnPieceWords;        // per piece
+/// Entries a thread takes per round (their loads in flight together).
+constexpr int64_t kColumnUnroll = 8;
+/// Inputs each warp compacts: whole rounds of 32 lanes x 16 bytes.
+constexpr int64_t columnSegment(int64_t k) {
+  return ((k + kColumnWarps - 1) / kColumnWarps + 16 * kWarp - 1) /
+         (16 * kWarp) * (16 * kWarp);
+}
+/// Shared memory of the column kernel: the list [K], the warps' counts, and
+/// the warps' row sums.
+constexpr int64_t columnSharedBytes(int64_t k) {
+  return 4 * (k + kColumnWarps + kColumnWarps * kColumnRows);
+}
 
 /// The most activation bytes a fused kernel keeps in shared memory.
 constexpr int64_t kMaxFusedCodeBytes = 32 * 1024;
@@ -420,6 +443,263 @@ void buildGLU(ImplicitLocOpBuilder &b, Value x, Value xScale, Value wg,
     }
 }
 
+/// The column GEMV (M = 1, weights in the bits2_cols layout): reads only the
+/// weight columns of non-zero inputs, which ReLU2 (down projection) and
+/// TopK (output projection) make most of. Block (column block b, piece q)
+/// computes the 32 output rows b * 256 + 64 p + 8 q + j (p < 4, j < 8),
+/// whose codes are bytes [8 q, 8 q + 8) of each column's 64-byte block.
+///  1. The block compacts the non-zero inputs into shared memory (grouped
+///     by warp and lane) as (column << 8 | code byte): each lane loads 16 input bytes per
+///     round (all its rounds at once), counts its non-zero bytes (a SWAR
+///     byte test and a popcount), a warp scan (shuffles) and the warps'
+///     counts give each lane its slots.
+///  2. Each thread takes entries t, t + 256, ... in rounds of 8 whose 8-byte
+///     weight loads are issued before any arithmetic. A word holds 4 rows x
+///     4 planes of 2-bit codes c = w + 1; (word >> 2p) & 0x00030003 minus
+///     0x00010001 is two rows' w as 16-bit lanes, and one multiply by the
+///     input adds both (SWAR: |sum| < 2^15 per lane, as K <= 65536 bounds
+///     the entries per thread).
+///  3. The 32 row sums are added over the warp (shuffles) and the warps
+///     (shared memory); thread r < 32 writes f32(sum) * (x_scale *
+///     weight_scale), the reference's expression: bit-identical.
+void buildColumnGemv(ImplicitLocOpBuilder &b, Value x, Value xScale, Value w,
+                     Value wScale, Value out, Value list, Value counts,
+                     Value red, const LayerShape &s) {
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, v);
+  };
+  Type i32 = b.getI32Type(), index = b.getIndexType();
+  auto i32c = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, i32, v);
+  };
+  auto toI32 = [&](Value v) -> Value {
+    return arith::IndexCastOp::create(b, i32, v);
+  };
+  auto toIndex = [&](Value v) -> Value {
+    return arith::IndexCastOp::create(b, index, v);
+  };
+  const int64_t seg = columnSegment(s.k), rounds1 = seg / (16 * kWarp);
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value bid = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value lane = arith::RemUIOp::create(b, tid, idx(kWarp));
+  Value warp = arith::DivUIOp::create(b, tid, idx(kWarp));
+  Value colBlock = arith::DivUIOp::create(b, bid, idx(kColumnPieces));
+  Value piece = arith::RemUIOp::create(b, bid, idx(kColumnPieces));
+  VectorType bytes16 = VectorType::get({16}, b.getI8Type());
+  VectorType words4 = VectorType::get({4}, i32);
+
+  // 1. Compaction. Lane l's bytes: [segBase + (r * 32 + l) * 16, + 16).
+  Value segBase = arith::MulIOp::create(b, warp, idx(seg));
+  SmallVector<Value> chunkAt, chunkIn, chunkWords;
+  Value zeros16 = arith::ConstantOp::create(
+      b, bytes16, DenseElementsAttr::get(bytes16, b.getI8IntegerAttr(0)));
+  for (int64_t r = 0; r < rounds1; ++r) {
+    Value at = arith::AddIOp::create(
+        b, segBase,
+        arith::MulIOp::create(b, arith::AddIOp::create(b, lane, idx(r * kWarp)),
+                              idx(16)));
+    Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, at, idx(s.k));
+    Value safe = arith::SelectOp::create(b, in, at, idx(0));
+    Value v = vector::LoadOp::create(b, bytes16, x, ValueRange{idx(0), safe},
+                                     /*nontemporal=*/false, llvm::MaybeAlign(16));
+    v = arith::SelectOp::create(b, in, v, zeros16);
+    chunkAt.push_back(at);
+    chunkIn.push_back(in);
+    chunkWords.push_back(vector::BitCastOp::create(b, words4, v));
+  }
+  // Non-zero bytes of a word: bit 7 of ((W & 0x7f..) + 0x7f..) | W.
+  Value low7 = i32c(0x7f7f7f7f), high = i32c(int32_t(0x80808080u));
+  Value mine = i32c(0);
+  for (Value words : chunkWords)
+    for (int64_t q = 0; q < 4; ++q) {
+      Value wv = vector::ExtractOp::create(b, words, q);
+      Value nz = arith::AndIOp::create(
+          b,
+          arith::OrIOp::create(
+              b, arith::AddIOp::create(b, arith::AndIOp::create(b, wv, low7), low7),
+              wv),
+          high);
+      mine = arith::AddIOp::create(b, mine, LLVM::CtPopOp::create(b, i32, nz));
+    }
+  // Inclusive scan over the warp.
+  Value incl = mine;
+  for (int32_t offset = 1; offset < kWarp; offset *= 2) {
+    auto up = gpu::ShuffleOp::create(b, incl, offset, int32_t(kWarp),
+                                     gpu::ShuffleMode::UP);
+    Value take = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, lane,
+                                       idx(offset));
+    incl = arith::AddIOp::create(
+        b, incl, arith::SelectOp::create(b, take, up.getShuffleResult(), i32c(0)));
+  }
+  Value isLast = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane,
+                                       idx(kWarp - 1));
+  {
+    auto ifOp = scf::IfOp::create(b, isLast, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    memref::StoreOp::create(b, incl, counts, ValueRange{warp});
+  }
+  gpu::BarrierOp::create(b);
+  Value total = i32c(0), before = i32c(0);
+  Value warp32 = toI32(warp);
+  for (int64_t g = 0; g < kColumnWarps; ++g) {
+    Value c = memref::LoadOp::create(b, counts, ValueRange{idx(g)});
+    Value earlier = arith::CmpIOp::create(b, arith::CmpIPredicate::slt,
+                                          i32c(g), warp32);
+    before = arith::AddIOp::create(
+        b, before, arith::SelectOp::create(b, earlier, c, i32c(0)));
+    total = arith::AddIOp::create(b, total, c);
+  }
+  // This lane's first slot; its entries in input order.
+  Value slot = arith::AddIOp::create(
+      b, before, arith::SubIOp::create(b, incl, mine));
+  for (int64_t r = 0; r < rounds1; ++r) {
+    Value bytes = vector::BitCastOp::create(b, bytes16, chunkWords[r]);
+    Value col0 = toI32(chunkAt[r]);
+    for (int64_t j = 0; j < 16; ++j) {
+      Value v32 = arith::ExtSIOp::create(b, i32,
+                                         vector::ExtractOp::create(b, bytes, j));
+      Value nz = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, v32, i32c(0));
+      auto ifNz = scf::IfOp::create(b, nz, /*withElseRegion=*/false);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(&ifNz.getThenRegion().front());
+        Value entry = arith::OrIOp::create(
+            b,
+            arith::ShLIOp::create(b, arith::AddIOp::create(b, col0, i32c(j)),
+                                  i32c(8)),
+            arith::AndIOp::create(b, v32, i32c(255)));
+        memref::StoreOp::create(b, entry, list, ValueRange{toIndex(slot)});
+      }
+      slot = arith::AddIOp::create(b, slot, arith::ExtUIOp::create(b, i32, nz));
+    }
+  }
+  gpu::BarrierOp::create(b);
+
+  // 2. The non-zero columns' pieces, in rounds of kColumnUnroll entries.
+  Value perRound = i32c(kColumnThreads * kColumnUnroll);
+  Value rounds = toIndex(arith::DivSIOp::create(
+      b, arith::AddIOp::create(b, total, arith::SubIOp::create(b, perRound, i32c(1))),
+      perRound));
+  // Packed accumulators [p][word][half]: half 0 holds bytes 0 and 2 of the
+  // word (rows 4 word + 0 and + 2), half 1 bytes 1 and 3.
+  constexpr int64_t kPacked = 4 * kColumnPieceWords * 2;
+  SmallVector<Value> init(kPacked, i32c(0));
+  VectorType pieceType = VectorType::get({kColumnPieceWords}, i32);
+  Value wordCol = arith::MulIOp::create(b, piece, idx(kColumnPieceWords));
+  auto loop = scf::ForOp::create(b, idx(0), rounds, idx(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Value> acc(loop.getRegionIterArgs().begin(),
+                           loop.getRegionIterArgs().end());
+    Value first = arith::AddIOp::create(
+        b, tid, arith::MulIOp::create(b, loop.getInductionVar(),
+                                      idx(kColumnThreads * kColumnUnroll)));
+    SmallVector<Value> loads, inputs;
+    for (int64_t u = 0; u < kColumnUnroll; ++u) {
+      Value e = arith::AddIOp::create(b, first, idx(u * kColumnThreads));
+      Value valid = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, toI32(e),
+                                          total);
+      Value entry = arith::SelectOp::create(
+          b, valid,
+          memref::LoadOp::create(b, list,
+                                 ValueRange{arith::SelectOp::create(b, valid, e,
+                                                                    idx(0))}),
+          i32c(0));
+      Value col = toIndex(arith::ShRUIOp::create(b, entry, i32c(8)));
+      // The code byte, sign-extended; an invalid entry is column 0, x = 0.
+      inputs.push_back(arith::ShRSIOp::create(
+          b, arith::ShLIOp::create(b, entry, i32c(24)), i32c(24)));
+      loads.push_back(vector::LoadOp::create(
+          b, pieceType, w, ValueRange{col, colBlock, wordCol},
+          /*nontemporal=*/false, llvm::MaybeAlign(4 * kColumnPieceWords)));
+    }
+    Value mask = i32c(0x00030003), one = i32c(0x00010001);
+    for (int64_t u = 0; u < kColumnUnroll; ++u)
+      for (int64_t word = 0; word < kColumnPieceWords; ++word) {
+        Value packed = vector::ExtractOp::create(b, loads[u], word);
+        for (int64_t p = 0; p < 4; ++p)
+          for (int64_t half = 0; half < 2; ++half) {
+            Value lanes = arith::SubIOp::create(
+                b,
+                arith::AndIOp::create(
+                    b, arith::ShRUIOp::create(b, packed, i32c(2 * p + 8 * half)),
+                    mask),
+                one);
+            Value &a = acc[(p * kColumnPieceWords + word) * 2 + half];
+            a = arith::AddIOp::create(
+                b, a, arith::MulIOp::create(b, lanes, inputs[u]));
+          }
+      }
+    scf::YieldOp::create(b, acc);
+  }
+
+  // 3. Unpack the 16-bit lanes, add over the warp and over the warps.
+  auto sext16 = [&](Value v) -> Value {
+    return arith::ShRSIOp::create(b, arith::ShLIOp::create(b, v, i32c(16)),
+                                  i32c(16));
+  };
+  constexpr int64_t rowsPerPlane = 4 * kColumnPieceWords;
+  SmallVector<Value> sums(kColumnRows);
+  for (int64_t p = 0; p < 4; ++p)
+    for (int64_t word = 0; word < kColumnPieceWords; ++word)
+      for (int64_t half = 0; half < 2; ++half) {
+        Value a = loop.getResult((p * kColumnPieceWords + word) * 2 + half);
+        Value low = sext16(a);
+        Value hi = sext16(arith::ShRSIOp::create(
+            b, arith::SubIOp::create(b, a, low), i32c(16)));
+        // Byte e of the word is row 4 word + e of the plane's rows.
+        sums[p * rowsPerPlane + 4 * word + half] = low;
+        sums[p * rowsPerPlane + 4 * word + half + 2] = hi;
+      }
+  for (Value &v : sums)
+    for (int32_t offset = kWarp / 2; offset > 0; offset /= 2) {
+      auto shuffle = gpu::ShuffleOp::create(b, v, offset, int32_t(kWarp),
+                                            gpu::ShuffleMode::XOR);
+      v = arith::AddIOp::create(b, v, shuffle.getShuffleResult());
+    }
+  Value isLane0 =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, idx(0));
+  {
+    auto ifOp = scf::IfOp::create(b, isLane0, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    for (int64_t r = 0; r < kColumnRows; ++r)
+      memref::StoreOp::create(b, sums[r], red, ValueRange{warp, idx(r)});
+  }
+  gpu::BarrierOp::create(b);
+  Value isWriter = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tid,
+                                         idx(kColumnRows));
+  auto writer = scf::IfOp::create(b, isWriter, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&writer.getThenRegion().front());
+  Value rowSum = i32c(0);
+  for (int64_t g = 0; g < kColumnWarps; ++g)
+    rowSum = arith::AddIOp::create(
+        b, rowSum, memref::LoadOp::create(b, red, ValueRange{idx(g), tid}));
+  // Row b * 256 + 64 p + 8 q + j for thread 8 p + j (8 = rowsPerPlane).
+  Value row = arith::AddIOp::create(
+      b,
+      arith::AddIOp::create(
+          b, arith::MulIOp::create(b, colBlock, idx(256)),
+          arith::MulIOp::create(
+              b, arith::DivUIOp::create(b, tid, idx(rowsPerPlane)), idx(64))),
+      arith::AddIOp::create(
+          b, arith::MulIOp::create(b, piece, idx(rowsPerPlane)),
+          arith::RemUIOp::create(b, tid, idx(rowsPerPlane))));
+  Value inside =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, idx(s.n));
+  auto store = scf::IfOp::create(b, inside, /*withElseRegion=*/false);
+  b.setInsertionPointToStart(&store.getThenRegion().front());
+  Value scale = arith::MulFOp::create(
+      b, memref::LoadOp::create(b, xScale, ValueRange{idx(0)}),
+      memref::LoadOp::create(b, wScale, ValueRange{idx(0)}));
+  Value y = arith::MulFOp::create(
+      b, arith::SIToFPOp::create(b, b.getF32Type(), rowSum), scale);
+  memref::StoreOp::create(b, y, out, ValueRange{idx(0), row});
+}
+
 /// The quantizer prologue of a fused kernel: the block computes each
 /// activation row's statistic (max |x| in f32, or sum |x| in f64 as the
 /// reference does: per-thread partial sums, added in order per warp and
@@ -643,9 +923,11 @@ FailureOr<LayerShape> matchLayerFunction(func::FuncOp func) {
   auto packed = dyn_cast<PackedTernaryType>(op.weight.getType());
   if (!x.hasStaticShape() || !x.getElementType().isInteger(8))
     return fail("the input codes must be i8 with a static shape");
-  if (!packed || packed.getLayout() != TernaryLayout::bits2 ||
-      packed.getShape().size() != 2)
-    return fail("the weights must be !bitnet.packed_ternary<NxK, bits2>");
+  if (!packed || packed.getShape().size() != 2 ||
+      (packed.getLayout() != TernaryLayout::bits2 &&
+       packed.getLayout() != TernaryLayout::bits2_cols))
+    return fail("the weights must be !bitnet.packed_ternary<NxK, bits2> (or "
+                "bits2_cols for the column kernel)");
   LayerShape s;
   s.k = x.getShape().back();
   s.m = x.getNumElements() / s.k;
@@ -654,6 +936,20 @@ FailureOr<LayerShape> matchLayerFunction(func::FuncOp func) {
     return fail("K = " + Twine(s.k) + " must be a multiple of 64");
   s.prologue = prologue;
   s.gated = bool(gated);
+  s.columns = packed.getLayout() == TernaryLayout::bits2_cols;
+  if (s.columns) {
+    int64_t sharedBytes = columnSharedBytes(s.k);
+    if (s.m != 1 || prologue || gated)
+      return fail("the column kernel (bits2_cols weights) takes codes of one "
+                  "activation row (M = 1, no quantizer prologue, not gated); "
+                  "got M = " + Twine(s.m) +
+                  " (compile bits2 weights for the dense kernel)");
+    if (s.k > 65536 || sharedBytes > 48 * 1024)
+      return fail("the column kernel keeps the non-zero inputs in shared "
+                  "memory: K = " + Twine(s.k) + " needs " + Twine(sharedBytes) +
+                  " bytes, more than 48 KiB");
+    return s;
+  }
   if (prologue && (s.m > kUnrollMaxRows || s.m * s.k > kMaxFusedCodeBytes))
     return fail("a quantizer prologue needs M <= " + Twine(kUnrollMaxRows) +
                 " and M * K <= " + Twine(kMaxFusedCodeBytes) +
@@ -665,6 +961,46 @@ FailureOr<LayerShape> matchLayerFunction(func::FuncOp func) {
 struct BitLinearToGPUPass
     : mlir::bitnet::impl::BitNetBitLinearToGPUBase<BitLinearToGPUPass> {
   using Base::Base;
+
+  /// The column kernel of a bits2_cols layer (buildColumnGemv); its
+  /// launch shape is fixed by the layout, not by the pass options.
+  void buildColumnKernel(func::FuncOp func, gpu::GPUModuleOp gpuModule,
+                         const LayerShape &s) {
+    MLIRContext *ctx = &getContext();
+    Type i8 = IntegerType::get(ctx, 8), i32 = IntegerType::get(ctx, 32),
+         f32 = Float32Type::get(ctx);
+    int64_t blocks = (s.n + 255) / 256;
+    SmallVector<Type> params{MemRefType::get({1, s.k}, i8),
+                             MemRefType::get({1}, f32),
+                             MemRefType::get({s.k, blocks, 16}, i32),
+                             MemRefType::get({1}, f32),
+                             MemRefType::get({1, s.n}, f32)};
+    auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    auto sharedOf = [&](ArrayRef<int64_t> shape) {
+      return MemRefType::get(shape, i32, MemRefLayoutAttrInterface{}, workgroup);
+    };
+    SmallVector<Type> shared{sharedOf({s.k}), sharedOf({kColumnWarps}),
+                             sharedOf({kColumnWarps, kColumnRows})};
+    ImplicitLocOpBuilder b(func.getLoc(), ctx);
+    b.setInsertionPointToEnd(gpuModule.getBody());
+    auto kernel = gpu::GPUFuncOp::create(
+        b, func.getSymName(), FunctionType::get(ctx, params, {}), shared);
+    kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
+    kernel.setKnownBlockSizeAttr(
+        DenseI32ArrayAttr::get(ctx, {int32_t(kColumnThreads), 1, 1}));
+    kernel->setAttr(kGPUGridSizeAttrName,
+                    DenseI32ArrayAttr::get(
+                        ctx, {int32_t(blocks * kColumnPieces), 1, 1}));
+    kernel->setAttr(kGPULayerAttrName,
+                    DenseI64ArrayAttr::get(ctx, {s.m, s.n, s.k}));
+    kernel->setAttr(kGPUColumnsAttrName, UnitAttr::get(ctx));
+    b.setInsertionPointToStart(&kernel.getBody().front());
+    ArrayRef<BlockArgument> wg = kernel.getWorkgroupAttributions();
+    buildColumnGemv(b, kernel.getArgument(0), kernel.getArgument(1),
+                    kernel.getArgument(2), kernel.getArgument(3),
+                    kernel.getArgument(4), wg[0], wg[1], wg[2], s);
+    gpu::ReturnOp::create(b);
+  }
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -693,6 +1029,11 @@ struct BitLinearToGPUPass
         return signalPassFailure();
       const LayerShape &s = *shape;
       LaunchShape launch = chooseLaunch(s, rowsPerWarp, warpsPerBlock);
+      if (s.columns) {
+        buildColumnKernel(func, gpuModule, s);
+        func.erase();
+        continue;
+      }
       // Parameters: codes and their scales, or with a prologue the f32
       // activations; then the weights, their scale and the output.
       SmallVector<Type> params;

@@ -85,3 +85,19 @@ func.func @ffn_two_inputs(%x: tensor<1x128xi8>, %x2: tensor<1x128xi8>, %s: tenso
   %h = bitnet.relu2_glu %g, %u : tensor<1x256xf32>
   return %h : tensor<1x256xf32>
 }
+
+// -----
+
+// expected-error @+1 {{the column kernel (bits2_cols weights) takes codes of one activation row (M = 1, no quantizer prologue, not gated); got M = 2}}
+func.func @cols_two_rows(%x: tensor<2x512xi8>, %s: tensor<2xf32>, %w: !bitnet.packed_ternary<384x512, bits2_cols>, %ws: tensor<f32>) -> tensor<2x384xf32> {
+  %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<2x512xi8>, tensor<2xf32>, !bitnet.packed_ternary<384x512, bits2_cols>, tensor<f32>) -> tensor<2x384xf32>
+  return %y : tensor<2x384xf32>
+}
+
+// -----
+
+// expected-error @+1 {{the column kernel keeps the non-zero inputs in shared memory: K = 16384 needs 66592 bytes, more than 48 KiB}}
+func.func @cols_too_wide(%x: tensor<1x16384xi8>, %s: tensor<1xf32>, %w: !bitnet.packed_ternary<384x16384, bits2_cols>, %ws: tensor<f32>) -> tensor<1x384xf32> {
+  %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<1x16384xi8>, tensor<1xf32>, !bitnet.packed_ternary<384x16384, bits2_cols>, tensor<f32>) -> tensor<1x384xf32>
+  return %y : tensor<1x384xf32>
+}

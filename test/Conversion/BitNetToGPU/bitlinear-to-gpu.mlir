@@ -170,3 +170,31 @@ func.func @ffn(%x: tensor<1x128xi8>, %s: tensor<1xf32>, %wg: !bitnet.packed_tern
   %h = bitnet.relu2_glu %g, %u : tensor<1x256xf32>
   return %h : tensor<1x256xf32>
 }
+
+// -----
+
+// bits2_cols weights: the column kernel (M = 1). 8 warps per block, one
+// 8-byte piece (32 rows) of a 256-row column block per block: grid =
+// ceil(N / 256) * 8. The non-zero inputs are compacted into shared memory
+// (16-byte loads, popcounts, a warp scan), the weight pieces of 8 entries
+// loaded before any arithmetic, 32 row sums reduced over the warp and the
+// block.
+// CHECK-LABEL: gpu.func @down(
+// CHECK-SAME: %[[X:[^:]*]]: memref<1x512xi8>, %{{.*}}: memref<1xf32>, %[[W:[^:]*]]: memref<512x2x16xi32>, %{{.*}}: memref<1xf32>, %[[OUT:[^:]*]]: memref<1x384xf32>) workgroup(%[[LIST:.*]] : memref<512xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<8xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<8x32xi32, #gpu.address_space<workgroup>>) kernel
+// CHECK-SAME: bitnet.columns
+// CHECK-SAME: bitnet.grid_size = array<i32: 16, 1, 1>
+// CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
+// CHECK: vector.load %[[X]]{{.*}} : memref<1x512xi8>, vector<16xi8>
+// CHECK: llvm.intr.ctpop
+// CHECK: gpu.shuffle  up
+// CHECK: gpu.barrier
+// CHECK: memref.store %{{.*}}, %[[LIST]]
+// CHECK: gpu.barrier
+// CHECK-COUNT-8: vector.load %[[W]]{{.*}} : memref<512x2x16xi32>, vector<2xi32>
+// CHECK: gpu.shuffle  xor
+// CHECK: gpu.barrier
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+func.func @down(%x: tensor<1x512xi8>, %s: tensor<1xf32>, %w: !bitnet.packed_ternary<384x512, bits2_cols>, %ws: tensor<f32>) -> tensor<1x384xf32> {
+  %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<1x512xi8>, tensor<1xf32>, !bitnet.packed_ternary<384x512, bits2_cols>, tensor<f32>) -> tensor<1x384xf32>
+  return %y : tensor<1x384xf32>
+}

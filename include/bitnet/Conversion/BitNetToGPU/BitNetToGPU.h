@@ -30,6 +30,10 @@ inline constexpr llvm::StringLiteral kGPUGatedAttrName = "bitnet.gated";
 /// (parameters x, x_scale, weight, weight_scale, weight_up,
 /// weight_scale_up, out) and reads an up row only where its gate is open.
 inline constexpr llvm::StringLiteral kGPUGLUAttrName = "bitnet.glu";
+/// Present (UnitAttr) on a column kernel: its weights are in the bits2_cols
+/// layout ([K, ceil(N / 256), 64] bytes) and it reads only the columns of
+/// non-zero inputs (parameters x, x_scale, weight, weight_scale, out; M = 1).
+inline constexpr llvm::StringLiteral kGPUColumnsAttrName = "bitnet.columns";
 
 } // namespace mlir::bitnet
 

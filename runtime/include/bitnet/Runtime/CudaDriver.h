@@ -110,6 +110,9 @@ public:
     /// A gate-first ReLU2-GLU kernel: x, x_scale, the gate projection's
     /// weight and scale, the up projection's, out = relu2_glu(gate, up).
     bool glu = false;
+    /// A column kernel: its weights are in the bits2_cols layout and it
+    /// reads only the columns of non-zero inputs (M = 1).
+    bool columns = false;
   };
 
   GpuKernelLibrary() = default;
