@@ -276,13 +276,14 @@ def main():
     say("One decode step's cached attention (scores and P V) over all 30 "
         "layers, 20 query heads on 5 KV heads of 128, the cache full to the "
         "context; f32 and f16 caches hold values, q4 the KV quantizer's 4-bit "
-        "codes and a scale per row (a48_kv4/kv3 artifacts; identical logits "
-        "to f32). Best of 15 steps.")
+        "codes and a scale per row (a48_kv4 artifacts), q3 its 3-bit codes as "
+        "bit planes and a scale (a48_kv3); q4 and q3 give logits identical "
+        "to f32. Best of 15 steps.")
     say()
     say("| context | threads | cache | cache MB | us per step | GB/s | vs f32 |")
     say("|---|---|---|---|---|---|---|")
     for key in sorted((x for x in k if x[0] == "attention"),
-                      key=lambda x: (x[1], x[3], ["f32", "f16", "q4"].index(x[2]))):
+                      key=lambda x: (x[1], x[3], ["f32", "f16", "q4", "q3"].index(x[2]))):
         us, mb = k[key]
         f32us = k[("attention", key[1], "f32", key[3])][0]
         say(f"| {key[1]} | {key[3]} | {key[2]} | {mb:.1f} | {us:.0f} | "
