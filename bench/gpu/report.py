@@ -8,6 +8,25 @@ import json
 import sys
 
 
+def sparse_vs_dense(title, fraction, counted, count_key, us_label, runs_by,
+                    ours, bw):
+    """A table of kernels that skip work (keyed (layer, per mille, M))
+    against the dense kernel of the same layer."""
+    print(f"\n{title}\n")
+    print(f"| layer | N x K | M | {fraction} | {counted} | {us_label} | "
+          "dense us | speedup | bytes bound us | exact |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for (name, permille, m), runs in sorted(runs_by.items()):
+        variant, best = min(runs, key=lambda vr: vr[1]["us"])
+        dense = min((r["us"] for _, r in ours.get((name, m), [])), default=0)
+        bound = best["bytes"] / (bw * 1e3) if bw else 0
+        print(f"| {name} | {best['n']}x{best['k']} | {m} | {permille / 10:.1f}% | "
+              f"{best.get(count_key, '?')} | {best['us']:.2f} ({variant}) | "
+              f"{dense:.2f} | {dense / best['us'] if best['us'] else 0:.2f}x | "
+              f"{bound:.2f} | "
+              f"{'yes' if all(r['exact'] for _, r in runs) else 'NO'} |")
+
+
 def main():
     ours, fused, gated, glu, cols, torch_rows, hbm = {}, {}, {}, {}, {}, {}, []
     for path in sys.argv[1:]:
@@ -67,21 +86,11 @@ def main():
                   f"{best['floor_us']:.2f} | {best['floor_us'] / best['us']:.2f} | "
                   f"{'yes' if all(r['exact'] for _, r in runs) else 'NO'} |")
     if gated:
-        print("\nGate-first up projection (bitnet.gated_bitlinear): only the "
-              "rows whose gate is open are read, against the dense layer "
-              "(both the best launch shape; gates closed at random rows):\n")
-        print("| layer | N x K | M | gates closed | open rows | gated us | "
-              "dense us | speedup | bytes bound us | exact |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        for (name, closed, m), runs in sorted(gated.items()):
-            variant, best = min(runs, key=lambda vr: vr[1]["us"])
-            dense = min((r["us"] for _, r in ours.get((name, m), [])), default=0)
-            bound = best["bytes"] / (bw * 1e3) if bw else 0
-            print(f"| {name} | {best['n']}x{best['k']} | {m} | {closed / 10:.1f}% | "
-                  f"{best.get('open_rows', '?')} | {best['us']:.2f} ({variant}) | "
-                  f"{dense:.2f} | {dense / best['us'] if best['us'] else 0:.2f}x | "
-                  f"{bound:.2f} | "
-                  f"{'yes' if all(r['exact'] for _, r in runs) else 'NO'} |")
+        sparse_vs_dense(
+            "Gate-first up projection (bitnet.gated_bitlinear): only the rows "
+            "whose gate is open are read, against the dense layer (both the "
+            "best launch shape; gates closed at random rows):",
+            "gates closed", "open rows", "open_rows", "gated us", gated, ours, bw)
     if glu:
         print("\nGate-first ReLU2-GLU in one kernel (gate projection, then the "
               "up rows whose gate is open, relu2_glu), against the dense FFN "
@@ -104,21 +113,12 @@ def main():
                   f"{dense + gup:.2f} | {bound:.2f} | "
                   f"{'yes' if all(r['exact'] for _, r in runs) else 'NO'} |")
     if cols:
-        print("\nColumn kernel (bits2_cols weights): only the weight columns of "
-              "non-zero inputs are read, against the dense layer (best launch "
-              "shape; zero inputs at random positions):\n")
-        print("| layer | N x K | M | zero inputs | columns read | column us | "
-              "dense us | speedup | bytes bound us | exact |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        for (name, zeros, m), runs in sorted(cols.items()):
-            variant, best = min(runs, key=lambda vr: vr[1]["us"])
-            dense = min((r["us"] for _, r in ours.get((name, m), [])), default=0)
-            bound = best["bytes"] / (bw * 1e3) if bw else 0
-            print(f"| {name} | {best['n']}x{best['k']} | {m} | {zeros / 10:.1f}% | "
-                  f"{best.get('nonzero_cols', '?')} | {best['us']:.2f} | "
-                  f"{dense:.2f} | {dense / best['us'] if best['us'] else 0:.2f}x | "
-                  f"{bound:.2f} | "
-                  f"{'yes' if all(r['exact'] for _, r in runs) else 'NO'} |")
+        sparse_vs_dense(
+            "Column kernel (bits2_cols weights): only the weight columns of "
+            "non-zero inputs are read, against the dense layer (best launch "
+            "shape; zero inputs at random positions):",
+            "zero inputs", "columns read", "nonzero_cols", "column us", cols,
+            ours, bw)
     print("\nAll variants (us):\n")
     variants = sorted({v for runs in ours.values() for v, _ in runs})
     print("| layer | M | " + " | ".join(variants) + " |")

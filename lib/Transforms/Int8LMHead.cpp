@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "bitnet/Transforms/DecoderRecord.h"
 #include "bitnet/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -36,15 +37,14 @@ struct Int8LMHeadPass
     : public mlir::bitnet::impl::BitNetInt8LMHeadBase<Int8LMHeadPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto record = module->getAttrOfType<DictionaryAttr>("bitnet.decoder");
-    auto vocabAttr = record ? dyn_cast_or_null<IntegerAttr>(record.get("vocab"))
-                            : IntegerAttr();
-    if (!vocabAttr) {
+    std::optional<int64_t> vocabField =
+        mlir::bitnet::decoderRecordField(module, "vocab");
+    if (!vocabField) {
       module.emitError("--bitnet-int8-lm-head needs the bitnet.decoder record "
                        "(an imported decoder)");
       return signalPassFailure();
     }
-    int64_t vocab = vocabAttr.getInt();
+    int64_t vocab = *vocabField;
     SmallVector<linalg::GenericOp> heads;
     module.walk([&](linalg::GenericOp op) {
       auto tag = op->getAttrOfType<StringAttr>("bitnet.ukernel");

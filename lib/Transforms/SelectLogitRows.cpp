@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "bitnet/Transforms/DecoderRecord.h"
 #include "bitnet/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -83,15 +84,14 @@ struct SelectLogitRowsPass
     : public mlir::bitnet::impl::BitNetSelectLogitRowsBase<SelectLogitRowsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto record = module->getAttrOfType<DictionaryAttr>("bitnet.decoder");
-    auto vocabAttr = record ? dyn_cast_or_null<IntegerAttr>(record.get("vocab"))
-                            : IntegerAttr();
-    if (!vocabAttr) {
+    std::optional<int64_t> vocabField =
+        mlir::bitnet::decoderRecordField(module, "vocab");
+    if (!vocabField) {
       module.emitError("--bitnet-select-logit-rows needs the bitnet.decoder "
                        "record (an imported decoder)");
       return signalPassFailure();
     }
-    int64_t vocab = vocabAttr.getInt();
+    int64_t vocab = *vocabField;
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isPrivate() || func.isExternal())
         continue;

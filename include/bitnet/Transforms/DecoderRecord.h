@@ -1,0 +1,35 @@
+//===- DecoderRecord.h - The bitnet.decoder module attribute ----*- C++ -*-===//
+//
+// The ONNX importer records a recognized decoder's shape (vocab, hidden,
+// layers, heads, ...) on the module as a dictionary; passes that find the
+// LM head or the logits by their width read it here.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BITNET_TRANSFORMS_DECODERRECORD_H
+#define BITNET_TRANSFORMS_DECODERRECORD_H
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinOps.h"
+
+#include <optional>
+
+namespace mlir::bitnet {
+
+inline constexpr llvm::StringLiteral kDecoderRecordAttrName = "bitnet.decoder";
+
+/// An integer field of the module's decoder record; std::nullopt without the
+/// record or the field.
+inline std::optional<int64_t> decoderRecordField(ModuleOp module,
+                                                 llvm::StringRef key) {
+  auto record = module->getAttrOfType<DictionaryAttr>(kDecoderRecordAttrName);
+  auto field = record ? dyn_cast_or_null<IntegerAttr>(record.get(key))
+                      : IntegerAttr();
+  if (!field)
+    return std::nullopt;
+  return field.getInt();
+}
+
+} // namespace mlir::bitnet
+
+#endif // BITNET_TRANSFORMS_DECODERRECORD_H
