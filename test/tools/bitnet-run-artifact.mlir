@@ -57,7 +57,7 @@
 // FLIP: bitnet-run: error: '{{.*}}flipped.bnx': section 'weights' checksum mismatch (corrupt file)
 // RUN: %python -c "import sys; d = bytearray(open(sys.argv[1], 'rb').read()); d[8] = 9; open(sys.argv[2], 'wb').write(d)" %t/a48.bnx %t/version.bnx
 // RUN: not bitnet-run %t/version.bnx --prompt x 2>&1 | FileCheck %s --check-prefix=VERSION
-// VERSION: bitnet-run: error: '{{.*}}version.bnx': artifact format version 9, this runtime reads version 2: recompile the model
+// VERSION: bitnet-run: error: '{{.*}}version.bnx': artifact format version 9, this runtime reads version 3: recompile the model
 // RUN: not bitnet-run %bitnet_src_root/models/manifest.json --prompt x 2>&1 | FileCheck %s --check-prefix=NOTART
 // NOTART: bitnet-run: error: '{{.*}}manifest.json': bitnet-run takes bitnet IR (.mlir), an ONNX model
 // RUN: cp %bitnet_src_root/models/manifest.json %t/fake.bnx

@@ -25,7 +25,8 @@ namespace bitnet_rt {
 
 constexpr char kMagic[8] = {'B', 'I', 'T', 'N', 'E', 'T', 'A', 'F'};
 // 2: the model entries take the logit rows (bitnet-select-logit-rows).
-constexpr uint32_t kFormatVersion = 2;
+// 3: checksum64 runs four lanes.
+constexpr uint32_t kFormatVersion = 3;
 constexpr uint64_t kWeightAlignment = 4096;
 
 struct FileHeader {
@@ -47,7 +48,7 @@ struct SectionEntry {
 };
 static_assert(sizeof(SectionEntry) == 48, "section entry layout");
 
-/// A fast 64-bit checksum (8 bytes per step; catches corruption, not
+/// A fast 64-bit checksum (four lanes of 8 bytes per step; catches corruption, not
 /// tampering).
 uint64_t checksum64(const void *data, size_t size);
 
