@@ -71,6 +71,19 @@ def glu_layer(name, n, k, closed):
             f"    return %h : {y}\n  }}\n")
 
 
+def fused_glu_layer(name, n, k, closed):
+    """The GLU kernel taking f32 activations: the INT4 absmean quantizer
+    BitNet a4.8 puts in front of gate/up as its prologue."""
+    xf, x = f"tensor<1x{k}xf32>", f"tensor<1x{k}xi8>"
+    w, y, s = f"!bitnet.packed_ternary<{n}x{k}, bits2>", f"tensor<1x{n}xf32>", "tensor<1xf32>"
+    return (f"  func.func @{name}_glu{closed}_fused_m1(%xf: {xf}, %wg: {w}, %wsg: tensor<f32>, %wu: {w}, %wsu: tensor<f32>) -> {y} {{\n"
+            f"    %x, %s = bitnet.absmean_quant %xf {{bits = 4 : i32}} : {xf} -> {x}, {s}\n"
+            f"    %g = bitnet.bitlinear %x, %s, %wg, %wsg : ({x}, {s}, {w}, tensor<f32>) -> {y}\n"
+            f"    %u = bitnet.gated_bitlinear %x, %s, %wu, %wsu, %g : ({x}, {s}, {w}, tensor<f32>, {y}) -> {y}\n"
+            f"    %h = bitnet.relu2_glu %g, %u : {y}\n"
+            f"    return %h : {y}\n  }}\n")
+
+
 def column_layer(name, n, k, zeros):
     """The layer at M = 1 with bits2_cols weights: the column kernel reads
     only the columns of non-zero inputs. `zeros` (per mille) names the
@@ -97,6 +110,7 @@ def main():
             for closed in (0, 675):
                 out.append(gated_layer(name, n, k, closed))
                 out.append(glu_layer(name, n, k, closed))
+                out.append(fused_glu_layer(name, n, k, closed))
         # The paper's sparsities: 80% zeros into down, TopK 50% into out.
         if name.endswith("down"):
             for zeros in (0, 800):

@@ -28,7 +28,8 @@ def sparse_vs_dense(title, fraction, counted, count_key, us_label, runs_by,
 
 
 def main():
-    ours, fused, gated, glu, cols, torch_rows, hbm = {}, {}, {}, {}, {}, {}, []
+    ours, fused, gated, glu, glu_fused, cols, torch_rows, hbm = (
+        {}, {}, {}, {}, {}, {}, {}, [])
     for path in sys.argv[1:]:
         variant = path.rsplit("/", 1)[-1].replace(".json", "").replace("ours-", "")
         for line in open(path):
@@ -39,8 +40,10 @@ def main():
                 name, zeros = r["kernel"].rsplit("_m", 1)[0].split("_cols")
                 cols.setdefault((name, int(zeros), r["m"]), []).append((variant, r))
             elif r["what"] == "bitlinear" and "_glu" in r["kernel"]:
-                name, closed = r["kernel"].rsplit("_m", 1)[0].split("_glu")
-                glu.setdefault((name, int(closed), r["m"]), []).append((variant, r))
+                name, rest = r["kernel"].rsplit("_m", 1)[0].split("_glu")
+                closed = int(rest.split("_")[0])
+                which = glu_fused if rest.endswith("_fused") else glu
+                which.setdefault((name, closed, r["m"]), []).append((variant, r))
             elif r["what"] == "bitlinear" and "_gated" in r["kernel"]:
                 name, closed = r["kernel"].rsplit("_m", 1)[0].split("_gated")
                 gated.setdefault((name, int(closed), r["m"]), []).append((variant, r))
@@ -99,19 +102,24 @@ def main():
               "launch shapes):\n")
         print("| layer | N x K | M | gates closed | up rows read | GLU kernel us | "
               "dense gate + up us | speedup | dense gate + gated up us | "
-              "bytes bound us | exact |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
+              "bytes bound us | GLU with quantizer prologue us | exact |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for (name, closed, m), runs in sorted(glu.items()):
             variant, best = min(runs, key=lambda vr: vr[1]["us"])
             dense = min((r["us"] for _, r in ours.get((name, m), [])), default=0)
             gup = min((r["us"] for _, r in gated.get((name, closed, m), [])), default=0)
             bound = best["bytes"] / (bw * 1e3) if bw else 0
             up_rows = best.get("open_rows", 0) - best["n"]
+            fused_runs = glu_fused.get((name, closed, m), [])
+            fvariant, fbest = min(fused_runs, key=lambda vr: vr[1]["us"],
+                                  default=("-", {"us": 0}))
+            exact = all(r["exact"] for _, r in runs + fused_runs)
             print(f"| {name} | {best['n']}x{best['k']} | {m} | {closed / 10:.1f}% | "
                   f"{up_rows} | {best['us']:.2f} ({variant}) | {2 * dense:.2f} | "
                   f"{2 * dense / best['us'] if best['us'] else 0:.2f}x | "
                   f"{dense + gup:.2f} | {bound:.2f} | "
-                  f"{'yes' if all(r['exact'] for _, r in runs) else 'NO'} |")
+                  f"{fbest['us']:.2f} ({fvariant}) | "
+                  f"{'yes' if exact else 'NO'} |")
     if cols:
         sparse_vs_dense(
             "Column kernel (bits2_cols weights): only the weight columns of "
@@ -129,6 +137,8 @@ def main():
                                    for (n, c, m), r in gated.items()] +
                                   [((f"{n} (GLU {c / 10:.1f}%)", m), r)
                                    for (n, c, m), r in glu.items()] +
+                                  [((f"{n} (GLU {c / 10:.1f}%, f32 in)", m), r)
+                                   for (n, c, m), r in glu_fused.items()] +
                                   [((f"{n} (columns, {z / 10:.1f}% zeros)", m), r)
                                    for (n, z, m), r in cols.items()]):
         by = {v: r["us"] for v, r in runs}

@@ -87,7 +87,10 @@ def BitNetBitLinearToGPU : Pass<"bitnet-bitlinear-to-gpu", "ModuleOp"> {
     gated by it, same codes) + `relu2_glu` returned becomes one kernel
     (`bitnet.glu`; parameters `x, x_scale, weight, weight_scale, weight_up,
     weight_scale_up, out`): each warp computes its rows' gates, then reads
-    their up rows only where a gate is open, and writes `relu2_glu`.
+    their up rows only where a gate is open, and writes `relu2_glu`. A
+    quantizer of an f32 argument in front of both becomes its prologue (as
+    above; parameters `x` f32, `weight, weight_scale, weight_up,
+    weight_scale_up, out`).
 
     Zero inputs: a `bitnet.bitlinear` with `bits2_cols` weights (M = 1)
     becomes the column kernel (`bitnet.columns`; parameters `x, x_scale,

@@ -396,14 +396,15 @@ void buildGemv(ImplicitLocOpBuilder &b, Value x, Value xScale, Value w,
 /// and the gate's round trip is the gate projection's own.
 void buildGLU(ImplicitLocOpBuilder &b, Value x, Value xScale, Value wg,
               Value wgScale, Value wu, Value wuScale, Value out,
-              const LayerShape &s, const LaunchShape &launch) {
+              const LayerShape &s, const LaunchShape &launch,
+              llvm::function_ref<void()> prologue = nullptr) {
   const int64_t rows = launch.rowsPerWarp;
   auto idx = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, v);
   };
   Type f32 = b.getF32Type();
   WarpRows at = warpRows(b, launch);
-  SmallVector<Value> tg = buildRowDots(b, x, wg, at, {}, s, launch);
+  SmallVector<Value> tg = buildRowDots(b, x, wg, at, {}, s, launch, prologue);
   Value zeroF = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
   Value wsG = memref::LoadOp::create(b, wgScale, ValueRange{idx(0)});
   Value wsU = memref::LoadOp::create(b, wuScale, ValueRange{idx(0)});
@@ -824,10 +825,33 @@ void buildQuantPrologue(ImplicitLocOpBuilder &b, Value x, Value codes,
 /// single layer); failure with an error if it is but cannot be compiled.
 std::optional<FailureOr<LayerShape>> matchGLUFunction(func::FuncOp func) {
   Block &body = func.getBody().front();
-  if (!llvm::hasSingleElement(func.getBody()) ||
-      body.getOperations().size() != 4)
+  size_t ops = body.getOperations().size();
+  if (!llvm::hasSingleElement(func.getBody()) || (ops != 4 && ops != 5))
     return std::nullopt;
   auto it = body.begin();
+  // An optional quantizer in front: the kernel's prologue.
+  std::optional<QuantPrologue> prologue;
+  Value quantCodes, quantScale;
+  if (ops == 5) {
+    QuantPrologue q;
+    Operation *first = &*it++;
+    auto fill = [&](auto quant) {
+      q.bits = quant.getBits();
+      q.eps = quant.getEps().convertToDouble();
+      q.mode = quant.getEpsMode();
+      q.form = quant.getMultForm();
+      quantCodes = quant->getResult(0);
+      quantScale = quant->getResult(1);
+    };
+    if (auto absmax = dyn_cast<AbsmaxQuantOp>(first))
+      fill(absmax);
+    else if (auto absmean = dyn_cast<AbsmeanQuantOp>(first)) {
+      q.mean = true;
+      fill(absmean);
+    } else
+      return std::nullopt;
+    prologue = q;
+  }
   auto gateOp = dyn_cast<BitLinearOp>(*it++);
   auto upOp = dyn_cast<GatedBitLinearOp>(*it++);
   auto glu = dyn_cast<ReLU2GLUOp>(*it++);
@@ -847,6 +871,9 @@ std::optional<FailureOr<LayerShape>> matchGLUFunction(func::FuncOp func) {
       upOp.getInputScale() != gateOp.getInputScale())
     return fail("the gate and up projections to share their input codes and "
                 "scales");
+  if (prologue && (gateOp.getInput() != quantCodes ||
+                   gateOp.getInputScale() != quantScale))
+    return fail("the quantizer's codes and scale as the projections' input");
   auto x = cast<RankedTensorType>(gateOp.getInput().getType());
   auto pg = dyn_cast<PackedTernaryType>(gateOp.getWeight().getType());
   auto pu = dyn_cast<PackedTernaryType>(upOp.getWeight().getType());
@@ -860,8 +887,12 @@ std::optional<FailureOr<LayerShape>> matchGLUFunction(func::FuncOp func) {
   s.m = x.getNumElements() / s.k;
   s.n = pg.getShape()[0];
   s.glu = true;
+  s.prologue = prologue;
   if (s.k % kChunkWeights != 0)
     return fail("K a multiple of 64, got " + Twine(s.k));
+  if (prologue && (s.m > kUnrollMaxRows || s.m * s.k > kMaxFusedCodeBytes))
+    return fail("M <= " + Twine(kUnrollMaxRows) + " and M * K <= " +
+                Twine(kMaxFusedCodeBytes) + " for a quantizer prologue");
   return s;
 }
 
@@ -1093,7 +1124,14 @@ struct BitLinearToGPUPass
             weightScale = kernel.getArgument(first + 1),
             gate = s.gated ? Value(kernel.getArgument(first + 2)) : Value(),
             out = kernel.getArgument(kernel.getNumArguments() - 1);
-      if (s.glu) {
+      if (s.glu && s.prologue) {
+        ArrayRef<BlockArgument> wg = kernel.getWorkgroupAttributions();
+        buildGLU(b, wg[0], wg[3], weight, weightScale, kernel.getArgument(3),
+                 kernel.getArgument(4), out, s, launch, [&] {
+                   buildQuantPrologue(b, kernel.getArgument(0), wg[0], wg[1],
+                                      wg[2], wg[3], s, launch);
+                 });
+      } else if (s.glu) {
         buildGLU(b, kernel.getArgument(0), kernel.getArgument(1), weight,
                  weightScale, kernel.getArgument(4), kernel.getArgument(5),
                  out, s, launch);

@@ -198,3 +198,25 @@ func.func @down(%x: tensor<1x512xi8>, %s: tensor<1xf32>, %w: !bitnet.packed_tern
   %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<1x512xi8>, tensor<1xf32>, !bitnet.packed_ternary<384x512, bits2_cols>, tensor<f32>) -> tensor<1x384xf32>
   return %y : tensor<1x384xf32>
 }
+
+// -----
+
+// The GLU kernel with the shared input's quantizer as its prologue: f32 in,
+// codes in shared memory, then the gate and (where open) up rows.
+// CHECK-LABEL: gpu.func @ffn_f32(
+// CHECK-SAME: %{{.*}}: memref<1x128xf32>, %[[WG:[^:]*]]: memref<256x8xi32>, %{{.*}}: memref<1xf32>, %[[WU:[^:]*]]: memref<256x8xi32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1x256xf32>) workgroup(%[[CODES:.*]] : memref<1x128xi8, #gpu.address_space<workgroup>>
+// CHECK-SAME: bitnet.glu
+// CHECK-SAME: bitnet.prologue = "absmean_int4"
+// CHECK: vector.load %[[WG]]
+// CHECK: gpu.barrier
+// CHECK: memref.store %{{.*}}, %[[CODES]]
+// CHECK: vector.load %[[CODES]]
+// CHECK: scf.if %{{.*}} -> (vector<4xi32>)
+// CHECK:   vector.load %[[WU]]
+func.func @ffn_f32(%xf: tensor<1x128xf32>, %wg: !bitnet.packed_ternary<256x128, bits2>, %wsg: tensor<f32>, %wu: !bitnet.packed_ternary<256x128, bits2>, %wsu: tensor<f32>) -> tensor<1x256xf32> {
+  %x, %s = bitnet.absmean_quant %xf {bits = 4 : i32} : tensor<1x128xf32> -> tensor<1x128xi8>, tensor<1xf32>
+  %g = bitnet.bitlinear %x, %s, %wg, %wsg : (tensor<1x128xi8>, tensor<1xf32>, !bitnet.packed_ternary<256x128, bits2>, tensor<f32>) -> tensor<1x256xf32>
+  %u = bitnet.gated_bitlinear %x, %s, %wu, %wsu, %g : (tensor<1x128xi8>, tensor<1xf32>, !bitnet.packed_ternary<256x128, bits2>, tensor<f32>, tensor<1x256xf32>) -> tensor<1x256xf32>
+  %h = bitnet.relu2_glu %g, %u : tensor<1x256xf32>
+  return %h : tensor<1x256xf32>
+}
