@@ -819,6 +819,33 @@ void buildQuantPrologue(ImplicitLocOpBuilder &b, Value x, Value codes,
   gpu::BarrierOp::create(b);
 }
 
+/// The activation quantizer `op` is (absmax_quant or absmean_quant) as a
+/// kernel prologue, with its codes and scale results; std::nullopt for any
+/// other op.
+struct QuantizerOp {
+  QuantPrologue prologue;
+  Value codes, scale;
+};
+std::optional<QuantizerOp> quantizerOf(Operation *op) {
+  QuantizerOp q;
+  auto fill = [&](auto quant) {
+    q.prologue.bits = quant.getBits();
+    q.prologue.eps = quant.getEps().convertToDouble();
+    q.prologue.mode = quant.getEpsMode();
+    q.prologue.form = quant.getMultForm();
+    q.codes = quant->getResult(0);
+    q.scale = quant->getResult(1);
+  };
+  if (auto absmax = dyn_cast<AbsmaxQuantOp>(op))
+    fill(absmax);
+  else if (auto absmean = dyn_cast<AbsmeanQuantOp>(op)) {
+    q.prologue.mean = true;
+    fill(absmean);
+  } else
+    return std::nullopt;
+  return q;
+}
+
 /// A gate-first ReLU2-GLU function: bitlinear (gate) and gated_bitlinear
 /// (up, gated by it) of the same codes, relu2_glu of the two, returned.
 /// std::nullopt if the body is not that shape (the caller then tries a
@@ -830,27 +857,11 @@ std::optional<FailureOr<LayerShape>> matchGLUFunction(func::FuncOp func) {
     return std::nullopt;
   auto it = body.begin();
   // An optional quantizer in front: the kernel's prologue.
-  std::optional<QuantPrologue> prologue;
-  Value quantCodes, quantScale;
+  std::optional<QuantizerOp> quant;
   if (ops == 5) {
-    QuantPrologue q;
-    Operation *first = &*it++;
-    auto fill = [&](auto quant) {
-      q.bits = quant.getBits();
-      q.eps = quant.getEps().convertToDouble();
-      q.mode = quant.getEpsMode();
-      q.form = quant.getMultForm();
-      quantCodes = quant->getResult(0);
-      quantScale = quant->getResult(1);
-    };
-    if (auto absmax = dyn_cast<AbsmaxQuantOp>(first))
-      fill(absmax);
-    else if (auto absmean = dyn_cast<AbsmeanQuantOp>(first)) {
-      q.mean = true;
-      fill(absmean);
-    } else
+    quant = quantizerOf(&*it++);
+    if (!quant)
       return std::nullopt;
-    prologue = q;
   }
   auto gateOp = dyn_cast<BitLinearOp>(*it++);
   auto upOp = dyn_cast<GatedBitLinearOp>(*it++);
@@ -871,8 +882,8 @@ std::optional<FailureOr<LayerShape>> matchGLUFunction(func::FuncOp func) {
       upOp.getInputScale() != gateOp.getInputScale())
     return fail("the gate and up projections to share their input codes and "
                 "scales");
-  if (prologue && (gateOp.getInput() != quantCodes ||
-                   gateOp.getInputScale() != quantScale))
+  if (quant && (gateOp.getInput() != quant->codes ||
+                gateOp.getInputScale() != quant->scale))
     return fail("the quantizer's codes and scale as the projections' input");
   auto x = cast<RankedTensorType>(gateOp.getInput().getType());
   auto pg = dyn_cast<PackedTernaryType>(gateOp.getWeight().getType());
@@ -887,10 +898,11 @@ std::optional<FailureOr<LayerShape>> matchGLUFunction(func::FuncOp func) {
   s.m = x.getNumElements() / s.k;
   s.n = pg.getShape()[0];
   s.glu = true;
-  s.prologue = prologue;
+  if (quant)
+    s.prologue = quant->prologue;
   if (s.k % kChunkWeights != 0)
     return fail("K a multiple of 64, got " + Twine(s.k));
-  if (prologue && (s.m > kUnrollMaxRows || s.m * s.k > kMaxFusedCodeBytes))
+  if (quant && (s.m > kUnrollMaxRows || s.m * s.k > kMaxFusedCodeBytes))
     return fail("M <= " + Twine(kUnrollMaxRows) + " and M * K <= " +
                 Twine(kMaxFusedCodeBytes) + " for a quantizer prologue");
   return s;
@@ -925,29 +937,14 @@ FailureOr<LayerShape> matchLayerFunction(func::FuncOp func) {
        plain ? plain.getWeight() : gated.getWeight()};
   std::optional<QuantPrologue> prologue;
   if (body.getOperations().size() == 3) {
-    Operation *first = &body.front();
-    QuantPrologue q;
-    auto fill = [&](auto quant) {
-      q.bits = quant.getBits();
-      q.eps = quant.getEps().convertToDouble();
-      q.mode = quant.getEpsMode();
-      q.form = quant.getMultForm();
-      return quant->getResult(0) == op.input &&
-             quant->getResult(1) == op.inputScale;
-    };
-    bool chained = false;
-    if (auto absmax = dyn_cast<AbsmaxQuantOp>(first))
-      chained = fill(absmax);
-    else if (auto absmean = dyn_cast<AbsmeanQuantOp>(first)) {
-      q.mean = true;
-      chained = fill(absmean);
-    } else
+    std::optional<QuantizerOp> quant = quantizerOf(&body.front());
+    if (!quant)
       return fail("the op before the bitlinear must be bitnet.absmax_quant or "
                   "bitnet.absmean_quant (the kernel's quantizer prologue)");
-    if (!chained)
+    if (quant->codes != op.input || quant->scale != op.inputScale)
       return fail("the quantizer's codes and scale must be the bitlinear's "
                   "input and input scale");
-    prologue = q;
+    prologue = quant->prologue;
   }
   // (With only these ops, every other operand is an argument.)
   auto x = cast<RankedTensorType>(op.input.getType());
