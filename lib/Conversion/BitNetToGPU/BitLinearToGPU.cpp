@@ -990,6 +990,27 @@ struct BitLinearToGPUPass
     : mlir::bitnet::impl::BitNetBitLinearToGPUBase<BitLinearToGPUPass> {
   using Base::Base;
 
+  /// The kernel for the layer `func` computes: a gpu.func of the same name
+  /// with the launch shape and layer recorded, its body left to fill.
+  gpu::GPUFuncOp createKernel(ImplicitLocOpBuilder &b, func::FuncOp func,
+                              gpu::GPUModuleOp gpuModule, ArrayRef<Type> params,
+                              ArrayRef<Type> shared, int64_t threads,
+                              int64_t blocks, const LayerShape &s) {
+    MLIRContext *ctx = &getContext();
+    b.setInsertionPointToEnd(gpuModule.getBody());
+    auto kernel = gpu::GPUFuncOp::create(
+        b, func.getSymName(), FunctionType::get(ctx, params, {}), shared);
+    kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
+    kernel.setKnownBlockSizeAttr(
+        DenseI32ArrayAttr::get(ctx, {int32_t(threads), 1, 1}));
+    kernel->setAttr(kGPUGridSizeAttrName,
+                    DenseI32ArrayAttr::get(ctx, {int32_t(blocks), 1, 1}));
+    kernel->setAttr(kGPULayerAttrName,
+                    DenseI64ArrayAttr::get(ctx, {s.m, s.n, s.k}));
+    b.setInsertionPointToStart(&kernel.getBody().front());
+    return kernel;
+  }
+
   /// The column kernel of a bits2_cols layer (buildColumnGemv); its
   /// launch shape is fixed by the layout, not by the pass options.
   void buildColumnKernel(func::FuncOp func, gpu::GPUModuleOp gpuModule,
@@ -1010,19 +1031,9 @@ struct BitLinearToGPUPass
     SmallVector<Type> shared{sharedOf({s.k}), sharedOf({kColumnWarps}),
                              sharedOf({kColumnWarps, kColumnRows})};
     ImplicitLocOpBuilder b(func.getLoc(), ctx);
-    b.setInsertionPointToEnd(gpuModule.getBody());
-    auto kernel = gpu::GPUFuncOp::create(
-        b, func.getSymName(), FunctionType::get(ctx, params, {}), shared);
-    kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
-    kernel.setKnownBlockSizeAttr(
-        DenseI32ArrayAttr::get(ctx, {int32_t(kColumnThreads), 1, 1}));
-    kernel->setAttr(kGPUGridSizeAttrName,
-                    DenseI32ArrayAttr::get(
-                        ctx, {int32_t(blocks * kColumnPieces), 1, 1}));
-    kernel->setAttr(kGPULayerAttrName,
-                    DenseI64ArrayAttr::get(ctx, {s.m, s.n, s.k}));
+    auto kernel = createKernel(b, func, gpuModule, params, shared,
+                               kColumnThreads, blocks * kColumnPieces, s);
     kernel->setAttr(kGPUColumnsAttrName, UnitAttr::get(ctx));
-    b.setInsertionPointToStart(&kernel.getBody().front());
     ArrayRef<BlockArgument> wg = kernel.getWorkgroupAttributions();
     buildColumnGemv(b, kernel.getArgument(0), kernel.getArgument(1),
                     kernel.getArgument(2), kernel.getArgument(3),
@@ -1092,19 +1103,9 @@ struct BitLinearToGPUPass
                   sharedOf({s.m}, f32), sharedOf({s.m}, f32)};
       }
       ImplicitLocOpBuilder b(func.getLoc(), ctx);
-      b.setInsertionPointToEnd(gpuModule.getBody());
-      auto kernel = gpu::GPUFuncOp::create(
-          b, func.getSymName(), FunctionType::get(ctx, params, {}), shared);
-      kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
-                      UnitAttr::get(ctx));
-      int32_t threads = int32_t(launch.warpsPerBlock * kWarp);
-      kernel.setKnownBlockSizeAttr(
-          DenseI32ArrayAttr::get(ctx, {threads, 1, 1}));
-      kernel->setAttr(kGPUGridSizeAttrName,
-                      DenseI32ArrayAttr::get(
-                          ctx, {int32_t(launch.blocks(s)), 1, 1}));
-      kernel->setAttr(kGPULayerAttrName,
-                      DenseI64ArrayAttr::get(ctx, {s.m, s.n, s.k}));
+      auto kernel =
+          createKernel(b, func, gpuModule, params, shared,
+                       launch.warpsPerBlock * kWarp, launch.blocks(s), s);
       if (s.prologue)
         kernel->setAttr(kGPUPrologueAttrName,
                         StringAttr::get(ctx, (s.prologue->mean ? "absmean_int"
@@ -1114,35 +1115,32 @@ struct BitLinearToGPUPass
         kernel->setAttr(kGPUGatedAttrName, UnitAttr::get(ctx));
       if (s.glu)
         kernel->setAttr(kGPUGLUAttrName, UnitAttr::get(ctx));
-      b.setInsertionPointToStart(&kernel.getBody().front());
-      // Parameters after the activations: weight, weight_scale, [gate,] out.
+      // The codes and their scales: arguments, or the prologue's shared
+      // memory (it quantizes the f32 argument 0 into them).
+      ArrayRef<BlockArgument> wg = kernel.getWorkgroupAttributions();
+      Value x = s.prologue ? wg[0] : kernel.getArgument(0),
+            xScale = s.prologue ? wg[3] : kernel.getArgument(1);
+      auto quantize = [&] {
+        buildQuantPrologue(b, kernel.getArgument(0), wg[0], wg[1], wg[2],
+                           wg[3], s, launch);
+      };
+      llvm::function_ref<void()> prologue = nullptr;
+      if (s.prologue)
+        prologue = quantize;
+      // After the activations: weight, weight_scale, then the up
+      // projection's weight and scale (GLU) or the gate (gated), and out.
       unsigned first = s.prologue ? 1 : 2;
       Value weight = kernel.getArgument(first),
             weightScale = kernel.getArgument(first + 1),
-            gate = s.gated ? Value(kernel.getArgument(first + 2)) : Value(),
             out = kernel.getArgument(kernel.getNumArguments() - 1);
-      if (s.glu && s.prologue) {
-        ArrayRef<BlockArgument> wg = kernel.getWorkgroupAttributions();
-        buildGLU(b, wg[0], wg[3], weight, weightScale, kernel.getArgument(3),
-                 kernel.getArgument(4), out, s, launch, [&] {
-                   buildQuantPrologue(b, kernel.getArgument(0), wg[0], wg[1],
-                                      wg[2], wg[3], s, launch);
-                 });
-      } else if (s.glu) {
-        buildGLU(b, kernel.getArgument(0), kernel.getArgument(1), weight,
-                 weightScale, kernel.getArgument(4), kernel.getArgument(5),
-                 out, s, launch);
-      } else if (s.prologue) {
-        ArrayRef<BlockArgument> wg = kernel.getWorkgroupAttributions();
-        buildGemv(b, wg[0], wg[3], weight, weightScale, gate, out, s, launch,
-                  [&] {
-                    buildQuantPrologue(b, kernel.getArgument(0), wg[0], wg[1],
-                                       wg[2], wg[3], s, launch);
-                  });
-      } else {
-        buildGemv(b, kernel.getArgument(0), kernel.getArgument(1), weight,
-                  weightScale, gate, out, s, launch);
-      }
+      if (s.glu)
+        buildGLU(b, x, xScale, weight, weightScale,
+                 kernel.getArgument(first + 2), kernel.getArgument(first + 3),
+                 out, s, launch, prologue);
+      else
+        buildGemv(b, x, xScale, weight, weightScale,
+                  s.gated ? Value(kernel.getArgument(first + 2)) : Value(),
+                  out, s, launch, prologue);
       gpu::ReturnOp::create(b);
       func.erase();
     }
