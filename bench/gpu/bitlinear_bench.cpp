@@ -276,17 +276,18 @@ int main(int argc, char **argv) {
     float wsUp = scale(rng);
     // Copies of the weights: >= 256 MiB in all, at least 8.
     int copies = o.checkOnly ? 1 : int(std::max<size_t>(8, (size_t(256) << 20) / wBytes + 1));
-    std::vector<CUdeviceptr> wDev(copies), wuDev(k.glu ? copies : 0);
-    wDev[0] = upload(packed.data(), wBytes);
-    for (int c = 1; c < copies; ++c) {
-      wDev[c] = upload(nullptr, wBytes);
-      check(drv->memcpyDtoD(wDev[c], wDev[0], wBytes), "cuMemcpyDtoD");
-    }
-    for (int c = 0; k.glu && c < copies; ++c) {
-      wuDev[c] = upload(c ? nullptr : packedUp.data(), wBytes);
-      if (c)
-        check(drv->memcpyDtoD(wuDev[c], wuDev[0], wBytes), "cuMemcpyDtoD");
-    }
+    auto copiesOf = [&](const std::vector<uint8_t> &bytes) {
+      std::vector<CUdeviceptr> dev(copies);
+      dev[0] = upload(bytes.data(), wBytes);
+      for (int c = 1; c < copies; ++c) {
+        dev[c] = upload(nullptr, wBytes);
+        check(drv->memcpyDtoD(dev[c], dev[0], wBytes), "cuMemcpyDtoD");
+      }
+      return dev;
+    };
+    std::vector<CUdeviceptr> wDev = copiesOf(packed);
+    std::vector<CUdeviceptr> wuDev =
+        k.glu ? copiesOf(packedUp) : std::vector<CUdeviceptr>();
     CUdeviceptr wsUpDev = k.glu ? upload(&wsUp, 4) : 0;
     // A gated kernel's gate: the fraction of closed gates (<= 0) its name
     // gives in per mille (`_gated675_`: the paper's 67.5%), at random rows.
