@@ -22,7 +22,7 @@ if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
-    ["bitnet-opt", "bitnet-compile", "bitnet-run"], [config.bitnet_tools_dir]
+    ["bitnet-opt", "bitnet-compile", "bitnet-run", "bitnet-run-min"], [config.bitnet_tools_dir]
 )
 llvm_config.add_tool_substitutions(["FileCheck", "not", "count"],
                                    [config.llvm_tools_dir])

@@ -8,6 +8,10 @@
 
 #include "mlir/Pass/PassRegistry.h"
 
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/Program.h"
+
 using namespace mlir;
 using namespace mlir::bitnet;
 
@@ -52,6 +56,47 @@ LogicalResult mlir::bitnet::buildPipeline(OpPassManager &pm, Phase from,
       return failure();
   }
   return success();
+}
+
+/// The CUDA toolkit whose ptxas and libdevice (the math functions kernels
+/// call) serialize the device code: $CUDA_HOME, $CUDA_PATH or $CUDA_ROOT,
+/// else the toolkit of the ptxas on PATH, else /usr/local/cuda.
+static std::string cudaToolkitPath() {
+  for (const char *var : {"CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"})
+    if (std::optional<std::string> v = llvm::sys::Process::GetEnv(var))
+      if (!v->empty())
+        return *v;
+  if (llvm::ErrorOr<std::string> ptxas = llvm::sys::findProgramByName("ptxas"))
+    return llvm::sys::path::parent_path(llvm::sys::path::parent_path(*ptxas))
+        .str();
+  return "/usr/local/cuda";
+}
+
+LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
+                                                  StringRef arch,
+                                                  unsigned optLevel,
+                                                  raw_ostream &errorStream) {
+  std::string pipeline =
+      "one-shot-bufferize{bufferize-function-boundaries "
+      "function-boundary-type-conversion=identity-layout-map},"
+      "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+      "bitnet-memref-copy-to-linalg,"
+      "func.func(bitnet-copy-globals-for-gpu,"
+      "convert-linalg-to-parallel-loops,bitnet-map-loops-to-gpu,"
+      "convert-parallel-loops-to-gpu),"
+      "gpu-kernel-outlining,lower-affine,canonicalize,cse,convert-scf-to-cf,"
+      "nvvm-attach-target{chip=" + arch.str() + " O=" +
+      std::to_string(optLevel) + "},"
+      "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
+      "reconcile-unrealized-casts),"
+      "expand-strided-metadata,lower-affine,"
+      // Host allocations go through the runtime (device-accessible memory).
+      "finalize-memref-to-llvm{use-generic-functions},gpu-to-llvm,"
+      "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
+      "convert-index-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,"
+      "reconcile-unrealized-casts,gpu-module-to-binary{format=bin toolkit=" +
+      cudaToolkitPath() + "}";
+  return parsePassPipeline(pipeline, pm, errorStream);
 }
 
 void mlir::bitnet::registerBitNetPipelines() {

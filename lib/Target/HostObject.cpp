@@ -67,8 +67,13 @@ createMachine(const bitnet::CPUTargetOptions &options, std::string &error) {
       : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
       : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default
                               : llvm::CodeGenOptLevel::Aggressive;
+  // Constructors in .init_array, which the dynamic loader runs (the
+  // objects are linked without crt files, so .ctors would never run): a
+  // CUDA model's code loads its kernels from one.
+  llvm::TargetOptions targetOptions;
+  targetOptions.UseInitArray = true;
   return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
-      spec.triple, spec.cpu, spec.features, llvm::TargetOptions(),
+      spec.triple, spec.cpu, spec.features, targetOptions,
       llvm::Reloc::PIC_, std::nullopt, level));
 }
 

@@ -114,10 +114,12 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   }
   summary.importSummary = stats.summary();
 
+  const bool cuda = !options.gpuArch.empty();
+  const bool ukernels = options.ukernels && !cuda;
   PassManager toLinalg(&context);
   std::string pipelineErrors;
   llvm::raw_string_ostream pipelineStream(pipelineErrors);
-  if (options.sparseKernels && options.ukernels)
+  if (options.sparseKernels && ukernels)
     toLinalg.addPass(createBitNetGateFirstSparsity());
   if (failed(buildPipeline(toLinalg, Phase::BitNet, Phase::Linalg, pipelineStream)) ||
       failed(toLinalg.run(**module))) {
@@ -144,14 +146,21 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   WeightBlob blob;
   ExternalizeWeightsOptions blobOptions;
   blobOptions.alwaysAddArgument = true;
+  // Kernels cannot read the host code's globals: on the GPU every constant
+  // tensor lives with the weights (in memory the device reaches).
+  if (cuda)
+    blobOptions.minBytes = 1;
   if (failed(externalizeWeights(**module, blobOptions, blob))) {
     error = "moving the weights out of '" + model.path + "' failed";
     return false;
   }
   PassManager toLLVM(&context);
-  if (failed(buildPipeline(toLLVM, Phase::Linalg, Phase::LLVM, pipelineStream,
-                           options.ukernels)) ||
-      failed(toLLVM.run(**module))) {
+  LogicalResult built =
+      cuda ? buildCudaModelPipeline(toLLVM, options.gpuArch,
+                                    options.cpu.optLevel, pipelineStream)
+           : buildPipeline(toLLVM, Phase::Linalg, Phase::LLVM, pipelineStream,
+                           ukernels);
+  if (failed(built) || failed(toLLVM.run(**module))) {
     error = "lowering '" + model.path + "' to LLVM failed " + pipelineErrors;
     return false;
   }
@@ -205,7 +214,9 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   int64_t ffn = field("ffn");
   std::ostringstream meta;
   meta << "format=bitnet-artifact\n";
-  meta << "target=x86_64\n";
+  meta << "target=" << (cuda ? "cuda" : "x86_64") << "\n";
+  if (cuda)
+    meta << "gpu_arch=" << options.gpuArch << "\n";
   auto variant = dyn_cast_or_null<StringAttr>(record.get("variant"));
   summary.variant = variant ? variant.str() : "unknown";
   meta << "variant=" << summary.variant << "\n";

@@ -49,6 +49,9 @@ bool loadDriver(Driver &d, std::string &error) {
       entry("cuModuleGetFunction", d.moduleGetFunction),
       entry("cuLaunchKernel", d.launchKernel),
       entry("cuMemAlloc_v2", d.memAlloc),
+      entry("cuMemAllocManaged", d.memAllocManaged),
+      entry("cuMemcpy", d.memcpy),
+      entry("cuStreamSynchronize", d.streamSynchronize),
       entry("cuMemFree_v2", d.memFree),
       entry("cuMemcpyHtoD_v2", d.memcpyHtoD),
       entry("cuMemcpyDtoH_v2", d.memcpyDtoH),
@@ -114,6 +117,31 @@ std::string Driver::describe(const char *what, CUresult result) const {
          (text ? text : "CUDA error " + std::to_string(result));
 }
 
+bool cuda::checkArch(const Driver &drv, CUdevice dev, const std::string &arch,
+                     std::string &name, std::string &error) {
+  int major = 0, minor = 0;
+  drv.deviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+                         dev);
+  drv.deviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+                         dev);
+  char deviceName[256] = {0};
+  drv.deviceGetName(deviceName, sizeof(deviceName) - 1, dev);
+  name = deviceName;
+  std::string have = "sm_" + std::to_string(major) + std::to_string(minor);
+  std::string digits = arch.rfind("sm_", 0) == 0 ? arch.substr(3) : "";
+  bool archSpecific = !digits.empty() && digits.back() == 'a';
+  if (archSpecific)
+    digits.pop_back();
+  int want = digits.empty() ? -1 : std::atoi(digits.c_str());
+  int got = major * 10 + minor;
+  if (want < 0 || want / 10 != major || want > got ||
+      (archSpecific && want != got)) {
+    error = "compiled for " + arch + ", but " + name + " is " + have;
+    return false;
+  }
+  return true;
+}
+
 bool cuda::parseIntList(const std::string &text, std::vector<int64_t> &out) {
   out.clear();
   size_t start = 0;
@@ -167,29 +195,11 @@ bool GpuKernelLibrary::open(const std::string &path, int device,
     return false;
   if (CUresult r = drv->deviceGet(&dev, device); r != CUDA_SUCCESS)
     return bad(drv->describe("cuDeviceGet", r));
-  int major = 0, minor = 0;
-  drv->deviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
-                          dev);
-  drv->deviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
-                          dev);
   drv->deviceGetAttribute(&smCount, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
                           dev);
-  char deviceName[256] = {0};
-  drv->deviceGetName(deviceName, sizeof(deviceName) - 1, dev);
-  name = deviceName;
-  // A cubin runs only on its own major version, and an `a` (arch-specific)
-  // cubin only on exactly its chip.
-  std::string arch = file.get("gpu_arch");
-  std::string have = "sm_" + std::to_string(major) + std::to_string(minor);
-  std::string digits = arch.rfind("sm_", 0) == 0 ? arch.substr(3) : "";
-  bool archSpecific = !digits.empty() && digits.back() == 'a';
-  if (archSpecific)
-    digits.pop_back();
-  int want = digits.empty() ? -1 : std::atoi(digits.c_str());
-  int got = major * 10 + minor;
-  if (want < 0 || want / 10 != major || want > got ||
-      (archSpecific && want != got))
-    return bad("compiled for " + arch + ", but " + name + " is " + have);
+  std::string why;
+  if (!checkArch(*drv, dev, file.get("gpu_arch"), name, why))
+    return bad(why);
 
   if (CUresult r = drv->primaryCtxRetain(&context, dev); r != CUDA_SUCCESS) {
     context = nullptr;

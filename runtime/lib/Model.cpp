@@ -25,6 +25,8 @@
 #include "bitnet/Runtime/ArtifactFormat.h"
 #include "bitnet/Runtime/CpuFeatures.h"
 
+#include "CudaHost.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -101,7 +103,20 @@ struct bitnet_model {
   /// The KV cache, [2L, 1, Hkv, kvRows, kvRow] elements of kvElementBytes
   /// (1: q4/q3 bytes, 2: f16, 4: f32) as the code reads them; a step
   /// returns new rows of newRow elements.
-  std::vector<uint8_t> kv;
+  uint8_t *kv = nullptr;
+  size_t kvBytes = 0;
+  /// A CUDA artifact (target=cuda): the code launches kernels on `device`;
+  /// the weights, the cache and the step's inputs live in managed memory
+  /// (CudaHost.h) and the step's results are freed there.
+  bool gpu = false;
+  std::string device = "cpu", gpuArch;
+  bool gpuSession = false;
+  void *gpuWeights = nullptr;
+  /// A step's inputs: ids [chunk] i64, start i64, rows [2] i64 (managed
+  /// memory on the GPU, where kernels read them).
+  int64_t *io = nullptr;
+  std::vector<int64_t> ioHost;
+  std::vector<uint8_t> kvHost;
   int64_t kvElementBytes = 4, kvRow = 0, kvRows = 0, newRow = 0;
   bool bitPlanes = false;
   int64_t position = 0;
@@ -110,10 +125,26 @@ struct bitnet_model {
   std::vector<Group> groups;
 
   ~bitnet_model() {
+    // The code's destructors unload its GPU modules: before the session
+    // goes.
     if (library)
       dlclose(library);
     if (codeFd >= 0)
       close(codeFd);
+    if (gpuSession) {
+      cuda_host::deallocate(gpuWeights);
+      if (!kvHost.size())
+        cuda_host::deallocate(kv);
+      if (ioHost.empty())
+        cuda_host::deallocate(io);
+      cuda_host::release();
+    }
+  }
+  void freeResult(void *p) {
+    if (gpu)
+      cuda_host::deallocate(p);
+    else
+      std::free(p);
   }
   int fail(int code, const std::string &message) {
     error = message;
@@ -154,9 +185,11 @@ bool bitnet_model::load(const char *path, std::string &why) {
   tokenizer = artifact.get("tokenizer", "none");
   cpu = artifact.get("cpu");
   cpuFeatures = artifact.get("cpu_features");
-  if (artifact.get("target") != "x86_64")
-    return fail("compiled for target '" + artifact.get("target") +
-                "', this runtime runs x86_64");
+  std::string target = artifact.get("target");
+  if (target != "x86_64" && target != "cuda")
+    return fail("compiled for target '" + target +
+                "', this runtime runs x86_64 and cuda");
+  gpu = target == "cuda";
   std::string missing = missingCpuFeatures(cpuFeatures, hostCpuFeatures());
   if (!missing.empty()) {
     why = "'" + std::string(path) + "' was compiled for " + cpu + " (" +
@@ -165,6 +198,21 @@ bool bitnet_model::load(const char *path, std::string &why) {
     return false;
   }
   weights = artifact.section("weights", &weightBytes);
+  if (gpu) {
+    gpuArch = artifact.get("gpu_arch");
+    std::string why;
+    if (!cuda_host::acquire(gpuArch, device, why))
+      return fail("is a CUDA model (" + gpuArch + "): " + why);
+    gpuSession = true;
+    // Kernels read the weights: one copy in managed memory.
+    gpuWeights = cuda_host::allocate(weightBytes);
+    if (!gpuWeights)
+      return fail("cannot hold the weights on the GPU: " +
+                  cuda_host::takeError());
+    if (weightBytes)
+      std::memcpy(gpuWeights, weights, weightBytes);
+    weights = static_cast<const uint8_t *>(gpuWeights);
+  }
   size_t codeSize = 0;
   const uint8_t *code = artifact.section("code", &codeSize);
   if (!code || codeSize < 64 || std::memcmp(code, "\x7f" "ELF", 4) != 0)
@@ -188,6 +236,12 @@ bool bitnet_model::load(const char *path, std::string &why) {
   codeFd = fd;
   if (!library)
     return fail(std::string("cannot load the code: ") + dlerror());
+  if (gpu) {
+    // Its constructors loaded the kernels.
+    std::string why = cuda_host::takeError();
+    if (!why.empty())
+      return fail("cannot load the GPU code: " + why);
+  }
   prefill = reinterpret_cast<StepFn>(dlsym(library, "_mlir_ciface_prefill"));
   decode = reinterpret_cast<StepFn>(dlsym(library, "_mlir_ciface_decode"));
   if (!prefill || !decode)
@@ -237,35 +291,65 @@ bool bitnet_model::load(const char *path, std::string &why) {
     newRow = kvRow;
   kvRows = context + (bitPlanes ? 1 : 0);
   size_t cacheSize = size_t(2 * layers * kvHeads * kvRows * kvRow);
-  kv.assign(cacheSize * size_t(kvElementBytes), 0);
+  kvBytes = cacheSize * size_t(kvElementBytes);
+  size_t ioWords = size_t(chunk) + 3;
+  if (gpu) {
+    kv = static_cast<uint8_t *>(cuda_host::allocate(kvBytes));
+    io = static_cast<int64_t *>(cuda_host::allocate(ioWords * 8));
+    if (!kv || !io)
+      return fail("cannot hold the KV cache on the GPU: " +
+                  cuda_host::takeError());
+    std::memset(kv, 0, kvBytes);
+  } else {
+    kvHost.assign(kvBytes, 0);
+    kv = kvHost.data();
+    ioHost.assign(ioWords, 0);
+    io = ioHost.data();
+  }
   return true;
 }
 
 int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
                        int64_t valid, float *logits, int64_t logitRows) {
-  std::vector<int64_t> idBuf(tokens, 0);
-  for (int64_t i = 0; i < valid; ++i)
-    idBuf[i] = ids[i];
-  Desc<int64_t, 2> idDesc{idBuf.data(), idBuf.data(), 0, {1, tokens}, {tokens, 1}};
-  int64_t start = position;
+  int64_t *idBuf = io, &start = io[chunk], *rows = io + chunk + 1;
+  for (int64_t i = 0; i < tokens; ++i)
+    idBuf[i] = i < valid ? ids[i] : 0;
+  Desc<int64_t, 2> idDesc{idBuf, idBuf, 0, {1, tokens}, {tokens, 1}};
+  start = position;
   Desc0<int64_t> startDesc{&start, &start, 0};
-  Desc<uint8_t, 5> kvDesc{kv.data(), kv.data(), 0,
+  Desc<uint8_t, 5> kvDesc{kv, kv, 0,
                           {2 * layers, 1, kvHeads, kvRows, kvRow}, {}};
   rowMajor(kvDesc.sizes, kvDesc.strides);
   int8_t *w = const_cast<int8_t *>(reinterpret_cast<const int8_t *>(weights));
   Desc<int8_t, 1> wDesc{w, w, 0, {int64_t(weightBytes)}, {1}};
   // Logits of tokens [valid - logitRows, valid) only, none without a buffer.
-  int64_t rows[2] = {valid - logitRows, logits ? logitRows : 0};
+  rows[0] = valid - logitRows;
+  rows[1] = logits ? logitRows : 0;
   Desc<int64_t, 1> rowsDesc{rows, rows, 0, {2}, {1}};
   StepResult r;
   std::memset(&r, 0, sizeof(r));
+  if (gpu && std::getenv("BITNET_CUDA_TRACE"))
+    std::fprintf(stderr, "bitnet cuda: step ids %p start %p kv %p rows %p "
+                         "weights %p\n", (void *)idBuf, (void *)&start,
+                 (void *)kv, (void *)rows, (void *)w);
   fn(&r, &idDesc, &startDesc, &kvDesc, &rowsDesc, &wDesc);
+  if (gpu) {
+    std::string why = cuda_host::takeError();
+    if (why.empty() && !cuda_host::synchronize())
+      why = cuda_host::takeError();
+    if (!why.empty()) {
+      freeResult(r.logits.allocated);
+      freeResult(r.nonzeros.allocated);
+      freeResult(r.kv.allocated);
+      return fail(BITNET_ERROR_IO, "the GPU step failed: " + why);
+    }
+  }
   if (r.kv.sizes[0] != 2 * layers || r.kv.sizes[2] != kvHeads ||
       r.kv.sizes[3] != tokens || r.kv.sizes[4] != newRow ||
       r.logits.sizes[1] != rows[1] || r.logits.sizes[2] != vocab) {
-    std::free(r.logits.allocated);
-    std::free(r.nonzeros.allocated);
-    std::free(r.kv.allocated);
+    freeResult(r.logits.allocated);
+    freeResult(r.nonzeros.allocated);
+    freeResult(r.kv.allocated);
     return fail(BITNET_ERROR_IO, "the compiled code returned logits or K/V "
                                  "rows that do not match the metadata");
   }
@@ -287,10 +371,10 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
   const uint8_t *fresh = r.kv.aligned + r.kv.offset * kvElementBytes;
   for (int64_t i = 0; i < 2 * layers; ++i)
     for (int64_t h = 0; h < kvHeads; ++h) {
-      uint8_t *rows = &kv[size_t((i * kvHeads + h) * kvRows * rowBytes)];
+      uint8_t *cache = kv + size_t((i * kvHeads + h) * kvRows * rowBytes);
       for (int64_t t = 0; t < valid; ++t) {
         const uint8_t *src = fresh + ((i * kvHeads + h) * tokens + t) * newBytes;
-        uint8_t *dst = rows + (position + t) * rowBytes;
+        uint8_t *dst = cache + (position + t) * rowBytes;
         if (!bitPlanes) {
           std::memcpy(dst, src, size_t(rowBytes));
           continue;
@@ -300,12 +384,12 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
         std::memcpy(dst, src, size_t(3 * plane));
         std::memcpy(dst + 3 * plane, src + 4 * plane, 4);
         if (position + t == 0)
-          std::memcpy(rows + context * rowBytes, src + 3 * plane, size_t(plane));
+          std::memcpy(cache + context * rowBytes, src + 3 * plane, size_t(plane));
       }
     }
-  std::free(r.logits.allocated);
-  std::free(r.nonzeros.allocated);
-  std::free(r.kv.allocated);
+  freeResult(r.logits.allocated);
+  freeResult(r.nonzeros.allocated);
+  freeResult(r.kv.allocated);
   position += valid;
   return BITNET_OK;
 }
@@ -328,6 +412,8 @@ int bitnet_create(const char *path, bitnet_model **out, char *error,
   std::string why;
   if (!model->load(path, why)) {
     report(why);
+    if (why.find("is a CUDA model") != std::string::npos)
+      return BITNET_ERROR_DEVICE;
     return why.find("this CPU lacks") != std::string::npos ||
                    why.find("cannot check") != std::string::npos
                ? BITNET_ERROR_CPU
@@ -359,11 +445,13 @@ int bitnet_info(const bitnet_model *m, bitnet_model_info *info) {
   info->prefill_chunk = m->chunk;
   info->kv_bits = m->kvBits;
   info->kv_bos_bits = m->kvBosBits;
-  info->kv_cache_bytes = int64_t(m->kv.size());
+  info->kv_cache_bytes = int64_t(m->kvBytes);
   info->weight_bytes = int64_t(m->weightBytes);
   info->ternary_weights = m->ternary;
   info->cpu = m->cpu.c_str();
   info->cpu_features = m->cpuFeatures.c_str();
+  info->device = m->device.c_str();
+  info->gpu_arch = m->gpuArch.c_str();
   return BITNET_OK;
 }
 
@@ -399,10 +487,11 @@ int bitnet_prefill(bitnet_model *m, const int32_t *ids, int64_t n,
                                    : (last ? logits : nullptr))
                         : nullptr;
     int64_t rows = allRows ? valid : 1;
-    if (valid == 1)
-      m->step(m->decode, 1, ids + done, 1, out, 1);
-    else
-      m->step(m->prefill, m->chunk, ids + done, valid, out, rows);
+    int rc = valid == 1
+                 ? m->step(m->decode, 1, ids + done, 1, out, 1)
+                 : m->step(m->prefill, m->chunk, ids + done, valid, out, rows);
+    if (rc != BITNET_OK)
+      return rc;
     done += valid;
   }
   m->stats.prefill_seconds +=
@@ -417,7 +506,8 @@ int bitnet_decode(bitnet_model *m, int32_t id, float *logits) {
   if (int rc = checkTokens(m, &id, 1))
     return rc;
   auto t0 = std::chrono::steady_clock::now();
-  m->step(m->decode, 1, &id, 1, logits, 1);
+  if (int rc = m->step(m->decode, 1, &id, 1, logits, 1))
+    return rc;
   m->stats.decode_seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   m->stats.decode_tokens += 1;
@@ -427,7 +517,7 @@ int bitnet_decode(bitnet_model *m, int32_t id, float *logits) {
 void bitnet_reset(bitnet_model *m) {
   if (!m)
     return;
-  std::fill(m->kv.begin(), m->kv.end(), 0);
+  std::memset(m->kv, 0, m->kvBytes);
   m->position = 0;
 }
 

@@ -65,8 +65,10 @@ cl::opt<std::string>
          cl::init(""), cl::cat(category));
 cl::opt<std::string> targetName(
     "target",
-    cl::desc("Target: x86_64, or cuda (BitLinear layer functions as NVPTX "
-             "kernels; --emit=gpu|ptx|cubin|artifact)"),
+    cl::desc("Target: x86_64, or cuda (an ONNX model: a whole-model "
+             "artifact for bitnet-run --device=cuda; bitnet IR: BitLinear "
+             "layer functions as NVPTX kernels, --emit=gpu|ptx|cubin|"
+             "artifact)"),
     cl::init("x86_64"), cl::cat(category));
 cl::opt<std::string> gpuArch("gpu-arch",
                              cl::desc("cuda: the NVIDIA chip (sm_90a, sm_90, "
@@ -200,9 +202,6 @@ int compileForCuda(MLIRContext &context) {
       gpuWarpsPerBlock > 32)
     return fail("--gpu-rows-per-warp must be 0-16 and --gpu-warps-per-block "
                 "0-32");
-  if (sys::path::extension(inputFile) == ".onnx")
-    return fail("--target=cuda compiles bitnet IR (.mlir) of BitLinear layer "
-                "functions; whole ONNX models do not run on the GPU yet");
   if (emit.empty())
     emit = sys::path::extension(outputFile) == ".bnx" ? "artifact" : "cubin";
   if (emit != "gpu" && emit != "ptx" && emit != "cubin" && emit != "artifact")
@@ -267,14 +266,24 @@ int main(int argc, char **argv) {
                 "' (supported: x86_64, cuda)");
   if (optLevel > 3)
     return fail("-O must be 0-3, got " + Twine(unsigned(optLevel)));
-  if (targetName == "cuda") {
+  bool isONNX = sys::path::extension(inputFile) == ".onnx";
+  if (targetName == "cuda" && !isONNX) {
     MLIRContext context;
     loadDialects(context);
     return compileForCuda(context);
   }
+  if (targetName == "cuda") {
+    // A whole model: only as an artifact.
+    if (!bitnet::isValidGPUArch(gpuArch))
+      return fail("--gpu-arch must name an NVIDIA chip such as sm_90a, got '" +
+                  gpuArch + "'");
+    if (!emit.empty() && emit != "artifact")
+      return fail("--target=cuda compiles an ONNX model to an artifact only "
+                  "(--emit=artifact, -o NAME.bnx)");
+    emit = "artifact";
+  }
   Emit kind = Emit::Phase;
   bitnet::Phase stop = bitnet::Phase::LLVM;
-  bool isONNX = sys::path::extension(inputFile) == ".onnx";
   if (emit.empty())
     emit = isONNX && sys::path::extension(outputFile) == ".bnx" ? "artifact"
                                                                  : "obj";
@@ -333,6 +342,13 @@ int main(int argc, char **argv) {
     options.int8LMHead = lmHead == "int8";
     options.sparseKernels = sparseKernels;
     options.kvStorage = *kvStorage;
+    if (targetName == "cuda") {
+      options.gpuArch = gpuArch;
+      // The host code only launches kernels: any x86-64 runs it unless a
+      // CPU is asked for.
+      if (mcpu.getNumOccurrences() == 0)
+        options.cpu.cpu = "x86-64";
+    }
     bitnet::ModelArtifactSummary summary;
     std::string error;
     if (!bitnet::compileModelArtifact(*model, context, options, outputFile,
@@ -340,6 +356,7 @@ int main(int argc, char **argv) {
       return fail(error);
     outs() << "bitnet-compile: " << summary.importSummary << "\n";
     outs() << "bitnet-compile: wrote " << outputFile << " (" << summary.variant
+           << (targetName == "cuda" ? "; cuda " + gpuArch : std::string())
            << "; code " << summary.codeBytes << " bytes; weights "
            << summary.weightBytes << " bytes in " << summary.weightTensors
            << " tensors";

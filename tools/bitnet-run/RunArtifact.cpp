@@ -7,7 +7,9 @@
 #include "bitnet/Support/Npy.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -57,6 +59,29 @@ bool looksLikeArtifact(const std::string &path) {
          std::memcmp(magic, bitnet_rt::kMagic, sizeof(magic)) == 0;
 }
 
+bool parsePromptIds(const std::string &text, std::vector<int64_t> &ids) {
+  size_t start = 0;
+  while (true) {
+    size_t comma = text.find(',', start);
+    std::string part = text.substr(start, comma == std::string::npos
+                                              ? std::string::npos
+                                              : comma - start);
+    size_t b = part.find_first_not_of(" \t"), e = part.find_last_not_of(" \t");
+    part = b == std::string::npos ? "" : part.substr(b, e - b + 1);
+    char *end = nullptr;
+    errno = 0;
+    long long id = std::strtoll(part.c_str(), &end, 10);
+    if (part.empty() || *end || errno == ERANGE) {
+      fail("--prompt-ids: '" + part + "' is not an integer");
+      return false;
+    }
+    ids.push_back(int64_t(id));
+    if (comma == std::string::npos)
+      return true;
+    start = comma + 1;
+  }
+}
+
 int runArtifact(const ArtifactRunOptions &o) {
   char error[1024] = {};
   bitnet_model *model = nullptr;
@@ -68,6 +93,13 @@ int runArtifact(const ArtifactRunOptions &o) {
   } guard{model};
   bitnet_model_info info;
   bitnet_info(model, &info);
+  bool onGpu = std::strcmp(info.device, "cpu") != 0;
+  if (o.device == "cuda" && !onGpu)
+    return fail("--device=cuda: '" + o.path + "' was compiled for the CPU (" +
+                info.cpu + "); compile it with bitnet-compile --target=cuda");
+  if (o.device == "cpu" && onGpu)
+    return fail("--device=cpu: '" + o.path + "' was compiled for CUDA (" +
+                info.gpu_arch + "); compile it with --target=x86_64");
 
   std::vector<int32_t> prompt;
   if (o.textPrompt) {
@@ -121,10 +153,14 @@ int runArtifact(const ArtifactRunOptions &o) {
       return fail(bitnet_last_error(model));
   }
 
-  std::printf("model: %s, %s (%lld layers, hidden %lld, vocab %lld), "
-              "compiled for %s\n",
+  std::printf("model: %s, %s (%lld layers, hidden %lld, vocab %lld), ",
               o.path.c_str(), info.variant, (long long)info.layers,
-              (long long)info.hidden, (long long)vocab, info.cpu);
+              (long long)info.hidden, (long long)vocab);
+  if (onGpu)
+    std::printf("on %s (cuda %s; host code for %s)\n", info.device,
+                info.gpu_arch, info.cpu);
+  else
+    std::printf("compiled for %s\n", info.cpu);
   std::printf("generated ids:");
   for (int32_t id : generated)
     std::printf(" %d", id);

@@ -23,7 +23,13 @@ struct ArtifactRunOptions {
   uint64_t seed = 0;
   std::string dumpLogits;
   bool sparsity = true;
+  /// Where it must run: "auto" (where the artifact was compiled for), "cpu"
+  /// or "cuda"; a mismatch with the artifact is an error.
+  std::string device = "auto";
 };
+
+/// Parses --prompt-ids' "1,2,3" into `ids`; false after printing an error.
+bool parsePromptIds(const std::string &text, std::vector<int64_t> &ids);
 
 /// Runs the artifact; returns the process exit code, messages on stdout /
 /// stderr.

@@ -68,6 +68,12 @@ cl::opt<double> topP("top-p",
                      cl::desc("Sample from the smallest set with this much "
                               "probability (1: all)"),
                      cl::init(1.0), cl::cat(category));
+cl::opt<std::string> deviceName(
+    "device",
+    cl::desc("Artifacts: where the model must run, cpu or cuda (an artifact "
+             "runs where it was compiled for: bitnet-compile --target); "
+             "auto: wherever that is"),
+    cl::init("auto"), cl::cat(category));
 cl::opt<uint64_t> seed("seed", cl::desc("Random seed for sampling"),
                        cl::init(0), cl::cat(category));
 
@@ -84,18 +90,7 @@ bool promptTokens(std::vector<int64_t> &ids) {
     fail("give the prompt with exactly one of --prompt-ids and --prompt");
     return false;
   }
-  SmallVector<StringRef> parts;
-  if (!promptIds.empty())
-    StringRef(promptIds).split(parts, ',');
-  for (StringRef part : parts) {
-    int64_t id;
-    if (part.trim().getAsInteger(10, id)) {
-      fail("--prompt-ids: '" + part + "' is not an integer");
-      return false;
-    }
-    ids.push_back(id);
-  }
-  return true;
+  return promptIds.empty() || parsePromptIds(promptIds, ids);
 }
 
 } // namespace
@@ -244,6 +239,10 @@ int main(int argc, char **argv) {
     options.topP = topP;
     options.seed = seed;
     options.dumpLogits = dumpLogits;
+    if (deviceName != "auto" && deviceName != "cpu" && deviceName != "cuda")
+      return fail("--device must be auto, cpu or cuda, got '" + deviceName +
+                  "'");
+    options.device = deviceName;
     return runArtifact(options);
   }
   if (sys::path::extension(inputFile) != ".mlir")

@@ -45,6 +45,17 @@ LogicalResult buildPipeline(OpPassManager &pm, Phase from, Phase to,
                             llvm::raw_ostream &errorStream,
                             bool ukernels = false);
 
+/// The whole-model CUDA path from the end of the linalg phase: bufferized,
+/// every linalg op a grid of threads over its parallel dimensions
+/// (bitnet-map-loops-to-gpu), outlined into kernels compiled for `arch`
+/// (sm_90a, ...) to cubins embedded in the host code, which is lowered to
+/// the LLVM dialect. The host code calls MLIR's `mgpu*` runtime entry
+/// points and allocates through `_mlir_memref_to_llvm_alloc`; the bitnet
+/// runtime provides both (device-accessible memory).
+LogicalResult buildCudaModelPipeline(OpPassManager &pm, llvm::StringRef arch,
+                                     unsigned optLevel,
+                                     llvm::raw_ostream &errorStream);
+
 /// Registers `bitnet-reference-to-llvm` (bitnet ops to the LLVM dialect).
 void registerBitNetPipelines();
 

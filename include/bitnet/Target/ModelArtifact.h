@@ -50,6 +50,10 @@ struct ModelArtifactOptions {
   /// to ~1.5e-2 relative (quantized codes flip), see KVHalfTest.
   onnx_import::ImportOptions::KVStorage kvStorage =
       onnx_import::ImportOptions::KVStorage::Auto;
+  /// Non-empty: the whole model runs on an NVIDIA GPU of this arch (sm_90a,
+  /// ...): buildCudaModelPipeline's kernels, launched by host code for
+  /// `cpu`; `ukernels` and `sparseKernels` do not apply.
+  std::string gpuArch;
 };
 
 /// What was compiled, for the driver to print.

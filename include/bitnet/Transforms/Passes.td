@@ -212,4 +212,72 @@ def BitNetSelectLogitRows : Pass<"bitnet-select-logit-rows", "::mlir::ModuleOp">
                            "::mlir::arith::ArithDialect"];
 }
 
+def BitNetMapLoopsToGPU : Pass<"bitnet-map-loops-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Tile host scf.parallel loops into blocks of threads and map them to the GPU";
+  let description = [{
+    The whole-model CUDA path lowers every linalg op it has no dedicated
+    kernel for with `convert-linalg-to-parallel-loops`: one `scf.parallel`
+    over the op's parallel dimensions (reductions become `scf.for` inside).
+    `gpu-map-parallel-loops` would map such a loop to the grid with one
+    thread per block. This pass instead tiles the innermost dimension by
+    `block-size` (the power of two at or above its trip count when that is
+    smaller), guarding the tail with `scf.if` instead of min bounds, and
+    sets the mapping `convert-parallel-loops-to-gpu` reads:
+
+    - the outer loop's innermost dimension to `block_x`, then outwards the
+      next two dimensions with more than one iteration to `block_y` and
+      `block_z` (at most 65535 iterations each), every other dimension to
+      `sequential` (each block runs it as a loop);
+    - the inner loop's innermost dimension to `thread_x`, the others (one
+      iteration each) to `sequential`.
+
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c4, %c1000) step (%c1, %c1) {...}
+    // becomes
+    scf.parallel (%i, %jt) = (%c0, %c0) to (%c4, %c1000) step (%c1, %c256) {
+      scf.parallel (%ii, %jj) = (%c0, %c0) to (%c1, %c256) step (%c1, %c1) {
+        scf.if (%jt + %jj < %c1000) {...}
+      } {mapping = [sequential, thread_x]}
+    } {mapping = [block_y, block_x]}
+    ```
+
+    Loops nested in another `scf.parallel` are left alone (the outermost one
+    is mapped), as are loops that already carry a mapping.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", "256",
+           "Threads per block for the innermost dimension">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def BitNetCopyGlobalsForGPU : Pass<"bitnet-copy-globals-for-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Give kernels device-reachable copies of the host code's constant globals";
+  let description = [{
+    On bufferized IR of the whole-model CUDA path. Constant tensors the
+    weights blob does not hold (splats, and constants folded after the
+    weights moved out) become `memref.global`s of the host code, which a
+    kernel cannot read. Each `memref.get_global` of a static, identity-layout
+    memref becomes a fresh buffer (memory the device reaches, see
+    bitnet-compile's CUDA runtime) filled by `memref.copy` on the host (a
+    memcpy, run before the kernels that read it), freed at the end of the
+    function unless it is returned.
+
+    ```mlir
+    %g = memref.get_global @cst : memref<4xf32>
+    // becomes
+    %g = memref.get_global @cst : memref<4xf32>
+    %a = memref.alloc() : memref<4xf32>
+    memref.copy %g, %a : memref<4xf32> to memref<4xf32>
+    ... uses of %a ...
+    memref.dealloc %a : memref<4xf32>
+    return
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 #endif // BITNET_TRANSFORMS_PASSES_TD

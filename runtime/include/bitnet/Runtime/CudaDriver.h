@@ -42,6 +42,7 @@ constexpr int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
+constexpr unsigned CU_MEM_ATTACH_GLOBAL = 1;
 constexpr int CU_STREAM_CAPTURE_MODE_GLOBAL = 0;
 
 /// The driver entry points, resolved from libcuda.so.1.
@@ -62,6 +63,9 @@ struct Driver {
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **);
   CUresult (*memAlloc)(CUdeviceptr *, size_t);
+  CUresult (*memAllocManaged)(CUdeviceptr *, size_t, unsigned);
+  CUresult (*memcpy)(CUdeviceptr, CUdeviceptr, size_t);
+  CUresult (*streamSynchronize)(CUstream);
   CUresult (*memFree)(CUdeviceptr);
   CUresult (*memcpyHtoD)(CUdeviceptr, const void *, size_t);
   CUresult (*memcpyDtoH)(void *, CUdeviceptr, size_t);
@@ -148,6 +152,13 @@ private:
   std::string name;
   int smCount = 0;
 };
+
+/// Checks that code compiled for `arch` (sm_90a, sm_80, ...) runs on
+/// `device`: a cubin runs only on its own major version at or above its
+/// minor, an `a` (arch-specific) cubin only on exactly its chip. Sets
+/// `name` to the device's name; false with `error` set otherwise.
+bool checkArch(const Driver &driver, CUdevice device, const std::string &arch,
+               std::string &name, std::string &error);
 
 /// Parses "a,b,c" into integers; false if malformed.
 bool parseIntList(const std::string &text, std::vector<int64_t> &out);

@@ -1,8 +1,10 @@
 /*===- bitnet_runtime.h - The C API of the bitnet model runtime ------------===*
  *
  * Loads a model artifact made by `bitnet-compile --target=x86_64 -o m.bnx`
- * and runs it: prefill a prompt, decode one token at a time against the KV
- * cache the runtime owns. Plain C; the runtime links neither MLIR nor LLVM.
+ * (or `--target=cuda`: the model runs on the GPU; the CUDA driver is opened
+ * at run time, so the runtime needs none to run CPU artifacts) and runs it:
+ * prefill a prompt, decode one token at a time against the KV cache the
+ * runtime owns. Plain C; the runtime links neither MLIR nor LLVM.
  * Every call that can fail returns BITNET_OK or an error code, and
  * bitnet_last_error() says why. A model is not thread-safe: use one per
  * thread (the code inside may use several threads).
@@ -27,6 +29,7 @@ enum {
   BITNET_ERROR_CPU = 2,       /* this CPU lacks features the code needs */
   BITNET_ERROR_ARGUMENT = 3,  /* token id out of range, null pointer, ... */
   BITNET_ERROR_CONTEXT = 4,   /* the tokens do not fit the context */
+  BITNET_ERROR_DEVICE = 5,    /* a CUDA model, and no GPU that can run it */
 };
 
 typedef struct bitnet_model_info {
@@ -41,6 +44,8 @@ typedef struct bitnet_model_info {
   int64_t ternary_weights; /* BitLinear weights (for bits per weight) */
   const char *cpu;       /* CPU the code was compiled for */
   const char *cpu_features;
+  const char *device;    /* "cpu", or the GPU a CUDA artifact runs on */
+  const char *gpu_arch;  /* the GPU code's arch (sm_90a, ...); "" on a CPU */
 } bitnet_model_info;
 
 typedef struct bitnet_stats {

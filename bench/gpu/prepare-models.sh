@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds what check-models.sh runs on the GPU machine into carry/models/:
+# every bundled example export compiled for CUDA (--target=cuda, gzipped)
+# and for this CPU, the CPU artifact's logits for the reference prompt and its
+# greedy continuation, the runtime and bitnet-run.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+build="${BUILD_DIR:-$root/build}"
+dest="$root/carry/models"
+rm -rf "$dest"
+mkdir -p "$dest"
+ninja -C "$build" bitnet-compile bitnet-run bitnet-run-min bitnet_runtime >/dev/null
+# bitnet-run-min: bitnet-run's artifact flags without MLIR (the GPU machine
+# has no LLVM 22).
+cp "$build/bin/bitnet-run-min" "$build/runtime/libbitnet_runtime.so" "$dest/"
+cp "$root/bench/gpu/check_models.py" "$dest/"
+models="${MODELS:-a48 a48_kv3 a48_kv4 a48_threshold a48fp4 b158 b158_addeps llama}"
+py=python3
+[ -x "$root/.venv-ort/bin/python" ] && py="$root/.venv-ort/bin/python"
+ids() { "$py" -c "import numpy as n;print(','.join(map(str,n.load('$1')['input_ids'].ravel())))"; }
+compile() {
+  set -e
+  local m=$1
+  "$build/bin/bitnet-compile" "$root/models/onnx/$m.onnx" --target=cuda \
+    -o "$dest/$m.cuda.bnx" >/dev/null
+  "$build/bin/bitnet-compile" "$root/models/onnx/$m.onnx" \
+    -o "$dest/$m.cpu.bnx" >/dev/null
+  local p; p=$(ids "$root/models/reference/$m.npz")
+  echo "$p" > "$dest/$m.prompt"
+  "$build/bin/bitnet-run" "$dest/$m.cpu.bnx" --prompt-ids "$p" \
+    --max-new-tokens 0 --dump-logits "$dest/$m.cpu.npy" >/dev/null
+  "$build/bin/bitnet-run" "$dest/$m.cpu.bnx" --prompt-ids "$p" \
+    --max-new-tokens 16 | sed -n 's/^generated ids: //p' > "$dest/$m.cpu.ids"
+  rm "$dest/$m.cpu.bnx"
+  # The carry to the GPU machine is small (64 MiB with the tree).
+  gzip -9 "$dest/$m.cuda.bnx"
+}
+jobs=0
+for m in $models; do
+  compile "$m" &
+  jobs=$((jobs + 1))
+  if [ $jobs -ge 2 ]; then wait -n; jobs=$((jobs - 1)); fi
+done
+wait
+du -sh "$dest"
