@@ -84,7 +84,8 @@ LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
       "func.func(bitnet-copy-globals-for-gpu,"
       "convert-linalg-to-parallel-loops,bitnet-map-loops-to-gpu,"
       "convert-parallel-loops-to-gpu),"
-      "gpu-kernel-outlining,lower-affine,canonicalize,cse,convert-scf-to-cf,"
+      "gpu-kernel-outlining,lower-affine,canonicalize,cse,"
+      "bitnet-merge-gpu-modules,convert-scf-to-cf,"
       "nvvm-attach-target{chip=" + arch.str() + " O=" +
       std::to_string(optLevel) + "},"
       "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"

@@ -280,4 +280,27 @@ def BitNetCopyGlobalsForGPU : Pass<"bitnet-copy-globals-for-gpu", "::mlir::func:
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def BitNetMergeGPUModules : Pass<"bitnet-merge-gpu-modules", "::mlir::ModuleOp"> {
+  let summary = "Put every outlined kernel into one gpu.module, each distinct kernel once";
+  let description = [{
+    `gpu-kernel-outlining` makes a `gpu.module` per kernel, and
+    `gpu-module-to-binary` runs ptxas once per module: hundreds of runs for
+    a small model, most of them compiling a kernel another layer already
+    has. This pass moves every kernel into the first module under the name
+    of the module it came from, except that a kernel whose text equals an
+    earlier one's (its name aside) is dropped and its launches call the
+    earlier kernel; `gpu.launch_func` ops are updated.
+
+    ```mlir
+    gpu.module @main_kernel { gpu.func @main_kernel(...) kernel {A} }
+    gpu.module @main_kernel_0 { gpu.func @main_kernel(...) kernel {A} }
+    gpu.launch_func @main_kernel_0::@main_kernel ...
+    // becomes
+    gpu.module @main_kernel { gpu.func @main_kernel(...) kernel {A} }
+    gpu.launch_func @main_kernel::@main_kernel ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // BITNET_TRANSFORMS_PASSES_TD

@@ -1,0 +1,96 @@
+//===- MergeGPUModules.cpp - One gpu.module, each distinct kernel once ----===//
+//
+// See the pass description in Passes.td: fewer ptxas runs and a smaller
+// binary for models whose layers repeat their kernels.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bitnet/Transforms/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include "llvm/ADT/StringMap.h"
+
+namespace mlir::bitnet {
+#define GEN_PASS_DEF_BITNETMERGEGPUMODULES
+#include "bitnet/Transforms/Passes.h.inc"
+} // namespace mlir::bitnet
+
+using namespace mlir;
+
+namespace {
+
+/// The kernel's text with its name left out.
+std::string textWithoutName(gpu::GPUFuncOp func) {
+  StringAttr name = SymbolTable::getSymbolName(func);
+  SymbolTable::setSymbolName(func, "kernel");
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  func->print(os, OpPrintingFlags().useLocalScope().elideLargeElementsAttrs(
+                      std::numeric_limits<int64_t>::max()));
+  SymbolTable::setSymbolName(func, name);
+  return text;
+}
+
+struct BitNetMergeGPUModulesPass
+    : mlir::bitnet::impl::BitNetMergeGPUModulesBase<BitNetMergeGPUModulesPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto modules = llvm::to_vector(module.getOps<gpu::GPUModuleOp>());
+    if (modules.size() < 2)
+      return;
+    gpu::GPUModuleOp target = modules.front();
+    MLIRContext *context = module.getContext();
+    // (module, kernel) -> the kernel in `target` that launches now call.
+    llvm::StringMap<StringAttr> moved;
+    llvm::StringMap<StringAttr> byText;
+    auto key = [](StringRef mod, StringRef kernel) {
+      return (mod + "::" + kernel).str();
+    };
+    for (gpu::GPUModuleOp gpuModule : modules) {
+      for (auto func :
+           llvm::make_early_inc_range(gpuModule.getOps<gpu::GPUFuncOp>())) {
+        std::string from = key(gpuModule.getName(), func.getName());
+        auto [it, inserted] =
+            byText.try_emplace(textWithoutName(func), StringAttr());
+        if (!inserted) {
+          moved[from] = it->second; // the same kernel, already in target
+          continue;
+        }
+        StringAttr name = SymbolTable::getSymbolName(func);
+        if (gpuModule != target) {
+          // Module names are unique among the module's symbols.
+          name = StringAttr::get(context, gpuModule.getName());
+          if (target.lookupSymbol(name)) {
+            gpuModule.emitError("cannot merge: '")
+                << name.getValue() << "' is taken in the first gpu.module";
+            return signalPassFailure();
+          }
+          func->moveBefore(target.getBody(), target.getBody()->end());
+          SymbolTable::setSymbolName(func, name);
+        }
+        it->second = name;
+        moved[from] = name;
+      }
+    }
+    WalkResult walk = module.walk([&](gpu::LaunchFuncOp launch) {
+      auto found = moved.find(
+          key(launch.getKernelModuleName(), launch.getKernelName()));
+      if (found == moved.end()) {
+        launch.emitError("launches a kernel no gpu.module defines");
+        return WalkResult::interrupt();
+      }
+      launch.setKernelAttr(SymbolRefAttr::get(
+          target.getNameAttr(), {FlatSymbolRefAttr::get(found->second)}));
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return signalPassFailure();
+    for (gpu::GPUModuleOp gpuModule : llvm::drop_begin(modules))
+      gpuModule.erase();
+  }
+};
+
+} // namespace
