@@ -15,6 +15,12 @@
 using namespace mlir;
 using namespace mlir::bitnet;
 
+/// Bufferization, shared by the CPU and the CUDA paths.
+#define BITNET_BUFFERIZE                                                       \
+  "one-shot-bufferize{bufferize-function-boundaries "                          \
+  "function-boundary-type-conversion=identity-layout-map},"                    \
+  "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+
 static const PhaseInfo kPhases[] = {
     {Phase::BitNet, "bitnet", "parsed and verified bitnet IR", ""},
     {Phase::Linalg, "linalg",
@@ -23,9 +29,7 @@ static const PhaseInfo kPhases[] = {
      "func.func(convert-elementwise-to-linalg),"
      "canonicalize,cse,bitnet-fuse-elementwise,canonicalize,cse"},
     {Phase::LLVM, "llvm-dialect", "bufferized, lowered to the LLVM dialect",
-     "one-shot-bufferize{bufferize-function-boundaries "
-     "function-boundary-type-conversion=identity-layout-map},"
-     "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+     BITNET_BUFFERIZE
      "bitnet-memref-copy-to-linalg,convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
      "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
      "convert-math-to-llvm,"
@@ -77,9 +81,7 @@ LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
                                                   unsigned optLevel,
                                                   raw_ostream &errorStream) {
   std::string pipeline =
-      "one-shot-bufferize{bufferize-function-boundaries "
-      "function-boundary-type-conversion=identity-layout-map},"
-      "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+      BITNET_BUFFERIZE
       "bitnet-memref-copy-to-linalg,"
       "func.func(bitnet-copy-globals-for-gpu,"
       "convert-linalg-to-parallel-loops,bitnet-map-loops-to-gpu,"

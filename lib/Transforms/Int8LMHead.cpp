@@ -38,12 +38,9 @@ struct Int8LMHeadPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     std::optional<int64_t> vocabField =
-        mlir::bitnet::decoderRecordField(module, "vocab");
-    if (!vocabField) {
-      module.emitError("--bitnet-int8-lm-head needs the bitnet.decoder record "
-                       "(an imported decoder)");
+        mlir::bitnet::requireDecoderVocab(module, getArgument());
+    if (!vocabField)
       return signalPassFailure();
-    }
     int64_t vocab = *vocabField;
     SmallVector<linalg::GenericOp> heads;
     module.walk([&](linalg::GenericOp op) {

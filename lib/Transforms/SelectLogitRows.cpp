@@ -85,12 +85,9 @@ struct SelectLogitRowsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     std::optional<int64_t> vocabField =
-        mlir::bitnet::decoderRecordField(module, "vocab");
-    if (!vocabField) {
-      module.emitError("--bitnet-select-logit-rows needs the bitnet.decoder "
-                       "record (an imported decoder)");
+        mlir::bitnet::requireDecoderVocab(module, getArgument());
+    if (!vocabField)
       return signalPassFailure();
-    }
     int64_t vocab = *vocabField;
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isPrivate() || func.isExternal())

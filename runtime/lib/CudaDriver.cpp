@@ -50,7 +50,6 @@ bool loadDriver(Driver &d, std::string &error) {
       entry("cuLaunchKernel", d.launchKernel),
       entry("cuMemAlloc_v2", d.memAlloc),
       entry("cuMemAllocManaged", d.memAllocManaged),
-      entry("cuMemcpy", d.memcpy),
       entry("cuStreamSynchronize", d.streamSynchronize),
       entry("cuMemFree_v2", d.memFree),
       entry("cuMemcpyHtoD_v2", d.memcpyHtoD),

@@ -26,11 +26,11 @@ struct Session {
   CUcontext context = nullptr;
   CUstream stream = nullptr;
   int users = 0;
-  std::string arch, name, error;
+  std::string name, error;
   /// Kernel names by function, and the last launched: a failure the next
   /// synchronization reports names the kernel.
   std::unordered_map<void *, std::string> kernelNames;
-  std::string lastKernel;
+  const std::string *lastKernel = nullptr;
 };
 
 Session &session() {
@@ -45,12 +45,17 @@ void fail(const std::string &message) {
     s.error = message;
 }
 
-bool check(const char *what, CUresult r) {
+/// `what` names the call; `kernel`, when given, the kernel it concerns.
+/// The message is built only on failure (launches are a hot path).
+bool check(const char *what, CUresult r, const std::string *kernel = nullptr) {
   if (r == CUDA_SUCCESS)
     return true;
   Session &s = session();
-  fail(s.driver ? s.driver->describe(what, r)
-                : std::string(what) + " failed: no CUDA session");
+  std::string call = what;
+  if (kernel)
+    call += " (kernel " + *kernel + ")";
+  fail(s.driver ? s.driver->describe(call.c_str(), r)
+                : call + " failed: no CUDA session");
   return false;
 }
 
@@ -102,7 +107,6 @@ bool cuda_host::acquire(const std::string &arch, std::string &device,
     return false;
   }
   s.driver = drv;
-  s.arch = arch;
   s.error.clear();
   s.users = 1;
   device = s.name;
@@ -139,25 +143,13 @@ void cuda_host::deallocate(void *pointer) {
 
 bool cuda_host::synchronize() {
   Session &s = session();
-  if (!ready())
-    return false;
-  std::string what = "cuStreamSynchronize";
-  if (!s.lastKernel.empty())
-    what += " (after kernel " + s.lastKernel + ")";
-  return check(what.c_str(), s.driver->streamSynchronize(s.stream));
+  return ready() && check("cuStreamSynchronize after the last launch",
+                          s.driver->streamSynchronize(s.stream), s.lastKernel);
 }
 
-bool cuda_host::copy(void *dst, const void *src, size_t bytes) {
-  return synchronize() &&
-         check("cuMemcpy", session().driver->memcpy(
-                               reinterpret_cast<CUdeviceptr>(dst),
-                               reinterpret_cast<CUdeviceptr>(src), bytes));
-}
-
-bool cuda_host::zero(void *dst, size_t bytes) {
-  return synchronize() &&
-         check("cuMemsetD8", session().driver->memsetD8(
-                                 reinterpret_cast<CUdeviceptr>(dst), 0, bytes));
+bool cuda_host::tracing() {
+  static const bool trace = std::getenv("BITNET_CUDA_TRACE") != nullptr;
+  return trace;
 }
 
 std::string cuda_host::takeError() {
@@ -194,9 +186,11 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
   if (!ready() || !module)
     return nullptr;
   CUfunction function = nullptr;
-  std::string what = std::string("cuModuleGetFunction(") + name + ")";
-  if (!check(what.c_str(), session().driver->moduleGetFunction(
-                               &function, static_cast<CUmodule>(module), name)))
+  std::string kernel = name;
+  if (!check("cuModuleGetFunction",
+             session().driver->moduleGetFunction(
+                 &function, static_cast<CUmodule>(module), name),
+             &kernel))
     return nullptr;
   session().kernelNames[function] = name;
   return function;
@@ -221,13 +215,13 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   if (gridX <= 0 || gridY <= 0 || gridZ <= 0)
     return; // an empty iteration space (e.g. no logit rows asked for)
   Session &s = session();
+  static const std::string unknown = "?";
   auto named = s.kernelNames.find(function);
-  s.lastKernel = named == s.kernelNames.end() ? "?" : named->second;
-  static const bool trace = std::getenv("BITNET_CUDA_TRACE") != nullptr;
-  if (trace) {
+  s.lastKernel = named == s.kernelNames.end() ? &unknown : &named->second;
+  if (cuda_host::tracing()) {
     // Each parameter's first 8 bytes (pointers, sizes): for debugging.
     std::fprintf(stderr, "bitnet cuda: %s grid (%ld,%ld,%ld) block (%ld,%ld,%ld)",
-                 s.lastKernel.c_str(), long(gridX), long(gridY), long(gridZ),
+                 s.lastKernel->c_str(), long(gridX), long(gridY), long(gridZ),
                  long(blockX), long(blockY), long(blockZ));
     for (size_t i = 0; i < paramsCount && params; ++i) {
       uint64_t v = 0;
@@ -236,13 +230,13 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
     }
     std::fprintf(stderr, "\n");
   }
-  std::string what = "cuLaunchKernel(" + s.lastKernel + ")";
-  check(what.c_str(),
-        session().driver->launchKernel(
+  check("cuLaunchKernel",
+        s.driver->launchKernel(
             static_cast<CUfunction>(function), unsigned(gridX), unsigned(gridY),
             unsigned(gridZ), unsigned(blockX), unsigned(blockY),
             unsigned(blockZ), unsigned(sharedBytes),
-            static_cast<CUstream>(stream), params, extra));
+            static_cast<CUstream>(stream), params, extra),
+        s.lastKernel);
 }
 
 void *_mlir_memref_to_llvm_alloc(size_t bytes) {

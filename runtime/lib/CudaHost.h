@@ -35,11 +35,11 @@ void release();
 /// Managed memory of `bytes` (nullptr with the sticky error set if it fails).
 void *allocate(size_t bytes);
 void deallocate(void *pointer);
-/// Copies between any host or managed buffers (after the device's work).
-bool copy(void *dst, const void *src, size_t bytes);
-bool zero(void *dst, size_t bytes);
 /// Waits for the device's work.
 bool synchronize();
+
+/// BITNET_CUDA_TRACE is set: print every launch and step (for debugging).
+bool tracing();
 
 /// The first error since the last call ("" if none), and clears it.
 std::string takeError();

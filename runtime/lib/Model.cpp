@@ -115,8 +115,12 @@ struct bitnet_model {
   /// A step's inputs: ids [chunk] i64, start i64, rows [2] i64 (managed
   /// memory on the GPU, where kernels read them).
   int64_t *io = nullptr;
+  /// What holds `kv` and `io` on the CPU.
   std::vector<int64_t> ioHost;
   std::vector<uint8_t> kvHost;
+  /// Why load() failed: BITNET_ERROR_CPU, BITNET_ERROR_DEVICE or (damaged
+  /// or unreadable artifact) BITNET_ERROR_IO.
+  int loadError = BITNET_ERROR_IO;
   int64_t kvElementBytes = 4, kvRow = 0, kvRows = 0, newRow = 0;
   bool bitPlanes = false;
   int64_t position = 0;
@@ -133,18 +137,21 @@ struct bitnet_model {
       close(codeFd);
     if (gpuSession) {
       cuda_host::deallocate(gpuWeights);
-      if (!kvHost.size())
-        cuda_host::deallocate(kv);
-      if (ioHost.empty())
-        cuda_host::deallocate(io);
+      cuda_host::deallocate(kv);
+      cuda_host::deallocate(io);
       cuda_host::release();
     }
   }
-  void freeResult(void *p) {
-    if (gpu)
-      cuda_host::deallocate(p);
-    else
-      std::free(p);
+  /// Frees what a step returned (the code allocates it, with malloc on the
+  /// CPU and in managed memory on the GPU).
+  void freeResults(StepResult &r) {
+    for (void *p : {(void *)r.logits.allocated, (void *)r.nonzeros.allocated,
+                    (void *)r.kv.allocated}) {
+      if (gpu)
+        cuda_host::deallocate(p);
+      else
+        std::free(p);
+    }
   }
   int fail(int code, const std::string &message) {
     error = message;
@@ -192,6 +199,7 @@ bool bitnet_model::load(const char *path, std::string &why) {
   gpu = target == "cuda";
   std::string missing = missingCpuFeatures(cpuFeatures, hostCpuFeatures());
   if (!missing.empty()) {
+    loadError = BITNET_ERROR_CPU;
     why = "'" + std::string(path) + "' was compiled for " + cpu + " (" +
           cpuFeatures + "): " + missing +
           "; recompile with --mcpu=native on this machine";
@@ -201,8 +209,10 @@ bool bitnet_model::load(const char *path, std::string &why) {
   if (gpu) {
     gpuArch = artifact.get("gpu_arch");
     std::string why;
-    if (!cuda_host::acquire(gpuArch, device, why))
+    if (!cuda_host::acquire(gpuArch, device, why)) {
+      loadError = BITNET_ERROR_DEVICE;
       return fail("is a CUDA model (" + gpuArch + "): " + why);
+    }
     gpuSession = true;
     // Kernels read the weights: one copy in managed memory.
     gpuWeights = cuda_host::allocate(weightBytes);
@@ -328,7 +338,7 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
   Desc<int64_t, 1> rowsDesc{rows, rows, 0, {2}, {1}};
   StepResult r;
   std::memset(&r, 0, sizeof(r));
-  if (gpu && std::getenv("BITNET_CUDA_TRACE"))
+  if (gpu && cuda_host::tracing())
     std::fprintf(stderr, "bitnet cuda: step ids %p start %p kv %p rows %p "
                          "weights %p\n", (void *)idBuf, (void *)&start,
                  (void *)kv, (void *)rows, (void *)w);
@@ -338,18 +348,14 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
     if (why.empty() && !cuda_host::synchronize())
       why = cuda_host::takeError();
     if (!why.empty()) {
-      freeResult(r.logits.allocated);
-      freeResult(r.nonzeros.allocated);
-      freeResult(r.kv.allocated);
+      freeResults(r);
       return fail(BITNET_ERROR_IO, "the GPU step failed: " + why);
     }
   }
   if (r.kv.sizes[0] != 2 * layers || r.kv.sizes[2] != kvHeads ||
       r.kv.sizes[3] != tokens || r.kv.sizes[4] != newRow ||
       r.logits.sizes[1] != rows[1] || r.logits.sizes[2] != vocab) {
-    freeResult(r.logits.allocated);
-    freeResult(r.nonzeros.allocated);
-    freeResult(r.kv.allocated);
+    freeResults(r);
     return fail(BITNET_ERROR_IO, "the compiled code returned logits or K/V "
                                  "rows that do not match the metadata");
   }
@@ -387,9 +393,7 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
           std::memcpy(cache + context * rowBytes, src + 3 * plane, size_t(plane));
       }
     }
-  freeResult(r.logits.allocated);
-  freeResult(r.nonzeros.allocated);
-  freeResult(r.kv.allocated);
+  freeResults(r);
   position += valid;
   return BITNET_OK;
 }
@@ -412,12 +416,7 @@ int bitnet_create(const char *path, bitnet_model **out, char *error,
   std::string why;
   if (!model->load(path, why)) {
     report(why);
-    if (why.find("is a CUDA model") != std::string::npos)
-      return BITNET_ERROR_DEVICE;
-    return why.find("this CPU lacks") != std::string::npos ||
-                   why.find("cannot check") != std::string::npos
-               ? BITNET_ERROR_CPU
-               : BITNET_ERROR_IO;
+    return model->loadError;
   }
   *out = model.release();
   return BITNET_OK;

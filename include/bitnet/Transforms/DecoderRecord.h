@@ -30,6 +30,18 @@ inline std::optional<int64_t> decoderRecordField(ModuleOp module,
   return field.getInt();
 }
 
+/// The `vocab` of the module's decoder record; std::nullopt after an error
+/// saying that `passName` needs the record.
+inline std::optional<int64_t> requireDecoderVocab(ModuleOp module,
+                                                  llvm::StringRef passName) {
+  std::optional<int64_t> vocab = decoderRecordField(module, "vocab");
+  if (!vocab)
+    module.emitError("--") << passName
+                           << " needs the bitnet.decoder record (an imported "
+                              "decoder)";
+  return vocab;
+}
+
 } // namespace mlir::bitnet
 
 #endif // BITNET_TRANSFORMS_DECODERRECORD_H

@@ -64,7 +64,6 @@ struct Driver {
                            void **);
   CUresult (*memAlloc)(CUdeviceptr *, size_t);
   CUresult (*memAllocManaged)(CUdeviceptr *, size_t, unsigned);
-  CUresult (*memcpy)(CUdeviceptr, CUdeviceptr, size_t);
   CUresult (*streamSynchronize)(CUstream);
   CUresult (*memFree)(CUdeviceptr);
   CUresult (*memcpyHtoD)(CUdeviceptr, const void *, size_t);
