@@ -195,9 +195,6 @@ int compileForCuda(MLIRContext &context) {
   options.optLevel = optLevel;
   options.rowsPerWarp = gpuRowsPerWarp;
   options.warpsPerBlock = gpuWarpsPerBlock;
-  if (!bitnet::isValidGPUArch(gpuArch))
-    return fail("--gpu-arch must name an NVIDIA chip such as sm_90a, got '" +
-                gpuArch + "'");
   if (gpuRowsPerWarp < 0 || gpuRowsPerWarp > 16 || gpuWarpsPerBlock < 0 ||
       gpuWarpsPerBlock > 32)
     return fail("--gpu-rows-per-warp must be 0-16 and --gpu-warps-per-block "
@@ -266,6 +263,9 @@ int main(int argc, char **argv) {
                 "' (supported: x86_64, cuda)");
   if (optLevel > 3)
     return fail("-O must be 0-3, got " + Twine(unsigned(optLevel)));
+  if (targetName == "cuda" && !bitnet::isValidGPUArch(gpuArch))
+    return fail("--gpu-arch must name an NVIDIA chip such as sm_90a, got '" +
+                gpuArch + "'");
   bool isONNX = sys::path::extension(inputFile) == ".onnx";
   if (targetName == "cuda" && !isONNX) {
     MLIRContext context;
@@ -274,9 +274,6 @@ int main(int argc, char **argv) {
   }
   if (targetName == "cuda") {
     // A whole model: only as an artifact.
-    if (!bitnet::isValidGPUArch(gpuArch))
-      return fail("--gpu-arch must name an NVIDIA chip such as sm_90a, got '" +
-                  gpuArch + "'");
     if (!emit.empty() && emit != "artifact")
       return fail("--target=cuda compiles an ONNX model to an artifact only "
                   "(--emit=artifact, -o NAME.bnx)");
