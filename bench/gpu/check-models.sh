@@ -22,4 +22,25 @@ for z in "$dir"/*.cuda.bnx.gz; do
   sed -n 's/^generated ids: //p' "$out/$m.run.log" > "$out/$m.cuda.ids"
   grep -E "^model:|^prefill:" "$out/$m.run.log" | sed "s/^/$m: /"
 done
+# Decode speed over a longer generation, with asynchronous launches (the
+# default) and with a synchronization after every launch (BITNET_CUDA_SYNC=1,
+# how the code ran before the step arena), side by side.
+for m in ${SPEED_MODELS:-a48 b158 llama}; do
+  [ -f "$out/$m.cuda.bnx" ] || continue
+  p=$(cat "$dir/$m.prompt")
+  for mode in async sync; do
+    env $([ $mode = sync ] && echo BITNET_CUDA_SYNC=1) "$dir/bitnet-run-min" \
+      "$out/$m.cuda.bnx" --device=cuda --prompt-ids "$p" --max-new-tokens 128 \
+      2>&1 | grep -E "^prefill:|^decode:" | tr '\n' ' ' | sed "s/^/$m $mode: /"
+    echo
+  done
+done
+# Kernels one decode step launches (the last step's, from the launch trace).
+for m in ${SPEED_MODELS:-a48 b158 llama}; do
+  [ -f "$out/$m.cuda.bnx" ] || continue
+  BITNET_CUDA_TRACE=1 "$dir/bitnet-run-min" "$out/$m.cuda.bnx" --device=cuda \
+    --prompt-ids "$(cat "$dir/$m.prompt")" --max-new-tokens 2 2>&1 |
+    awk -v m="$m" '/step ids/{n=0; b=0} / grid /{n++; if ($3 ~ /^bitlinear/) b++}
+      END{print m ": " n " launches in a decode step, " b+0 " of them BitLinear GEMV kernels"}'
+done
 python3 "$dir/check_models.py" "$dir" "$out" "$(dirname "$0")/../../models/reference"

@@ -4,12 +4,19 @@
 
 #include <dlfcn.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 
 using namespace bitnet_rt;
 using namespace bitnet_rt::cuda;
+
+// CudaMemcpy3D mirrors cuda.h's CUDA_MEMCPY3D_v2 (checked against CUDA 13).
+static_assert(sizeof(CudaMemcpy3D) == 200 &&
+                  offsetof(CudaMemcpy3D, dstXInBytes) == 88 &&
+                  offsetof(CudaMemcpy3D, WidthInBytes) == 176,
+              "CudaMemcpy3D must have CUDA_MEMCPY3D_v2's layout");
 
 namespace {
 
@@ -56,6 +63,9 @@ bool loadDriver(Driver &d, std::string &error) {
       entry("cuMemcpyDtoH_v2", d.memcpyDtoH),
       entry("cuMemcpyDtoD_v2", d.memcpyDtoD),
       entry("cuMemsetD8_v2", d.memsetD8),
+      entry("cuMemcpy3DAsync_v2", d.memcpy3DAsync),
+      entry("cuMemHostAlloc", d.memHostAlloc),
+      entry("cuMemFreeHost", d.memFreeHost),
       entry("cuStreamCreate", d.streamCreate),
       entry("cuStreamDestroy_v2", d.streamDestroy),
       entry("cuStreamBeginCapture_v2", d.streamBeginCapture),

@@ -4,6 +4,7 @@
 
 #include "bitnet/Runtime/CudaDriver.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -31,7 +32,23 @@ struct Session {
   /// synchronization reports names the kernel.
   std::unordered_map<void *, std::string> kernelNames;
   const std::string *lastKernel = nullptr;
+  /// The step arena: managed chunks, the one allocations come from and the
+  /// bytes used in it.
+  struct Chunk {
+    CUdeviceptr base;
+    size_t size;
+  };
+  std::vector<Chunk> chunks;
+  size_t chunk = 0, used = 0;
+  /// Held while a step runs (Step).
+  std::mutex stepMutex;
 };
+
+/// The first chunk of the step arena; a larger request gets a chunk of its
+/// own size. Managed pages cost nothing until touched.
+constexpr size_t kArenaChunkBytes = size_t(64) << 20;
+/// Arena allocations are aligned as cuMemAllocManaged's are.
+constexpr size_t kArenaAlignment = 256;
 
 Session &session() {
   static Session s;
@@ -118,6 +135,11 @@ void cuda_host::release() {
   std::lock_guard<std::mutex> lock(s.mutex);
   if (s.users == 0 || --s.users > 0)
     return;
+  s.driver->streamSynchronize(s.stream);
+  for (const Session::Chunk &c : s.chunks)
+    s.driver->memFree(c.base);
+  s.chunks.clear();
+  s.chunk = s.used = 0;
   s.driver->streamDestroy(s.stream);
   s.driver->primaryCtxRelease(s.device);
   s.stream = nullptr;
@@ -141,10 +163,117 @@ void cuda_host::deallocate(void *pointer) {
     s.driver->memFree(reinterpret_cast<CUdeviceptr>(pointer));
 }
 
+bool cuda_host::clear(void *pointer, size_t bytes) {
+  return ready() &&
+         check("cuMemsetD8", session().driver->memsetD8(
+                                 reinterpret_cast<CUdeviceptr>(pointer), 0, bytes));
+}
+
+void *cuda_host::allocateHost(size_t bytes) {
+  if (!ready())
+    return nullptr;
+  void *p = nullptr;
+  if (!check("cuMemHostAlloc",
+             session().driver->memHostAlloc(
+                 &p, bytes ? bytes : 1,
+                 CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP)))
+    return nullptr;
+  return p;
+}
+
+void cuda_host::deallocateHost(void *pointer) {
+  Session &s = session();
+  if (pointer && s.driver && s.context)
+    s.driver->memFreeHost(pointer);
+}
+
+/// Bump allocation from the step arena.
+static void *arenaAllocate(size_t bytes) {
+  if (!ready())
+    return nullptr;
+  Session &s = session();
+  bytes = (std::max<size_t>(bytes, 1) + kArenaAlignment - 1) /
+          kArenaAlignment * kArenaAlignment;
+  while (s.chunk < s.chunks.size() && s.used + bytes > s.chunks[s.chunk].size) {
+    ++s.chunk;
+    s.used = 0;
+  }
+  if (s.chunk == s.chunks.size()) {
+    Session::Chunk c{0, std::max(bytes, kArenaChunkBytes)};
+    if (!check("cuMemAllocManaged (step arena)",
+               s.driver->memAllocManaged(&c.base, c.size, CU_MEM_ATTACH_GLOBAL)))
+      return nullptr;
+    s.chunks.push_back(c);
+    s.used = 0;
+  }
+  void *p = reinterpret_cast<void *>(s.chunks[s.chunk].base + s.used);
+  s.used += bytes;
+  return p;
+}
+
+cuda_host::Step::Step() {
+  Session &s = session();
+  s.stepMutex.lock();
+  s.chunk = s.used = 0;
+}
+
+cuda_host::Step::~Step() { session().stepMutex.unlock(); }
+
+size_t cuda_host::arenaBytes() {
+  size_t total = 0;
+  for (const Session::Chunk &c : session().chunks)
+    total += c.size;
+  return total;
+}
+
 bool cuda_host::synchronize() {
   Session &s = session();
-  return ready() && check("cuStreamSynchronize after the last launch",
-                          s.driver->streamSynchronize(s.stream), s.lastKernel);
+  if (!ready())
+    return false;
+  CUresult r = s.driver->streamSynchronize(s.stream);
+  if (r == CUDA_SUCCESS)
+    return true;
+  // Launches are asynchronous: the failure is in this kernel or before it.
+  std::string where = (s.lastKernel ? *s.lastKernel : std::string("?")) +
+                      ", the last launched; BITNET_CUDA_SYNC=1 names the "
+                      "failing one";
+  return check("cuStreamSynchronize", r, &where);
+}
+
+bool cuda_host::copyToHost(void *destination, const void *source,
+                           size_t bytes) {
+  if (!ready())
+    return false;
+  return bytes == 0 ||
+         check("cuMemcpyDtoH", session().driver->memcpyDtoH(
+                                   destination,
+                                   reinterpret_cast<CUdeviceptr>(source), bytes));
+}
+
+bool cuda_host::copyStrided(const StridedSide &from, const StridedSide &to,
+                            size_t width, size_t height, size_t depth) {
+  if (!ready())
+    return false;
+  if (width == 0 || height == 0 || depth == 0)
+    return true;
+  CudaMemcpy3D c{};
+  c.srcXInBytes = from.x;
+  c.srcY = from.y;
+  c.srcMemoryType = CU_MEMORYTYPE_UNIFIED;
+  c.srcDevice = reinterpret_cast<CUdeviceptr>(from.base);
+  c.srcPitch = from.pitch;
+  c.srcHeight = from.rowsPerSlice;
+  c.dstXInBytes = to.x;
+  c.dstY = to.y;
+  c.dstMemoryType = CU_MEMORYTYPE_UNIFIED;
+  c.dstDevice = reinterpret_cast<CUdeviceptr>(to.base);
+  c.dstPitch = to.pitch;
+  c.dstHeight = to.rowsPerSlice;
+  c.WidthInBytes = width;
+  c.Height = height;
+  c.Depth = depth;
+  Session &s = session();
+  return check("cuMemcpy3DAsync", s.driver->memcpy3DAsync(&c, s.stream));
 }
 
 bool cuda_host::tracing() {
@@ -200,7 +329,14 @@ void *mgpuStreamCreate() { return session().stream; }
 
 void mgpuStreamDestroy(void *) {}
 
-void mgpuStreamSynchronize(void *) { cuda_host::synchronize(); }
+// The code synchronizes after every launch; the step does once at its end
+// (CudaHost.h). BITNET_CUDA_SYNC=1 keeps every synchronization, so a failure
+// names its kernel.
+void mgpuStreamSynchronize(void *) {
+  static const bool each = std::getenv("BITNET_CUDA_SYNC") != nullptr;
+  if (each)
+    cuda_host::synchronize();
+}
 
 void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                       intptr_t gridZ, intptr_t blockX, intptr_t blockY,
@@ -239,22 +375,18 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
         s.lastKernel);
 }
 
-void *_mlir_memref_to_llvm_alloc(size_t bytes) {
-  return cuda_host::allocate(bytes);
-}
+void *_mlir_memref_to_llvm_alloc(size_t bytes) { return arenaAllocate(bytes); }
 
 void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t bytes) {
-  // Managed allocations are aligned to at least 256 bytes.
-  if (alignment > 256) {
+  if (alignment > kArenaAlignment) {
     fail("the model's GPU code asked for " + std::to_string(alignment) +
          "-byte alignment");
     return nullptr;
   }
-  return cuda_host::allocate(bytes);
+  return arenaAllocate(bytes);
 }
 
-void _mlir_memref_to_llvm_free(void *pointer) {
-  cuda_host::deallocate(pointer);
-}
+// Arena memory: recycled when the next step begins.
+void _mlir_memref_to_llvm_free(void *) {}
 
 } // extern "C"

@@ -7,9 +7,19 @@
 // code, dlopen'ed, binds to them) on top of the CUDA driver it opens at run
 // time: one session per process, shared by the models loaded in it.
 //
-// Memory is CUDA managed memory: kernels read and write it, and the host
-// code may read a scalar from it (a step's start position) between
-// launches, which the generated code synchronizes after each.
+// Memory: the weights and the KV cache are CUDA managed memory; a step's
+// inputs (ids, start position, logit rows) are pinned host memory the
+// device reads through unified addressing, so the host code reads the start
+// position without migrating a page. What the code allocates during a step
+// comes from a step arena: a bump allocator over managed chunks, reset when
+// the next step begins, whose frees cost nothing (cuMemFree would
+// synchronize the device).
+//
+// Launches are asynchronous: the generated code's per-launch stream
+// synchronization is a no-op (BITNET_CUDA_SYNC=1 makes it real, to name a
+// failing kernel), and a step synchronizes once, at its end. This holds
+// because the host code reads no memory a kernel writes (it reads only the
+// start position, which the runtime writes before the step).
 //
 // Launches cannot report errors to the generated code; the first failure is
 // kept (sticky) and later launches are skipped, so a step's caller checks
@@ -35,8 +45,41 @@ void release();
 /// Managed memory of `bytes` (nullptr with the sticky error set if it fails).
 void *allocate(size_t bytes);
 void deallocate(void *pointer);
+/// Zeroes `bytes` of device-reachable memory on the device.
+bool clear(void *pointer, size_t bytes);
+/// Pinned host memory the device can read and write (nullptr with the
+/// sticky error set if it fails).
+void *allocateHost(size_t bytes);
+void deallocateHost(void *pointer);
+
+/// One step of a model: holds the session (one step at a time in a process)
+/// and recycles the step arena, so what the previous step's code allocated
+/// (its results included) is gone.
+class Step {
+public:
+  Step();
+  ~Step();
+  Step(const Step &) = delete;
+  Step &operator=(const Step &) = delete;
+};
+
 /// Waits for the device's work.
 bool synchronize();
+/// Copies `bytes` from device-reachable memory to host memory (after
+/// synchronize(): the copy does not order itself after the stream's work).
+bool copyToHost(void *destination, const void *source, size_t bytes);
+/// Enqueues a strided copy between device-reachable buffers: `depth` slices
+/// of `height` rows of `width` bytes, each side with its own base, first
+/// byte in a row (x), first row (y), row pitch and rows per slice.
+struct StridedSide {
+  const void *base;
+  size_t x, y, pitch, rowsPerSlice;
+};
+bool copyStrided(const StridedSide &from, const StridedSide &to, size_t width,
+                 size_t height, size_t depth);
+
+/// Bytes the step arena holds (its chunks, used or not).
+size_t arenaBytes();
 
 /// BITNET_CUDA_TRACE is set: print every launch and step (for debugging).
 bool tracing();

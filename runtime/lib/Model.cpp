@@ -35,6 +35,7 @@
 #include <dlfcn.h>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -138,21 +139,24 @@ struct bitnet_model {
     if (gpuSession) {
       cuda_host::deallocate(gpuWeights);
       cuda_host::deallocate(kv);
-      cuda_host::deallocate(io);
+      cuda_host::deallocateHost(io);
       cuda_host::release();
     }
   }
-  /// Frees what a step returned (the code allocates it, with malloc on the
-  /// CPU and in managed memory on the GPU).
+  /// Frees what a step returned (the code allocates it with malloc on the
+  /// CPU; on the GPU it lives in the step arena until the next step).
   void freeResults(StepResult &r) {
+    if (gpu)
+      return;
     for (void *p : {(void *)r.logits.allocated, (void *)r.nonzeros.allocated,
-                    (void *)r.kv.allocated}) {
-      if (gpu)
-        cuda_host::deallocate(p);
-      else
-        std::free(p);
-    }
+                    (void *)r.kv.allocated})
+      std::free(p);
   }
+  /// The step's new K/V rows into the cache, on the GPU: enqueued strided
+  /// copies (the host never touches the cache's pages).
+  bool appendRowsOnDevice(const uint8_t *fresh, int64_t tokens, int64_t valid);
+  /// The step's new K/V rows into the cache, on the CPU.
+  void appendRowsOnHost(const uint8_t *fresh, int64_t tokens, int64_t valid);
   int fail(int code, const std::string &message) {
     error = message;
     return code;
@@ -305,11 +309,10 @@ bool bitnet_model::load(const char *path, std::string &why) {
   size_t ioWords = size_t(chunk) + 3;
   if (gpu) {
     kv = static_cast<uint8_t *>(cuda_host::allocate(kvBytes));
-    io = static_cast<int64_t *>(cuda_host::allocate(ioWords * 8));
-    if (!kv || !io)
+    io = static_cast<int64_t *>(cuda_host::allocateHost(ioWords * 8));
+    if (!kv || !io || !cuda_host::clear(kv, kvBytes))
       return fail("cannot hold the KV cache on the GPU: " +
                   cuda_host::takeError());
-    std::memset(kv, 0, kvBytes);
   } else {
     kvHost.assign(kvBytes, 0);
     kv = kvHost.data();
@@ -338,43 +341,75 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
   Desc<int64_t, 1> rowsDesc{rows, rows, 0, {2}, {1}};
   StepResult r;
   std::memset(&r, 0, sizeof(r));
-  if (gpu && cuda_host::tracing())
-    std::fprintf(stderr, "bitnet cuda: step ids %p start %p kv %p rows %p "
-                         "weights %p\n", (void *)idBuf, (void *)&start,
-                 (void *)kv, (void *)rows, (void *)w);
-  fn(&r, &idDesc, &startDesc, &kvDesc, &rowsDesc, &wDesc);
+  std::optional<cuda_host::Step> gpuStep;
   if (gpu) {
-    std::string why = cuda_host::takeError();
-    if (why.empty() && !cuda_host::synchronize())
-      why = cuda_host::takeError();
-    if (!why.empty()) {
-      freeResults(r);
-      return fail(BITNET_ERROR_IO, "the GPU step failed: " + why);
-    }
+    gpuStep.emplace();
+    if (cuda_host::tracing())
+      std::fprintf(stderr, "bitnet cuda: step ids %p start %p kv %p rows %p "
+                           "weights %p\n", (void *)idBuf, (void *)&start,
+                   (void *)kv, (void *)rows, (void *)w);
   }
-  if (r.kv.sizes[0] != 2 * layers || r.kv.sizes[2] != kvHeads ||
-      r.kv.sizes[3] != tokens || r.kv.sizes[4] != newRow ||
-      r.logits.sizes[1] != rows[1] || r.logits.sizes[2] != vocab) {
+  fn(&r, &idDesc, &startDesc, &kvDesc, &rowsDesc, &wDesc);
+  bool shapesMatch =
+      r.kv.sizes[0] == 2 * layers && r.kv.sizes[2] == kvHeads &&
+      r.kv.sizes[3] == tokens && r.kv.sizes[4] == newRow &&
+      r.logits.sizes[1] == rows[1] && r.logits.sizes[2] == vocab;
+  const uint8_t *fresh = r.kv.aligned + r.kv.offset * kvElementBytes;
+  const float *lg = r.logits.aligned + r.logits.offset;
+  const int32_t *nz = r.nonzeros.aligned + r.nonzeros.offset;
+  int64_t nzSites = r.nonzeros.sizes[0];
+  std::vector<float> lgHost;
+  std::vector<int32_t> nzHost;
+  if (gpu) {
+    // The kernels run asynchronously: append the K/V rows behind them, then
+    // wait once and copy the logits and counts out.
+    if (shapesMatch)
+      appendRowsOnDevice(fresh, tokens, valid);
+    std::string why = cuda_host::takeError();
+    if (!cuda_host::synchronize() && why.empty())
+      why = cuda_host::takeError();
+    if (why.empty() && shapesMatch) {
+      lgHost.resize(size_t(rows[1] > 0 ? (rows[1] - 1) * r.logits.strides[1] +
+                                             vocab
+                                       : 0));
+      size_t nzCount =
+          nzSites > 0 ? size_t((nzSites - 1) * r.nonzeros.strides[0] + valid) : 0;
+      nzHost.resize(nzCount);
+      if (!cuda_host::copyToHost(lgHost.data(), lg, lgHost.size() * 4) ||
+          !cuda_host::copyToHost(nzHost.data(), nz, nzHost.size() * 4))
+        why = cuda_host::takeError();
+      lg = lgHost.data();
+      nz = nzHost.data();
+    }
+    if (!why.empty())
+      return fail(BITNET_ERROR_IO, "the GPU step failed: " + why);
+  }
+  if (!shapesMatch) {
     freeResults(r);
     return fail(BITNET_ERROR_IO, "the compiled code returned logits or K/V "
                                  "rows that do not match the metadata");
   }
 
-  const float *lg = r.logits.aligned + r.logits.offset;
   if (logits)
     for (int64_t t = 0; t < logitRows; ++t)
       std::memcpy(logits + t * vocab, lg + t * r.logits.strides[1],
                   sizeof(float) * size_t(vocab));
-  const int32_t *nz = r.nonzeros.aligned + r.nonzeros.offset;
-  int64_t nzSites = r.nonzeros.sizes[0];
   for (int64_t s = 0; s < nzSites && s < int64_t(sites.size()); ++s)
     for (int64_t t = 0; t < valid; ++t) {
       sites[s].zeros += sites[s].width - nz[s * r.nonzeros.strides[0] + t];
       sites[s].total += sites[s].width;
     }
+  if (!gpu)
+    appendRowsOnHost(fresh, tokens, valid);
+  freeResults(r);
+  position += valid;
+  return BITNET_OK;
+}
+
+void bitnet_model::appendRowsOnHost(const uint8_t *fresh, int64_t tokens,
+                                    int64_t valid) {
   const int64_t rowBytes = kvRow * kvElementBytes,
                 newBytes = newRow * kvElementBytes, plane = headDim / 8;
-  const uint8_t *fresh = r.kv.aligned + r.kv.offset * kvElementBytes;
   for (int64_t i = 0; i < 2 * layers; ++i)
     for (int64_t h = 0; h < kvHeads; ++h) {
       uint8_t *cache = kv + size_t((i * kvHeads + h) * kvRows * rowBytes);
@@ -393,9 +428,34 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
           std::memcpy(cache + context * rowBytes, src + 3 * plane, size_t(plane));
       }
     }
-  freeResults(r);
-  position += valid;
-  return BITNET_OK;
+}
+
+bool bitnet_model::appendRowsOnDevice(const uint8_t *fresh, int64_t tokens,
+                                      int64_t valid) {
+  // The same copies as appendRowsOnHost, as strided copies over every
+  // (layer, K/V, head) slice at once: rows [0, valid) of the new rows
+  // (pitch newBytes, `tokens` per slice) to rows [position, position +
+  // valid) of the cache (pitch rowBytes, kvRows per slice).
+  const size_t rowBytes = size_t(kvRow * kvElementBytes),
+               newBytes = size_t(newRow * kvElementBytes),
+               plane = size_t(headDim / 8), slices = size_t(2 * layers * kvHeads);
+  auto from = [&](size_t x) {
+    return cuda_host::StridedSide{fresh, x, 0, newBytes, size_t(tokens)};
+  };
+  auto to = [&](size_t x, size_t y) {
+    return cuda_host::StridedSide{kv, x, y, rowBytes, size_t(kvRows)};
+  };
+  if (!bitPlanes)
+    return cuda_host::copyStrided(from(0), to(0, size_t(position)), rowBytes,
+                                  size_t(valid), slices);
+  bool ok = cuda_host::copyStrided(from(0), to(0, size_t(position)), 3 * plane,
+                                   size_t(valid), slices) &&
+            cuda_host::copyStrided(from(4 * plane), to(3 * plane, size_t(position)),
+                                   4, size_t(valid), slices);
+  if (ok && position == 0 && valid > 0)
+    ok = cuda_host::copyStrided(from(3 * plane), to(0, size_t(context)), plane,
+                                1, slices);
+  return ok;
 }
 
 extern "C" {
@@ -516,7 +576,10 @@ int bitnet_decode(bitnet_model *m, int32_t id, float *logits) {
 void bitnet_reset(bitnet_model *m) {
   if (!m)
     return;
-  std::memset(m->kv, 0, m->kvBytes);
+  if (m->gpu)
+    cuda_host::clear(m->kv, m->kvBytes);
+  else
+    std::memset(m->kv, 0, m->kvBytes);
   m->position = 0;
 }
 

@@ -44,6 +44,28 @@ constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
 constexpr unsigned CU_MEM_ATTACH_GLOBAL = 1;
 constexpr int CU_STREAM_CAPTURE_MODE_GLOBAL = 0;
+constexpr unsigned CU_MEMHOSTALLOC_PORTABLE = 0x01;
+constexpr unsigned CU_MEMHOSTALLOC_DEVICEMAP = 0x02;
+/// CUmemorytype: a pointer of unified addressing (managed, device or pinned).
+constexpr int CU_MEMORYTYPE_UNIFIED = 4;
+
+/// cuda.h's CUDA_MEMCPY3D_v2, field for field: a strided copy of Depth
+/// slices of Height rows of WidthInBytes bytes.
+struct CudaMemcpy3D {
+  size_t srcXInBytes, srcY, srcZ, srcLOD;
+  int srcMemoryType;
+  const void *srcHost;
+  CUdeviceptr srcDevice;
+  void *srcArray, *reserved0;
+  size_t srcPitch, srcHeight;
+  size_t dstXInBytes, dstY, dstZ, dstLOD;
+  int dstMemoryType;
+  void *dstHost;
+  CUdeviceptr dstDevice;
+  void *dstArray, *reserved1;
+  size_t dstPitch, dstHeight;
+  size_t WidthInBytes, Height, Depth;
+};
 
 /// The driver entry points, resolved from libcuda.so.1.
 struct Driver {
@@ -70,6 +92,9 @@ struct Driver {
   CUresult (*memcpyDtoH)(void *, CUdeviceptr, size_t);
   CUresult (*memcpyDtoD)(CUdeviceptr, CUdeviceptr, size_t);
   CUresult (*memsetD8)(CUdeviceptr, unsigned char, size_t);
+  CUresult (*memcpy3DAsync)(const CudaMemcpy3D *, CUstream);
+  CUresult (*memHostAlloc)(void **, size_t, unsigned);
+  CUresult (*memFreeHost)(void *);
   CUresult (*streamCreate)(CUstream *, unsigned);
   CUresult (*streamDestroy)(CUstream);
   CUresult (*streamBeginCapture)(CUstream, int);
