@@ -5,6 +5,7 @@
 #include "bitnet/Dialect/BitNet/Transforms/Passes.h"
 
 #include "bitnet/Conversion/ONNXToBitNet/ONNXImporter.h"
+#include "bitnet/Conversion/Passes.h"
 #include "bitnet/Pipelines/Pipelines.h"
 #include "bitnet/Runtime/ArtifactFormat.h"
 #include "bitnet/Runtime/CpuFeatures.h"
@@ -121,6 +122,12 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   llvm::raw_string_ostream pipelineStream(pipelineErrors);
   if (options.sparseKernels && ukernels)
     toLinalg.addPass(createBitNetGateFirstSparsity());
+  if (cuda) {
+    // Decode BitLinear ops become launches of the GEMV kernel; it reads the
+    // folded (packed) weights.
+    toLinalg.addPass(createBitNetFoldWeights());
+    toLinalg.addPass(createBitNetLaunchBitLinearKernels());
+  }
   if (failed(buildPipeline(toLinalg, Phase::BitNet, Phase::Linalg, pipelineStream)) ||
       failed(toLinalg.run(**module))) {
     error = "lowering '" + model.path + "' to linalg failed " + pipelineErrors;
@@ -148,8 +155,10 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   blobOptions.alwaysAddArgument = true;
   // Kernels cannot read the host code's globals: on the GPU every constant
   // tensor lives with the weights (in memory the device reaches).
-  if (cuda)
+  if (cuda) {
     blobOptions.minBytes = 1;
+    blobOptions.includeSplats = true;
+  }
   if (failed(externalizeWeights(**module, blobOptions, blob))) {
     error = "moving the weights out of '" + model.path + "' failed";
     return false;

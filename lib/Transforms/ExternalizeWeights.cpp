@@ -26,13 +26,15 @@ static DenseElementsAttr externalizable(arith::ConstantOp op,
                                         const ExternalizeWeightsOptions &opts) {
   auto type = dyn_cast<RankedTensorType>(op.getType());
   auto dense = dyn_cast<DenseElementsAttr>(op.getValue());
-  if (!type || !dense || dense.isSplat() || !type.hasStaticShape())
+  if (!type || !dense || !type.hasStaticShape() ||
+      (dense.isSplat() && !opts.includeSplats))
     return {};
   Type elem = type.getElementType();
   if (!elem.isIntOrFloat() || elem.getIntOrFloatBitWidth() % 8 != 0)
     return {};
   int64_t bytes = type.getNumElements() * (elem.getIntOrFloatBitWidth() / 8);
-  if (bytes < opts.minBytes || int64_t(dense.getRawData().size()) != bytes)
+  if (bytes < opts.minBytes ||
+      (!dense.isSplat() && int64_t(dense.getRawData().size()) != bytes))
     return {};
   return dense;
 }
@@ -68,7 +70,16 @@ LogicalResult mlir::bitnet::externalizeWeights(
                       ~(options.alignment - 1);
         ArrayRef<char> raw = dense.getRawData();
         blob.bytes.resize(off);
-        blob.bytes.insert(blob.bytes.end(), raw.begin(), raw.end());
+        if (dense.isSplat()) {
+          // One element's bytes, repeated.
+          auto type = cast<RankedTensorType>(op.getType());
+          int64_t width = type.getElementTypeBitWidth() / 8;
+          for (int64_t i = 0; i < type.getNumElements(); ++i)
+            blob.bytes.insert(blob.bytes.end(), raw.begin(),
+                              raw.begin() + width);
+        } else {
+          blob.bytes.insert(blob.bytes.end(), raw.begin(), raw.end());
+        }
         it->second = off;
         ++blob.tensors;
       }
@@ -96,6 +107,7 @@ struct ExternalizeWeightsPass
     ExternalizeWeightsOptions options;
     options.minBytes = minBytes;
     options.alignment = alignment;
+    options.includeSplats = includeSplats;
     WeightBlob blob;
     if (failed(externalizeWeights(getOperation(), options, blob)))
       return signalPassFailure();

@@ -50,6 +50,7 @@ struct BitNetMergeGPUModulesPass
       return (mod + "::" + kernel).str();
     };
     for (gpu::GPUModuleOp gpuModule : modules) {
+      bool outlined = llvm::hasSingleElement(gpuModule.getOps<gpu::GPUFuncOp>());
       for (auto func :
            llvm::make_early_inc_range(gpuModule.getOps<gpu::GPUFuncOp>())) {
         std::string from = key(gpuModule.getName(), func.getName());
@@ -61,8 +62,11 @@ struct BitNetMergeGPUModulesPass
         }
         StringAttr name = SymbolTable::getSymbolName(func);
         if (gpuModule != target) {
-          // Module names are unique among the module's symbols.
-          name = StringAttr::get(context, gpuModule.getName());
+          // An outlined kernel (alone in its module, all named alike) takes
+          // its module's name, unique among the module's symbols; a module
+          // of several kernels keeps their names.
+          if (outlined)
+            name = StringAttr::get(context, gpuModule.getName());
           if (target.lookupSymbol(name)) {
             gpuModule.emitError("cannot merge: '")
                 << name.getValue() << "' is taken in the first gpu.module";

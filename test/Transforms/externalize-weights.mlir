@@ -1,4 +1,5 @@
 // RUN: bitnet-opt %s --bitnet-externalize-weights=min-bytes=16 --split-input-file | FileCheck %s
+// RUN: bitnet-opt %s --bitnet-externalize-weights="min-bytes=16 include-splats=1" --split-input-file | FileCheck %s --check-prefix=SPLATS
 
 // Large constants become views of a new blob argument at aligned offsets;
 // an equal constant in a second function shares the first one's offset;
@@ -18,6 +19,14 @@
 // CHECK: memref.view %{{.*}}[%[[D0]]][] : memref<?xi8> to memref<4x4xi8>
 // CHECK-LABEL: func.func private @helper
 // CHECK-NOT: memref.view
+
+// With include-splats the splat moves too, at its full size (64 floats
+// after the 4x4xi8 and 4xf32 weights); the small constant stays.
+// SPLATS-LABEL: func.func @prefill
+// SPLATS-DAG: %[[C128:.*]] = arith.constant 128 : index
+// SPLATS-DAG: memref.view %{{.*}}[%[[C128]]][] : memref<?xi8> to memref<64xf32>
+// SPLATS-DAG: arith.constant dense<[1, 2]> : tensor<2xi8>
+// SPLATS-NOT: dense<1.000000e+00>
 func.func @prefill(%x: tensor<4xf32>) -> (tensor<4x4xi8>, tensor<4xf32>, tensor<64xf32>, tensor<2xi8>) {
   %w = arith.constant dense<[[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]]> : tensor<4x4xi8>
   %s = arith.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>

@@ -74,3 +74,46 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// A module of several kernels (bitnet-launch-bitlinear-kernels makes one)
+// after the first: its kernels keep their names.
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK: gpu.launch_func @k0::@k0 blocks
+// CHECK: gpu.launch_func @k0::@gemv_a blocks
+// CHECK: gpu.launch_func @k0::@gemv_b blocks
+// CHECK: gpu.module @k0 {
+// CHECK:   gpu.func @k0(
+// CHECK:   gpu.func @gemv_a(
+// CHECK:   gpu.func @gemv_b(
+// CHECK-NOT: gpu.module
+module attributes {gpu.container_module} {
+  func.func @step(%a: memref<4xf32>) {
+    %c1 = arith.constant 1 : index
+    gpu.launch_func @k0::@k0 blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%a : memref<4xf32>)
+    gpu.launch_func @kernels::@gemv_a blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%a : memref<4xf32>)
+    gpu.launch_func @kernels::@gemv_b blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%a : memref<4xf32>)
+    return
+  }
+  gpu.module @k0 {
+    gpu.func @k0(%x: memref<4xf32>) kernel {
+      gpu.return
+    }
+  }
+  gpu.module @kernels {
+    gpu.func @gemv_a(%x: memref<4xf32>) kernel {
+      %t = gpu.thread_id x
+      %v = memref.load %x[%t] : memref<4xf32>
+      memref.store %v, %x[%t] : memref<4xf32>
+      gpu.return
+    }
+    gpu.func @gemv_b(%x: memref<4xf32>) kernel {
+      %t = gpu.thread_id x
+      %v = memref.load %x[%t] : memref<4xf32>
+      %w = arith.addf %v, %v : f32
+      memref.store %w, %x[%t] : memref<4xf32>
+      gpu.return
+    }
+  }
+}

@@ -161,6 +161,7 @@ void loadDialects(MLIRContext &context) {
   registerAllExtensions(registry);
   registerAllToLLVMIRTranslations(registry);
   registry.insert<bitnet::BitNetDialect>();
+  bitnet::registerLaunchFuncMemoryEffects(registry);
   context.appendDialectRegistry(registry);
   context.loadAllAvailableDialects();
 }

@@ -23,6 +23,7 @@ int main(int argc, char **argv) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   registry.insert<mlir::bitnet::BitNetDialect>();
+  mlir::bitnet::registerLaunchFuncMemoryEffects(registry);
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "bitnet-opt: the bitnet-mlir pass-testing tool\n", registry));
 }

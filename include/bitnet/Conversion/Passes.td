@@ -131,4 +131,56 @@ def BitNetBitLinearToGPU : Pass<"bitnet-bitlinear-to-gpu", "ModuleOp"> {
   ];
 }
 
+def BitNetLaunchBitLinearKernels
+    : Pass<"bitnet-launch-bitlinear-kernels", "ModuleOp"> {
+  let summary = "Run a whole model's decode BitLinear ops as the GEMV kernels "
+                "of bitnet-bitlinear-to-gpu";
+  let description = [{
+    The whole-model CUDA path (`bitnet-compile --target=cuda model.onnx`)
+    runs this between `bitnet-fold-weights` and the reference lowering. Each
+    `bitnet.bitlinear` with few activation rows (`M <= max-rows`, static
+    shapes, `K` a multiple of 64) whose weights are a `bits2`
+    `bitnet.packed_constant` becomes a launch of the decode GEMV kernel (the
+    one `bitnet-bitlinear-to-gpu` builds, docs/GPU.md) instead of a generic
+    grid of threads. Kernels go into `gpu.module @bitnet_kernels`, one per
+    distinct (M, N, K), named `bitlinear_m<M>_n<N>_k<K>`; they take the
+    packed bytes `[N, K/4]` i8 as the model's weight tensors hold them (the
+    blob stores each weight once for the prefill and decode entries).
+
+    At tensor level the op becomes:
+
+    ```mlir
+    %x = bufferization.to_buffer %codes read_only   // [M, K] i8 (collapsed)
+    %s = bufferization.to_buffer %scales read_only  // [M] f32
+    %w = bufferization.to_buffer %packed read_only  // [N, K/4] i8
+    %ws = bufferization.to_buffer %wscale read_only // [1] f32
+    %out = memref.alloc() : memref<MxNxf32>
+    gpu.launch_func @bitnet_kernels::@bitlinear_m1_n... args(%x, %s, %w, %ws, %out)
+    %y = bufferization.to_tensor %out restrict writable  // then reshaped
+    ```
+
+    which one-shot bufferization turns into buffers of the surrounding
+    code. The kernel's result is bit-identical to the reference lowering's
+    (same integer sum, same `f32(acc) * (x_scale * weight_scale)`). The
+    codes come from the model's own quantizer (its codes also feed the
+    sparsity counts); other BitLinear ops (prefill's many rows, weights
+    computed at run time) keep the reference lowering.
+  }];
+  let options = [
+    Option<"maxRows", "max-rows", "int64_t", /*default=*/"2",
+           "Largest M (activation rows) that gets the GEMV kernel">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // BITNET_CONVERSION_PASSES_TD

@@ -34,6 +34,10 @@ struct ExternalizeWeightsOptions {
   /// Add the blob argument even to functions without large constants (so
   /// every entry has the same signature).
   bool alwaysAddArgument = false;
+  /// Move splat constants too (stored at full size). The CUDA path wants
+  /// every constant tensor in device memory: a splat left behind becomes a
+  /// global the host copies for the kernels on every step.
+  bool includeSplats = false;
 };
 
 struct WeightBlob {

@@ -97,6 +97,8 @@ def BitNetExternalizeWeights
            "Constants of at least this many bytes move to the blob">,
     Option<"alignment", "alignment", "int64_t", "64",
            "Byte alignment of each weight (a power of two)">,
+    Option<"includeSplats", "include-splats", "bool", "false",
+           "Move splat constants too, stored at full size (the CUDA path)">,
   ];
   let dependentDialects = ["::mlir::memref::MemRefDialect",
                            "::mlir::bufferization::BufferizationDialect",

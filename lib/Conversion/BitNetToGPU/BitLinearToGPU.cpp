@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bitnet/Conversion/BitNetToGPU/BitNetToGPU.h"
+#include "BitLinearKernels.h"
 #include "bitnet/Dialect/BitNet/IR/BitNetDialect.h"
 #include "bitnet/Dialect/BitNet/IR/QuantArithmetic.h"
 
@@ -28,40 +29,11 @@ namespace mlir::bitnet {
 
 using namespace mlir;
 using namespace mlir::bitnet;
+using namespace mlir::bitnet::gpu_kernels;
 
 namespace {
 
 constexpr int64_t kWarp = 32;
-/// Weights in one 16-byte chunk a lane loads per row.
-constexpr int64_t kChunkWeights = 64;
-/// Up to this many activation rows, a lane's chunks are unrolled.
-constexpr int64_t kUnrollMaxRows = 2;
-
-/// The activation quantizer a kernel runs as its prologue: absmax (INT8)
-/// or absmean (INT4) codes of f32 activations, as the bitnet op defines them.
-struct QuantPrologue {
-  bool mean = false;
-  int64_t bits = 8;
-  double eps = 1e-5;
-  EpsMode mode = EpsMode::add;
-  MultForm form = MultForm::div;
-};
-
-/// One BitLinear layer: y[M, N] = x[M, K] * W[N, K]^T, from codes or, with
-/// a prologue, from f32 activations quantized in the kernel.
-struct LayerShape {
-  int64_t m, n, k;
-  std::optional<QuantPrologue> prologue;
-  /// bitnet.gated_bitlinear: output n of row m is computed only where
-  /// gate[m, n] > 0 (0 elsewhere), and a weight row only read if some
-  /// activation row's gate opens it.
-  bool gated = false;
-  /// relu2_glu(gate, gated up) of two layers sharing x (kGPUGLUAttrName).
-  bool glu = false;
-  /// Weights in the bits2_cols layout: the column kernel, which reads only
-  /// the columns of non-zero inputs (kGPUColumnsAttrName).
-  bool columns = false;
-};
 
 /// The column kernel: blocks of 8 warps, each block one 8-byte piece (32
 /// output rows) of a 256-row column block.
@@ -81,40 +53,6 @@ constexpr int64_t columnSegment(int64_t k) {
 /// the warps' row sums.
 constexpr int64_t columnSharedBytes(int64_t k) {
   return 4 * (k + kColumnWarps + kColumnWarps * kColumnRows);
-}
-
-/// The most activation bytes a fused kernel keeps in shared memory.
-constexpr int64_t kMaxFusedCodeBytes = 32 * 1024;
-
-/// The launch shape of one kernel.
-struct LaunchShape {
-  int64_t rowsPerWarp, warpsPerBlock;
-  int64_t blocks(const LayerShape &s) const {
-    return s.n / (rowsPerWarp * warpsPerBlock);
-  }
-};
-
-/// Rows per warp and warps per block when the pass options leave them open,
-/// from the H200 sweep of bench/gpu (docs/GPU.md): for decode (M <= 2),
-/// blocks of 2 warps, 2 rows per warp (4 from N >= 6144: the regrouped
-/// activations serve more rows and the grid still covers the SMs); for
-/// more activation rows, 4 x 4 (M * R accumulators live in registers).
-LaunchShape chooseLaunch(const LayerShape &s, int64_t rows, int64_t warps) {
-  bool decode = s.m <= kUnrollMaxRows;
-  int64_t r = rows > 0 ? rows : (decode ? (s.n >= 6144 ? 4 : 2) : 4);
-  int64_t w = warps > 0 ? warps : (decode ? 2 : 4);
-  // A quantizer prologue is paid once per block: 8 warps of 4 rows (best
-  // or within 10% of it for every layer of the sweep).
-  if (s.prologue) {
-    r = rows > 0 ? rows : 4;
-    w = warps > 0 ? warps : 8;
-  }
-  // Shrink until the rows divide N (the kernel has no row guard).
-  while (r > 1 && s.n % r != 0)
-    r /= 2;
-  while (w > 1 && s.n % (r * w) != 0)
-    w /= 2;
-  return {r, w};
 }
 
 /// The warp's thread coordinates and its first output row.
@@ -986,30 +924,30 @@ FailureOr<LayerShape> matchLayerFunction(func::FuncOp func) {
   return s;
 }
 
+/// A kernel gpu.func named `name` at the end of `gpuModule`, with the
+/// launch shape and layer recorded; `b` is left at the start of its body.
+gpu::GPUFuncOp createKernel(ImplicitLocOpBuilder &b, StringRef name,
+                            gpu::GPUModuleOp gpuModule, ArrayRef<Type> params,
+                            ArrayRef<Type> shared, int64_t threads,
+                            int64_t blocks, const LayerShape &s) {
+  MLIRContext *ctx = b.getContext();
+  b.setInsertionPointToEnd(gpuModule.getBody());
+  auto kernel = gpu::GPUFuncOp::create(
+      b, name, FunctionType::get(ctx, params, {}), shared);
+  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
+  kernel.setKnownBlockSizeAttr(
+      DenseI32ArrayAttr::get(ctx, {int32_t(threads), 1, 1}));
+  kernel->setAttr(kGPUGridSizeAttrName,
+                  DenseI32ArrayAttr::get(ctx, {int32_t(blocks), 1, 1}));
+  kernel->setAttr(kGPULayerAttrName,
+                  DenseI64ArrayAttr::get(ctx, {s.m, s.n, s.k}));
+  b.setInsertionPointToStart(&kernel.getBody().front());
+  return kernel;
+}
+
 struct BitLinearToGPUPass
     : mlir::bitnet::impl::BitNetBitLinearToGPUBase<BitLinearToGPUPass> {
   using Base::Base;
-
-  /// The kernel for the layer `func` computes: a gpu.func of the same name
-  /// with the launch shape and layer recorded, its body left to fill.
-  gpu::GPUFuncOp createKernel(ImplicitLocOpBuilder &b, func::FuncOp func,
-                              gpu::GPUModuleOp gpuModule, ArrayRef<Type> params,
-                              ArrayRef<Type> shared, int64_t threads,
-                              int64_t blocks, const LayerShape &s) {
-    MLIRContext *ctx = &getContext();
-    b.setInsertionPointToEnd(gpuModule.getBody());
-    auto kernel = gpu::GPUFuncOp::create(
-        b, func.getSymName(), FunctionType::get(ctx, params, {}), shared);
-    kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
-    kernel.setKnownBlockSizeAttr(
-        DenseI32ArrayAttr::get(ctx, {int32_t(threads), 1, 1}));
-    kernel->setAttr(kGPUGridSizeAttrName,
-                    DenseI32ArrayAttr::get(ctx, {int32_t(blocks), 1, 1}));
-    kernel->setAttr(kGPULayerAttrName,
-                    DenseI64ArrayAttr::get(ctx, {s.m, s.n, s.k}));
-    b.setInsertionPointToStart(&kernel.getBody().front());
-    return kernel;
-  }
 
   /// The column kernel of a bits2_cols layer (buildColumnGemv); its
   /// launch shape is fixed by the layout, not by the pass options.
@@ -1031,7 +969,7 @@ struct BitLinearToGPUPass
     SmallVector<Type> shared{sharedOf({s.k}), sharedOf({kColumnWarps}),
                              sharedOf({kColumnWarps, kColumnRows})};
     ImplicitLocOpBuilder b(func.getLoc(), ctx);
-    auto kernel = createKernel(b, func, gpuModule, params, shared,
+    auto kernel = createKernel(b, func.getSymName(), gpuModule, params, shared,
                                kColumnThreads, blocks * kColumnPieces, s);
     kernel->setAttr(kGPUColumnsAttrName, UnitAttr::get(ctx));
     ArrayRef<BlockArgument> wg = kernel.getWorkgroupAttributions();
@@ -1056,8 +994,6 @@ struct BitLinearToGPUPass
       gpuModule =
           gpu::GPUModuleOp::create(top, module.getLoc(), kGPUKernelModuleName);
     }
-    Type i8 = IntegerType::get(ctx, 8), i32 = IntegerType::get(ctx, 32),
-         f32 = Float32Type::get(ctx);
     for (func::FuncOp func : funcs) {
       if (func.isPrivate() || func.isDeclaration())
         continue;
@@ -1073,78 +1009,133 @@ struct BitLinearToGPUPass
         func.erase();
         continue;
       }
-      // Parameters: codes and their scales, or with a prologue the f32
-      // activations; then the weights, their scale and the output.
-      SmallVector<Type> params;
-      if (s.prologue)
-        params.push_back(MemRefType::get({s.m, s.k}, f32));
-      else
-        params.append({MemRefType::get({s.m, s.k}, i8),
-                       MemRefType::get({s.m}, f32)});
-      params.append({MemRefType::get({s.n, s.k / 16}, i32),
-                     MemRefType::get({1}, f32)});
-      if (s.glu) // the up projection's weight and scale
-        params.append({MemRefType::get({s.n, s.k / 16}, i32),
-                       MemRefType::get({1}, f32)});
-      if (s.gated)
-        params.push_back(MemRefType::get({s.m, s.n}, f32));
-      params.push_back(MemRefType::get({s.m, s.n}, f32));
-      SmallVector<Type> shared;
-      if (s.prologue) {
-        auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-        auto sharedOf = [&](ArrayRef<int64_t> shape, Type t) {
-          return MemRefType::get(shape, t, MemRefLayoutAttrInterface{},
-                                 workgroup);
-        };
-        int64_t threads = launch.warpsPerBlock * kWarp;
-        shared = {sharedOf({s.m, s.k}, i8),
-                  sharedOf({s.m, threads},
-                           s.prologue->mean ? Type(Float64Type::get(ctx)) : f32),
-                  sharedOf({s.m}, f32), sharedOf({s.m}, f32)};
-      }
-      ImplicitLocOpBuilder b(func.getLoc(), ctx);
-      auto kernel =
-          createKernel(b, func, gpuModule, params, shared,
-                       launch.warpsPerBlock * kWarp, launch.blocks(s), s);
-      if (s.prologue)
-        kernel->setAttr(kGPUPrologueAttrName,
-                        StringAttr::get(ctx, (s.prologue->mean ? "absmean_int"
-                                                               : "absmax_int") +
-                                                 Twine(s.prologue->bits)));
-      if (s.gated)
-        kernel->setAttr(kGPUGatedAttrName, UnitAttr::get(ctx));
-      if (s.glu)
-        kernel->setAttr(kGPUGLUAttrName, UnitAttr::get(ctx));
-      // The codes and their scales: arguments, or the prologue's shared
-      // memory (it quantizes the f32 argument 0 into them).
-      ArrayRef<BlockArgument> wg = kernel.getWorkgroupAttributions();
-      Value x = s.prologue ? wg[0] : kernel.getArgument(0),
-            xScale = s.prologue ? wg[3] : kernel.getArgument(1);
-      auto quantize = [&] {
-        buildQuantPrologue(b, kernel.getArgument(0), wg[0], wg[1], wg[2],
-                           wg[3], s, launch);
-      };
-      llvm::function_ref<void()> prologue = nullptr;
-      if (s.prologue)
-        prologue = quantize;
-      // After the activations: weight, weight_scale, then the up
-      // projection's weight and scale (GLU) or the gate (gated), and out.
-      unsigned first = s.prologue ? 1 : 2;
-      Value weight = kernel.getArgument(first),
-            weightScale = kernel.getArgument(first + 1),
-            out = kernel.getArgument(kernel.getNumArguments() - 1);
-      if (s.glu)
-        buildGLU(b, x, xScale, weight, weightScale,
-                 kernel.getArgument(first + 2), kernel.getArgument(first + 3),
-                 out, s, launch, prologue);
-      else
-        buildGemv(b, x, xScale, weight, weightScale,
-                  s.gated ? Value(kernel.getArgument(first + 2)) : Value(),
-                  out, s, launch, prologue);
-      gpu::ReturnOp::create(b);
+      buildLayerKernel(gpuModule, func.getLoc(), func.getSymName(), s, launch);
       func.erase();
     }
   }
 };
 
 } // namespace
+
+std::optional<QuantPrologue> gpu_kernels::prologueOf(Operation *op) {
+  std::optional<QuantizerOp> q = quantizerOf(op);
+  if (!q)
+    return std::nullopt;
+  return q->prologue;
+}
+
+/// Rows per warp and warps per block when the pass options leave them open,
+/// from the H200 sweep of bench/gpu (docs/GPU.md): for decode (M <= 2),
+/// blocks of 2 warps, 2 rows per warp (4 from N >= 6144: the regrouped
+/// activations serve more rows and the grid still covers the SMs); for
+/// more activation rows, 4 x 4 (M * R accumulators live in registers).
+LaunchShape gpu_kernels::chooseLaunch(const LayerShape &s, int64_t rows,
+                                      int64_t warps) {
+  bool decode = s.m <= kUnrollMaxRows;
+  int64_t r = rows > 0 ? rows : (decode ? (s.n >= 6144 ? 4 : 2) : 4);
+  int64_t w = warps > 0 ? warps : (decode ? 2 : 4);
+  // A quantizer prologue is paid once per block: 8 warps of 4 rows (best
+  // or within 10% of it for every layer of the sweep).
+  if (s.prologue) {
+    r = rows > 0 ? rows : 4;
+    w = warps > 0 ? warps : 8;
+  }
+  // Shrink until the rows divide N (the kernel has no row guard).
+  while (r > 1 && s.n % r != 0)
+    r /= 2;
+  while (w > 1 && s.n % (r * w) != 0)
+    w /= 2;
+  return {r, w};
+}
+
+gpu::GPUFuncOp gpu_kernels::buildLayerKernel(gpu::GPUModuleOp gpuModule,
+                                             Location loc, StringRef name,
+                                             const LayerShape &s,
+                                             const LaunchShape &launch,
+                                             bool byteWeights) {
+  MLIRContext *ctx = gpuModule.getContext();
+  Type i8 = IntegerType::get(ctx, 8), i32 = IntegerType::get(ctx, 32),
+       f32 = Float32Type::get(ctx);
+  MemRefType wordType = MemRefType::get({s.n, s.k / 16}, i32);
+  MemRefType weightType =
+      byteWeights ? MemRefType::get({s.n, s.k / 4}, i8) : wordType;
+  // Parameters: codes and their scales, or with a prologue the f32
+  // activations; then the weights, their scale and the output.
+  SmallVector<Type> params;
+  if (s.prologue)
+    params.push_back(MemRefType::get({s.m, s.k}, f32));
+  else
+    params.append({MemRefType::get({s.m, s.k}, i8),
+                   MemRefType::get({s.m}, f32)});
+  params.append({weightType,
+                 MemRefType::get({1}, f32)});
+  if (s.glu) // the up projection's weight and scale
+    params.append({weightType,
+                   MemRefType::get({1}, f32)});
+  if (s.gated)
+    params.push_back(MemRefType::get({s.m, s.n}, f32));
+  params.push_back(MemRefType::get({s.m, s.n}, f32));
+  SmallVector<Type> shared;
+  if (s.prologue) {
+    auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    auto sharedOf = [&](ArrayRef<int64_t> shape, Type t) {
+      return MemRefType::get(shape, t, MemRefLayoutAttrInterface{},
+                             workgroup);
+    };
+    int64_t threads = launch.warpsPerBlock * kWarp;
+    shared = {sharedOf({s.m, s.k}, i8),
+              sharedOf({s.m, threads},
+                       s.prologue->mean ? Type(Float64Type::get(ctx)) : f32),
+              sharedOf({s.m}, f32), sharedOf({s.m}, f32)};
+  }
+  ImplicitLocOpBuilder b(loc, ctx);
+  auto kernel = createKernel(b, name, gpuModule, params, shared,
+                             launch.threads(), launch.blocks(s), s);
+  if (s.prologue)
+    kernel->setAttr(kGPUPrologueAttrName,
+                    StringAttr::get(ctx, (s.prologue->mean ? "absmean_int"
+                                                           : "absmax_int") +
+                                             Twine(s.prologue->bits)));
+  if (s.gated)
+    kernel->setAttr(kGPUGatedAttrName, UnitAttr::get(ctx));
+  if (s.glu)
+    kernel->setAttr(kGPUGLUAttrName, UnitAttr::get(ctx));
+  // The packed bytes as the words the loads read (a view: no copy).
+  auto words = [&](Value weight) -> Value {
+    if (!byteWeights)
+      return weight;
+    Value flat = memref::CollapseShapeOp::create(
+        b, weight, ArrayRef<ReassociationIndices>{{0, 1}});
+    return memref::ViewOp::create(b, wordType, flat,
+                                  arith::ConstantIndexOp::create(b, 0),
+                                  ValueRange{});
+  };
+  // The codes and their scales: arguments, or the prologue's shared
+  // memory (it quantizes the f32 argument 0 into them).
+  ArrayRef<BlockArgument> wg = kernel.getWorkgroupAttributions();
+  Value x = s.prologue ? wg[0] : kernel.getArgument(0),
+        xScale = s.prologue ? wg[3] : kernel.getArgument(1);
+  auto quantize = [&] {
+    buildQuantPrologue(b, kernel.getArgument(0), wg[0], wg[1], wg[2],
+                       wg[3], s, launch);
+  };
+  llvm::function_ref<void()> prologue = nullptr;
+  if (s.prologue)
+    prologue = quantize;
+  // After the activations: weight, weight_scale, then the up
+  // projection's weight and scale (GLU) or the gate (gated), and out.
+  unsigned first = s.prologue ? 1 : 2;
+  Value weight = words(kernel.getArgument(first)),
+        weightScale = kernel.getArgument(first + 1),
+        out = kernel.getArgument(kernel.getNumArguments() - 1);
+  if (s.glu)
+    buildGLU(b, x, xScale, weight, weightScale,
+             words(kernel.getArgument(first + 2)), kernel.getArgument(first + 3),
+             out, s, launch, prologue);
+  else
+    buildGemv(b, x, xScale, weight, weightScale,
+              s.gated ? Value(kernel.getArgument(first + 2)) : Value(),
+              out, s, launch, prologue);
+  gpu::ReturnOp::create(b);
+  return kernel;
+}

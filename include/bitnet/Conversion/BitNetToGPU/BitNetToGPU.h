@@ -5,9 +5,14 @@
 
 #include "mlir/Pass/Pass.h"
 
+namespace mlir {
+class DialectRegistry;
+} // namespace mlir
+
 namespace mlir::bitnet {
 
 #define GEN_PASS_DECL_BITNETBITLINEARTOGPU
+#define GEN_PASS_DECL_BITNETLAUNCHBITLINEARKERNELS
 #include "bitnet/Conversion/Passes.h.inc"
 
 /// The module that holds the generated kernels.
@@ -34,6 +39,12 @@ inline constexpr llvm::StringLiteral kGPUGLUAttrName = "bitnet.glu";
 /// layout ([K, ceil(N / 256), 64] bytes) and it reads only the columns of
 /// non-zero inputs (parameters x, x_scale, weight, weight_scale, out; M = 1).
 inline constexpr llvm::StringLiteral kGPUColumnsAttrName = "bitnet.columns";
+
+/// Declares that gpu.launch_func reads and writes its memref operands (and
+/// nothing else). bitnet-launch-bitlinear-kernels creates launches before
+/// bufferization and buffer deallocation, which refuse ops with unknown
+/// effects. Every tool that runs that pass registers it.
+void registerLaunchFuncMemoryEffects(DialectRegistry &registry);
 
 } // namespace mlir::bitnet
 

@@ -1,0 +1,85 @@
+//===- BitLinearKernels.h - BitLinear GEMV kernel generator -----*- C++ -*-===//
+//
+// What the two users of the kernel generator share: bitnet-bitlinear-to-gpu
+// (layer functions as a kernel library) and bitnet-launch-bitlinear-kernels
+// (BitLinear ops of a whole model as launches). docs/GPU.md has the design.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BITNET_LIB_CONVERSION_BITNETTOGPU_BITLINEARKERNELS_H
+#define BITNET_LIB_CONVERSION_BITNETTOGPU_BITLINEARKERNELS_H
+
+#include "bitnet/Dialect/BitNet/IR/BitNetDialect.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+
+#include <optional>
+
+namespace mlir::bitnet::gpu_kernels {
+
+/// The activation quantizer a kernel runs as its prologue: absmax (INT8)
+/// or absmean (INT4) codes of f32 activations, as the bitnet op defines them.
+struct QuantPrologue {
+  bool mean = false;
+  int64_t bits = 8;
+  double eps = 1e-5;
+  EpsMode mode = EpsMode::add;
+  MultForm form = MultForm::div;
+};
+
+/// One BitLinear layer: y[M, N] = x[M, K] * W[N, K]^T, from codes or, with
+/// a prologue, from f32 activations quantized in the kernel.
+struct LayerShape {
+  int64_t m, n, k;
+  std::optional<QuantPrologue> prologue;
+  /// bitnet.gated_bitlinear: output n of row m is computed only where
+  /// gate[m, n] > 0 (0 elsewhere), and a weight row only read if some
+  /// activation row's gate opens it.
+  bool gated = false;
+  /// relu2_glu(gate, gated up) of two layers sharing x (kGPUGLUAttrName).
+  bool glu = false;
+  /// Weights in the bits2_cols layout: the column kernel, which reads only
+  /// the columns of non-zero inputs (kGPUColumnsAttrName).
+  bool columns = false;
+};
+
+/// Weights in one 16-byte chunk a lane loads per row: K must be a multiple.
+inline constexpr int64_t kChunkWeights = 64;
+/// Up to this many activation rows, a lane's chunks are unrolled (decode).
+inline constexpr int64_t kUnrollMaxRows = 2;
+/// The most activation bytes a fused kernel keeps in shared memory.
+inline constexpr int64_t kMaxFusedCodeBytes = 32 * 1024;
+
+/// The launch shape of one kernel.
+struct LaunchShape {
+  int64_t rowsPerWarp, warpsPerBlock;
+  int64_t threads() const { return warpsPerBlock * 32; }
+  int64_t blocks(const LayerShape &s) const {
+    return s.n / (rowsPerWarp * warpsPerBlock);
+  }
+};
+
+/// Rows per warp and warps per block; `rows` / `warps` > 0 override the
+/// choice made from the shape.
+LaunchShape chooseLaunch(const LayerShape &s, int64_t rows, int64_t warps);
+
+/// The quantizer `op` is (absmax_quant or absmean_quant) as a kernel
+/// prologue; std::nullopt for any other op.
+std::optional<QuantPrologue> prologueOf(Operation *op);
+
+/// Builds the dense kernel for `s` (plain, gated or GLU; not the column
+/// kernel) as a gpu.func named `name` at the end of `gpuModule`, with the
+/// launch shape and layer recorded as attributes. Parameters: codes [M, K]
+/// i8 and scales [M] f32 (or, with a prologue, the f32 activations [M, K]);
+/// the weights and their scale [1] f32 (twice for GLU); the gate [M, N]
+/// (gated); the output [M, N] f32. The weights are [N, K/16] i32 words, or
+/// with `byteWeights` the packed bytes [N, K/4] i8 as the model's tensors
+/// hold them.
+gpu::GPUFuncOp buildLayerKernel(gpu::GPUModuleOp gpuModule, Location loc,
+                                StringRef name, const LayerShape &s,
+                                const LaunchShape &launch,
+                                bool byteWeights = false);
+
+} // namespace mlir::bitnet::gpu_kernels
+
+#endif // BITNET_LIB_CONVERSION_BITNETTOGPU_BITLINEARKERNELS_H
