@@ -79,13 +79,20 @@ static std::string cudaToolkitPath() {
 LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
                                                   StringRef arch,
                                                   unsigned optLevel,
-                                                  raw_ostream &errorStream) {
+                                                  raw_ostream &errorStream,
+                                                  int64_t splitMinSize) {
+  std::string split =
+      splitMinSize > 0 ? "func.func(bitnet-split-reductions{min-size=" +
+                             std::to_string(splitMinSize) + "}),"
+                       : "";
+  // Kernels read the step's scalars (start position) from memory: the
+  // launches do not change from one step to the next.
   std::string pipeline =
-      BITNET_BUFFERIZE
+      "func.func(bitnet-scalars-into-kernels)," + split + BITNET_BUFFERIZE
       "bitnet-memref-copy-to-linalg,"
-      "func.func(bitnet-copy-globals-for-gpu,"
+      "func.func(bitnet-copy-globals-for-gpu,bitnet-wrap-serial-linalg-for-gpu,"
       "convert-linalg-to-parallel-loops,bitnet-map-loops-to-gpu,"
-      "convert-parallel-loops-to-gpu),"
+      "convert-parallel-loops-to-gpu,bitnet-check-host-memory-for-gpu),"
       "gpu-kernel-outlining,lower-affine,canonicalize,cse,"
       "bitnet-merge-gpu-modules,convert-scf-to-cf,"
       "nvvm-attach-target{chip=" + arch.str() + " O=" +

@@ -13,6 +13,8 @@
 
 #include "llvm/ADT/StringMap.h"
 
+#include <cctype>
+
 namespace mlir::bitnet {
 #define GEN_PASS_DEF_BITNETMERGEGPUMODULES
 #include "bitnet/Transforms/Passes.h.inc"
@@ -32,6 +34,33 @@ std::string textWithoutName(gpu::GPUFuncOp func) {
                       std::numeric_limits<int64_t>::max()));
   SymbolTable::setSymbolName(func, name);
   return text;
+}
+
+/// The op a kernel came from, as a symbol-safe suffix: the first name in
+/// its location (the ONNX node, e.g. "/blocks.0/attn/MatMul" gives
+/// "blocks_0_attn_MatMul"), at most 48 characters; "" without one.
+std::string sourceSuffix(Location loc) {
+  std::string name;
+  LocationAttr(loc).walk([&](Location l) {
+    if (auto named = dyn_cast<NameLoc>(l)) {
+      name = named.getName().str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  std::string out;
+  for (char c : name) {
+    bool word = std::isalnum(static_cast<unsigned char>(c));
+    if (word)
+      out.push_back(c);
+    else if (!out.empty() && out.back() != '_')
+      out.push_back('_');
+  }
+  while (!out.empty() && out.back() == '_')
+    out.pop_back();
+  if (out.size() > 48)
+    out.resize(48);
+  return out;
 }
 
 struct BitNetMergeGPUModulesPass
@@ -65,8 +94,12 @@ struct BitNetMergeGPUModulesPass
           // An outlined kernel (alone in its module, all named alike) takes
           // its module's name, unique among the module's symbols; a module
           // of several kernels keeps their names.
-          if (outlined)
-            name = StringAttr::get(context, gpuModule.getName());
+          if (outlined) {
+            std::string suffix = sourceSuffix(func.getLoc());
+            name = StringAttr::get(context, gpuModule.getName() +
+                                                (suffix.empty() ? "" : "__") +
+                                                suffix);
+          }
           if (target.lookupSymbol(name)) {
             gpuModule.emitError("cannot merge: '")
                 << name.getValue() << "' is taken in the first gpu.module";

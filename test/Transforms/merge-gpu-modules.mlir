@@ -117,3 +117,32 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// An outlined kernel's new name also says which op it came from: the first
+// name in its location (an ONNX node), made a valid symbol.
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK: gpu.launch_func @k0::@k1__blocks_0_attn_MatMul blocks
+// CHECK: gpu.func @k1__blocks_0_attn_MatMul(
+module attributes {gpu.container_module} {
+  func.func @step(%a: memref<4xf32>) {
+    %c1 = arith.constant 1 : index
+    gpu.launch_func @k0::@k0 blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%a : memref<4xf32>)
+    gpu.launch_func @k1::@k0 blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%a : memref<4xf32>)
+    return
+  }
+  gpu.module @k0 {
+    gpu.func @k0(%x: memref<4xf32>) kernel {
+      gpu.return
+    }
+  }
+  gpu.module @k1 {
+    gpu.func @k0(%x: memref<4xf32>) kernel {
+      %t = gpu.thread_id x
+      %v = memref.load %x[%t] : memref<4xf32>
+      memref.store %v, %x[%t] : memref<4xf32>
+      gpu.return
+    } loc(fused["/blocks.0/attn/MatMul"("model.onnx":0:0), "other"])
+  }
+}

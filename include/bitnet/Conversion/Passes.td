@@ -163,8 +163,10 @@ def BitNetLaunchBitLinearKernels
     code. The kernel's result is bit-identical to the reference lowering's
     (same integer sum, same `f32(acc) * (x_scale * weight_scale)`). The
     codes come from the model's own quantizer (its codes also feed the
-    sparsity counts); other BitLinear ops (prefill's many rows, weights
-    computed at run time) keep the reference lowering.
+    sparsity counts); other BitLinear ops (more rows than `max-rows`,
+    weights computed at run time) keep the reference lowering. The model
+    compiler sets `max-rows` to 16: prefill chunks of up to 16 tokens get
+    the kernel's loop form (M > 2), decode its unrolled form.
   }];
   let options = [
     Option<"maxRows", "max-rows", "int64_t", /*default=*/"2",

@@ -52,9 +52,13 @@ LogicalResult buildPipeline(OpPassManager &pm, Phase from, Phase to,
 /// the LLVM dialect. The host code calls MLIR's `mgpu*` runtime entry
 /// points and allocates through `_mlir_memref_to_llvm_alloc`; the bitnet
 /// runtime provides both (device-accessible memory).
+/// `splitMinSize`: reductions of at least this many elements (and few
+/// outputs) are split into parallel partials (bitnet-split-reductions);
+/// 0 leaves every reduction on one thread per output.
 LogicalResult buildCudaModelPipeline(OpPassManager &pm, llvm::StringRef arch,
                                      unsigned optLevel,
-                                     llvm::raw_ostream &errorStream);
+                                     llvm::raw_ostream &errorStream,
+                                     int64_t splitMinSize = 512);
 
 /// Registers `bitnet-reference-to-llvm` (bitnet ops to the LLVM dialect).
 void registerBitNetPipelines();

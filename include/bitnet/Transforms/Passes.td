@@ -256,6 +256,105 @@ def BitNetMapLoopsToGPU : Pass<"bitnet-map-loops-to-gpu", "::mlir::func::FuncOp"
                            "::mlir::arith::ArithDialect"];
 }
 
+def BitNetSplitReductions : Pass<"bitnet-split-reductions", "::mlir::func::FuncOp"> {
+  let summary = "Split long reductions of few outputs into parallel partial "
+                "reductions (the whole-model CUDA path)";
+  let description = [{
+    On linalg-on-tensors of the whole-model CUDA path, before bufferization.
+    There every linalg op becomes a grid of threads over its parallel
+    dimensions, each thread looping over the reduction: a decode step's
+    RMSNorm, quantizer statistics and sparsity counts (one row, thousands
+    of elements) ran on one thread. A `linalg.generic` with one reduction
+    dimension of static size `R >= min-size`, at most `max-parallel` outputs
+    and a combiner `linalg::splitReduction` recognizes (add, max, ...) is
+    split by `r`, the divisor of `R` nearest `sqrt(R)` (at least 8): `r`
+    partial reductions of `R / r` elements each (`r` times the threads),
+    then one of the `r` partials.
+
+    ```mlir
+    // sum over 2560 (one thread) becomes
+    %p = linalg.generic ... ins(%x expanded to [40, 64]) // [40] partials
+    %s = linalg.generic ... ins(%p)                       // sum of 40
+    ```
+
+    Maps with a constant 0 for a unit dimension (keepdim outputs,
+    broadcasts) are first rewritten without the op's unit dimensions
+    (`linalg::dropUnitDims`, operands reshaped around it); ops whose maps
+    are still not projected permutations stay. `linalg.index` ops in the
+    body are renumbered for the split loops (TopK's rank counts read them).
+
+    Floating-point sums are added in another order than the reference
+    lowering's (maxima, integer sums and counts: the same results).
+  }];
+  let options = [
+    Option<"minSize", "min-size", "int64_t", /*default=*/"512",
+           "Shortest reduction that is split">,
+    Option<"maxParallel", "max-parallel", "int64_t", /*default=*/"4096",
+           "Most outputs (parallel iterations) a split reduction may have">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def BitNetScalarsIntoKernels : Pass<"bitnet-scalars-into-kernels", "::mlir::func::FuncOp"> {
+  let summary = "Let kernels read the scalars their bodies use from memory "
+                "instead of the host (the whole-model CUDA path)";
+  let description = [{
+    On linalg-on-tensors, before bufferization. A `linalg.generic` whose
+    body uses `tensor.extract %t[]` of a 0-d tensor defined outside it (a
+    decode step's start position, used for position ids and the causal
+    mask) takes `%t` as one more input, indexed by `() -> ()`, and its body
+    uses that block argument. On the GPU the scalar then reaches the kernel
+    through memory instead of being read by the host and passed by value,
+    so a step's launches are the same from one step to the next (what a
+    CUDA graph of the decode step needs) and the host reads no memory the
+    device may be writing.
+
+    ```mlir
+    %p = tensor.extract %start[] : tensor<i64>
+    %ids = linalg.generic {indexing_maps = [#id, #id]} ins(%c : tensor<1xi64>) ... {
+    ^bb0(%in: i64, %out: i64):
+      %v = arith.addi %in, %p : i64
+    // becomes
+    %ids = linalg.generic {indexing_maps = [#id, affine_map<(d0) -> ()>, #id]}
+        ins(%c, %start : tensor<1xi64>, tensor<i64>) ... {
+    ^bb0(%in: i64, %s: i64, %out: i64):
+      %v = arith.addi %in, %s : i64
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def BitNetWrapSerialLinalgForGPU : Pass<"bitnet-wrap-serial-linalg-for-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Give linalg ops without a parallel loop a one-iteration "
+                "scf.parallel, so they run on the GPU";
+  let description = [{
+    On bufferized IR of the whole-model CUDA path, before
+    `convert-linalg-to-parallel-loops`. An op with no parallel loop (a
+    rank-0 result: a copy or arithmetic of scalars, or a full reduction)
+    would lower to plain loads, stores and loops in the host code, which
+    reads what kernels wrote without waiting for them (launches are
+    asynchronous). Each such op moves into `scf.parallel (%i) = (0) to (1)`
+    and becomes a one-thread kernel.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
+def BitNetCheckHostMemoryForGPU : Pass<"bitnet-check-host-memory-for-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Refuse host code that touches memory kernels use (the "
+                "whole-model CUDA path)";
+  let description = [{
+    After `convert-parallel-loops-to-gpu`. Kernels run asynchronously and a
+    step synchronizes once at its end, so host code outside `gpu.launch`
+    regions may only read the runtime's inputs (`i64` function arguments:
+    token ids, start position, logit rows, in pinned host memory) and copy
+    host constants (`memref.get_global`) into fresh buffers. Any other
+    load, store or copy is an error naming the op: it would read data a
+    kernel has not written yet (or write data a kernel is reading).
+  }];
+}
+
 def BitNetCopyGlobalsForGPU : Pass<"bitnet-copy-globals-for-gpu", "::mlir::func::FuncOp"> {
   let summary = "Give kernels device-reachable copies of the host code's constant globals";
   let description = [{
@@ -289,7 +388,9 @@ def BitNetMergeGPUModules : Pass<"bitnet-merge-gpu-modules", "::mlir::ModuleOp">
     `gpu-module-to-binary` runs ptxas once per module: hundreds of runs for
     a small model, most of them compiling a kernel another layer already
     has. This pass moves every kernel into the first module under the name
-    of the module it came from, except that a kernel whose text equals an
+    of the module it came from (followed by `__` and the op it came from,
+    the first name in its location, e.g. the ONNX node: profiles then say
+    what a kernel computes), except that a kernel whose text equals an
     earlier one's (its name aside) is dropped and its launches call the
     earlier kernel; `gpu.launch_func` ops are updated.
 
