@@ -126,7 +126,11 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     // Decode BitLinear ops become launches of the GEMV kernel; it reads the
     // folded (packed) weights.
     toLinalg.addPass(createBitNetFoldWeights());
-    toLinalg.addPass(createBitNetLaunchBitLinearKernels());
+    // Decode (M = 1) and prefill chunks of up to 16 tokens (the kernel's
+    // loop form for M > 2; more rows would spill its accumulators).
+    BitNetLaunchBitLinearKernelsOptions launch;
+    launch.maxRows = 16;
+    toLinalg.addPass(createBitNetLaunchBitLinearKernels(launch));
   }
   if (failed(buildPipeline(toLinalg, Phase::BitNet, Phase::Linalg, pipelineStream)) ||
       failed(toLinalg.run(**module))) {
@@ -166,7 +170,8 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   PassManager toLLVM(&context);
   LogicalResult built =
       cuda ? buildCudaModelPipeline(toLLVM, options.gpuArch,
-                                    options.cpu.optLevel, pipelineStream)
+                                    options.cpu.optLevel, pipelineStream,
+                                    options.gpuSplitMinSize)
            : buildPipeline(toLLVM, Phase::Linalg, Phase::LLVM, pipelineStream,
                            ukernels);
   if (failed(built) || failed(toLLVM.run(**module))) {
@@ -267,6 +272,35 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     meta << p << "width=" << width << "\n";
     meta << p << "params=" << params << "\n";
   }
+  // Random weights: the large tensors' bytes are left out and listed for
+  // the runtime to fill (RandomWeights.h); the section holds the rest.
+  std::vector<char> kept;
+  const std::vector<char> *weightSection = &blob.bytes;
+  if (options.randomWeights) {
+    int64_t table = field("vocab") * field("hidden") * 4;
+    std::vector<std::pair<const WeightBlob::Entry *, const char *>> holes;
+    for (const WeightBlob::Entry &e : blob.entries) {
+      if (e.elementType.isInteger(8) && e.size >= 4096)
+        holes.push_back({&e, "ternary2"});
+      else if (e.elementType.isF32() && table > 0 && e.size >= table)
+        holes.push_back({&e, "f32"});
+    }
+    meta << "weights=random\n";
+    meta << "weight_bytes=" << blob.bytes.size() << "\n";
+    meta << "random_fill=" << holes.size() << "\n";
+    int64_t at = 0;
+    for (size_t i = 0; i < holes.size(); ++i) {
+      const WeightBlob::Entry &e = *holes[i].first;
+      meta << "random_fill." << i << "=" << e.offset << "," << e.size << ","
+           << holes[i].second << "\n";
+      kept.insert(kept.end(), blob.bytes.begin() + at,
+                  blob.bytes.begin() + e.offset);
+      at = e.offset + e.size;
+      summary.randomBytes += e.size;
+    }
+    kept.insert(kept.end(), blob.bytes.begin() + at, blob.bytes.end());
+    weightSection = &kept;
+  }
   std::string metaText = meta.str();
 
   summary.weightBytes = int64_t(blob.bytes.size());
@@ -275,7 +309,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   std::vector<bitnet_rt::SectionData> sections{
       {"meta", metaText.data(), metaText.size(), 16},
       {"code", code.get()->getBufferStart(), code.get()->getBufferSize(), 4096},
-      {"weights", blob.bytes.data(), blob.bytes.size(),
+      {"weights", weightSection->data(), weightSection->size(),
        bitnet_rt::kWeightAlignment}};
   return bitnet_rt::writeArtifact(outputPath, sections, error);
 }

@@ -82,6 +82,9 @@ LogicalResult mlir::bitnet::externalizeWeights(
         }
         it->second = off;
         ++blob.tensors;
+        auto stored = cast<RankedTensorType>(op.getType());
+        blob.entries.push_back({off, int64_t(blob.bytes.size()) - off,
+                                stored.getElementType()});
       }
       auto type = cast<RankedTensorType>(op.getType());
       Location loc = op.getLoc();

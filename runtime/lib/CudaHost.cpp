@@ -32,17 +32,41 @@ struct Session {
   /// synchronization reports names the kernel.
   std::unordered_map<void *, std::string> kernelNames;
   const std::string *lastKernel = nullptr;
-  /// The step arena: managed chunks, the one allocations come from and the
-  /// bytes used in it.
+  /// Step arenas, one per key (a model's prefill, its decode): managed
+  /// chunks, the one allocations come from and the bytes used in it. A
+  /// decode step's arena is its own, so what a captured decode graph
+  /// reads stays where it was.
   struct Chunk {
     CUdeviceptr base;
     size_t size;
   };
-  std::vector<Chunk> chunks;
-  size_t chunk = 0, used = 0;
+  struct Arena {
+    std::vector<Chunk> chunks;
+    size_t chunk = 0, used = 0;
+  };
+  std::unordered_map<const void *, Arena> arenas;
+  Arena *arena = nullptr; // the running step's
   /// Held while a step runs (Step).
   std::mutex stepMutex;
+  /// BITNET_CUDA_PROFILE: events around each launch of the step, and the
+  /// kernels' times summed by name (printed when the session ends).
+  struct Profile {
+    std::vector<std::pair<CUevent, CUevent>> events;
+    std::vector<const std::string *> kernels;
+    size_t used = 0;
+    struct Total {
+      double ms = 0;
+      int64_t launches = 0;
+    };
+    std::unordered_map<std::string, Total> totals;
+    int64_t steps = 0;
+  } profile;
 };
+
+bool profiling() {
+  static const bool on = std::getenv("BITNET_CUDA_PROFILE") != nullptr;
+  return on;
+}
 
 /// The first chunk of the step arena; a larger request gets a chunk of its
 /// own size. Managed pages cost nothing until touched.
@@ -130,16 +154,53 @@ bool cuda_host::acquire(const std::string &arch, std::string &device,
   return true;
 }
 
+/// The kernels' GPU time summed over the session, largest first.
+static void printProfile(const Session &s) {
+  const Session::Profile &p = s.profile;
+  if (p.totals.empty())
+    return;
+  std::vector<std::pair<std::string, Session::Profile::Total>> rows(
+      p.totals.begin(), p.totals.end());
+  std::sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
+    return a.second.ms > b.second.ms;
+  });
+  double all = 0;
+  int64_t launches = 0;
+  for (const auto &r : rows) {
+    all += r.second.ms;
+    launches += r.second.launches;
+  }
+  std::fprintf(stderr,
+               "bitnet cuda profile: %lld steps, %lld launches, %.3f ms of "
+               "kernel time (each kernel timed alone by events)\n"
+               "  %-40s %9s %11s %9s %6s\n",
+               (long long)p.steps, (long long)launches, all, "kernel",
+               "launches", "total ms", "avg us", "share");
+  for (size_t i = 0; i < rows.size() && i < 30; ++i)
+    std::fprintf(stderr, "  %-40s %9lld %11.3f %9.2f %5.1f%%\n",
+                 rows[i].first.c_str(), (long long)rows[i].second.launches,
+                 rows[i].second.ms,
+                 1000.0 * rows[i].second.ms / double(rows[i].second.launches),
+                 100.0 * rows[i].second.ms / all);
+}
+
 void cuda_host::release() {
   Session &s = session();
   std::lock_guard<std::mutex> lock(s.mutex);
   if (s.users == 0 || --s.users > 0)
     return;
   s.driver->streamSynchronize(s.stream);
-  for (const Session::Chunk &c : s.chunks)
-    s.driver->memFree(c.base);
-  s.chunks.clear();
-  s.chunk = s.used = 0;
+  printProfile(s);
+  for (auto &[key, arena] : s.arenas)
+    for (const Session::Chunk &c : arena.chunks)
+      s.driver->memFree(c.base);
+  s.arenas.clear();
+  s.arena = nullptr;
+  for (auto &e : s.profile.events) {
+    s.driver->eventDestroy(e.first);
+    s.driver->eventDestroy(e.second);
+  }
+  s.profile = Session::Profile();
   s.driver->streamDestroy(s.stream);
   s.driver->primaryCtxRelease(s.device);
   s.stream = nullptr;
@@ -187,43 +248,115 @@ void cuda_host::deallocateHost(void *pointer) {
     s.driver->memFreeHost(pointer);
 }
 
-/// Bump allocation from the step arena.
+/// Bump allocation from the running step's arena (outside a step: the
+/// arena of key nullptr).
 static void *arenaAllocate(size_t bytes) {
   if (!ready())
     return nullptr;
   Session &s = session();
+  if (!s.arena)
+    s.arena = &s.arenas[nullptr];
+  Session::Arena &a = *s.arena;
   bytes = (std::max<size_t>(bytes, 1) + kArenaAlignment - 1) /
           kArenaAlignment * kArenaAlignment;
-  while (s.chunk < s.chunks.size() && s.used + bytes > s.chunks[s.chunk].size) {
-    ++s.chunk;
-    s.used = 0;
+  while (a.chunk < a.chunks.size() && a.used + bytes > a.chunks[a.chunk].size) {
+    ++a.chunk;
+    a.used = 0;
   }
-  if (s.chunk == s.chunks.size()) {
+  if (a.chunk == a.chunks.size()) {
     Session::Chunk c{0, std::max(bytes, kArenaChunkBytes)};
     if (!check("cuMemAllocManaged (step arena)",
                s.driver->memAllocManaged(&c.base, c.size, CU_MEM_ATTACH_GLOBAL)))
       return nullptr;
-    s.chunks.push_back(c);
-    s.used = 0;
+    a.chunks.push_back(c);
+    a.used = 0;
   }
-  void *p = reinterpret_cast<void *>(s.chunks[s.chunk].base + s.used);
-  s.used += bytes;
+  void *p = reinterpret_cast<void *>(a.chunks[a.chunk].base + a.used);
+  a.used += bytes;
   return p;
 }
 
-cuda_host::Step::Step() {
+cuda_host::Step::Step(const void *arena) {
   Session &s = session();
   s.stepMutex.lock();
-  s.chunk = s.used = 0;
+  s.arena = &s.arenas[arena];
+  s.arena->chunk = s.arena->used = 0;
 }
 
-cuda_host::Step::~Step() { session().stepMutex.unlock(); }
+cuda_host::Step::~Step() {
+  Session &s = session();
+  s.arena = nullptr;
+  s.stepMutex.unlock();
+}
+
+void cuda_host::releaseArena(const void *key) {
+  Session &s = session();
+  std::lock_guard<std::mutex> lock(s.stepMutex);
+  auto it = s.arenas.find(key);
+  if (it == s.arenas.end() || !s.driver)
+    return;
+  s.driver->streamSynchronize(s.stream);
+  for (const Session::Chunk &c : it->second.chunks)
+    s.driver->memFree(c.base);
+  s.arenas.erase(it);
+}
 
 size_t cuda_host::arenaBytes() {
   size_t total = 0;
-  for (const Session::Chunk &c : session().chunks)
-    total += c.size;
+  for (const auto &[key, arena] : session().arenas)
+    for (const Session::Chunk &c : arena.chunks)
+      total += c.size;
   return total;
+}
+
+bool cuda_host::graphsAllowed() {
+  static const bool allowed = [] {
+    const char *g = std::getenv("BITNET_CUDA_GRAPHS");
+    return !(g && std::string(g) == "0") && !profiling() &&
+           !std::getenv("BITNET_CUDA_SYNC");
+  }();
+  return allowed;
+}
+
+bool cuda_host::beginCapture() {
+  Session &s = session();
+  return ready() &&
+         check("cuStreamBeginCapture",
+               s.driver->streamBeginCapture(s.stream,
+                                            CU_STREAM_CAPTURE_MODE_GLOBAL));
+}
+
+void *cuda_host::endCapture() {
+  Session &s = session();
+  if (!s.driver || !s.context)
+    return nullptr;
+  // End the capture even after a failure inside it, or the stream stays
+  // capturing.
+  CUgraph graph = nullptr;
+  CUresult r = s.driver->streamEndCapture(s.stream, &graph);
+  if (!ready() || !check("cuStreamEndCapture", r)) {
+    if (graph)
+      s.driver->graphDestroy(graph);
+    return nullptr;
+  }
+  CUgraphExec exec = nullptr;
+  bool ok = check("cuGraphInstantiate",
+                  s.driver->graphInstantiate(&exec, graph, 0));
+  s.driver->graphDestroy(graph);
+  return ok ? exec : nullptr;
+}
+
+bool cuda_host::launchGraph(void *exec) {
+  Session &s = session();
+  return ready() &&
+         check("cuGraphLaunch", s.driver->graphLaunch(
+                                    static_cast<CUgraphExec>(exec), s.stream));
+}
+
+void cuda_host::destroyGraph(void *exec) {
+  Session &s = session();
+  if (exec && s.driver && s.context)
+    s.driver->graphExecDestroy(static_cast<CUgraphExec>(exec));
 }
 
 bool cuda_host::synchronize() {
@@ -231,8 +364,22 @@ bool cuda_host::synchronize() {
   if (!ready())
     return false;
   CUresult r = s.driver->streamSynchronize(s.stream);
-  if (r == CUDA_SUCCESS)
+  if (r == CUDA_SUCCESS) {
+    Session::Profile &p = s.profile;
+    for (size_t i = 0; i < p.used; ++i) {
+      float ms = 0;
+      if (s.driver->eventElapsedTime(&ms, p.events[i].first,
+                                     p.events[i].second) == CUDA_SUCCESS) {
+        Session::Profile::Total &t = p.totals[*p.kernels[i]];
+        t.ms += ms;
+        ++t.launches;
+      }
+    }
+    if (p.used)
+      ++p.steps;
+    p.used = 0;
     return true;
+  }
   // Launches are asynchronous: the failure is in this kernel or before it.
   std::string where = (s.lastKernel ? *s.lastKernel : std::string("?")) +
                       ", the last launched; BITNET_CUDA_SYNC=1 names the "
@@ -366,6 +513,20 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
     }
     std::fprintf(stderr, "\n");
   }
+  Session::Profile &p = s.profile;
+  bool timed = profiling();
+  if (timed) {
+    if (p.used == p.events.size()) {
+      std::pair<CUevent, CUevent> e{nullptr, nullptr};
+      if (!check("cuEventCreate", s.driver->eventCreate(&e.first, 0)) ||
+          !check("cuEventCreate", s.driver->eventCreate(&e.second, 0)))
+        return;
+      p.events.push_back(e);
+      p.kernels.push_back(nullptr);
+    }
+    p.kernels[p.used] = s.lastKernel;
+    s.driver->eventRecord(p.events[p.used].first, static_cast<CUstream>(stream));
+  }
   check("cuLaunchKernel",
         s.driver->launchKernel(
             static_cast<CUfunction>(function), unsigned(gridX), unsigned(gridY),
@@ -373,6 +534,9 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
             unsigned(blockZ), unsigned(sharedBytes),
             static_cast<CUstream>(stream), params, extra),
         s.lastKernel);
+  if (timed)
+    s.driver->eventRecord(p.events[p.used++].second,
+                          static_cast<CUstream>(stream));
 }
 
 void *_mlir_memref_to_llvm_alloc(size_t bytes) { return arenaAllocate(bytes); }

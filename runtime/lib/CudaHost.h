@@ -21,6 +21,9 @@
 // because the host code reads no memory a kernel writes (it reads only the
 // start position, which the runtime writes before the step).
 //
+// BITNET_CUDA_PROFILE=1 times every launch with events and prints each
+// kernel's total GPU time when the session ends (the last model is freed).
+//
 // Launches cannot report errors to the generated code; the first failure is
 // kept (sticky) and later launches are skipped, so a step's caller checks
 // takeError() after the step returns.
@@ -57,7 +60,8 @@ void deallocateHost(void *pointer);
 /// (its results included) is gone.
 class Step {
 public:
-  Step();
+  /// `arena` keys the step arena (one per model and step kind).
+  explicit Step(const void *arena);
   ~Step();
   Step(const Step &) = delete;
   Step &operator=(const Step &) = delete;
@@ -78,8 +82,23 @@ struct StridedSide {
 bool copyStrided(const StridedSide &from, const StridedSide &to, size_t width,
                  size_t height, size_t depth);
 
-/// Bytes the step arena holds (its chunks, used or not).
+/// Frees the step arena of `key` (a model going away).
+void releaseArena(const void *key);
+/// Bytes the step arenas hold (their chunks, used or not).
 size_t arenaBytes();
+
+/// CUDA graphs of a step are allowed: not BITNET_CUDA_GRAPHS=0, and not
+/// while profiling or synchronizing each launch.
+bool graphsAllowed();
+/// Records the launches the code makes from now on into a graph instead
+/// of running them (inside a Step whose arena has grown to its size: no
+/// allocation may reach the driver while capturing).
+bool beginCapture();
+/// Ends the recording: the instantiated graph, or nullptr (error set).
+void *endCapture();
+/// Runs a graph endCapture returned on the stream.
+bool launchGraph(void *graph);
+void destroyGraph(void *graph);
 
 /// BITNET_CUDA_TRACE is set: print every launch and step (for debugging).
 bool tracing();

@@ -24,6 +24,7 @@
 #include "bitnet/Runtime/bitnet_runtime.h"
 #include "bitnet/Runtime/ArtifactFormat.h"
 #include "bitnet/Runtime/CpuFeatures.h"
+#include "bitnet/Runtime/RandomWeights.h"
 
 #include "CudaHost.h"
 
@@ -33,6 +34,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -113,6 +115,11 @@ struct bitnet_model {
   std::string device = "cpu", gpuArch;
   bool gpuSession = false;
   void *gpuWeights = nullptr;
+  /// An artifact compiled with --random-weights: the runtime filled its
+  /// large weights (RandomWeights.h); on the CPU into hostWeights.
+  bool randomWeights = false;
+  std::unique_ptr<uint8_t, decltype(&std::free)> hostWeights{nullptr,
+                                                             &std::free};
   /// A step's inputs: ids [chunk] i64, start i64, rows [2] i64 (managed
   /// memory on the GPU, where kernels read them).
   int64_t *io = nullptr;
@@ -137,6 +144,9 @@ struct bitnet_model {
     if (codeFd >= 0)
       close(codeFd);
     if (gpuSession) {
+      cuda_host::destroyGraph(decodeGraph);
+      cuda_host::releaseArena(this);
+      cuda_host::releaseArena(decodeArena());
       cuda_host::deallocate(gpuWeights);
       cuda_host::deallocate(kv);
       cuda_host::deallocateHost(io);
@@ -152,6 +162,24 @@ struct bitnet_model {
                     (void *)r.kv.allocated})
       std::free(p);
   }
+  /// The decode step as a CUDA graph: its code's launches, recorded once
+  /// (on the second decode step, when the decode arena has its size) and
+  /// replayed, for the logit rows it was recorded with. The code's launches
+  /// do not change from step to step (bitnet-scalars-into-kernels: kernels
+  /// read the start position from memory; the decode arena allocates the
+  /// same buffers each step), so the graph is that step.
+  void *decodeGraph = nullptr;
+  StepResult decodeGraphResult{};
+  int64_t decodeGraphRows[2] = {-1, -1};
+  int64_t decodeSteps = 0;
+  bool graphsFailed = false;
+  const void *decodeArena() const {
+    return static_cast<const char *>(static_cast<const void *>(this)) + 1;
+  }
+  /// Runs the decode step from its graph (recording it first when it is
+  /// time); false: run the code instead.
+  bool runDecodeGraph(StepResult &r, const int64_t *rows,
+                      const std::function<void(StepResult *)> &runCode);
   /// The step's new K/V rows into the cache, on the GPU: enqueued strided
   /// copies (the host never touches the cache's pages).
   bool appendRowsOnDevice(const uint8_t *fresh, int64_t tokens, int64_t valid);
@@ -165,6 +193,12 @@ struct bitnet_model {
   int step(StepFn fn, int64_t tokens, const int32_t *ids, int64_t valid,
            float *logits, int64_t logitRows);
 };
+
+/// The seed of random weights: BITNET_RANDOM_WEIGHTS_SEED, else 1.
+static uint64_t randomSeed() {
+  const char *v = std::getenv("BITNET_RANDOM_WEIGHTS_SEED");
+  return v && *v ? std::strtoull(v, nullptr, 0) : 1;
+}
 
 bool bitnet_model::load(const char *path, std::string &why) {
   if (!artifact.open(path, why))
@@ -210,6 +244,26 @@ bool bitnet_model::load(const char *path, std::string &why) {
     return false;
   }
   weights = artifact.section("weights", &weightBytes);
+  std::vector<RandomFill> fills;
+  uint64_t blobBytes = 0;
+  std::string fillError;
+  if (!readRandomFills(artifact, weightBytes, fills, blobBytes, fillError))
+    return fail(fillError);
+  randomWeights = !fills.empty();
+  if (randomWeights && !gpu) {
+    // The whole blob, rebuilt in memory of our own.
+    hostWeights.reset(static_cast<uint8_t *>(
+        std::aligned_alloc(kWeightAlignment,
+                           (blobBytes + kWeightAlignment - 1) /
+                               kWeightAlignment * kWeightAlignment)));
+    if (!hostWeights)
+      return fail("cannot allocate " + std::to_string(blobBytes) +
+                  " bytes for the random weights");
+    expandRandomWeights(weights, weightBytes, fills, randomSeed(),
+                        hostWeights.get(), blobBytes);
+    weights = hostWeights.get();
+    weightBytes = blobBytes;
+  }
   if (gpu) {
     gpuArch = artifact.get("gpu_arch");
     std::string why;
@@ -219,13 +273,17 @@ bool bitnet_model::load(const char *path, std::string &why) {
     }
     gpuSession = true;
     // Kernels read the weights: one copy in managed memory.
-    gpuWeights = cuda_host::allocate(weightBytes);
+    gpuWeights = cuda_host::allocate(blobBytes);
     if (!gpuWeights)
       return fail("cannot hold the weights on the GPU: " +
                   cuda_host::takeError());
-    if (weightBytes)
+    if (randomWeights)
+      expandRandomWeights(weights, weightBytes, fills, randomSeed(),
+                          static_cast<uint8_t *>(gpuWeights), blobBytes);
+    else if (weightBytes)
       std::memcpy(gpuWeights, weights, weightBytes);
     weights = static_cast<const uint8_t *>(gpuWeights);
+    weightBytes = blobBytes;
   }
   size_t codeSize = 0;
   const uint8_t *code = artifact.section("code", &codeSize);
@@ -342,14 +400,24 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
   StepResult r;
   std::memset(&r, 0, sizeof(r));
   std::optional<cuda_host::Step> gpuStep;
+  bool decoding = fn == decode;
   if (gpu) {
-    gpuStep.emplace();
+    gpuStep.emplace(decoding ? decodeArena() : static_cast<const void *>(this));
     if (cuda_host::tracing())
       std::fprintf(stderr, "bitnet cuda: step ids %p start %p kv %p rows %p "
                            "weights %p\n", (void *)idBuf, (void *)&start,
                    (void *)kv, (void *)rows, (void *)w);
   }
-  fn(&r, &idDesc, &startDesc, &kvDesc, &rowsDesc, &wDesc);
+  auto runCode = [&](StepResult *out) {
+    fn(out, &idDesc, &startDesc, &kvDesc, &rowsDesc, &wDesc);
+  };
+  if (gpu && decoding && runDecodeGraph(r, rows, runCode)) {
+    // The graph ran the step's kernels (r: the results it writes).
+  } else {
+    runCode(&r);
+    if (gpu && decoding)
+      ++decodeSteps;
+  }
   bool shapesMatch =
       r.kv.sizes[0] == 2 * layers && r.kv.sizes[2] == kvHeads &&
       r.kv.sizes[3] == tokens && r.kv.sizes[4] == newRow &&
@@ -404,6 +472,41 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
   freeResults(r);
   position += valid;
   return BITNET_OK;
+}
+
+bool bitnet_model::runDecodeGraph(
+    StepResult &r, const int64_t *rows,
+    const std::function<void(StepResult *)> &runCode) {
+  if (graphsFailed || !cuda_host::graphsAllowed() || decodeSteps < 1)
+    return false;
+  if (decodeGraph && (decodeGraphRows[0] != rows[0] ||
+                      decodeGraphRows[1] != rows[1])) {
+    cuda_host::destroyGraph(decodeGraph);
+    decodeGraph = nullptr;
+  }
+  if (!decodeGraph) {
+    // Record: the code runs, its launches go into the graph.
+    StepResult rec;
+    std::memset(&rec, 0, sizeof(rec));
+    if (!cuda_host::beginCapture()) {
+      graphsFailed = true;
+      cuda_host::takeError();
+      return false;
+    }
+    runCode(&rec);
+    decodeGraph = cuda_host::endCapture();
+    if (!decodeGraph) {
+      // Fall back to running the code (which the failed capture did not).
+      graphsFailed = true;
+      cuda_host::takeError();
+      return false;
+    }
+    decodeGraphResult = rec;
+    decodeGraphRows[0] = rows[0];
+    decodeGraphRows[1] = rows[1];
+  }
+  r = decodeGraphResult;
+  return cuda_host::launchGraph(decodeGraph);
 }
 
 void bitnet_model::appendRowsOnHost(const uint8_t *fresh, int64_t tokens,
@@ -511,6 +614,7 @@ int bitnet_info(const bitnet_model *m, bitnet_model_info *info) {
   info->cpu_features = m->cpuFeatures.c_str();
   info->device = m->device.c_str();
   info->gpu_arch = m->gpuArch.c_str();
+  info->random_weights = m->randomWeights ? 1 : 0;
   return BITNET_OK;
 }
 

@@ -115,6 +115,18 @@ cl::opt<bool> sparseKernels(
              "over non-zero inputs; bitnet-gate-first-sparsity). Results are "
              "identical either way"),
     cl::init(true), cl::cat(category));
+cl::opt<int64_t> gpuSplitReductions(
+    "gpu-split-reductions",
+    cl::desc("cuda models: reductions of at least N elements with few outputs "
+             "run as parallel partial reductions (0: one thread per output; "
+             "float sums then add in another order than on the CPU)"),
+    cl::value_desc("N"), cl::init(512), cl::cat(category));
+cl::opt<bool> randomWeights(
+    "random-weights",
+    cl::desc("Artifacts: leave the large weights out; the runtime fills them "
+             "with seeded random values and labels the model as such (for "
+             "timing models too large to ship; outputs mean nothing)"),
+    cl::init(false), cl::cat(category));
 cl::opt<std::string> kvCache(
     "kv-cache",
     cl::desc("What the KV cache of artifacts and --kv-cache-step holds: "
@@ -268,6 +280,13 @@ int main(int argc, char **argv) {
     return fail("--gpu-arch must name an NVIDIA chip such as sm_90a, got '" +
                 gpuArch + "'");
   bool isONNX = sys::path::extension(inputFile) == ".onnx";
+  bool toArtifact =
+      isONNX && (emit == "artifact" ||
+                 (emit.empty() && (targetName == "cuda" ||
+                                   sys::path::extension(outputFile) == ".bnx")));
+  if (randomWeights && !toArtifact)
+    return fail("--random-weights applies to model artifacts (an ONNX model "
+                "compiled with -o NAME.bnx or --emit=artifact)");
   if (targetName == "cuda" && !isONNX) {
     MLIRContext context;
     loadDialects(context);
@@ -340,8 +359,12 @@ int main(int argc, char **argv) {
     options.int8LMHead = lmHead == "int8";
     options.sparseKernels = sparseKernels;
     options.kvStorage = *kvStorage;
+    options.randomWeights = randomWeights;
     if (targetName == "cuda") {
       options.gpuArch = gpuArch;
+      if (gpuSplitReductions < 0)
+        return fail("--gpu-split-reductions must be >= 0");
+      options.gpuSplitMinSize = gpuSplitReductions;
       // The host code only launches kernels: any x86-64 runs it unless a
       // CPU is asked for.
       if (mcpu.getNumOccurrences() == 0)
@@ -360,6 +383,9 @@ int main(int argc, char **argv) {
            << " tensors";
     if (summary.ternaryWeights)
       outs() << ", " << summary.ternaryWeights << " ternary";
+    if (randomWeights)
+      outs() << "; " << summary.randomBytes
+             << " bytes left out, to be filled with random values";
     outs() << ")\n";
     return 0;
   }

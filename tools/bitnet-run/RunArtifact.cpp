@@ -161,6 +161,10 @@ int runArtifact(const ArtifactRunOptions &o) {
                 info.gpu_arch, info.cpu);
   else
     std::printf("compiled for %s\n", info.cpu);
+  if (info.random_weights)
+    std::printf("weights: RANDOM (compiled with --random-weights; the runtime "
+                "filled them from a seed): timing only, the tokens and logits "
+                "mean nothing\n");
   std::printf("generated ids:");
   for (int32_t id : generated)
     std::printf(" %d", id);

@@ -54,6 +54,15 @@ struct ModelArtifactOptions {
   /// ...): buildCudaModelPipeline's kernels, launched by host code for
   /// `cpu`; `ukernels` and `sparseKernels` do not apply.
   std::string gpuArch;
+  /// CUDA: reductions of at least this many elements and few outputs run
+  /// as parallel partials (bitnet-split-reductions); 0: one thread each.
+  int64_t gpuSplitMinSize = 512;
+  /// Leave the large weights out (packed ternary and other i8 tensors of at
+  /// least 4 KiB, f32 tensors the size of the embedding or larger): the
+  /// runtime fills them with seeded random values and says so. For timing
+  /// models too large to ship (e.g. the 2B4T shape on the GPU machine);
+  /// their outputs mean nothing.
+  bool randomWeights = false;
 };
 
 /// What was compiled, for the driver to print.
@@ -61,6 +70,8 @@ struct ModelArtifactSummary {
   std::string importSummary, variant;
   int64_t weightBytes = 0, weightTensors = 0, codeBytes = 0,
           ternaryWeights = 0;
+  /// With randomWeights: the bytes left for the runtime to fill.
+  int64_t randomBytes = 0;
 };
 
 /// Compiles `model` and writes `outputPath` (atomically). False with

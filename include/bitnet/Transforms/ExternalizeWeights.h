@@ -43,6 +43,12 @@ struct ExternalizeWeightsOptions {
 struct WeightBlob {
   std::vector<char> bytes;
   int64_t tensors = 0;
+  /// Where each stored tensor lies in `bytes`, and its element type.
+  struct Entry {
+    int64_t offset, size;
+    Type elementType;
+  };
+  std::vector<Entry> entries;
 };
 
 /// Rewrites every public func.func with a body of `module`; appends the

@@ -46,6 +46,9 @@ typedef struct bitnet_model_info {
   const char *cpu_features;
   const char *device;    /* "cpu", or the GPU a CUDA artifact runs on */
   const char *gpu_arch;  /* the GPU code's arch (sm_90a, ...); "" on a CPU */
+  int random_weights;    /* 1: compiled with --random-weights, the runtime
+                            filled the weights with seeded random values
+                            (timing only: outputs mean nothing) */
 } bitnet_model_info;
 
 typedef struct bitnet_stats {
