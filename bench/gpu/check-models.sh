@@ -22,14 +22,20 @@ for z in "$dir"/*.cuda.bnx.gz; do
   sed -n 's/^generated ids: //p' "$out/$m.run.log" > "$out/$m.cuda.ids"
   grep -E "^model:|^prefill:" "$out/$m.run.log" | sed "s/^/$m: /"
 done
-# Decode speed over a longer generation, with asynchronous launches (the
-# default) and with a synchronization after every launch (BITNET_CUDA_SYNC=1,
-# how the code ran before the step arena), side by side.
+# Decode speed over a longer generation, side by side: the default (decode
+# steps replayed as a CUDA graph), launches from the host code
+# (BITNET_CUDA_GRAPHS=0, asynchronous), and a synchronization after every
+# launch (BITNET_CUDA_SYNC=1, how the code ran before the step arena).
 for m in ${SPEED_MODELS:-a48 b158 llama}; do
   [ -f "$out/$m.cuda.bnx" ] || continue
   p=$(cat "$dir/$m.prompt")
-  for mode in async sync; do
-    env $([ $mode = sync ] && echo BITNET_CUDA_SYNC=1) "$dir/bitnet-run-min" \
+  for mode in graph async sync; do
+    case $mode in
+      graph) envs= ;;
+      async) envs=BITNET_CUDA_GRAPHS=0 ;;
+      sync) envs=BITNET_CUDA_SYNC=1 ;;
+    esac
+    env $envs "$dir/bitnet-run-min" \
       "$out/$m.cuda.bnx" --device=cuda --prompt-ids "$p" --max-new-tokens 128 \
       2>&1 | grep -E "^prefill:|^decode:" | tr '\n' ' ' | sed "s/^/$m $mode: /"
     echo

@@ -7,6 +7,8 @@ over the prompt positions, and the greedy continuation against the CPU
 artifact's. The criteria are ArtifactModelTest's: relative L2 <= 2e-3 and
 top-1 on every position (<= 2e-2 and all but 4 positions for models that
 quantize K/V, where a rounding tie flips a 3- or 4-bit code).
+Models named <model>-split are <model> compiled with its reductions split
+into parallel partials (float sums in another order).
 """
 
 import os
@@ -34,7 +36,10 @@ def main(models, out, reference):
             ok = False
             continue
         gpu = np.load(path)
-        torch = np.load(os.path.join(reference, f"{m}.npz"))["logits"]
+        # "<model>-split": the model compiled with every reduction split
+        # (--gpu-split-reductions=64), against the same references.
+        base = m[:-len("-split")] if m.endswith("-split") else m
+        torch = np.load(os.path.join(reference, f"{base}.npz"))["logits"]
         cpu = np.load(os.path.join(models, f"{m}.cpu.npy"))
         kv_quant = "kv" in m
         line, good = f"{m:14s}", True

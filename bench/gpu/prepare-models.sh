@@ -35,6 +35,16 @@ compile() {
   # The carry to the GPU machine is small (64 MiB with the tree).
   gzip -9 "$dest/$m.cuda.bnx"
 }
+# Every reduction of 64 elements or more split into parallel partials
+# (bitnet-split-reductions; the default, 512, splits none in these models):
+# the numerics of that path, checked against the same references.
+split() {
+  set -e
+  local m=$1
+  "$build/bin/bitnet-compile" "$root/models/onnx/$m.onnx" --target=cuda \
+    --gpu-split-reductions=64 -o "$dest/$m-split.cuda.bnx" >/dev/null
+  gzip -9 "$dest/$m-split.cuda.bnx"
+}
 jobs=0
 for m in $models; do
   compile "$m" &
@@ -42,4 +52,8 @@ for m in $models; do
   if [ $jobs -ge 2 ]; then wait -n; jobs=$((jobs - 1)); fi
 done
 wait
+for m in ${SPLIT_MODELS:-a48 b158 llama}; do
+  split "$m"
+  for f in prompt cpu.npy cpu.ids; do cp "$dest/$m.$f" "$dest/$m-split.$f"; done
+done
 du -sh "$dest"

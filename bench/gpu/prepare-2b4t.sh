@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds what run-2b4t.sh times on the GPU machine into carry/2b4t/: the
+# BitNet b1.58 2B4T-shaped a4.8 model (models/make_2b4t.py's export, 30
+# layers, vocab 128256) compiled for CUDA with --random-weights (its 1.9 GB
+# of weights cannot travel; the runtime fills them from a seed, so only the
+# timing means something), plus bitnet-run-min, the runtime and the PyTorch
+# baseline torch_2b4t.py.
+#   bash bench/gpu/prepare-2b4t.sh [DIR_WITH_2b4t.onnx]   (default /tmp/m2b)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+build="${BUILD_DIR:-$root/build}"
+src="${1:-/tmp/m2b}"
+dest="$root/carry/2b4t"
+[ -f "$src/2b4t.onnx" ] || {
+  echo "no $src/2b4t.onnx: run python3 models/make_2b4t.py $src first" >&2
+  exit 1
+}
+rm -rf "$dest"
+mkdir -p "$dest"
+ninja -C "$build" bitnet-compile bitnet-run-min bitnet_runtime >/dev/null
+cp "$build/bin/bitnet-run-min" "$build/runtime/libbitnet_runtime.so" \
+  "$root/bench/gpu/run-2b4t.sh" "$root/bench/gpu/torch_2b4t.py" "$dest/"
+compile() {
+  local name=$1
+  shift
+  "$build/bin/bitnet-compile" "$src/2b4t.onnx" --target=cuda --random-weights \
+    --max-context=256 "$@" -o "$dest/$name.bnx" | tail -1
+  gzip -1 "$dest/$name.bnx"
+}
+compile 2b4t
+du -sh "$dest"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# On the GPU machine: times the 2B4T-shaped artifact prepare-2b4t.sh made
+# (random weights: timing only) with bitnet-run-min --device=cuda, a 32-token
+# prompt and 128 generated tokens, once more with BITNET_CUDA_PROFILE=1 for
+# each kernel's share of the GPU time, then the PyTorch bf16 model of the same
+# shapes (torch_2b4t.py; TORCH_COMPILE=1 adds torch.compile) in the same
+# command, and prints our speed over PyTorch's.
+#   bash run-2b4t.sh [carry/2b4t]
+set -uo pipefail
+dir="$(cd "${1:-carry/2b4t}" && pwd)"
+out="${OUT:-$dir/out}"
+mkdir -p "$out"
+export LD_LIBRARY_PATH="$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+prompt=$(seq -s, 1000 1031)
+for z in "$dir"/*.bnx.gz; do
+  m=$(basename "$z" .bnx.gz)
+  gunzip -c "$z" > "$out/$m.bnx"
+  echo "== $m"
+  "$dir/bitnet-run-min" "$out/$m.bnx" --device=cuda --prompt-ids "$prompt" \
+    --max-new-tokens 128 2>&1 | grep -E "^model:|^weights:|^prefill:" |
+    tee "$out/$m.speed"
+  BITNET_CUDA_PROFILE=1 "$dir/bitnet-run-min" "$out/$m.bnx" --device=cuda \
+    --prompt-ids "$prompt" --max-new-tokens 16 2>&1 |
+    sed -n '/bitnet cuda profile/,$p' | head -34
+  rm -f "$out/$m.bnx"
+done
+echo "== PyTorch bf16, same shapes"
+python3 "$dir/torch_2b4t.py" ${TORCH_COMPILE:+--compile} 2>&1 | tee "$out/torch.speed"
+ours=$(sed -n 's/.*decode: [0-9]* tokens in [0-9.]* s (\([0-9.]*\) tokens.*/\1/p' \
+  "$out/2b4t.speed")
+oursp=$(sed -n 's/^prefill: [0-9]* tokens in [0-9.]* s (\([0-9.]*\) tokens.*/\1/p' \
+  "$out/2b4t.speed")
+awk -v d="$ours" -v p="$oursp" '
+  { label = $3; sub(/:$/, "", label) }
+  / decode /  { split($0, a, "decode [0-9]+ tokens "); v = a[2] + 0;
+                printf "ours / torch %s: decode %.2fx\n", label, d / v }
+  / prefill / { split($0, a, "tokens "); v = a[2] + 0;
+                printf "ours / torch %s: prefill %.2fx\n", label, p / v }' \
+  "$out/torch.speed"
