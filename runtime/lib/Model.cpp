@@ -109,8 +109,8 @@ struct bitnet_model {
   uint8_t *kv = nullptr;
   size_t kvBytes = 0;
   /// A CUDA artifact (target=cuda): the code launches kernels on `device`;
-  /// the weights, the cache and the step's inputs live in managed memory
-  /// (CudaHost.h) and the step's results are freed there.
+  /// the weights and the cache live in managed memory, the step's inputs in
+  /// pinned host memory, its results in a step arena (CudaHost.h).
   bool gpu = false;
   std::string device = "cpu", gpuArch;
   bool gpuSession = false;
@@ -120,8 +120,9 @@ struct bitnet_model {
   bool randomWeights = false;
   std::unique_ptr<uint8_t, decltype(&std::free)> hostWeights{nullptr,
                                                              &std::free};
-  /// A step's inputs: ids [chunk] i64, start i64, rows [2] i64 (managed
-  /// memory on the GPU, where kernels read them).
+  /// A step's inputs: ids [chunk] i64, start i64, rows [2] i64 (on the GPU
+  /// pinned host memory that kernels read and the host code reads in
+  /// place).
   int64_t *io = nullptr;
   /// What holds `kv` and `io` on the CPU.
   std::vector<int64_t> ioHost;
