@@ -91,11 +91,16 @@ LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
       "func.func(bitnet-scalars-into-kernels)," + split + BITNET_BUFFERIZE
       "bitnet-memref-copy-to-linalg,"
       "func.func(bitnet-copy-globals-for-gpu,bitnet-wrap-serial-linalg-for-gpu,"
-      "convert-linalg-to-parallel-loops,bitnet-map-loops-to-gpu,"
+      // Adjacent loops over the same space (a fill and the reduction
+      // into it, elementwise chains bufferization split) become one kernel.
+      "convert-linalg-to-parallel-loops,scf-parallel-loop-fusion,"
+      "bitnet-map-loops-to-gpu,"
       "convert-parallel-loops-to-gpu,bitnet-check-host-memory-for-gpu),"
       "gpu-kernel-outlining,lower-affine,canonicalize,cse,"
       "bitnet-merge-gpu-modules,convert-scf-to-cf,"
-      "nvvm-attach-target{chip=" + arch.str() + " O=" +
+      // PTX 8.5: kernels may take up to 32 KB of parameters (fused loops
+      // over many buffers pass many memref descriptors).
+      "nvvm-attach-target{chip=" + arch.str() + " features=+ptx85 O=" +
       std::to_string(optLevel) + "},"
       "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
       "reconcile-unrealized-casts),"
