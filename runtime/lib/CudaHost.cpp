@@ -154,6 +154,12 @@ bool cuda_host::acquire(const std::string &arch, std::string &device,
   return true;
 }
 
+/// Returns an arena's chunks to the driver (after the stream is idle).
+static void freeChunks(const Session &s, const Session::Arena &arena) {
+  for (const Session::Chunk &c : arena.chunks)
+    s.driver->memFree(c.base);
+}
+
 /// The kernels' GPU time summed over the session, largest first.
 static void printProfile(const Session &s) {
   const Session::Profile &p = s.profile;
@@ -191,9 +197,8 @@ void cuda_host::release() {
     return;
   s.driver->streamSynchronize(s.stream);
   printProfile(s);
-  for (auto &[key, arena] : s.arenas)
-    for (const Session::Chunk &c : arena.chunks)
-      s.driver->memFree(c.base);
+  for (const auto &[key, arena] : s.arenas)
+    freeChunks(s, arena);
   s.arenas.clear();
   s.arena = nullptr;
   for (auto &e : s.profile.events) {
@@ -296,17 +301,8 @@ void cuda_host::releaseArena(const void *key) {
   if (it == s.arenas.end() || !s.driver)
     return;
   s.driver->streamSynchronize(s.stream);
-  for (const Session::Chunk &c : it->second.chunks)
-    s.driver->memFree(c.base);
+  freeChunks(s, it->second);
   s.arenas.erase(it);
-}
-
-size_t cuda_host::arenaBytes() {
-  size_t total = 0;
-  for (const auto &[key, arena] : session().arenas)
-    for (const Session::Chunk &c : arena.chunks)
-      total += c.size;
-  return total;
 }
 
 bool cuda_host::graphsAllowed() {

@@ -84,8 +84,6 @@ bool copyStrided(const StridedSide &from, const StridedSide &to, size_t width,
 
 /// Frees the step arena of `key` (a model going away).
 void releaseArena(const void *key);
-/// Bytes the step arenas hold (their chunks, used or not).
-size_t arenaBytes();
 
 /// CUDA graphs of a step are allowed: not BITNET_CUDA_GRAPHS=0, and not
 /// while profiling or synchronizing each launch.

@@ -43,6 +43,8 @@ struct LayerShape {
   bool columns = false;
 };
 
+/// Threads in a warp.
+inline constexpr int64_t kWarp = 32;
 /// Weights in one 16-byte chunk a lane loads per row: K must be a multiple.
 inline constexpr int64_t kChunkWeights = 64;
 /// Up to this many activation rows, a lane's chunks are unrolled (decode).
@@ -53,7 +55,7 @@ inline constexpr int64_t kMaxFusedCodeBytes = 32 * 1024;
 /// The launch shape of one kernel.
 struct LaunchShape {
   int64_t rowsPerWarp, warpsPerBlock;
-  int64_t threads() const { return warpsPerBlock * 32; }
+  int64_t threads() const { return warpsPerBlock * kWarp; }
   int64_t blocks(const LayerShape &s) const {
     return s.n / (rowsPerWarp * warpsPerBlock);
   }

@@ -33,8 +33,6 @@ using namespace mlir::bitnet::gpu_kernels;
 
 namespace {
 
-constexpr int64_t kWarp = 32;
-
 /// The column kernel: blocks of 8 warps, each block one 8-byte piece (32
 /// output rows) of a 256-row column block.
 constexpr int64_t kColumnThreads = 256;
@@ -650,7 +648,7 @@ void buildQuantPrologue(ImplicitLocOpBuilder &b, Value x, Value codes,
                         Value partials, Value mults, Value scales,
                         const LayerShape &s, const LaunchShape &launch) {
   const QuantPrologue &q = *s.prologue;
-  const int64_t threads = launch.warpsPerBlock * kWarp;
+  const int64_t threads = launch.threads();
   auto idx = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, v);
   };
@@ -1082,7 +1080,7 @@ gpu::GPUFuncOp gpu_kernels::buildLayerKernel(gpu::GPUModuleOp gpuModule,
       return MemRefType::get(shape, t, MemRefLayoutAttrInterface{},
                              workgroup);
     };
-    int64_t threads = launch.warpsPerBlock * kWarp;
+    int64_t threads = launch.threads();
     shared = {sharedOf({s.m, s.k}, i8),
               sharedOf({s.m, threads},
                        s.prologue->mean ? Type(Float64Type::get(ctx)) : f32),
