@@ -8,7 +8,10 @@ artifact's. The criteria are ArtifactModelTest's: relative L2 <= 2e-3 and
 top-1 on every position (<= 2e-2 and all but 4 positions for models that
 quantize K/V, where a rounding tie flips a 3- or 4-bit code).
 Models named <model>-split are <model> compiled with its reductions split
-into parallel partials (float sums in another order).
+into parallel partials (float sums in another order); <model>-lmint8 are
+<model> with the int8 LM head (--lm-head=int8) on both targets: held to the
+criteria against the CPU artifact with the same head, and to the looser
+quantized-K/V criteria against PyTorch's float head (its effect reported).
 """
 
 import os
@@ -38,16 +41,18 @@ def main(models, out, reference):
         gpu = np.load(path)
         # "<model>-split": the model compiled with every reduction split
         # (--gpu-split-reductions=64), against the same references.
-        base = m[:-len("-split")] if m.endswith("-split") else m
+        base = m.split("-")[0]
         torch = np.load(os.path.join(reference, f"{base}.npz"))["logits"]
         cpu = np.load(os.path.join(models, f"{m}.cpu.npy"))
         kv_quant = "kv" in m
+        int8_head = m.endswith("-lmint8")
         line, good = f"{m:14s}", True
         for label, want in (("torch", torch), ("cpu", cpu)):
             rel, mx, top1, seq = compare(gpu, want)
             line += f" vs {label}: rel L2 {rel:.1e} max|d| {mx:.1e} top-1 {top1}/{seq};"
-            good &= rel <= (2e-2 if kv_quant else 2e-3)
-            good &= top1 >= (seq - 4 if kv_quant else seq)
+            loose = kv_quant or (int8_head and label == "torch")
+            good &= rel <= (2e-2 if loose else 2e-3)
+            good &= top1 >= (seq - 4 if loose else seq)
         ids = open(os.path.join(out, f"{m}.cuda.ids")).read().split()
         want_ids = open(os.path.join(models, f"{m}.cpu.ids")).read().split()
         same = sum(a == b for a, b in zip(ids, want_ids))

@@ -3,7 +3,7 @@
 # BitNet b1.58 2B4T-shaped a4.8 model (models/make_2b4t.py's export, 30
 # layers, vocab 128256) compiled for CUDA with --random-weights (its 1.9 GB
 # of weights cannot travel; the runtime fills them from a seed, so only the
-# timing means something), plus bitnet-run-min, the runtime and the PyTorch
+# timing means something), once more with --lm-head=int8, plus bitnet-run-min, the runtime and the PyTorch
 # baseline torch_2b4t.py.
 #   bash bench/gpu/prepare-2b4t.sh [DIR_WITH_2b4t.onnx]   (default /tmp/m2b)
 set -euo pipefail
@@ -28,4 +28,6 @@ compile() {
   gzip -1 "$dest/$name.bnx"
 }
 compile 2b4t
+# The opt-in int8 LM head (per-row scales): a quarter of its bytes.
+compile 2b4t-lmhead-int8 --lm-head=int8
 du -sh "$dest"

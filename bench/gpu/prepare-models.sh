@@ -45,6 +45,24 @@ split() {
     --gpu-split-reductions=64 -o "$dest/$m-split.cuda.bnx" >/dev/null
   gzip -9 "$dest/$m-split.cuda.bnx"
 }
+# The opt-in int8 LM head (--lm-head=int8) on both targets: the CUDA
+# artifact against a CPU artifact with the same head.
+lmint8() {
+  set -e
+  local m=$1 v=$1-lmint8
+  "$build/bin/bitnet-compile" "$root/models/onnx/$m.onnx" --target=cuda \
+    --lm-head=int8 -o "$dest/$v.cuda.bnx" >/dev/null
+  "$build/bin/bitnet-compile" "$root/models/onnx/$m.onnx" --lm-head=int8 \
+    -o "$dest/$v.cpu.bnx" >/dev/null
+  cp "$dest/$m.prompt" "$dest/$v.prompt"
+  local p; p=$(cat "$dest/$v.prompt")
+  "$build/bin/bitnet-run" "$dest/$v.cpu.bnx" --prompt-ids "$p" \
+    --max-new-tokens 0 --dump-logits "$dest/$v.cpu.npy" >/dev/null
+  "$build/bin/bitnet-run" "$dest/$v.cpu.bnx" --prompt-ids "$p" \
+    --max-new-tokens 16 | sed -n 's/^generated ids: //p' > "$dest/$v.cpu.ids"
+  rm "$dest/$v.cpu.bnx"
+  gzip -9 "$dest/$v.cuda.bnx"
+}
 jobs=0
 for m in $models; do
   compile "$m" &
@@ -55,5 +73,8 @@ wait
 for m in ${SPLIT_MODELS:-a48 b158 llama}; do
   split "$m"
   for f in prompt cpu.npy cpu.ids; do cp "$dest/$m.$f" "$dest/$m-split.$f"; done
+done
+for m in ${LMINT8_MODELS:-a48 llama}; do
+  lmint8 "$m"
 done
 du -sh "$dest"

@@ -27,14 +27,16 @@ for z in "$dir"/*.bnx.gz; do
 done
 echo "== PyTorch bf16, same shapes"
 python3 "$dir/torch_2b4t.py" ${TORCH_COMPILE:+--compile} 2>&1 | tee "$out/torch.speed"
-ours=$(sed -n 's/.*decode: [0-9]* tokens in [0-9.]* s (\([0-9.]*\) tokens.*/\1/p' \
-  "$out/2b4t.speed")
-oursp=$(sed -n 's/^prefill: [0-9]* tokens in [0-9.]* s (\([0-9.]*\) tokens.*/\1/p' \
-  "$out/2b4t.speed")
-awk -v d="$ours" -v p="$oursp" '
-  { label = $3; sub(/:$/, "", label) }
-  / decode /  { split($0, a, "decode [0-9]+ tokens "); v = a[2] + 0;
-                printf "ours / torch %s: decode %.2fx\n", label, d / v }
-  / prefill / { split($0, a, "tokens "); v = a[2] + 0;
-                printf "ours / torch %s: prefill %.2fx\n", label, p / v }' \
-  "$out/torch.speed"
+for speed in "$out"/*.speed; do
+  m=$(basename "$speed" .speed)
+  [ "$m" = torch ] && continue
+  ours=$(sed -n 's/.*decode: [0-9]* tokens in [0-9.]* s (\([0-9.]*\) tokens.*/\1/p' "$speed")
+  oursp=$(sed -n 's/^prefill: [0-9]* tokens in [0-9.]* s (\([0-9.]*\) tokens.*/\1/p' "$speed")
+  awk -v d="$ours" -v p="$oursp" -v m="$m" '
+    { label = $3; sub(/:$/, "", label) }
+    / decode /  { split($0, a, "decode [0-9]+ tokens "); v = a[2] + 0;
+                  printf "%s / torch %s: decode %.2fx\n", m, label, d / v }
+    / prefill / { split($0, a, "tokens "); v = a[2] + 0;
+                  printf "%s / torch %s: prefill %.2fx\n", m, label, p / v }' \
+    "$out/torch.speed"
+done

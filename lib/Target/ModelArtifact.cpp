@@ -149,8 +149,12 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     // Entries return only the logit rows the runtime asks for.
     PassManager rows(&context);
     rows.addPass(createBitNetSelectLogitRows());
+    // The LM head (on the selected rows) as a bandwidth-shaped kernel.
+    if (cuda)
+      rows.addPass(createBitNetLaunchLMHeadKernel());
     if (failed(rows.run(**module))) {
-      error = "selecting the logit rows of '" + model.path + "' failed";
+      error = "selecting the logit rows (or launching the LM head kernel) of '" +
+              model.path + "' failed";
       return false;
     }
   }

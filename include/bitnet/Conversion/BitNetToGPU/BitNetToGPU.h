@@ -13,6 +13,7 @@ namespace mlir::bitnet {
 
 #define GEN_PASS_DECL_BITNETBITLINEARTOGPU
 #define GEN_PASS_DECL_BITNETLAUNCHBITLINEARKERNELS
+#define GEN_PASS_DECL_BITNETLAUNCHLMHEADKERNEL
 #include "bitnet/Conversion/Passes.h.inc"
 
 /// The module that holds the generated kernels.
