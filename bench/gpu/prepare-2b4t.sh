@@ -30,4 +30,6 @@ compile() {
 compile 2b4t
 # The opt-in int8 LM head (per-row scales): a quarter of its bytes.
 compile 2b4t-lmhead-int8 --lm-head=int8
+# Reductions from 64 elements split (the default is 256).
+compile 2b4t-split64 --gpu-split-reductions=64
 du -sh "$dest"

@@ -12,6 +12,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
 #include <cmath>
@@ -59,7 +61,12 @@ struct BitNetSplitReductionsPass
     }
     if (reduction < minSize || outputs > maxParallel)
       return 0;
-    return splitRatio(reduction);
+    if (int64_t r = splitRatio(reduction))
+      return r;
+    // No divisor near sqrt(R) (a prime such as attention's 257 columns):
+    // ~sqrt(R) partials with a guarded tail (guardedSplit), as a negative
+    // ratio.
+    return -int64_t(std::ceil(std::sqrt(double(reduction))));
   }
 
   /// Plain indexing: splitReduction builds invalid ops for maps with
@@ -94,6 +101,10 @@ struct BitNetSplitReductionsPass
           continue;
         op = generic;
       }
+      if (ratio < 0) {
+        (void)guardedSplit(rewriter, op, -ratio);
+        continue;
+      }
       unsigned outRank =
           cast<ShapedType>(op.getDpsInitOperand(0)->get().getType()).getRank();
       rewriter.setInsertionPoint(op);
@@ -120,6 +131,167 @@ struct BitNetSplitReductionsPass
       if (succeeded(split))
         renumberIndices(rewriter, split->splitLinalgOp, reductionDim, inner);
     }
+  }
+
+  /// Splits `op` (one reduction loop of R iterations, one output) into
+  /// `r` partials of c = ceil(R / r) iterations and a combination of the
+  /// partials, for an R that splitReduction cannot take (it needs r to
+  /// divide R). Partial p runs iterations i r + p (i < c) of the original
+  /// body (interleaved: neighbouring threads read neighbouring elements),
+  /// skipping those past R (the accumulator passes through): the
+  /// inputs are read with tensor.extract at the original indices, so no
+  /// operand is padded or copied. The combiner (the op the body yields,
+  /// which takes the accumulator) starts each partial at its neutral
+  /// element and combines the partials into the original init. Bodies
+  /// without a known combiner stay as they are.
+  LogicalResult guardedSplit(RewriterBase &rewriter, linalg::GenericOp op,
+                             int64_t ratio) {
+    if (op.getNumDpsInits() != 1 || op.getNumResults() != 1)
+      return failure();
+    Block *body = op.getBlock();
+    BlockArgument acc = op.getRegionOutputArgs()[0];
+    auto yield = cast<linalg::YieldOp>(body->getTerminator());
+    Operation *combiner = yield.getValues()[0].getDefiningOp();
+    if (!combiner || combiner->getBlock() != body ||
+        combiner->getNumOperands() != 2 || combiner->getNumResults() != 1 ||
+        !acc.hasOneUse() || acc.getUses().begin()->getOwner() != combiner ||
+        combiner->getOperand(0) == combiner->getOperand(1))
+      return failure();
+    std::optional<TypedAttr> neutral = arith::getNeutralElement(combiner);
+    if (!neutral)
+      return failure();
+    AffineMap outMap = op.getIndexingMapsArray().back();
+    if (!outMap.isProjectedPermutation(/*allowZeroInResults=*/false))
+      return failure();
+
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    SmallVector<utils::IteratorType> its = op.getIteratorTypesArray();
+    unsigned rd = 0;
+    for (auto [d, type] : llvm::enumerate(its))
+      if (type == utils::IteratorType::reduction)
+        rd = d;
+    const int64_t total = ranges[rd];
+    const int64_t chunk = (total + ratio - 1) / ratio;
+    const int64_t parts = (total + chunk - 1) / chunk; // none empty
+    MLIRContext *ctx = op.getContext();
+    Location loc = op.getLoc();
+    auto remap = [&](unsigned d) { return d < rd ? d : d + 1; };
+    const unsigned loops = ranges.size() + 1;
+
+    // Partial results [outputs..., parts], the partials' dimension last.
+    Value init = op.getDpsInits()[0];
+    auto outType = cast<RankedTensorType>(init.getType());
+    SmallVector<int64_t> partialShape(outType.getShape());
+    partialShape.push_back(parts);
+    SmallVector<AffineExpr> partialOut;
+    for (AffineExpr e : outMap.getResults())
+      partialOut.push_back(
+          getAffineDimExpr(remap(cast<AffineDimExpr>(e).getPosition()), ctx));
+    partialOut.push_back(getAffineDimExpr(rd, ctx));
+    rewriter.setInsertionPoint(op);
+    Type elem = outType.getElementType();
+    Value neutralValue = arith::ConstantOp::create(rewriter, loc, *neutral);
+    Value partialInit =
+        linalg::FillOp::create(
+            rewriter, loc, neutralValue,
+            tensor::EmptyOp::create(rewriter, loc, partialShape, elem).getResult())
+            .getResult(0);
+    // The loop space [.., parts, chunk, ..] comes from an operand of that
+    // shape the body never reads.
+    SmallVector<int64_t> domainShape;
+    SmallVector<AffineExpr> domainExprs;
+    for (unsigned d = 0; d < loops; ++d) {
+      domainExprs.push_back(getAffineDimExpr(d, ctx));
+      domainShape.push_back(d < rd ? ranges[d]
+                            : d == rd ? parts
+                            : d == rd + 1 ? chunk
+                                          : ranges[d - 1]);
+    }
+    Value domain = tensor::EmptyOp::create(rewriter, loc, domainShape,
+                                           rewriter.getI8Type());
+    SmallVector<utils::IteratorType> partialIts;
+    for (unsigned d = 0; d < loops; ++d)
+      partialIts.push_back(d == rd + 1 ? utils::IteratorType::reduction
+                                       : utils::IteratorType::parallel);
+    SmallVector<AffineMap> partialMaps{
+        AffineMap::get(loops, 0, domainExprs, ctx),
+        AffineMap::get(loops, 0, partialOut, ctx)};
+    SmallVector<Value> inputs(op.getDpsInputs());
+    SmallVector<AffineMap> inputMaps(op.getIndexingMapsArray());
+    auto partial = linalg::GenericOp::create(
+        rewriter, loc, partialInit.getType(), ValueRange{domain}, partialInit,
+        partialMaps, partialIts,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value p = linalg::IndexOp::create(b, l, rd);
+          Value i = linalg::IndexOp::create(b, l, rd + 1);
+          // Interleaved: neighbouring partials (threads) read neighbouring
+          // elements.
+          Value k = arith::AddIOp::create(
+              b, l,
+              arith::MulIOp::create(b, l, i,
+                                    arith::ConstantIndexOp::create(b, l, parts)),
+              p);
+          Value inside = arith::CmpIOp::create(
+              b, l, arith::CmpIPredicate::ult, k,
+              arith::ConstantIndexOp::create(b, l, total));
+          Value kc = arith::SelectOp::create(
+              b, l, inside, k, arith::ConstantIndexOp::create(b, l, 0));
+          llvm::DenseMap<unsigned, Value> indices{{rd, kc}};
+          auto loopIndex = [&](unsigned d) -> Value {
+            Value &v = indices[d];
+            if (!v)
+              v = linalg::IndexOp::create(b, l, remap(d));
+            return v;
+          };
+          IRMapping mapping;
+          for (auto [n, input] : llvm::enumerate(inputs)) {
+            SmallVector<Value> at;
+            for (AffineExpr e : inputMaps[n].getResults()) {
+              if (auto c = dyn_cast<AffineConstantExpr>(e))
+                at.push_back(arith::ConstantIndexOp::create(b, l, c.getValue()));
+              else
+                at.push_back(loopIndex(cast<AffineDimExpr>(e).getPosition()));
+            }
+            mapping.map(body->getArgument(n),
+                        tensor::ExtractOp::create(b, l, input, at).getResult());
+          }
+          mapping.map(acc, args[1]);
+          for (Operation &inner : body->without_terminator()) {
+            if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+              mapping.map(index.getResult(), loopIndex(index.getDim()));
+              continue;
+            }
+            b.clone(inner, mapping);
+          }
+          Value value = mapping.lookup(yield.getValues()[0]);
+          linalg::YieldOp::create(
+              b, l, Value(arith::SelectOp::create(b, l, inside, value, args[1])));
+        });
+
+    // The partials combined into the original init.
+    unsigned outRank = outType.getRank();
+    SmallVector<AffineExpr> outDims;
+    for (unsigned d = 0; d < outRank; ++d)
+      outDims.push_back(getAffineDimExpr(d, ctx));
+    SmallVector<AffineExpr> inDims(outDims);
+    inDims.push_back(getAffineDimExpr(outRank, ctx));
+    SmallVector<utils::IteratorType> finalIts(outRank,
+                                              utils::IteratorType::parallel);
+    finalIts.push_back(utils::IteratorType::reduction);
+    unsigned accOperand = combiner->getOperand(0) == acc ? 0 : 1;
+    auto combined = linalg::GenericOp::create(
+        rewriter, loc, outType, ValueRange{partial.getResult(0)}, init,
+        SmallVector<AffineMap>{AffineMap::get(outRank + 1, 0, inDims, ctx),
+                               AffineMap::get(outRank + 1, 0, outDims, ctx)},
+        finalIts, [&](OpBuilder &b, Location l, ValueRange args) {
+          IRMapping mapping;
+          Operation *c = b.clone(*combiner, mapping);
+          c->setOperand(accOperand, args[1]);
+          c->setOperand(1 - accOperand, args[0]);
+          linalg::YieldOp::create(b, l, c->getResult(0));
+        });
+    rewriter.replaceOp(op, combined.getResults());
+    return success();
   }
 
   /// splitReduction clones the body as it is: its linalg.index ops still

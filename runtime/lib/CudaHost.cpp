@@ -223,6 +223,25 @@ void *cuda_host::allocate(size_t bytes) {
   return reinterpret_cast<void *>(p);
 }
 
+void *cuda_host::allocateDevice(size_t bytes) {
+  if (!ready())
+    return nullptr;
+  CUdeviceptr p = 0;
+  if (!check("cuMemAlloc", session().driver->memAlloc(&p, bytes ? bytes : 1)))
+    return nullptr;
+  return reinterpret_cast<void *>(p);
+}
+
+bool cuda_host::copyToDevice(void *destination, const void *source,
+                             size_t bytes) {
+  if (!ready())
+    return false;
+  return bytes == 0 ||
+         check("cuMemcpyHtoD",
+               session().driver->memcpyHtoD(
+                   reinterpret_cast<CUdeviceptr>(destination), source, bytes));
+}
+
 void cuda_host::deallocate(void *pointer) {
   Session &s = session();
   if (pointer && s.driver && s.context)

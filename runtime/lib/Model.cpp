@@ -273,16 +273,27 @@ bool bitnet_model::load(const char *path, std::string &why) {
       return fail("is a CUDA model (" + gpuArch + "): " + why);
     }
     gpuSession = true;
-    // Kernels read the weights: one copy in managed memory.
-    gpuWeights = cuda_host::allocate(blobBytes);
+    // Kernels read the weights on every step: one copy in device memory
+    // (the host code only passes pointers into it).
+    gpuWeights = cuda_host::allocateDevice(blobBytes);
     if (!gpuWeights)
       return fail("cannot hold the weights on the GPU: " +
                   cuda_host::takeError());
-    if (randomWeights)
+    const uint8_t *source = weights;
+    std::unique_ptr<uint8_t, void (*)(void *)> staged(nullptr, std::free);
+    if (randomWeights) {
+      staged.reset(static_cast<uint8_t *>(std::malloc(blobBytes ? blobBytes : 1)));
+      if (!staged)
+        return fail("cannot allocate " + std::to_string(blobBytes) +
+                    " bytes for the random weights");
       expandRandomWeights(weights, weightBytes, fills, randomSeed(),
-                          static_cast<uint8_t *>(gpuWeights), blobBytes);
-    else if (weightBytes)
-      std::memcpy(gpuWeights, weights, weightBytes);
+                          staged.get(), blobBytes);
+      source = staged.get();
+    }
+    if (!cuda_host::copyToDevice(gpuWeights, source,
+                                 randomWeights ? blobBytes : weightBytes))
+      return fail("cannot copy the weights to the GPU: " +
+                  cuda_host::takeError());
     weights = static_cast<const uint8_t *>(gpuWeights);
     weightBytes = blobBytes;
   }
@@ -489,19 +500,22 @@ bool bitnet_model::runDecodeGraph(
     // Record: the code runs, its launches go into the graph.
     StepResult rec;
     std::memset(&rec, 0, sizeof(rec));
-    if (!cuda_host::beginCapture()) {
+    // A failed recording falls back to running the code (which the failed
+    // capture did not), and says so once: the steps are slower.
+    auto giveUp = [&] {
       graphsFailed = true;
-      cuda_host::takeError();
+      std::fprintf(stderr,
+                   "bitnet cuda: recording the decode step as a CUDA graph "
+                   "failed (%s); decode steps run without a graph\n",
+                   cuda_host::takeError().c_str());
       return false;
-    }
+    };
+    if (!cuda_host::beginCapture())
+      return giveUp();
     runCode(&rec);
     decodeGraph = cuda_host::endCapture();
-    if (!decodeGraph) {
-      // Fall back to running the code (which the failed capture did not).
-      graphsFailed = true;
-      cuda_host::takeError();
-      return false;
-    }
+    if (!decodeGraph)
+      return giveUp();
     decodeGraphResult = rec;
     decodeGraphRows[0] = rows[0];
     decodeGraphRows[1] = rows[1];

@@ -54,16 +54,16 @@ func.func @row_max(%x: tensor<6912xf32>, %init: tensor<f32>) -> tensor<f32> {
 // -----
 
 // Left alone: many outputs (enough threads already), a short reduction, a
-// dynamic one, a prime length (no divisor >= 8), an elementwise op.
+// dynamic one, an elementwise op.
 // CHECK-LABEL: func.func @left_alone
 // CHECK-NOT: tensor.expand_shape
-// CHECK-COUNT-5: linalg.generic
+// CHECK-COUNT-4: linalg.generic
 // CHECK-NOT: linalg.generic
 #m = affine_map<(d0, d1) -> (d0, d1)>
 #o = affine_map<(d0, d1) -> (d0)>
 func.func @left_alone(%wide: tensor<8192x2560xf32>, %wi: tensor<8192xf32>,
                       %short: tensor<1x256xf32>, %dyn: tensor<1x?xf32>,
-                      %prime: tensor<1x2579xf32>, %i1: tensor<1xf32>) -> (tensor<8192xf32>, tensor<1xf32>, tensor<1xf32>, tensor<1xf32>, tensor<1x256xf32>) {
+                      %i1: tensor<1xf32>) -> (tensor<8192xf32>, tensor<1xf32>, tensor<1xf32>, tensor<1x256xf32>) {
   %a = linalg.generic {indexing_maps = [#m, #o], iterator_types = ["parallel", "reduction"]}
       ins(%wide : tensor<8192x2560xf32>) outs(%wi : tensor<8192xf32>) {
   ^bb0(%v: f32, %acc: f32):
@@ -82,19 +82,13 @@ func.func @left_alone(%wide: tensor<8192x2560xf32>, %wi: tensor<8192xf32>,
     %s = arith.addf %v, %acc : f32
     linalg.yield %s : f32
   } -> tensor<1xf32>
-  %d = linalg.generic {indexing_maps = [#m, #o], iterator_types = ["parallel", "reduction"]}
-      ins(%prime : tensor<1x2579xf32>) outs(%i1 : tensor<1xf32>) {
-  ^bb0(%v: f32, %acc: f32):
-    %s = arith.addf %v, %acc : f32
-    linalg.yield %s : f32
-  } -> tensor<1xf32>
   %e = linalg.generic {indexing_maps = [#m, #m], iterator_types = ["parallel", "parallel"]}
       ins(%short : tensor<1x256xf32>) outs(%short : tensor<1x256xf32>) {
   ^bb0(%v: f32, %o2: f32):
     %s = arith.addf %v, %v : f32
     linalg.yield %s : f32
   } -> tensor<1x256xf32>
-  return %a, %b, %c, %d, %e : tensor<8192xf32>, tensor<1xf32>, tensor<1xf32>, tensor<1xf32>, tensor<1x256xf32>
+  return %a, %b, %c, %e : tensor<8192xf32>, tensor<1xf32>, tensor<1xf32>, tensor<1x256xf32>
 }
 
 // -----
@@ -149,4 +143,96 @@ func.func @reads_indices(%x: tensor<1024xf32>, %init: tensor<1024xi32>) -> tenso
     linalg.yield %s : i32
   } -> tensor<1024xi32>
   return %r : tensor<1024xi32>
+}
+
+// -----
+
+// 20 rows of 521 (a prime, like attention's 257 scores over 256 cached
+// columns and the new one): ceil(sqrt(521)) = 23 partials of 23 (the last
+// holds 15), the body run where k = i * 23 + p < 521 (interleaved) on
+// inputs read in place,
+// each partial starting at the combiner's neutral element (-inf for a
+// max), then the 23 partials combined into the original init.
+// CHECK-LABEL: func.func @prime_max
+// CHECK-DAG: %[[NEG:.*]] = arith.constant 0xFF800000 : f32
+// CHECK-DAG: %[[FILL:.*]] = linalg.fill ins(%[[NEG]] : f32) outs(%{{.*}} : tensor<20x23xf32>)
+// CHECK-DAG: %[[DOM:.*]] = tensor.empty() : tensor<20x23x23xi8>
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[DOM]] : tensor<20x23x23xi8>) outs(%[[FILL]] : tensor<20x23xf32>)
+// CHECK: %[[PI:.*]] = linalg.index 1 : index
+// CHECK: %[[I:.*]] = linalg.index 2 : index
+// CHECK: %[[K:.*]] = arith.addi
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[K]], %c521
+// CHECK: %[[KC:.*]] = arith.select %[[IN]], %[[K]], %c0
+// CHECK: %[[ROW:.*]] = linalg.index 0 : index
+// CHECK: %[[V:.*]] = tensor.extract %{{.*}}[%[[ROW]], %[[KC]]] : tensor<20x521xf32>
+// CHECK: %[[M:.*]] = arith.maximumf %[[V]], %[[ACC:.*]] : f32
+// CHECK: %[[R:.*]] = arith.select %[[IN]], %[[M]], %[[ACC]] : f32
+// CHECK: linalg.yield %[[R]]
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[P]] : tensor<20x23xf32>) outs(%{{.*}} : tensor<20xf32>)
+// CHECK: arith.maximumf
+// LONG-LABEL: func.func @prime_max
+// LONG-NOT: tensor.extract
+#pin = affine_map<(d0, d1) -> (d0, d1)>
+#pout = affine_map<(d0, d1) -> (d0)>
+func.func @prime_max(%x: tensor<20x521xf32>, %init: tensor<20xf32>) -> tensor<20xf32> {
+  %r = linalg.generic {indexing_maps = [#pin, #pout], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<20x521xf32>) outs(%init : tensor<20xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %m = arith.maximumf %a, %acc : f32
+    linalg.yield %m : f32
+  } -> tensor<20xf32>
+  return %r : tensor<20xf32>
+}
+
+// -----
+
+// A rank count over 521 (prime) whose body reads its indices: the
+// reduction's index becomes i * 23 + p (clamped), the others move past the
+// new loop; an integer sum starts its partials at 0.
+// CHECK-LABEL: func.func @prime_rank
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%{{.*}} : tensor<1x521x23x23xi8>) outs(%{{.*}} : tensor<1x521x23xi32>)
+// CHECK: %[[P:.*]] = linalg.index 2 : index
+// CHECK: %[[I:.*]] = linalg.index 3 : index
+// CHECK: %[[KC:.*]] = arith.select
+// CHECK: %[[ROW:.*]] = linalg.index 0 : index
+// CHECK: %[[OWN:.*]] = linalg.index 1 : index
+// CHECK: tensor.extract %{{.*}}[%[[ROW]], %[[OWN]]]
+// CHECK: tensor.extract %{{.*}}[%[[ROW]], %[[KC]]]
+// CHECK: arith.cmpi ult, %[[KC]], %{{.*}} : index
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x521x23xi32>) outs(%{{.*}} : tensor<1x521xi32>)
+// CHECK: arith.addi
+#ri = affine_map<(d0, d1, d2) -> (d0, d1)>
+#rj = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @prime_rank(%x: tensor<1x521xf32>, %init: tensor<1x521xi32>) -> tensor<1x521xi32> {
+  %r = linalg.generic {indexing_maps = [#ri, #rj, #ri], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %x : tensor<1x521xf32>, tensor<1x521xf32>) outs(%init : tensor<1x521xi32>) {
+  ^bb0(%a: f32, %b: f32, %acc: i32):
+    %i = linalg.index 1 : index
+    %j = linalg.index 2 : index
+    %gt = arith.cmpf ogt, %b, %a : f32
+    %before = arith.cmpi ult, %j, %i : index
+    %beats = arith.ori %gt, %before : i1
+    %inc = arith.extui %beats : i1 to i32
+    %s = arith.addi %acc, %inc : i32
+    linalg.yield %s : i32
+  } -> tensor<1x521xi32>
+  return %r : tensor<1x521xi32>
+}
+
+// -----
+
+// A combiner the pass does not know (the accumulator used twice) stays.
+// CHECK-LABEL: func.func @prime_unknown
+// CHECK: linalg.generic
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @prime_unknown(%x: tensor<521xf32>, %init: tensor<f32>) -> tensor<f32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>], iterator_types = ["reduction"]}
+      ins(%x : tensor<521xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %m = arith.mulf %acc, %acc : f32
+    %s = arith.addf %m, %a : f32
+    linalg.yield %s : f32
+  } -> tensor<f32>
+  return %r : tensor<f32>
 }

@@ -120,7 +120,7 @@ cl::opt<int64_t> gpuSplitReductions(
     cl::desc("cuda models: reductions of at least N elements with few outputs "
              "run as parallel partial reductions (0: one thread per output; "
              "float sums then add in another order than on the CPU)"),
-    cl::value_desc("N"), cl::init(512), cl::cat(category));
+    cl::value_desc("N"), cl::init(256), cl::cat(category));
 cl::opt<bool> randomWeights(
     "random-weights",
     cl::desc("Artifacts: leave the large weights out; the runtime fills them "

@@ -58,7 +58,7 @@ LogicalResult buildPipeline(OpPassManager &pm, Phase from, Phase to,
 LogicalResult buildCudaModelPipeline(OpPassManager &pm, llvm::StringRef arch,
                                      unsigned optLevel,
                                      llvm::raw_ostream &errorStream,
-                                     int64_t splitMinSize = 512);
+                                     int64_t splitMinSize = 256);
 
 /// Registers `bitnet-reference-to-llvm` (bitnet ops to the LLVM dialect).
 void registerBitNetPipelines();

@@ -56,7 +56,7 @@ struct ModelArtifactOptions {
   std::string gpuArch;
   /// CUDA: reductions of at least this many elements and few outputs run
   /// as parallel partials (bitnet-split-reductions); 0: one thread each.
-  int64_t gpuSplitMinSize = 512;
+  int64_t gpuSplitMinSize = 256;
   /// Leave the large weights out (packed ternary and other i8 tensors of at
   /// least 4 KiB, f32 tensors the size of the embedding or larger): the
   /// runtime fills them with seeded random values and says so. For timing

@@ -277,11 +277,31 @@ def BitNetSplitReductions : Pass<"bitnet-split-reductions", "::mlir::func::FuncO
     %s = linalg.generic ... ins(%p)                       // sum of 40
     ```
 
+    A length with no such divisor (a prime: attention's scores over 256
+    cached columns and the new one are 257) gets a guarded split instead:
+    `r = ceil(sqrt(R))` partials of `c = ceil(R / r)` iterations, partial
+    `p` running iterations `i * r + p` (interleaved: neighbouring threads
+    read neighbouring elements) of the original body where they are below
+    `R` (the accumulator passes through elsewhere), its inputs read
+    in place with `tensor.extract` (no padded copy), each partial starting
+    at the combiner's neutral element (`arith::getNeutralElement` of the op
+    the body yields, which must be the accumulator's only use); then the
+    partials are combined into the original init with that op.
+
+    ```mlir
+    // max over 257 becomes
+    %p = linalg.generic ins(%domain : tensor<20x17x16xi8>)   // 17 partials:
+           outs(fill(-inf) : tensor<20x17xf32>)           // k = i*17 + p,
+           { k < 257 ? max(x[row, k], acc) : acc }        // x extracted
+    %m = linalg.generic ins(%p) outs(%init)                // max of 17
+    ```
+
     Maps with a constant 0 for a unit dimension (keepdim outputs,
     broadcasts) are first rewritten without the op's unit dimensions
     (`linalg::dropUnitDims`, operands reshaped around it); ops whose maps
-    are still not projected permutations stay. `linalg.index` ops in the
-    body are renumbered for the split loops (TopK's rank counts read them).
+    are still not projected permutations stay (the guarded split needs only
+    a projected-permutation output map). `linalg.index` ops in the body are
+    renumbered for the split loops (TopK's rank counts read them).
 
     Floating-point sums are added in another order than the reference
     lowering's (maxima, integer sums and counts: the same results).
