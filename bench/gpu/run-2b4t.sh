@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # On the GPU machine: times the 2B4T-shaped artifact prepare-2b4t.sh made
 # (random weights: timing only) with bitnet-run-min --device=cuda, a 32-token
-# prompt and 128 generated tokens, once more with BITNET_CUDA_PROFILE=1 for
+# prompt and 128 generated tokens (2b4t also without programmatic dependent
+# launch, and without the decode graph), once more with BITNET_CUDA_PROFILE=1 for
 # each kernel's share of the GPU time, then the PyTorch bf16 model of the same
 # shapes (torch_2b4t.py; TORCH_COMPILE=1 adds torch.compile) in the same
 # command, and prints our speed over PyTorch's.
@@ -20,6 +21,16 @@ for z in "$dir"/*.bnx.gz; do
   "$dir/bitnet-run-min" "$out/$m.bnx" --device=cuda --prompt-ids "$prompt" \
     --max-new-tokens 128 2>&1 | grep -E "^model:|^weights:|^prefill:" |
     tee "$out/$m.speed"
+  if [ "$m" = 2b4t ]; then
+    # What the launch machinery is worth: without programmatic dependent
+    # launch, and without the decode graph as well.
+    for envs in BITNET_CUDA_DEPENDENT_LAUNCH=0 \
+      "BITNET_CUDA_DEPENDENT_LAUNCH=0 BITNET_CUDA_GRAPHS=0"; do
+      env $envs "$dir/bitnet-run-min" "$out/$m.bnx" --device=cuda \
+        --prompt-ids "$prompt" --max-new-tokens 128 2>&1 | grep -E "^prefill:" |
+        sed "s/^/($envs) /"
+    done
+  fi
   BITNET_CUDA_PROFILE=1 "$dir/bitnet-run-min" "$out/$m.bnx" --device=cuda \
     --prompt-ids "$prompt" --max-new-tokens 16 2>&1 |
     sed -n '/bitnet cuda profile/,$p' | head -34

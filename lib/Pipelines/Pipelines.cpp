@@ -76,6 +76,17 @@ static std::string cudaToolkitPath() {
   return "/usr/local/cuda";
 }
 
+bool mlir::bitnet::gpuArchSupportsDependentLaunch(StringRef arch) {
+  unsigned major = 0;
+  // "sm_90", "sm_90a", "sm_100": the digits before the last one.
+  StringRef digits = arch;
+  if (!digits.consume_front("sm_"))
+    return false;
+  digits = digits.take_while([](char c) { return c >= '0' && c <= '9'; });
+  return digits.size() >= 2 && !digits.drop_back().getAsInteger(10, major) &&
+         major >= 9;
+}
+
 LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
                                                   StringRef arch,
                                                   unsigned optLevel,
@@ -85,6 +96,11 @@ LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
       splitMinSize > 0 ? "func.func(bitnet-split-reductions{min-size=" +
                              std::to_string(splitMinSize) + "}),"
                        : "";
+  // sm_90 and later: launches overlap the previous kernel's tail
+  // (programmatic dependent launch; the runtime sets the launch attribute
+  // for artifacts whose kernels wait for their predecessor).
+  std::string dependentLaunch =
+      gpuArchSupportsDependentLaunch(arch) ? "bitnet-dependent-launch," : "";
   // Kernels read the step's scalars (start position) from memory: the
   // launches do not change from one step to the next.
   std::string pipeline =
@@ -97,7 +113,7 @@ LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
       "bitnet-map-loops-to-gpu,"
       "convert-parallel-loops-to-gpu,bitnet-check-host-memory-for-gpu),"
       "gpu-kernel-outlining,lower-affine,canonicalize,cse,"
-      "bitnet-merge-gpu-modules,convert-scf-to-cf,"
+      "bitnet-merge-gpu-modules," + dependentLaunch + "convert-scf-to-cf,"
       // PTX 8.5: kernels may take up to 32 KB of parameters (fused loops
       // over many buffers pass many memref descriptors).
       "nvvm-attach-target{chip=" + arch.str() + " features=+ptx85 O=" +

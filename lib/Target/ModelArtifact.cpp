@@ -233,8 +233,13 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   std::ostringstream meta;
   meta << "format=bitnet-artifact\n";
   meta << "target=" << (cuda ? "cuda" : "x86_64") << "\n";
-  if (cuda)
+  if (cuda) {
     meta << "gpu_arch=" << options.gpuArch << "\n";
+    // Its kernels wait for their predecessor (bitnet-dependent-launch):
+    // the runtime may overlap their launches.
+    if (gpuArchSupportsDependentLaunch(options.gpuArch))
+      meta << "gpu_dependent_launch=1\n";
+  }
   auto variant = dyn_cast_or_null<StringAttr>(record.get("variant"));
   summary.variant = variant ? variant.str() : "unknown";
   meta << "variant=" << summary.variant << "\n";

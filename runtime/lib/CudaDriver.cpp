@@ -55,6 +55,7 @@ bool loadDriver(Driver &d, std::string &error) {
       entry("cuModuleUnload", d.moduleUnload),
       entry("cuModuleGetFunction", d.moduleGetFunction),
       entry("cuLaunchKernel", d.launchKernel),
+      entry("cuLaunchKernelEx", d.launchKernelEx),
       entry("cuMemAlloc_v2", d.memAlloc),
       entry("cuMemAllocManaged", d.memAllocManaged),
       entry("cuStreamSynchronize", d.streamSynchronize),

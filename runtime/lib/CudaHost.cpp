@@ -46,6 +46,9 @@ struct Session {
   };
   std::unordered_map<const void *, Arena> arenas;
   Arena *arena = nullptr; // the running step's
+  /// The running step's kernels may be launched with programmatic stream
+  /// serialization (they wait for their predecessor themselves).
+  bool dependentLaunch = false;
   /// Held while a step runs (Step).
   std::mutex stepMutex;
   /// BITNET_CUDA_PROFILE: events around each launch of the step, and the
@@ -300,16 +303,22 @@ static void *arenaAllocate(size_t bytes) {
   return p;
 }
 
-cuda_host::Step::Step(const void *arena) {
+cuda_host::Step::Step(const void *arena, bool dependentLaunch) {
+  static const bool allowed = [] {
+    const char *v = std::getenv("BITNET_CUDA_DEPENDENT_LAUNCH");
+    return !(v && std::string(v) == "0");
+  }();
   Session &s = session();
   s.stepMutex.lock();
   s.arena = &s.arenas[arena];
   s.arena->chunk = s.arena->used = 0;
+  s.dependentLaunch = dependentLaunch && allowed;
 }
 
 cuda_host::Step::~Step() {
   Session &s = session();
   s.arena = nullptr;
+  s.dependentLaunch = false;
   s.stepMutex.unlock();
 }
 
@@ -542,13 +551,28 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
     p.kernels[p.used] = s.lastKernel;
     s.driver->eventRecord(p.events[p.used].first, static_cast<CUstream>(stream));
   }
-  check("cuLaunchKernel",
-        s.driver->launchKernel(
-            static_cast<CUfunction>(function), unsigned(gridX), unsigned(gridY),
-            unsigned(gridZ), unsigned(blockX), unsigned(blockY),
-            unsigned(blockZ), unsigned(sharedBytes),
-            static_cast<CUstream>(stream), params, extra),
-        s.lastKernel);
+  if (s.dependentLaunch) {
+    CudaLaunchAttribute attribute{};
+    attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attribute.value.programmaticStreamSerializationAllowed = 1;
+    CudaLaunchConfig config{unsigned(gridX),  unsigned(gridY),
+                            unsigned(gridZ),  unsigned(blockX),
+                            unsigned(blockY), unsigned(blockZ),
+                            unsigned(sharedBytes), static_cast<CUstream>(stream),
+                            &attribute,       1};
+    check("cuLaunchKernelEx",
+          s.driver->launchKernelEx(&config, static_cast<CUfunction>(function),
+                                   params, extra),
+          s.lastKernel);
+  } else {
+    check("cuLaunchKernel",
+          s.driver->launchKernel(
+              static_cast<CUfunction>(function), unsigned(gridX),
+              unsigned(gridY), unsigned(gridZ), unsigned(blockX),
+              unsigned(blockY), unsigned(blockZ), unsigned(sharedBytes),
+              static_cast<CUstream>(stream), params, extra),
+          s.lastKernel);
+  }
   if (timed)
     s.driver->eventRecord(p.events[p.used++].second,
                           static_cast<CUstream>(stream));

@@ -69,8 +69,11 @@ void deallocateHost(void *pointer);
 /// (its results included) is gone.
 class Step {
 public:
-  /// `arena` keys the step arena (one per model and step kind).
-  explicit Step(const void *arena);
+  /// `arena` keys the step arena (one per model and step kind). With
+  /// `dependentLaunch` (the model's kernels wait for their predecessor,
+  /// bitnet-dependent-launch) launches overlap the previous kernel's tail,
+  /// unless BITNET_CUDA_DEPENDENT_LAUNCH=0.
+  explicit Step(const void *arena, bool dependentLaunch = false);
   ~Step();
   Step(const Step &) = delete;
   Step &operator=(const Step &) = delete;

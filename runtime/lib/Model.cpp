@@ -115,6 +115,9 @@ struct bitnet_model {
   std::string device = "cpu", gpuArch;
   bool gpuSession = false;
   void *gpuWeights = nullptr;
+  /// The kernels wait for their predecessor (bitnet-dependent-launch):
+  /// launches may overlap.
+  bool dependentLaunch = false;
   /// An artifact compiled with --random-weights: the runtime filled its
   /// large weights (RandomWeights.h); on the CPU into hostWeights.
   bool randomWeights = false;
@@ -267,6 +270,7 @@ bool bitnet_model::load(const char *path, std::string &why) {
   }
   if (gpu) {
     gpuArch = artifact.get("gpu_arch");
+    dependentLaunch = artifact.get("gpu_dependent_launch") == "1";
     std::string why;
     if (!cuda_host::acquire(gpuArch, device, why)) {
       loadError = BITNET_ERROR_DEVICE;
@@ -414,7 +418,8 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
   std::optional<cuda_host::Step> gpuStep;
   bool decoding = fn == decode;
   if (gpu) {
-    gpuStep.emplace(decoding ? decodeArena() : static_cast<const void *>(this));
+    gpuStep.emplace(decoding ? decodeArena() : static_cast<const void *>(this),
+                    dependentLaunch);
     if (cuda_host::tracing())
       std::fprintf(stderr, "bitnet cuda: step ids %p start %p kv %p rows %p "
                            "weights %p\n", (void *)idBuf, (void *)&start,

@@ -54,11 +54,16 @@ LogicalResult buildPipeline(OpPassManager &pm, Phase from, Phase to,
 /// runtime provides both (device-accessible memory).
 /// `splitMinSize`: reductions of at least this many elements (and few
 /// outputs) are split into parallel partials (bitnet-split-reductions);
-/// 0 leaves every reduction on one thread per output.
+/// 0 leaves every reduction on one thread per output. For sm_90 and later
+/// every kernel waits for its predecessor itself (bitnet-dependent-launch).
 LogicalResult buildCudaModelPipeline(OpPassManager &pm, llvm::StringRef arch,
                                      unsigned optLevel,
                                      llvm::raw_ostream &errorStream,
                                      int64_t splitMinSize = 256);
+
+/// Whether kernels for `arch` ("sm_90a", ...) can use programmatic
+/// dependent launch (griddepcontrol: sm_90 and later).
+bool gpuArchSupportsDependentLaunch(llvm::StringRef arch);
 
 /// Registers `bitnet-reference-to-llvm` (bitnet ops to the LLVM dialect).
 void registerBitNetPipelines();

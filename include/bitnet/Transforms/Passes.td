@@ -426,4 +426,34 @@ def BitNetMergeGPUModules : Pass<"bitnet-merge-gpu-modules", "::mlir::ModuleOp">
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def BitNetDependentLaunch : Pass<"bitnet-dependent-launch", "::mlir::ModuleOp"> {
+  let summary = "Let each kernel launch while the one before it finishes "
+                "(programmatic dependent launch, sm_90 and later)";
+  let description = [{
+    A decode step of the whole-model CUDA path is thousands of small kernels
+    in a row, and each waits for the previous one to finish before the GPU
+    even starts launching it. With programmatic dependent launch (the
+    runtime launches with `CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION`)
+    the next kernel's blocks may be scheduled early; a kernel then has to
+    wait for its predecessor's results itself. This pass makes every kernel
+    (`gpu.func` with `kernel`, in every `gpu.module`) begin with
+
+    ```mlir
+    nvvm.griddepcontrol wait                // the previous grid has finished
+                                            // and its writes are visible
+    nvvm.griddepcontrol launch_dependents   // the next grid may launch
+    ```
+
+    before any memory access, so a kernel runs exactly when it ran before,
+    only its launch overlaps. The module gets the unit attribute
+    `bitnet.dependent_launch`, which the model compiler records in the
+    artifact (`gpu_dependent_launch=1`): the runtime uses the launch
+    attribute for such artifacts only (a kernel without the wait could read
+    its inputs before they are written). The instructions need sm_90: the
+    model compiler runs this pass for sm_90 and later.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::NVVM::NVVMDialect"];
+}
+
 #endif // BITNET_TRANSFORMS_PASSES_TD

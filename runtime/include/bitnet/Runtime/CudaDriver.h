@@ -67,6 +67,28 @@ struct CudaMemcpy3D {
   size_t WidthInBytes, Height, Depth;
 };
 
+/// cuda.h's CUlaunchAttribute (an id and a 64-byte value union) and
+/// CUlaunchConfig, field for field, for cuLaunchKernelEx.
+constexpr int CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
+struct CudaLaunchAttribute {
+  int id;
+  char pad[4];
+  union {
+    char bytes[64];
+    int programmaticStreamSerializationAllowed;
+    void *alignment;
+  } value;
+};
+static_assert(sizeof(CudaLaunchAttribute) == 72, "cuda.h's layout");
+struct CudaLaunchConfig {
+  unsigned gridDimX, gridDimY, gridDimZ;
+  unsigned blockDimX, blockDimY, blockDimZ;
+  unsigned sharedMemBytes;
+  CUstream hStream;
+  CudaLaunchAttribute *attrs;
+  unsigned numAttrs;
+};
+
 /// The driver entry points, resolved from libcuda.so.1.
 struct Driver {
   CUresult (*init)(unsigned);
@@ -84,6 +106,8 @@ struct Driver {
   CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **);
+  CUresult (*launchKernelEx)(const CudaLaunchConfig *, CUfunction, void **,
+                             void **);
   CUresult (*memAlloc)(CUdeviceptr *, size_t);
   CUresult (*memAllocManaged)(CUdeviceptr *, size_t, unsigned);
   CUresult (*streamSynchronize)(CUstream);
