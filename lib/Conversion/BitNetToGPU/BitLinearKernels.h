@@ -9,9 +9,11 @@
 #ifndef BITNET_LIB_CONVERSION_BITNETTOGPU_BITLINEARKERNELS_H
 #define BITNET_LIB_CONVERSION_BITNETTOGPU_BITLINEARKERNELS_H
 
+#include "bitnet/Conversion/BitNetToGPU/BitNetToGPU.h"
 #include "bitnet/Dialect/BitNet/IR/BitNetDialect.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/BuiltinOps.h"
 
 #include <optional>
 
@@ -42,6 +44,22 @@ struct LayerShape {
   /// the columns of non-zero inputs (kGPUColumnsAttrName).
   bool columns = false;
 };
+
+/// The module's `gpu.module @bitnet_kernels`, created first in the module
+/// (bitnet-merge-gpu-modules gathers outlined kernels into the first
+/// gpu.module) or, with `atEnd`, last; the module becomes a GPU container.
+inline gpu::GPUModuleOp getOrCreateKernelModule(ModuleOp module,
+                                                bool atEnd = false) {
+  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                  UnitAttr::get(module.getContext()));
+  if (auto existing =
+          module.lookupSymbol<gpu::GPUModuleOp>(kGPUKernelModuleName))
+    return existing;
+  OpBuilder top(module.getBodyRegion());
+  if (atEnd)
+    top.setInsertionPointToEnd(module.getBody());
+  return gpu::GPUModuleOp::create(top, module.getLoc(), kGPUKernelModuleName);
+}
 
 /// Threads in a warp.
 inline constexpr int64_t kWarp = 32;

@@ -983,15 +983,8 @@ struct BitLinearToGPUPass
     SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
     if (funcs.empty())
       return;
-    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                    UnitAttr::get(ctx));
-    auto gpuModule = module.lookupSymbol<gpu::GPUModuleOp>(kGPUKernelModuleName);
-    if (!gpuModule) {
-      OpBuilder top(module.getBodyRegion());
-      top.setInsertionPointToEnd(module.getBody());
-      gpuModule =
-          gpu::GPUModuleOp::create(top, module.getLoc(), kGPUKernelModuleName);
-    }
+    gpu::GPUModuleOp gpuModule =
+        getOrCreateKernelModule(module, /*atEnd=*/true);
     for (func::FuncOp func : funcs) {
       if (func.isPrivate() || func.isDeclaration())
         continue;

@@ -118,16 +118,7 @@ struct LaunchBitLinearKernelsPass
     });
     if (sites.empty())
       return;
-    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                    UnitAttr::get(ctx));
-    auto gpuModule = module.lookupSymbol<gpu::GPUModuleOp>(kGPUKernelModuleName);
-    if (!gpuModule) {
-      // First in the module: bitnet-merge-gpu-modules gathers the outlined
-      // kernels into the first gpu.module.
-      OpBuilder top(module.getBodyRegion());
-      gpuModule =
-          gpu::GPUModuleOp::create(top, module.getLoc(), kGPUKernelModuleName);
-    }
+    gpu::GPUModuleOp gpuModule = getOrCreateKernelModule(module);
     Type i8 = IntegerType::get(ctx, 8), f32 = Float32Type::get(ctx);
     llvm::StringMap<gpu::GPUFuncOp> kernels;
     for (auto [op, s] : sites) {

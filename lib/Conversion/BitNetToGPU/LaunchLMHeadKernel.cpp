@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "BitLinearKernels.h"
 #include "bitnet/Conversion/BitNetToGPU/BitNetToGPU.h"
 #include "bitnet/Transforms/DecoderRecord.h"
 
@@ -35,7 +36,7 @@ using namespace mlir::bitnet;
 
 namespace {
 
-constexpr int64_t kWarp = 32;
+using gpu_kernels::kWarp;
 /// Bytes a lane loads from a weight row at once.
 constexpr int64_t kPieceBytes = 16;
 
@@ -319,14 +320,7 @@ struct LaunchLMHeadKernelPass
     });
     if (heads.empty())
       return;
-    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                    UnitAttr::get(ctx));
-    auto gpuModule = module.lookupSymbol<gpu::GPUModuleOp>(kGPUKernelModuleName);
-    if (!gpuModule) {
-      OpBuilder top(module.getBodyRegion());
-      gpuModule =
-          gpu::GPUModuleOp::create(top, module.getLoc(), kGPUKernelModuleName);
-    }
+    gpu::GPUModuleOp gpuModule = gpu_kernels::getOrCreateKernelModule(module);
     llvm::StringMap<gpu::GPUFuncOp> kernels;
     // One [N, K] copy per distinct weight attribute (prefill and decode
     // entries share the LM head).
