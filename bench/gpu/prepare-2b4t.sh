@@ -3,7 +3,8 @@
 # BitNet b1.58 2B4T-shaped a4.8 model (models/make_2b4t.py's export, 30
 # layers, vocab 128256) compiled for CUDA with --random-weights (its 1.9 GB
 # of weights cannot travel; the runtime fills them from a seed, so only the
-# timing means something), once more with --lm-head=int8, plus bitnet-run-min, the runtime and the PyTorch
+# timing means something), once more with --lm-head=int8, and without
+# launch fusion, plus bitnet-run-min, the runtime and the PyTorch
 # baseline torch_2b4t.py.
 #   bash bench/gpu/prepare-2b4t.sh [DIR_WITH_2b4t.onnx]   (default /tmp/m2b)
 set -euo pipefail
@@ -30,6 +31,6 @@ compile() {
 compile 2b4t
 # The opt-in int8 LM head (per-row scales): a quarter of its bytes.
 compile 2b4t-lmhead-int8 --lm-head=int8
-# Reductions from 64 elements split (the default is 256).
-compile 2b4t-split64 --gpu-split-reductions=64
+# Small launches left as they are (bitnet-fuse-small-launches off).
+compile 2b4t-nofuse --gpu-fuse-launches=0
 du -sh "$dest"

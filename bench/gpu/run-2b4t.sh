@@ -31,6 +31,11 @@ for z in "$dir"/*.bnx.gz; do
         sed "s/^/($envs) /"
     done
   fi
+  # Kernels one decode step launches (the last step's, from the launch trace).
+  BITNET_CUDA_TRACE=1 "$dir/bitnet-run-min" "$out/$m.bnx" --device=cuda \
+    --prompt-ids "$prompt" --max-new-tokens 2 2>&1 |
+    awk '/step ids/{n=0; b=0} / grid /{n++; if ($3 ~ /^bitlinear/) b++}
+      END{print n " launches in a decode step, " b+0 " of them BitLinear GEMV kernels"}'
   BITNET_CUDA_PROFILE=1 "$dir/bitnet-run-min" "$out/$m.bnx" --device=cuda \
     --prompt-ids "$prompt" --max-new-tokens 16 2>&1 |
     sed -n '/bitnet cuda profile/,$p' | head -34

@@ -91,11 +91,21 @@ LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
                                                   StringRef arch,
                                                   unsigned optLevel,
                                                   raw_ostream &errorStream,
-                                                  int64_t splitMinSize) {
+                                                  int64_t splitMinSize,
+                                                  int64_t fuseMaxThreads,
+                                                  int64_t fuseMaxWork) {
   std::string split =
       splitMinSize > 0 ? "func.func(bitnet-split-reductions{min-size=" +
                              std::to_string(splitMinSize) + "}),"
                        : "";
+  // Launches whose work is far below a launch's cost run back to back in
+  // one block (sizes folded to constants first).
+  std::string fuse =
+      fuseMaxThreads > 0
+          ? "canonicalize,bitnet-fuse-small-launches{max-threads=" +
+                std::to_string(fuseMaxThreads) +
+                " max-work=" + std::to_string(fuseMaxWork) + "},"
+          : "";
   // sm_90 and later: launches overlap the previous kernel's tail
   // (programmatic dependent launch; the runtime sets the launch attribute
   // for artifacts whose kernels wait for their predecessor).
@@ -111,7 +121,8 @@ LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
       // into it, elementwise chains bufferization split) become one kernel.
       "convert-linalg-to-parallel-loops,scf-parallel-loop-fusion,"
       "bitnet-map-loops-to-gpu,"
-      "convert-parallel-loops-to-gpu,bitnet-check-host-memory-for-gpu),"
+      "convert-parallel-loops-to-gpu," + fuse +
+      "bitnet-check-host-memory-for-gpu),"
       "gpu-kernel-outlining,lower-affine,canonicalize,cse,"
       "bitnet-merge-gpu-modules," + dependentLaunch + "convert-scf-to-cf,"
       // PTX 8.5: kernels may take up to 32 KB of parameters (fused loops

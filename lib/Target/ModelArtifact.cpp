@@ -54,6 +54,12 @@ std::string projectionLabel(const std::vector<const imp::ImportStats::BitLinearS
   return "linear";
 }
 
+/// MLIR's pass manager flags (--mlir-print-ir-after=PASS, --mlir-timing,
+/// ...) where the tool registered them; a no-op otherwise.
+void applyDebugOptions(PassManager &pm) {
+  (void)applyPassManagerCLOptions(pm);
+}
+
 } // namespace
 
 bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
@@ -118,6 +124,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   const bool cuda = !options.gpuArch.empty();
   const bool ukernels = options.ukernels && !cuda;
   PassManager toLinalg(&context);
+  applyDebugOptions(toLinalg);
   std::string pipelineErrors;
   llvm::raw_string_ostream pipelineStream(pipelineErrors);
   if (options.sparseKernels && ukernels)
@@ -139,6 +146,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   }
   if (options.int8LMHead) {
     PassManager lmHead(&context);
+  applyDebugOptions(lmHead);
     lmHead.addPass(createBitNetInt8LMHead());
     if (failed(lmHead.run(**module))) {
       error = "quantizing the LM head of '" + model.path + "' failed";
@@ -148,6 +156,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   {
     // Entries return only the logit rows the runtime asks for.
     PassManager rows(&context);
+  applyDebugOptions(rows);
     rows.addPass(createBitNetSelectLogitRows());
     // The LM head (on the selected rows) as a bandwidth-shaped kernel.
     if (cuda)
@@ -172,10 +181,13 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     return false;
   }
   PassManager toLLVM(&context);
+  applyDebugOptions(toLLVM);
   LogicalResult built =
       cuda ? buildCudaModelPipeline(toLLVM, options.gpuArch,
                                     options.cpu.optLevel, pipelineStream,
-                                    options.gpuSplitMinSize)
+                                    options.gpuSplitMinSize,
+                                    options.gpuFuseMaxThreads,
+                                    options.gpuFuseMaxWork)
            : buildPipeline(toLLVM, Phase::Linalg, Phase::LLVM, pipelineStream,
                            ukernels);
   if (failed(built) || failed(toLLVM.run(**module))) {

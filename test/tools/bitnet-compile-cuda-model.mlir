@@ -19,3 +19,21 @@
 // RUN: not bitnet-run %t/a48.bnx --device=cpu --prompt-ids 1,2 2>&1 | FileCheck %s --check-prefix=DEVICE
 // RUN: not bitnet-run-min %t/a48.bnx --device=cpu --prompt-ids 1,2 2>&1 | FileCheck %s --check-prefix=DEVICE
 // DEVICE: error: {{.*(is a CUDA model \(sm_90a\)|was compiled for CUDA \(sm_90a\))}}
+//
+// Runs of small launches become one single-block kernel
+// (bitnet-fuse-small-launches, --gpu-fuse-launches=N threads at most per
+// launch, 0: off), its stages separated by barriers; the pass-manager
+// flags (--mlir-print-ir-after=PASS) show it.
+// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/fused.bnx --mlir-print-ir-after=bitnet-fuse-small-launches --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=FUSE
+// FUSE: IR Dump After BitNetFuseSmallLaunches
+// FUSE: gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) threads
+// FUSE: gpu.barrier
+// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/unfused.bnx --gpu-fuse-launches=0 --mlir-print-ir-after=bitnet-fuse-small-launches 2>&1 | FileCheck %s --check-prefix=NOFUSE
+// NOFUSE-NOT: IR Dump After BitNetFuseSmallLaunches
+// NOFUSE: bitnet-compile: wrote
+// RUN: not bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx -o %t/bad.bnx --gpu-fuse-launches=-1 2>&1 | FileCheck %s --check-prefix=NEGATIVE
+// NEGATIVE: bitnet-compile: error: --gpu-fuse-launches must be >= 0
+// RUN: not test -e %t/bad.bnx
+// RUN: not bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx -o %t/bad.bnx --gpu-fuse-work=0 2>&1 | FileCheck %s --check-prefix=NEGATIVE-WORK
+// NEGATIVE-WORK: bitnet-compile: error: --gpu-fuse-work must be >= 1
+// RUN: not test -e %t/bad.bnx

@@ -121,6 +121,18 @@ cl::opt<int64_t> gpuSplitReductions(
              "run as parallel partial reductions (0: one thread per output; "
              "float sums then add in another order than on the CPU)"),
     cl::value_desc("N"), cl::init(256), cl::cat(category));
+cl::opt<int64_t> gpuFuseLaunches(
+    "gpu-fuse-launches",
+    cl::desc("cuda models: consecutive kernels of at most N threads each run "
+             "as one single-block kernel, stage after stage "
+             "(bitnet-fuse-small-launches; 0: off)"),
+    cl::value_desc("N"), cl::init(4096), cl::cat(category));
+cl::opt<int64_t> gpuFuseWork(
+    "gpu-fuse-work",
+    cl::desc("cuda models: a kernel whose threads loop joins such a run only "
+             "while a thread of the merged kernel runs at most N loop "
+             "iterations for it"),
+    cl::value_desc("N"), cl::init(64), cl::cat(category));
 cl::opt<bool> randomWeights(
     "random-weights",
     cl::desc("Artifacts: leave the large weights out; the runtime fills them "
@@ -263,6 +275,9 @@ int main(int argc, char **argv) {
   registerMLIRContextCLOptions();
   registerAllPasses();
   bitnet::registerAllBitNetPasses();
+  // --mlir-print-ir-after=PASS, --mlir-timing, ...: to look inside the
+  // artifact pipelines (after the passes are registered: the flags list them).
+  registerPassManagerCLOptions();
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
@@ -365,6 +380,12 @@ int main(int argc, char **argv) {
       if (gpuSplitReductions < 0)
         return fail("--gpu-split-reductions must be >= 0");
       options.gpuSplitMinSize = gpuSplitReductions;
+      if (gpuFuseLaunches < 0)
+        return fail("--gpu-fuse-launches must be >= 0");
+      options.gpuFuseMaxThreads = gpuFuseLaunches;
+      if (gpuFuseWork < 1)
+        return fail("--gpu-fuse-work must be >= 1");
+      options.gpuFuseMaxWork = gpuFuseWork;
       // The host code only launches kernels: any x86-64 runs it unless a
       // CPU is asked for.
       if (mcpu.getNumOccurrences() == 0)
@@ -417,6 +438,7 @@ int main(int argc, char **argv) {
   }
 
   PassManager pm(&context);
+  (void)applyPassManagerCLOptions(pm);
   if (failed(bitnet::buildPipeline(pm, bitnet::Phase::BitNet, stop, errs())) ||
       failed(pm.run(*module)))
     return fail("compilation of '" + inputFile + "' failed");

@@ -56,10 +56,16 @@ LogicalResult buildPipeline(OpPassManager &pm, Phase from, Phase to,
 /// outputs) are split into parallel partials (bitnet-split-reductions);
 /// 0 leaves every reduction on one thread per output. For sm_90 and later
 /// every kernel waits for its predecessor itself (bitnet-dependent-launch).
+/// `fuseMaxThreads`: runs of consecutive launches of at most this many
+/// threads each become one single-block kernel (bitnet-fuse-small-launches;
+/// 0: every launch stays its own kernel), those whose threads loop only
+/// while a merged thread runs at most `fuseMaxWork` iterations for them.
 LogicalResult buildCudaModelPipeline(OpPassManager &pm, llvm::StringRef arch,
                                      unsigned optLevel,
                                      llvm::raw_ostream &errorStream,
-                                     int64_t splitMinSize = 256);
+                                     int64_t splitMinSize = 256,
+                                     int64_t fuseMaxThreads = 4096,
+                                     int64_t fuseMaxWork = 64);
 
 /// Whether kernels for `arch` ("sm_90a", ...) can use programmatic
 /// dependent launch (griddepcontrol: sm_90 and later).

@@ -57,6 +57,12 @@ struct ModelArtifactOptions {
   /// CUDA: reductions of at least this many elements and few outputs run
   /// as parallel partials (bitnet-split-reductions); 0: one thread each.
   int64_t gpuSplitMinSize = 256;
+  /// CUDA: runs of consecutive kernels of at most this many threads each
+  /// become one single-block kernel (bitnet-fuse-small-launches); 0: off.
+  int64_t gpuFuseMaxThreads = 4096;
+  /// CUDA: loop iterations a merged kernel's thread may run for one of the
+  /// launches it took in (bitnet-fuse-small-launches' max-work).
+  int64_t gpuFuseMaxWork = 64;
   /// Leave the large weights out (packed ternary and other i8 tensors of at
   /// least 4 KiB, f32 tensors the size of the embedding or larger): the
   /// runtime fills them with seeded random values and says so. For timing

@@ -456,4 +456,73 @@ def BitNetDependentLaunch : Pass<"bitnet-dependent-launch", "::mlir::ModuleOp"> 
                            "::mlir::NVVM::NVVMDialect"];
 }
 
+def BitNetFuseSmallLaunches : Pass<"bitnet-fuse-small-launches", "::mlir::func::FuncOp"> {
+  let summary = "Run runs of small consecutive gpu.launch ops as one "
+                "single-block kernel";
+  let description = [{
+    A decode step of the whole-model CUDA path launches dozens of kernels per
+    layer that do almost nothing (a norm's partial sums, a quantizer's scale,
+    RoPE, a softmax's pieces over one token): each costs a launch, about
+    5 us, for well under a microsecond of work. This pass merges every run
+    of such launches into one `gpu.launch` of a single block of `block-size`
+    threads that executes the original launches one after the other, each
+    as a loop of its original threads strided by the block size, separated
+    by `gpu.barrier` (which makes the global-memory writes of one stage
+    visible to the whole block before the next reads them):
+
+    ```mlir
+    gpu.launch blocks(...) in (4, 1, 1) threads(...) in (256, 1, 1) { A }
+    gpu.launch blocks(...) in (1, 1, 1) threads(...) in (1, 1, 1) { B }
+    // becomes
+    gpu.launch blocks(...) in (1, 1, 1) threads(%t, ...) in (1024, 1, 1) {
+      // A's 1024 threads: %t is block %t / 256, thread %t mod 256
+      A
+      gpu.barrier
+      scf.if %t < 1 { B }
+    }
+    ```
+
+    A launch joins a run when its grid and block sizes are constants, it
+    has at most `max-threads` threads in all, no workgroup or private
+    memory, no async tokens or clusters, and its body is one block without
+    GPU operations other than its terminator (no barriers or shuffles whose
+    meaning depends on the original block). Between two launches of a run
+    there may only be operations without memory effects or that only
+    allocate; deallocations there move behind the merged launch, which
+    takes the place of the run's last launch. Runs of one launch stay as
+    they are. The merged kernel runs on one multiprocessor, so a launch
+    whose threads loop joins only when the loop iterations one merged
+    thread runs for it (its threads over `block-size`, rounded up, times
+    the constant trip counts of its loops) stay within `max-work`: on the
+    2B4T decode step, a merged attention product (2,560 threads looping
+    over 257 cache rows) took 300 us where its own launch took 15. A run also ends before a launch that would take the merged
+    kernel's parameters (the distinct values its stages use from outside,
+    memrefs as descriptors) past `max-param-bytes`: PTX allows 32 KB, and
+    a 2B4T decode step's runs would reach 46 KB. Grid and block sizes must
+    be folded to constants first (`canonicalize`).
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", "1024",
+           "Threads of the merged kernel's single block (a multiple of 32 "
+           "in [32, 1024]; fewer when no launch of the run has that many)">,
+    Option<"maxThreads", "max-threads", "int64_t", "4096",
+           "Largest launch (grid times block threads) that joins a run">,
+    Option<"maxWork", "max-work", "int64_t", "64",
+           "Loop iterations a thread of the merged block may run for one "
+           "launch (the launch's rounds over the block times the constant "
+           "trip counts of its loops; loops of unknown length never join)">,
+    Option<"maxParamBytes", "max-param-bytes", "int64_t", "16384",
+           "Kernel parameter bytes a merged launch may take (8 per scalar, "
+           "8 per memref descriptor field); a run that would need more "
+           "ends and the next starts">,
+  ];
+  let statistics = [
+    Statistic<"numMerged", "merged-launches",
+              "Runs of launches merged into one">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // BITNET_TRANSFORMS_PASSES_TD

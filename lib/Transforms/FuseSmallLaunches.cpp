@@ -1,0 +1,328 @@
+//===- FuseSmallLaunches.cpp - Runs of small launches as one kernel -------===//
+//
+// A decode step launches many kernels that each do a few hundred threads'
+// worth of work; their launch latency, not their work, sets the step's time.
+// This pass runs each run of such consecutive launches as one single-block
+// kernel whose stages are separated by barriers; the pass description in
+// Passes.td has the contract.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bitnet/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+#include "llvm/Support/MathExtras.h"
+
+namespace mlir::bitnet {
+#define GEN_PASS_DEF_BITNETFUSESMALLLAUNCHES
+#include "bitnet/Transforms/Passes.h.inc"
+} // namespace mlir::bitnet
+
+using namespace mlir;
+
+namespace {
+
+/// A launch's constant sizes: block x, y, z then grid x, y, z (the order in
+/// which a linear thread number decomposes, x fastest as in a warp).
+struct LaunchSizes {
+  std::array<int64_t, 6> dims;
+  int64_t threads = 1;
+};
+
+/// The loop iterations one thread runs through `block`: 1 for straight-line
+/// code, the trip count times the body's work for each `scf.for` with
+/// constant bounds, the larger branch of an `scf.if`; nullopt for loops
+/// whose trip count is not a constant (or anything looping otherwise).
+std::optional<int64_t> threadWork(Block &block) {
+  int64_t work = 1;
+  for (Operation &op : block) {
+    if (op.getNumRegions() == 0)
+      continue;
+    if (auto loop = dyn_cast<scf::ForOp>(op)) {
+      std::optional<APInt> trips = loop.getStaticTripCount();
+      std::optional<int64_t> body = threadWork(*loop.getBody());
+      if (!trips || !body || trips->getActiveBits() > 32)
+        return std::nullopt;
+      work += static_cast<int64_t>(trips->getZExtValue()) * *body;
+    } else if (auto branch = dyn_cast<scf::IfOp>(op)) {
+      int64_t most = 0;
+      for (Region &region : branch->getRegions()) {
+        if (region.empty())
+          continue;
+        std::optional<int64_t> w = threadWork(region.front());
+        if (!w)
+          return std::nullopt;
+        most = std::max(most, *w);
+      }
+      work += most;
+    } else {
+      return std::nullopt;
+    }
+    if (work > (int64_t{1} << 40))
+      return std::nullopt;
+  }
+  return work;
+}
+
+/// The sizes of `launch` if it may join a run of at most `maxThreads`
+/// threads per launch, each thread of the merged block of `blockSize`
+/// running at most `maxWork` loop iterations for it.
+std::optional<LaunchSizes> fusibleSizes(gpu::LaunchOp launch,
+                                        int64_t maxThreads, int64_t blockSize,
+                                        int64_t maxWork) {
+  if (launch.getAsyncToken() || !launch.getAsyncDependencies().empty() ||
+      launch.hasClusterSize() || launch.getDynamicSharedMemorySize() ||
+      launch.getNumWorkgroupAttributions() ||
+      launch.getNumPrivateAttributions() ||
+      !llvm::hasSingleElement(launch.getBody()))
+    return std::nullopt;
+  gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
+  gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
+  Value values[6] = {block.x, block.y, block.z, grid.x, grid.y, grid.z};
+  LaunchSizes sizes;
+  for (unsigned d = 0; d < 6; ++d) {
+    std::optional<int64_t> size = getConstantIntValue(values[d]);
+    if (!size || *size < 1 || *size > maxThreads)
+      return std::nullopt;
+    sizes.dims[d] = *size;
+    sizes.threads *= *size;
+    if (sizes.threads > maxThreads)
+      return std::nullopt;
+  }
+  // Barriers, shuffles and id queries mean something only in the original
+  // block shape.
+  Dialect *gpuDialect = launch->getDialect();
+  WalkResult walk = launch.getBody().walk([&](Operation *op) {
+    if (op->getDialect() == gpuDialect && !isa<gpu::TerminatorOp>(op))
+      return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return std::nullopt;
+  // One block runs what the launch spread over the GPU: a stage whose
+  // threads loop (an attention row over the cache, a long reduction) would
+  // take far longer there than the launch it saves.
+  std::optional<int64_t> work = threadWork(launch.getBody().front());
+  int64_t rounds = llvm::divideCeil(sizes.threads, blockSize);
+  if (!work || *work > maxWork || rounds * *work > maxWork)
+    return std::nullopt;
+  return sizes;
+}
+
+/// Whether `op` may sit between two launches of a run (the merged launch
+/// takes the place of the last one, after it): no memory effects, or only
+/// allocations.
+bool movesAcross(Operation *op) {
+  if (isMemoryEffectFree(op))
+    return true;
+  // A reshape to a static shape reads nothing: its shape operand only
+  // restates the result type.
+  if (auto reshape = dyn_cast<memref::ReshapeOp>(op))
+    return reshape.getType().hasStaticShape() &&
+           reshape.getType().getLayout().isIdentity();
+  auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+  if (!effects || op->getNumRegions())
+    return false;
+  SmallVector<MemoryEffects::EffectInstance> list;
+  effects.getEffects(list);
+  return llvm::all_of(list, [](const MemoryEffects::EffectInstance &e) {
+    return isa<MemoryEffects::Allocate>(e.getEffect());
+  });
+}
+
+/// The bytes of kernel parameters `value` becomes once the launch is
+/// outlined: a memref descriptor (two pointers, an offset, sizes and
+/// strides) or one scalar, each field 8 bytes. Constants are cloned into
+/// the kernel instead.
+int64_t parameterBytes(Value value) {
+  if (Operation *def = value.getDefiningOp())
+    if (def->hasTrait<OpTrait::ConstantLike>())
+      return 0;
+  if (auto memref = dyn_cast<MemRefType>(value.getType()))
+    return 8 * (3 + 2 * memref.getRank());
+  return 8;
+}
+
+struct FuseSmallLaunchesPass
+    : mlir::bitnet::impl::BitNetFuseSmallLaunchesBase<FuseSmallLaunchesPass> {
+  using Base::Base;
+
+  /// `launch`'s body for the original thread number `linear`, at `b`.
+  void emitStage(OpBuilder &b, Location loc, gpu::LaunchOp launch,
+                 const LaunchSizes &sizes, Value linear) {
+    gpu::KernelDim3 threadIds = launch.getThreadIds();
+    gpu::KernelDim3 blockIds = launch.getBlockIds();
+    gpu::KernelDim3 blockSizes = launch.getBlockSize();
+    gpu::KernelDim3 gridSizes = launch.getGridSize();
+    Value ids[6] = {threadIds.x, threadIds.y, threadIds.z,
+                    blockIds.x,  blockIds.y,  blockIds.z};
+    Value dimArgs[6] = {blockSizes.x, blockSizes.y, blockSizes.z,
+                        gridSizes.x,  gridSizes.y,  gridSizes.z};
+    IRMapping map;
+    Value rest = linear;
+    int64_t remaining = sizes.threads;
+    for (unsigned d = 0; d < 6; ++d) {
+      int64_t size = sizes.dims[d];
+      map.map(dimArgs[d], arith::ConstantIndexOp::create(b, loc, size));
+      Value id;
+      if (size == 1) {
+        id = arith::ConstantIndexOp::create(b, loc, 0);
+      } else if (remaining == size) {
+        id = rest; // The outermost dimension left: no remainder needed.
+      } else {
+        Value c = arith::ConstantIndexOp::create(b, loc, size);
+        id = arith::RemUIOp::create(b, loc, rest, c);
+        rest = arith::DivUIOp::create(b, loc, rest, c);
+      }
+      remaining /= size;
+      map.map(ids[d], id);
+    }
+    for (Operation &op : launch.getBody().front().without_terminator())
+      b.clone(op, map);
+  }
+
+  void merge(ArrayRef<gpu::LaunchOp> run, ArrayRef<LaunchSizes> sizes,
+             ArrayRef<Operation *> deallocs) {
+    gpu::LaunchOp last = run.back();
+    int64_t most = 0;
+    for (const LaunchSizes &s : sizes)
+      most = std::max(most, s.threads);
+    int64_t threads = std::min<int64_t>(blockSize, llvm::alignTo(most, 32));
+    SmallVector<Location> locs;
+    for (gpu::LaunchOp launch : run)
+      locs.push_back(launch.getLoc());
+    OpBuilder b(last);
+    Location loc = b.getFusedLoc(locs);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value width = arith::ConstantIndexOp::create(b, loc, threads);
+    auto merged = gpu::LaunchOp::create(b, loc, one, one, one, width, one, one);
+    Block &body = merged.getBody().front();
+    b.setInsertionPointToStart(&body);
+    Value tid = merged.getThreadIds().x;
+    for (auto [i, launch] : llvm::enumerate(run)) {
+      if (i)
+        gpu::BarrierOp::create(b, loc);
+      int64_t n = sizes[i].threads;
+      OpBuilder::InsertionGuard guard(b);
+      if (n < threads) {
+        Value bound = arith::ConstantIndexOp::create(b, loc, n);
+        Value active = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                             tid, bound);
+        auto guardIf = scf::IfOp::create(b, loc, active, /*withElse=*/false);
+        b.setInsertionPoint(guardIf.thenBlock()->getTerminator());
+        emitStage(b, loc, launch, sizes[i], tid);
+      } else if (n == threads) {
+        emitStage(b, loc, launch, sizes[i], tid);
+      } else {
+        Value bound = arith::ConstantIndexOp::create(b, loc, n);
+        auto loop = scf::ForOp::create(b, loc, tid, bound, width);
+        b.setInsertionPoint(loop.getBody()->getTerminator());
+        emitStage(b, loc, launch, sizes[i], loop.getInductionVar());
+      }
+    }
+    gpu::TerminatorOp::create(b, loc);
+    // Buffers freed between the launches live until the merged one is done.
+    Operation *after = merged;
+    for (Operation *dealloc : deallocs) {
+      if (!dealloc->isBeforeInBlock(last))
+        continue;
+      dealloc->moveAfter(after);
+      after = dealloc;
+    }
+    for (gpu::LaunchOp launch : run)
+      launch.erase();
+    ++numMerged;
+  }
+
+  void runOnBlock(Block &block) {
+    SmallVector<gpu::LaunchOp> run;
+    SmallVector<LaunchSizes> sizes;
+    SmallVector<Operation *> deallocs;
+    // What the merged kernel will take as parameters, and their bytes.
+    llvm::SetVector<Value> captured;
+    int64_t bytes = 0;
+    auto flush = [&] {
+      if (run.size() > 1)
+        merge(run, sizes, deallocs);
+      run.clear();
+      sizes.clear();
+      deallocs.clear();
+      captured.clear();
+      bytes = 0;
+    };
+    for (Operation &op : llvm::make_early_inc_range(block)) {
+      if (auto launch = dyn_cast<gpu::LaunchOp>(op)) {
+        std::optional<LaunchSizes> s = fusibleSizes(launch, maxThreads, blockSize, maxWork);
+        if (!s) {
+          flush();
+          continue;
+        }
+        llvm::SetVector<Value> uses;
+        getUsedValuesDefinedAbove(launch.getBody(), uses);
+        auto newBytes = [&] {
+          int64_t sum = 0;
+          for (Value v : uses)
+            if (!captured.contains(v))
+              sum += parameterBytes(v);
+          return sum;
+        };
+        int64_t extra = newBytes();
+        // The run would need more parameter space than a kernel may have:
+        // it ends here and a new one starts with this launch.
+        if (!run.empty() && bytes + extra > maxParamBytes) {
+          flush();
+          extra = newBytes();
+        }
+        captured.insert(uses.begin(), uses.end());
+        bytes += extra;
+        run.push_back(launch);
+        sizes.push_back(*s);
+        continue;
+      }
+      if (run.empty())
+        continue;
+      if (isa<memref::DeallocOp>(op))
+        deallocs.push_back(&op);
+      else if (!movesAcross(&op))
+        flush();
+    }
+    flush();
+  }
+
+  void runOnOperation() override {
+    if (blockSize < 32 || blockSize > 1024 || blockSize % 32) {
+      getOperation().emitError(
+          "block-size must be a multiple of 32 in [32, 1024]");
+      return signalPassFailure();
+    }
+    if (maxWork < 1) {
+      getOperation().emitError("max-work must be positive");
+      return signalPassFailure();
+    }
+    if (maxParamBytes < 1) {
+      getOperation().emitError("max-param-bytes must be positive");
+      return signalPassFailure();
+    }
+    if (maxThreads < 1) {
+      getOperation().emitError("max-threads must be positive");
+      return signalPassFailure();
+    }
+    SetVector<Block *> blocks;
+    getOperation().walk([&](gpu::LaunchOp launch) {
+      blocks.insert(launch->getBlock());
+    });
+    for (Block *block : blocks)
+      runOnBlock(*block);
+  }
+};
+
+} // namespace

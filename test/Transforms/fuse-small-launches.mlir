@@ -1,0 +1,245 @@
+// RUN: bitnet-opt %s --split-input-file --bitnet-fuse-small-launches | FileCheck %s
+// RUN: bitnet-opt %s --split-input-file --bitnet-fuse-small-launches="block-size=256 max-threads=512" | FileCheck %s --check-prefix=SMALL
+// RUN: not bitnet-opt %s --split-input-file --bitnet-fuse-small-launches="block-size=100" 2>&1 | FileCheck %s --check-prefix=BAD
+
+// RUN: bitnet-opt %s --split-input-file --bitnet-fuse-small-launches="max-param-bytes=80" | FileCheck %s --check-prefix=PARAMS
+// RUN: not bitnet-opt %s --split-input-file --bitnet-fuse-small-launches="max-param-bytes=0" 2>&1 | FileCheck %s --check-prefix=BADPARAMS
+
+// BAD: block-size must be a multiple of 32 in [32, 1024]
+// BADPARAMS: max-param-bytes must be positive
+// RUN: not bitnet-opt %s --split-input-file --bitnet-fuse-small-launches="max-work=0" 2>&1 | FileCheck %s --check-prefix=BADWORK
+// BADWORK: max-work must be positive
+
+// Three launches become one block of 1024 threads: the first (4 blocks of
+// 128) guarded to its 512 threads, block and thread ids recomputed from the
+// linear thread number; the second (one thread) guarded; the third (2x8
+// blocks of 256, 4096 threads) strided over the block. Barriers between the
+// stages; the buffer freed between launches is freed after the merged one.
+// CHECK-LABEL: func.func @run
+// CHECK: %[[TMP:.*]] = memref.alloc() : memref<f32>
+// CHECK: %[[C1024:.*]] = arith.constant 1024 : index
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[ONE:.*]], {{.*}} = %[[ONE]], {{.*}} = %[[ONE]]) threads(%[[T:[^,]*]], {{.*}}) in ({{.*}} = %[[C1024]], {{.*}} = %[[ONE]], {{.*}} = %[[ONE]])
+// CHECK: %[[C512:.*]] = arith.constant 512 : index
+// CHECK: %[[IN0:.*]] = arith.cmpi ult, %[[T]], %[[C512]]
+// CHECK: scf.if %[[IN0]]
+// CHECK: %[[TX:.*]] = arith.remui %[[T]], %[[C128:.*]] : index
+// CHECK: %[[BX:.*]] = arith.divui %[[T]], %[[C128]] : index
+// CHECK: %[[I:.*]] = arith.muli %[[BX]], %{{.*}} : index
+// CHECK: %[[J:.*]] = arith.addi %[[I]], %[[TX]] : index
+// CHECK: memref.load %{{.*}}[%[[J]]] : memref<512xf32>
+// CHECK: gpu.barrier
+// CHECK: arith.cmpi ult, %[[T]], %{{.*}} : index
+// CHECK: memref.store %{{.*}}, %[[TMP]][] : memref<f32>
+// CHECK: gpu.barrier
+// CHECK: %[[C4096:.*]] = arith.constant 4096 : index
+// CHECK: scf.for %[[L:.*]] = %[[T]] to %[[C4096]] step %[[C1024]]
+// CHECK: arith.remui %[[L]], %{{.*}} : index
+// CHECK: memref.load %[[TMP]][] : memref<f32>
+// CHECK: gpu.terminator
+// CHECK-NEXT: }
+// CHECK-NEXT: memref.dealloc %[[TMP]]
+// CHECK-NOT: gpu.launch
+// CHECK: return
+
+// With at most 512 threads per launch the third launch stays alone; the
+// first two merge into a block of 256 threads (the first strided).
+// SMALL-LABEL: func.func @run
+// SMALL: gpu.launch {{.*}} threads(%[[T:[^,]*]], %{{[^)]*}}) in (%{{[^ ]*}} = %[[C256:[^,]*]],
+// SMALL: scf.for %{{.*}} = %[[T]] to %{{.*}} step %[[C256]]
+// SMALL: gpu.barrier
+// SMALL: scf.if
+// SMALL: gpu.terminator
+// SMALL: gpu.launch
+// SMALL-NOT: gpu.barrier
+// SMALL: return
+func.func @run(%a: memref<512xf32>, %b: memref<f32>, %c: memref<8x512xf32>) {
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c128 = arith.constant 128 : index
+  %c256 = arith.constant 256 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1) {
+    %i = arith.muli %bx, %sx : index
+    %j = arith.addi %i, %tx : index
+    %v = memref.load %a[%j] : memref<512xf32>
+    %w = arith.addf %v, %v : f32
+    memref.store %w, %a[%j] : memref<512xf32>
+    gpu.terminator
+  }
+  %tmp = memref.alloc() : memref<f32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %v = memref.load %a[%tx] : memref<512xf32>
+    memref.store %v, %tmp[] : memref<f32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c2, %gy = %c8, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1) {
+    %i = arith.muli %bx, %sx : index
+    %j = arith.addi %i, %tx : index
+    %v = memref.load %tmp[] : memref<f32>
+    memref.store %v, %c[%by, %j] : memref<8x512xf32>
+    gpu.terminator
+  }
+  memref.dealloc %tmp : memref<f32>
+  return
+}
+
+// -----
+
+// Not merged: a launch with a barrier of its own, a launch with workgroup
+// memory, a launch whose sizes are not constants, a host copy and a call
+// between launches (each launch then is a run of one).
+// CHECK-LABEL: func.func @apart
+// CHECK-COUNT-6: gpu.launch
+// CHECK-NOT: gpu.launch
+// CHECK: return
+func.func private @host()
+func.func @apart(%a: memref<64xf32>, %b: memref<64xf32>, %n: index) {
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %v = memref.load %a[%tx] : memref<64xf32>
+    gpu.barrier
+    memref.store %v, %b[%tx] : memref<64xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1)
+             workgroup(%shared : memref<64xf32, #gpu.address_space<workgroup>>) {
+    %v = memref.load %a[%tx] : memref<64xf32>
+    memref.store %v, %shared[%tx] : memref<64xf32, #gpu.address_space<workgroup>>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %n, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %v = memref.load %a[%tx] : memref<64xf32>
+    memref.store %v, %b[%tx] : memref<64xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %v = memref.load %a[%tx] : memref<64xf32>
+    memref.store %v, %b[%tx] : memref<64xf32>
+    gpu.terminator
+  }
+  memref.copy %b, %a : memref<64xf32> to memref<64xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %v = memref.load %a[%tx] : memref<64xf32>
+    memref.store %v, %b[%tx] : memref<64xf32>
+    gpu.terminator
+  }
+  func.call @host() : () -> ()
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %v = memref.load %a[%tx] : memref<64xf32>
+    memref.store %v, %b[%tx] : memref<64xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// The merged kernel's parameters: each launch uses one more 1-D memref (a
+// descriptor of 5 fields, 40 bytes; the constants are cloned into the
+// kernel). All three merge by default; with 80 bytes at most the third
+// starts a new run (of one).
+// CHECK-LABEL: func.func @params
+// CHECK: gpu.launch
+// CHECK-COUNT-2: gpu.barrier
+// CHECK-NOT: gpu.launch
+// PARAMS-LABEL: func.func @params
+// PARAMS: gpu.launch
+// PARAMS: gpu.barrier
+// PARAMS-NOT: gpu.barrier
+// PARAMS: gpu.terminator
+// PARAMS: gpu.launch
+// PARAMS-NOT: gpu.barrier
+// PARAMS: return
+func.func @params(%a: memref<64xf32>, %b: memref<64xf32>, %c: memref<64xf32>) {
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %f = arith.constant 1.0 : f32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    memref.store %f, %a[%tx] : memref<64xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %v = memref.load %a[%tx] : memref<64xf32>
+    memref.store %v, %b[%tx] : memref<64xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %v = memref.load %b[%tx] : memref<64xf32>
+    memref.store %v, %c[%tx] : memref<64xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// Work per merged thread (max-work, default 64 loop iterations): a loop of
+// 16 over 1024 threads joins (1 round x 17); the same loop over 4096
+// threads does not (4 rounds x 17 = 68), nor does a loop of 100, nor a
+// loop whose length is not a constant. Only the first two launches merge.
+// CHECK-LABEL: func.func @work
+// CHECK: gpu.launch
+// CHECK: gpu.barrier
+// CHECK: scf.for {{.*}} = %c0{{.*}} to %c16
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.terminator
+// CHECK-COUNT-3: gpu.launch
+// CHECK-NOT: gpu.launch
+// CHECK: return
+func.func @work(%a: memref<4096xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  %c100 = arith.constant 100 : index
+  %c1024 = arith.constant 1024 : index
+  %f = arith.constant 1.0 : f32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1024, %sy = %c1, %sz = %c1) {
+    memref.store %f, %a[%tx] : memref<4096xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1024, %sy = %c1, %sz = %c1) {
+    scf.for %i = %c0 to %c16 step %c1 {
+      memref.store %f, %a[%tx] : memref<4096xf32>
+    }
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1024, %sy = %c1, %sz = %c1) {
+    scf.for %i = %c0 to %c16 step %c1 {
+      memref.store %f, %a[%tx] : memref<4096xf32>
+    }
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    scf.for %i = %c0 to %c100 step %c1 {
+      memref.store %f, %a[%i] : memref<4096xf32>
+    }
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    scf.for %i = %c0 to %n step %c1 {
+      memref.store %f, %a[%i] : memref<4096xf32>
+    }
+    gpu.terminator
+  }
+  return
+}
