@@ -120,6 +120,9 @@ LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
       // Adjacent loops over the same space (a fill and the reduction
       // into it, elementwise chains bufferization split) become one kernel.
       "convert-linalg-to-parallel-loops,scf-parallel-loop-fusion,"
+      // Reduction loops carry their accumulator in a register, not in
+      // global memory (kernel pointers may alias: LLVM cannot).
+      "bitnet-promote-loop-accumulators,"
       "bitnet-map-loops-to-gpu,"
       "convert-parallel-loops-to-gpu," + fuse +
       "bitnet-check-host-memory-for-gpu),"

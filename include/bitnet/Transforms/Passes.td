@@ -525,4 +525,49 @@ def BitNetFuseSmallLaunches : Pass<"bitnet-fuse-small-launches", "::mlir::func::
                            "::mlir::arith::ArithDialect"];
 }
 
+def BitNetPromoteLoopAccumulators : Pass<"bitnet-promote-loop-accumulators", "::mlir::func::FuncOp"> {
+  let summary = "Keep a loop's accumulator in a register: a load and store "
+                "of one memref element each iteration become an iter_arg";
+  let description = [{
+    Linalg reductions lowered to loops (`convert-linalg-to-parallel-loops`)
+    load the output element, combine, and store it back on every iteration
+    of the reduction loop. Compiled as kernels whose pointer parameters may
+    alias, LLVM keeps that element in memory: each iteration waits for a
+    global load behind the previous store (the TopK rank kernel of a 2B4T
+    decode step: 2,560 iterations, 40 us). This pass rewrites
+
+    ```mlir
+    scf.for %i = ... {
+      %a = memref.load %out[%j] : memref<?xf32>
+      %s = arith.addf %a, %x : f32
+      memref.store %s, %out[%j] : memref<?xf32>
+    }
+    // into
+    %init = memref.load %out[%j] : memref<?xf32>
+    %r = scf.for %i = ... iter_args(%a = %init) -> (f32) {
+      %s = arith.addf %a, %x : f32
+      scf.yield %s : f32
+    }
+    memref.store %r, %out[%j] : memref<?xf32>
+    ```
+
+    when the memref and the indices are defined outside the loop, the load
+    and the store sit directly in the loop body (the load first), they are
+    the only accesses to that memref in the loop, and every other memory
+    access in the loop (loads and stores, nested loops and branches
+    included) is to a memref that cannot alias it: different
+    `memref.alloc`/`alloca` roots (views followed back to their source), or
+    an allocation against a function argument or global. Any other memory
+    effect in the loop leaves it unchanged. The same operations run in the
+    same order, so results are bit-identical. Inner loops are rewritten
+    first, so a nest promotes level by level.
+  }];
+  let statistics = [
+    Statistic<"numPromoted", "promoted-accumulators",
+              "Accumulators moved from memory into loop-carried values">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 #endif // BITNET_TRANSFORMS_PASSES_TD
