@@ -105,6 +105,20 @@ struct BitNetSplitReductionsPass
         (void)guardedSplit(rewriter, op, -ratio);
         continue;
       }
+      // Many threads (a TopK rank count: 2,560 outputs x 40 partials):
+      // throughput-bound, so interleaved partials, whose warps read
+      // neighbouring elements (contiguous chunks made each load of a warp
+      // touch 32 cache lines: 41 us a layer of the 2B4T step, 24 us
+      // interleaved). Few threads (a norm's 40 partials) are latency-bound
+      // and read faster from contiguous chunks (wide loads).
+      int64_t outputs = 1;
+      for (auto [range, type] :
+           llvm::zip(op.getStaticLoopRanges(), op.getIteratorTypesArray()))
+        if (type == utils::IteratorType::parallel)
+          outputs *= range;
+      if (outputs * ratio >= interleaveMinThreads &&
+          succeeded(guardedSplit(rewriter, op, ratio)))
+        continue;
       unsigned outRank =
           cast<ShapedType>(op.getDpsInitOperand(0)->get().getType()).getRank();
       rewriter.setInsertionPoint(op);
@@ -135,10 +149,11 @@ struct BitNetSplitReductionsPass
 
   /// Splits `op` (one reduction loop of R iterations, one output) into
   /// `r` partials of c = ceil(R / r) iterations and a combination of the
-  /// partials, for an R that splitReduction cannot take (it needs r to
-  /// divide R). Partial p runs iterations i r + p (i < c) of the original
+  /// partials, interleaved: for an R that splitReduction cannot take (it
+  /// needs r to divide R), and for many outputs. Partial p runs iterations i r + p (i < c) of the original
   /// body (interleaved: neighbouring threads read neighbouring elements),
-  /// skipping those past R (the accumulator passes through): the
+  /// skipping those past R where r does not divide it (the accumulator
+  /// passes through): the
   /// inputs are read with tensor.extract at the original indices, so no
   /// operand is padded or copied. The combiner (the op the body yields,
   /// which takes the accumulator) starts each partial at its neutral
@@ -173,6 +188,7 @@ struct BitNetSplitReductionsPass
     const int64_t total = ranges[rd];
     const int64_t chunk = (total + ratio - 1) / ratio;
     const int64_t parts = (total + chunk - 1) / chunk; // none empty
+    const bool exact = parts * chunk == total;
     MLIRContext *ctx = op.getContext();
     Location loc = op.getLoc();
     auto remap = [&](unsigned d) { return d < rd ? d : d + 1; };
@@ -190,14 +206,10 @@ struct BitNetSplitReductionsPass
     partialOut.push_back(getAffineDimExpr(rd, ctx));
     rewriter.setInsertionPoint(op);
     Type elem = outType.getElementType();
-    Value neutralValue = arith::ConstantOp::create(rewriter, loc, *neutral);
-    Value partialInit =
-        linalg::FillOp::create(
-            rewriter, loc, neutralValue,
-            tensor::EmptyOp::create(rewriter, loc, partialShape, elem).getResult())
-            .getResult(0);
     // The loop space [.., parts, chunk, ..] comes from an operand of that
-    // shape the body never reads.
+    // shape the body never reads; made before the partials' fill so that,
+    // once bufferized and its dead allocation gone, the fill's loop and the
+    // partials' are adjacent and fuse into one kernel.
     SmallVector<int64_t> domainShape;
     SmallVector<AffineExpr> domainExprs;
     for (unsigned d = 0; d < loops; ++d) {
@@ -209,6 +221,12 @@ struct BitNetSplitReductionsPass
     }
     Value domain = tensor::EmptyOp::create(rewriter, loc, domainShape,
                                            rewriter.getI8Type());
+    Value neutralValue = arith::ConstantOp::create(rewriter, loc, *neutral);
+    Value partialInit =
+        linalg::FillOp::create(
+            rewriter, loc, neutralValue,
+            tensor::EmptyOp::create(rewriter, loc, partialShape, elem).getResult())
+            .getResult(0);
     SmallVector<utils::IteratorType> partialIts;
     for (unsigned d = 0; d < loops; ++d)
       partialIts.push_back(d == rd + 1 ? utils::IteratorType::reduction
@@ -231,11 +249,16 @@ struct BitNetSplitReductionsPass
               arith::MulIOp::create(b, l, i,
                                     arith::ConstantIndexOp::create(b, l, parts)),
               p);
-          Value inside = arith::CmpIOp::create(
-              b, l, arith::CmpIPredicate::ult, k,
-              arith::ConstantIndexOp::create(b, l, total));
-          Value kc = arith::SelectOp::create(
-              b, l, inside, k, arith::ConstantIndexOp::create(b, l, 0));
+          // Where r does not divide R, the tail: clamped reads, the
+          // accumulator passed through.
+          Value inside, kc = k;
+          if (!exact) {
+            inside = arith::CmpIOp::create(
+                b, l, arith::CmpIPredicate::ult, k,
+                arith::ConstantIndexOp::create(b, l, total));
+            kc = arith::SelectOp::create(
+                b, l, inside, k, arith::ConstantIndexOp::create(b, l, 0));
+          }
           llvm::DenseMap<unsigned, Value> indices{{rd, kc}};
           auto loopIndex = [&](unsigned d) -> Value {
             Value &v = indices[d];
@@ -264,8 +287,9 @@ struct BitNetSplitReductionsPass
             b.clone(inner, mapping);
           }
           Value value = mapping.lookup(yield.getValues()[0]);
-          linalg::YieldOp::create(
-              b, l, Value(arith::SelectOp::create(b, l, inside, value, args[1])));
+          if (!exact)
+            value = arith::SelectOp::create(b, l, inside, value, args[1]);
+          linalg::YieldOp::create(b, l, value);
         });
 
     // The partials combined into the original init.

@@ -1,5 +1,6 @@
 // RUN: bitnet-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(bitnet-split-reductions))" | FileCheck %s
 // RUN: bitnet-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(bitnet-split-reductions{min-size=4096}))" | FileCheck %s --check-prefix=LONG
+// RUN: bitnet-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(bitnet-split-reductions{interleave-min-threads=1000000}))" | FileCheck %s --check-prefix=CONTIG
 
 // A row sum over 2560 (one output): 40 partials of 64, then a sum of the
 // 40. The partials' loop is parallel and comes before the rest of the
@@ -115,19 +116,38 @@ func.func @broadcast_index(%x: tensor<1x1024xf32>, %init: tensor<2xf32>) -> tens
 
 // -----
 
-// A body that reads its loop indices (TopK's tie break) is split with its
-// indices renumbered: the reduction index j of 1024 (split 32 x 32) is
-// outer * 32 + inner, the loop before it keeps its number.
+// A rank count over 1024 for 1024 outputs (TopK's, its tie break reading
+// the loop indices): 32 partials each, 32,768 threads, so split
+// interleaved (neighbouring threads read neighbouring elements): the
+// reduction index j is inner * 32 + partial, read in place, no guard (32
+// divides 1024). The partials start at 0; their sum goes into the init.
 // CHECK-LABEL: func.func @reads_indices
 // CHECK: %[[P:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
-// CHECK: %[[I:.*]] = linalg.index 0 : index
+// CHECK-SAME: ins(%{{.*}} : tensor<1024x32x32xi8>)
 // CHECK: %[[O:.*]] = linalg.index 1 : index
 // CHECK: %[[W:.*]] = linalg.index 2 : index
-// CHECK: %[[S:.*]] = arith.muli %[[O]], %c32 : index
-// CHECK: %[[J:.*]] = arith.addi %[[S]], %[[W]] : index
+// CHECK: %[[S:.*]] = arith.muli %[[W]], %c32 : index
+// CHECK: %[[J:.*]] = arith.addi %[[S]], %[[O]] : index
+// CHECK-NOT: arith.select
+// CHECK: tensor.extract %arg0[%[[J]]] : tensor<1024xf32>
+// CHECK: %[[I:.*]] = linalg.index 0 : index
 // CHECK: arith.cmpi ult, %[[J]], %[[I]] : index
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
 // CHECK-SAME: ins(%[[P]] : tensor<1024x32xi32>)
+// Below interleave-min-threads: contiguous chunks (linalg's split), the
+// indices renumbered: j is outer * 32 + inner, the loop before it keeps
+// its number.
+// CONTIG-LABEL: func.func @reads_indices
+// CONTIG: tensor.expand_shape
+// CONTIG: %[[P:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CONTIG: %[[I:.*]] = linalg.index 0 : index
+// CONTIG: %[[O:.*]] = linalg.index 1 : index
+// CONTIG: %[[W:.*]] = linalg.index 2 : index
+// CONTIG: %[[S:.*]] = arith.muli %[[O]], %c32 : index
+// CONTIG: %[[J:.*]] = arith.addi %[[S]], %[[W]] : index
+// CONTIG: arith.cmpi ult, %[[J]], %[[I]] : index
+// CONTIG: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CONTIG-SAME: ins(%[[P]] : tensor<1024x32xi32>)
 #ri = affine_map<(d0, d1) -> (d1)>
 #ri0 = affine_map<(d0, d1) -> (d0)>
 #ro = affine_map<(d0, d1) -> (d0)>

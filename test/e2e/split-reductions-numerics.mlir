@@ -16,10 +16,20 @@
 // RUN: %t/ref_main > %t/ref.txt
 // RUN: diff %t/split.txt %t/ref.txt
 // RUN: FileCheck %s --check-prefix=OUT < %t/split.txt
+// Every divisible length interleaved as well (interleave-min-threads=1):
+// the same results.
+// RUN: bitnet-opt %s --pass-pipeline="builtin.module(func.func(bitnet-split-reductions{min-size=256 interleave-min-threads=1}))" -o %t/inter.mlir
+// RUN: FileCheck %s --check-prefix=INTER < %t/inter.mlir
+// RUN: bitnet-compile %t/inter.mlir --emit=obj -o %t/inter.o
+// RUN: %cc %S/Inputs/split_main.c %t/inter.o -o %t/inter_main
+// RUN: %t/inter_main > %t/inter.txt
+// RUN: diff %t/inter.txt %t/ref.txt
 
 // Every reduction was split (guarded: tensor.extract in the partials).
 // SPLIT-COUNT-3: tensor.extract
 // SPLIT: tensor.expand_shape
+// INTER-COUNT-5: tensor.extract
+// INTER-NOT: tensor.expand_shape
 // OUT: max {{.*}} sum {{.*}} ranks {{.*}} total {{.*}}
 
 #rows = affine_map<(d0, d1) -> (d0, d1)>
