@@ -6,12 +6,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "bitnet/Transforms/BufferRoots.h"
 #include "bitnet/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir::bitnet {
 #define GEN_PASS_DEF_BITNETCHECKHOSTMEMORYFORGPU
@@ -22,22 +22,9 @@ using namespace mlir;
 
 namespace {
 
-/// The buffer `v` is a view of.
-Value rootOf(Value v) {
-  while (Operation *def = v.getDefiningOp()) {
-    if (auto view = dyn_cast<ViewLikeOpInterface>(def))
-      v = view.getViewSource();
-    else if (auto cast = dyn_cast<memref::CastOp>(def))
-      v = cast.getSource();
-    else
-      break;
-  }
-  return v;
-}
-
 /// A runtime input the host may read: an i64 argument of the function.
 bool isHostInput(Value v, func::FuncOp func) {
-  auto arg = dyn_cast<BlockArgument>(rootOf(v));
+  auto arg = dyn_cast<BlockArgument>(bitnet::getBufferRoot(v));
   auto type = dyn_cast<MemRefType>(v.getType());
   return arg && arg.getOwner() == &func.getBody().front() && type &&
          type.getElementType().isInteger(64);
@@ -65,7 +52,8 @@ struct BitNetCheckHostMemoryForGPUPass
       if (isa<memref::StoreOp>(op))
         return refuse("writes");
       if (auto copy = dyn_cast<memref::CopyOp>(op))
-        if (!rootOf(copy.getSource()).getDefiningOp<memref::GetGlobalOp>())
+        if (!bitnet::getBufferRoot(copy.getSource())
+                 .getDefiningOp<memref::GetGlobalOp>())
           return refuse("copies");
       return WalkResult::advance();
     });

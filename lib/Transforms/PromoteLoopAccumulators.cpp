@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "bitnet/Transforms/BufferRoots.h"
 #include "bitnet/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -16,7 +17,6 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir::bitnet {
 #define GEN_PASS_DEF_BITNETPROMOTELOOPACCUMULATORS
@@ -27,17 +27,6 @@ using namespace mlir;
 
 namespace {
 
-/// The memref `value` is a view of, followed back through view operations.
-Value rootOf(Value value) {
-  while (Operation *def = value.getDefiningOp()) {
-    auto view = dyn_cast<ViewLikeOpInterface>(def);
-    if (!view || view.getViewSource() == value)
-      break;
-    value = view.getViewSource();
-  }
-  return value;
-}
-
 bool isFreshAllocation(Value root) {
   return root.getDefiningOp<memref::AllocOp>() ||
          root.getDefiningOp<memref::AllocaOp>();
@@ -46,7 +35,7 @@ bool isFreshAllocation(Value root) {
 /// Whether two memrefs may share memory: only distinct roots of which one is
 /// a fresh allocation, or two different globals, cannot.
 bool mayAlias(Value a, Value b) {
-  Value ra = rootOf(a), rb = rootOf(b);
+  Value ra = bitnet::getBufferRoot(a), rb = bitnet::getBufferRoot(b);
   if (ra == rb)
     return true;
   if (isFreshAllocation(ra) || isFreshAllocation(rb))

@@ -1,0 +1,23 @@
+//===- BufferRoots.h - The buffer a memref is a view of --------*- C++ -*-===//
+//
+// Passes over bufferized code ask which buffer a memref value reads or
+// writes: the value defined by the allocation, global or argument behind
+// its chain of views (subview, reshape, cast, ...).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BITNET_TRANSFORMS_BUFFERROOTS_H
+#define BITNET_TRANSFORMS_BUFFERROOTS_H
+
+#include "mlir/IR/Value.h"
+
+namespace mlir::bitnet {
+
+/// The memref `value` is a view of, followed back through every
+/// ViewLikeOpInterface op (memref.cast included); `value` itself if it is
+/// no view.
+Value getBufferRoot(Value value);
+
+} // namespace mlir::bitnet
+
+#endif // BITNET_TRANSFORMS_BUFFERROOTS_H
