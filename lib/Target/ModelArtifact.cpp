@@ -54,8 +54,8 @@ std::string projectionLabel(const std::vector<const imp::ImportStats::BitLinearS
   return "linear";
 }
 
-/// MLIR's pass manager flags (--mlir-print-ir-after=PASS, --mlir-timing,
-/// ...) where the tool registered them; a no-op otherwise.
+/// MLIR's pass manager flags (--mlir-print-ir-after=PASS, ...) where the
+/// tool registered them; a no-op otherwise.
 void applyDebugOptions(PassManager &pm) {
   (void)applyPassManagerCLOptions(pm);
 }
@@ -146,7 +146,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   }
   if (options.int8LMHead) {
     PassManager lmHead(&context);
-  applyDebugOptions(lmHead);
+    applyDebugOptions(lmHead);
     lmHead.addPass(createBitNetInt8LMHead());
     if (failed(lmHead.run(**module))) {
       error = "quantizing the LM head of '" + model.path + "' failed";
@@ -156,7 +156,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   {
     // Entries return only the logit rows the runtime asks for.
     PassManager rows(&context);
-  applyDebugOptions(rows);
+    applyDebugOptions(rows);
     rows.addPass(createBitNetSelectLogitRows());
     // The LM head (on the selected rows) as a bandwidth-shaped kernel.
     if (cuda)

@@ -113,7 +113,7 @@ std::optional<LaunchSizes> fusibleSizes(gpu::LaunchOp launch,
   // take far longer there than the launch it saves.
   std::optional<int64_t> work = threadWork(launch.getBody().front());
   int64_t rounds = llvm::divideCeil(sizes.threads, blockSize);
-  if (!work || *work > maxWork || rounds * *work > maxWork)
+  if (!work || rounds * *work > maxWork)
     return std::nullopt;
   return sizes;
 }
@@ -261,7 +261,8 @@ struct FuseSmallLaunchesPass
     };
     for (Operation &op : llvm::make_early_inc_range(block)) {
       if (auto launch = dyn_cast<gpu::LaunchOp>(op)) {
-        std::optional<LaunchSizes> s = fusibleSizes(launch, maxThreads, blockSize, maxWork);
+        std::optional<LaunchSizes> s =
+            fusibleSizes(launch, maxThreads, blockSize, maxWork);
         if (!s) {
           flush();
           continue;

@@ -44,29 +44,45 @@ struct BitNetSplitReductionsPass
     : mlir::bitnet::impl::BitNetSplitReductionsBase<BitNetSplitReductionsPass> {
   using Base::Base;
 
-  /// The split ratio for `op`, or 0 to leave it.
-  int64_t ratioFor(linalg::GenericOp op) {
+  /// How to split a reduction: into `ratio` partials (0: leave it),
+  /// interleaved (interleavedSplit) and/or in contiguous chunks (linalg's
+  /// split, which needs `ratio` to divide the length); where both apply,
+  /// interleaved first.
+  struct SplitPlan {
+    int64_t ratio = 0;
+    bool interleaved = false;
+    bool contiguous = false;
+  };
+
+  SplitPlan planFor(linalg::GenericOp op) {
     if (op.getNumReductionLoops() != 1 || op.getNumDpsInits() != 1)
-      return 0;
+      return {};
 
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t reduction = 0, outputs = 1;
     for (auto [range, type] : llvm::zip(ranges, op.getIteratorTypesArray())) {
       if (ShapedType::isDynamic(range))
-        return 0;
+        return {};
       if (type == utils::IteratorType::reduction)
         reduction = range;
       else
         outputs *= range;
     }
     if (reduction < minSize || outputs > maxParallel)
-      return 0;
+      return {};
+    // Many threads (a TopK rank count: 2,560 outputs x 40 partials) are
+    // throughput-bound: interleaved partials, whose warps read neighbouring
+    // elements (contiguous chunks made each load of a warp touch 32 cache
+    // lines: 41 us a layer of the 2B4T step, 24 us interleaved). Few
+    // threads (a norm's 40 partials) are latency-bound and read faster from
+    // contiguous chunks (wide loads).
     if (int64_t r = splitRatio(reduction))
-      return r;
+      return {r, /*interleaved=*/outputs * r >= interleaveMinThreads,
+              /*contiguous=*/true};
     // No divisor near sqrt(R) (a prime such as attention's 257 columns):
-    // ~sqrt(R) partials with a guarded tail (guardedSplit), as a negative
-    // ratio.
-    return -int64_t(std::ceil(std::sqrt(double(reduction))));
+    // ~sqrt(R) interleaved partials with a guarded tail.
+    return {int64_t(std::ceil(std::sqrt(double(reduction)))),
+            /*interleaved=*/true, /*contiguous=*/false};
   }
 
   /// Plain indexing: splitReduction builds invalid ops for maps with
@@ -78,13 +94,14 @@ struct BitNetSplitReductionsPass
   }
 
   void runOnOperation() override {
-    SmallVector<std::pair<linalg::GenericOp, int64_t>> todo;
+    SmallVector<std::pair<linalg::GenericOp, SplitPlan>> todo;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (int64_t r = ratioFor(op))
-        todo.push_back({op, r});
+      SplitPlan plan = planFor(op);
+      if (plan.ratio)
+        todo.push_back({op, plan});
     });
     IRRewriter rewriter(&getContext());
-    for (auto [original, ratio] : todo) {
+    for (auto [original, plan] : todo) {
       linalg::GenericOp op = original;
       if (!plainMaps(op)) {
         // A keepdim reduction indexes its output's unit dimension with a
@@ -101,23 +118,10 @@ struct BitNetSplitReductionsPass
           continue;
         op = generic;
       }
-      if (ratio < 0) {
-        (void)guardedSplit(rewriter, op, -ratio);
+      if (plan.interleaved &&
+          succeeded(interleavedSplit(rewriter, op, plan.ratio)))
         continue;
-      }
-      // Many threads (a TopK rank count: 2,560 outputs x 40 partials):
-      // throughput-bound, so interleaved partials, whose warps read
-      // neighbouring elements (contiguous chunks made each load of a warp
-      // touch 32 cache lines: 41 us a layer of the 2B4T step, 24 us
-      // interleaved). Few threads (a norm's 40 partials) are latency-bound
-      // and read faster from contiguous chunks (wide loads).
-      int64_t outputs = 1;
-      for (auto [range, type] :
-           llvm::zip(op.getStaticLoopRanges(), op.getIteratorTypesArray()))
-        if (type == utils::IteratorType::parallel)
-          outputs *= range;
-      if (outputs * ratio >= interleaveMinThreads &&
-          succeeded(guardedSplit(rewriter, op, ratio)))
+      if (!plan.contiguous)
         continue;
       unsigned outRank =
           cast<ShapedType>(op.getDpsInitOperand(0)->get().getType()).getRank();
@@ -126,7 +130,7 @@ struct BitNetSplitReductionsPass
       // of the two the reduction splits into: it comes before the
       // remaining reduction in the loop order, so it is a parallel loop of
       // the grid (an inner one would be sequential after the reduction).
-      int64_t r = ratio;
+      int64_t r = plan.ratio;
       auto control = [&](linalg::LinalgOp) {
         linalg::SplitReductionOptions options;
         options.ratio = r;
@@ -150,16 +154,16 @@ struct BitNetSplitReductionsPass
   /// Splits `op` (one reduction loop of R iterations, one output) into
   /// `r` partials of c = ceil(R / r) iterations and a combination of the
   /// partials, interleaved: for an R that splitReduction cannot take (it
-  /// needs r to divide R), and for many outputs. Partial p runs iterations i r + p (i < c) of the original
-  /// body (interleaved: neighbouring threads read neighbouring elements),
-  /// skipping those past R where r does not divide it (the accumulator
-  /// passes through): the
-  /// inputs are read with tensor.extract at the original indices, so no
-  /// operand is padded or copied. The combiner (the op the body yields,
+  /// needs r to divide R), and for splits of many threads. Partial p runs
+  /// iterations i r + p (i < c) of the original body (neighbouring threads
+  /// read neighbouring elements), skipping those past R where r does not
+  /// divide it (the accumulator passes through): the inputs are read with
+  /// tensor.extract at the original indices, so no operand is padded or
+  /// copied. The combiner (the op the body yields,
   /// which takes the accumulator) starts each partial at its neutral
   /// element and combines the partials into the original init. Bodies
   /// without a known combiner stay as they are.
-  LogicalResult guardedSplit(RewriterBase &rewriter, linalg::GenericOp op,
+  LogicalResult interleavedSplit(RewriterBase &rewriter, linalg::GenericOp op,
                              int64_t ratio) {
     if (op.getNumDpsInits() != 1 || op.getNumResults() != 1)
       return failure();

@@ -275,7 +275,7 @@ int main(int argc, char **argv) {
   registerMLIRContextCLOptions();
   registerAllPasses();
   bitnet::registerAllBitNetPasses();
-  // --mlir-print-ir-after=PASS, --mlir-timing, ...: to look inside the
+  // --mlir-print-ir-after=PASS, ...: to look inside the
   // artifact pipelines (after the passes are registered: the flags list them).
   registerPassManagerCLOptions();
   cl::HideUnrelatedOptions(category);

@@ -509,11 +509,12 @@ def BitNetFuseSmallLaunches : Pass<"bitnet-fuse-small-launches", "::mlir::func::
     thread runs for it (its threads over `block-size`, rounded up, times
     the constant trip counts of its loops) stay within `max-work`: on the
     2B4T decode step, a merged attention product (2,560 threads looping
-    over 257 cache rows) took 300 us where its own launch took 15. A run also ends before a launch that would take the merged
-    kernel's parameters (the distinct values its stages use from outside,
-    memrefs as descriptors) past `max-param-bytes`: PTX allows 32 KB, and
-    a 2B4T decode step's runs would reach 46 KB. Grid and block sizes must
-    be folded to constants first (`canonicalize`).
+    over 257 cache rows) took 300 us where its own launch took 15. A run
+    also ends before a launch that would take the merged kernel's
+    parameters (the distinct values its stages use from outside, memrefs as
+    descriptors) past `max-param-bytes`: PTX allows 32 KB, and a 2B4T
+    decode step's runs would reach 46 KB. Grid and block sizes must be
+    folded to constants first (`canonicalize`).
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", "1024",
