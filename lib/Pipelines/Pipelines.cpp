@@ -126,7 +126,12 @@ LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
       "bitnet-map-loops-to-gpu,"
       "convert-parallel-loops-to-gpu," + fuse +
       "bitnet-check-host-memory-for-gpu),"
-      "gpu-kernel-outlining,lower-affine,canonicalize,cse,"
+      // Constants (loop bounds, sizes) go into the kernels rather than
+      // their parameters: ptxas then knows trip counts and unrolls, so a
+      // thread's loads are in flight together (2B4T decode 99 -> 192
+      // tokens/s).
+      "gpu-launch-sink-index-computations,gpu-kernel-outlining,lower-affine,"
+      "canonicalize,cse,"
       "bitnet-merge-gpu-modules," + dependentLaunch + "convert-scf-to-cf,"
       // PTX 8.5: kernels may take up to 32 KB of parameters (fused loops
       // over many buffers pass many memref descriptors).
