@@ -167,10 +167,23 @@ def BitNetLaunchBitLinearKernels
     weights computed at run time) keep the reference lowering. The model
     compiler sets `max-rows` to 16: prefill chunks of up to 16 tokens get
     the kernel's loop form (M > 2), decode its unrolled form.
+
+    A `bitnet.relu2_glu` of two such BitLinear ops (gate, up) that share
+    their codes and scales, feed nothing else and have at most 2 activation
+    rows becomes one launch of the gate-first GLU kernel,
+    `glu_m<M>_n<N>_k<K>` (parameters `x, x_scale, gate_weight, gate_scale,
+    up_weight, up_scale, out`): a warp computes its rows' gates, reads an
+    up row only where a gate is open and writes `up * max(gate, 0)^2`.
+    Where the gate is closed it writes +0 where the reference writes
+    `up * 0` (-0 for a negative up): the same value to every later op
+    (the down projection's quantizer codes are identical).
   }];
   let options = [
     Option<"maxRows", "max-rows", "int64_t", /*default=*/"2",
            "Largest M (activation rows) that gets the GEMV kernel">,
+    Option<"stackLayers", "stack-layers", "bool", /*default=*/"true",
+           "Layers of the same input codes (q, k, v) run as one kernel over "
+           "their weights stacked row-wise">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

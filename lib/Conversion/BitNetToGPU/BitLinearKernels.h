@@ -43,6 +43,10 @@ struct LayerShape {
   /// Weights in the bits2_cols layout: the column kernel, which reads only
   /// the columns of non-zero inputs (kGPUColumnsAttrName).
   bool columns = false;
+  /// One weight scale per output row ([N] f32, not [1]): layers that share
+  /// their input run as one kernel over their weights stacked row-wise
+  /// (plain kernels only: no prologue, gate or GLU).
+  bool rowScales = false;
 };
 
 /// The module's `gpu.module @bitnet_kernels`, created first in the module
@@ -92,7 +96,8 @@ std::optional<QuantPrologue> prologueOf(Operation *op);
 /// launch shape and layer recorded as attributes. Parameters: codes [M, K]
 /// i8 and scales [M] f32 (or, with a prologue, the f32 activations [M, K]);
 /// the weights and their scale [1] f32 (twice for GLU); the gate [M, N]
-/// (gated); the output [M, N] f32. The weights are [N, K/16] i32 words, or
+/// (gated); the output [M, N] f32. With `rowScales` the weight scale is
+/// [N] f32, one per output row. The weights are [N, K/16] i32 words, or
 /// with `byteWeights` the packed bytes [N, K/4] i8 as the model's tensors
 /// hold them.
 gpu::GPUFuncOp buildLayerKernel(gpu::GPUModuleOp gpuModule, Location loc,

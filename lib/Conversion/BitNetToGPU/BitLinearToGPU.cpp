@@ -303,13 +303,19 @@ void buildGemv(ImplicitLocOpBuilder &b, Value x, Value xScale, Value w,
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    Value ws = memref::LoadOp::create(b, wScale, ValueRange{idx(0)});
+    // One scale for the layer, or (stacked layers) one per row.
+    SmallVector<Value> ws;
+    for (int64_t r = 0; r < (s.rowScales ? rows : 1); ++r)
+      ws.push_back(memref::LoadOp::create(
+          b, wScale,
+          ValueRange{s.rowScales ? Value(arith::AddIOp::create(b, row0, idx(r)))
+                                 : idx(0)}));
     for (int64_t m = 0; m < s.m; ++m) {
       Value mIdx = idx(m);
-      // The reference's order: f32(acc) * (x_scale * weight_scale).
-      Value scale = arith::MulFOp::create(
-          b, memref::LoadOp::create(b, xScale, ValueRange{mIdx}), ws);
+      Value xs = memref::LoadOp::create(b, xScale, ValueRange{mIdx});
       for (int64_t r = 0; r < rows; ++r) {
+        // The reference's order: f32(acc) * (x_scale * weight_scale).
+        Value scale = arith::MulFOp::create(b, xs, ws[s.rowScales ? r : 0]);
         Value y = arith::MulFOp::create(
             b, arith::SIToFPOp::create(b, b.getF32Type(), totals[m * rows + r]),
             scale);
@@ -1059,7 +1065,7 @@ gpu::GPUFuncOp gpu_kernels::buildLayerKernel(gpu::GPUModuleOp gpuModule,
     params.append({MemRefType::get({s.m, s.k}, i8),
                    MemRefType::get({s.m}, f32)});
   params.append({weightType,
-                 MemRefType::get({1}, f32)});
+                 MemRefType::get({s.rowScales ? s.n : 1}, f32)});
   if (s.glu) // the up projection's weight and scale
     params.append({weightType,
                    MemRefType::get({1}, f32)});

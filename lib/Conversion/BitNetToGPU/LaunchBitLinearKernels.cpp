@@ -24,6 +24,12 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "mlir/IR/Matchers.h"
+
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
+
 namespace mlir::bitnet {
 #define GEN_PASS_DEF_BITNETLAUNCHBITLINEARKERNELS
 #include "bitnet/Conversion/Passes.h.inc"
@@ -108,46 +114,184 @@ struct LaunchBitLinearKernelsPass
     return s;
   }
 
+  /// relu2_glu(bitlinear(x, Wg), bitlinear(x, Wu)) whose projections get
+  /// the kernel and feed nothing else: the gate-first GLU kernel (one launch
+  /// for both projections, up rows read only where the gate is open).
+  /// Decode sizes only (M <= 2: the kernel's unrolled form).
+  std::optional<LayerShape> matchGLU(ReLU2GLUOp glu, BitLinearOp &gate,
+                                     BitLinearOp &up) {
+    gate = glu.getGate().getDefiningOp<BitLinearOp>();
+    up = glu.getUp().getDefiningOp<BitLinearOp>();
+    if (!gate || !up || gate == up || !gate->hasOneUse() || !up->hasOneUse() ||
+        gate.getInput() != up.getInput() ||
+        gate.getInputScale() != up.getInputScale() ||
+        gate.getType() != up.getType() || glu.getType() != gate.getType())
+      return std::nullopt;
+    std::optional<LayerShape> sg = match(gate), su = match(up);
+    if (!sg || !su || sg->n != su->n || sg->m > kUnrollMaxRows)
+      return std::nullopt;
+    sg->glu = true;
+    return sg;
+  }
+
+  /// The constant scalar weight scale of `op`, if it is one.
+  static std::optional<float> constantScale(BitLinearOp op) {
+    DenseElementsAttr attr;
+    if (!matchPattern(op.getWeightScale(), m_Constant(&attr)) ||
+        attr.getNumElements() != 1 || !attr.getElementType().isF32())
+      return std::nullopt;
+    return *attr.getValues<float>().begin();
+  }
+
+  /// The packed bytes of `op`'s constant weights, appended to `bytes`;
+  /// false if they are not a dense i8 attribute.
+  static bool appendWeightBytes(BitLinearOp op, std::vector<int8_t> &bytes) {
+    auto packed = op.getWeight().getDefiningOp<PackedConstantOp>();
+    auto dense = dyn_cast<DenseIntElementsAttr>(packed.getValue());
+    if (!dense || !dense.getElementType().isInteger(8))
+      return false;
+    for (APInt v : dense.getValues<APInt>())
+      bytes.push_back(int8_t(v.getSExtValue()));
+    return true;
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
-    SmallVector<std::pair<BitLinearOp, LayerShape>> sites;
-    module.walk([&](BitLinearOp op) {
-      if (std::optional<LayerShape> s = match(op))
-        sites.push_back({op, *s});
+    struct Site {
+      Operation *anchor; // the launch goes in front of it
+      // What the launch computes: one bitlinear; relu2_glu of (gate, up);
+      // or (stacked) several bitlinears of the same input, their weights
+      // stacked row-wise, each result a column slice of the output.
+      Operation *glu = nullptr;
+      SmallVector<BitLinearOp, 3> layers;
+      LayerShape shape;
+    };
+    SmallVector<Site> sites;
+    llvm::DenseSet<Operation *> taken;
+    module.walk([&](ReLU2GLUOp glu) {
+      BitLinearOp gate, up;
+      if (std::optional<LayerShape> s = matchGLU(glu, gate, up)) {
+        sites.push_back({glu, glu, {gate, up}, *s});
+        taken.insert(gate);
+        taken.insert(up);
+      }
     });
+    // The rest, grouped by input: layers reading the same codes (q, k, v)
+    // with constant weight scales run as one stacked kernel.
+    llvm::MapVector<std::pair<Value, Value>, SmallVector<BitLinearOp, 3>>
+        byInput;
+    SmallVector<std::pair<BitLinearOp, LayerShape>> singles;
+    module.walk([&](BitLinearOp op) {
+      if (taken.contains(op))
+        return;
+      std::optional<LayerShape> s = match(op);
+      if (!s)
+        return;
+      if (stackLayers && constantScale(op))
+        byInput[{op.getInput(), op.getInputScale()}].push_back(op);
+      else
+        singles.push_back({op, *s});
+    });
+    for (auto &[key, ops] : byInput) {
+      // A GLU's projections (prefill, where it gets no GLU kernel) stay
+      // apart: the decode GLU kernel reads their weights as they are, and a
+      // stacked copy would store them twice.
+      bool feedsGLU = llvm::any_of(ops, [](BitLinearOp op) {
+        return llvm::any_of(op->getUsers(),
+                            [](Operation *u) { return isa<ReLU2GLUOp>(u); });
+      });
+      if (ops.size() == 1 || feedsGLU) {
+        for (BitLinearOp op : ops)
+          singles.push_back({op, *match(op)});
+        continue;
+      }
+      LayerShape s = *match(ops.front());
+      s.n = 0;
+      for (BitLinearOp op : ops)
+        s.n += match(op)->n;
+      s.rowScales = true;
+      // In front of the first of them (the walk visits a block's ops in
+      // order; the shared input dominates all of them).
+      BitLinearOp first = ops.front();
+      bool sameBlock = llvm::all_of(ops, [&](BitLinearOp op) {
+        return op->getBlock() == first->getBlock();
+      });
+      if (!sameBlock) {
+        for (BitLinearOp op : ops)
+          singles.push_back({op, *match(op)});
+        continue;
+      }
+      sites.push_back({first, nullptr, SmallVector<BitLinearOp, 3>(ops), s});
+    }
+    for (auto &[op, s] : singles)
+      sites.push_back({op, nullptr, {op}, s});
     if (sites.empty())
       return;
     gpu::GPUModuleOp gpuModule = getOrCreateKernelModule(module);
     Type i8 = IntegerType::get(ctx, 8), f32 = Float32Type::get(ctx);
     llvm::StringMap<gpu::GPUFuncOp> kernels;
-    for (auto [op, s] : sites) {
-      LaunchShape launch = chooseLaunch(s, 0, 0);
-      std::string name = ("bitlinear_m" + Twine(s.m) + "_n" + Twine(s.n) +
-                          "_k" + Twine(s.k))
-                             .str();
-      gpu::GPUFuncOp &kernel = kernels[name];
-      if (!kernel)
-        kernel = buildLayerKernel(gpuModule, op.getLoc(), name, s, launch,
-                                  /*byteWeights=*/true);
-
-      OpBuilder b(op);
-      Location loc = op.getLoc();
-      auto packed = op.getWeight().getDefiningOp<PackedConstantOp>();
-      Value bytes = arith::ConstantOp::create(
-          b, loc, cast<TypedAttr>(packed.getValue()));
+    // By index: a stacked site whose weights cannot be stacked adds its
+    // layers as sites of their own.
+    for (size_t i = 0; i < sites.size(); ++i) {
+      Site site = sites[i];
+      LayerShape &s = site.shape;
+      OpBuilder b(site.anchor);
+      Location loc = site.anchor->getLoc();
       auto buffer = [&](Value tensor, ArrayRef<int64_t> shape,
                         Type element) -> Value {
         Value t = reshapeTo(b, loc, tensor, shape);
         return bufferization::ToBufferOp::create(
             b, loc, MemRefType::get(shape, element), t, /*read_only=*/true);
       };
-      Value args[] = {buffer(op.getInput(), {s.m, s.k}, i8),
-                      buffer(op.getInputScale(), {s.m}, f32),
-                      buffer(bytes, {s.n, s.k / 4}, i8),
-                      buffer(op.getWeightScale(), {1}, f32),
-                      memref::AllocOp::create(
-                          b, loc, MemRefType::get({s.m, s.n}, f32))};
+      // Parameters: codes, scales, then each projection's weight bytes and
+      // scale (stacked: all weights, a scale per row), then the output.
+      BitLinearOp firstLayer = site.layers.front();
+      SmallVector<Value> args = {buffer(firstLayer.getInput(), {s.m, s.k}, i8),
+                                 buffer(firstLayer.getInputScale(), {s.m}, f32)};
+      if (s.rowScales) {
+        std::vector<int8_t> bytes;
+        std::vector<float> scales;
+        for (BitLinearOp layer : site.layers) {
+          if (!appendWeightBytes(layer, bytes))
+            break;
+          scales.insert(scales.end(), match(layer)->n, *constantScale(layer));
+        }
+        if (int64_t(scales.size()) != s.n) {
+          // Weights that are not plain bytes: each layer on its own.
+          for (BitLinearOp layer : site.layers)
+            sites.push_back({layer, nullptr, {layer}, *match(layer)});
+          continue;
+        }
+        auto bytesType = RankedTensorType::get({s.n, s.k / 4}, i8);
+        Value w = arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(bytesType, ArrayRef<int8_t>(bytes)));
+        auto scalesType = RankedTensorType::get({s.n}, f32);
+        Value ws = arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(scalesType, ArrayRef<float>(scales)));
+        args.push_back(buffer(w, {s.n, s.k / 4}, i8));
+        args.push_back(buffer(ws, {s.n}, f32));
+      } else {
+        for (BitLinearOp layer : site.layers) {
+          auto packed = layer.getWeight().getDefiningOp<PackedConstantOp>();
+          Value bytes = arith::ConstantOp::create(
+              b, loc, cast<TypedAttr>(packed.getValue()));
+          args.push_back(buffer(bytes, {s.n, s.k / 4}, i8));
+          args.push_back(buffer(layer.getWeightScale(), {1}, f32));
+        }
+      }
+      args.push_back(
+          memref::AllocOp::create(b, loc, MemRefType::get({s.m, s.n}, f32)));
+
+      LaunchShape launch = chooseLaunch(s, 0, 0);
+      std::string name = ((s.glu ? "glu_m" : "bitlinear_m") + Twine(s.m) +
+                          "_n" + Twine(s.n) + "_k" + Twine(s.k) +
+                          (s.rowScales ? "_stacked" : ""))
+                             .str();
+      gpu::GPUFuncOp &kernel = kernels[name];
+      if (!kernel)
+        kernel = buildLayerKernel(gpuModule, loc, name, s, launch,
+                                  /*byteWeights=*/true);
       auto dim = [&](int64_t v) -> Value {
         return arith::ConstantIndexOp::create(b, loc, v);
       };
@@ -157,13 +301,39 @@ struct LaunchBitLinearKernelsPass
           gpu::KernelDim3{dim(launch.threads()), one, one},
           /*dynamicSharedMemorySize=*/Value(), ValueRange(args));
       Value out = bufferization::ToTensorOp::create(
-          b, loc, RankedTensorType::get({s.m, s.n}, f32), args[4],
+          b, loc, RankedTensorType::get({s.m, s.n}, f32), args.back(),
           /*restrict=*/true, /*writable=*/true);
-      op.replaceAllUsesWith(
-          expandTo(b, loc, out, cast<RankedTensorType>(op.getType())));
-      op.erase();
-      if (packed->use_empty())
-        packed.erase();
+
+      llvm::SmallSetVector<Operation *, 3> packedOps;
+      for (BitLinearOp layer : site.layers)
+        packedOps.insert(layer.getWeight().getDefiningOp());
+      if (site.glu) {
+        site.glu->getResult(0).replaceAllUsesWith(expandTo(
+            b, loc, out, cast<RankedTensorType>(site.glu->getResult(0).getType())));
+        site.glu->erase();
+      } else {
+        // Each layer's columns of the output (all of it for one layer).
+        int64_t offset = 0;
+        for (BitLinearOp layer : site.layers) {
+          int64_t n = match(layer)->n;
+          Value part = out;
+          if (site.layers.size() > 1)
+            part = tensor::ExtractSliceOp::create(
+                b, loc, RankedTensorType::get({s.m, n}, f32), out,
+                ValueRange{}, ValueRange{}, ValueRange{},
+                b.getDenseI64ArrayAttr({0, offset}),
+                b.getDenseI64ArrayAttr({s.m, n}),
+                b.getDenseI64ArrayAttr({1, 1}));
+          offset += n;
+          layer.getResult().replaceAllUsesWith(
+              expandTo(b, loc, part, cast<RankedTensorType>(layer.getType())));
+        }
+      }
+      for (BitLinearOp layer : site.layers)
+        layer.erase();
+      for (Operation *packed : packedOps)
+        if (packed->use_empty())
+          packed->erase();
     }
   }
 };
