@@ -138,6 +138,8 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     BitNetLaunchBitLinearKernelsOptions launch;
     launch.maxRows = 16;
     toLinalg.addPass(createBitNetLaunchBitLinearKernels(launch));
+    // TopK as one radix-select block per row (not O(d^2) rank counts).
+    toLinalg.addPass(createBitNetLaunchTopKKernel());
   }
   if (failed(buildPipeline(toLinalg, Phase::BitNet, Phase::Linalg, pipelineStream)) ||
       failed(toLinalg.run(**module))) {

@@ -198,6 +198,54 @@ def BitNetLaunchBitLinearKernels
   ];
 }
 
+def BitNetLaunchTopKKernel : Pass<"bitnet-launch-topk-kernel", "ModuleOp"> {
+  let summary = "Run a whole model's bitnet.topk_sparsify as a radix-select "
+                "kernel, one block per row";
+  let description = [{
+    The whole-model CUDA path runs this after
+    `bitnet-launch-bitlinear-kernels`. The reference lowering ranks every
+    element by counting the elements that beat it (larger |x|, or equal |x|
+    at a lower index): O(d^2) work per row that the generic path spread
+    over thousands of threads of partial counts. Each `bitnet.topk_sparsify`
+    of a static f32 tensor (rank >= 2, rows of d <= 16384 elements) becomes
+    a launch of `topk_m<M>_d<D>_k<K>` (K the kept count), one block per row
+    of up to 1024 threads, each thread holding consecutive elements:
+
+    1. radix select over the bits of |x| (non-negative floats order as
+       unsigned integers), 8 bits at a time from the top: a shared
+       histogram of the candidates' digits (atomic adds), then warp 0
+       scans it from the largest bin to find the digit of the K-th largest
+       key and its rank among the keys with that digit;
+    2. after 4 digits the threshold is the K-th largest |x| and `need` the
+       number of keys equal to it that are kept; a block scan of the
+       threads' counts of equal keys (in index order) gives each its rank
+       among them;
+    3. an element is kept if |x| is above the threshold, or equal to it
+       and among the first `need` by index, or NaN (NaN never beats an
+       element nor is beaten in the reference's comparisons); others are 0.
+
+    These are exactly the elements whose reference rank is below K, so the
+    output is bit-identical. Other TopK ops keep the reference lowering.
+
+    ```mlir
+    %y = bitnet.topk_sparsify %x {ratio = 5.0e-01 : f64} : tensor<1x1x2560xf32>
+    // becomes
+    %in = bufferization.to_buffer %x2d read_only : ... to memref<1x2560xf32>
+    %out = memref.alloc() : memref<1x2560xf32>
+    gpu.launch_func @bitnet_kernels::@topk_m1_d2560_k1280 blocks in (%c1, ..)
+        threads in (%c1024, ..) args(%in : memref<1x2560xf32>, %out : memref<1x2560xf32>)
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def BitNetLaunchLMHeadKernel
     : Pass<"bitnet-launch-lm-head-kernel", "ModuleOp"> {
   let summary = "Run a whole model's LM head as a warp-per-row GEMV kernel";

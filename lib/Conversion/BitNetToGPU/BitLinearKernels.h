@@ -105,6 +105,15 @@ gpu::GPUFuncOp buildLayerKernel(gpu::GPUModuleOp gpuModule, Location loc,
                                 const LaunchShape &launch,
                                 bool byteWeights = false);
 
+/// `value` (static shape, `shape.size()` <= its rank, or rank 0 to [1]) as
+/// a tensor of `shape`: the leading dimensions collapsed into the first.
+Value reshapeTo(OpBuilder &b, Location loc, Value value,
+                ArrayRef<int64_t> shape);
+
+/// A kernel's result [M, N] in an op's result shape [.., N] (the leading
+/// dimensions expanded from the first).
+Value expandTo(OpBuilder &b, Location loc, Value value, RankedTensorType type);
+
 } // namespace mlir::bitnet::gpu_kernels
 
 #endif // BITNET_LIB_CONVERSION_BITNETTOGPU_BITLINEARKERNELS_H

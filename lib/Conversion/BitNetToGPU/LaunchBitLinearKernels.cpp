@@ -41,42 +41,6 @@ using namespace mlir::bitnet::gpu_kernels;
 
 namespace {
 
-/// `value` (static shape, `shape.size()` <= its rank, or rank 0 to [1]) as
-/// a tensor of `shape`: the leading dimensions collapsed into the first.
-Value reshapeTo(OpBuilder &b, Location loc, Value value,
-                ArrayRef<int64_t> shape) {
-  auto type = cast<RankedTensorType>(value.getType());
-  if (type.getShape() == shape)
-    return value;
-  auto target = RankedTensorType::get(shape, type.getElementType());
-  if (type.getRank() == 0)
-    return tensor::ExpandShapeOp::create(b, loc, target, value,
-                                         ArrayRef<ReassociationIndices>{});
-  // [d0 .. dr-1] -> [prod(d0 .. dr-n), dr-n+1 .. dr-1].
-  int64_t lead = type.getRank() - int64_t(shape.size());
-  SmallVector<ReassociationIndices> groups;
-  ReassociationIndices first;
-  for (int64_t d = 0; d <= lead; ++d)
-    first.push_back(d);
-  groups.push_back(first);
-  for (int64_t d = lead + 1; d < type.getRank(); ++d)
-    groups.push_back({d});
-  return tensor::CollapseShapeOp::create(b, loc, target, value, groups);
-}
-
-/// The kernel's result [M, N] in the op's result shape [.., N].
-Value expandTo(OpBuilder &b, Location loc, Value value, RankedTensorType type) {
-  if (cast<RankedTensorType>(value.getType()) == type)
-    return value;
-  SmallVector<ReassociationIndices> groups;
-  ReassociationIndices first;
-  for (int64_t d = 0; d + 1 < type.getRank(); ++d)
-    first.push_back(d);
-  groups.push_back(first);
-  groups.push_back({type.getRank() - 1});
-  return tensor::ExpandShapeOp::create(b, loc, type, value, groups);
-}
-
 /// A static f32/i8 tensor of `elements` elements.
 bool isStatic(Value v, Type element, int64_t elements) {
   auto t = dyn_cast<RankedTensorType>(v.getType());
@@ -339,6 +303,39 @@ struct LaunchBitLinearKernelsPass
 };
 
 } // namespace
+
+Value gpu_kernels::reshapeTo(OpBuilder &b, Location loc, Value value,
+                ArrayRef<int64_t> shape) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getShape() == shape)
+    return value;
+  auto target = RankedTensorType::get(shape, type.getElementType());
+  if (type.getRank() == 0)
+    return tensor::ExpandShapeOp::create(b, loc, target, value,
+                                         ArrayRef<ReassociationIndices>{});
+  // [d0 .. dr-1] -> [prod(d0 .. dr-n), dr-n+1 .. dr-1].
+  int64_t lead = type.getRank() - int64_t(shape.size());
+  SmallVector<ReassociationIndices> groups;
+  ReassociationIndices first;
+  for (int64_t d = 0; d <= lead; ++d)
+    first.push_back(d);
+  groups.push_back(first);
+  for (int64_t d = lead + 1; d < type.getRank(); ++d)
+    groups.push_back({d});
+  return tensor::CollapseShapeOp::create(b, loc, target, value, groups);
+}
+
+Value gpu_kernels::expandTo(OpBuilder &b, Location loc, Value value, RankedTensorType type) {
+  if (cast<RankedTensorType>(value.getType()) == type)
+    return value;
+  SmallVector<ReassociationIndices> groups;
+  ReassociationIndices first;
+  for (int64_t d = 0; d + 1 < type.getRank(); ++d)
+    first.push_back(d);
+  groups.push_back(first);
+  groups.push_back({type.getRank() - 1});
+  return tensor::ExpandShapeOp::create(b, loc, type, value, groups);
+}
 
 namespace {
 /// A launch reads and writes the buffers it is given: what our kernels do

@@ -14,6 +14,7 @@ namespace mlir::bitnet {
 #define GEN_PASS_DECL_BITNETBITLINEARTOGPU
 #define GEN_PASS_DECL_BITNETLAUNCHBITLINEARKERNELS
 #define GEN_PASS_DECL_BITNETLAUNCHLMHEADKERNEL
+#define GEN_PASS_DECL_BITNETLAUNCHTOPKKERNEL
 #include "bitnet/Conversion/Passes.h.inc"
 
 /// The module that holds the generated kernels.

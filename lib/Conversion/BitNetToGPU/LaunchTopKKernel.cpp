@@ -1,0 +1,341 @@
+//===- LaunchTopKKernel.cpp - TopK sparsify as a radix-select kernel ------===//
+//
+// The reference lowering of bitnet.topk_sparsify counts, for every element,
+// the elements that beat it: O(d^2) work that the generic CUDA path ran as
+// thousands of threads of split partial counts (2B4T decode: 16 us a layer,
+// the largest generic kernel). This pass gives each row one block that
+// finds the k-th largest |x| by radix select and keeps the elements above
+// it, and the first ties by index: the same elements the reference keeps.
+// The pass description in Conversion/Passes.td has the contract.
+//
+//===----------------------------------------------------------------------===//
+
+#include "BitLinearKernels.h"
+#include "bitnet/Conversion/BitNetToGPU/BitNetToGPU.h"
+#include "bitnet/Dialect/BitNet/IR/BitNetDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+#include "llvm/ADT/StringMap.h"
+
+namespace mlir::bitnet {
+#define GEN_PASS_DEF_BITNETLAUNCHTOPKKERNEL
+#include "bitnet/Conversion/Passes.h.inc"
+} // namespace mlir::bitnet
+
+using namespace mlir;
+using namespace mlir::bitnet;
+using namespace mlir::bitnet::gpu_kernels;
+
+namespace {
+
+/// Radix-select digits: 4 passes of 8 bits over the 31 bits of |x|.
+constexpr int64_t kDigitBits = 8;
+constexpr int64_t kBins = 1 << kDigitBits;
+constexpr int64_t kBinsPerLane = kBins / kWarp;
+/// Most elements a thread holds in registers (d <= 1024 * this).
+constexpr int64_t kMaxPerThread = 16;
+
+/// One row of d elements: `threads` threads, each holding `perThread`
+/// consecutive elements (index order is thread order, for the tie scan).
+struct TopKShape {
+  int64_t rows, d, kept, threads, perThread;
+};
+
+std::optional<TopKShape> shapeOf(TopKSparsifyOp op) {
+  auto type = dyn_cast<RankedTensorType>(op.getInput().getType());
+  if (!type || !type.hasStaticShape() || type.getRank() < 2 ||
+      !type.getElementType().isF32() || type.getNumElements() == 0)
+    return std::nullopt;
+  TopKShape s;
+  s.d = type.getShape().back();
+  s.rows = type.getNumElements() / s.d;
+  s.kept = TopKSparsifyOp::getKeptCount(op.getRatio().convertToDouble(), s.d);
+  s.threads = std::min<int64_t>(1024, (s.d + kWarp - 1) / kWarp * kWarp);
+  s.perThread = (s.d + s.threads - 1) / s.threads;
+  if (s.perThread > kMaxPerThread)
+    return std::nullopt;
+  return s;
+}
+
+/// Builds `topk_d<D>_k<K>`: block b keeps row b's `kept` largest |x| (ties
+/// by lower index) and zeroes the rest, as the reference ranks them.
+gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
+                               StringRef name, const TopKShape &s) {
+  MLIRContext *ctx = gpuModule.getContext();
+  ImplicitLocOpBuilder b(loc, ctx);
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  auto rowsType = MemRefType::get({s.rows, s.d}, f32);
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto shared = [&](int64_t n) {
+    return MemRefType::get({n}, i32, MemRefLayoutAttrInterface{}, workgroup);
+  };
+  b.setInsertionPointToEnd(gpuModule.getBody());
+  auto kernel = gpu::GPUFuncOp::create(
+      b, name, FunctionType::get(ctx, {rowsType, rowsType}, {}),
+      TypeRange{shared(kBins), shared(2), shared(kWarp)});
+  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
+  kernel.setKnownBlockSizeAttr(
+      DenseI32ArrayAttr::get(ctx, {int32_t(s.threads), 1, 1}));
+  b.setInsertionPointToStart(&kernel.getBody().front());
+  Value x = kernel.getArgument(0), out = kernel.getArgument(1);
+  ArrayRef<BlockArgument> wg = kernel.getWorkgroupAttributions();
+  Value hist = wg[0], sel = wg[1], totals = wg[2];
+
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, v);
+  };
+  auto c32 = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, i32, v);
+  };
+  auto cmp = [&](arith::CmpIPredicate p, Value l, Value r) -> Value {
+    return arith::CmpIOp::create(b, p, l, r);
+  };
+  auto select = [&](Value c, Value t, Value f) -> Value {
+    return arith::SelectOp::create(b, c, t, f);
+  };
+  auto add = [&](Value l, Value r) -> Value {
+    return arith::AddIOp::create(b, l, r);
+  };
+  auto ifThen = [&](Value cond, llvm::function_ref<void()> body) {
+    auto op = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&op.getThenRegion().front());
+    body();
+  };
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value row = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value lane = arith::RemUIOp::create(b, tid, idx(kWarp));
+  Value warp = arith::DivUIOp::create(b, tid, idx(kWarp));
+  Value laneI32 = arith::IndexCastOp::create(b, i32, lane);
+  // Inclusive scan of i32 `v` over the warp (lane 0 first).
+  auto warpScan = [&](Value v) {
+    for (int32_t offset = 1; offset < kWarp; offset *= 2) {
+      auto up = gpu::ShuffleOp::create(b, v, offset, int32_t(kWarp),
+                                       gpu::ShuffleMode::UP);
+      v = add(v, select(cmp(arith::CmpIPredicate::uge, lane, idx(offset)),
+                        up.getShuffleResult(), c32(0)));
+    }
+    return v;
+  };
+
+  // 1. The thread's elements: |x| as the bits of a non-negative float
+  // (ordered as unsigned integers). NaN never beats an element and is
+  // never beaten in the reference's comparisons: it takes no rank and
+  // stays; elements past d take no part.
+  SmallVector<Value> values, keys, ranked, inBounds, indices;
+  Value absMask = c32(0x7fffffff);
+  for (int64_t j = 0; j < s.perThread; ++j) {
+    Value i = add(arith::MulIOp::create(b, tid, idx(s.perThread)), idx(j));
+    Value in = cmp(arith::CmpIPredicate::ult, i, idx(s.d));
+    Value safe = arith::MinUIOp::create(b, i, idx(s.d - 1));
+    Value v = memref::LoadOp::create(b, x, ValueRange{row, safe});
+    Value nan = arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, v, v);
+    values.push_back(v);
+    indices.push_back(i);
+    inBounds.push_back(in);
+    keys.push_back(arith::AndIOp::create(
+        b, arith::BitcastOp::create(b, i32, v), absMask));
+    ranked.push_back(arith::AndIOp::create(
+        b, in, arith::XOrIOp::create(b, nan, arith::ConstantIntOp::create(
+                                                 b, b.getI1Type(), 1))));
+  }
+
+  // 2. Radix select, most significant digit first: the digit of the
+  // kept-th largest key among those that share the digits found so far,
+  // and its rank among the keys with that digit. After the last digit,
+  // `prefix` is the kept-th largest key and `need` how many of the keys
+  // equal to it are kept (the first by index).
+  Value prefix = c32(0), highMask = c32(0), need = c32(s.kept);
+  Value one = c32(1);
+  for (int64_t shift = 24; shift >= 0; shift -= kDigitBits) {
+    for (int64_t first = 0; first < kBins; first += s.threads) {
+      Value bin = add(tid, idx(first));
+      ifThen(cmp(arith::CmpIPredicate::ult, bin, idx(kBins)), [&] {
+        memref::StoreOp::create(b, c32(0), hist, ValueRange{bin});
+      });
+    }
+    gpu::BarrierOp::create(b);
+    for (int64_t j = 0; j < s.perThread; ++j) {
+      Value match = arith::AndIOp::create(
+          b, ranked[j],
+          cmp(arith::CmpIPredicate::eq,
+              arith::AndIOp::create(b, keys[j], highMask), prefix));
+      ifThen(match, [&] {
+        Value digit = arith::AndIOp::create(
+            b, arith::ShRUIOp::create(b, keys[j], c32(shift)), c32(kBins - 1));
+        memref::AtomicRMWOp::create(
+            b, arith::AtomicRMWKind::addi, one, hist,
+            ValueRange{arith::IndexCastOp::create(b, b.getIndexType(), digit)});
+      });
+    }
+    gpu::BarrierOp::create(b);
+    // Warp 0: lane l holds bins 255 - 8l .. 248 - 8l (largest first); a
+    // scan over the lanes finds the lane whose bins hold rank `need`.
+    // Fewer ranked keys than `need` (NaNs): the last bin, so every
+    // ranked key is kept.
+    ifThen(cmp(arith::CmpIPredicate::eq, warp, idx(0)), [&] {
+      SmallVector<Value> counts, bins;
+      Value laneSum = c32(0);
+      for (int64_t q = 0; q < kBinsPerLane; ++q) {
+        Value bin = arith::SubIOp::create(
+            b, c32(kBins - 1 - q),
+            arith::MulIOp::create(b, laneI32, c32(kBinsPerLane)));
+        bins.push_back(bin);
+        counts.push_back(memref::LoadOp::create(
+            b, hist,
+            ValueRange{arith::IndexCastOp::create(b, b.getIndexType(), bin)}));
+        laneSum = add(laneSum, counts.back());
+      }
+      Value incl = warpScan(laneSum);
+      Value excl = arith::SubIOp::create(b, incl, laneSum);
+      Value lastLane = cmp(arith::CmpIPredicate::eq, lane, idx(kWarp - 1));
+      Value acc = excl, found = arith::ConstantIntOp::create(b, b.getI1Type(), 0);
+      Value digit = c32(0), rest = c32(0);
+      for (int64_t q = 0; q < kBinsPerLane; ++q) {
+        Value reach = cmp(arith::CmpIPredicate::sge, add(acc, counts[q]), need);
+        if (q == kBinsPerLane - 1)
+          reach = arith::OrIOp::create(b, reach, lastLane);
+        Value hit = arith::AndIOp::create(
+            b, reach,
+            arith::XOrIOp::create(
+                b, found, arith::ConstantIntOp::create(b, b.getI1Type(), 1)));
+        digit = select(hit, bins[q], digit);
+        rest = select(hit, arith::SubIOp::create(b, need, acc), rest);
+        found = arith::OrIOp::create(b, found, hit);
+        acc = add(acc, counts[q]);
+      }
+      Value mine = arith::AndIOp::create(
+          b, cmp(arith::CmpIPredicate::slt, excl, need),
+          cmp(arith::CmpIPredicate::sge, incl, need));
+      Value short_ = arith::AndIOp::create(
+          b, lastLane, cmp(arith::CmpIPredicate::slt, incl, need));
+      ifThen(arith::OrIOp::create(b, mine, short_), [&] {
+        memref::StoreOp::create(b, digit, sel, ValueRange{idx(0)});
+        memref::StoreOp::create(b, rest, sel, ValueRange{idx(1)});
+      });
+    });
+    gpu::BarrierOp::create(b);
+    Value digit = memref::LoadOp::create(b, sel, ValueRange{idx(0)});
+    need = memref::LoadOp::create(b, sel, ValueRange{idx(1)});
+    prefix = arith::OrIOp::create(
+        b, prefix, arith::ShLIOp::create(b, digit, c32(shift)));
+    highMask = arith::OrIOp::create(b, highMask,
+                                    c32((kBins - 1) << shift));
+  }
+  Value threshold = prefix;
+
+  // 3. Ties: how many keys equal to the threshold come before the thread's
+  // own (a block scan of the threads' counts, in index order).
+  SmallVector<Value> equal;
+  Value mineEqual = c32(0);
+  for (int64_t j = 0; j < s.perThread; ++j) {
+    equal.push_back(arith::AndIOp::create(
+        b, ranked[j], cmp(arith::CmpIPredicate::eq, keys[j], threshold)));
+    mineEqual = add(mineEqual, arith::ExtUIOp::create(b, i32, equal.back()));
+  }
+  Value inclEqual = warpScan(mineEqual);
+  ifThen(cmp(arith::CmpIPredicate::eq, lane, idx(kWarp - 1)), [&] {
+    memref::StoreOp::create(b, inclEqual, totals, ValueRange{warp});
+  });
+  gpu::BarrierOp::create(b);
+  int64_t warps = s.threads / kWarp;
+  ifThen(cmp(arith::CmpIPredicate::eq, warp, idx(0)), [&] {
+    Value has = cmp(arith::CmpIPredicate::ult, lane, idx(warps));
+    auto ifOp = scf::IfOp::create(b, TypeRange{i32}, has, /*else=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      scf::YieldOp::create(b, ValueRange{Value(memref::LoadOp::create(
+                                  b, totals, ValueRange{lane}))});
+      b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+      scf::YieldOp::create(b, ValueRange{c32(0)});
+    }
+    Value total = ifOp.getResult(0);
+    Value before = arith::SubIOp::create(b, warpScan(total), total);
+    ifThen(has, [&] {
+      memref::StoreOp::create(b, before, totals, ValueRange{lane});
+    });
+  });
+  gpu::BarrierOp::create(b);
+  Value running = add(memref::LoadOp::create(b, totals, ValueRange{warp}),
+                      arith::SubIOp::create(b, inclEqual, mineEqual));
+
+  // 4. Keep: NaN, a key above the threshold, or one of the first `need`
+  // keys equal to it; everything else is 0 (the reference's select).
+  Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+  for (int64_t j = 0; j < s.perThread; ++j) {
+    Value above = arith::AndIOp::create(
+        b, ranked[j], cmp(arith::CmpIPredicate::ugt, keys[j], threshold));
+    Value tie = arith::AndIOp::create(
+        b, equal[j], cmp(arith::CmpIPredicate::slt, running, need));
+    Value nan = arith::CmpFOp::create(b, arith::CmpFPredicate::UNO,
+                                      values[j], values[j]);
+    Value keep = arith::OrIOp::create(
+        b, arith::OrIOp::create(b, above, tie), nan);
+    running = add(running, arith::ExtUIOp::create(b, i32, equal[j]));
+    Value y = select(keep, values[j], zero);
+    ifThen(inBounds[j], [&] {
+      memref::StoreOp::create(b, y, out, ValueRange{row, indices[j]});
+    });
+  }
+  gpu::ReturnOp::create(b);
+  return kernel;
+}
+
+struct LaunchTopKKernelPass
+    : mlir::bitnet::impl::BitNetLaunchTopKKernelBase<LaunchTopKKernelPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<std::pair<TopKSparsifyOp, TopKShape>> sites;
+    module.walk([&](TopKSparsifyOp op) {
+      if (std::optional<TopKShape> s = shapeOf(op))
+        sites.push_back({op, *s});
+    });
+    if (sites.empty())
+      return;
+    gpu::GPUModuleOp gpuModule = getOrCreateKernelModule(module);
+    Type f32 = Float32Type::get(&getContext());
+    llvm::StringMap<gpu::GPUFuncOp> kernels;
+    for (auto [op, s] : sites) {
+      std::string name = ("topk_m" + Twine(s.rows) + "_d" + Twine(s.d) +
+                          "_k" + Twine(s.kept))
+                             .str();
+      gpu::GPUFuncOp &kernel = kernels[name];
+      if (!kernel)
+        kernel = buildTopKKernel(gpuModule, op.getLoc(), name, s);
+      OpBuilder b(op);
+      Location loc = op.getLoc();
+      auto rowsType = MemRefType::get({s.rows, s.d}, f32);
+      Value in = bufferization::ToBufferOp::create(
+          b, loc, rowsType, reshapeTo(b, loc, op.getInput(), {s.rows, s.d}),
+          /*read_only=*/true);
+      Value out = memref::AllocOp::create(b, loc, rowsType);
+      auto dim = [&](int64_t v) -> Value {
+        return arith::ConstantIndexOp::create(b, loc, v);
+      };
+      Value c1 = dim(1);
+      gpu::LaunchFuncOp::create(
+          b, loc, kernel, gpu::KernelDim3{dim(s.rows), c1, c1},
+          gpu::KernelDim3{dim(s.threads), c1, c1},
+          /*dynamicSharedMemorySize=*/Value(), ValueRange{in, out});
+      Value result = bufferization::ToTensorOp::create(
+          b, loc, RankedTensorType::get({s.rows, s.d}, f32), out,
+          /*restrict=*/true, /*writable=*/true);
+      auto type = cast<RankedTensorType>(op.getType());
+      op.getResult().replaceAllUsesWith(expandTo(b, loc, result, type));
+      op.erase();
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,64 @@
+// RUN: bitnet-opt %s --split-input-file --bitnet-launch-topk-kernel | FileCheck %s
+
+// A TopK of static f32 rows becomes one block per row of the radix-select
+// kernel: a shared histogram with atomic adds, barriers between digits,
+// warp scans (shuffles up), and the result reshaped back.
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK: gpu.module @bitnet_kernels
+// CHECK: gpu.func @topk_m2_d2560_k1280(%{{.*}}: memref<2x2560xf32>, %{{.*}}: memref<2x2560xf32>) workgroup(%{{.*}} : memref<256xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<2xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>>) kernel
+// CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
+// CHECK-COUNT-3: memref.load %arg0
+// CHECK: memref.atomic_rmw addi
+// CHECK: gpu.barrier
+// CHECK: gpu.shuffle  up
+// CHECK-NOT: gpu.func
+// CHECK-LABEL: func.func @topk
+// CHECK: %[[C:.*]] = tensor.collapse_shape %arg0 {{\[\[}}0, 1], [2]] : tensor<2x1x2560xf32> into tensor<2x2560xf32>
+// CHECK: %[[IN:.*]] = bufferization.to_buffer %[[C]] read_only
+// CHECK: %[[OUT:.*]] = memref.alloc() : memref<2x2560xf32>
+// CHECK: gpu.launch_func @bitnet_kernels::@topk_m2_d2560_k1280 blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}}) args(%[[IN]] : memref<2x2560xf32>, %[[OUT]] : memref<2x2560xf32>)
+// CHECK: %[[T:.*]] = bufferization.to_tensor %[[OUT]] restrict writable
+// CHECK: %[[E:.*]] = tensor.expand_shape %[[T]] {{\[\[}}0, 1], [2]] output_shape [2, 1, 2560]
+// CHECK: return %[[E]]
+// CHECK-NOT: bitnet.topk_sparsify
+func.func @topk(%x: tensor<2x1x2560xf32>) -> tensor<2x1x2560xf32> {
+  %y = bitnet.topk_sparsify %x {ratio = 5.000000e-01 : f64} : tensor<2x1x2560xf32>
+  return %y : tensor<2x1x2560xf32>
+}
+
+// -----
+
+// Rows shorter than a block: threads rounded up to a warp, one element
+// each; the kept count follows the ratio.
+// CHECK: gpu.func @topk_m3_d100_k30(%{{.*}}: memref<3x100xf32>, %{{.*}}: memref<3x100xf32>)
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK-LABEL: func.func @short_rows
+// CHECK: gpu.launch_func @bitnet_kernels::@topk_m3_d100_k30
+func.func @short_rows(%x: tensor<3x100xf32>) -> tensor<3x100xf32> {
+  %y = bitnet.topk_sparsify %x {ratio = 3.000000e-01 : f64} : tensor<3x100xf32>
+  return %y : tensor<3x100xf32>
+}
+
+// -----
+
+// Left to the reference lowering: dynamic shapes, rank 1, rows longer
+// than 16384 elements.
+// CHECK-LABEL: func.func @dynamic
+// CHECK-NOT: gpu.module
+// CHECK: bitnet.topk_sparsify
+// CHECK-LABEL: func.func @rank1
+// CHECK: bitnet.topk_sparsify
+// CHECK-LABEL: func.func @long_rows
+// CHECK: bitnet.topk_sparsify
+func.func @dynamic(%x: tensor<?x2560xf32>) -> tensor<?x2560xf32> {
+  %y = bitnet.topk_sparsify %x {ratio = 5.000000e-01 : f64} : tensor<?x2560xf32>
+  return %y : tensor<?x2560xf32>
+}
+func.func @rank1(%x: tensor<2560xf32>) -> tensor<2560xf32> {
+  %y = bitnet.topk_sparsify %x {ratio = 5.000000e-01 : f64} : tensor<2560xf32>
+  return %y : tensor<2560xf32>
+}
+func.func @long_rows(%x: tensor<1x20000xf32>) -> tensor<1x20000xf32> {
+  %y = bitnet.topk_sparsify %x {ratio = 5.000000e-01 : f64} : tensor<1x20000xf32>
+  return %y : tensor<1x20000xf32>
+}
