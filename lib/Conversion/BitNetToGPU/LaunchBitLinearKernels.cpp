@@ -107,16 +107,33 @@ struct LaunchBitLinearKernelsPass
     return *attr.getValues<float>().begin();
   }
 
-  /// The packed bytes of `op`'s constant weights, appended to `bytes`;
-  /// false if they are not a dense i8 attribute.
-  static bool appendWeightBytes(BitLinearOp op, std::vector<int8_t> &bytes) {
+  /// The packed bytes of `op`'s constant weights as a dense i8 attribute
+  /// (what stacking concatenates); null for any other attribute.
+  static DenseIntElementsAttr weightBytes(BitLinearOp op) {
     auto packed = op.getWeight().getDefiningOp<PackedConstantOp>();
     auto dense = dyn_cast<DenseIntElementsAttr>(packed.getValue());
-    if (!dense || !dense.getElementType().isInteger(8))
-      return false;
-    for (APInt v : dense.getValues<APInt>())
-      bytes.push_back(int8_t(v.getSExtValue()));
-    return true;
+    return dense && dense.getElementType().isInteger(8) ? dense
+                                                        : DenseIntElementsAttr();
+  }
+
+  /// Output rows (N) of a layer `match` accepted.
+  static int64_t outputRows(BitLinearOp op) {
+    return cast<PackedTernaryType>(op.getWeight().getType()).getShape()[0];
+  }
+
+  /// Whether `ops` (layers of the same codes with constant weight scales)
+  /// run as one stacked kernel: two or more in one block, weights that are
+  /// plain bytes, and no GLU among their users (in prefill, where a GLU
+  /// gets no kernel: the decode GLU kernel reads their weights as they are,
+  /// and a stacked copy would store them twice).
+  static bool stackable(ArrayRef<BitLinearOp> ops) {
+    return ops.size() > 1 && llvm::all_of(ops, [&](BitLinearOp op) {
+             return op->getBlock() == ops.front()->getBlock() &&
+                    weightBytes(op) &&
+                    llvm::none_of(op->getUsers(), [](Operation *u) {
+                      return isa<ReLU2GLUOp>(u);
+                    });
+           });
   }
 
   void runOnOperation() override {
@@ -158,14 +175,7 @@ struct LaunchBitLinearKernelsPass
         singles.push_back({op, *s});
     });
     for (auto &[key, ops] : byInput) {
-      // A GLU's projections (prefill, where it gets no GLU kernel) stay
-      // apart: the decode GLU kernel reads their weights as they are, and a
-      // stacked copy would store them twice.
-      bool feedsGLU = llvm::any_of(ops, [](BitLinearOp op) {
-        return llvm::any_of(op->getUsers(),
-                            [](Operation *u) { return isa<ReLU2GLUOp>(u); });
-      });
-      if (ops.size() == 1 || feedsGLU) {
+      if (!stackable(ops)) {
         for (BitLinearOp op : ops)
           singles.push_back({op, *match(op)});
         continue;
@@ -173,20 +183,12 @@ struct LaunchBitLinearKernelsPass
       LayerShape s = *match(ops.front());
       s.n = 0;
       for (BitLinearOp op : ops)
-        s.n += match(op)->n;
+        s.n += outputRows(op);
       s.rowScales = true;
       // In front of the first of them (the walk visits a block's ops in
       // order; the shared input dominates all of them).
-      BitLinearOp first = ops.front();
-      bool sameBlock = llvm::all_of(ops, [&](BitLinearOp op) {
-        return op->getBlock() == first->getBlock();
-      });
-      if (!sameBlock) {
-        for (BitLinearOp op : ops)
-          singles.push_back({op, *match(op)});
-        continue;
-      }
-      sites.push_back({first, nullptr, SmallVector<BitLinearOp, 3>(ops), s});
+      sites.push_back(
+          {ops.front(), nullptr, SmallVector<BitLinearOp, 3>(ops), s});
     }
     for (auto &[op, s] : singles)
       sites.push_back({op, nullptr, {op}, s});
@@ -195,11 +197,8 @@ struct LaunchBitLinearKernelsPass
     gpu::GPUModuleOp gpuModule = getOrCreateKernelModule(module);
     Type i8 = IntegerType::get(ctx, 8), f32 = Float32Type::get(ctx);
     llvm::StringMap<gpu::GPUFuncOp> kernels;
-    // By index: a stacked site whose weights cannot be stacked adds its
-    // layers as sites of their own.
-    for (size_t i = 0; i < sites.size(); ++i) {
-      Site site = sites[i];
-      LayerShape &s = site.shape;
+    for (Site &site : sites) {
+      const LayerShape &s = site.shape;
       OpBuilder b(site.anchor);
       Location loc = site.anchor->getLoc();
       auto buffer = [&](Value tensor, ArrayRef<int64_t> shape,
@@ -217,15 +216,9 @@ struct LaunchBitLinearKernelsPass
         std::vector<int8_t> bytes;
         std::vector<float> scales;
         for (BitLinearOp layer : site.layers) {
-          if (!appendWeightBytes(layer, bytes))
-            break;
-          scales.insert(scales.end(), match(layer)->n, *constantScale(layer));
-        }
-        if (int64_t(scales.size()) != s.n) {
-          // Weights that are not plain bytes: each layer on its own.
-          for (BitLinearOp layer : site.layers)
-            sites.push_back({layer, nullptr, {layer}, *match(layer)});
-          continue;
+          for (APInt v : weightBytes(layer).getValues<APInt>())
+            bytes.push_back(int8_t(v.getSExtValue()));
+          scales.insert(scales.end(), outputRows(layer), *constantScale(layer));
         }
         auto bytesType = RankedTensorType::get({s.n, s.k / 4}, i8);
         Value w = arith::ConstantOp::create(
@@ -279,7 +272,7 @@ struct LaunchBitLinearKernelsPass
         // Each layer's columns of the output (all of it for one layer).
         int64_t offset = 0;
         for (BitLinearOp layer : site.layers) {
-          int64_t n = match(layer)->n;
+          int64_t n = outputRows(layer);
           Value part = out;
           if (site.layers.size() > 1)
             part = tensor::ExtractSliceOp::create(
@@ -305,7 +298,7 @@ struct LaunchBitLinearKernelsPass
 } // namespace
 
 Value gpu_kernels::reshapeTo(OpBuilder &b, Location loc, Value value,
-                ArrayRef<int64_t> shape) {
+                             ArrayRef<int64_t> shape) {
   auto type = cast<RankedTensorType>(value.getType());
   if (type.getShape() == shape)
     return value;
@@ -325,7 +318,8 @@ Value gpu_kernels::reshapeTo(OpBuilder &b, Location loc, Value value,
   return tensor::CollapseShapeOp::create(b, loc, target, value, groups);
 }
 
-Value gpu_kernels::expandTo(OpBuilder &b, Location loc, Value value, RankedTensorType type) {
+Value gpu_kernels::expandTo(OpBuilder &b, Location loc, Value value,
+                            RankedTensorType type) {
   if (cast<RankedTensorType>(value.getType()) == type)
     return value;
   SmallVector<ReassociationIndices> groups;

@@ -130,7 +130,7 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
   // (ordered as unsigned integers). NaN never beats an element and is
   // never beaten in the reference's comparisons: it takes no rank and
   // stays; elements past d take no part.
-  SmallVector<Value> values, keys, ranked, inBounds, indices;
+  SmallVector<Value> values, keys, nans, ranked, inBounds, indices;
   Value absMask = c32(0x7fffffff);
   for (int64_t j = 0; j < s.perThread; ++j) {
     Value i = add(arith::MulIOp::create(b, tid, idx(s.perThread)), idx(j));
@@ -139,6 +139,7 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
     Value v = memref::LoadOp::create(b, x, ValueRange{row, safe});
     Value nan = arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, v, v);
     values.push_back(v);
+    nans.push_back(nan);
     indices.push_back(i);
     inBounds.push_back(in);
     keys.push_back(arith::AndIOp::create(
@@ -276,10 +277,8 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
         b, ranked[j], cmp(arith::CmpIPredicate::ugt, keys[j], threshold));
     Value tie = arith::AndIOp::create(
         b, equal[j], cmp(arith::CmpIPredicate::slt, running, need));
-    Value nan = arith::CmpFOp::create(b, arith::CmpFPredicate::UNO,
-                                      values[j], values[j]);
     Value keep = arith::OrIOp::create(
-        b, arith::OrIOp::create(b, above, tie), nan);
+        b, arith::OrIOp::create(b, above, tie), nans[j]);
     running = add(running, arith::ExtUIOp::create(b, i32, equal[j]));
     Value y = select(keep, values[j], zero);
     ifThen(inBounds[j], [&] {
