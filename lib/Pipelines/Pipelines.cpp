@@ -93,11 +93,24 @@ LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
                                                   raw_ostream &errorStream,
                                                   int64_t splitMinSize,
                                                   int64_t fuseMaxThreads,
-                                                  int64_t fuseMaxWork) {
+                                                  int64_t fuseMaxWork,
+                                                  int64_t blockMaxOutputs) {
+  // Long reductions of few outputs: one block of threads per output with a
+  // tree reduction (one short kernel) where they qualify, else split into
+  // partials (two kernels of serial loops).
+  const int64_t blockMinSize = 256;
+  std::string blockSizes = "min-size=" + std::to_string(blockMinSize) +
+                           " max-outputs=" + std::to_string(blockMaxOutputs);
   std::string split =
-      splitMinSize > 0 ? "func.func(bitnet-split-reductions{min-size=" +
-                             std::to_string(splitMinSize) + "}),"
-                       : "";
+      splitMinSize > 0
+          ? "func.func(bitnet-split-reductions{min-size=" +
+                std::to_string(splitMinSize) +
+                " block-min-size=" + std::to_string(blockMinSize) +
+                " block-max-outputs=" + std::to_string(blockMaxOutputs) + "}),"
+          : "";
+  std::string block = blockMaxOutputs > 0
+                          ? "bitnet-block-reductions{" + blockSizes + "},"
+                          : "";
   // Launches whose work is far below a launch's cost run back to back in
   // one block (sizes folded to constants first).
   std::string fuse =
@@ -116,7 +129,8 @@ LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
   std::string pipeline =
       "func.func(bitnet-scalars-into-kernels)," + split + BITNET_BUFFERIZE
       "bitnet-memref-copy-to-linalg,"
-      "func.func(bitnet-copy-globals-for-gpu,bitnet-wrap-serial-linalg-for-gpu,"
+      "func.func(bitnet-copy-globals-for-gpu," + block +
+      "bitnet-wrap-serial-linalg-for-gpu,"
       // Adjacent loops over the same space (a fill and the reduction
       // into it, elementwise chains bufferization split) become one kernel.
       "convert-linalg-to-parallel-loops,scf-parallel-loop-fusion,"

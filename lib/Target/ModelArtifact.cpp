@@ -189,7 +189,8 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
                                     options.cpu.optLevel, pipelineStream,
                                     options.gpuSplitMinSize,
                                     options.gpuFuseMaxThreads,
-                                    options.gpuFuseMaxWork)
+                                    options.gpuFuseMaxWork,
+                                    options.gpuBlockMaxOutputs)
            : buildPipeline(toLLVM, Phase::Linalg, Phase::LLVM, pipelineStream,
                            ukernels);
   if (failed(built) || failed(toLLVM.run(**module))) {

@@ -41,24 +41,40 @@ struct LaunchSizes {
 /// The loop iterations one thread runs through `block`: 1 for straight-line
 /// code, the trip count times the body's work for each `scf.for` with
 /// constant bounds, the larger branch of an `scf.if`; nullopt for loops
-/// whose trip count is not a constant (or anything looping otherwise).
-std::optional<int64_t> threadWork(Block &block) {
+/// whose trip count is not a constant (or anything looping otherwise). A
+/// loop from `threadId` (a block reduction's threads striding over its
+/// elements) to constant bounds counts as starting at 0.
+std::optional<int64_t> threadWork(Block &block, Value threadId) {
   int64_t work = 1;
   for (Operation &op : block) {
     if (op.getNumRegions() == 0)
       continue;
-    if (auto loop = dyn_cast<scf::ForOp>(op)) {
-      std::optional<APInt> trips = loop.getStaticTripCount();
-      std::optional<int64_t> body = threadWork(*loop.getBody());
-      if (!trips || !body || trips->getActiveBits() > 32)
+    if (auto reduce = dyn_cast<gpu::AllReduceOp>(op)) {
+      if (!reduce.getBody().empty())
         return std::nullopt;
-      work += static_cast<int64_t>(trips->getZExtValue()) * *body;
+      continue;
+    }
+    if (auto loop = dyn_cast<scf::ForOp>(op)) {
+      std::optional<int64_t> trips;
+      if (std::optional<APInt> t = loop.getStaticTripCount()) {
+        if (t->getActiveBits() <= 32)
+          trips = int64_t(t->getZExtValue());
+      } else if (threadId && loop.getLowerBound() == threadId) {
+        std::optional<int64_t> ub = getConstantIntValue(loop.getUpperBound());
+        std::optional<int64_t> step = getConstantIntValue(loop.getStep());
+        if (ub && step && *ub >= 0 && *step > 0)
+          trips = llvm::divideCeil(*ub, *step);
+      }
+      std::optional<int64_t> body = threadWork(*loop.getBody(), threadId);
+      if (!trips || !body)
+        return std::nullopt;
+      work += *trips * *body;
     } else if (auto branch = dyn_cast<scf::IfOp>(op)) {
       int64_t most = 0;
       for (Region &region : branch->getRegions()) {
         if (region.empty())
           continue;
-        std::optional<int64_t> w = threadWork(region.front());
+        std::optional<int64_t> w = threadWork(region.front(), threadId);
         if (!w)
           return std::nullopt;
         most = std::max(most, *w);
@@ -99,19 +115,31 @@ std::optional<LaunchSizes> fusibleSizes(gpu::LaunchOp launch,
       return std::nullopt;
   }
   // Barriers, shuffles and id queries mean something only in the original
-  // block shape.
+  // block shape. A block-wide reduction (bitnet-block-reductions) of one
+  // block exactly as wide as the merged one keeps its meaning there: its
+  // threads are the merged block's, all of them, in the same order.
   Dialect *gpuDialect = launch->getDialect();
+  bool collective = false;
   WalkResult walk = launch.getBody().walk([&](Operation *op) {
+    if (auto reduce = dyn_cast<gpu::AllReduceOp>(op)) {
+      if (!reduce.getUniform() || reduce->getParentOp() != launch)
+        return WalkResult::interrupt();
+      collective = true;
+      return WalkResult::advance();
+    }
     if (op->getDialect() == gpuDialect && !isa<gpu::TerminatorOp>(op))
       return WalkResult::interrupt();
     return WalkResult::advance();
   });
   if (walk.wasInterrupted())
     return std::nullopt;
+  if (collective && (sizes.dims[0] != blockSize || sizes.threads != blockSize))
+    return std::nullopt;
   // One block runs what the launch spread over the GPU: a stage whose
   // threads loop (an attention row over the cache, a long reduction) would
   // take far longer there than the launch it saves.
-  std::optional<int64_t> work = threadWork(launch.getBody().front());
+  std::optional<int64_t> work = threadWork(
+      launch.getBody().front(), collective ? launch.getThreadIds().x : Value());
   int64_t rounds = llvm::divideCeil(sizes.threads, blockSize);
   if (!work || rounds * *work > maxWork)
     return std::nullopt;

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "bitnet/Transforms/BlockReductions.h"
 #include "bitnet/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -56,6 +57,9 @@ struct BitNetSplitReductionsPass
 
   SplitPlan planFor(linalg::GenericOp op) {
     if (op.getNumReductionLoops() != 1 || op.getNumDpsInits() != 1)
+      return {};
+    // bitnet-block-reductions runs it as one block per output later.
+    if (bitnet::getBlockReductionCombiner(op, blockMinSize, blockMaxOutputs))
       return {};
 
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();

@@ -243,3 +243,70 @@ func.func @work(%a: memref<4096xf32>, %n: index) {
   }
   return
 }
+
+// -----
+
+// A block reduction (gpu.all_reduce, uniform) of one block as wide as the
+// merged block joins the run: its threads are the merged block's, no guard
+// around it (its loop from the thread id counts as 2560 / 1024 rounds).
+// Narrower (512 threads), it would run under a guard that leaves threads
+// out of the reduction: it stays its own launch.
+// CHECK-LABEL: func.func @block_reduction
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}threads(%[[T:[^ ,)]+]], {{.*}} in ({{.*}} = %c1024
+// CHECK: memref.store
+// CHECK: gpu.barrier
+// CHECK-NOT: scf.if
+// CHECK: scf.for %{{.*}} = %[[T]] to %c2560
+// CHECK: gpu.all_reduce add
+// CHECK: gpu.barrier
+// CHECK: memref.load
+// CHECK: gpu.terminator
+// CHECK: gpu.launch {{.*}} = %c512
+// CHECK: gpu.all_reduce add
+// CHECK-NOT: gpu.launch
+// CHECK: return
+func.func @block_reduction(%x: memref<2560xf32>, %s: memref<f32>, %y: memref<1024xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c512 = arith.constant 512 : index
+  %c1024 = arith.constant 1024 : index
+  %c2560 = arith.constant 2560 : index
+  %zero = arith.constant 0.0 : f32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1024, %sy = %c1, %sz = %c1) {
+    memref.store %zero, %x[%tx] : memref<2560xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1024, %sy = %c1, %sz = %c1) {
+    %p = scf.for %i = %tx to %c2560 step %c1024 iter_args(%a = %zero) -> f32 {
+      %v = memref.load %x[%i] : memref<2560xf32>
+      %n = arith.addf %a, %v : f32
+      scf.yield %n : f32
+    }
+    %all = gpu.all_reduce add %p uniform {} : (f32) -> f32
+    %first = arith.cmpi eq, %tx, %c0 : index
+    scf.if %first {
+      memref.store %all, %s[] : memref<f32>
+    }
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1024, %sy = %c1, %sz = %c1) {
+    %v = memref.load %s[] : memref<f32>
+    memref.store %v, %y[%tx] : memref<1024xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c512, %sy = %c1, %sz = %c1) {
+    %p = scf.for %i = %tx to %c2560 step %c512 iter_args(%a = %zero) -> f32 {
+      %v = memref.load %x[%i] : memref<2560xf32>
+      %n = arith.addf %a, %v : f32
+      scf.yield %n : f32
+    }
+    %all = gpu.all_reduce add %p uniform {} : (f32) -> f32
+    memref.store %all, %s[] : memref<f32>
+    gpu.terminator
+  }
+  return
+}

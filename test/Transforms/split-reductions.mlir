@@ -1,6 +1,7 @@
 // RUN: bitnet-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(bitnet-split-reductions))" | FileCheck %s
 // RUN: bitnet-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(bitnet-split-reductions{min-size=4096}))" | FileCheck %s --check-prefix=LONG
 // RUN: bitnet-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(bitnet-split-reductions{interleave-min-threads=1000000}))" | FileCheck %s --check-prefix=CONTIG
+// RUN: bitnet-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(bitnet-split-reductions{block-min-size=256 block-max-outputs=256}))" | FileCheck %s --check-prefix=BLOCK
 
 // A row sum over 2560 (one output): 40 partials of 64, then a sum of the
 // 40. The partials' loop is parallel and comes before the rest of the
@@ -255,4 +256,25 @@ func.func @prime_unknown(%x: tensor<521xf32>, %init: tensor<f32>) -> tensor<f32>
     linalg.yield %s : f32
   } -> tensor<f32>
   return %r : tensor<f32>
+}
+
+// -----
+
+// What bitnet-block-reductions will take (given the same sizes) is not
+// split: a row sum of 2560 with one output. Without block sizes it is.
+// BLOCK-LABEL: func.func @left_to_block_reductions
+// BLOCK-NOT: tensor.expand_shape
+// BLOCK: iterator_types = ["parallel", "reduction"]
+// BLOCK-NOT: linalg.generic
+// BLOCK: return
+// CHECK-LABEL: func.func @left_to_block_reductions
+// CHECK: tensor.expand_shape
+func.func @left_to_block_reductions(%x: tensor<1x2560xf32>, %init: tensor<1xf32>) -> tensor<1xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<1x2560xf32>) outs(%init : tensor<1xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<1xf32>
+  return %r : tensor<1xf32>
 }

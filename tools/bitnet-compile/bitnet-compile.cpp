@@ -121,6 +121,12 @@ cl::opt<int64_t> gpuSplitReductions(
              "run as parallel partial reductions (0: one thread per output; "
              "float sums then add in another order than on the CPU)"),
     cl::value_desc("N"), cl::init(256), cl::cat(category));
+cl::opt<int64_t> gpuBlockReductions(
+    "gpu-block-reductions",
+    cl::desc("cuda models: reductions of at least 256 elements and at most N "
+             "outputs run as one block of threads per output, with a tree "
+             "reduction (bitnet-block-reductions; 0: off, split instead)"),
+    cl::value_desc("N"), cl::init(256), cl::cat(category));
 cl::opt<int64_t> gpuFuseLaunches(
     "gpu-fuse-launches",
     cl::desc("cuda models: consecutive kernels of at most N threads each run "
@@ -380,6 +386,9 @@ int main(int argc, char **argv) {
       if (gpuSplitReductions < 0)
         return fail("--gpu-split-reductions must be >= 0");
       options.gpuSplitMinSize = gpuSplitReductions;
+      if (gpuBlockReductions < 0)
+        return fail("--gpu-block-reductions must be >= 0");
+      options.gpuBlockMaxOutputs = gpuBlockReductions;
       if (gpuFuseLaunches < 0)
         return fail("--gpu-fuse-launches must be >= 0");
       options.gpuFuseMaxThreads = gpuFuseLaunches;

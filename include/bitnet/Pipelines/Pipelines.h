@@ -60,12 +60,16 @@ LogicalResult buildPipeline(OpPassManager &pm, Phase from, Phase to,
 /// threads each become one single-block kernel (bitnet-fuse-small-launches;
 /// 0: every launch stays its own kernel), those whose threads loop only
 /// while a merged thread runs at most `fuseMaxWork` iterations for them.
+/// `blockMaxOutputs`: reductions of at least 256 elements and at most this
+/// many outputs run as one block of threads per output, neighbours in one
+/// launch (bitnet-block-reductions; 0: off), ahead of the split.
 LogicalResult buildCudaModelPipeline(OpPassManager &pm, llvm::StringRef arch,
                                      unsigned optLevel,
                                      llvm::raw_ostream &errorStream,
                                      int64_t splitMinSize = 256,
                                      int64_t fuseMaxThreads = 4096,
-                                     int64_t fuseMaxWork = 64);
+                                     int64_t fuseMaxWork = 64,
+                                     int64_t blockMaxOutputs = 256);
 
 /// Whether kernels for `arch` ("sm_90a", ...) can use programmatic
 /// dependent launch (griddepcontrol: sm_90 and later).

@@ -57,6 +57,10 @@ struct ModelArtifactOptions {
   /// CUDA: reductions of at least this many elements and few outputs run
   /// as parallel partials (bitnet-split-reductions); 0: one thread each.
   int64_t gpuSplitMinSize = 256;
+  /// CUDA: reductions of at least 256 elements and at most this many
+  /// outputs run as one block of threads per output instead
+  /// (bitnet-block-reductions); 0: off.
+  int64_t gpuBlockMaxOutputs = 256;
   /// CUDA: runs of consecutive kernels of at most this many threads each
   /// become one single-block kernel (bitnet-fuse-small-launches); 0: off.
   int64_t gpuFuseMaxThreads = 4096;

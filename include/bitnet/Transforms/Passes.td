@@ -314,6 +314,10 @@ def BitNetSplitReductions : Pass<"bitnet-split-reductions", "::mlir::func::FuncO
 
     Floating-point sums are added in another order than the reference
     lowering's (maxima, integer sums and counts: the same results).
+
+    With `block-max-outputs` (and `block-min-size`) set as for
+    bitnet-block-reductions, the reductions that pass will run as block
+    reductions are left as they are.
   }];
   let options = [
     Option<"minSize", "min-size", "int64_t", /*default=*/"512",
@@ -325,9 +329,79 @@ def BitNetSplitReductions : Pass<"bitnet-split-reductions", "::mlir::func::FuncO
            "Outputs times partials from which a divisible length is split "
            "interleaved (as the guarded split) instead of in contiguous "
            "chunks">,
+
+    Option<"blockMinSize", "block-min-size", "int64_t", /*default=*/"256",
+           "bitnet-block-reductions' min-size: with block-max-outputs, "
+           "the reductions it will take are not split">,
+    Option<"blockMaxOutputs", "block-max-outputs", "int64_t", /*default=*/"0",
+           "bitnet-block-reductions' max-outputs (0: split whatever "
+           "qualifies)">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def BitNetBlockReductions : Pass<"bitnet-block-reductions", "::mlir::func::FuncOp"> {
+  let summary = "Run long reductions of few outputs as one block of threads "
+                "per output (the whole-model CUDA path)";
+  let description = [{
+    On bufferized linalg of the whole-model CUDA path, before the remaining
+    linalg ops become loops. A decode step reduces thousands of elements to
+    one value many times a layer (RMSNorm's mean square, the activation
+    quantizers' absmean and absmax, the sparsity counts, softmax's max and
+    sum). As a grid of one thread per output they were serial loops; split
+    into partials (bitnet-split-reductions) two launches of short serial
+    loops, latency-bound. Here a `linalg.generic` with one reduction loop
+    of static length `R >= min-size`, static parallel loops of at most
+    `max-outputs` iterations, one output written once per parallel
+    iteration, a pure body and a combiner `gpu.all_reduce` knows (add, mul,
+    max/min in each of arith's forms, and, or, xor) becomes blocks of a
+    `gpu.launch`, one per output: the block's threads stride over the
+    reduction with a register accumulator (the body's other operations per
+    element, inputs loaded through their indexing maps), then
+    `gpu.all_reduce` (warp shuffles and a shared-memory step) and thread 0
+    combines the result into the output:
+
+    ```mlir
+    linalg.fill ins(%zero) outs(%sum)
+    linalg.generic {reduction over 2560} ins(%x) outs(%sum) { %x * %x + %acc }
+    // becomes
+    gpu.launch blocks(1, 1, 1) threads(512, 1, 1) {
+      %part = scf.for %i = %tid to 2560 step 512 iter_args(%a = 0.0) { %x[%i]^2 + %a }
+      %all = gpu.all_reduce add %part uniform
+      scf.if %tid == 0 { store %zero + %all, %sum[...] }
+    }
+    ```
+
+    A `linalg.fill` of the output just before the op (only pure operations
+    and allocations between) folds into it: thread 0 combines with the fill
+    value instead of reading the output. A block has about 8 elements a
+    thread, rounded up to a power of two in [32, `block-size`]. Consecutive
+    qualifying ops (only pure operations, allocations and fills they fold
+    between them) that do not write what another reads or writes (buffer
+    roots; distinct allocations never overlap) share one launch, blocks
+    taken in order (each branch of a block's id uniform for its threads),
+    up to `max-param-bytes` of kernel parameters: a decode step's 120
+    sparsity counts are one kernel. Floating-point sums add in another
+    order than the reference lowering's (maxima, integer sums and counts:
+    the same results). bitnet-split-reductions, given the same sizes, leaves
+    these ops alone.
+  }];
+  let options = [
+    Option<"minSize", "min-size", "int64_t", /*default=*/"256",
+           "Shortest reduction that runs as a block reduction">,
+    Option<"maxOutputs", "max-outputs", "int64_t", /*default=*/"256",
+           "Most outputs (blocks) one reduction may have">,
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"1024",
+           "Most threads in a block (a multiple of 32 in [32, 1024])">,
+    Option<"maxParamBytes", "max-param-bytes", "int64_t", /*default=*/"16384",
+           "Kernel parameter bytes a launch of several reductions may take">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::affine::AffineDialect",
                            "::mlir::arith::ArithDialect"];
 }
 

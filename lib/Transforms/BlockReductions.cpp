@@ -1,0 +1,582 @@
+//===- BlockReductions.cpp - Long reductions as one block per output ------===//
+//
+// A decode step's norms, quantizer statistics and sparsity counts reduce a
+// few thousand elements to one value. Split into partials they took two
+// launches of latency-bound serial loops; as one block of threads with a
+// tree reduction (gpu.all_reduce) they take one short kernel. Independent
+// neighbours share a launch. The pass description in Passes.td has the
+// contract.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bitnet/Transforms/BlockReductions.h"
+#include "bitnet/Transforms/BufferRoots.h"
+#include "bitnet/Transforms/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <algorithm>
+
+namespace mlir::bitnet {
+#define GEN_PASS_DEF_BITNETBLOCKREDUCTIONS
+#include "bitnet/Transforms/Passes.h.inc"
+} // namespace mlir::bitnet
+
+using namespace mlir;
+
+std::optional<gpu::AllReduceOperation>
+mlir::bitnet::getAllReduceOperation(Operation *combiner) {
+  using K = gpu::AllReduceOperation;
+  return llvm::TypeSwitch<Operation *, std::optional<K>>(combiner)
+      .Case<arith::AddFOp, arith::AddIOp>([](auto) { return K::ADD; })
+      .Case<arith::MulFOp, arith::MulIOp>([](auto) { return K::MUL; })
+      .Case<arith::MaximumFOp>([](auto) { return K::MAXIMUMF; })
+      .Case<arith::MaxNumFOp>([](auto) { return K::MAXNUMF; })
+      .Case<arith::MinimumFOp>([](auto) { return K::MINIMUMF; })
+      .Case<arith::MinNumFOp>([](auto) { return K::MINNUMF; })
+      .Case<arith::MaxSIOp>([](auto) { return K::MAXSI; })
+      .Case<arith::MinSIOp>([](auto) { return K::MINSI; })
+      .Case<arith::MaxUIOp>([](auto) { return K::MAXUI; })
+      .Case<arith::MinUIOp>([](auto) { return K::MINUI; })
+      .Case<arith::AndIOp>([](auto) { return K::AND; })
+      .Case<arith::OrIOp>([](auto) { return K::OR; })
+      .Case<arith::XOrIOp>([](auto) { return K::XOR; })
+      .Default([](Operation *) { return std::nullopt; });
+}
+
+Operation *mlir::bitnet::getBlockReductionCombiner(linalg::GenericOp op,
+                                                   int64_t minSize,
+                                                   int64_t maxOutputs) {
+  if (maxOutputs < 1 || op.getNumReductionLoops() != 1 ||
+      op.getNumDpsInits() != 1)
+    return nullptr;
+  int64_t reduction = 0, outputs = 1;
+  for (auto [range, type] :
+       llvm::zip(op.getStaticLoopRanges(), op.getIteratorTypesArray())) {
+    if (ShapedType::isDynamic(range))
+      return nullptr;
+    if (type == utils::IteratorType::reduction)
+      reduction = range;
+    else
+      outputs *= range;
+  }
+  if (reduction < minSize || outputs > maxOutputs)
+    return nullptr;
+  // Every output element is one parallel iteration and back: the block of
+  // an output writes it (and nothing else does).
+  AffineMap outMap = op.getIndexingMapsArray().back();
+  if (!outMap.isProjectedPermutation(/*allowZeroInResults=*/true))
+    return nullptr;
+  auto outType = cast<ShapedType>(op.getDpsInitOperand(0)->get().getType());
+  if (!outType.hasStaticShape() || outType.getNumElements() != outputs)
+    return nullptr;
+  for (AffineExpr e : outMap.getResults())
+    if (auto d = dyn_cast<AffineDimExpr>(e))
+      if (op.getIteratorTypesArray()[d.getPosition()] ==
+          utils::IteratorType::reduction)
+        return nullptr;
+
+  Block *body = op.getBlock();
+  BlockArgument acc = op.getRegionOutputArgs()[0];
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  Operation *combiner = yield.getValues()[0].getDefiningOp();
+  if (!combiner || combiner->getBlock() != body ||
+      combiner->getNumOperands() != 2 || combiner->getNumResults() != 1 ||
+      !acc.hasOneUse() || acc.getUses().begin()->getOwner() != combiner ||
+      combiner->getOperand(0) == combiner->getOperand(1) ||
+      !getAllReduceOperation(combiner) || !arith::getNeutralElement(combiner))
+    return nullptr;
+  for (Operation &inner : body->without_terminator())
+    if (!isa<linalg::IndexOp>(inner) && !isPure(&inner))
+      return nullptr;
+  return combiner;
+}
+
+namespace {
+
+/// One reduction to run as blocks of a launch.
+struct Member {
+  linalg::GenericOp op;
+  Operation *combiner;
+  /// The output's content before the op when a fill set it (directly or
+  /// copied from a filled buffer): the block combines its result with this
+  /// value instead of reading the output.
+  Value initValue;
+  /// The fill or copy that wrote the output before the op, and the ops that
+  /// read it in between (a copy of a filled buffer: none).
+  Operation *initWriter = nullptr;
+  SmallVector<Operation *> readersBetween;
+  int64_t outputs = 1;
+  int64_t length = 1;
+  SmallVector<Value> reads, writes; // buffer roots
+};
+
+/// Whether buffers `a` and `b` (roots) may overlap: distinct allocations
+/// never do, nor an allocation and anything else.
+bool mayAlias(Value a, Value b) {
+  if (a == b)
+    return true;
+  auto fresh = [](Value v) {
+    return v.getDefiningOp<memref::AllocOp>() ||
+           v.getDefiningOp<memref::AllocaOp>();
+  };
+  if (fresh(a) || fresh(b))
+    return false;
+  auto ga = a.getDefiningOp<memref::GetGlobalOp>();
+  auto gb = b.getDefiningOp<memref::GetGlobalOp>();
+  if (ga && gb)
+    return ga.getName() == gb.getName();
+  return true;
+}
+
+bool conflicts(const Member &x, const Member &y) {
+  for (Value w : x.writes) {
+    for (Value r : y.reads)
+      if (mayAlias(w, r))
+        return true;
+    for (Value w2 : y.writes)
+      if (mayAlias(w, w2))
+        return true;
+  }
+  for (Value w : y.writes)
+    for (Value r : x.reads)
+      if (mayAlias(w, r))
+        return true;
+  return false;
+}
+
+/// The kernel parameter bytes `value` becomes when outlined (memref
+/// descriptors: 2 pointers, offset, sizes, strides; constants are sunk).
+int64_t parameterBytes(Value value) {
+  if (Operation *def = value.getDefiningOp())
+    if (def->hasTrait<OpTrait::ConstantLike>())
+      return 0;
+  if (auto memref = dyn_cast<MemRefType>(value.getType()))
+    return 8 * (3 + 2 * memref.getRank());
+  return 8;
+}
+
+/// Ops that may sit between two members of one launch: no memory effects,
+/// or allocations only.
+bool mayInterleave(Operation *op) {
+  if (isMemoryEffectFree(op))
+    return true;
+  auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+  if (!effects || op->getNumRegions() != 0)
+    return false;
+  SmallVector<MemoryEffects::EffectInstance> list;
+  effects.getEffects(list);
+  return llvm::all_of(list, [](const MemoryEffects::EffectInstance &e) {
+    return isa<MemoryEffects::Allocate>(e.getEffect());
+  });
+}
+
+/// Whether `op`, a linalg op on buffers, touches memory other than its
+/// operands (a gather's body loads from a table).
+bool bodyTouchesMemory(linalg::LinalgOp op) {
+  bool touches = false;
+  op.getBlock()->walk([&](Operation *inner) {
+    if (!isa<linalg::IndexOp, linalg::YieldOp>(inner) && !isPure(inner))
+      touches = true;
+  });
+  return touches;
+}
+
+enum Touch : unsigned { kNone = 0, kRead = 1, kWrite = 2, kUnknown = 4 };
+
+/// How `op` may access buffer `root`.
+unsigned touches(Operation *op, Value root) {
+  if (mayInterleave(op))
+    return kNone;
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  if (!linalgOp || !linalgOp.hasPureBufferSemantics() ||
+      bodyTouchesMemory(linalgOp))
+    return kUnknown;
+  unsigned t = kNone;
+  for (Value in : linalgOp.getDpsInputs())
+    if (isa<MemRefType>(in.getType()) &&
+        mayAlias(bitnet::getBufferRoot(in), root))
+      t |= kRead;
+  bool overwrites = isa<linalg::FillOp, linalg::CopyOp>(op);
+  for (Value init : linalgOp.getDpsInits())
+    if (mayAlias(bitnet::getBufferRoot(init), root))
+      t |= overwrites ? kWrite : (kRead | kWrite);
+  return t;
+}
+
+/// The op before `from` in its block that last wrote buffer `root` (the
+/// ops that read it in between into `readers`); null if an op of unknown
+/// effects comes first, or none.
+Operation *lastWriter(Operation *from, Value root,
+                      SmallVectorImpl<Operation *> &readers) {
+  for (Operation *prev = from->getPrevNode(); prev; prev = prev->getPrevNode()) {
+    if (prev == root.getDefiningOp())
+      return nullptr;
+    unsigned t = touches(prev, root);
+    if (t & kUnknown)
+      return nullptr;
+    if (t & kWrite)
+      return prev;
+    if (t & kRead)
+      readers.push_back(prev);
+  }
+  return nullptr;
+}
+
+/// Whether `view` is all of buffer `root` (a fill or copy of it sets every
+/// element).
+bool coversAll(Value view, Value root) {
+  auto a = dyn_cast<MemRefType>(view.getType());
+  auto b = dyn_cast<MemRefType>(root.getType());
+  return a && b && a.hasStaticShape() && b.hasStaticShape() &&
+         a.getNumElements() == b.getNumElements();
+}
+
+struct BlockReductionsPass
+    : mlir::bitnet::impl::BitNetBlockReductionsBase<BlockReductionsPass> {
+  using Base::Base;
+
+  std::optional<Member> memberFor(linalg::GenericOp op) {
+    if (!op.hasPureBufferSemantics())
+      return std::nullopt;
+    Operation *combiner =
+        bitnet::getBlockReductionCombiner(op, minSize, maxOutputs);
+    if (!combiner)
+      return std::nullopt;
+    Member m;
+    m.op = op;
+    m.combiner = combiner;
+    for (auto [range, type] :
+         llvm::zip(op.getStaticLoopRanges(), op.getIteratorTypesArray())) {
+      if (type == utils::IteratorType::reduction)
+        m.length = range;
+      else
+        m.outputs *= range;
+    }
+    Value out = op.getDpsInitOperand(0)->get();
+    m.writes.push_back(bitnet::getBufferRoot(out));
+    for (Value in : op.getDpsInputs())
+      if (isa<MemRefType>(in.getType()))
+        m.reads.push_back(bitnet::getBufferRoot(in));
+    // The op reads its output only as the accumulator.
+    for (Value r : m.reads)
+      if (mayAlias(r, m.writes.front()))
+        return std::nullopt;
+    // The output's content before the op: a fill's value, directly or
+    // through a copy of a filled buffer (bufferization shares one fill
+    // among the reductions CSE found identical inits for).
+    Value root = m.writes.front();
+    if (!root.getDefiningOp<memref::AllocOp>())
+      return m;
+    SmallVector<Operation *> readers;
+    Operation *writer = lastWriter(op, root, readers);
+    if (auto fill = dyn_cast_or_null<linalg::FillOp>(writer)) {
+      if (coversAll(fill.getDpsInits()[0], root)) {
+        m.initValue = fill.getInputs()[0];
+        m.initWriter = fill;
+        m.readersBetween = std::move(readers);
+      }
+    } else if (auto copy = dyn_cast_or_null<linalg::CopyOp>(writer)) {
+      Value source = bitnet::getBufferRoot(copy.getInputs()[0]);
+      SmallVector<Operation *> ignored;
+      auto fill =
+          dyn_cast_or_null<linalg::FillOp>(lastWriter(copy, source, ignored));
+      if (readers.empty() && coversAll(copy.getDpsInits()[0], root) && fill &&
+          coversAll(fill.getDpsInits()[0], source)) {
+        m.initValue = fill.getInputs()[0];
+        m.initWriter = copy;
+      }
+    }
+    return m;
+  }
+
+  int64_t blockSizeFor(const Member &m) {
+    // About 8 elements a thread, whole warps, at most `block-size`.
+    int64_t want = int64_t(llvm::PowerOf2Ceil(uint64_t((m.length + 7) / 8)));
+    return std::clamp<int64_t>(want, 32, blockSize);
+  }
+
+  /// `map`'s results at the loop indices `ivs`.
+  static SmallVector<Value> indicesAt(OpBuilder &b, Location loc, AffineMap map,
+                                      ArrayRef<Value> ivs) {
+    SmallVector<Value> out;
+    for (AffineExpr e : map.getResults()) {
+      if (auto d = dyn_cast<AffineDimExpr>(e))
+        out.push_back(ivs[d.getPosition()]);
+      else if (auto c = dyn_cast<AffineConstantExpr>(e))
+        out.push_back(arith::ConstantIndexOp::create(b, loc, c.getValue()));
+      else
+        out.push_back(affine::AffineApplyOp::create(
+            b, loc, AffineMap::get(map.getNumDims(), 0, e), ivs));
+    }
+    return out;
+  }
+
+  /// The combiner applied to (accumulator, value) in its original order.
+  static Value combine(OpBuilder &b, Operation *combiner, Value acc,
+                       Value value, Value originalAcc) {
+    IRMapping map;
+    bool accFirst = combiner->getOperand(0) == originalAcc;
+    map.map(combiner->getOperand(accFirst ? 0 : 1), acc);
+    map.map(combiner->getOperand(accFirst ? 1 : 0), value);
+    return b.clone(*combiner, map)->getResult(0);
+  }
+
+  /// Member `m`'s reduction for output `local` (the block's index among
+  /// the member's blocks), threads `tid` of `threads`.
+  void emitMember(OpBuilder &b, const Member &m, Value local, Value tid,
+                  int64_t threads) {
+    linalg::GenericOp op = m.op;
+    Location loc = op.getLoc();
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    SmallVector<utils::IteratorType> its = op.getIteratorTypesArray();
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    SmallVector<Value> ivs(ranges.size(), zero);
+    unsigned rd = 0;
+    Value rest = local;
+    for (int64_t d = int64_t(ranges.size()) - 1; d >= 0; --d) {
+      if (its[d] == utils::IteratorType::reduction) {
+        rd = unsigned(d);
+        continue;
+      }
+      if (ranges[d] == 1)
+        continue;
+      Value size = arith::ConstantIndexOp::create(b, loc, ranges[d]);
+      ivs[d] = arith::RemUIOp::create(b, loc, rest, size);
+      rest = arith::DivUIOp::create(b, loc, rest, size);
+    }
+
+    BlockArgument acc = op.getRegionOutputArgs()[0];
+    Operation *combiner = m.combiner;
+    Value neutral = arith::ConstantOp::create(
+        b, loc, *arith::getNeutralElement(combiner));
+    Value length = arith::ConstantIndexOp::create(b, loc, m.length);
+    Value step = arith::ConstantIndexOp::create(b, loc, threads);
+    auto loop = scf::ForOp::create(
+        b, loc, tid, length, step, ValueRange{neutral},
+        [&](OpBuilder &lb, Location ll, Value r, ValueRange iter) {
+          SmallVector<Value> at(ivs);
+          at[rd] = r;
+          IRMapping map;
+          for (OpOperand *in : op.getDpsInputOperands()) {
+            Value v = in->get();
+            Value arg = op.getMatchingBlockArgument(in);
+            if (!isa<MemRefType>(v.getType())) {
+              map.map(arg, v);
+              continue;
+            }
+            SmallVector<Value> idx =
+                indicesAt(lb, ll, op.getMatchingIndexingMap(in), at);
+            map.map(arg, memref::LoadOp::create(lb, ll, v, idx));
+          }
+          for (Operation &inner : op.getBlock()->without_terminator()) {
+            if (&inner == combiner)
+              break;
+            if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+              map.map(index.getResult(), at[index.getDim()]);
+              continue;
+            }
+            lb.clone(inner, map);
+          }
+          Value x = combiner->getOperand(0) == acc ? combiner->getOperand(1)
+                                                   : combiner->getOperand(0);
+          Value next = combine(lb, combiner, iter[0], map.lookupOrDefault(x),
+                               acc);
+          scf::YieldOp::create(lb, ll, next);
+        });
+    Value reduced = gpu::AllReduceOp::create(
+        b, loc, loop.getResult(0),
+        gpu::AllReduceOperationAttr::get(b.getContext(),
+                                         *bitnet::getAllReduceOperation(combiner)),
+        /*uniform=*/true);
+    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid,
+                                        zero);
+    auto store = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+    OpBuilder sb = store.getThenBodyBuilder();
+    OpOperand *init = op.getDpsInitOperand(0);
+    SmallVector<Value> idx =
+        indicesAt(sb, loc, op.getMatchingIndexingMap(init), ivs);
+    Value old = m.initValue
+                    ? m.initValue
+                    : Value(memref::LoadOp::create(sb, loc, init->get(), idx));
+    Value result = combine(sb, combiner, old, reduced, acc);
+    memref::StoreOp::create(sb, loc, result, init->get(), idx);
+  }
+
+  void emitGroup(ArrayRef<Member> group) {
+    linalg::GenericOp last = group.back().op;
+    OpBuilder b(last);
+    Location loc = last.getLoc();
+    int64_t blocks = 0, threads = 32;
+    for (const Member &m : group) {
+      blocks += m.outputs;
+      threads = std::max(threads, blockSizeFor(m));
+    }
+    // One block: as wide as bitnet-fuse-small-launches' merged block, so it
+    // can join the small kernels around it (a norm's reduction, its scale
+    // and the quantizer after it: one kernel).
+    if (blocks == 1)
+      threads = blockSize;
+    auto constant = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    Value one = constant(1);
+    auto launch = gpu::LaunchOp::create(b, loc, constant(blocks), one, one,
+                                        constant(threads), one, one);
+    Block &body = launch.getBody().front();
+    b.setInsertionPointToStart(&body);
+    Value bid = launch.getBlockIds().x;
+    Value tid = launch.getThreadIds().x;
+    int64_t start = 0;
+    for (const Member &m : group) {
+      if (group.size() == 1) {
+        emitMember(b, m, bid, tid, threads);
+        break;
+      }
+      // Every thread of a block takes the same branch: the all_reduce in it
+      // stays uniform.
+      Value lo = constant(start), hi = constant(start + m.outputs);
+      Value inside = arith::AndIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, bid, lo),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, bid, hi));
+      auto branch = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
+      OpBuilder inner = branch.getThenBodyBuilder();
+      Value local = arith::SubIOp::create(inner, loc, bid, lo);
+      emitMember(inner, m, local, tid, threads);
+      start += m.outputs;
+    }
+    gpu::TerminatorOp::create(b, loc);
+    for (const Member &m : group)
+      m.op->erase();
+  }
+
+  /// Fills of allocations nothing reads any more (their copies went).
+  void eraseDeadFills() {
+    SmallVector<linalg::FillOp> dead;
+    getOperation().walk([&](linalg::FillOp fill) {
+      if (!fill.hasPureBufferSemantics())
+        return;
+      Value root = bitnet::getBufferRoot(fill.getDpsInits()[0]);
+      if (!root.getDefiningOp<memref::AllocOp>())
+        return;
+      SmallVector<Value> work{root};
+      while (!work.empty()) {
+        Value v = work.pop_back_val();
+        for (Operation *user : v.getUsers()) {
+          if (user == fill.getOperation() || isa<memref::DeallocOp>(user))
+            continue;
+          if (isa<ViewLikeOpInterface>(user)) {
+            llvm::append_range(work, user->getResults());
+            continue;
+          }
+          return;
+        }
+      }
+      dead.push_back(fill);
+    });
+    for (linalg::FillOp fill : dead)
+      fill->erase();
+  }
+
+  void runOnOperation() override {
+    if (blockSize < 32 || blockSize > 1024 || blockSize % 32 != 0) {
+      getOperation().emitError("block-size must be a multiple of 32 in "
+                               "[32, 1024]");
+      return signalPassFailure();
+    }
+    // Runs of members, each run one launch; the fills and copies that only
+    // set members' outputs, erased.
+    SmallVector<SmallVector<Member>> groups;
+    llvm::SetVector<Operation *> erased;
+    SmallVector<Block *> blocks;
+    getOperation().walk([&](Block *block) { blocks.push_back(block); });
+    for (Block *block : blocks) {
+      llvm::DenseMap<Operation *, Member> members;
+      for (Operation &op : *block)
+        if (auto generic = dyn_cast<linalg::GenericOp>(op))
+          if (std::optional<Member> m = memberFor(generic))
+            members[&op] = std::move(*m);
+      if (members.empty())
+        continue;
+      // A copy that set a member's output from a filled buffer goes; a fill
+      // of the output itself goes when every op that read the output after
+      // it went too.
+      for (auto &[op, m] : members)
+        if (isa_and_nonnull<linalg::CopyOp>(m.initWriter))
+          erased.insert(m.initWriter);
+      for (auto &[op, m] : members)
+        if (isa_and_nonnull<linalg::FillOp>(m.initWriter) &&
+            llvm::all_of(m.readersBetween,
+                         [&](Operation *r) { return erased.contains(r); }))
+          erased.insert(m.initWriter);
+
+      SmallVector<Member> run;
+      llvm::SetVector<Value> params;
+      int64_t bytes = 0;
+      auto flush = [&] {
+        if (!run.empty())
+          groups.push_back(std::move(run));
+        run.clear();
+        params.clear();
+        bytes = 0;
+      };
+      for (Operation &op : *block) {
+        auto it = members.find(&op);
+        if (it == members.end()) {
+          if (!erased.contains(&op) && !mayInterleave(&op))
+            flush();
+          continue;
+        }
+        Member &m = it->second;
+        // What the merged kernel would take as parameters.
+        SmallVector<Value> used(m.op->getOperands());
+        if (m.initValue)
+          used.push_back(m.initValue);
+        m.op.getBlock()->walk([&](Operation *inner) {
+          for (Value v : inner->getOperands())
+            if (!m.op->isAncestor(v.getParentBlock()->getParentOp()))
+              used.push_back(v);
+        });
+        auto newBytes = [&] {
+          int64_t extra = 0;
+          llvm::SmallPtrSet<Value, 8> seen;
+          for (Value v : used)
+            if (!params.contains(v) && seen.insert(v).second)
+              extra += parameterBytes(v);
+          return extra;
+        };
+        int64_t extra = newBytes();
+        bool joins = !run.empty() && bytes + extra <= maxParamBytes &&
+                     llvm::none_of(run, [&](const Member &other) {
+                       return conflicts(other, m);
+                     });
+        if (!joins) {
+          flush();
+          extra = newBytes();
+        }
+        run.push_back(m);
+        params.insert(used.begin(), used.end());
+        bytes += extra;
+      }
+      flush();
+    }
+    for (auto &group : groups)
+      emitGroup(group);
+    for (Operation *op : erased)
+      op->erase();
+    eraseDeadFills();
+  }
+};
+
+} // namespace

@@ -1,0 +1,195 @@
+// RUN: bitnet-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(bitnet-block-reductions))" | FileCheck %s
+// RUN: bitnet-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(bitnet-block-reductions{max-outputs=1}))" | FileCheck %s --check-prefix=ONE
+// RUN: bitnet-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(bitnet-block-reductions{max-param-bytes=100}))" | FileCheck %s --check-prefix=PARAMS
+
+// Two rows' sums of squares (the fill before them folds in: thread 0 adds
+// the fill value, the fill goes) and a count of non-zero codes: independent,
+// so one launch of 2 + 1 blocks of 1024 threads (6912 / 8 rounded up).
+// Blocks 0-1 are the rows, block 2 the count. With max-outputs=1 the sums
+// stay linalg. With room for fewer parameters each is its own launch.
+// CHECK-LABEL: func.func @row_sums_and_count
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: linalg.generic
+// CHECK: gpu.launch blocks(%[[B:[^ ,)]+]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c3, %{{.*}} = %c1, %{{.*}} = %c1) threads(%[[T:[^ ,)]+]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c1024
+// CHECK: %[[LO:[^ ,)]+]] = arith.cmpi uge, %[[B]], %c0
+// CHECK: %[[HI:[^ ,)]+]] = arith.cmpi ult, %[[B]], %c2
+// CHECK: %[[IN:[^ ,)]+]] = arith.andi %[[LO]], %[[HI]]
+// CHECK: scf.if %[[IN]] {
+// CHECK: %[[ROW:[^ ,)]+]] = arith.remui
+// CHECK: %[[PART:[^ ,)]+]] = scf.for %[[I:[^ ,)]+]] = %[[T]] to %c2560{{.*}} step %c1024{{.*}} iter_args(%[[A:[^ ,)]+]] = %cst{{.*}}) -> (f32) {
+// CHECK: %[[X:[^ ,)]+]] = memref.load %arg0[%[[ROW]], %[[I]]]
+// CHECK: %[[SQ:[^ ,)]+]] = arith.mulf %[[X]], %[[X]]
+// CHECK: %[[S:[^ ,)]+]] = arith.addf %[[SQ]], %[[A]]
+// CHECK: scf.yield %[[S]]
+// CHECK: %[[ALL:[^ ,)]+]] = gpu.all_reduce add %[[PART]] uniform
+// CHECK: %[[FIRST:[^ ,)]+]] = arith.cmpi eq, %[[T]], %c0
+// CHECK: scf.if %[[FIRST]] {
+// CHECK: %[[R:[^ ,)]+]] = arith.addf %[[ALL]], %cst
+// CHECK: memref.store %[[R]], %{{.*}}[%[[ROW]]]
+// CHECK: arith.cmpi uge, %[[B]], %c2
+// CHECK: arith.cmpi ult, %[[B]], %c3
+// CHECK: scf.for {{.*}} to %c6912
+// CHECK: arith.cmpi ne
+// CHECK: arith.extui
+// CHECK: arith.addi
+// CHECK: gpu.all_reduce add %{{.*}} uniform
+// CHECK-NEXT: } : (i32) -> i32
+// CHECK: gpu.terminator
+// CHECK-NOT: gpu.launch
+// CHECK: return
+// ONE-LABEL: func.func @row_sums_and_count
+// ONE: linalg.generic
+// ONE: gpu.launch blocks({{.*}}) in ({{.*}} = %c1, {{.*}} threads({{.*}}) in ({{.*}} = %c1024
+// ONE-NOT: gpu.launch
+// ONE: return
+// PARAMS-LABEL: func.func @row_sums_and_count
+// PARAMS: gpu.launch
+// PARAMS: gpu.launch
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+func.func @row_sums_and_count(%x: memref<2x2560xf32>, %codes: memref<1x6912xi8>) -> (memref<2xf32>, memref<1xi32>) {
+  %zero = arith.constant 0.0 : f32
+  %out = memref.alloc() : memref<2xf32>
+  linalg.fill ins(%zero : f32) outs(%out : memref<2xf32>)
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<2x2560xf32>) outs(%out : memref<2xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %m = arith.mulf %a, %a : f32
+    %s = arith.addf %m, %acc : f32
+    linalg.yield %s : f32
+  }
+  %z = arith.constant 0 : i32
+  %cnt = memref.alloc() : memref<1xi32>
+  linalg.fill ins(%z : i32) outs(%cnt : memref<1xi32>)
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%codes : memref<1x6912xi8>) outs(%cnt : memref<1xi32>) {
+  ^bb0(%a: i8, %acc: i32):
+    %c0 = arith.constant 0 : i8
+    %nz = arith.cmpi ne, %a, %c0 : i8
+    %one = arith.extui %nz : i1 to i32
+    %s = arith.addi %acc, %one : i32
+    linalg.yield %s : i32
+  }
+  return %out, %cnt : memref<2xf32>, memref<1xi32>
+}
+
+// -----
+
+// Bufferization shares one fill among reductions whose inits CSE merged:
+// copies of the filled buffer, and the last reduction into it. Every copy
+// goes, then the fill (every op that read it went): one launch, each
+// block combining with the fill value. A max over a keepdim output.
+// CHECK-LABEL: func.func @shared_fill
+// CHECK-NOT: linalg.copy
+// CHECK-NOT: linalg.fill
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c2,
+// CHECK: gpu.all_reduce maximumf
+// CHECK: arith.maximumf %{{.*}}, %cst
+// CHECK: memref.store {{.*}} : memref<1x1x1xf32>
+// CHECK: gpu.all_reduce maximumf
+// CHECK-NOT: gpu.launch
+// CHECK: return
+#in3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#keep = affine_map<(d0, d1, d2) -> (d0, d1, 0)>
+func.func @shared_fill(%x: memref<1x1x512xf32>, %y: memref<1x1x512xf32>) -> (memref<1x1x1xf32>, memref<1x1x1xf32>) {
+  %ninf = arith.constant 0xFF800000 : f32
+  %init = memref.alloc() : memref<1x1x1xf32>
+  linalg.fill ins(%ninf : f32) outs(%init : memref<1x1x1xf32>)
+  %a = memref.alloc() : memref<1x1x1xf32>
+  linalg.copy ins(%init : memref<1x1x1xf32>) outs(%a : memref<1x1x1xf32>)
+  linalg.generic {indexing_maps = [#in3, #keep], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x : memref<1x1x512xf32>) outs(%a : memref<1x1x1xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %ab = math.absf %v : f32
+    %m = arith.maximumf %ab, %acc : f32
+    linalg.yield %m : f32
+  }
+  linalg.generic {indexing_maps = [#in3, #keep], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%y : memref<1x1x512xf32>) outs(%init : memref<1x1x1xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %ab = math.absf %v : f32
+    %m = arith.maximumf %ab, %acc : f32
+    linalg.yield %m : f32
+  }
+  return %a, %init : memref<1x1x1xf32>, memref<1x1x1xf32>
+}
+
+// -----
+
+// The second reduction reads what the first writes: two launches, in
+// order. No fill before the first: thread 0 combines with the output's
+// content. An output that may be an input's buffer (two arguments) is left
+// alone.
+// CHECK-LABEL: func.func @dependent
+// CHECK: %[[SUM:[^ ,)]+]] = memref.alloc() : memref<f32>
+// CHECK: gpu.launch
+// CHECK: %[[OLD:[^ ,)]+]] = memref.load %[[SUM]][]
+// CHECK: arith.addf %[[OLD]], %{{.*}}
+// CHECK: gpu.terminator
+// CHECK: gpu.launch
+// CHECK: gpu.terminator
+// CHECK: linalg.generic
+// CHECK: return
+#v = affine_map<(d0) -> (d0)>
+#s = affine_map<(d0) -> ()>
+func.func @dependent(%x: memref<1024xf32>, %init: f32, %arg: memref<f32>) -> memref<f32> {
+  %sum = memref.alloc() : memref<f32>
+  memref.store %init, %sum[] : memref<f32>
+  linalg.generic {indexing_maps = [#v, #s], iterator_types = ["reduction"]}
+      ins(%x : memref<1024xf32>) outs(%sum : memref<f32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %acc, %a : f32
+    linalg.yield %s : f32
+  }
+  %out = memref.alloc() : memref<f32>
+  memref.store %init, %out[] : memref<f32>
+  linalg.generic {indexing_maps = [#v, #s, #s], iterator_types = ["reduction"]}
+      ins(%x, %sum : memref<1024xf32>, memref<f32>) outs(%out : memref<f32>) {
+  ^bb0(%a: f32, %t: f32, %acc: f32):
+    %d = arith.subf %a, %t : f32
+    %s = arith.addf %acc, %d : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#v, #s], iterator_types = ["reduction"]}
+      ins(%x : memref<1024xf32>) outs(%arg : memref<f32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %acc, %a : f32
+    linalg.yield %s : f32
+  }
+  return %out : memref<f32>
+}
+
+// -----
+
+#v = affine_map<(d0) -> (d0)>
+#s = affine_map<(d0) -> ()>
+
+// Left alone: too short, a dynamic length, two reductions, and a combiner
+// gpu.all_reduce lacks (subtraction).
+// CHECK-LABEL: func.func @left_alone
+// CHECK-NOT: gpu.launch
+// CHECK-COUNT-3: linalg.generic
+// CHECK: return
+func.func @left_alone(%short: memref<128xf32>, %dyn: memref<?xf32>, %acc: memref<f32>) {
+  linalg.generic {indexing_maps = [#v, #s], iterator_types = ["reduction"]}
+      ins(%short : memref<128xf32>) outs(%acc : memref<f32>) {
+  ^bb0(%a: f32, %o: f32):
+    %s = arith.addf %o, %a : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#v, #s], iterator_types = ["reduction"]}
+      ins(%dyn : memref<?xf32>) outs(%acc : memref<f32>) {
+  ^bb0(%a: f32, %o: f32):
+    %s = arith.addf %o, %a : f32
+    linalg.yield %s : f32
+  }
+  %long = memref.alloc() : memref<4096xf32>
+  linalg.generic {indexing_maps = [#v, #s], iterator_types = ["reduction"]}
+      ins(%long : memref<4096xf32>) outs(%acc : memref<f32>) {
+  ^bb0(%a: f32, %o: f32):
+    %s = arith.subf %o, %a : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
