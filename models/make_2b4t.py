@@ -1,6 +1,6 @@
 """Writes a BitNet a4.8 model with BitNet b1.58 2B4T's shapes and random weights.
 
-    /usr/bin/python3 models/make_2b4t.py OUT_DIR [--layers 30]
+    /usr/bin/python3 models/make_2b4t.py OUT_DIR [--layers 30] [--variant a48|b158]
 
 hidden 2560, FFN 6912, 20 heads and 5 KV heads of 128, 30 layers, vocab
 128256, tied embeddings, a4.8 activations (INT4 absmean into QKV and
@@ -12,6 +12,10 @@ set (docs/ONNXCustomOps.md) with random ternary int8 weights, everything else
 (RMSNorm, RoPE, causal GQA attention, residuals) in standard ONNX ops. The
 weights go to OUT_DIR/2b4t.weights (external data, ~3.4 GB); the model is
 OUT_DIR/2b4t.onnx. Never committed: regenerate it.
+
+--variant b158 writes the paper's baseline with the same shapes and weights
+instead: BitNet b1.58 (W1.58A8), INT8 absmax activations into every
+projection and no TopK.
 """
 
 import argparse
@@ -53,6 +57,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--layers", type=int, default=30)
+    ap.add_argument("--variant", choices=("a48", "b158"), default="a48")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     rng = np.random.default_rng(0)
@@ -116,11 +121,19 @@ def main():
         rot = node("Concat", [node("Neg", [hi]), lo], axis=-1)
         return node("Add", [node("Mul", [x, cos]), node("Mul", [rot, sin])])
 
+    a48 = args.variant == "a48"
+
+    def quant_in(h):
+        # a4.8: INT4 absmean into QKV and gate/up; b1.58: INT8 absmax.
+        if a48:
+            return node("AbsmeanQuant", [h], 2, domain=D, bits=4)
+        return node("AbsmaxQuant", [h], 2, domain=D, bits=8)
+
     x = node("Gather", [embed, "input_ids"], axis=0)
     for l in range(args.layers):
         p = f"layers.{l}"
         h = rmsnorm(x, p + ".attn_norm")
-        q4, s4 = node("AbsmeanQuant", [h], 2, domain=D, bits=4)
+        q4, s4 = quant_in(h)
         q = rope(heads(bitlinear(q4, s4, p + ".q", HEADS * HEAD_DIM, HIDDEN), HEADS))
         k = rope(heads(bitlinear(q4, s4, p + ".k", KV_HEADS * HEAD_DIM, HIDDEN), KV_HEADS))
         v = heads(bitlinear(q4, s4, p + ".v", KV_HEADS * HEAD_DIM, HIDDEN), KV_HEADS)
@@ -142,11 +155,12 @@ def main():
         o = node("Transpose", [node("MatMul", [att, v])], perm=[0, 2, 1, 3])
         o = node("Reshape", [o, node("Concat", [const(f"o{l}a", i64(1)), seq,
                                                 const(f"o{l}b", i64(HIDDEN))], axis=0)])
-        o = node("TopKSparsify", [o], domain=D, ratio=0.5)
+        if a48:
+            o = node("TopKSparsify", [o], domain=D, ratio=0.5)
         oq, os_ = node("AbsmaxQuant", [o], 2, domain=D, bits=8)
         x = node("Add", [x, bitlinear(oq, os_, p + ".o", HIDDEN, HEADS * HEAD_DIM)])
         h = rmsnorm(x, p + ".ffn_norm")
-        f4, fs = node("AbsmeanQuant", [h], 2, domain=D, bits=4)
+        f4, fs = quant_in(h)
         gate = bitlinear(f4, fs, p + ".gate", FFN, HIDDEN)
         up = bitlinear(f4, fs, p + ".up", FFN, HIDDEN)
         a = node("ReLU2GLU", [gate, up], domain=D)
@@ -157,7 +171,7 @@ def main():
                                   ["logits"], name="lm_head"))
     w.f.close()
     graph = helper.make_graph(
-        nodes, "bitnet-a4.8-2b4t-shapes",
+        nodes, "bitnet-a4.8-2b4t-shapes" if a48 else "bitnet-b1.58-2b4t-shapes",
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "seq"])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, "seq", VOCAB])],
         initializer=w.inits)

@@ -332,30 +332,68 @@ struct BlockReductionsPass
     return b.clone(*combiner, map)->getResult(0);
   }
 
-  /// Member `m`'s reduction for output `local` (the block's index among
-  /// the member's blocks), threads `tid` of `threads`.
-  void emitMember(OpBuilder &b, const Member &m, Value local, Value tid,
-                  int64_t threads) {
-    linalg::GenericOp op = m.op;
-    Location loc = op.getLoc();
+  /// How a stage gets the value of an input operand at loop indices `at`:
+  /// a load through its indexing map, or (in a row chain) a register.
+  using Reader = llvm::function_ref<Value(OpBuilder &, Location, OpOperand *,
+                                          ArrayRef<Value>)>;
+
+  static Value loadOperand(OpBuilder &b, Location loc, OpOperand *in,
+                           ArrayRef<Value> at) {
+    auto op = cast<linalg::GenericOp>(in->getOwner());
+    Value v = in->get();
+    if (!isa<MemRefType>(v.getType()))
+      return v;
+    SmallVector<Value> idx = indicesAt(b, loc, op.getMatchingIndexingMap(in), at);
+    return memref::LoadOp::create(b, loc, v, idx);
+  }
+
+  /// The loop indices of `op` for its row `local` (the parallel loops other
+  /// than `inner`, delinearized, the last fastest); `inner`'s index is 0.
+  static SmallVector<Value> rowIndices(OpBuilder &b, Location loc,
+                                       linalg::GenericOp op, unsigned inner,
+                                       Value local) {
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-    SmallVector<utils::IteratorType> its = op.getIteratorTypesArray();
     Value zero = arith::ConstantIndexOp::create(b, loc, 0);
     SmallVector<Value> ivs(ranges.size(), zero);
-    unsigned rd = 0;
     Value rest = local;
     for (int64_t d = int64_t(ranges.size()) - 1; d >= 0; --d) {
-      if (its[d] == utils::IteratorType::reduction) {
-        rd = unsigned(d);
-        continue;
-      }
-      if (ranges[d] == 1)
+      if (unsigned(d) == inner || ranges[d] == 1)
         continue;
       Value size = arith::ConstantIndexOp::create(b, loc, ranges[d]);
       ivs[d] = arith::RemUIOp::create(b, loc, rest, size);
       rest = arith::DivUIOp::create(b, loc, rest, size);
     }
+    return ivs;
+  }
 
+  /// `op`'s body at loop indices `at` up to (not including) `stop` (its
+  /// terminator if null), inputs from `read`; returns the mapping.
+  static IRMapping cloneBody(OpBuilder &b, Location loc, linalg::GenericOp op,
+                             ArrayRef<Value> at, Operation *stop,
+                             Reader read) {
+    IRMapping map;
+    for (OpOperand *in : op.getDpsInputOperands())
+      map.map(op.getMatchingBlockArgument(in), read(b, loc, in, at));
+    for (Operation &inner : op.getBlock()->without_terminator()) {
+      if (&inner == stop)
+        break;
+      if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+        map.map(index.getResult(), at[index.getDim()]);
+        continue;
+      }
+      b.clone(inner, map);
+    }
+    return map;
+  }
+
+  /// The reduction of member `m` over the block's row at `ivs` (the
+  /// reduction loop `rd`), threads `tid` of `threads`: every thread gets
+  /// the output's new value (its content or folded init combined with the
+  /// block's all_reduce); thread 0 stores it.
+  Value emitReduction(OpBuilder &b, const Member &m, ArrayRef<Value> ivs,
+                      unsigned rd, Value tid, int64_t threads, Reader read) {
+    linalg::GenericOp op = m.op;
+    Location loc = op.getLoc();
     BlockArgument acc = op.getRegionOutputArgs()[0];
     Operation *combiner = m.combiner;
     Value neutral = arith::ConstantOp::create(
@@ -367,27 +405,7 @@ struct BlockReductionsPass
         [&](OpBuilder &lb, Location ll, Value r, ValueRange iter) {
           SmallVector<Value> at(ivs);
           at[rd] = r;
-          IRMapping map;
-          for (OpOperand *in : op.getDpsInputOperands()) {
-            Value v = in->get();
-            Value arg = op.getMatchingBlockArgument(in);
-            if (!isa<MemRefType>(v.getType())) {
-              map.map(arg, v);
-              continue;
-            }
-            SmallVector<Value> idx =
-                indicesAt(lb, ll, op.getMatchingIndexingMap(in), at);
-            map.map(arg, memref::LoadOp::create(lb, ll, v, idx));
-          }
-          for (Operation &inner : op.getBlock()->without_terminator()) {
-            if (&inner == combiner)
-              break;
-            if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
-              map.map(index.getResult(), at[index.getDim()]);
-              continue;
-            }
-            lb.clone(inner, map);
-          }
+          IRMapping map = cloneBody(lb, ll, op, at, combiner, read);
           Value x = combiner->getOperand(0) == acc ? combiner->getOperand(1)
                                                    : combiner->getOperand(0);
           Value next = combine(lb, combiner, iter[0], map.lookupOrDefault(x),
@@ -396,21 +414,46 @@ struct BlockReductionsPass
         });
     Value reduced = gpu::AllReduceOp::create(
         b, loc, loop.getResult(0),
-        gpu::AllReduceOperationAttr::get(b.getContext(),
-                                         *bitnet::getAllReduceOperation(combiner)),
+        gpu::AllReduceOperationAttr::get(
+            b.getContext(), *bitnet::getAllReduceOperation(combiner)),
         /*uniform=*/true);
-    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid,
-                                        zero);
-    auto store = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
-    OpBuilder sb = store.getThenBodyBuilder();
     OpOperand *init = op.getDpsInitOperand(0);
     SmallVector<Value> idx =
-        indicesAt(sb, loc, op.getMatchingIndexingMap(init), ivs);
+        indicesAt(b, loc, op.getMatchingIndexingMap(init), ivs);
     Value old = m.initValue
                     ? m.initValue
-                    : Value(memref::LoadOp::create(sb, loc, init->get(), idx));
-    Value result = combine(sb, combiner, old, reduced, acc);
-    memref::StoreOp::create(sb, loc, result, init->get(), idx);
+                    : Value(memref::LoadOp::create(b, loc, init->get(), idx));
+    Value result = combine(b, combiner, old, reduced, acc);
+    storeFromFirstThread(b, loc, tid, result, init->get(), idx);
+    return result;
+  }
+
+  static void storeFromFirstThread(OpBuilder &b, Location loc, Value tid,
+                                   Value value, Value memref,
+                                   ValueRange idx) {
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value first =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, zero);
+    auto store = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+    OpBuilder sb = store.getThenBodyBuilder();
+    memref::StoreOp::create(sb, loc, value, memref, idx);
+  }
+
+  /// Member `m`'s reduction for output `local` (the block's index among
+  /// the member's blocks), threads `tid` of `threads`.
+  void emitMember(OpBuilder &b, const Member &m, Value local, Value tid,
+                  int64_t threads) {
+    linalg::GenericOp op = m.op;
+    unsigned rd = reductionLoop(op);
+    SmallVector<Value> ivs = rowIndices(b, op.getLoc(), op, rd, local);
+    emitReduction(b, m, ivs, rd, tid, threads, loadOperand);
+  }
+
+  static unsigned reductionLoop(linalg::GenericOp op) {
+    for (auto [d, type] : llvm::enumerate(op.getIteratorTypesArray()))
+      if (type == utils::IteratorType::reduction)
+        return unsigned(d);
+    return 0;
   }
 
   void emitGroup(ArrayRef<Member> group) {

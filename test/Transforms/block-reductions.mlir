@@ -2,8 +2,8 @@
 // RUN: bitnet-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(bitnet-block-reductions{max-outputs=1}))" | FileCheck %s --check-prefix=ONE
 // RUN: bitnet-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(bitnet-block-reductions{max-param-bytes=100}))" | FileCheck %s --check-prefix=PARAMS
 
-// Two rows' sums of squares (the fill before them folds in: thread 0 adds
-// the fill value, the fill goes) and a count of non-zero codes: independent,
+// Two rows' sums of squares (the fill before them folds in: the block adds
+// the fill value, thread 0 stores, the fill goes) and a count of non-zero codes: independent,
 // so one launch of 2 + 1 blocks of 1024 threads (6912 / 8 rounded up).
 // Blocks 0-1 are the rows, block 2 the count. With max-outputs=1 the sums
 // stay linalg. With room for fewer parameters each is its own launch.
@@ -22,9 +22,9 @@
 // CHECK: %[[S:[^ ,)]+]] = arith.addf %[[SQ]], %[[A]]
 // CHECK: scf.yield %[[S]]
 // CHECK: %[[ALL:[^ ,)]+]] = gpu.all_reduce add %[[PART]] uniform
+// CHECK: %[[R:[^ ,)]+]] = arith.addf %[[ALL]], %cst
 // CHECK: %[[FIRST:[^ ,)]+]] = arith.cmpi eq, %[[T]], %c0
 // CHECK: scf.if %[[FIRST]] {
-// CHECK: %[[R:[^ ,)]+]] = arith.addf %[[ALL]], %cst
 // CHECK: memref.store %[[R]], %{{.*}}[%[[ROW]]]
 // CHECK: arith.cmpi uge, %[[B]], %c2
 // CHECK: arith.cmpi ult, %[[B]], %c3
@@ -117,7 +117,7 @@ func.func @shared_fill(%x: memref<1x1x512xf32>, %y: memref<1x1x512xf32>) -> (mem
 // -----
 
 // The second reduction reads what the first writes: two launches, in
-// order. No fill before the first: thread 0 combines with the output's
+// order. No fill before the first: the block combines with the output's
 // content. An output that may be an input's buffer (two arguments) is left
 // alone.
 // CHECK-LABEL: func.func @dependent
