@@ -5,12 +5,15 @@
 # of weights cannot travel; the runtime fills them from a seed, so only the
 # timing means something), once more with --lm-head=int8, and without
 # launch fusion, plus bitnet-run-min, the runtime and the PyTorch
-# baseline torch_2b4t.py.
-#   bash bench/gpu/prepare-2b4t.sh [DIR_WITH_2b4t.onnx]   (default /tmp/m2b)
+# baseline torch_2b4t.py. With a second directory holding the b1.58 export
+# of the same shapes (models/make_2b4t.py DIR --variant b158), that model
+# too (2b4t-b158): the paper's baseline in the same run.
+#   bash bench/gpu/prepare-2b4t.sh [DIR_WITH_2b4t.onnx [B158_DIR]]   (default /tmp/m2b)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${BUILD_DIR:-$root/build}"
 src="${1:-/tmp/m2b}"
+b158="${2:-}"
 dest="$root/carry/2b4t"
 [ -f "$src/2b4t.onnx" ] || {
   echo "no $src/2b4t.onnx: run python3 models/make_2b4t.py $src first" >&2
@@ -24,7 +27,9 @@ cp "$build/bin/bitnet-run-min" "$build/runtime/libbitnet_runtime.so" \
 compile() {
   local name=$1
   shift
-  "$build/bin/bitnet-compile" "$src/2b4t.onnx" --target=cuda --random-weights \
+  local onnx="$src/2b4t.onnx"
+  if [ "$name" = 2b4t-b158 ]; then onnx="$b158/2b4t.onnx"; fi
+  "$build/bin/bitnet-compile" "$onnx" --target=cuda --random-weights \
     --max-context=256 "$@" -o "$dest/$name.bnx" | tail -1
   gzip -1 "$dest/$name.bnx"
 }
@@ -33,4 +38,10 @@ compile 2b4t
 compile 2b4t-lmhead-int8 --lm-head=int8
 # Small launches left as they are (bitnet-fuse-small-launches off).
 compile 2b4t-nofuse --gpu-fuse-launches=0
+# Reductions split into partials instead of block reductions.
+compile 2b4t-split --gpu-block-reductions=0
+if [ -n "$b158" ]; then
+  [ -f "$b158/2b4t.onnx" ] || { echo "no $b158/2b4t.onnx" >&2; exit 1; }
+  compile 2b4t-b158
+fi
 du -sh "$dest"

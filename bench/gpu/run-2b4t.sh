@@ -56,3 +56,10 @@ for speed in "$out"/*.speed; do
                   printf "%s / torch %s: prefill %.2fx\n", m, label, p / v }' \
     "$out/torch.speed"
 done
+# The paper's comparison: the same shapes as BitNet b1.58 (W1.58A8, no TopK).
+if [ -f "$out/2b4t.speed" ] && [ -f "$out/2b4t-b158.speed" ]; then
+  rate() { sed -n "s/.*$2: [0-9]* tokens in [0-9.]* s (\([0-9.]*\) tokens.*/\1/p" "$1"; }
+  awk -v a="$(rate "$out/2b4t.speed" decode)" -v b="$(rate "$out/2b4t-b158.speed" decode)" \
+    -v pa="$(rate "$out/2b4t.speed" prefill)" -v pb="$(rate "$out/2b4t-b158.speed" prefill)" \
+    'BEGIN { printf "a4.8 / b1.58 (2B4T shapes): decode %.2fx, prefill %.2fx\n", a / b, pa / pb }'
+fi

@@ -26,6 +26,7 @@
 #include "llvm/Support/MathExtras.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace mlir::bitnet {
 #define GEN_PASS_DEF_BITNETBLOCKREDUCTIONS
@@ -97,7 +98,7 @@ Operation *mlir::bitnet::getBlockReductionCombiner(linalg::GenericOp op,
       !getAllReduceOperation(combiner) || !arith::getNeutralElement(combiner))
     return nullptr;
   for (Operation &inner : body->without_terminator())
-    if (!isa<linalg::IndexOp>(inner) && !isPure(&inner))
+    if (!isa<linalg::IndexOp>(inner) && !isMemoryEffectFree(&inner))
       return nullptr;
   return combiner;
 }
@@ -106,8 +107,11 @@ namespace {
 
 /// One reduction to run as blocks of a launch.
 struct Member {
+  /// kReduce: a block reduction. In a row chain also kMap (elementwise over
+  /// the row's elements) and kScalar (elementwise over one value a row).
+  enum Kind { kReduce, kMap, kScalar } kind = kReduce;
   linalg::GenericOp op;
-  Operation *combiner;
+  Operation *combiner = nullptr;
   /// The output's content before the op when a fill set it (directly or
   /// copied from a filled buffer): the block combines its result with this
   /// value instead of reading the output.
@@ -456,6 +460,231 @@ struct BlockReductionsPass
     return 0;
   }
 
+  /// An elementwise op a row chain may take: static, all loops parallel,
+  /// a pure body that does not read its output, written whole through an
+  /// identity map into a fresh allocation.
+  std::optional<Member> mapMemberFor(linalg::GenericOp op) {
+    if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+        op.getNumLoops() == 0 || op.getNumReductionLoops() != 0 ||
+        !op.getRegionOutputArgs()[0].use_empty() ||
+        !op.getIndexingMapsArray().back().isIdentity())
+      return std::nullopt;
+    for (Operation &inner : op.getBlock()->without_terminator())
+      if (!isa<linalg::IndexOp>(inner) && !isMemoryEffectFree(&inner))
+        return std::nullopt;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    if (llvm::any_of(ranges, ShapedType::isDynamic))
+      return std::nullopt;
+    Value out = op.getDpsInitOperand(0)->get();
+    Value root = bitnet::getBufferRoot(out);
+    if (!root.getDefiningOp<memref::AllocOp>())
+      return std::nullopt;
+    Member m;
+    m.op = op;
+    m.length = ranges.back();
+    m.kind = m.length == 1 ? Member::kScalar : Member::kMap;
+    for (int64_t r : ArrayRef<int64_t>(ranges).drop_back())
+      m.outputs *= r;
+    m.writes.push_back(root);
+    for (Value in : op.getDpsInputs())
+      if (isa<MemRefType>(in.getType()))
+        m.reads.push_back(bitnet::getBufferRoot(in));
+    return m;
+  }
+
+  /// Consecutive ops over the same rows (their loops but the last, which
+  /// is a reduction's or runs along the row) that each block can run for
+  /// its row alone: what a stage reads of an earlier stage's output is the
+  /// same elements (the same map and view) that stage wrote, so the same
+  /// thread wrote them, or one value a row (a register).
+  struct Chain {
+    SmallVector<int64_t> rows;
+    int64_t inner = 1;
+    std::vector<Member> stages;
+    struct Access {
+      AffineMap map;
+      Type type;
+      Member::Kind writer;
+    };
+    /// Buffers the chain writes (roots: fresh allocations), and how.
+    llvm::DenseMap<Value, Access> written;
+    /// Buffers it only reads.
+    llvm::DenseSet<Value> read;
+    /// Whether a stage reads what an earlier one wrote (independent
+    /// reductions run side by side as blocks of one launch instead).
+    bool dependent = false;
+
+    bool hasReduction() const {
+      return llvm::any_of(stages,
+                          [](const Member &m) { return m.kind == Member::kReduce; });
+    }
+  };
+
+  static SmallVector<int64_t> rowsOf(const Member &m) {
+    linalg::GenericOp op = m.op;
+    return SmallVector<int64_t>(ArrayRef<int64_t>(op.getStaticLoopRanges()).drop_back());
+  }
+
+  /// `map` of `op` with the loops of one iteration fixed at 0: the same
+  /// elements whatever those loops are called (a keepdim reduction's
+  /// `(d0, 0)` and a per-row op's `(d0, d1)` over [rows, 1]).
+  static AffineMap normalized(linalg::GenericOp op, AffineMap map) {
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    MLIRContext *ctx = op.getContext();
+    SmallVector<AffineExpr> dims;
+    for (auto [d, range] : llvm::enumerate(ranges))
+      dims.push_back(range == 1 ? getAffineConstantExpr(0, ctx)
+                                : getAffineDimExpr(d, ctx));
+    return simplifyAffineMap(map.replaceDimsAndSymbols(dims, {},
+                                                       map.getNumDims(), 0));
+  }
+
+  static constexpr size_t kMaxChainStages = 24;
+
+  /// Whether `m` may join `chain` (which it then does).
+  static bool join(Chain &chain, const Member &m) {
+    linalg::GenericOp op = m.op;
+    if (m.kind == Member::kReduce &&
+        reductionLoop(op) != op.getNumLoops() - 1)
+      return false;
+    SmallVector<int64_t> rows = rowsOf(m);
+    // Kernel parameters stay well inside PTX's limit (a stage takes a few
+    // memref descriptors).
+    if (chain.stages.size() >= kMaxChainStages)
+      return false;
+    if (!chain.stages.empty()) {
+      if (rows != chain.rows)
+        return false;
+      if (m.kind != Member::kScalar && chain.inner != 1 &&
+          m.length != chain.inner)
+        return false;
+    }
+    OpOperand *init = op.getDpsInitOperand(0);
+    Value outRoot = bitnet::getBufferRoot(init->get());
+    if (!outRoot.getDefiningOp<memref::AllocOp>())
+      return false;
+    AffineMap outMap = normalized(op, op.getMatchingIndexingMap(init));
+    for (OpOperand *in : op.getDpsInputOperands()) {
+      if (!isa<MemRefType>(in->get().getType()))
+        continue;
+      Value root = bitnet::getBufferRoot(in->get());
+      auto it = chain.written.find(root);
+      bool self = root == outRoot;
+      if (it == chain.written.end() && !self)
+        continue;
+      // Row elements another thread may have written, or an in-place read
+      // of other elements than the op writes: not row-local.
+      AffineMap map = normalized(op, op.getMatchingIndexingMap(in));
+      if (self && (m.kind != Member::kMap || map != outMap ||
+                   in->get().getType() != init->get().getType()))
+        return false;
+      if (it != chain.written.end() &&
+          (map != it->second.map || in->get().getType() != it->second.type ||
+           (it->second.writer == Member::kMap && m.kind == Member::kScalar)))
+        return false;
+    }
+    // Writing what an earlier stage read elsewhere in the row: a race.
+    if (chain.read.contains(outRoot))
+      return false;
+    auto w = chain.written.find(outRoot);
+    if (w != chain.written.end() &&
+        (w->second.map != outMap || w->second.type != init->get().getType()))
+      return false;
+
+    for (OpOperand *in : op.getDpsInputOperands())
+      if (isa<MemRefType>(in->get().getType()) &&
+          chain.written.count(bitnet::getBufferRoot(in->get())))
+        chain.dependent = true;
+    if (chain.stages.empty())
+      chain.rows = rows;
+    if (m.kind != Member::kScalar)
+      chain.inner = m.length;
+    for (OpOperand *in : op.getDpsInputOperands())
+      if (isa<MemRefType>(in->get().getType())) {
+        Value root = bitnet::getBufferRoot(in->get());
+        if (!chain.written.count(root) && root != outRoot)
+          chain.read.insert(root);
+      }
+    chain.written[outRoot] = {outMap, init->get().getType(), m.kind};
+    chain.stages.push_back(m);
+    return true;
+  }
+
+  /// The chain as one launch of a block per row.
+  void emitChain(const Chain &chain) {
+    linalg::GenericOp last = chain.stages.back().op;
+    OpBuilder b(last);
+    Location loc = last.getLoc();
+    int64_t blocks = 1;
+    for (int64_t r : chain.rows)
+      blocks *= r;
+    int64_t threads = blocks == 1 ? blockSize
+                                  : std::clamp<int64_t>(
+                                        int64_t(llvm::PowerOf2Ceil(
+                                            uint64_t((chain.inner + 7) / 8))),
+                                        32, blockSize);
+    auto constant = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    Value one = constant(1);
+    auto launch = gpu::LaunchOp::create(b, loc, constant(blocks), one, one,
+                                        constant(threads), one, one);
+    Block &body = launch.getBody().front();
+    b.setInsertionPointToStart(&body);
+    Value bid = launch.getBlockIds().x;
+    Value tid = launch.getThreadIds().x;
+    // One value a row: the reductions' and scalar stages' results.
+    llvm::DenseMap<Value, Value> registers;
+    auto read = [&](OpBuilder &rb, Location rl, OpOperand *in,
+                    ArrayRef<Value> at) -> Value {
+      if (isa<MemRefType>(in->get().getType()))
+        if (Value reg = registers.lookup(bitnet::getBufferRoot(in->get())))
+          return reg;
+      return loadOperand(rb, rl, in, at);
+    };
+    for (const Member &m : chain.stages) {
+      linalg::GenericOp op = m.op;
+      unsigned innerLoop = op.getNumLoops() - 1;
+      SmallVector<Value> ivs = rowIndices(b, op.getLoc(), op, innerLoop, bid);
+      OpOperand *init = op.getDpsInitOperand(0);
+      Value root = bitnet::getBufferRoot(init->get());
+      if (m.kind == Member::kReduce) {
+        registers[root] =
+            emitReduction(b, m, ivs, innerLoop, tid, threads, read);
+        continue;
+      }
+      auto yield = cast<linalg::YieldOp>(op.getBlock()->getTerminator());
+      if (m.kind == Member::kScalar) {
+        // Every thread computes the row's value; thread 0 stores it.
+        IRMapping map = cloneBody(b, op.getLoc(), op, ivs, nullptr, read);
+        Value v = map.lookupOrDefault(yield.getValues()[0]);
+        SmallVector<Value> idx = indicesAt(
+            b, op.getLoc(), op.getMatchingIndexingMap(init), ivs);
+        storeFromFirstThread(b, op.getLoc(), tid, v, init->get(), idx);
+        registers[root] = v;
+        continue;
+      }
+      scf::ForOp::create(
+          b, op.getLoc(), tid, constant(m.length), constant(threads),
+          ValueRange{},
+          [&](OpBuilder &lb, Location ll, Value r, ValueRange) {
+            SmallVector<Value> at(ivs);
+            at[innerLoop] = r;
+            IRMapping map = cloneBody(lb, ll, op, at, nullptr, read);
+            SmallVector<Value> idx =
+                indicesAt(lb, ll, op.getMatchingIndexingMap(init), at);
+            memref::StoreOp::create(lb, ll,
+                                    map.lookupOrDefault(yield.getValues()[0]),
+                                    init->get(), idx);
+            scf::YieldOp::create(lb, ll);
+          });
+    }
+    gpu::TerminatorOp::create(b, loc);
+    for (const Member &m : chain.stages)
+      m.op->erase();
+    ++numChains;
+  }
+
   void emitGroup(ArrayRef<Member> group) {
     linalg::GenericOp last = group.back().op;
     OpBuilder b(last);
@@ -540,7 +769,8 @@ struct BlockReductionsPass
     }
     // Runs of members, each run one launch; the fills and copies that only
     // set members' outputs, erased.
-    SmallVector<SmallVector<Member>> groups;
+    std::vector<std::vector<Member>> groups;
+    std::vector<Chain> chains;
     llvm::SetVector<Operation *> erased;
     SmallVector<Block *> blocks;
     getOperation().walk([&](Block *block) { blocks.push_back(block); });
@@ -564,7 +794,37 @@ struct BlockReductionsPass
                          [&](Operation *r) { return erased.contains(r); }))
           erased.insert(m.initWriter);
 
-      SmallVector<Member> run;
+      // Row chains first: their reductions leave the horizontal runs.
+      Chain chain;
+      auto flushChain = [&] {
+        if (chain.stages.size() >= 2 && chain.dependent &&
+            chain.hasReduction()) {
+          for (const Member &m : chain.stages)
+            members.erase(m.op);
+          chains.push_back(std::move(chain));
+        }
+        chain = Chain();
+      };
+      for (Operation &op : *block) {
+        std::optional<Member> stage;
+        auto it = members.find(&op);
+        if (it != members.end())
+          stage = it->second;
+        else if (auto generic = dyn_cast<linalg::GenericOp>(op))
+          stage = mapMemberFor(generic);
+        if (!stage) {
+          if (!erased.contains(&op) && !mayInterleave(&op))
+            flushChain();
+          continue;
+        }
+        if (!join(chain, *stage)) {
+          flushChain();
+          join(chain, *stage);
+        }
+      }
+      flushChain();
+
+      std::vector<Member> run;
       llvm::SetVector<Value> params;
       int64_t bytes = 0;
       auto flush = [&] {
@@ -614,6 +874,8 @@ struct BlockReductionsPass
       }
       flush();
     }
+    for (const Chain &c : chains)
+      emitChain(c);
     for (auto &group : groups)
       emitGroup(group);
     for (Operation *op : erased)

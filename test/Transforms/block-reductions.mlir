@@ -17,7 +17,7 @@
 // CHECK: scf.if %[[IN]] {
 // CHECK: %[[ROW:[^ ,)]+]] = arith.remui
 // CHECK: %[[PART:[^ ,)]+]] = scf.for %[[I:[^ ,)]+]] = %[[T]] to %c2560{{.*}} step %c1024{{.*}} iter_args(%[[A:[^ ,)]+]] = %cst{{.*}}) -> (f32) {
-// CHECK: %[[X:[^ ,)]+]] = memref.load %arg0[%[[ROW]], %[[I]]]
+// CHECK: %[[X:[^ ,)]+]] = memref.load %arg0[%{{.*}}, %[[I]]]
 // CHECK: %[[SQ:[^ ,)]+]] = arith.mulf %[[X]], %[[X]]
 // CHECK: %[[S:[^ ,)]+]] = arith.addf %[[SQ]], %[[A]]
 // CHECK: scf.yield %[[S]]
@@ -193,3 +193,163 @@ func.func @left_alone(%short: memref<128xf32>, %dyn: memref<?xf32>, %acc: memref
   return
 }
 
+
+// -----
+
+// A softmax over rows of 300 (two rows): the max, exp(x - max), their sum
+// and the division in place run as one launch of a block per row (64
+// threads: 300 / 8 rounded up). The max and the sum stay in registers for
+// the stages after them (no load of %m or %s); thread 0 stores them. The
+// exp's elements are read back by the thread that wrote them.
+// CHECK-LABEL: func.func @softmax_chain
+// CHECK-COUNT-1: gpu.launch blocks(%[[B:[^ ,)]+]], {{.*}} in ({{.*}} = %c2, {{.*}} threads(%[[T:[^ ,)]+]], {{.*}} in ({{.*}} = %c64
+// CHECK: %[[ROW:[^ ,)]+]] = arith.remui %[[B]], %c2
+// CHECK: scf.for
+// CHECK: arith.maximumf
+// CHECK: %[[MAXP:[^ ,)]+]] = gpu.all_reduce maximumf
+// CHECK: %[[MAX:[^ ,)]+]] = arith.maximumf %[[MAXP]], %cst
+// CHECK: scf.if
+// CHECK: memref.store %[[MAX]], %[[M:[^ ,)\[]+]]
+// CHECK: scf.for %[[I:[^ ,)]+]] = %[[T]] to %c300
+// CHECK-NOT: memref.load %[[M]]
+// CHECK: %[[X:[^ ,)]+]] = memref.load %arg0[%{{.*}}, %[[I]]]
+// CHECK: arith.subf %[[X]], %[[MAX]]
+// CHECK: math.exp
+// CHECK: memref.store
+// CHECK: gpu.all_reduce add
+// CHECK: scf.for
+// CHECK: arith.divf
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: gpu.launch
+// CHECK: return
+#x = affine_map<(d0, d1) -> (d0, d1)>
+#r = affine_map<(d0, d1) -> (d0)>
+func.func @softmax_chain(%x: memref<2x300xf32>) -> memref<2x300xf32> {
+  %ninf = arith.constant 0xFF800000 : f32
+  %zero = arith.constant 0.0 : f32
+  %m = memref.alloc() : memref<2xf32>
+  linalg.fill ins(%ninf : f32) outs(%m : memref<2xf32>)
+  linalg.generic {indexing_maps = [#x, #r], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<2x300xf32>) outs(%m : memref<2xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %v = arith.maximumf %a, %acc : f32
+    linalg.yield %v : f32
+  }
+  %e = memref.alloc() : memref<2x300xf32>
+  linalg.generic {indexing_maps = [#x, #r, #x], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %m : memref<2x300xf32>, memref<2xf32>) outs(%e : memref<2x300xf32>) {
+  ^bb0(%a: f32, %mx: f32, %o: f32):
+    %d = arith.subf %a, %mx : f32
+    %v = math.exp %d : f32
+    linalg.yield %v : f32
+  }
+  %s = memref.alloc() : memref<2xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<2xf32>)
+  linalg.generic {indexing_maps = [#x, #r], iterator_types = ["parallel", "reduction"]}
+      ins(%e : memref<2x300xf32>) outs(%s : memref<2xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %v = arith.addf %acc, %a : f32
+    linalg.yield %v : f32
+  }
+  linalg.generic {indexing_maps = [#x, #r, #x], iterator_types = ["parallel", "parallel"]}
+      ins(%e, %s : memref<2x300xf32>, memref<2xf32>) outs(%e : memref<2x300xf32>) {
+  ^bb0(%a: f32, %t: f32, %o: f32):
+    %v = arith.divf %a, %t : f32
+    linalg.yield %v : f32
+  }
+  return %e : memref<2x300xf32>
+}
+
+// -----
+
+// RMSNorm of one row: the mean square, its reciprocal square root (one
+// value a row: a scalar stage every thread computes, thread 0 stores) and
+// the scaling. One block of 1024 threads (one row: as wide as the merged
+// kernels of bitnet-fuse-small-launches).
+// CHECK-LABEL: func.func @norm_chain
+// CHECK-COUNT-1: gpu.launch blocks({{.*}} in ({{.*}} = %c1, {{.*}} threads({{.*}} in ({{.*}} = %c1024
+// CHECK: gpu.all_reduce add
+// CHECK: %[[INV:[^ ,)]+]] = math.rsqrt
+// CHECK: scf.if
+// CHECK: memref.store %[[INV]]
+// CHECK: scf.for
+// CHECK: arith.mulf %{{.*}}, %[[INV]]
+// CHECK-NOT: gpu.launch
+// CHECK: return
+#x = affine_map<(d0, d1) -> (d0, d1)>
+#keep = affine_map<(d0, d1) -> (d0, 0)>
+func.func @norm_chain(%x: memref<1x2560xf32>) -> memref<1x2560xf32> {
+  %zero = arith.constant 0.0 : f32
+  %n = arith.constant 2560.0 : f32
+  %ss = memref.alloc() : memref<1x1xf32>
+  linalg.fill ins(%zero : f32) outs(%ss : memref<1x1xf32>)
+  linalg.generic {indexing_maps = [#x, #keep], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<1x2560xf32>) outs(%ss : memref<1x1xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %q = arith.mulf %a, %a : f32
+    %v = arith.addf %acc, %q : f32
+    linalg.yield %v : f32
+  }
+  %inv = memref.alloc() : memref<1x1xf32>
+  linalg.generic {indexing_maps = [#x, #x], iterator_types = ["parallel", "parallel"]}
+      ins(%ss : memref<1x1xf32>) outs(%inv : memref<1x1xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %mean = arith.divf %a, %n : f32
+    %v = math.rsqrt %mean : f32
+    linalg.yield %v : f32
+  }
+  %y = memref.alloc() : memref<1x2560xf32>
+  linalg.generic {indexing_maps = [#x, #keep, #x], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %inv : memref<1x2560xf32>, memref<1x1xf32>) outs(%y : memref<1x2560xf32>) {
+  ^bb0(%a: f32, %i: f32, %o: f32):
+    %v = arith.mulf %a, %i : f32
+    linalg.yield %v : f32
+  }
+  return %y : memref<1x2560xf32>
+}
+
+// -----
+
+// Not row-local: the reversal reads the exp's output in another order
+// along the row (element j from 299 - j, which another thread wrote), so
+// the exp cannot lead a chain into it and stays linalg (a kernel before
+// the launch); the reversal and the row sums of its output are a chain.
+// CHECK-LABEL: func.func @not_row_local
+// CHECK: linalg.generic
+// CHECK: math.exp
+// CHECK: gpu.launch
+// CHECK: scf.for
+// CHECK: memref.store
+// CHECK: scf.for
+// CHECK: gpu.all_reduce add
+// CHECK-NOT: linalg.generic
+// CHECK: return
+#x = affine_map<(d0, d1) -> (d0, d1)>
+#r = affine_map<(d0, d1) -> (d0)>
+#rev = affine_map<(d0, d1) -> (d0, 299 - d1)>
+func.func @not_row_local(%x: memref<2x300xf32>) -> memref<2xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = memref.alloc() : memref<2x300xf32>
+  linalg.generic {indexing_maps = [#x, #x], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<2x300xf32>) outs(%e : memref<2x300xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %v = math.exp %a : f32
+    linalg.yield %v : f32
+  }
+  %y = memref.alloc() : memref<2x300xf32>
+  linalg.generic {indexing_maps = [#rev, #x], iterator_types = ["parallel", "parallel"]}
+      ins(%e : memref<2x300xf32>) outs(%y : memref<2x300xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  }
+  %s = memref.alloc() : memref<2xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<2xf32>)
+  linalg.generic {indexing_maps = [#x, #r], iterator_types = ["parallel", "reduction"]}
+      ins(%y : memref<2x300xf32>) outs(%s : memref<2xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %v = arith.addf %acc, %a : f32
+    linalg.yield %v : f32
+  }
+  return %s : memref<2xf32>
+}

@@ -20,7 +20,7 @@ namespace mlir::bitnet {
 /// body yields; the accumulator's only use) when `op` qualifies as a block
 /// reduction: one reduction loop of static length >= `minSize`, static
 /// parallel loops of at most `maxOutputs` iterations together, one init,
-/// a body of pure operations and a combiner gpu.all_reduce knows. Null
+/// a body without memory effects and a combiner gpu.all_reduce knows. Null
 /// otherwise (and always for `maxOutputs` < 1). Tensor or buffer operands.
 Operation *getBlockReductionCombiner(linalg::GenericOp op, int64_t minSize,
                                      int64_t maxOutputs);

@@ -387,6 +387,30 @@ def BitNetBlockReductions : Pass<"bitnet-block-reductions", "::mlir::func::FuncO
     order than the reference lowering's (maxima, integer sums and counts:
     the same results). bitnet-split-reductions, given the same sizes, leaves
     these ops alone.
+
+    Row chains: consecutive ops over the same rows (their loops but the
+    last, which is the reduction's or runs along the row), at least one a
+    qualifying reduction and at least one reading what an earlier one
+    wrote, run as one launch of a block per row when each block can run its
+    row alone: a stage reads of an earlier stage's output exactly what that
+    stage wrote for the row (the same map, up to loops of one iteration, and
+    the same view: the same thread wrote it), or one value a row; no stage
+    writes what an earlier one read from outside the chain. Elementwise
+    stages (a body without memory effects that does not read its output,
+    written whole through an identity map into a fresh allocation) loop
+    over the row's elements as the reductions do; stages of one value a row
+    (the last loop of one iteration: a norm's reciprocal square root) are
+    computed by every thread. The reductions' and those values stay in
+    registers for later stages (thread 0 also stores them). A softmax
+    (max, exp, sum, division) or a norm with its scale and quantizer become
+    one kernel:
+
+    ```mlir
+    max -> %m ; exp(x - %m) -> %e ; sum(%e) -> %s ; %e / %s -> %e
+    // becomes, per row (block):
+    %m = all_reduce max ; for i: e[i] = exp(x[i] - %m) ;
+    %s = all_reduce add (e[i]) ; for i: e[i] = e[i] / %s
+    ```
   }];
   let options = [
     Option<"minSize", "min-size", "int64_t", /*default=*/"256",
@@ -397,6 +421,10 @@ def BitNetBlockReductions : Pass<"bitnet-block-reductions", "::mlir::func::FuncO
            "Most threads in a block (a multiple of 32 in [32, 1024])">,
     Option<"maxParamBytes", "max-param-bytes", "int64_t", /*default=*/"16384",
            "Kernel parameter bytes a launch of several reductions may take">,
+  ];
+  let statistics = [
+    Statistic<"numChains", "row-chains",
+              "Runs of row-local ops run as one block per row">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::scf::SCFDialect",
