@@ -94,19 +94,26 @@ LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
                                                   int64_t splitMinSize,
                                                   int64_t fuseMaxThreads,
                                                   int64_t fuseMaxWork,
-                                                  int64_t blockMaxOutputs) {
+                                                  int64_t blockMaxOutputs,
+                                                  int64_t warpMinSize) {
   // Long reductions of few outputs: one block of threads per output with a
   // tree reduction (one short kernel) where they qualify, else split into
   // partials (two kernels of serial loops).
   const int64_t blockMinSize = 256;
+  // A reduction no block takes (many outputs: attention's products over
+  // the cache) runs as a warp per output, lanes over the reduction.
+  if (blockMaxOutputs <= 0)
+    warpMinSize = 0;
   std::string blockSizes = "min-size=" + std::to_string(blockMinSize) +
-                           " max-outputs=" + std::to_string(blockMaxOutputs);
+                           " max-outputs=" + std::to_string(blockMaxOutputs) +
+                           " warp-min-size=" + std::to_string(warpMinSize);
   std::string split =
       splitMinSize > 0
           ? "func.func(bitnet-split-reductions{min-size=" +
                 std::to_string(splitMinSize) +
                 " block-min-size=" + std::to_string(blockMinSize) +
-                " block-max-outputs=" + std::to_string(blockMaxOutputs) + "}),"
+                " block-max-outputs=" + std::to_string(blockMaxOutputs) +
+                " warp-min-size=" + std::to_string(warpMinSize) + "}),"
           : "";
   std::string block = blockMaxOutputs > 0
                           ? "bitnet-block-reductions{" + blockSizes + "},"

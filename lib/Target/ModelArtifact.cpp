@@ -190,7 +190,8 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
                                     options.gpuSplitMinSize,
                                     options.gpuFuseMaxThreads,
                                     options.gpuFuseMaxWork,
-                                    options.gpuBlockMaxOutputs)
+                                    options.gpuBlockMaxOutputs,
+                                    options.gpuWarpMinSize)
            : buildPipeline(toLLVM, Phase::Linalg, Phase::LLVM, pipelineStream,
                            ukernels);
   if (failed(built) || failed(toLLVM.run(**module))) {

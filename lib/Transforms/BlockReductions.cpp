@@ -55,13 +55,14 @@ mlir::bitnet::getAllReduceOperation(Operation *combiner) {
       .Default([](Operation *) { return std::nullopt; });
 }
 
-Operation *mlir::bitnet::getBlockReductionCombiner(linalg::GenericOp op,
-                                                   int64_t minSize,
-                                                   int64_t maxOutputs) {
-  if (maxOutputs < 1 || op.getNumReductionLoops() != 1 ||
-      op.getNumDpsInits() != 1)
+/// The combiner of `op` if it is a reduction a block or a warp can run
+/// (all but the sizes), with its reduction length and outputs.
+static Operation *reductionCombiner(linalg::GenericOp op, int64_t &reduction,
+                                    int64_t &outputs) {
+  if (op.getNumReductionLoops() != 1 || op.getNumDpsInits() != 1)
     return nullptr;
-  int64_t reduction = 0, outputs = 1;
+  reduction = 0;
+  outputs = 1;
   for (auto [range, type] :
        llvm::zip(op.getStaticLoopRanges(), op.getIteratorTypesArray())) {
     if (ShapedType::isDynamic(range))
@@ -71,8 +72,6 @@ Operation *mlir::bitnet::getBlockReductionCombiner(linalg::GenericOp op,
     else
       outputs *= range;
   }
-  if (reduction < minSize || outputs > maxOutputs)
-    return nullptr;
   // Every output element is one parallel iteration and back: the block of
   // an output writes it (and nothing else does).
   AffineMap outMap = op.getIndexingMapsArray().back();
@@ -95,11 +94,40 @@ Operation *mlir::bitnet::getBlockReductionCombiner(linalg::GenericOp op,
       combiner->getNumOperands() != 2 || combiner->getNumResults() != 1 ||
       !acc.hasOneUse() || acc.getUses().begin()->getOwner() != combiner ||
       combiner->getOperand(0) == combiner->getOperand(1) ||
-      !getAllReduceOperation(combiner) || !arith::getNeutralElement(combiner))
+      !bitnet::getAllReduceOperation(combiner) ||
+      !arith::getNeutralElement(combiner))
     return nullptr;
   for (Operation &inner : body->without_terminator())
     if (!isa<linalg::IndexOp>(inner) && !isMemoryEffectFree(&inner))
       return nullptr;
+  return combiner;
+}
+
+Operation *mlir::bitnet::getBlockReductionCombiner(linalg::GenericOp op,
+                                                   int64_t minSize,
+                                                   int64_t maxOutputs) {
+  int64_t reduction, outputs;
+  Operation *combiner = reductionCombiner(op, reduction, outputs);
+  if (!combiner || maxOutputs < 1 || reduction < minSize ||
+      outputs > maxOutputs)
+    return nullptr;
+  return combiner;
+}
+
+Operation *mlir::bitnet::getWarpReductionCombiner(linalg::GenericOp op,
+                                                  int64_t blockMinSize,
+                                                  int64_t blockMaxOutputs,
+                                                  int64_t warpMinSize) {
+  int64_t reduction, outputs;
+  Operation *combiner = reductionCombiner(op, reduction, outputs);
+  if (!combiner || warpMinSize < 1 || reduction < warpMinSize ||
+      getBlockReductionCombiner(op, blockMinSize, blockMaxOutputs))
+    return nullptr;
+  // Shuffles move 32 or 64 bits.
+  Type type = combiner->getResult(0).getType();
+  if (!type.isIntOrFloat() ||
+      (type.getIntOrFloatBitWidth() != 32 && type.getIntOrFloatBitWidth() != 64))
+    return nullptr;
   return combiner;
 }
 
@@ -110,6 +138,9 @@ struct Member {
   /// kReduce: a block reduction. In a row chain also kMap (elementwise over
   /// the row's elements) and kScalar (elementwise over one value a row).
   enum Kind { kReduce, kMap, kScalar } kind = kReduce;
+  /// A reduction run as one warp per output (bitnet-block-reductions'
+  /// warp-min-size) rather than a block.
+  bool warp = false;
   linalg::GenericOp op;
   Operation *combiner = nullptr;
   /// The output's content before the op when a fill set it (directly or
@@ -255,11 +286,18 @@ struct BlockReductionsPass
       return std::nullopt;
     Operation *combiner =
         bitnet::getBlockReductionCombiner(op, minSize, maxOutputs);
+    bool warp = false;
+    if (!combiner) {
+      combiner = bitnet::getWarpReductionCombiner(op, minSize, maxOutputs,
+                                                  warpMinSize);
+      warp = true;
+    }
     if (!combiner)
       return std::nullopt;
     Member m;
     m.op = op;
     m.combiner = combiner;
+    m.warp = warp;
     for (auto [range, type] :
          llvm::zip(op.getStaticLoopRanges(), op.getIteratorTypesArray())) {
       if (type == utils::IteratorType::reduction)
@@ -685,6 +723,76 @@ struct BlockReductionsPass
     ++numChains;
   }
 
+  /// Reduction `m` as one warp per output: lanes stride over the
+  /// reduction, a butterfly of shuffles combines them, lane 0 stores.
+  void emitWarp(const Member &m) {
+    linalg::GenericOp op = m.op;
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    const int64_t warpsPerBlock = 8, lanes = 32;
+    auto constant = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    Value one = constant(1);
+    auto launch = gpu::LaunchOp::create(
+        b, loc, constant(llvm::divideCeil(m.outputs, warpsPerBlock)), one, one,
+        constant(warpsPerBlock * lanes), one, one);
+    Block &body = launch.getBody().front();
+    b.setInsertionPointToStart(&body);
+    Value tid = launch.getThreadIds().x;
+    Value lane = arith::RemUIOp::create(b, loc, tid, constant(lanes));
+    Value output = arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(b, loc, launch.getBlockIds().x,
+                              constant(warpsPerBlock)),
+        arith::DivUIOp::create(b, loc, tid, constant(lanes)));
+    // The whole warp takes the branch or not: its shuffles see all lanes.
+    Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                         output, constant(m.outputs));
+    auto branch = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
+    OpBuilder ib = branch.getThenBodyBuilder();
+    unsigned rd = reductionLoop(op);
+    SmallVector<Value> ivs = rowIndices(ib, loc, op, rd, output);
+    BlockArgument acc = op.getRegionOutputArgs()[0];
+    Operation *combiner = m.combiner;
+    Value neutral = arith::ConstantOp::create(
+        ib, loc, *arith::getNeutralElement(combiner));
+    Value length = arith::ConstantIndexOp::create(ib, loc, m.length);
+    Value step = arith::ConstantIndexOp::create(ib, loc, lanes);
+    auto loop = scf::ForOp::create(
+        ib, loc, lane, length, step, ValueRange{neutral},
+        [&](OpBuilder &lb, Location ll, Value r, ValueRange iter) {
+          SmallVector<Value> at(ivs);
+          at[rd] = r;
+          IRMapping map = cloneBody(lb, ll, op, at, combiner, loadOperand);
+          Value x = combiner->getOperand(0) == acc ? combiner->getOperand(1)
+                                                   : combiner->getOperand(0);
+          scf::YieldOp::create(lb, ll,
+                               combine(lb, combiner, iter[0],
+                                       map.lookupOrDefault(x), acc));
+        });
+    Value value = loop.getResult(0);
+    Value width = arith::ConstantOp::create(ib, loc, ib.getI32IntegerAttr(32));
+    for (int32_t offset = 16; offset >= 1; offset /= 2) {
+      Value o = arith::ConstantOp::create(ib, loc, ib.getI32IntegerAttr(offset));
+      Value other = gpu::ShuffleOp::create(ib, loc, value, o, width,
+                                           gpu::ShuffleMode::XOR)
+                        .getShuffleResult();
+      value = combine(ib, combiner, value, other, acc);
+    }
+    OpOperand *init = op.getDpsInitOperand(0);
+    SmallVector<Value> idx =
+        indicesAt(ib, loc, op.getMatchingIndexingMap(init), ivs);
+    Value old = m.initValue
+                    ? m.initValue
+                    : Value(memref::LoadOp::create(ib, loc, init->get(), idx));
+    Value result = combine(ib, combiner, old, value, acc);
+    storeFromFirstThread(ib, loc, lane, result, init->get(), idx);
+    gpu::TerminatorOp::create(b, loc);
+    op->erase();
+    ++numWarps;
+  }
+
   void emitGroup(ArrayRef<Member> group) {
     linalg::GenericOp last = group.back().op;
     OpBuilder b(last);
@@ -771,6 +879,7 @@ struct BlockReductionsPass
     // set members' outputs, erased.
     std::vector<std::vector<Member>> groups;
     std::vector<Chain> chains;
+    std::vector<Member> warps;
     llvm::SetVector<Operation *> erased;
     SmallVector<Block *> blocks;
     getOperation().walk([&](Block *block) { blocks.push_back(block); });
@@ -793,6 +902,14 @@ struct BlockReductionsPass
             llvm::all_of(m.readersBetween,
                          [&](Operation *r) { return erased.contains(r); }))
           erased.insert(m.initWriter);
+      // Warp reductions run alone, each its own launch.
+      for (auto it = members.begin(); it != members.end();) {
+        auto cur = it++;
+        if (cur->second.warp) {
+          warps.push_back(std::move(cur->second));
+          members.erase(cur);
+        }
+      }
 
       // Row chains first: their reductions leave the horizontal runs.
       Chain chain;
@@ -876,6 +993,8 @@ struct BlockReductionsPass
     }
     for (const Chain &c : chains)
       emitChain(c);
+    for (const Member &m : warps)
+      emitWarp(m);
     for (auto &group : groups)
       emitGroup(group);
     for (Operation *op : erased)

@@ -59,7 +59,9 @@ struct BitNetSplitReductionsPass
     if (op.getNumReductionLoops() != 1 || op.getNumDpsInits() != 1)
       return {};
     // bitnet-block-reductions runs it as one block per output later.
-    if (bitnet::getBlockReductionCombiner(op, blockMinSize, blockMaxOutputs))
+    if (bitnet::getBlockReductionCombiner(op, blockMinSize, blockMaxOutputs) ||
+        bitnet::getWarpReductionCombiner(op, blockMinSize, blockMaxOutputs,
+                                         warpMinSize))
       return {};
 
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();

@@ -1,6 +1,7 @@
 // RUN: bitnet-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(bitnet-block-reductions))" | FileCheck %s
 // RUN: bitnet-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(bitnet-block-reductions{max-outputs=1}))" | FileCheck %s --check-prefix=ONE
 // RUN: bitnet-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(bitnet-block-reductions{max-param-bytes=100}))" | FileCheck %s --check-prefix=PARAMS
+// RUN: bitnet-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(bitnet-block-reductions{warp-min-size=32}))" | FileCheck %s --check-prefix=WARP
 
 // Two rows' sums of squares (the fill before them folds in: the block adds
 // the fill value, thread 0 stores, the fill goes) and a count of non-zero codes: independent,
@@ -352,4 +353,48 @@ func.func @not_row_local(%x: memref<2x300xf32>) -> memref<2xf32> {
     linalg.yield %v : f32
   }
   return %s : memref<2xf32>
+}
+
+// -----
+
+// 512 dot products of 128 (attention's scores over a cache): too many
+// outputs for blocks, too short as well. With warp-min-size they run as a
+// warp per output: 8 warps a block (64 blocks), lanes striding by 32, five
+// xor shuffles, lane 0 stores (the fill folded in). Without, they stay.
+// WARP-LABEL: func.func @scores
+// WARP: gpu.launch blocks({{.*}}) in ({{.*}} = %c64, {{.*}} threads(%[[T:[^ ,)]+]], {{.*}} in ({{.*}} = %c256
+// WARP: %[[LANE:[^ ,)]+]] = arith.remui %[[T]], %c32
+// WARP: %[[OUT:[^ ,)]+]] = arith.addi
+// WARP: %[[IN:[^ ,)]+]] = arith.cmpi ult, %[[OUT]], %c512
+// WARP: scf.if %[[IN]] {
+// WARP: scf.for %{{.*}} = %[[LANE]] to %c128{{.*}} step %c32
+// WARP: arith.mulf
+// WARP: arith.addf
+// WARP: gpu.shuffle xor %{{.*}}, %c16_i32, %c32_i32 : f32
+// WARP: gpu.shuffle xor %{{.*}}, %c8_i32, %c32_i32 : f32
+// WARP: gpu.shuffle xor %{{.*}}, %c4_i32, %c32_i32 : f32
+// WARP: gpu.shuffle xor %{{.*}}, %c2_i32, %c32_i32 : f32
+// WARP: gpu.shuffle xor %{{.*}}, %c1_i32, %c32_i32 : f32
+// WARP: arith.cmpi eq, %[[LANE]], %c0
+// WARP: memref.store
+// WARP-NOT: linalg.fill
+// WARP: return
+// CHECK-LABEL: func.func @scores
+// CHECK-NOT: gpu.launch
+// CHECK: linalg.generic
+#q = affine_map<(d0, d1, d2) -> (d0, d2)>
+#k = affine_map<(d0, d1, d2) -> (d1, d2)>
+#o = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @scores(%q: memref<2x128xf32>, %k: memref<256x128xf32>) -> memref<2x256xf32> {
+  %zero = arith.constant 0.0 : f32
+  %s = memref.alloc() : memref<2x256xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<2x256xf32>)
+  linalg.generic {indexing_maps = [#q, #k, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%q, %k : memref<2x128xf32>, memref<256x128xf32>) outs(%s : memref<2x256xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %v = arith.addf %acc, %p : f32
+    linalg.yield %v : f32
+  }
+  return %s : memref<2x256xf32>
 }

@@ -30,11 +30,12 @@
 // FUSE: gpu.barrier
 // Constants go into the kernels (gpu-launch-sink-index-computations), not
 // through their parameters: a reduction loop's bounds are known to ptxas,
-// which unrolls it so a thread's loads are in flight together.
+// which unrolls it so a thread's loads are in flight together (here a
+// warp reduction's lanes striding over 128 elements).
 // RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/sunk.bnx --mlir-print-ir-after=gpu-kernel-outlining --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=SINK
 // SINK: IR Dump After GpuKernelOutliningPass
 // SINK: gpu.func
-// SINK: scf.for %{{.*}} = %c0 to %c128 step %c1 iter_args
+// SINK: scf.for %{{.*}} = %{{.*}} to %c128 step %c32 iter_args
 // RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/unfused.bnx --gpu-fuse-launches=0 --mlir-print-ir-after=bitnet-fuse-small-launches 2>&1 | FileCheck %s --check-prefix=NOFUSE
 // NOFUSE-NOT: IR Dump After BitNetFuseSmallLaunches
 // NOFUSE: bitnet-compile: wrote

@@ -127,6 +127,12 @@ cl::opt<int64_t> gpuBlockReductions(
              "outputs run as one block of threads per output, with a tree "
              "reduction (bitnet-block-reductions; 0: off, split instead)"),
     cl::value_desc("N"), cl::init(256), cl::cat(category));
+cl::opt<int64_t> gpuWarpReductions(
+    "gpu-warp-reductions",
+    cl::desc("cuda models: reductions of at least N elements that no block "
+             "takes (many outputs) run as one warp per output "
+             "(bitnet-block-reductions; 0: off)"),
+    cl::value_desc("N"), cl::init(32), cl::cat(category));
 cl::opt<int64_t> gpuFuseLaunches(
     "gpu-fuse-launches",
     cl::desc("cuda models: consecutive kernels of at most N threads each run "
@@ -389,6 +395,9 @@ int main(int argc, char **argv) {
       if (gpuBlockReductions < 0)
         return fail("--gpu-block-reductions must be >= 0");
       options.gpuBlockMaxOutputs = gpuBlockReductions;
+      if (gpuWarpReductions < 0)
+        return fail("--gpu-warp-reductions must be >= 0");
+      options.gpuWarpMinSize = gpuWarpReductions;
       if (gpuFuseLaunches < 0)
         return fail("--gpu-fuse-launches must be >= 0");
       options.gpuFuseMaxThreads = gpuFuseLaunches;

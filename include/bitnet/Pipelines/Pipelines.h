@@ -62,14 +62,17 @@ LogicalResult buildPipeline(OpPassManager &pm, Phase from, Phase to,
 /// while a merged thread runs at most `fuseMaxWork` iterations for them.
 /// `blockMaxOutputs`: reductions of at least 256 elements and at most this
 /// many outputs run as one block of threads per output, neighbours in one
-/// launch (bitnet-block-reductions; 0: off), ahead of the split.
+/// launch (bitnet-block-reductions; 0: off), ahead of the split;
+/// `warpMinSize`: those a block does not take, at least this long, run as
+/// one warp per output (0: off).
 LogicalResult buildCudaModelPipeline(OpPassManager &pm, llvm::StringRef arch,
                                      unsigned optLevel,
                                      llvm::raw_ostream &errorStream,
                                      int64_t splitMinSize = 256,
                                      int64_t fuseMaxThreads = 4096,
                                      int64_t fuseMaxWork = 64,
-                                     int64_t blockMaxOutputs = 256);
+                                     int64_t blockMaxOutputs = 256,
+                                     int64_t warpMinSize = 32);
 
 /// Whether kernels for `arch` ("sm_90a", ...) can use programmatic
 /// dependent launch (griddepcontrol: sm_90 and later).

@@ -61,6 +61,9 @@ struct ModelArtifactOptions {
   /// outputs run as one block of threads per output instead
   /// (bitnet-block-reductions); 0: off.
   int64_t gpuBlockMaxOutputs = 256;
+  /// CUDA: reductions of at least this many elements that no block takes
+  /// run as one warp per output (bitnet-block-reductions); 0: off.
+  int64_t gpuWarpMinSize = 32;
   /// CUDA: runs of consecutive kernels of at most this many threads each
   /// become one single-block kernel (bitnet-fuse-small-launches); 0: off.
   int64_t gpuFuseMaxThreads = 4096;

@@ -25,6 +25,15 @@ namespace mlir::bitnet {
 Operation *getBlockReductionCombiner(linalg::GenericOp op, int64_t minSize,
                                      int64_t maxOutputs);
 
+/// The same for a reduction that runs as one warp per output instead: one
+/// a block would not take (shorter than `blockMinSize` or more outputs than
+/// `blockMaxOutputs`), at least `warpMinSize` long (none for `warpMinSize`
+/// < 1), of 32- or 64-bit values (what a shuffle moves).
+Operation *getWarpReductionCombiner(linalg::GenericOp op,
+                                    int64_t blockMinSize,
+                                    int64_t blockMaxOutputs,
+                                    int64_t warpMinSize);
+
 /// gpu.all_reduce's operation for `combiner` (arith.addf, arith.maxnumf,
 /// ...), if it has one.
 std::optional<gpu::AllReduceOperation> getAllReduceOperation(Operation *combiner);

@@ -336,6 +336,9 @@ def BitNetSplitReductions : Pass<"bitnet-split-reductions", "::mlir::func::FuncO
     Option<"blockMaxOutputs", "block-max-outputs", "int64_t", /*default=*/"0",
            "bitnet-block-reductions' max-outputs (0: split whatever "
            "qualifies)">,
+    Option<"warpMinSize", "warp-min-size", "int64_t", /*default=*/"0",
+           "bitnet-block-reductions' warp-min-size: the reductions it runs "
+           "as a warp per output are not split either">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
@@ -411,6 +414,16 @@ def BitNetBlockReductions : Pass<"bitnet-block-reductions", "::mlir::func::FuncO
     %m = all_reduce max ; for i: e[i] = exp(x[i] - %m) ;
     %s = all_reduce add (e[i]) ; for i: e[i] = e[i] / %s
     ```
+
+    Warp reductions (`warp-min-size` > 0): a reduction of the same kind
+    that no block takes (shorter than `min-size` or more outputs than
+    `max-outputs`: attention's scores over the cache, 20 x 256 dot products
+    of 128, and its weighted sum of the cached values) but at least
+    `warp-min-size` long, of 32- or 64-bit values, runs as one warp per
+    output, 8 warps a block: lanes stride over the reduction, five xor
+    shuffles combine them, lane 0 stores (the fill folded in as above).
+    Before, a thread per output looped over the whole reduction (or the
+    reduction was split into partials and a sum: two launches).
   }];
   let options = [
     Option<"minSize", "min-size", "int64_t", /*default=*/"256",
@@ -421,8 +434,13 @@ def BitNetBlockReductions : Pass<"bitnet-block-reductions", "::mlir::func::FuncO
            "Most threads in a block (a multiple of 32 in [32, 1024])">,
     Option<"maxParamBytes", "max-param-bytes", "int64_t", /*default=*/"16384",
            "Kernel parameter bytes a launch of several reductions may take">,
+    Option<"warpMinSize", "warp-min-size", "int64_t", /*default=*/"0",
+           "Reductions a block does not take, at least this long, run as "
+           "one warp per output (0: off)">,
   ];
   let statistics = [
+    Statistic<"numWarps", "warp-reductions",
+              "Reductions run as one warp per output">,
     Statistic<"numChains", "row-chains",
               "Runs of row-local ops run as one block per row">,
   ];
