@@ -428,6 +428,35 @@ struct BlockReductionsPass
     return map;
   }
 
+  /// One thread's (or lane's) share of member `m`'s reduction at `ivs`:
+  /// elements `first`, `first + stride`, ... of the reduction loop `rd`,
+  /// combined from the combiner's neutral element.
+  static Value stridedPartial(OpBuilder &b, const Member &m,
+                              ArrayRef<Value> ivs, unsigned rd, Value first,
+                              int64_t stride, Reader read) {
+    linalg::GenericOp op = m.op;
+    Location loc = op.getLoc();
+    BlockArgument acc = op.getRegionOutputArgs()[0];
+    Operation *combiner = m.combiner;
+    Value neutral = arith::ConstantOp::create(
+        b, loc, *arith::getNeutralElement(combiner));
+    Value length = arith::ConstantIndexOp::create(b, loc, m.length);
+    Value step = arith::ConstantIndexOp::create(b, loc, stride);
+    auto loop = scf::ForOp::create(
+        b, loc, first, length, step, ValueRange{neutral},
+        [&](OpBuilder &lb, Location ll, Value r, ValueRange iter) {
+          SmallVector<Value> at(ivs);
+          at[rd] = r;
+          IRMapping map = cloneBody(lb, ll, op, at, combiner, read);
+          Value x = combiner->getOperand(0) == acc ? combiner->getOperand(1)
+                                                   : combiner->getOperand(0);
+          scf::YieldOp::create(lb, ll,
+                               combine(lb, combiner, iter[0],
+                                       map.lookupOrDefault(x), acc));
+        });
+    return loop.getResult(0);
+  }
+
   /// The reduction of member `m` over the block's row at `ivs` (the
   /// reduction loop `rd`), threads `tid` of `threads`: every thread gets
   /// the output's new value (its content or folded init combined with the
@@ -438,24 +467,9 @@ struct BlockReductionsPass
     Location loc = op.getLoc();
     BlockArgument acc = op.getRegionOutputArgs()[0];
     Operation *combiner = m.combiner;
-    Value neutral = arith::ConstantOp::create(
-        b, loc, *arith::getNeutralElement(combiner));
-    Value length = arith::ConstantIndexOp::create(b, loc, m.length);
-    Value step = arith::ConstantIndexOp::create(b, loc, threads);
-    auto loop = scf::ForOp::create(
-        b, loc, tid, length, step, ValueRange{neutral},
-        [&](OpBuilder &lb, Location ll, Value r, ValueRange iter) {
-          SmallVector<Value> at(ivs);
-          at[rd] = r;
-          IRMapping map = cloneBody(lb, ll, op, at, combiner, read);
-          Value x = combiner->getOperand(0) == acc ? combiner->getOperand(1)
-                                                   : combiner->getOperand(0);
-          Value next = combine(lb, combiner, iter[0], map.lookupOrDefault(x),
-                               acc);
-          scf::YieldOp::create(lb, ll, next);
-        });
+    Value partial = stridedPartial(b, m, ivs, rd, tid, threads, read);
     Value reduced = gpu::AllReduceOp::create(
-        b, loc, loop.getResult(0),
+        b, loc, partial,
         gpu::AllReduceOperationAttr::get(
             b.getContext(), *bitnet::getAllReduceOperation(combiner)),
         /*uniform=*/true);
@@ -755,23 +769,7 @@ struct BlockReductionsPass
     SmallVector<Value> ivs = rowIndices(ib, loc, op, rd, output);
     BlockArgument acc = op.getRegionOutputArgs()[0];
     Operation *combiner = m.combiner;
-    Value neutral = arith::ConstantOp::create(
-        ib, loc, *arith::getNeutralElement(combiner));
-    Value length = arith::ConstantIndexOp::create(ib, loc, m.length);
-    Value step = arith::ConstantIndexOp::create(ib, loc, lanes);
-    auto loop = scf::ForOp::create(
-        ib, loc, lane, length, step, ValueRange{neutral},
-        [&](OpBuilder &lb, Location ll, Value r, ValueRange iter) {
-          SmallVector<Value> at(ivs);
-          at[rd] = r;
-          IRMapping map = cloneBody(lb, ll, op, at, combiner, loadOperand);
-          Value x = combiner->getOperand(0) == acc ? combiner->getOperand(1)
-                                                   : combiner->getOperand(0);
-          scf::YieldOp::create(lb, ll,
-                               combine(lb, combiner, iter[0],
-                                       map.lookupOrDefault(x), acc));
-        });
-    Value value = loop.getResult(0);
+    Value value = stridedPartial(ib, m, ivs, rd, lane, lanes, loadOperand);
     Value width = arith::ConstantOp::create(ib, loc, ib.getI32IntegerAttr(32));
     for (int32_t offset = 16; offset >= 1; offset /= 2) {
       Value o = arith::ConstantOp::create(ib, loc, ib.getI32IntegerAttr(offset));
