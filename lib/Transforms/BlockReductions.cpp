@@ -11,6 +11,7 @@
 
 #include "bitnet/Transforms/BlockReductions.h"
 #include "bitnet/Transforms/BufferRoots.h"
+#include "bitnet/Transforms/KernelParameters.h"
 #include "bitnet/Transforms/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -55,6 +56,21 @@ mlir::bitnet::getAllReduceOperation(Operation *combiner) {
       .Default([](Operation *) { return std::nullopt; });
 }
 
+Operation *mlir::bitnet::getYieldedCombiner(linalg::GenericOp op) {
+  if (op.getNumDpsInits() != 1 || op.getNumResults() > 1)
+    return nullptr;
+  Block *body = op.getBlock();
+  BlockArgument acc = op.getRegionOutputArgs()[0];
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  Operation *combiner = yield.getValues()[0].getDefiningOp();
+  if (!combiner || combiner->getBlock() != body ||
+      combiner->getNumOperands() != 2 || combiner->getNumResults() != 1 ||
+      !acc.hasOneUse() || acc.getUses().begin()->getOwner() != combiner ||
+      combiner->getOperand(0) == combiner->getOperand(1))
+    return nullptr;
+  return combiner;
+}
+
 /// The combiner of `op` if it is a reduction a block or a warp can run
 /// (all but the sizes), with its reduction length and outputs.
 static Operation *reductionCombiner(linalg::GenericOp op, int64_t &reduction,
@@ -86,18 +102,11 @@ static Operation *reductionCombiner(linalg::GenericOp op, int64_t &reduction,
           utils::IteratorType::reduction)
         return nullptr;
 
-  Block *body = op.getBlock();
-  BlockArgument acc = op.getRegionOutputArgs()[0];
-  auto yield = cast<linalg::YieldOp>(body->getTerminator());
-  Operation *combiner = yield.getValues()[0].getDefiningOp();
-  if (!combiner || combiner->getBlock() != body ||
-      combiner->getNumOperands() != 2 || combiner->getNumResults() != 1 ||
-      !acc.hasOneUse() || acc.getUses().begin()->getOwner() != combiner ||
-      combiner->getOperand(0) == combiner->getOperand(1) ||
-      !bitnet::getAllReduceOperation(combiner) ||
+  Operation *combiner = bitnet::getYieldedCombiner(op);
+  if (!combiner || !bitnet::getAllReduceOperation(combiner) ||
       !arith::getNeutralElement(combiner))
     return nullptr;
-  for (Operation &inner : body->without_terminator())
+  for (Operation &inner : op.getBlock()->without_terminator())
     if (!isa<linalg::IndexOp>(inner) && !isMemoryEffectFree(&inner))
       return nullptr;
   return combiner;
@@ -156,49 +165,22 @@ struct Member {
   SmallVector<Value> reads, writes; // buffer roots
 };
 
-/// Whether buffers `a` and `b` (roots) may overlap: distinct allocations
-/// never do, nor an allocation and anything else.
-bool mayAlias(Value a, Value b) {
-  if (a == b)
-    return true;
-  auto fresh = [](Value v) {
-    return v.getDefiningOp<memref::AllocOp>() ||
-           v.getDefiningOp<memref::AllocaOp>();
-  };
-  if (fresh(a) || fresh(b))
-    return false;
-  auto ga = a.getDefiningOp<memref::GetGlobalOp>();
-  auto gb = b.getDefiningOp<memref::GetGlobalOp>();
-  if (ga && gb)
-    return ga.getName() == gb.getName();
-  return true;
-}
-
+/// Whether `x` and `y` may depend on each other: one writes a buffer the
+/// other reads or writes.
 bool conflicts(const Member &x, const Member &y) {
   for (Value w : x.writes) {
     for (Value r : y.reads)
-      if (mayAlias(w, r))
+      if (bitnet::buffersMayAlias(w, r))
         return true;
     for (Value w2 : y.writes)
-      if (mayAlias(w, w2))
+      if (bitnet::buffersMayAlias(w, w2))
         return true;
   }
   for (Value w : y.writes)
     for (Value r : x.reads)
-      if (mayAlias(w, r))
+      if (bitnet::buffersMayAlias(w, r))
         return true;
   return false;
-}
-
-/// The kernel parameter bytes `value` becomes when outlined (memref
-/// descriptors: 2 pointers, offset, sizes, strides; constants are sunk).
-int64_t parameterBytes(Value value) {
-  if (Operation *def = value.getDefiningOp())
-    if (def->hasTrait<OpTrait::ConstantLike>())
-      return 0;
-  if (auto memref = dyn_cast<MemRefType>(value.getType()))
-    return 8 * (3 + 2 * memref.getRank());
-  return 8;
 }
 
 /// Ops that may sit between two members of one launch: no memory effects,
@@ -240,11 +222,11 @@ unsigned touches(Operation *op, Value root) {
   unsigned t = kNone;
   for (Value in : linalgOp.getDpsInputs())
     if (isa<MemRefType>(in.getType()) &&
-        mayAlias(bitnet::getBufferRoot(in), root))
+        bitnet::buffersMayAlias(in, root))
       t |= kRead;
   bool overwrites = isa<linalg::FillOp, linalg::CopyOp>(op);
   for (Value init : linalgOp.getDpsInits())
-    if (mayAlias(bitnet::getBufferRoot(init), root))
+    if (bitnet::buffersMayAlias(init, root))
       t |= overwrites ? kWrite : (kRead | kWrite);
   return t;
 }
@@ -312,7 +294,7 @@ struct BlockReductionsPass
         m.reads.push_back(bitnet::getBufferRoot(in));
     // The op reads its output only as the accumulator.
     for (Value r : m.reads)
-      if (mayAlias(r, m.writes.front()))
+      if (bitnet::buffersMayAlias(r, m.writes.front()))
         return std::nullopt;
     // The output's content before the op: a fill's value, directly or
     // through a copy of a filled buffer (bufferization shares one fill
@@ -342,10 +324,24 @@ struct BlockReductionsPass
     return m;
   }
 
-  int64_t blockSizeFor(const Member &m) {
-    // About 8 elements a thread, whole warps, at most `block-size`.
-    int64_t want = int64_t(llvm::PowerOf2Ceil(uint64_t((m.length + 7) / 8)));
+  /// Threads a block needs for a row of `length`: about 8 elements a
+  /// thread, whole warps, at most `block-size`.
+  int64_t blockSizeFor(int64_t length) {
+    int64_t want = int64_t(llvm::PowerOf2Ceil(uint64_t((length + 7) / 8)));
     return std::clamp<int64_t>(want, 32, blockSize);
+  }
+
+  /// A launch of `blocks` x `threads` (x only) at `b`, which then points
+  /// into its body.
+  static gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, int64_t blocks,
+                                    int64_t threads) {
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value grid = arith::ConstantIndexOp::create(b, loc, blocks);
+    Value width = arith::ConstantIndexOp::create(b, loc, threads);
+    auto launch =
+        gpu::LaunchOp::create(b, loc, grid, one, one, width, one, one);
+    b.setInsertionPointToStart(&launch.getBody().front());
+    return launch;
   }
 
   /// `map`'s results at the loop indices `ivs`.
@@ -670,19 +666,11 @@ struct BlockReductionsPass
     int64_t blocks = 1;
     for (int64_t r : chain.rows)
       blocks *= r;
-    int64_t threads = blocks == 1 ? blockSize
-                                  : std::clamp<int64_t>(
-                                        int64_t(llvm::PowerOf2Ceil(
-                                            uint64_t((chain.inner + 7) / 8))),
-                                        32, blockSize);
+    int64_t threads = blocks == 1 ? blockSize : blockSizeFor(chain.inner);
+    auto launch = createLaunch(b, loc, blocks, threads);
     auto constant = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, loc, v);
     };
-    Value one = constant(1);
-    auto launch = gpu::LaunchOp::create(b, loc, constant(blocks), one, one,
-                                        constant(threads), one, one);
-    Block &body = launch.getBody().front();
-    b.setInsertionPointToStart(&body);
     Value bid = launch.getBlockIds().x;
     Value tid = launch.getThreadIds().x;
     // One value a row: the reductions' and scalar stages' results.
@@ -744,15 +732,11 @@ struct BlockReductionsPass
     OpBuilder b(op);
     Location loc = op.getLoc();
     const int64_t warpsPerBlock = 8, lanes = 32;
+    auto launch = createLaunch(b, loc, llvm::divideCeil(m.outputs, warpsPerBlock),
+                               warpsPerBlock * lanes);
     auto constant = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, loc, v);
     };
-    Value one = constant(1);
-    auto launch = gpu::LaunchOp::create(
-        b, loc, constant(llvm::divideCeil(m.outputs, warpsPerBlock)), one, one,
-        constant(warpsPerBlock * lanes), one, one);
-    Block &body = launch.getBody().front();
-    b.setInsertionPointToStart(&body);
     Value tid = launch.getThreadIds().x;
     Value lane = arith::RemUIOp::create(b, loc, tid, constant(lanes));
     Value output = arith::AddIOp::create(
@@ -798,21 +782,17 @@ struct BlockReductionsPass
     int64_t blocks = 0, threads = 32;
     for (const Member &m : group) {
       blocks += m.outputs;
-      threads = std::max(threads, blockSizeFor(m));
+      threads = std::max(threads, blockSizeFor(m.length));
     }
     // One block: as wide as bitnet-fuse-small-launches' merged block, so it
     // can join the small kernels around it (a norm's reduction, its scale
     // and the quantizer after it: one kernel).
     if (blocks == 1)
       threads = blockSize;
+    auto launch = createLaunch(b, loc, blocks, threads);
     auto constant = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, loc, v);
     };
-    Value one = constant(1);
-    auto launch = gpu::LaunchOp::create(b, loc, constant(blocks), one, one,
-                                        constant(threads), one, one);
-    Block &body = launch.getBody().front();
-    b.setInsertionPointToStart(&body);
     Value bid = launch.getBlockIds().x;
     Value tid = launch.getThreadIds().x;
     int64_t start = 0;
@@ -971,7 +951,7 @@ struct BlockReductionsPass
           llvm::SmallPtrSet<Value, 8> seen;
           for (Value v : used)
             if (!params.contains(v) && seen.insert(v).second)
-              extra += parameterBytes(v);
+              extra += bitnet::outlinedParameterBytes(v);
           return extra;
         };
         int64_t extra = newBytes();

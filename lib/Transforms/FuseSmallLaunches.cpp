@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "bitnet/Transforms/KernelParameters.h"
 #include "bitnet/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -167,19 +168,6 @@ bool movesAcross(Operation *op) {
   });
 }
 
-/// The bytes of kernel parameters `value` becomes once the launch is
-/// outlined: a memref descriptor (two pointers, an offset, sizes and
-/// strides) or one scalar, each field 8 bytes. Constants are cloned into
-/// the kernel instead.
-int64_t parameterBytes(Value value) {
-  if (Operation *def = value.getDefiningOp())
-    if (def->hasTrait<OpTrait::ConstantLike>())
-      return 0;
-  if (auto memref = dyn_cast<MemRefType>(value.getType()))
-    return 8 * (3 + 2 * memref.getRank());
-  return 8;
-}
-
 struct FuseSmallLaunchesPass
     : mlir::bitnet::impl::BitNetFuseSmallLaunchesBase<FuseSmallLaunchesPass> {
   using Base::Base;
@@ -301,7 +289,7 @@ struct FuseSmallLaunchesPass
           int64_t sum = 0;
           for (Value v : uses)
             if (!captured.contains(v))
-              sum += parameterBytes(v);
+              sum += bitnet::outlinedParameterBytes(v);
           return sum;
         };
         int64_t extra = newBytes();

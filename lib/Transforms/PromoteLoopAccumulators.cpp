@@ -27,26 +27,6 @@ using namespace mlir;
 
 namespace {
 
-bool isFreshAllocation(Value root) {
-  return root.getDefiningOp<memref::AllocOp>() ||
-         root.getDefiningOp<memref::AllocaOp>();
-}
-
-/// Whether two memrefs may share memory: only distinct roots of which one is
-/// a fresh allocation, or two different globals, cannot.
-bool mayAlias(Value a, Value b) {
-  Value ra = bitnet::getBufferRoot(a), rb = bitnet::getBufferRoot(b);
-  if (ra == rb)
-    return true;
-  if (isFreshAllocation(ra) || isFreshAllocation(rb))
-    return false;
-  auto ga = ra.getDefiningOp<memref::GetGlobalOp>();
-  auto gb = rb.getDefiningOp<memref::GetGlobalOp>();
-  if (ga && gb)
-    return ga.getName() == gb.getName();
-  return true;
-}
-
 /// Whether every memory access in `loop` other than `load` and `store` is to
 /// a memref that cannot alias `memref`, and nothing else in it has memory
 /// effects.
@@ -61,7 +41,7 @@ bool onlyAccessesElsewhere(scf::ForOp loop, Value memref, Operation *load,
     else if (auto s = dyn_cast<memref::StoreOp>(op))
       accessed = s.getMemRef();
     if (accessed)
-      return mayAlias(accessed, memref) ? WalkResult::interrupt()
+      return bitnet::buffersMayAlias(accessed, memref) ? WalkResult::interrupt()
                                         : WalkResult::advance();
     if (isMemoryEffectFree(op) ||
         op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())

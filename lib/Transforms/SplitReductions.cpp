@@ -175,12 +175,8 @@ struct BitNetSplitReductionsPass
       return failure();
     Block *body = op.getBlock();
     BlockArgument acc = op.getRegionOutputArgs()[0];
-    auto yield = cast<linalg::YieldOp>(body->getTerminator());
-    Operation *combiner = yield.getValues()[0].getDefiningOp();
-    if (!combiner || combiner->getBlock() != body ||
-        combiner->getNumOperands() != 2 || combiner->getNumResults() != 1 ||
-        !acc.hasOneUse() || acc.getUses().begin()->getOwner() != combiner ||
-        combiner->getOperand(0) == combiner->getOperand(1))
+    Operation *combiner = bitnet::getYieldedCombiner(op);
+    if (!combiner)
       return failure();
     std::optional<TypedAttr> neutral = arith::getNeutralElement(combiner);
     if (!neutral)
@@ -296,7 +292,7 @@ struct BitNetSplitReductionsPass
             }
             b.clone(inner, mapping);
           }
-          Value value = mapping.lookup(yield.getValues()[0]);
+          Value value = mapping.lookup(combiner->getResult(0));
           if (!exact)
             value = arith::SelectOp::create(b, l, inside, value, args[1]);
           linalg::YieldOp::create(b, l, value);

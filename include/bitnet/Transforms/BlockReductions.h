@@ -16,6 +16,13 @@
 
 namespace mlir::bitnet {
 
+/// The op `op`'s body yields when it combines the accumulator with one
+/// other value: two distinct operands, the accumulator's only use, one
+/// result, in the body itself (one init). Null otherwise. What a reduction
+/// must look like to be split or run in parallel (its combiner's neutral
+/// element, if it has one, starts each part).
+Operation *getYieldedCombiner(linalg::GenericOp op);
+
 /// The op of `op`'s body that combines into the accumulator (the value the
 /// body yields; the accumulator's only use) when `op` qualifies as a block
 /// reduction: one reduction loop of static length >= `minSize`, static

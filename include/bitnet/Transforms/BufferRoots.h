@@ -18,6 +18,11 @@ namespace mlir::bitnet {
 /// no view.
 Value getBufferRoot(Value value);
 
+/// Whether memrefs `a` and `b` may share memory: only distinct roots of
+/// which one is a fresh allocation (alloc, alloca), or two different
+/// globals, cannot.
+bool buffersMayAlias(Value a, Value b);
+
 } // namespace mlir::bitnet
 
 #endif // BITNET_TRANSFORMS_BUFFERROOTS_H

@@ -1,0 +1,17 @@
+//===- KernelParameters.cpp - What a value costs as a kernel parameter ----===//
+
+#include "bitnet/Transforms/KernelParameters.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+
+using namespace mlir;
+
+int64_t mlir::bitnet::outlinedParameterBytes(Value value) {
+  if (Operation *def = value.getDefiningOp())
+    if (def->hasTrait<OpTrait::ConstantLike>())
+      return 0;
+  if (auto memref = dyn_cast<MemRefType>(value.getType()))
+    return 8 * (3 + 2 * memref.getRank());
+  return 8;
+}
