@@ -34,10 +34,14 @@ using namespace bitnet_rt::detail;
 namespace {
 
 /// A fixed pool; run(n, fn) calls fn(begin, end) on disjoint ranges.
-/// Kernel calls come back to back (a decode step is ~200 of them), so both
-/// sides spin briefly (~40 us) on the job counters before sleeping on the
-/// condition variables: a wake-up through the kernel costs tens of
-/// microseconds, as much as a small kernel.
+/// Kernel calls come back to back (a decode step is ~200 of them), so a job
+/// is handed over through atomics alone: the caller publishes it by bumping
+/// `generation`, workers spin on that counter and count down `pending`, and
+/// the caller spins on `pending`. Either side sleeps on a condition variable
+/// only after spinning ~kSpin pauses with nothing to do, and the other side
+/// takes the mutex to wake it only when it announced that it sleeps (a
+/// wake-up through the kernel costs tens of microseconds, as much as a
+/// small kernel).
 class ThreadPool {
 public:
   explicit ThreadPool(int threads) : count(std::max(1, threads)) {
@@ -48,7 +52,7 @@ public:
     {
       std::lock_guard<std::mutex> lock(mu);
       stop = true;
-      generation.fetch_add(1, std::memory_order_release);
+      generation.fetch_add(1);
     }
     cv.notify_all();
     for (std::thread &t : workers)
@@ -62,15 +66,17 @@ public:
       fn(0, n);
       return;
     }
-    {
+    // Every worker acknowledges every job (those without a part at once),
+    // so none can still be reading this job's fields when the next is set.
+    job = &fn;
+    total = n;
+    jobParts = parts;
+    pending.store(count - 1, std::memory_order_relaxed);
+    generation.fetch_add(1); // seq_cst: ordered before reading sleepers
+    if (sleepers.load() > 0) {
       std::lock_guard<std::mutex> lock(mu);
-      job = &fn;
-      total = n;
-      jobParts = parts;
-      pending.store(parts - 1, std::memory_order_relaxed);
-      generation.fetch_add(1, std::memory_order_release);
+      cv.notify_all();
     }
-    cv.notify_all();
     fn(0, n / parts); // part 0 on the caller
     for (int i = 0; i < kSpin; ++i) {
       if (pending.load(std::memory_order_acquire) == 0)
@@ -78,33 +84,39 @@ public:
       _mm_pause();
     }
     std::unique_lock<std::mutex> lock(mu);
+    callerWaits.store(true);
     done.wait(lock, [&] { return pending.load() == 0; });
+    callerWaits.store(false, std::memory_order_relaxed);
   }
 
 private:
-  static constexpr int kSpin = 2000;
+  static constexpr int kSpin = 4000;
 
   void loop(int index) {
     uint64_t seen = 0;
     for (;;) {
-      for (int i = 0; i < kSpin &&
-                      generation.load(std::memory_order_acquire) == seen;
-           ++i)
+      uint64_t now = generation.load(std::memory_order_acquire);
+      for (int i = 0; i < kSpin && now == seen; ++i) {
         _mm_pause();
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return generation.load() != seen; });
-      seen = generation.load();
+        now = generation.load(std::memory_order_acquire);
+      }
+      if (now == seen) {
+        std::unique_lock<std::mutex> lock(mu);
+        sleepers.fetch_add(1); // seq_cst: ordered before re-reading generation
+        cv.wait(lock, [&] { return generation.load() != seen; });
+        sleepers.fetch_sub(1);
+        now = generation.load();
+      }
+      seen = now;
       if (stop)
         return;
-      if (!job || index >= jobParts)
-        continue;
-      const auto *fn = job;
       int64_t n = total, parts = jobParts;
-      lock.unlock();
-      (*fn)(n * index / parts, n * (index + 1) / parts);
-      lock.lock();
-      if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      if (index < parts)
+        (*job)(n * index / parts, n * (index + 1) / parts);
+      if (pending.fetch_sub(1) == 1 && callerWaits.load()) {
+        std::lock_guard<std::mutex> lock(mu);
         done.notify_one();
+      }
     }
   }
   int count;
@@ -114,9 +126,10 @@ private:
   const std::function<void(int64_t, int64_t)> *job = nullptr;
   int64_t total = 0;
   int jobParts = 0;
-  std::atomic<int> pending{0};
-  std::atomic<uint64_t> generation{0};
-  bool stop = false;
+  alignas(64) std::atomic<uint64_t> generation{0};
+  alignas(64) std::atomic<int> pending{0};
+  std::atomic<int> sleepers{0};
+  std::atomic<bool> callerWaits{false}, stop{false};
 };
 
 ThreadPool &pool() {
@@ -310,6 +323,47 @@ BITNET_VNNI inline void vnniTile4x4(const int8_t *planes, const int32_t *sums,
     }
 }
 
+/// The small-K decode tile: 16 weight rows x 1 activation row, one
+/// accumulator per row and one transposing reduction for all 16. With a
+/// short row (toy models: K = 128, half a block) vnniTile's 4 reductions
+/// per 4 rows cost more than the dot products.
+template <typename Rows>
+BITNET_VNNI inline void vnniTile1x16(const int8_t *planes, const int32_t *sums,
+                                     int64_t m0, int64_t kqPad,
+                                     const uint8_t *w, Rows rows, int64_t kq,
+                                     int64_t wStride, int32_t *out,
+                                     int64_t outStride) {
+  const __m512i three = _mm512_set1_epi8(3);
+  __m512i acc[16];
+  for (__m512i &a : acc)
+    a = _mm512_setzero_si512();
+  for (int64_t q = 0; q < kq; q += kBlock) {
+    __mmask64 mask = kq - q >= kBlock ? ~0ull : ~0ull >> (64 - (kq - q));
+    __m512i xv[4];
+    for (int j = 0; j < 4; ++j)
+      xv[j] = _mm512_loadu_si512(planes + (m0 * 4 + j) * kqPad + q);
+    for (int b = 0; b < 16; ++b) {
+      __m512i packed =
+          _mm512_maskz_loadu_epi8(mask, w + rows.row(b) * wStride + q);
+      for (int j = 0; j < 4; ++j)
+        acc[b] = _mm512_dpbusd_epi32(
+            acc[b], _mm512_and_si512(_mm512_srli_epi16(packed, 2 * j), three),
+            xv[j]);
+    }
+  }
+  alignas(64) int32_t total[16];
+  _mm512_store_si512(total, reduceSixteen(acc));
+  for (int b = 0; b < 16; ++b) {
+    int64_t n = rows.row(b);
+    if (rows.open(m0, n))
+      out[m0 * outStride + n] += total[b] - sums[m0];
+  }
+}
+
+/// Packed bytes per row up to which decode uses vnniTile1x16 (beyond, the
+/// rows stream from DRAM and vnniTile's prefetched 4-row tiles stay).
+constexpr int64_t kSmallRowBytes = 128;
+
 /// Gated rows prefetched ahead of the tile being computed (8 / 16 / 32
 /// measured alike; 16 chosen).
 constexpr int64_t kGatedLookahead = 16;
@@ -336,6 +390,11 @@ BITNET_VNNI void vnniRowBlock(const int8_t *planes, const int32_t *sums,
   if (!gated || !gated->idx) {
     const float *gate = gated ? gated->gate : nullptr;
     int64_t gs = gated ? gated->gateStride : 0;
+    if constexpr (RB == 1)
+      if (kq <= kSmallRowBytes)
+        for (; i + 16 <= i1; i += 16)
+          vnniTile1x16(planes, sums, m0, kqPad, w, DenseRows{i, gate, gs}, kq,
+                       wStride, out, outStride);
     for (; i + NB <= i1; i += NB)
       tile(DenseRows{i, gate, gs});
     for (; i < i1; ++i)
@@ -434,39 +493,49 @@ BITNET_AVX512F void f32DotRows(const float *x, int64_t rows, int64_t xStride,
     }
 }
 
-/// x W rows (W is [k, n]): out[m, n0:n1] += x[m, k] * W[k, n0:n1], k outer.
+/// V vectors of one output row: out[c0 : c0 + 16 V] += x[k] * W[k, c0 : ...];
+/// the count is a template argument so the accumulators stay in registers
+/// (indexed by a run-time count they live on the stack, and every FMA loads
+/// and stores one).
+template <int V>
+BITNET_AVX512F void f32AxpyBlock(const float *xr, const float *w, int64_t c0,
+                                 int64_t c1, int64_t k, int64_t wStride,
+                                 float *o) {
+  __m512 acc[V];
+  __mmask16 mk[V];
+  for (int v = 0; v < V; ++v) {
+    int64_t left = c1 - (c0 + 16 * v);
+    mk[v] = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+    acc[v] = _mm512_maskz_loadu_ps(mk[v], o + c0 + 16 * v);
+  }
+  for (int64_t i = 0; i < k; ++i) {
+    __m512 xv = _mm512_set1_ps(xr[i]);
+    const float *wr = w + i * wStride + c0;
+    for (int v = 0; v < V; ++v)
+      acc[v] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk[v], wr + 16 * v), xv,
+                               acc[v]);
+  }
+  for (int v = 0; v < V; ++v)
+    _mm512_mask_storeu_ps(o + c0 + 16 * v, mk[v], acc[v]);
+}
+
+/// x W rows (W is [k, n]): out[m, n0:n1] += x[m, k] * W[k, n0:n1], k outer,
+/// 128 outputs (8 vectors) at a time.
 BITNET_AVX512F void f32AxpyRows(const float *x, int64_t rows, int64_t xStride,
                                 const float *w, int64_t n0, int64_t n1,
                                 int64_t k, int64_t wStride, float *out,
                                 int64_t outStride) {
-  for (int64_t m = 0; m < rows; ++m) {
-    const float *xr = x + m * xStride;
-    float *o = out + m * outStride;
-    for (int64_t c0 = n0; c0 < n1; c0 += 256) {
-      int64_t c1 = std::min(n1, c0 + 256);
-      __m512 acc[16];
-      int64_t vecs = (c1 - c0 + 15) / 16;
-      for (int64_t v = 0; v < vecs; ++v) {
-        int64_t left = c1 - (c0 + 16 * v);
-        __mmask16 mk = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
-        acc[v] = _mm512_maskz_loadu_ps(mk, o + c0 + 16 * v);
-      }
-      for (int64_t i = 0; i < k; ++i) {
-        __m512 xv = _mm512_set1_ps(xr[i]);
-        const float *wr = w + i * wStride + c0;
-        for (int64_t v = 0; v < vecs; ++v) {
-          int64_t left = c1 - (c0 + 16 * v);
-          __mmask16 mk = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
-          acc[v] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, wr + 16 * v), xv, acc[v]);
-        }
-      }
-      for (int64_t v = 0; v < vecs; ++v) {
-        int64_t left = c1 - (c0 + 16 * v);
-        __mmask16 mk = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
-        _mm512_mask_storeu_ps(o + c0 + 16 * v, mk, acc[v]);
-      }
+  using Block = void (*)(const float *, const float *, int64_t, int64_t,
+                         int64_t, int64_t, float *);
+  static constexpr Block blocks[8] = {
+      f32AxpyBlock<1>, f32AxpyBlock<2>, f32AxpyBlock<3>, f32AxpyBlock<4>,
+      f32AxpyBlock<5>, f32AxpyBlock<6>, f32AxpyBlock<7>, f32AxpyBlock<8>};
+  for (int64_t m = 0; m < rows; ++m)
+    for (int64_t c0 = n0; c0 < n1; c0 += 128) {
+      int64_t c1 = std::min(n1, c0 + 128);
+      blocks[(c1 - c0 + 15) / 16 - 1](x + m * xStride, w, c0, c1, k, wStride,
+                                       out + m * outStride);
     }
-  }
 }
 
 /// x (f32) times int8 rows: 4 rows at a time, 16 weights per step; every
@@ -547,6 +616,41 @@ void bitnet_rt::detail::parallelFor(
   pool().run(n, grain, fn);
 }
 
+/// One activation row split into the 4 planes x_j[q] = x[4 q + j] (plane
+/// j at planes + j * kqPad); returns the row's sum. 64 bytes per step: a
+/// byte shuffle gathers each 16-byte lane's j-th bytes into its j-th dword,
+/// a dword permutation brings the four lanes' dword j together.
+static BITNET_VNNI int32_t splitPlanes(const int8_t *xr, int64_t kq, int8_t *planes,
+                                int64_t kqPad) {
+  const __m512i gather = _mm512_broadcast_i32x4(
+      _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+  const __m512i lanes = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10,
+                                          14, 3, 7, 11, 15);
+  const __m512i ones = _mm512_set1_epi8(1);
+  __m512i sum = _mm512_setzero_si512();
+  int64_t q = 0;
+  for (; q + 16 <= kq; q += 16) {
+    __m512i v = _mm512_loadu_si512(xr + 4 * q);
+    sum = _mm512_dpbusd_epi32(sum, ones, v);
+    __m512i t = _mm512_permutexvar_epi32(lanes, _mm512_shuffle_epi8(v, gather));
+    auto store = [&](int j, __m128i part) {
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(planes + j * kqPad + q),
+                       part);
+    };
+    store(0, _mm512_castsi512_si128(t));
+    store(1, _mm512_extracti32x4_epi32(t, 1));
+    store(2, _mm512_extracti32x4_epi32(t, 2));
+    store(3, _mm512_extracti32x4_epi32(t, 3));
+  }
+  int32_t s = _mm512_reduce_add_epi32(sum);
+  for (; q < kq; ++q)
+    for (int j = 0; j < 4; ++j) {
+      planes[j * kqPad + q] = xr[4 * q + j];
+      s += xr[4 * q + j];
+    }
+  return s;
+}
+
 namespace {
 /// The 2-bit BitLinear over output rows [0, count): all rows, or with
 /// `gated`, the rows it lists.
@@ -569,16 +673,9 @@ void bitlinearRows(const int8_t *x, int64_t rows, int64_t xStride,
   int64_t kqPad = (kq + kBlock - 1) / kBlock * kBlock;
   std::vector<int8_t> planes(size_t(rows * 4 * kqPad), 0);
   std::vector<int32_t> sums(size_t(rows), 0);
-  for (int64_t m = 0; m < rows; ++m) {
-    const int8_t *xr = x + m * xStride;
-    int32_t s = 0;
-    for (int64_t q = 0; q < kq; ++q)
-      for (int j = 0; j < 4; ++j) {
-        planes[size_t((m * 4 + j) * kqPad + q)] = xr[4 * q + j];
-        s += xr[4 * q + j];
-      }
-    sums[m] = s;
-  }
+  for (int64_t m = 0; m < rows; ++m)
+    sums[size_t(m)] = splitPlanes(x + m * xStride, kq,
+                                  planes.data() + m * 4 * kqPad, kqPad);
   parallelFor(count, grain, [&](int64_t i0, int64_t i1) {
     vnniRows(planes.data(), sums.data(), rows, kqPad, w, gated, i0, i1, kq,
              wStride, out, outStride);

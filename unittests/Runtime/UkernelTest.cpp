@@ -13,7 +13,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -71,7 +74,38 @@ INSTANTIATE_TEST_SUITE_P(Shapes, UkernelTest,
                          ::testing::Values(Shape{1, 1, 4}, Shape{1, 3, 67},
                                            Shape{1, 64, 256}, Shape{1, 200, 2560},
                                            Shape{3, 17, 260}, Shape{5, 33, 1000},
-                                           Shape{16, 96, 512}));
+                                           Shape{16, 96, 512}, Shape{7, 13, 130},
+                                           Shape{8, 1000, 2560}, Shape{1, 40, 500}));
+
+// The thread pool hands jobs over through atomics and sleeps only when
+// idle: back-to-back calls of every split (one part, all threads), with
+// pauses long enough for the workers to fall asleep in between, must each
+// see every output row exactly once.
+TEST(UkernelTest, ThreadPoolBackToBackAndAfterSleeping) {
+  const int64_t kq = 64, maxN = 4096;
+  std::mt19937 rng(5);
+  std::vector<uint8_t> w(static_cast<size_t>(maxN * kq));
+  for (uint8_t &b : w)
+    b = 0x55 | uint8_t(rng() & 0x82); // trits 1 or 2 (w = 0 or 1)
+  std::vector<int8_t> x(size_t(kq * 4), 1);
+  std::vector<int32_t> want(static_cast<size_t>(maxN));
+  for (int64_t n = 0; n < maxN; ++n) {
+    int32_t s = 0;
+    for (int64_t q = 0; q < kq; ++q)
+      for (int j = 0; j < 4; ++j)
+        s += ((w[size_t(n * kq + q)] >> (2 * j)) & 3) - 1;
+    want[size_t(n)] = s;
+  }
+  for (int call = 0; call < 600; ++call) {
+    int64_t n = call % 3 == 0 ? 5 : call % 3 == 1 ? 700 : maxN;
+    std::vector<int32_t> out(size_t(n), 0);
+    bitlinearI8Bits2(x.data(), 1, kq * 4, w.data(), n, kq, kq, out.data(), n);
+    ASSERT_TRUE(std::equal(out.begin(), out.end(), want.begin()))
+        << "call " << call << ", n " << n;
+    if (call % 100 == 99)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
 
 TEST(UkernelTest, Configuration) {
   EXPECT_GE(kernelThreads(), 1);
