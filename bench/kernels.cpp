@@ -372,8 +372,19 @@ int main(int argc, char **argv) {
       }
       sparsities.push_back({v.substr(0, c1), std::atof(v.substr(c1 + 1).c_str()),
                             std::atof(v.substr(c2 + 1).c_str())});
+    } else if (a == "--help" || a == "-h") {
+      std::printf("usage: bitnet-bench-kernels [--attention-only] "
+                  "[--sparsity LABEL:GATE:DOWN]... [BANDWIDTH_BUFFER_MIB]\n");
+      return 0;
     } else {
-      bufBytes = size_t(std::atoll(argv[i])) << 20;
+      char *end = nullptr;
+      long long mib = std::strtoll(a.c_str(), &end, 10);
+      if (a.empty() || *end || mib <= 0) {
+        std::fprintf(stderr, "bitnet-bench-kernels: unknown argument '%s' "
+                             "(--help lists them)\n", a.c_str());
+        return 1;
+      }
+      bufBytes = size_t(mib) << 20;
     }
   }
   if (sparsities.empty())

@@ -18,7 +18,7 @@
 // A48: model: {{.*}}a48.bnx, bitnet-a4.8 (2 layers, hidden 128, vocab 256)
 // A48: generated text: roduct the program is and and or contributor and
 // A48: prefill: 16 tokens in {{.*}} tokens/s); decode: 47 tokens in
-// A48: sparsity (measured on this run's 63 tokens):
+// A48: sparsity (measured on 63 tokens):
 // A48: q,k,v      int4_absmean
 // A48: o          int8_absmax       50.0%
 // A48: gate,up    int4_absmean
@@ -37,6 +37,19 @@
 // RUN: bitnet-run %t/a48.bnx --prompt "The GNU" --max-new-tokens 16 --temperature 0.8 --top-k 20 --top-p 0.9 --seed 7 > %t/s1.txt
 // RUN: bitnet-run %t/a48.bnx --prompt "The GNU" --max-new-tokens 16 --temperature 0.8 --top-k 20 --top-p 0.9 --seed 7 > %t/s2.txt
 // RUN: %python -c "import sys; a, b = [l for l in open(sys.argv[1]) if l.startswith('generated ids')], [l for l in open(sys.argv[2]) if l.startswith('generated ids')]; assert a == b and a, (a, b)" %t/s1.txt %t/s2.txt
+
+// --repeat: the whole generation again from an empty cache, the same
+// tokens, the fastest run's timing (bitnet-run-min takes the flag too).
+// RUN: bitnet-run %t/a48.bnx --prompt-ids 111,32,102,114,101,101,100,111,109,44,32,110,111,116,10,112 --max-new-tokens 48 --repeat 3 2>&1 | FileCheck %s --check-prefix=REPEAT
+// RUN: bitnet-run-min %t/a48.bnx --prompt-ids 111,32,102,114 --max-new-tokens 4 --repeat=2 | FileCheck %s --check-prefix=REPEATMIN
+// REPEAT-NOT: warning
+// REPEAT: generated text: roduct the program is and and or contributor and
+// REPEAT: prefill: 16 tokens in {{.*}} tokens/s); decode: 47 tokens in {{.*}} tokens/s) (best of 3 runs; the first: {{[0-9.]+}} and {{[0-9.]+}} tokens/s)
+// REPEAT: sparsity (measured on 189 tokens):
+// REPEATMIN: (best of 2 runs;
+// RUN: not bitnet-run %t/a48.bnx --prompt x --repeat 0 2>&1 | FileCheck %s --check-prefix=REPEAT0
+// RUN: not bitnet-run-min %t/a48.bnx --prompt x --repeat 1.5 2>&1 | FileCheck %s --check-prefix=REPEAT0
+// REPEAT0: error: --repeat must be
 
 // Bad input: one message, non-zero exit, no output file.
 // RUN: not bitnet-run %t/a48.bnx --prompt-ids 1,256 2>&1 | FileCheck %s --check-prefix=RANGE

@@ -22,6 +22,9 @@ struct ArtifactRunOptions {
   double topP = 1.0;        // 1: off
   uint64_t seed = 0;
   std::string dumpLogits;
+  /// Generations to run (>= 1), each from an empty cache; the timing line
+  /// reports the fastest (the first pays for paging the weights in).
+  unsigned repeat = 1;
   bool sparsity = true;
   /// Where it must run: "auto" (where the artifact was compiled for), "cpu"
   /// or "cuda"; a mismatch with the artifact is an error.

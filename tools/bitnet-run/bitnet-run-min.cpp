@@ -25,7 +25,8 @@ const char *kUsage =
     "usage: bitnet-run-min MODEL.bnx (--prompt-ids 1,2,3 | --prompt TEXT)\n"
     "         [--max-new-tokens N] [--dump-logits FILE.npy] [--device "
     "auto|cpu|cuda]\n"
-    "         [--temperature T] [--top-k K] [--top-p P] [--seed S]\n";
+    "         [--temperature T] [--top-k K] [--top-p P] [--seed S] "
+    "[--repeat N]\n";
 
 bool parseNumber(const std::string &flag, const std::string &text,
                  double &value) {
@@ -79,7 +80,8 @@ int main(int argc, char **argv) {
         return fail("--device must be auto, cpu or cuda, got '" + value + "'");
       o.device = value;
     } else if (arg == "--max-new-tokens" || arg == "--temperature" ||
-               arg == "--top-k" || arg == "--top-p" || arg == "--seed") {
+               arg == "--top-k" || arg == "--top-p" || arg == "--seed" ||
+               arg == "--repeat") {
       if (!parseNumber(arg, value, number))
         return 1;
       if (arg == "--max-new-tokens") {
@@ -92,6 +94,10 @@ int main(int argc, char **argv) {
         o.topK = int64_t(number);
       } else if (arg == "--top-p") {
         o.topP = number;
+      } else if (arg == "--repeat") {
+        if (number < 1 || number > 1e6 || number != double(unsigned(number)))
+          return fail("--repeat must be a whole number >= 1");
+        o.repeat = unsigned(number);
       } else {
         o.seed = uint64_t(number);
       }

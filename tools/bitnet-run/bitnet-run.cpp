@@ -74,6 +74,12 @@ cl::opt<std::string> deviceName(
              "runs where it was compiled for: bitnet-compile --target); "
              "auto: wherever that is"),
     cl::init("auto"), cl::cat(category));
+cl::opt<unsigned> repeat(
+    "repeat",
+    cl::desc("Artifacts: run the whole generation N times, each from an empty "
+             "cache, and report the fastest prefill and decode (benchmarks; "
+             "the first run is cold)"),
+    cl::init(1), cl::cat(category));
 cl::opt<uint64_t> seed("seed", cl::desc("Random seed for sampling"),
                        cl::init(0), cl::cat(category));
 
@@ -239,6 +245,9 @@ int main(int argc, char **argv) {
     options.topP = topP;
     options.seed = seed;
     options.dumpLogits = dumpLogits;
+    if (repeat < 1)
+      return fail("--repeat must be at least 1");
+    options.repeat = repeat;
     if (deviceName != "auto" && deviceName != "cpu" && deviceName != "cuda")
       return fail("--device must be auto, cpu or cuda, got '" + deviceName +
                   "'");
