@@ -200,6 +200,8 @@ struct DenseRows {
   int64_t n;
   const float *gate = nullptr; // a gated call with most rows open
   int64_t gateStride = 0;
+  /// Rows ahead whose bytes vnniTile4x4 prefetches into L2 (0: none).
+  int64_t ahead = 0, end = 0;
   int64_t row(int b) const { return n + b; }
   bool open(int64_t m, int64_t r) const {
     return !gate || gate[m * gateStride + r] > 0.0f;
@@ -297,6 +299,12 @@ BITNET_VNNI inline void vnniTile4x4(const int8_t *planes, const int32_t *sums,
   const uint8_t *wr[4];
   for (int b = 0; b < 4; ++b)
     wr[b] = w + rows.row(b) * wStride;
+  if constexpr (std::is_same_v<Rows, DenseRows>)
+    if (rows.ahead && rows.n + rows.ahead + 4 <= rows.end)
+      for (int64_t off = 0; off < 4 * wStride; off += 64)
+        _mm_prefetch(reinterpret_cast<const char *>(
+                         w + (rows.n + rows.ahead) * wStride + off),
+                     _MM_HINT_T1);
   for (int64_t q = 0; q < kq; q += kBlock) {
     __mmask64 mask = kq - q >= kBlock ? ~0ull : ~0ull >> (64 - (kq - q));
     __m512i packed[4];
@@ -375,7 +383,8 @@ BITNET_VNNI void vnniRowBlock(const int8_t *planes, const int32_t *sums,
                               int64_t m0, int64_t kqPad, const uint8_t *w,
                               const GatedRows *gated, int64_t i0, int64_t i1,
                               int64_t kq, int64_t wStride, int32_t *out,
-                              int64_t outStride) {
+                              int64_t outStride, int64_t ahead = 0,
+                              int64_t end = 0) {
   constexpr int NB = RB == 2 ? 2 : 4;
   // NB x RB tiles: the 4 x 4 one for prefill blocks, vnniTile otherwise.
   auto tile = [&](auto tileRows) {
@@ -396,7 +405,7 @@ BITNET_VNNI void vnniRowBlock(const int8_t *planes, const int32_t *sums,
           vnniTile1x16(planes, sums, m0, kqPad, w, DenseRows{i, gate, gs}, kq,
                        wStride, out, outStride);
     for (; i + NB <= i1; i += NB)
-      tile(DenseRows{i, gate, gs});
+      tile(DenseRows{i, gate, gs, ahead, end});
     for (; i < i1; ++i)
       vnniTile<RB, 1>(planes, sums, m0, kqPad, w, DenseRows{i, gate, gs}, kq,
                       wStride, out, outStride);
@@ -438,10 +447,12 @@ BITNET_VNNI void vnniRows(const int8_t *planes, const int32_t *sums,
   // in L2 (kChunkBytes) while every block passes over them.
   constexpr int64_t kChunkBytes = 256 << 10;
   int64_t chunk = std::max<int64_t>(4, kChunkBytes / std::max<int64_t>(1, wStride) / 4 * 4);
+  // The last block's pass over a chunk also fetches the next chunk into L2.
   for (int64_t c0 = i0; rows >= 4 && c0 < i1; c0 += chunk)
     for (m0 = 0; m0 + 4 <= rows; m0 += 4)
       vnniRowBlock<4>(planes, sums, m0, kqPad, w, gated, c0,
-                      std::min(i1, c0 + chunk), kq, wStride, out, outStride);
+                      std::min(i1, c0 + chunk), kq, wStride, out, outStride,
+                      m0 + 8 > rows && rows >= 8 ? chunk : 0, i1);
   for (; m0 + 2 <= rows; m0 += 2)
     vnniRowBlock<2>(planes, sums, m0, kqPad, w, gated, i0, i1, kq, wStride, out,
                     outStride);
