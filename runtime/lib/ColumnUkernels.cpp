@@ -143,121 +143,109 @@ BITNET_VNNI inline void storeAcc(__m512i v, int p, int t, int64_t rowBase,
 /// best at 0% and 80% zeros, T0 thrashes L1).
 constexpr int64_t kChunkGroups = 2;
 
-/// Row blocks [b0, b1) of every activation row. The weights are read in
-/// chunks of columns, each non-zero column's bytes for these blocks once
-/// and contiguously, the next chunk prefetched while this one is computed;
-/// within a chunk, blocks are outer so that one block's 16 accumulators
-/// stay in registers across the chunk (for one activation row).
-/// Alternatives measured slower than the dense kernel at 80% zeros: a
-/// block-outer order over a block-major layout (the hardware prefetcher
-/// fetches the zero columns' lines too) and accumulators in memory per
-/// group (2.4x the work at 0% zeros).
-BITNET_VNNI void vnniBlocks(int64_t rows, const uint8_t *w, int64_t n,
-                            int64_t b0, int64_t b1, const ActiveColumns &a,
-                            int32_t *out, int64_t outStride) {
-  const int64_t nBlocks = ternary::colBlocks(n), span = b1 - b0;
-  const int64_t sliceBytes = span * kColBlockBytes;
-  auto column = [&](int64_t i) {
+/// A thread's row blocks [b0, b1) of the column weights: where a listed
+/// column's bytes for them start, their prefetch into L2 by chunks of
+/// groups, and the final store of the accumulators (acc[(m span + b) 16 +
+/// i], unpackGroup's order) into the output rows.
+struct ColumnSlice {
+  const uint8_t *w;
+  int64_t n, nBlocks, b0, span;
+  const ActiveColumns &a;
+
+  ColumnSlice(const uint8_t *w, int64_t n, int64_t b0, int64_t b1,
+              const ActiveColumns &a)
+      : w(w), n(n), nBlocks(ternary::colBlocks(n)), b0(b0), span(b1 - b0),
+        a(a) {}
+  const uint8_t *column(int64_t i) const {
     return w + (a.cols[size_t(i)] * nBlocks + b0) * kColBlockBytes;
-  };
-  auto prefetchChunk = [&](int64_t g0) {
-    int64_t g1 = std::min(a.groupCount, g0 + kChunkGroups);
+  }
+  void prefetch(int64_t g0, int64_t groups) const {
+    int64_t g1 = std::min(a.groupCount, g0 + groups);
     for (int64_t i = 4 * g0; i < 4 * g1; ++i) {
       const char *c = reinterpret_cast<const char *>(column(i));
-      for (int64_t off = 0; off < sliceBytes; off += 64)
+      for (int64_t off = 0; off < span * kColBlockBytes; off += 64)
         _mm_prefetch(c + off, _MM_HINT_T1);
     }
-  };
-  std::vector<__m512i> acc(size_t(rows * span * 16), _mm512_setzero_si512());
-  prefetchChunk(0);
+  }
+  BITNET_VNNI void store(const std::vector<__m512i> &acc, int64_t rows,
+                         int32_t *out, int64_t outStride) const {
+    for (int64_t m = 0; m < rows; ++m)
+      for (int64_t b = 0; b < span; ++b)
+        for (int i = 0; i < 16; ++i)
+          storeAcc(acc[size_t((m * span + b) * 16 + i)], i / 4, i % 4,
+                   (b0 + b) * kColBlockRows, n, a.sums[size_t(m)],
+                   out + m * outStride);
+  }
+};
+
+/// Row blocks [b0, b1) of one activation row (decode). The weights are
+/// read in chunks of columns, each non-zero column's bytes for these blocks
+/// once and contiguously, the next chunk prefetched while this one is
+/// computed; within a chunk, blocks are outer so that one block's 16
+/// accumulators stay in registers across the chunk. Alternatives measured
+/// slower than the dense kernel at 80% zeros: a block-outer order over a
+/// block-major layout (the hardware prefetcher fetches the zero columns'
+/// lines too) and accumulators in memory per group (2.4x the work at 0%
+/// zeros).
+BITNET_VNNI void vnniBlocks(const uint8_t *w, int64_t n, int64_t b0,
+                            int64_t b1, const ActiveColumns &a, int32_t *out) {
+  ColumnSlice slice(w, n, b0, b1, a);
+  std::vector<__m512i> acc(size_t(slice.span * 16), _mm512_setzero_si512());
+  slice.prefetch(0, kChunkGroups);
   for (int64_t g0 = 0; g0 < a.groupCount; g0 += kChunkGroups) {
     int64_t g1 = std::min(a.groupCount, g0 + kChunkGroups);
-    prefetchChunk(g1);
-    for (int64_t b = 0; b < span; ++b) {
+    slice.prefetch(g1, kChunkGroups);
+    for (int64_t b = 0; b < slice.span; ++b) {
       int64_t off = b * kColBlockBytes;
-      if (rows == 1) {
-        __m512i *v = acc.data() + b * 16;
-        __m512i r0[16];
-        for (int i = 0; i < 16; ++i)
-          r0[i] = v[i];
-        for (int64_t g = g0; g < g1; ++g) {
-          __m512i r[16];
-          unpackGroup(column(4 * g) + off, column(4 * g + 1) + off,
-                      column(4 * g + 2) + off, column(4 * g + 3) + off, r);
-          __m512i xd = _mm512_set1_epi32(a.groups[size_t(g)]);
-          for (int i = 0; i < 16; ++i)
-            r0[i] = _mm512_dpbusd_epi32(r0[i], r[i], xd);
-        }
-        for (int i = 0; i < 16; ++i)
-          v[i] = r0[i];
-        continue;
-      }
+      __m512i *v = acc.data() + b * 16;
+      __m512i r0[16];
+      for (int i = 0; i < 16; ++i)
+        r0[i] = v[i];
       for (int64_t g = g0; g < g1; ++g) {
         __m512i r[16];
-        unpackGroup(column(4 * g) + off, column(4 * g + 1) + off,
-                    column(4 * g + 2) + off, column(4 * g + 3) + off, r);
-        for (int64_t m = 0; m < rows; ++m) {
-          int32_t xg = a.groups[size_t(m * a.groupCount + g)];
-          if (!xg)
-            continue;
-          __m512i xd = _mm512_set1_epi32(xg);
-          __m512i *v = acc.data() + (m * span + b) * 16;
-          for (int i = 0; i < 16; ++i)
-            v[i] = _mm512_dpbusd_epi32(v[i], r[i], xd);
-        }
+        unpackGroup(slice.column(4 * g) + off, slice.column(4 * g + 1) + off,
+                    slice.column(4 * g + 2) + off,
+                    slice.column(4 * g + 3) + off, r);
+        __m512i xd = _mm512_set1_epi32(a.groups[size_t(g)]);
+        for (int i = 0; i < 16; ++i)
+          r0[i] = _mm512_dpbusd_epi32(r0[i], r[i], xd);
       }
+      for (int i = 0; i < 16; ++i)
+        v[i] = r0[i];
     }
   }
-  for (int64_t m = 0; m < rows; ++m)
-    for (int64_t b = 0; b < span; ++b)
-      for (int i = 0; i < 16; ++i)
-        storeAcc(acc[size_t((m * span + b) * 16 + i)], i / 4, i % 4,
-                 (b0 + b) * kColBlockRows, n, a.sums[size_t(m)],
-                 out + m * outStride);
+  slice.store(acc, 1, out, 0);
 }
 
 /// Groups per chunk of the several-rows kernel: their unpacked codes
 /// (16 KiB) stay in L1 while every activation row uses them.
 constexpr int64_t kRowsChunkGroups = 16;
-/// Activation rows from which vnniBlocksRows is used.
-constexpr int64_t kRowsKernelFrom = 2;
 
 /// Row blocks [b0, b1) of several activation rows (prefill chunks). Each
 /// group's codes are unpacked once per chunk into a scratch buffer; then
 /// each row keeps its block's 16 accumulators in registers across the
 /// chunk and visits only the groups where its own activations are not all
-/// zero (a list built without branches). vnniBlocks' rows > 1 path kept
+/// zero (a list built without branches). The earlier several-rows path kept
 /// accumulators in memory, a load and a store per vpdpbusd, and ran slower
 /// than the dense row kernel at M = 16.
 BITNET_VNNI void vnniBlocksRows(int64_t rows, const uint8_t *w, int64_t n,
                                 int64_t b0, int64_t b1, const ActiveColumns &a,
                                 int32_t *out, int64_t outStride) {
-  const int64_t nBlocks = ternary::colBlocks(n), span = b1 - b0;
-  const int64_t sliceBytes = span * kColBlockBytes;
-  auto column = [&](int64_t i) {
-    return w + (a.cols[size_t(i)] * nBlocks + b0) * kColBlockBytes;
-  };
-  auto prefetchChunk = [&](int64_t g0) {
-    int64_t g1 = std::min(a.groupCount, g0 + kRowsChunkGroups);
-    for (int64_t i = 4 * g0; i < 4 * g1; ++i) {
-      const char *c = reinterpret_cast<const char *>(column(i));
-      for (int64_t off = 0; off < sliceBytes; off += 64)
-        _mm_prefetch(c + off, _MM_HINT_T1);
-    }
-  };
+  ColumnSlice slice(w, n, b0, b1, a);
+  const int64_t span = slice.span;
   std::vector<__m512i> acc(size_t(rows * span * 16), _mm512_setzero_si512());
   alignas(64) __m512i codes[kRowsChunkGroups][16];
   int32_t list[kRowsChunkGroups];
-  prefetchChunk(0);
+  slice.prefetch(0, kRowsChunkGroups);
   for (int64_t g0 = 0; g0 < a.groupCount; g0 += kRowsChunkGroups) {
     int64_t g1 = std::min(a.groupCount, g0 + kRowsChunkGroups);
-    prefetchChunk(g1);
+    slice.prefetch(g1, kRowsChunkGroups);
     for (int64_t b = 0; b < span; ++b) {
       int64_t off = b * kColBlockBytes;
       for (int64_t g = g0; g < g1; ++g)
-        unpackGroup(column(4 * g) + off, column(4 * g + 1) + off,
-                    column(4 * g + 2) + off, column(4 * g + 3) + off,
-                    codes[g - g0]);
+        unpackGroup(slice.column(4 * g) + off, slice.column(4 * g + 1) + off,
+                    slice.column(4 * g + 2) + off,
+                    slice.column(4 * g + 3) + off, codes[g - g0]);
       for (int64_t m = 0; m < rows; ++m) {
         const int32_t *xg = a.groups.data() + m * a.groupCount;
         int count = 0;
@@ -282,12 +270,7 @@ BITNET_VNNI void vnniBlocksRows(int64_t rows, const uint8_t *w, int64_t n,
       }
     }
   }
-  for (int64_t m = 0; m < rows; ++m)
-    for (int64_t b = 0; b < span; ++b)
-      for (int i = 0; i < 16; ++i)
-        storeAcc(acc[size_t((m * span + b) * 16 + i)], i / 4, i % 4,
-                 (b0 + b) * kColBlockRows, n, a.sums[size_t(m)],
-                 out + m * outStride);
+  slice.store(acc, rows, out, outStride);
 }
 
 } // namespace
@@ -305,10 +288,10 @@ void bitnet_rt::bitlinearI8Bits2Cols(const int8_t *x, int64_t rows,
   parallelFor(blocks, 1, [&](int64_t b0, int64_t b1) {
     if (kind == KernelKind::Portable)
       portableBlocks(x, rows, xStride, k, w, n, b0, b1, a, out, outStride);
-    else if (rows >= kRowsKernelFrom)
+    else if (rows > 1)
       vnniBlocksRows(rows, w, n, b0, b1, a, out, outStride);
     else
-      vnniBlocks(rows, w, n, b0, b1, a, out, outStride);
+      vnniBlocks(w, n, b0, b1, a, out);
   });
 }
 
