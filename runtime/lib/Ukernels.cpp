@@ -168,6 +168,11 @@ void portableRows(const int8_t *x, int64_t rows, int64_t xStride,
 
 constexpr int64_t kBlock = 64; // packed bytes per vector
 
+/// The bytes of the 64-byte block at packed byte q that lie before kq.
+inline __mmask64 blockMask(int64_t kq, int64_t q) {
+  return kq - q >= kBlock ? ~0ull : ~0ull >> (64 - (kq - q));
+}
+
 
 /// One 64-byte block (at packed byte q) of NB weight rows against RB
 /// activation rows.
@@ -257,8 +262,7 @@ BITNET_VNNI inline void vnniTile(const int8_t *planes, const int32_t *sums,
     vnniBlock<RB, NB>(planes, m0, kqPad, wr, q, ~0ull, acc);
   }
   if (kq != full)
-    vnniBlock<RB, NB>(planes, m0, kqPad, wr, full,
-                      ~0ull >> (64 - (kq - full)), acc);
+    vnniBlock<RB, NB>(planes, m0, kqPad, wr, full, blockMask(kq, full), acc);
   for (int b = 0; b < NB; ++b)
     for (int r = 0; r < RB; ++r) {
       int64_t n = rows.row(b);
@@ -292,6 +296,22 @@ BITNET_VNNI inline __m512i reduceSixteen(__m512i (&a)[16]) {
   return foldLanes(foldLanes(u[0], u[1]), foldLanes(u[2], u[3]));
 }
 
+/// Finishes a 16-accumulator tile of NB weight rows: accumulator l holds
+/// activation row m0 + l / NB against weight row rows.row(l % NB); its sum
+/// minus the row's activation sum is added where the gate is open.
+template <int NB, typename Rows>
+BITNET_VNNI inline void addSixteen(__m512i (&acc)[16], const Rows &rows,
+                                   int64_t m0, const int32_t *sums,
+                                   int32_t *out, int64_t outStride) {
+  alignas(64) int32_t total[16];
+  _mm512_store_si512(total, reduceSixteen(acc));
+  for (int l = 0; l < 16; ++l) {
+    int64_t m = m0 + l / NB, n = rows.row(l % NB);
+    if (rows.open(m, n))
+      out[m * outStride + n] += total[l] - sums[m];
+  }
+}
+
 /// The prefill tile: 4 weight rows x 4 activation rows, one accumulator per
 /// pair (16 independent chains hide VNNI's latency without the 4 per pair
 /// of vnniTile), so each unpacked weight vector feeds 4 dot products and
@@ -317,7 +337,7 @@ BITNET_VNNI inline void vnniTile4x4(const int8_t *planes, const int32_t *sums,
                          w + (rows.n + rows.ahead) * wStride + off),
                      _MM_HINT_T1);
   for (int64_t q = 0; q < kq; q += kBlock) {
-    __mmask64 mask = kq - q >= kBlock ? ~0ull : ~0ull >> (64 - (kq - q));
+    __mmask64 mask = blockMask(kq, q);
     __m512i packed[4];
     for (int b = 0; b < 4; ++b)
       packed[b] = _mm512_maskz_loadu_epi8(mask, wr[b] + q);
@@ -332,14 +352,7 @@ BITNET_VNNI inline void vnniTile4x4(const int8_t *planes, const int32_t *sums,
       }
     }
   }
-  alignas(64) int32_t total[16];
-  _mm512_store_si512(total, reduceSixteen(acc));
-  for (int r = 0; r < 4; ++r)
-    for (int b = 0; b < 4; ++b) {
-      int64_t n = rows.row(b);
-      if (rows.open(m0 + r, n))
-        out[(m0 + r) * outStride + n] += total[4 * r + b] - sums[m0 + r];
-    }
+  addSixteen<4>(acc, rows, m0, sums, out, outStride);
 }
 
 /// The small-K decode tile: 16 weight rows x 1 activation row, one
@@ -357,7 +370,7 @@ BITNET_VNNI inline void vnniTile1x16(const int8_t *planes, const int32_t *sums,
   for (__m512i &a : acc)
     a = _mm512_setzero_si512();
   for (int64_t q = 0; q < kq; q += kBlock) {
-    __mmask64 mask = kq - q >= kBlock ? ~0ull : ~0ull >> (64 - (kq - q));
+    __mmask64 mask = blockMask(kq, q);
     __m512i xv[4];
     for (int j = 0; j < 4; ++j)
       xv[j] = _mm512_loadu_si512(planes + (m0 * 4 + j) * kqPad + q);
@@ -370,13 +383,7 @@ BITNET_VNNI inline void vnniTile1x16(const int8_t *planes, const int32_t *sums,
             xv[j]);
     }
   }
-  alignas(64) int32_t total[16];
-  _mm512_store_si512(total, reduceSixteen(acc));
-  for (int b = 0; b < 16; ++b) {
-    int64_t n = rows.row(b);
-    if (rows.open(m0, n))
-      out[m0 * outStride + n] += total[b] - sums[m0];
-  }
+  addSixteen<16>(acc, rows, m0, sums, out, outStride);
 }
 
 /// Packed bytes per row up to which decode uses vnniTile1x16 (beyond, the
