@@ -25,6 +25,7 @@ void mlir::bitnet::populateBitNetToLinalgPatterns(const TypeConverter &converter
                                                   RewritePatternSet &patterns) {
   lowering::populateQuantOpsToLinalgPatterns(converter, patterns);
   lowering::populateTopKToLinalgPatterns(converter, patterns);
+  lowering::populateAttentionToLinalgPatterns(converter, patterns);
   lowering::populatePackingToLinalgPatterns(converter, patterns);
   lowering::populateBitLinearToLinalgPatterns(converter, patterns);
   lowering::populateKVCacheToLinalgPatterns(converter, patterns);

@@ -18,6 +18,8 @@ void populateBitLinearToLinalgPatterns(const TypeConverter &converter,
                                        RewritePatternSet &patterns);
 void populateKVCacheToLinalgPatterns(const TypeConverter &converter,
                                      RewritePatternSet &patterns);
+void populateAttentionToLinalgPatterns(const TypeConverter &converter,
+                                       RewritePatternSet &patterns);
 
 /// Unpacks the storage tensor of `type` into i8 codes of its logical shape.
 Value unpackTernaryStorage(OpBuilder &b, Location loc, Value storage,

@@ -93,3 +93,12 @@ func.func @kv_cache(%k: tensor<1x16x4x64xf32>, %pos: index) {
   %d = bitnet.kv_dequant %c, %s start %pos {bits = 3 : i32, bos_bits = 4 : i32} : tensor<1x16x4x64xi8>, tensor<1x16x4xf32> -> tensor<1x16x4x64xf32>
   return
 }
+
+// CHECK-LABEL: func @attention
+func.func @attention(%q: tensor<1x4x2x32xf32>, %k: tensor<1x2x2x32xf32>, %v: tensor<1x2x2x32xf32>,
+                     %kc: tensor<1x2x64x32xf16>, %vc: tensor<1x2x64x32xf16>, %start: tensor<i64>) -> tensor<1x4x2x32xf32> {
+  // CHECK: bitnet.cached_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} start %{{.*}} {scale = 1.250000e-01 : f32} : tensor<1x4x2x32xf32>, tensor<1x2x2x32xf32>, tensor<1x2x64x32xf16>, tensor<i64> -> tensor<1x4x2x32xf32>
+  %o = bitnet.cached_attention %q, %k, %v, %kc, %vc start %start {scale = 0.125 : f32}
+      : tensor<1x4x2x32xf32>, tensor<1x2x2x32xf32>, tensor<1x2x64x32xf16>, tensor<i64> -> tensor<1x4x2x32xf32>
+  return %o : tensor<1x4x2x32xf32>
+}

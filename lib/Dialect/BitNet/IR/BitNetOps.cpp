@@ -279,3 +279,38 @@ LogicalResult KVDequantOp::verify() {
   return verifyKV(*this, getResult().getType(), getCodes().getType(),
                   getScale().getType(), getBits(), getBosBits());
 }
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+LogicalResult CachedAttentionOp::verify() {
+  ArrayRef<int64_t> q = getQ().getType().getShape(),
+                    k = getK().getType().getShape(),
+                    kc = getKCache().getType().getShape();
+  auto static4 = [](ArrayRef<int64_t> s) {
+    return s.size() == 4 && s[0] == 1 &&
+           llvm::none_of(s, [](int64_t d) { return ShapedType::isDynamic(d); });
+  };
+  if (!static4(q) || !static4(k) || !static4(kc))
+    return emitOpError() << "expects static [1, heads, tokens, head_dim] "
+                            "operands, got q "
+                         << shapeString(q) << ", k " << shapeString(k)
+                         << ", k_cache " << shapeString(kc);
+  if (k[1] == 0 || q[1] % k[1] != 0)
+    return emitOpError() << "expects the query heads (" << q[1]
+                         << ") to be a multiple of the KV heads (" << k[1]
+                         << ")";
+  if (k[2] != q[2] || k[3] != q[3])
+    return emitOpError() << "expects k " << shapeString(k)
+                         << " to have q's tokens and head size "
+                         << shapeString(q);
+  if (kc[1] != k[1] || kc[3] != k[3])
+    return emitOpError() << "expects k_cache " << shapeString(kc)
+                         << " to have k's heads and head size "
+                         << shapeString(k);
+  float scale = getScale().convertToFloat();
+  if (!(scale > 0.0f) || !std::isfinite(scale))
+    return emitOpError() << "expects a finite scale > 0, got " << scale;
+  return success();
+}

@@ -463,4 +463,51 @@ def BitNet_KVDequantOp : BitNet_Op<"kv_dequant", [Pure]> {
   let hasVerifier = 1;
 }
 
+def BitNet_CachedAttentionOp : BitNet_Op<"cached_attention", [Pure,
+    AllTypesMatch<["q", "result"]>, AllTypesMatch<["k", "v"]>,
+    AllTypesMatch<["k_cache", "v_cache"]>]> {
+  let summary = "causal attention of new tokens over a KV cache and themselves";
+  let description = [{
+    One attention layer of a KV-cached step (prefill chunk or decode), as
+    the ONNX importer derives it (ImporterKVCache.cpp) when the graph's
+    scores reach the softmax through scale factors and a causal mask only.
+    `q` is `[1, H, S, D]` (S new tokens at absolute positions `start + i`),
+    `k` and `v` the new keys and values `[1, KVH, S, D]`, `k_cache` and
+    `v_cache` the cached ones `[1, KVH, C, D]` (f32 or f16), `start` the
+    number of filled cache rows. Query head `h` reads KV head
+    `h / (H / KVH)`. Query `i` attends to cached rows `j < start` and new
+    rows `t <= i`:
+
+    ```
+    s_u = scale * (q[0, h, i, :] . key_u)
+    result[0, h, i, :] = sum_u softmax(s)_u * value_u
+    ```
+
+    Cache rows at or past `start` are never read. It is one op so that a
+    target can run the whole of it as one kernel (bitnet-launch-attention-kernel);
+    the reference lowering computes the scores, the mask and the softmax
+    over the cached and new columns as the unfused import does.
+
+    Example:
+
+    ```mlir
+    %o = bitnet.cached_attention %q, %k, %v, %kc, %vc start %pos
+        {scale = 0.0883883461 : f32}
+        : tensor<1x20x1x128xf32>, tensor<1x5x1x128xf32>,
+          tensor<1x5x256x128xf32>, tensor<i64> -> tensor<1x20x1x128xf32>
+    ```
+  }];
+  let arguments = (ins BitNet_F32Tensor:$q, BitNet_F32Tensor:$k,
+                       BitNet_F32Tensor:$v,
+                       RankedTensorOf<[F32, F16]>:$k_cache,
+                       RankedTensorOf<[F32, F16]>:$v_cache,
+                       0DTensorOf<[I64]>:$start, F32Attr:$scale);
+  let results = (outs BitNet_F32Tensor:$result);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `,` $k_cache `,` $v_cache `start` $start attr-dict `:`
+    type($q) `,` type($k) `,` type($k_cache) `,` type($start) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // BITNET_DIALECT_BITNET_IR_BITNETOPS_TD
