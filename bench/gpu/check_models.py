@@ -11,7 +11,10 @@ Models named <model>-split are <model> compiled with its reductions split
 into parallel partials (float sums in another order); <model>-lmint8 are
 <model> with the int8 LM head (--lm-head=int8) on both targets: held to the
 criteria against the CPU artifact with the same head, and to the looser
-quantized-K/V criteria against PyTorch's float head (its effect reported).
+quantized-K/V criteria against PyTorch's float head (its effect reported);
+<model>-kvf16 are <model> with an f16 KV cache on both targets, likewise
+(the CPU's f16 cache moves the logits of activation-quantized models by up
+to ~1.5e-2 against PyTorch).
 """
 
 import os
@@ -46,11 +49,12 @@ def main(models, out, reference):
         cpu = np.load(os.path.join(models, f"{m}.cpu.npy"))
         kv_quant = "kv" in m
         int8_head = m.endswith("-lmint8")
+        half_cache = m.endswith("-kvf16")
         line, good = f"{m:14s}", True
         for label, want in (("torch", torch), ("cpu", cpu)):
             rel, mx, top1, seq = compare(gpu, want)
             line += f" vs {label}: rel L2 {rel:.1e} max|d| {mx:.1e} top-1 {top1}/{seq};"
-            loose = kv_quant or (int8_head and label == "torch")
+            loose = kv_quant or ((int8_head or half_cache) and label == "torch")
             good &= rel <= (2e-2 if loose else 2e-3)
             good &= top1 >= (seq - 4 if loose else seq)
         ids = open(os.path.join(out, f"{m}.cuda.ids")).read().split()

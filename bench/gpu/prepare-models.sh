@@ -63,6 +63,24 @@ lmint8() {
   rm "$dest/$v.cpu.bnx"
   gzip -9 "$dest/$v.cuda.bnx"
 }
+# An f16 KV cache (--kv-cache=f16) on both targets: the attention kernel's
+# f16 reads against a CPU artifact with the same cache.
+kvf16() {
+  set -e
+  local m=$1 v=$1-kvf16
+  "$build/bin/bitnet-compile" "$root/models/onnx/$m.onnx" --target=cuda \
+    --kv-cache=f16 -o "$dest/$v.cuda.bnx" >/dev/null
+  "$build/bin/bitnet-compile" "$root/models/onnx/$m.onnx" --kv-cache=f16 \
+    -o "$dest/$v.cpu.bnx" >/dev/null
+  cp "$dest/$m.prompt" "$dest/$v.prompt"
+  local p; p=$(cat "$dest/$v.prompt")
+  "$build/bin/bitnet-run" "$dest/$v.cpu.bnx" --prompt-ids "$p" \
+    --max-new-tokens 0 --dump-logits "$dest/$v.cpu.npy" >/dev/null
+  "$build/bin/bitnet-run" "$dest/$v.cpu.bnx" --prompt-ids "$p" \
+    --max-new-tokens 16 | sed -n 's/^generated ids: //p' > "$dest/$v.cpu.ids"
+  rm "$dest/$v.cpu.bnx"
+  gzip -9 "$dest/$v.cuda.bnx"
+}
 jobs=0
 for m in $models; do
   compile "$m" &
@@ -76,5 +94,8 @@ for m in ${SPLIT_MODELS:-a48 b158 llama}; do
 done
 for m in ${LMINT8_MODELS:-a48 llama}; do
   lmint8 "$m"
+done
+for m in ${KVF16_MODELS:-a48 llama}; do
+  kvf16 "$m"
 done
 du -sh "$dest"

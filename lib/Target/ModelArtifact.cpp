@@ -92,6 +92,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   prefillOptions.kvCacheLength = options.maxContext;
   prefillOptions.countActivationNonzeros = true;
   prefillOptions.kvStorage = options.kvStorage;
+  prefillOptions.fuseCachedAttention = options.fuseAttention;
   imp::ImportStats stats, decodeStats;
   auto module = imp::importONNXModel(model, context, prefillOptions, &stats);
   if (!module) {
@@ -140,6 +141,9 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     toLinalg.addPass(createBitNetLaunchBitLinearKernels(launch));
     // TopK as one radix-select block per row (not O(d^2) rank counts).
     toLinalg.addPass(createBitNetLaunchTopKKernel());
+    // Each fused attention layer (ImportOptions::fuseCachedAttention) as
+    // one kernel.
+    toLinalg.addPass(createBitNetLaunchAttentionKernel());
   }
   if (failed(buildPipeline(toLinalg, Phase::BitNet, Phase::Linalg, pipelineStream)) ||
       failed(toLinalg.run(**module))) {

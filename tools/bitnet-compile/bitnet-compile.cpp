@@ -115,6 +115,14 @@ cl::opt<bool> sparseKernels(
              "over non-zero inputs; bitnet-gate-first-sparsity). Results are "
              "identical either way"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> fuseAttention(
+    "fuse-attention",
+    cl::desc("Artifacts: each attention layer of the KV-cached steps as one "
+             "op (bitnet.cached_attention) where its scores reach the softmax "
+             "through scale factors and a causal mask only: one kernel on "
+             "cuda, the reference lowering on x86 (default: on for "
+             "--target=cuda, off for x86)"),
+    cl::init(false), cl::cat(category));
 cl::opt<int64_t> gpuSplitReductions(
     "gpu-split-reductions",
     cl::desc("cuda models: reductions of at least N elements with few outputs "
@@ -387,6 +395,9 @@ int main(int argc, char **argv) {
     options.sparseKernels = sparseKernels;
     options.kvStorage = *kvStorage;
     options.randomWeights = randomWeights;
+    options.fuseAttention = fuseAttention.getNumOccurrences()
+                                ? bool(fuseAttention)
+                                : targetName == "cuda";
     if (targetName == "cuda") {
       options.gpuArch = gpuArch;
       if (gpuSplitReductions < 0)
@@ -443,6 +454,7 @@ int main(int argc, char **argv) {
     options.dims = dims;
     options.kvCacheLength = kvCacheStep;
     options.kvStorage = *kvStorage;
+    options.fuseCachedAttention = fuseAttention;
     auto imported = bitnet::onnx_import::importONNXModel(*model, context,
                                                          options, &importStats);
     fromONNX = true;

@@ -6,7 +6,10 @@
 // 16 (the second padded: 24 prompt tokens), then 40 single-token decode
 // steps, each step's new K/V stored into the cache at its positions. Every
 // position's logits must match PyTorch's full-sequence logits as closely as
-// the full-sequence import does, with the same top-1 token.
+// the full-sequence import does, with the same top-1 token. Each model runs
+// twice: attention imported as its ops, and as one bitnet.cached_attention
+// per layer (ImportOptions::fuseCachedAttention, its reference lowering),
+// which every bundled export's attention must be recognized as.
 //
 //===----------------------------------------------------------------------===//
 
@@ -43,8 +46,10 @@ struct Cache {
 
 llvm::Expected<Step> compileStep(const imp::ONNXModel &model, MLIRContext &ctx,
                                  int64_t seq, imp::ImportStats &stats,
-                                 std::pair<int64_t, int64_t> kvBits = {0, 0}) {
+                                 std::pair<int64_t, int64_t> kvBits,
+                                 bool fuseAttention) {
   imp::ImportOptions options;
+  options.fuseCachedAttention = fuseAttention;
   options.dims["seq"] = seq;
   options.kvCacheLength = kCache;
   options.kvBitsHint = kvBits;
@@ -99,10 +104,12 @@ void runStep(Step &step, const int64_t *ids, int64_t valid, int64_t start,
   std::free(reinterpret_cast<void *>(results[9]));
 }
 
-class CachedStepTest : public ::testing::TestWithParam<const char *> {};
+class CachedStepTest
+    : public ::testing::TestWithParam<std::tuple<const char *, bool>> {};
 
 TEST_P(CachedStepTest, PrefillChunksAndDecodeMatchFullSequence) {
-  std::string param = GetParam();
+  std::string param = std::get<0>(GetParam());
+  bool fused = std::get<1>(GetParam());
   bool dynamo = llvm::StringRef(param).ends_with(".dynamo");
   std::string name = dynamo ? param.substr(0, param.size() - 7) : param;
   std::string root = BITNET_SOURCE_DIR "/models/";
@@ -121,14 +128,20 @@ TEST_P(CachedStepTest, PrefillChunksAndDecodeMatchFullSequence) {
   ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
   std::unique_ptr<MLIRContext> context = bitnet::createReferenceContext();
   imp::ImportStats prefillStats, decodeStats;
-  auto prefill = compileStep(*model, *context, kChunk, prefillStats);
+  auto prefill =
+      compileStep(*model, *context, kChunk, prefillStats, {0, 0}, fused);
   ASSERT_TRUE(bool(prefill)) << llvm::toString(prefill.takeError());
   auto decode = compileStep(*model, *context, 1, decodeStats,
-                            {prefillStats.kvBits, prefillStats.kvBosBits});
+                            {prefillStats.kvBits, prefillStats.kvBosBits},
+                            fused);
   ASSERT_TRUE(bool(decode)) << llvm::toString(decode.takeError());
   ASSERT_GT(decodeStats.cachedAttentionLayers, 0);
   EXPECT_EQ(prefillStats.cachedAttentionLayers,
             decodeStats.cachedAttentionLayers);
+  EXPECT_EQ(prefillStats.fusedAttentionLayers,
+            fused ? prefillStats.cachedAttentionLayers : 0);
+  EXPECT_EQ(decodeStats.fusedAttentionLayers,
+            fused ? decodeStats.cachedAttentionLayers : 0);
 
   // The cache's shape, from the record the full-sequence import writes.
   imp::ImportOptions fullOptions;
@@ -170,9 +183,10 @@ TEST_P(CachedStepTest, PrefillChunksAndDecodeMatchFullSequence) {
             std::max_element(w, w + vocab) - w;
   }
   double relL2 = std::sqrt(d2 / r2);
-  std::printf("%s: prefill %lldx2 + decode %lld vs PyTorch full sequence: rel "
+  std::printf("%s%s: prefill %lldx2 + decode %lld vs PyTorch full sequence: rel "
               "L2 %.3g, max|d| %.3g, top-1 %lld/%lld\n",
-              param.c_str(), (long long)kChunk, (long long)(seq - kPrompt),
+              param.c_str(), fused ? " (fused attention)" : "",
+              (long long)kChunk, (long long)(seq - kPrompt),
               relL2, maxAbs, (long long)top1, (long long)seq);
   // The full-sequence import's own bounds (docs/ONNXImport.md): float
   // rounding, or a rounding tie in a quantizer; KV-quantized models reach
@@ -182,14 +196,17 @@ TEST_P(CachedStepTest, PrefillChunksAndDecodeMatchFullSequence) {
   EXPECT_GE(top1, kvQuant ? seq - 4 : seq);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, CachedStepTest,
-                         ::testing::Values("llama", "b158", "a48", "a48fp4",
-                                           "a48_threshold", "a48_kv4", "a48_kv3",
-                                           "b158_addeps",
-                                           "llama.dynamo", "a48.dynamo",
-                                           "a48_kv3.dynamo"),
+INSTANTIATE_TEST_SUITE_P(
+    Models, CachedStepTest,
+    ::testing::Combine(::testing::Values("llama", "b158", "a48", "a48fp4",
+                                         "a48_threshold", "a48_kv4", "a48_kv3",
+                                         "b158_addeps", "llama.dynamo",
+                                         "a48.dynamo", "a48_kv3.dynamo"),
+                       ::testing::Bool()),
                          [](const auto &info) {
-                           std::string s = info.param;
+                           std::string s = std::get<0>(info.param);
+                           if (std::get<1>(info.param))
+                             s += ".fused";
                            for (char &c : s)
                              if (c == '.')
                                c = '_';

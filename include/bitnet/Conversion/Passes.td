@@ -246,6 +246,59 @@ def BitNetLaunchTopKKernel : Pass<"bitnet-launch-topk-kernel", "ModuleOp"> {
   ];
 }
 
+def BitNetLaunchAttentionKernel
+    : Pass<"bitnet-launch-attention-kernel", "ModuleOp"> {
+  let summary = "Run a whole model's bitnet.cached_attention as one kernel, "
+                "one block per query head and token";
+  let description = [{
+    The whole-model CUDA path runs this with the other launch passes. The
+    reference lowering of `bitnet.cached_attention` is ~10 kernels a layer
+    once lowered (scores over the cache and the new rows, scale, mask,
+    join, a softmax, two products and their sum), each a launch of a few
+    microseconds at batch 1. Each op with f32 or f16 caches, a head size
+    divisible by 4 (up to 2048) and a cache that fits the block's shared
+    memory with its scores becomes a launch of
+    `attention_h<H>_kv<KVH>_s<S>_c<C>_d<D>[_f16]_n<N>x<R>` (N, R: the
+    cache argument's tensors and rows) on a grid of (H, S) blocks of 512
+    threads. Block (h, i):
+
+    1. scores: groups of L lanes (L = D / 16, at most 32) take one key
+       row each, every lane holding 16-byte pieces of q in registers; the
+       cached keys (rows < start) come four rows per group at once, their
+       loads issued together, then the new keys (rows <= i); a shuffle sum
+       over the group, times `scale`, into shared memory;
+    2. softmax: block maximum, exp(s - max), block sum, division, in
+       shared memory;
+    3. P V: 16-byte pieces of the value rows (a warp reads whole rows),
+       slices of the rows per thread group, four rows in flight, then the
+       slices' sums.
+
+    The cache operands are read in place: a slice of the step's cache
+    argument (the importer's form) is passed as the whole cache and the
+    slice's first index. Sums add in another order than the reference
+    (relative ~1e-7); masked rows are never read. Other ops keep the
+    reference lowering.
+
+    ```mlir
+    %o = bitnet.cached_attention %q, %k, %v, %kc, %vc start %pos {scale = ...}
+    // becomes
+    gpu.launch_func @bitnet_kernels::@attention_h20_kv5_s1_c256_d128_n60x256
+        blocks in (%c20, %c1, %c1) threads in (%c512, %c1, %c1)
+        args(%q, %k, %v, %cache, %c58, %cache, %c59, %pos, %scale, %out : ...)
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 def BitNetLaunchLMHeadKernel
     : Pass<"bitnet-launch-lm-head-kernel", "ModuleOp"> {
   let summary = "Run a whole model's LM head as a warp-per-row GEMV kernel";

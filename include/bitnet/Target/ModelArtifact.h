@@ -50,6 +50,10 @@ struct ModelArtifactOptions {
   /// to ~1.5e-2 relative (quantized codes flip), see KVHalfTest.
   onnx_import::ImportOptions::KVStorage kvStorage =
       onnx_import::ImportOptions::KVStorage::Auto;
+  /// Attention layers of the KV-cached steps as one bitnet.cached_attention
+  /// each (ImportOptions::fuseCachedAttention): one kernel on the GPU
+  /// (bitnet-launch-attention-kernel); on x86 its reference lowering.
+  bool fuseAttention = false;
   /// Non-empty: the whole model runs on an NVIDIA GPU of this arch (sm_90a,
   /// ...): buildCudaModelPipeline's kernels, launched by host code for
   /// `cpu`; `ukernels` and `sparseKernels` do not apply.

@@ -236,7 +236,22 @@ private:
     SmallVector<Type> argTypes;
     SmallVector<Value> newKV;
     std::pair<int64_t, int64_t> kvShape{0, 0};
+    /// ImportOptions::fuseCachedAttention: what a layer's cached_attention
+    /// needs, gathered from its scores to its P V; `fusable` turns false
+    /// at the first op on the score path the op cannot express.
+    struct FusedLayer {
+      Value q, k, kCache;
+      double scale = 1.0;
+      bool fusable = true, masked = false;
+    };
+    std::map<int, FusedLayer> fused;
+    /// Score-path values (scores, their scaled and masked forms, the
+    /// probabilities): the layer they belong to.
+    std::map<std::string, int> pathLayer;
   } cache;
+  /// Whether the mask op being imported (`pathInput`: the scores' operand)
+  /// keeps new column t of query row i exactly when t <= i.
+  bool isCausalMaskNode(int pathInput);
   void analyzeAttention();
   Tensor *kvSource(const std::string &v, int64_t heads, int64_t seq,
                    int64_t headDim);

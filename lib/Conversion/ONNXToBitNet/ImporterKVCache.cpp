@@ -38,6 +38,8 @@
 
 #include "GraphImporter.h"
 
+#include "mlir/IR/Matchers.h"
+
 using namespace mlir;
 using namespace mlir::bitnet;
 using namespace mlir::bitnet::onnx_import;
@@ -692,6 +694,13 @@ llvm::Expected<bool> GraphImporter::importCachedScores(int layer) {
       "attn_scores_cached");
   cache.cachedColumns[node->output(0)] =
       Tensor{cast<RankedTensorType>(scores.getType()), scores, std::nullopt};
+  if (options.fuseCachedAttention && !packedCache()) {
+    CachedStep::FusedLayer &f = cache.fused[layer];
+    f.q = materialize(q);
+    f.k = fresh;
+    f.kCache = kc;
+    cache.pathLayer[node->output(0)] = layer;
+  }
   return true;
 }
 
@@ -703,6 +712,12 @@ llvm::Expected<bool> GraphImporter::importCachedScorePath() {
   if (pathInput < 0)
     return false;
   Tensor cached = cache.cachedColumns[node->input(pathInput)];
+  CachedStep::FusedLayer *fused = nullptr;
+  if (auto it = cache.pathLayer.find(node->input(pathInput));
+      it != cache.pathLayer.end()) {
+    fused = &cache.fused[it->second];
+    cache.pathLayer[node->output(0)] = it->second;
+  }
   bool scale = node->op_type() != "Where";
   for (int i = 0; i < node->input_size(); ++i) {
     if (i == pathInput)
@@ -711,6 +726,31 @@ llvm::Expected<bool> GraphImporter::importCachedScorePath() {
     if (!t)
       return t.takeError();
     scale = scale && isUniformKnown(**t);
+  }
+  if (fused && fused->fusable) {
+    // What cached_attention expresses: positive factors (Mul, or Div of
+    // the scores) before or after one causal mask.
+    StringRef op = node->op_type();
+    if (scale) {
+      double c = 0.0;
+      if (node->input_size() == 2) {
+        auto other = input(1 - pathInput);
+        if (other)
+          c = (*other)->data->front();
+        else
+          llvm::consumeError(other.takeError());
+      }
+      if (op == "Mul" && c > 0)
+        fused->scale *= c;
+      else if (op == "Div" && pathInput == 0 && c > 0)
+        fused->scale /= c;
+      else
+        fused->fusable = false;
+    } else if (!fused->masked && isCausalMaskNode(pathInput)) {
+      fused->masked = true;
+    } else {
+      fused->fusable = false;
+    }
   }
   Tensor result;
   if (scale) {
@@ -780,6 +820,8 @@ llvm::Expected<bool> GraphImporter::importCachedSoftmax() {
   env[name] = saved;
   if (err)
     return std::move(err);
+  if (auto layer = cache.pathLayer.find(name); layer != cache.pathLayer.end())
+    cache.pathLayer[node->output(0)] = layer->second;
   return true;
 }
 
@@ -840,6 +882,20 @@ llvm::Expected<bool> GraphImporter::importCachedPV(int layer) {
       AffineMap::get(5, 0, {zero, h.floorDiv(rep), j, d}, ctx),
       AffineMap::get(5, 0, {zero, h, i, d}, ctx), newPart.shape(),
       "attn_pv_cached");
+  if (auto at = cache.pathLayer.find(name);
+      at != cache.pathLayer.end() && at->second == layer) {
+    CachedStep::FusedLayer &f = cache.fused[layer];
+    auto qType = cast<RankedTensorType>(f.q.getType());
+    if (f.fusable && f.masked && qType == newPart.type) {
+      Value attention = CachedAttentionOp::create(
+          b, loc, qType, f.q, f.k, vNew, f.kCache, vc, cache.startArg,
+          b.getF32FloatAttr(float(f.scale)));
+      setOutput(0, Tensor{qType, attention, std::nullopt});
+      ++stats.cachedAttentionLayers;
+      ++stats.fusedAttentionLayers;
+      return true;
+    }
+  }
   Tensor cachedT{cast<RankedTensorType>(cachedOut.getType()), cachedOut,
                  std::nullopt};
   auto sum = elementwise(
@@ -852,6 +908,91 @@ llvm::Expected<bool> GraphImporter::importCachedPV(int layer) {
     return sum.takeError();
   setOutput(0, std::move(*sum));
   ++stats.cachedAttentionLayers;
+  return true;
+}
+
+bool GraphImporter::isCausalMaskNode(int pathInput) {
+  // A value at or below this is a masked score: its exp is exactly 0.
+  constexpr double kMasked = -1e30;
+  auto operand = [&](int i) -> const Tensor * {
+    if (i < 0 || i >= node->input_size())
+      return nullptr;
+    auto t = input(i);
+    if (!t) {
+      llvm::consumeError(t.takeError());
+      return nullptr;
+    }
+    return *t;
+  };
+  // The values of `t`: known at import, or a static slice of a constant (a
+  // mask table too large to be kept as data, e.g. [4096, 4096], sliced to
+  // [seq, seq]).
+  auto valuesOf = [&](const Tensor *t) -> std::optional<std::vector<double>> {
+    if (!t)
+      return std::nullopt;
+    if (t->known())
+      return *t->data;
+    auto slice = t->value ? t->value.getDefiningOp<tensor::ExtractSliceOp>()
+                          : tensor::ExtractSliceOp();
+    DenseElementsAttr table;
+    if (!slice || !slice.hasUnitStride() ||
+        !matchPattern(slice.getSource(), m_Constant(&table)) ||
+        !isa<FloatType>(table.getElementType()) ||
+        llvm::any_of(slice.getStaticOffsets(), ShapedType::isDynamic) ||
+        llvm::any_of(slice.getStaticSizes(), ShapedType::isDynamic))
+      return std::nullopt;
+    ArrayRef<int64_t> offs = slice.getStaticOffsets(),
+                      sizes = slice.getStaticSizes(),
+                      full = table.getType().getShape();
+    int64_t n = numElements(sizes);
+    if (n > (int64_t(1) << 20))
+      return std::nullopt;
+    auto all = table.getValues<APFloat>();
+    std::vector<double> out(n);
+    for (int64_t e = 0; e < n; ++e) {
+      int64_t rest = e, at = 0, stride = 1;
+      for (int64_t d = int64_t(sizes.size()) - 1; d >= 0; --d) {
+        at += (offs[d] + rest % sizes[d]) * stride;
+        rest /= sizes[d];
+        stride *= full[d];
+      }
+      out[e] = table.isSplat() ? all[0].convertToDouble()
+                               : all[at].convertToDouble();
+    }
+    return out;
+  };
+  // visible(v) of the mask's element v: 1 kept, 0 masked, -1 neither.
+  const Tensor *mask = nullptr;
+  std::function<int(double)> visible;
+  StringRef op = node->op_type();
+  if (op == "Add" && node->input_size() == 2) {
+    mask = operand(1 - pathInput);
+    visible = [](double v) { return v == 0.0 ? 1 : v <= kMasked ? 0 : -1; };
+  } else if (op == "Where" && node->input_size() == 3 &&
+             (pathInput == 1 || pathInput == 2)) {
+    const Tensor *other = operand(3 - pathInput);
+    std::optional<std::vector<double>> fill = valuesOf(other);
+    if (!fill || fill->empty() ||
+        llvm::any_of(*fill, [](double v) { return !(v <= kMasked); }))
+      return false;
+    mask = operand(0);
+    bool keepOnTrue = pathInput == 1;
+    visible = [keepOnTrue](double v) { return (v != 0.0) == keepOnTrue; };
+  }
+  std::optional<std::vector<double>> values = valuesOf(mask);
+  if (!values)
+    return false;
+  // The new columns' scores are [.., S, S]: the mask's last two dimensions
+  // must be exactly that (any leading ones, every copy checked).
+  int64_t S = cache.tokens, rank = mask->rank();
+  ArrayRef<int64_t> shape = mask->shape();
+  if (S > 1 && (rank < 2 || shape[rank - 1] != S || shape[rank - 2] != S))
+    return false;
+  for (auto [e, v] : llvm::enumerate(*values)) {
+    int64_t j = S > 1 ? int64_t(e) % S : 0, i = S > 1 ? int64_t(e) / S % S : 0;
+    if (visible(v) != (j <= i ? 1 : 0))
+      return false;
+  }
   return true;
 }
 

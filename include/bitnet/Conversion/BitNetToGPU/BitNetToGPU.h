@@ -15,6 +15,7 @@ namespace mlir::bitnet {
 #define GEN_PASS_DECL_BITNETLAUNCHBITLINEARKERNELS
 #define GEN_PASS_DECL_BITNETLAUNCHLMHEADKERNEL
 #define GEN_PASS_DECL_BITNETLAUNCHTOPKKERNEL
+#define GEN_PASS_DECL_BITNETLAUNCHATTENTIONKERNEL
 #include "bitnet/Conversion/Passes.h.inc"
 
 /// The module that holds the generated kernels.

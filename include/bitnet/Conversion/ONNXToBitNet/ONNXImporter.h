@@ -77,6 +77,12 @@ struct ImportOptions {
   /// one token a 3-bit cache whose BOS is at 4 bits reads as 4-bit, so the
   /// decode step is told. {0, 0}: none.
   std::pair<int64_t, int64_t> kvBitsHint{0, 0};
+  /// KV-cached step: an attention layer whose scores reach the softmax
+  /// through positive scale factors and a causal mask only (checked on the
+  /// mask's values) becomes one bitnet.cached_attention (f32 and f16
+  /// caches); other layers, and every layer when false, are imported as
+  /// their ops. The CUDA path sets it: the op is one kernel there.
+  bool fuseCachedAttention = false;
 };
 
 /// What the importer recognized as BitNet structure.
@@ -110,6 +116,8 @@ struct ImportStats {
   std::vector<BitLinearSite> bitLinearSites;
   /// KV-cached step only: attention layers and position vectors rewritten.
   int64_t cachedAttentionLayers = 0, cachedPositionRanges = 0;
+  /// Of those, the layers imported as one bitnet.cached_attention.
+  int64_t fusedAttentionLayers = 0;
   /// One line for tools: "recognized N BitLinear, ...".
   std::string summary() const;
 };

@@ -213,7 +213,77 @@ def kv_model(name, lo_offset=1.0):
     save(m, name)
 
 
+def attention_model(name, mask="causal", scale_op="Mul"):
+    """One attention layer over token and position embeddings (2 heads of
+    4), its mask a [64, 64] table sliced to [seq, seq]: "causal" (0 / -inf),
+    "table" (the same in a table of 257 x 257),
+    "window" (a causal window of 2 positions) or "bias" (finite
+    per-distance biases); the scores scaled by Mul 0.5 or Div 0.5."""
+    import math
+    # "table": a causal table of 257 x 257, more elements than the importer
+    # keeps as data (it stays an attribute, sliced at [seq, seq]).
+    n = 257 if mask == "table" else 64
+    if mask in ("causal", "table"):
+        table = [[0.0 if j <= i else -math.inf for j in range(n)] for i in range(n)]
+    elif mask == "window":
+        table = [[0.0 if i - 2 < j <= i else -math.inf for j in range(n)] for i in range(n)]
+    else:
+        table = [[-0.5 * (i - j) if j <= i else -math.inf for j in range(n)] for i in range(n)]
+    flat = [v for row in table for v in row]
+
+    def i64(nm, *v):
+        return helper.make_tensor(nm, TensorProto.INT64, [len(v)], list(v))
+
+    def w(nm, seed):
+        return helper.make_tensor(nm, TensorProto.FLOAT, [8, 8],
+                                  [((i * 7 + seed) % 11 - 5) / 10.0 for i in range(64)])
+    inits = [helper.make_tensor("embed", TensorProto.FLOAT, [16, 8],
+                                [((i * 5) % 13 - 6) / 8.0 for i in range(128)]),
+             w("wq", 1), w("wk", 2), w("wv", 3),
+             helper.make_tensor("mask_t", TensorProto.FLOAT, [n, n],
+                                struct.pack(f"<{n * n}f", *flat), raw=True),
+             helper.make_tensor("pos_t", TensorProto.FLOAT, [n, 8],
+                                [((i * 3) % 7 - 3) / 16.0 for i in range(n * 8)]),
+             i64("zero1", 0), i64("axis0", 0),
+             i64("zero2", 0, 0), i64("axes01", 0, 1), i64("one", 1),
+             i64("heads", 2, 4), i64("hidden", 8),
+             helper.make_tensor("scale", TensorProto.FLOAT, [], [0.5])]
+    nodes = [
+        helper.make_node("Shape", ["input_ids"], ["seq"], name="Shape", start=1, end=2),
+        helper.make_node("Concat", ["seq", "seq"], ["seq2"], name="Seq2", axis=0),
+        helper.make_node("Slice", ["mask_t", "zero2", "seq2", "axes01"], ["mask"], name="Mask"),
+        helper.make_node("Concat", ["one", "seq", "heads"], ["hshape"], name="HShape", axis=0),
+        helper.make_node("Concat", ["one", "seq", "hidden"], ["oshape"], name="OShape", axis=0),
+        helper.make_node("Gather", ["embed", "input_ids"], ["e"], name="Embed", axis=0),
+        # Learned positions: a slice [0, seq) of a table (a position vector).
+        helper.make_node("Slice", ["pos_t", "zero1", "seq", "axis0"], ["pos"], name="Pos"),
+        helper.make_node("Add", ["e", "pos"], ["x"], name="AddPos")]
+    for p in "qkv":
+        nodes += [helper.make_node("MatMul", ["x", "w" + p], [p + "0"], name=p + "_proj"),
+                  helper.make_node("Reshape", [p + "0", "hshape"], [p + "1"], name=p + "_heads"),
+                  helper.make_node("Transpose", [p + "1"], [p], name=p + "_t", perm=[0, 2, 1, 3])]
+    nodes += [
+        helper.make_node("Transpose", ["k"], ["kt"], name="k_tt", perm=[0, 1, 3, 2]),
+        helper.make_node("MatMul", ["q", "kt"], ["s"], name="Scores"),
+        helper.make_node(scale_op, ["s", "scale"], ["s2"], name="Scale"),
+        helper.make_node("Add", ["s2", "mask"], ["s3"], name="MaskAdd"),
+        helper.make_node("Softmax", ["s3"], ["p"], name="Softmax", axis=-1),
+        helper.make_node("MatMul", ["p", "v"], ["o"], name="PV"),
+        helper.make_node("Transpose", ["o"], ["ot"], name="o_t", perm=[0, 2, 1, 3]),
+        helper.make_node("Reshape", ["ot", "oshape"], ["y"], name="Out")]
+    m = model(nodes, inits,
+              inputs=[helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "seq"])],
+              outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, "seq", 8])])
+    onnx.checker.check_model(m)
+    save(m, name)
+
+
 def main():
+    attention_model("attention-causal.onnx")
+    attention_model("attention-div.onnx", scale_op="Div")
+    attention_model("attention-table.onnx", mask="table")
+    attention_model("attention-window.onnx", mask="window")
+    attention_model("attention-bias.onnx", mask="bias")
     kv_model("kv-ste.onnx")
     kv_model("kv-symmetric.onnx", lo_offset=0.0)
     bitnet_domain_model("bitnet-domain.onnx")
