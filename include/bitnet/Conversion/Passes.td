@@ -227,6 +227,14 @@ def BitNetLaunchTopKKernel : Pass<"bitnet-launch-topk-kernel", "ModuleOp"> {
     These are exactly the elements whose reference rank is below K, so the
     output is bit-identical. Other TopK ops keep the reference lowering.
 
+    When the TopK's only user is a `bitnet.absmax_quant` (a4.8's output
+    projection input), the kernel (`..._absmax<bits>`) quantizes the kept
+    row itself: the block maximum of |y|, the multiplier and scale of
+    `buildQuantMultiplierAndScale`, and codes = clip(roundeven(y * mult),
+    -Q - 1, Q), written with the scale instead of the f32 row: the
+    quantizer's own arithmetic, so the codes and scale are bit-identical,
+    and two launches (its statistic and its codes) fewer a layer.
+
     ```mlir
     %y = bitnet.topk_sparsify %x {ratio = 5.0e-01 : f64} : tensor<1x1x2560xf32>
     // becomes
@@ -240,6 +248,7 @@ def BitNetLaunchTopKKernel : Pass<"bitnet-launch-topk-kernel", "ModuleOp"> {
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",

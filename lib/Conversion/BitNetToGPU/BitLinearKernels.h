@@ -65,6 +65,9 @@ inline gpu::GPUModuleOp getOrCreateKernelModule(ModuleOp module,
   return gpu::GPUModuleOp::create(top, module.getLoc(), kGPUKernelModuleName);
 }
 
+/// Alignment of the buffers launch passes allocate (bufferization's
+/// default): kernels after them may read 16-byte pieces.
+inline constexpr int64_t kBufferAlignment = 64;
 /// Threads in a warp.
 inline constexpr int64_t kWarp = 32;
 /// Weights in one 16-byte chunk a lane loads per row: K must be a multiple.

@@ -453,7 +453,8 @@ struct LaunchAttentionKernelPass
       };
       auto qType = op.getQ().getType();
       Value out = memref::AllocOp::create(
-          b, loc, MemRefType::get(qType.getShape(), qType.getElementType()));
+          b, loc, MemRefType::get(qType.getShape(), qType.getElementType()),
+          b.getI64IntegerAttr(kBufferAlignment));
       Value scale = arith::ConstantOp::create(b, loc, op.getScaleAttr());
       Value c1 = dim(1);
       gpu::LaunchFuncOp::create(

@@ -13,16 +13,21 @@
 #include "BitLinearKernels.h"
 #include "bitnet/Conversion/BitNetToGPU/BitNetToGPU.h"
 #include "bitnet/Dialect/BitNet/IR/BitNetDialect.h"
+#include "bitnet/Dialect/BitNet/IR/QuantArithmetic.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 #include "llvm/ADT/StringMap.h"
+
+#include <map>
+#include <tuple>
 
 namespace mlir::bitnet {
 #define GEN_PASS_DEF_BITNETLAUNCHTOPKKERNEL
@@ -65,23 +70,43 @@ std::optional<TopKShape> shapeOf(TopKSparsifyOp op) {
 }
 
 /// Builds `topk_d<D>_k<K>`: block b keeps row b's `kept` largest |x| (ties
-/// by lower index) and zeroes the rest, as the reference ranks them.
+/// by lower index) and zeroes the rest, as the reference ranks them. With
+/// `quant` (an absmax quantizer that is the TopK's only user) the block
+/// quantizes the kept row instead of storing it: parameters (x, codes
+/// [rows, d] i8, scales [rows] f32) instead of (x, out).
 gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
-                               StringRef name, const TopKShape &s) {
+                               StringRef name, const TopKShape &s,
+                               std::optional<QuantPrologue> quant) {
   MLIRContext *ctx = gpuModule.getContext();
   ImplicitLocOpBuilder b(loc, ctx);
   Type i32 = b.getI32Type(), f32 = b.getF32Type();
   auto rowsType = MemRefType::get({s.rows, s.d}, f32);
   auto workgroup =
       gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  auto shared = [&](int64_t n) {
-    return MemRefType::get({n}, i32, MemRefLayoutAttrInterface{}, workgroup);
+  auto shared = [&](int64_t n, Type t) {
+    return MemRefType::get({n}, t, MemRefLayoutAttrInterface{}, workgroup);
   };
+  SmallVector<Type> params{rowsType};
+  if (quant) {
+    params.push_back(MemRefType::get({s.rows, s.d}, b.getI8Type()));
+    params.push_back(MemRefType::get({s.rows}, f32));
+  } else {
+    params.push_back(rowsType);
+  }
+  SmallVector<Type> sharedTypes{shared(kBins, i32), shared(2, i32),
+                                shared(kWarp, i32)};
+  if (quant)
+    sharedTypes.push_back(shared(kWarp, f32));
   b.setInsertionPointToEnd(gpuModule.getBody());
   auto kernel = gpu::GPUFuncOp::create(
-      b, name, FunctionType::get(ctx, {rowsType, rowsType}, {}),
-      TypeRange{shared(kBins), shared(2), shared(kWarp)});
+      b, name, FunctionType::get(ctx, params, {}), sharedTypes);
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
+  // LLVM merges neighbouring shared loads (the warps' maxima, a lane's
+  // histogram bins) into 16-byte ones: each array starts on 16 bytes (by
+  // default an array is aligned as its element; the maxima followed 1,160
+  // bytes of other arrays and the merged load faulted).
+  for (unsigned i = 0; i < kernel.getNumWorkgroupAttributions(); ++i)
+    kernel.setWorkgroupAttributionAttr(i, "llvm.align", b.getI64IntegerAttr(16));
   kernel.setKnownBlockSizeAttr(
       DenseI32ArrayAttr::get(ctx, {int32_t(s.threads), 1, 1}));
   b.setInsertionPointToStart(&kernel.getBody().front());
@@ -272,6 +297,7 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
   // 4. Keep: NaN, a key above the threshold, or one of the first `need`
   // keys equal to it; everything else is 0 (the reference's select).
   Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+  SmallVector<Value> kept;
   for (int64_t j = 0; j < s.perThread; ++j) {
     Value above = arith::AndIOp::create(
         b, ranked[j], cmp(arith::CmpIPredicate::ugt, keys[j], threshold));
@@ -281,9 +307,60 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
         b, arith::OrIOp::create(b, above, tie), nans[j]);
     running = add(running, arith::ExtUIOp::create(b, i32, equal[j]));
     Value y = select(keep, values[j], zero);
-    ifThen(inBounds[j], [&] {
-      memref::StoreOp::create(b, y, out, ValueRange{row, indices[j]});
+    kept.push_back(y);
+    if (!quant)
+      ifThen(inBounds[j], [&] {
+        memref::StoreOp::create(b, y, out, ValueRange{row, indices[j]});
+      });
+  }
+  if (quant) {
+    // 5. The absmax quantizer of the kept row, as its reference: max |y|
+    // (a block maximum: warp shuffles, then the warps' maxima in shared
+    // memory), the multiplier and scale of buildQuantMultiplierAndScale,
+    // codes = clip(roundeven(y * mult), -Q - 1, Q).
+    Value warpMax = kernel.getWorkgroupAttributions()[3];
+    Value scales = kernel.getArgument(2);
+    Value localMax = zero;
+    for (int64_t j = 0; j < s.perThread; ++j) {
+      Value a = arith::BitcastOp::create(
+          b, f32, arith::AndIOp::create(
+                      b, arith::BitcastOp::create(b, i32, kept[j]), absMask));
+      localMax = arith::MaximumFOp::create(b, localMax,
+                                           select(inBounds[j], a, zero));
+    }
+    for (int32_t offset = kWarp / 2; offset > 0; offset /= 2) {
+      auto shuffle = gpu::ShuffleOp::create(b, localMax, offset, int32_t(kWarp),
+                                            gpu::ShuffleMode::XOR);
+      localMax = arith::MaximumFOp::create(b, localMax,
+                                           shuffle.getShuffleResult());
+    }
+    ifThen(cmp(arith::CmpIPredicate::eq, lane, idx(0)), [&] {
+      memref::StoreOp::create(b, localMax, warpMax, ValueRange{warp});
     });
+    gpu::BarrierOp::create(b);
+    Value stat = memref::LoadOp::create(b, warpMax, ValueRange{idx(0)});
+    for (int64_t w = 1; w < warps; ++w)
+      stat = arith::MaximumFOp::create(
+          b, stat, memref::LoadOp::create(b, warpMax, ValueRange{idx(w)}));
+    auto [mult, scale] = buildQuantMultiplierAndScale(
+        b, b.getLoc(), stat, absmaxNumerator(quant->bits), quant->eps,
+        quant->mode, quant->form);
+    ifThen(cmp(arith::CmpIPredicate::eq, tid, idx(0)), [&] {
+      memref::StoreOp::create(b, scale, scales, ValueRange{row});
+    });
+    double hi = double((int64_t(1) << (quant->bits - 1)) - 1), lo = -hi - 1;
+    Value loV = arith::ConstantOp::create(b, b.getF32FloatAttr(float(lo)));
+    Value hiV = arith::ConstantOp::create(b, b.getF32FloatAttr(float(hi)));
+    for (int64_t j = 0; j < s.perThread; ++j) {
+      // Round half to even: llvm.rint in the default rounding mode.
+      Value r = LLVM::RintOp::create(b, arith::MulFOp::create(b, kept[j], mult));
+      r = arith::MinimumFOp::create(b, arith::MaximumFOp::create(b, r, loV),
+                                    hiV);
+      ifThen(inBounds[j], [&] {
+        memref::StoreOp::create(b, arith::FPToSIOp::create(b, b.getI8Type(), r),
+                                out, ValueRange{row, indices[j]});
+      });
+    }
   }
   gpu::ReturnOp::create(b);
   return kernel;
@@ -305,28 +382,81 @@ struct LaunchTopKKernelPass
     gpu::GPUModuleOp gpuModule = getOrCreateKernelModule(module);
     Type f32 = Float32Type::get(&getContext());
     llvm::StringMap<gpu::GPUFuncOp> kernels;
+    // Quantizer parameters of fused kernels: one kernel each.
+    std::map<std::tuple<int64_t, double, int, int>, int> quantIds;
     for (auto [op, s] : sites) {
+      // An absmax quantizer as the only user (a4.8's output projection
+      // input): the kernel quantizes the kept row itself.
+      AbsmaxQuantOp quantOp;
+      std::optional<QuantPrologue> quant;
+      if (op->hasOneUse())
+        if (auto user = dyn_cast<AbsmaxQuantOp>(*op->user_begin()))
+          if ((quant = prologueOf(user)) && !quant->mean)
+            quantOp = user;
+          else
+            quant.reset();
       std::string name = ("topk_m" + Twine(s.rows) + "_d" + Twine(s.d) +
                           "_k" + Twine(s.kept))
                              .str();
+      if (quant) {
+        auto key = std::make_tuple(quant->bits, quant->eps, int(quant->mode),
+                                   int(quant->form));
+        auto [it, added] = quantIds.try_emplace(key, int(quantIds.size()));
+        name += "_absmax" + std::to_string(quant->bits) +
+                (it->second ? "_" + std::to_string(it->second) : "");
+      }
       gpu::GPUFuncOp &kernel = kernels[name];
       if (!kernel)
-        kernel = buildTopKKernel(gpuModule, op.getLoc(), name, s);
-      OpBuilder b(op);
+        kernel = buildTopKKernel(gpuModule, op.getLoc(), name, s, quant);
+      OpBuilder b(quantOp ? quantOp.getOperation() : op.getOperation());
       Location loc = op.getLoc();
       auto rowsType = MemRefType::get({s.rows, s.d}, f32);
       Value in = bufferization::ToBufferOp::create(
           b, loc, rowsType, reshapeTo(b, loc, op.getInput(), {s.rows, s.d}),
           /*read_only=*/true);
-      Value out = memref::AllocOp::create(b, loc, rowsType);
       auto dim = [&](int64_t v) -> Value {
         return arith::ConstantIndexOp::create(b, loc, v);
       };
       Value c1 = dim(1);
-      gpu::LaunchFuncOp::create(
-          b, loc, kernel, gpu::KernelDim3{dim(s.rows), c1, c1},
-          gpu::KernelDim3{dim(s.threads), c1, c1},
-          /*dynamicSharedMemorySize=*/Value(), ValueRange{in, out});
+      auto launch = [&](ValueRange args) {
+        gpu::LaunchFuncOp::create(
+            b, loc, kernel, gpu::KernelDim3{dim(s.rows), c1, c1},
+            gpu::KernelDim3{dim(s.threads), c1, c1},
+            /*dynamicSharedMemorySize=*/Value(), args);
+      };
+      if (quant) {
+        auto codesType = MemRefType::get({s.rows, s.d}, b.getI8Type());
+        auto scalesType = MemRefType::get({s.rows}, f32);
+        // 64-byte aligned, as bufferization's buffers: the GEMV after it
+        // reads the codes in 16-byte pieces.
+        IntegerAttr align = b.getI64IntegerAttr(kBufferAlignment);
+        Value codes = memref::AllocOp::create(b, loc, codesType, align);
+        Value scales = memref::AllocOp::create(b, loc, scalesType, align);
+        launch(ValueRange{in, codes, scales});
+        Value codesT = bufferization::ToTensorOp::create(
+            b, loc, RankedTensorType::get({s.rows, s.d}, b.getI8Type()), codes,
+            /*restrict=*/true, /*writable=*/true);
+        Value scalesT = bufferization::ToTensorOp::create(
+            b, loc, RankedTensorType::get({s.rows}, f32), scales,
+            /*restrict=*/true, /*writable=*/true);
+        auto scaleType = cast<RankedTensorType>(quantOp.getScale().getType());
+        if (scaleType.getRank() != 1) {
+          ReassociationIndices all;
+          for (int64_t d = 0; d < scaleType.getRank(); ++d)
+            all.push_back(d);
+          scalesT = tensor::ExpandShapeOp::create(
+              b, loc, scaleType, scalesT, SmallVector<ReassociationIndices>{all});
+        }
+        quantOp.getCodes().replaceAllUsesWith(expandTo(
+            b, loc, codesT, cast<RankedTensorType>(quantOp.getCodes().getType())));
+        quantOp.getScale().replaceAllUsesWith(scalesT);
+        quantOp.erase();
+        op.erase();
+        continue;
+      }
+      Value out = memref::AllocOp::create(
+          b, loc, rowsType, b.getI64IntegerAttr(kBufferAlignment));
+      launch(ValueRange{in, out});
       Value result = bufferization::ToTensorOp::create(
           b, loc, RankedTensorType::get({s.rows, s.d}, f32), out,
           /*restrict=*/true, /*writable=*/true);

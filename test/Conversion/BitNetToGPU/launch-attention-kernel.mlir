@@ -25,7 +25,7 @@
 // CHECK: vector.store %{{.*}}, %arg11[%{{.*}}, %{{.*}}] {alignment = 16 : i64}
 // CHECK: memref.store %{{.*}}, %arg9
 // CHECK-LABEL: func.func @decode
-// CHECK: %[[OUT:.*]] = memref.alloc() : memref<1x20x1x128xf32>
+// CHECK: %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x20x1x128xf32>
 // CHECK: %[[SCALE:.*]] = arith.constant 0.0883883461 : f32
 // CHECK: %[[CACHE:.*]] = bufferization.to_buffer %arg3 read_only : tensor<60x1x5x256x128xf32>
 // CHECK: %[[KI:.*]] = arith.constant 6 : index

@@ -5,7 +5,8 @@
 // warp scans (shuffles up), and the result reshaped back.
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK: gpu.module @bitnet_kernels
-// CHECK: gpu.func @topk_m2_d2560_k1280(%{{.*}}: memref<2x2560xf32>, %{{.*}}: memref<2x2560xf32>) workgroup(%{{.*}} : memref<256xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<2xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>>) kernel
+// Shared arrays start on 16 bytes (LLVM merges neighbouring shared loads).
+// CHECK: gpu.func @topk_m2_d2560_k1280(%{{.*}}: memref<2x2560xf32>, %{{.*}}: memref<2x2560xf32>) workgroup(%{{.*}} : memref<256xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<2xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
 // CHECK-COUNT-3: memref.load %arg0
 // CHECK: memref.atomic_rmw addi
@@ -15,7 +16,7 @@
 // CHECK-LABEL: func.func @topk
 // CHECK: %[[C:.*]] = tensor.collapse_shape %arg0 {{\[\[}}0, 1], [2]] : tensor<2x1x2560xf32> into tensor<2x2560xf32>
 // CHECK: %[[IN:.*]] = bufferization.to_buffer %[[C]] read_only
-// CHECK: %[[OUT:.*]] = memref.alloc() : memref<2x2560xf32>
+// CHECK: %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x2560xf32>
 // CHECK: gpu.launch_func @bitnet_kernels::@topk_m2_d2560_k1280 blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}}) args(%[[IN]] : memref<2x2560xf32>, %[[OUT]] : memref<2x2560xf32>)
 // CHECK: %[[T:.*]] = bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK: %[[E:.*]] = tensor.expand_shape %[[T]] {{\[\[}}0, 1], [2]] output_shape [2, 1, 2560]
@@ -61,4 +62,45 @@ func.func @rank1(%x: tensor<2560xf32>) -> tensor<2560xf32> {
 func.func @long_rows(%x: tensor<1x20000xf32>) -> tensor<1x20000xf32> {
   %y = bitnet.topk_sparsify %x {ratio = 5.000000e-01 : f64} : tensor<1x20000xf32>
   return %y : tensor<1x20000xf32>
+}
+
+// -----
+
+// An absmax quantizer as the TopK's only user (a4.8's output projection
+// input): one kernel keeps the row and quantizes it (the block maximum of
+// |y| in shared memory, round half to even, clamp), writing the codes and
+// the scale; neither the f32 row nor the quantizer op is left.
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK: gpu.func @topk_m1_d2560_k1280_absmax8(%{{.*}}: memref<1x2560xf32>, %{{.*}}: memref<1x2560xi8>, %{{.*}}: memref<1xf32>) workgroup({{.*}}, %{{.*}} : memref<32xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
+// CHECK: gpu.shuffle  xor
+// CHECK: arith.maximumf
+// CHECK: memref.store %{{.*}}, %arg2[%{{.*}}] : memref<1xf32>
+// CHECK: llvm.intr.rint
+// CHECK: arith.fptosi %{{.*}} : f32 to i8
+// CHECK: memref.store %{{.*}}, %arg1[%{{.*}}, %{{.*}}] : memref<1x2560xi8>
+// CHECK-LABEL: func.func @topk_quant
+// CHECK: %[[CODES:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2560xi8>
+// CHECK: %[[SCALES:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1xf32>
+// CHECK: gpu.launch_func @bitnet_kernels::@topk_m1_d2560_k1280_absmax8 {{.*}} args(%{{.*}} : memref<1x2560xf32>, %[[CODES]] : memref<1x2560xi8>, %[[SCALES]] : memref<1xf32>)
+// CHECK: %[[S:.*]] = tensor.expand_shape %{{.*}} {{\[\[}}0, 1]] output_shape [1, 1] : tensor<1xf32> into tensor<1x1xf32>
+// CHECK: %[[C:.*]] = tensor.expand_shape %{{.*}} {{\[\[}}0, 1], [2]] output_shape [1, 1, 2560]
+// CHECK: return %[[C]], %[[S]]
+// CHECK-NOT: bitnet.absmax_quant
+func.func @topk_quant(%x: tensor<1x1x2560xf32>) -> (tensor<1x1x2560xi8>, tensor<1x1xf32>) {
+  %y = bitnet.topk_sparsify %x {ratio = 5.000000e-01 : f64} : tensor<1x1x2560xf32>
+  %c, %s = bitnet.absmax_quant %y {bits = 8 : i32} : tensor<1x1x2560xf32> -> tensor<1x1x2560xi8>, tensor<1x1xf32>
+  return %c, %s : tensor<1x1x2560xi8>, tensor<1x1xf32>
+}
+
+// -----
+
+// The sparsified row has another user: the plain kernel, the quantizer
+// stays an op.
+// CHECK-LABEL: func.func @topk_quant_shared
+// CHECK: gpu.launch_func @bitnet_kernels::@topk_m1_d2560_k1280 blocks
+// CHECK: bitnet.absmax_quant
+func.func @topk_quant_shared(%x: tensor<1x2560xf32>) -> (tensor<1x2560xi8>, tensor<1xf32>, tensor<1x2560xf32>) {
+  %y = bitnet.topk_sparsify %x {ratio = 5.000000e-01 : f64} : tensor<1x2560xf32>
+  %c, %s = bitnet.absmax_quant %y {bits = 8 : i32} : tensor<1x2560xf32> -> tensor<1x2560xi8>, tensor<1xf32>
+  return %c, %s, %y : tensor<1x2560xi8>, tensor<1xf32>, tensor<1x2560xf32>
 }
