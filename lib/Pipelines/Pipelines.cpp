@@ -133,8 +133,11 @@ LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
       gpuArchSupportsDependentLaunch(arch) ? "bitnet-dependent-launch," : "";
   // Kernels read the step's scalars (start position) from memory: the
   // launches do not change from one step to the next.
+  // A decode step's head transposes ([1, 1, H, D] <-> [1, H, 1, D]) are
+  // reshapes, not copy kernels.
   std::string pipeline =
-      "func.func(bitnet-scalars-into-kernels)," + split + BITNET_BUFFERIZE
+      "func.func(bitnet-fold-unit-transposes,bitnet-scalars-into-kernels)," +
+      split + BITNET_BUFFERIZE
       "bitnet-memref-copy-to-linalg,"
       "func.func(bitnet-copy-globals-for-gpu," + block +
       "bitnet-wrap-serial-linalg-for-gpu,"

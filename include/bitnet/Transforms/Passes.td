@@ -27,6 +27,30 @@ def BitNetMemRefCopyToLinalg : Pass<"bitnet-memref-copy-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def BitNetFoldUnitTransposes : Pass<"bitnet-fold-unit-transposes"> {
+  let summary = "Rewrite transposes that only move unit dimensions as "
+                "reshapes";
+  let description = [{
+    A decode step (one token) transposes `[1, 1, H, D]` to `[1, H, 1, D]`
+    and back around attention: the elements keep their order, yet each
+    transpose is a copy, on the GPU a kernel launch of its own. A
+    `linalg.transpose` on static tensors whose permutation keeps the order
+    of the non-unit dimensions becomes a `tensor.collapse_shape` to those
+    dimensions and a `tensor.expand_shape` to the result (no data moves).
+    Other transposes are left alone. The CUDA model pipeline runs it.
+
+    ```mlir
+    %t = linalg.transpose ins(%x : tensor<1x20x1x128xf32>)
+        outs(%e : tensor<1x1x20x128xf32>) permutation = [0, 2, 1, 3]
+    // becomes
+    %c = tensor.collapse_shape %x [[0, 1], [2, 3]] : tensor<1x20x1x128xf32> into tensor<20x128xf32>
+    %t = tensor.expand_shape %c [[0, 1, 2], [3]] output_shape [1, 1, 20, 128]
+        : tensor<20x128xf32> into tensor<1x1x20x128xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 def BitNetFuseElementwise : Pass<"bitnet-fuse-elementwise"> {
   let summary = "Fuse elementwise linalg ops into their consumers, leaving "
                 "runtime-kernel ops whole";
