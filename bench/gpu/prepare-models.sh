@@ -45,32 +45,17 @@ split() {
     --gpu-split-reductions=64 -o "$dest/$m-split.cuda.bnx" >/dev/null
   gzip -9 "$dest/$m-split.cuda.bnx"
 }
-# The opt-in int8 LM head (--lm-head=int8) on both targets: the CUDA
-# artifact against a CPU artifact with the same head.
-lmint8() {
+# A variant "<model>-<name>" compiled with the same extra flags for both
+# targets, held against the CPU artifact with those flags: the opt-in int8
+# LM head (--lm-head=int8) and an f16 KV cache (--kv-cache=f16: the
+# attention kernel's f16 reads).
+both() {
   set -e
-  local m=$1 v=$1-lmint8
+  local m=$1 v=$1-$2
+  shift 2
   "$build/bin/bitnet-compile" "$root/models/onnx/$m.onnx" --target=cuda \
-    --lm-head=int8 -o "$dest/$v.cuda.bnx" >/dev/null
-  "$build/bin/bitnet-compile" "$root/models/onnx/$m.onnx" --lm-head=int8 \
-    -o "$dest/$v.cpu.bnx" >/dev/null
-  cp "$dest/$m.prompt" "$dest/$v.prompt"
-  local p; p=$(cat "$dest/$v.prompt")
-  "$build/bin/bitnet-run" "$dest/$v.cpu.bnx" --prompt-ids "$p" \
-    --max-new-tokens 0 --dump-logits "$dest/$v.cpu.npy" >/dev/null
-  "$build/bin/bitnet-run" "$dest/$v.cpu.bnx" --prompt-ids "$p" \
-    --max-new-tokens 16 | sed -n 's/^generated ids: //p' > "$dest/$v.cpu.ids"
-  rm "$dest/$v.cpu.bnx"
-  gzip -9 "$dest/$v.cuda.bnx"
-}
-# An f16 KV cache (--kv-cache=f16) on both targets: the attention kernel's
-# f16 reads against a CPU artifact with the same cache.
-kvf16() {
-  set -e
-  local m=$1 v=$1-kvf16
-  "$build/bin/bitnet-compile" "$root/models/onnx/$m.onnx" --target=cuda \
-    --kv-cache=f16 -o "$dest/$v.cuda.bnx" >/dev/null
-  "$build/bin/bitnet-compile" "$root/models/onnx/$m.onnx" --kv-cache=f16 \
+    "$@" -o "$dest/$v.cuda.bnx" >/dev/null
+  "$build/bin/bitnet-compile" "$root/models/onnx/$m.onnx" "$@" \
     -o "$dest/$v.cpu.bnx" >/dev/null
   cp "$dest/$m.prompt" "$dest/$v.prompt"
   local p; p=$(cat "$dest/$v.prompt")
@@ -93,9 +78,9 @@ for m in ${SPLIT_MODELS:-a48 b158 llama}; do
   for f in prompt cpu.npy cpu.ids; do cp "$dest/$m.$f" "$dest/$m-split.$f"; done
 done
 for m in ${LMINT8_MODELS:-a48 llama}; do
-  lmint8 "$m"
+  both "$m" lmint8 --lm-head=int8
 done
 for m in ${KVF16_MODELS:-a48 llama}; do
-  kvf16 "$m"
+  both "$m" kvf16 --kv-cache=f16
 done
 du -sh "$dest"

@@ -56,6 +56,28 @@ struct CachedAttentionLowering : OpConversionPattern<CachedAttentionOp> {
           .getResult(0);
     };
 
+    // out[0, h, i, x] = sum_y lhs[0, h, i, y] rhs[0, h / rep, ...] over loops
+    // (0, h, i, x, y): the scores (x = key row, y = d) and P V (x = d, y =
+    // key row).
+    auto contract = [&](Value lhs, Value rhs, AffineMap rhsMap,
+                        ArrayRef<int64_t> outShape) -> Value {
+      SmallVector<AffineExpr> l = dims(5);
+      return linalg::GenericOp::create(
+                 b, loc, TypeRange{RankedTensorType::get(outShape, f32)},
+                 ValueRange{lhs, rhs}, ValueRange{filled(outShape, 0.0)},
+                 SmallVector<AffineMap>{
+                     AffineMap::get(5, 0, {l[0], l[1], l[2], l[4]}, ctx),
+                     rhsMap,
+                     AffineMap::get(5, 0, {l[0], l[1], l[2], l[3]}, ctx)},
+                 SmallVector<utils::IteratorType>{par, par, par, par, red},
+                 [&](OpBuilder &nb, Location nl, ValueRange a) {
+                   Value p = arith::MulFOp::create(nb, nl, a[0], a[1]);
+                   linalg::YieldOp::create(
+                       nb, nl, Value(arith::AddFOp::create(nb, nl, a[2], p)));
+                 })
+          .getResult(0);
+    };
+
     // Keys and values of all N positions: [1, KVH, C + S, D], cache first.
     auto joined = [&](Value cache, Value fresh) -> Value {
       auto type = cast<RankedTensorType>(cache.getType());
@@ -82,23 +104,10 @@ struct CachedAttentionLowering : OpConversionPattern<CachedAttentionOp> {
 
     // scores[0, h, i, u] = sum_d q[0, h, i, d] keys[0, h / rep, u, d]
     SmallVector<AffineExpr> e = dims(5); // (0, h, i, u, d)
-    AffineExpr kvHead = e[1].floorDiv(rep);
-    Value scores =
-        linalg::GenericOp::create(
-            b, loc, TypeRange{RankedTensorType::get({1, H, S, N}, f32)},
-            ValueRange{adaptor.getQ(), keys},
-            ValueRange{filled({1, H, S, N}, 0.0)},
-            SmallVector<AffineMap>{
-                AffineMap::get(5, 0, {e[0], e[1], e[2], e[4]}, ctx),
-                AffineMap::get(5, 0, {e[0], kvHead, e[3], e[4]}, ctx),
-                AffineMap::get(5, 0, {e[0], e[1], e[2], e[3]}, ctx)},
-            SmallVector<utils::IteratorType>{par, par, par, par, red},
-            [&](OpBuilder &nb, Location nl, ValueRange a) {
-              Value p = arith::MulFOp::create(nb, nl, a[0], a[1]);
-              linalg::YieldOp::create(
-                  nb, nl, Value(arith::AddFOp::create(nb, nl, a[2], p)));
-            })
-            .getResult(0);
+    Value scores = contract(
+        adaptor.getQ(), keys,
+        AffineMap::get(5, 0, {e[0], e[1].floorDiv(rep), e[3], e[4]}, ctx),
+        {1, H, S, N});
 
     // Scaled; -inf where masked: cache row u visible iff u < start, new
     // row u - C iff u - C <= i.
@@ -184,21 +193,10 @@ struct CachedAttentionLowering : OpConversionPattern<CachedAttentionOp> {
 
     // out[0, h, i, d] = sum_u probs[0, h, i, u] values[0, h / rep, u, d]
     SmallVector<AffineExpr> o = dims(5); // (0, h, i, d, u)
-    Value out =
-        linalg::GenericOp::create(
-            b, loc, TypeRange{op.getType()}, ValueRange{probs, values},
-            ValueRange{filled({1, H, S, D}, 0.0)},
-            SmallVector<AffineMap>{
-                AffineMap::get(5, 0, {o[0], o[1], o[2], o[4]}, ctx),
-                AffineMap::get(5, 0, {o[0], o[1].floorDiv(rep), o[4], o[3]}, ctx),
-                AffineMap::get(5, 0, {o[0], o[1], o[2], o[3]}, ctx)},
-            SmallVector<utils::IteratorType>{par, par, par, par, red},
-            [&](OpBuilder &nb, Location nl, ValueRange a) {
-              Value p = arith::MulFOp::create(nb, nl, a[0], a[1]);
-              linalg::YieldOp::create(
-                  nb, nl, Value(arith::AddFOp::create(nb, nl, a[2], p)));
-            })
-            .getResult(0);
+    Value out = contract(
+        probs, values,
+        AffineMap::get(5, 0, {o[0], o[1].floorDiv(rep), o[4], o[3]}, ctx),
+        {1, H, S, D});
     rewriter.replaceOp(op, out);
     return success();
   }
