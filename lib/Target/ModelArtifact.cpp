@@ -144,6 +144,8 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     // Each fused attention layer (ImportOptions::fuseCachedAttention) as
     // one kernel.
     toLinalg.addPass(createBitNetLaunchAttentionKernel());
+    // Absmax quantizers of those kernels' outputs as one block per row.
+    toLinalg.addPass(createBitNetLaunchQuantizerKernel());
   }
   if (failed(buildPipeline(toLinalg, Phase::BitNet, Phase::Linalg, pipelineStream)) ||
       failed(toLinalg.run(**module))) {

@@ -308,6 +308,44 @@ def BitNetLaunchAttentionKernel
   ];
 }
 
+def BitNetLaunchQuantizerKernel
+    : Pass<"bitnet-launch-quantizer-kernel", "ModuleOp"> {
+  let summary = "Run an absmax quantizer of a kernel's output as one block "
+                "per row";
+  let description = [{
+    The whole-model CUDA path runs this after the other launch passes. An
+    absmax quantizer lowers to two generic launches (its statistic as a
+    block reduction, then the codes over many blocks); where its input is
+    a launched kernel's result (a `bufferization.to_tensor`, through
+    reshapes and transposes: the 2B4T down projection's 6,912 GLU
+    outputs, b1.58's attention output), no single-block kernel around it
+    takes it in, and the two stay. Each `bitnet.absmax_quant` of such a
+    static f32 input (rank >= 2, rows of up to 16,384 elements, at most
+    `max-rows` rows) becomes a launch of `absmax<bits>_m<M>_d<D>`: a block
+    per row of D/4 threads (rounded up to a warp, at most 1024), each
+    thread holding its elements
+    (`tid + threads * j`) in registers, the block maximum of |x| (warp
+    shuffles, then the warps' maxima in shared memory), the multiplier
+    and scale of `buildQuantMultiplierAndScale` and codes =
+    clip(roundeven(x * mult), -Q - 1, Q): the quantizer's own arithmetic,
+    bit-identical codes and scale. Quantizers of generic kernels' outputs
+    (a norm's, which join the norm's single-block kernel) are left alone.
+  }];
+  let options = [
+    Option<"maxRows", "max-rows", "int64_t", /*default=*/"64",
+           "Quantizers of at most this many rows (tokens)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def BitNetLaunchLMHeadKernel
     : Pass<"bitnet-launch-lm-head-kernel", "ModuleOp"> {
   let summary = "Run a whole model's LM head as a warp-per-row GEMV kernel";

@@ -14,6 +14,7 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
 
 #include <optional>
 
@@ -107,6 +108,19 @@ gpu::GPUFuncOp buildLayerKernel(gpu::GPUModuleOp gpuModule, Location loc,
                                 StringRef name, const LayerShape &s,
                                 const LaunchShape &launch,
                                 bool byteWeights = false);
+
+/// The absmax quantizer of one row that a block holds in registers, as
+/// bitnet.absmax_quant defines it: `values[j]` (taking part where
+/// `inBounds[j]`) belongs at column `cols[j]` of `row`. The block maximum
+/// of |x| (warp shuffles, then the `warps` warps' maxima in `warpMax`,
+/// shared f32 [>= warps]), the multiplier and scale of
+/// buildQuantMultiplierAndScale, then codes = clip(roundeven(x * mult),
+/// -Q - 1, Q) into `codes` [rows, d] i8 and the scale into `scales` [rows].
+void buildBlockAbsmaxQuantize(ImplicitLocOpBuilder &b, ArrayRef<Value> values,
+                              ArrayRef<Value> inBounds, ArrayRef<Value> cols,
+                              Value row, Value warpMax, int64_t warps,
+                              Value codes, Value scales,
+                              const QuantPrologue &q);
 
 /// `value` (static shape, `shape.size()` <= its rank, or rank 0 to [1]) as
 /// a tensor of `shape`: the leading dimensions collapsed into the first.

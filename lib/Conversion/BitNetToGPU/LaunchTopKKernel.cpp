@@ -314,53 +314,10 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
       });
   }
   if (quant) {
-    // 5. The absmax quantizer of the kept row, as its reference: max |y|
-    // (a block maximum: warp shuffles, then the warps' maxima in shared
-    // memory), the multiplier and scale of buildQuantMultiplierAndScale,
-    // codes = clip(roundeven(y * mult), -Q - 1, Q).
-    Value warpMax = kernel.getWorkgroupAttributions()[3];
-    Value scales = kernel.getArgument(2);
-    Value localMax = zero;
-    for (int64_t j = 0; j < s.perThread; ++j) {
-      Value a = arith::BitcastOp::create(
-          b, f32, arith::AndIOp::create(
-                      b, arith::BitcastOp::create(b, i32, kept[j]), absMask));
-      localMax = arith::MaximumFOp::create(b, localMax,
-                                           select(inBounds[j], a, zero));
-    }
-    for (int32_t offset = kWarp / 2; offset > 0; offset /= 2) {
-      auto shuffle = gpu::ShuffleOp::create(b, localMax, offset, int32_t(kWarp),
-                                            gpu::ShuffleMode::XOR);
-      localMax = arith::MaximumFOp::create(b, localMax,
-                                           shuffle.getShuffleResult());
-    }
-    ifThen(cmp(arith::CmpIPredicate::eq, lane, idx(0)), [&] {
-      memref::StoreOp::create(b, localMax, warpMax, ValueRange{warp});
-    });
-    gpu::BarrierOp::create(b);
-    Value stat = memref::LoadOp::create(b, warpMax, ValueRange{idx(0)});
-    for (int64_t w = 1; w < warps; ++w)
-      stat = arith::MaximumFOp::create(
-          b, stat, memref::LoadOp::create(b, warpMax, ValueRange{idx(w)}));
-    auto [mult, scale] = buildQuantMultiplierAndScale(
-        b, b.getLoc(), stat, absmaxNumerator(quant->bits), quant->eps,
-        quant->mode, quant->form);
-    ifThen(cmp(arith::CmpIPredicate::eq, tid, idx(0)), [&] {
-      memref::StoreOp::create(b, scale, scales, ValueRange{row});
-    });
-    double hi = double((int64_t(1) << (quant->bits - 1)) - 1), lo = -hi - 1;
-    Value loV = arith::ConstantOp::create(b, b.getF32FloatAttr(float(lo)));
-    Value hiV = arith::ConstantOp::create(b, b.getF32FloatAttr(float(hi)));
-    for (int64_t j = 0; j < s.perThread; ++j) {
-      // Round half to even: llvm.rint in the default rounding mode.
-      Value r = LLVM::RintOp::create(b, arith::MulFOp::create(b, kept[j], mult));
-      r = arith::MinimumFOp::create(b, arith::MaximumFOp::create(b, r, loV),
-                                    hiV);
-      ifThen(inBounds[j], [&] {
-        memref::StoreOp::create(b, arith::FPToSIOp::create(b, b.getI8Type(), r),
-                                out, ValueRange{row, indices[j]});
-      });
-    }
+    // 5. The absmax quantizer of the kept row, as its reference.
+    buildBlockAbsmaxQuantize(b, kept, inBounds, indices, row,
+                             kernel.getWorkgroupAttributions()[3], warps, out,
+                             kernel.getArgument(2), *quant);
   }
   gpu::ReturnOp::create(b);
   return kernel;

@@ -16,6 +16,7 @@ namespace mlir::bitnet {
 #define GEN_PASS_DECL_BITNETLAUNCHLMHEADKERNEL
 #define GEN_PASS_DECL_BITNETLAUNCHTOPKKERNEL
 #define GEN_PASS_DECL_BITNETLAUNCHATTENTIONKERNEL
+#define GEN_PASS_DECL_BITNETLAUNCHQUANTIZERKERNEL
 #include "bitnet/Conversion/Passes.h.inc"
 
 /// The module that holds the generated kernels.
