@@ -122,6 +122,17 @@ void buildBlockAbsmaxQuantize(ImplicitLocOpBuilder &b, ArrayRef<Value> values,
                               Value codes, Value scales,
                               const QuantPrologue &q);
 
+/// For a kernel that quantizes `op`'s rows itself: 64-byte aligned buffers
+/// for its codes [rows, d] i8 and scales [rows] f32, allocated at `b`.
+std::pair<Value, Value> allocQuantizerBuffers(OpBuilder &b, Location loc,
+                                              int64_t rows, int64_t d);
+
+/// Replaces `op`'s results with those buffers (as tensors in the op's
+/// shapes) once the kernel has written them, and erases `op`.
+void replaceQuantizerResults(OpBuilder &b, Location loc, AbsmaxQuantOp op,
+                             Value codes, Value scales, int64_t rows,
+                             int64_t d);
+
 /// `value` (static shape, `shape.size()` <= its rank, or rank 0 to [1]) as
 /// a tensor of `shape`: the leading dimensions collapsed into the first.
 Value reshapeTo(OpBuilder &b, Location loc, Value value,

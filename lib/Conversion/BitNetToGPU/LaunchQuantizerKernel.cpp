@@ -160,8 +160,9 @@ void gpu_kernels::buildBlockAbsmaxQuantize(
   for (int64_t w = 1; w < warps; ++w)
     stat = arith::MaximumFOp::create(
         b, stat, memref::LoadOp::create(b, warpMax, ValueRange{idx(w)}));
-  auto [mult, scale] = buildQuantMultiplierAndScale(
+  std::pair<Value, Value> multScale = buildQuantMultiplierAndScale(
       b, b.getLoc(), stat, absmaxNumerator(q.bits), q.eps, q.mode, q.form);
+  Value mult = multScale.first, scale = multScale.second;
   ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, idx(0)),
          [&] { memref::StoreOp::create(b, scale, scales, ValueRange{row}); });
   // codes = clip(roundeven(x * mult), -Q - 1, Q): the reference's
@@ -169,14 +170,52 @@ void gpu_kernels::buildBlockAbsmaxQuantize(
   double hi = double((int64_t(1) << (q.bits - 1)) - 1), lo = -hi - 1;
   Value loV = arith::ConstantOp::create(b, b.getF32FloatAttr(float(lo)));
   Value hiV = arith::ConstantOp::create(b, b.getF32FloatAttr(float(hi)));
-  for (auto [v, in, col] : llvm::zip(values, inBounds, cols)) {
-    Value r = LLVM::RintOp::create(b, arith::MulFOp::create(b, v, mult));
+  for (size_t j = 0; j < values.size(); ++j) {
+    Value r = LLVM::RintOp::create(b, arith::MulFOp::create(b, values[j], mult));
     r = arith::MinimumFOp::create(b, arith::MaximumFOp::create(b, r, loV), hiV);
-    ifThen(in, [&] {
+    ifThen(inBounds[j], [&] {
       memref::StoreOp::create(b, arith::FPToSIOp::create(b, b.getI8Type(), r),
-                              codes, ValueRange{row, col});
+                              codes, ValueRange{row, cols[j]});
     });
   }
+}
+
+std::pair<Value, Value> gpu_kernels::allocQuantizerBuffers(OpBuilder &b,
+                                                          Location loc,
+                                                          int64_t rows,
+                                                          int64_t d) {
+  // 64-byte aligned, as bufferization's buffers: the GEMV after them reads
+  // the codes in 16-byte pieces.
+  IntegerAttr align = b.getI64IntegerAttr(kBufferAlignment);
+  Value codes = memref::AllocOp::create(
+      b, loc, MemRefType::get({rows, d}, b.getI8Type()), align);
+  Value scales = memref::AllocOp::create(
+      b, loc, MemRefType::get({rows}, b.getF32Type()), align);
+  return {codes, scales};
+}
+
+void gpu_kernels::replaceQuantizerResults(OpBuilder &b, Location loc,
+                                          AbsmaxQuantOp op, Value codes,
+                                          Value scales, int64_t rows,
+                                          int64_t d) {
+  Value codesT = bufferization::ToTensorOp::create(
+      b, loc, RankedTensorType::get({rows, d}, b.getI8Type()), codes,
+      /*restrict=*/true, /*writable=*/true);
+  Value scalesT = bufferization::ToTensorOp::create(
+      b, loc, RankedTensorType::get({rows}, b.getF32Type()), scales,
+      /*restrict=*/true, /*writable=*/true);
+  auto scaleType = cast<RankedTensorType>(op.getScale().getType());
+  if (scaleType.getRank() != 1) {
+    ReassociationIndices all;
+    for (int64_t i = 0; i < scaleType.getRank(); ++i)
+      all.push_back(i);
+    scalesT = tensor::ExpandShapeOp::create(
+        b, loc, scaleType, scalesT, SmallVector<ReassociationIndices>{all});
+  }
+  op.getCodes().replaceAllUsesWith(
+      expandTo(b, loc, codesT, cast<RankedTensorType>(op.getCodes().getType())));
+  op.getScale().replaceAllUsesWith(scalesT);
+  op.erase();
 }
 
 namespace {
@@ -230,11 +269,7 @@ struct LaunchQuantizerKernelPass
       Value in = bufferization::ToBufferOp::create(
           b, loc, MemRefType::get({s.rows, s.d}, f32),
           reshapeTo(b, loc, op.getInput(), {s.rows, s.d}), /*read_only=*/true);
-      IntegerAttr align = b.getI64IntegerAttr(kBufferAlignment);
-      Value codes = memref::AllocOp::create(
-          b, loc, MemRefType::get({s.rows, s.d}, b.getI8Type()), align);
-      Value scales =
-          memref::AllocOp::create(b, loc, MemRefType::get({s.rows}, f32), align);
+      auto [codes, scales] = allocQuantizerBuffers(b, loc, s.rows, s.d);
       auto dim = [&](int64_t v) -> Value {
         return arith::ConstantIndexOp::create(b, loc, v);
       };
@@ -244,24 +279,7 @@ struct LaunchQuantizerKernelPass
                                 gpu::KernelDim3{dim(s.threads), c1, c1},
                                 /*dynamicSharedMemorySize=*/Value(),
                                 ValueRange{in, codes, scales});
-      Value codesT = bufferization::ToTensorOp::create(
-          b, loc, RankedTensorType::get({s.rows, s.d}, b.getI8Type()), codes,
-          /*restrict=*/true, /*writable=*/true);
-      Value scalesT = bufferization::ToTensorOp::create(
-          b, loc, RankedTensorType::get({s.rows}, f32), scales,
-          /*restrict=*/true, /*writable=*/true);
-      auto scaleType = cast<RankedTensorType>(op.getScale().getType());
-      if (scaleType.getRank() != 1) {
-        ReassociationIndices all;
-        for (int64_t d = 0; d < scaleType.getRank(); ++d)
-          all.push_back(d);
-        scalesT = tensor::ExpandShapeOp::create(
-            b, loc, scaleType, scalesT, SmallVector<ReassociationIndices>{all});
-      }
-      op.getCodes().replaceAllUsesWith(expandTo(
-          b, loc, codesT, cast<RankedTensorType>(op.getCodes().getType())));
-      op.getScale().replaceAllUsesWith(scalesT);
-      op.erase();
+      replaceQuantizerResults(b, loc, op, codes, scales, s.rows, s.d);
     }
   }
 };

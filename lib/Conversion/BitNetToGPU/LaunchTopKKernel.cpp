@@ -341,17 +341,22 @@ struct LaunchTopKKernelPass
     llvm::StringMap<gpu::GPUFuncOp> kernels;
     // Quantizer parameters of fused kernels: one kernel each.
     std::map<std::tuple<int64_t, double, int, int>, int> quantIds;
-    for (auto [op, s] : sites) {
+    for (auto &site : sites) {
+      TopKSparsifyOp op = site.first;
+      const TopKShape &s = site.second;
       // An absmax quantizer as the only user (a4.8's output projection
       // input): the kernel quantizes the kept row itself.
       AbsmaxQuantOp quantOp;
       std::optional<QuantPrologue> quant;
-      if (op->hasOneUse())
-        if (auto user = dyn_cast<AbsmaxQuantOp>(*op->user_begin()))
-          if ((quant = prologueOf(user)) && !quant->mean)
+      if (op->hasOneUse()) {
+        if (auto user = dyn_cast<AbsmaxQuantOp>(*op->user_begin())) {
+          quant = prologueOf(user);
+          if (quant && !quant->mean)
             quantOp = user;
           else
             quant.reset();
+        }
+      }
       std::string name = ("topk_m" + Twine(s.rows) + "_d" + Twine(s.d) +
                           "_k" + Twine(s.kept))
                              .str();
@@ -382,32 +387,9 @@ struct LaunchTopKKernelPass
             /*dynamicSharedMemorySize=*/Value(), args);
       };
       if (quant) {
-        auto codesType = MemRefType::get({s.rows, s.d}, b.getI8Type());
-        auto scalesType = MemRefType::get({s.rows}, f32);
-        // 64-byte aligned, as bufferization's buffers: the GEMV after it
-        // reads the codes in 16-byte pieces.
-        IntegerAttr align = b.getI64IntegerAttr(kBufferAlignment);
-        Value codes = memref::AllocOp::create(b, loc, codesType, align);
-        Value scales = memref::AllocOp::create(b, loc, scalesType, align);
+        auto [codes, scales] = allocQuantizerBuffers(b, loc, s.rows, s.d);
         launch(ValueRange{in, codes, scales});
-        Value codesT = bufferization::ToTensorOp::create(
-            b, loc, RankedTensorType::get({s.rows, s.d}, b.getI8Type()), codes,
-            /*restrict=*/true, /*writable=*/true);
-        Value scalesT = bufferization::ToTensorOp::create(
-            b, loc, RankedTensorType::get({s.rows}, f32), scales,
-            /*restrict=*/true, /*writable=*/true);
-        auto scaleType = cast<RankedTensorType>(quantOp.getScale().getType());
-        if (scaleType.getRank() != 1) {
-          ReassociationIndices all;
-          for (int64_t d = 0; d < scaleType.getRank(); ++d)
-            all.push_back(d);
-          scalesT = tensor::ExpandShapeOp::create(
-              b, loc, scaleType, scalesT, SmallVector<ReassociationIndices>{all});
-        }
-        quantOp.getCodes().replaceAllUsesWith(expandTo(
-            b, loc, codesT, cast<RankedTensorType>(quantOp.getCodes().getType())));
-        quantOp.getScale().replaceAllUsesWith(scalesT);
-        quantOp.erase();
+        replaceQuantizerResults(b, loc, quantOp, codes, scales, s.rows, s.d);
         op.erase();
         continue;
       }
