@@ -48,11 +48,9 @@ struct CachedAttentionLowering : OpConversionPattern<CachedAttentionOp> {
         e.push_back(b.getAffineDimExpr(i));
       return e;
     };
-    auto empty = [&](ArrayRef<int64_t> shape) -> Value {
-      return tensor::EmptyOp::create(b, loc, shape, f32);
-    };
     auto filled = [&](ArrayRef<int64_t> shape, double v) -> Value {
-      return linalg::FillOp::create(b, loc, f32Const(b, loc, v), empty(shape))
+      Value init = tensor::EmptyOp::create(b, loc, shape, f32);
+      return linalg::FillOp::create(b, loc, f32Const(b, loc, v), init)
           .getResult(0);
     };
 
@@ -81,20 +79,13 @@ struct CachedAttentionLowering : OpConversionPattern<CachedAttentionOp> {
     // Keys and values of all N positions: [1, KVH, C + S, D], cache first.
     auto joined = [&](Value cache, Value fresh) -> Value {
       auto type = cast<RankedTensorType>(cache.getType());
-      if (!type.getElementType().isF32()) {
-        auto id = AffineMap::getMultiDimIdentityMap(4, ctx);
-        cache = linalg::GenericOp::create(
-                    b, loc, TypeRange{RankedTensorType::get(type.getShape(), f32)},
-                    ValueRange{cache}, ValueRange{empty(type.getShape())},
-                    SmallVector<AffineMap>{id, id},
-                    SmallVector<utils::IteratorType>(4, par),
-                    [&](OpBuilder &nb, Location nl, ValueRange a) {
-                      linalg::YieldOp::create(
-                          nb, nl,
-                          Value(arith::ExtFOp::create(nb, nl, f32, a[0])));
-                    })
-                    .getResult(0);
-      }
+      if (!type.getElementType().isF32())
+        cache = mapElementwise(b, loc, cache, ValueRange{cache}, {f32},
+                               [&](OpBuilder &nb, Location nl, ValueRange a) {
+                                 return SmallVector<Value>{
+                                     arith::ExtFOp::create(nb, nl, f32, a[0])};
+                               })
+                    .front();
       return tensor::ConcatOp::create(
           b, loc, RankedTensorType::get({1, KVH, N, D}, f32), 2,
           ValueRange{cache, fresh});
@@ -115,12 +106,9 @@ struct CachedAttentionLowering : OpConversionPattern<CachedAttentionOp> {
                                             ValueRange{});
     start = arith::IndexCastOp::create(b, loc, b.getIndexType(), start);
     float scale = op.getScale().convertToFloat();
-    auto id4 = AffineMap::getMultiDimIdentityMap(4, ctx);
     Value masked =
-        linalg::GenericOp::create(
-            b, loc, TypeRange{scores.getType()}, ValueRange{scores},
-            ValueRange{empty({1, H, S, N})}, SmallVector<AffineMap>{id4, id4},
-            SmallVector<utils::IteratorType>(4, par),
+        mapElementwise(
+            b, loc, scores, ValueRange{scores}, {f32},
             [&](OpBuilder &nb, Location nl, ValueRange a) {
               Value i = linalg::IndexOp::create(nb, nl, 2);
               Value u = linalg::IndexOp::create(nb, nl, 3);
@@ -140,14 +128,15 @@ struct CachedAttentionLowering : OpConversionPattern<CachedAttentionOp> {
               Value negInf = arith::ConstantOp::create(
                   nb, nl,
                   nb.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
-              linalg::YieldOp::create(
-                  nb, nl, Value(arith::SelectOp::create(nb, nl, visible, s, negInf)));
+              return SmallVector<Value>{
+                  arith::SelectOp::create(nb, nl, visible, s, negInf)};
             })
-            .getResult(0);
+            .front();
 
     // Softmax over u: max, exp (0 for -inf), sum, division.
     SmallVector<AffineExpr> r = dims(4);
     AffineMap rowMap = AffineMap::get(4, 0, {r[0], r[1], r[2]}, ctx);
+    AffineMap id4 = AffineMap::getMultiDimIdentityMap(4, ctx);
     SmallVector<utils::IteratorType> rowIts{par, par, par, red};
     auto rowReduce = [&](Value in, double init, auto combine) -> Value {
       return linalg::GenericOp::create(
@@ -159,16 +148,12 @@ struct CachedAttentionLowering : OpConversionPattern<CachedAttentionOp> {
                  })
           .getResult(0);
     };
+    // fn(x, the row's value) for each element.
     auto byRow = [&](Value in, Value row, auto fn) -> Value {
-      return linalg::GenericOp::create(
-                 b, loc, TypeRange{in.getType()}, ValueRange{in, row},
-                 ValueRange{empty({1, H, S, N})},
-                 SmallVector<AffineMap>{id4, rowMap, id4},
-                 SmallVector<utils::IteratorType>(4, par),
-                 [&](OpBuilder &nb, Location nl, ValueRange a) {
-                   linalg::YieldOp::create(nb, nl, fn(nb, nl, a[0], a[1]));
-                 })
-          .getResult(0);
+      return mapWithPerToken(b, loc, ValueRange{in}, ValueRange{row}, f32,
+                             [&](OpBuilder &nb, Location nl, ValueRange a) {
+                               return SmallVector<Value>{fn(nb, nl, a[0], a[1])};
+                             });
     };
     Value mx = rowReduce(masked, -std::numeric_limits<double>::infinity(),
                          [](OpBuilder &nb, Location nl, Value x, Value acc) {
