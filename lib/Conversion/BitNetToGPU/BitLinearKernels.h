@@ -16,7 +16,10 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
+#include <map>
 #include <optional>
+#include <string>
+#include <tuple>
 
 namespace mlir::bitnet::gpu_kernels {
 
@@ -109,6 +112,15 @@ gpu::GPUFuncOp buildLayerKernel(gpu::GPUModuleOp gpuModule, Location loc,
                                 const LaunchShape &launch,
                                 bool byteWeights = false);
 
+/// |v| of an f32 by clearing the sign bit (math.absf would become a
+/// libdevice call, which ptxas cannot resolve without libdevice linked).
+Value absBySignBit(ImplicitLocOpBuilder &b, Value v);
+
+/// An activation code: clip(roundeven(v), lo, hi) as i8, the reference's
+/// roundClampToI8 (llvm.rint in the default rounding mode is one cvt.rni;
+/// math.roundeven would become a libdevice call).
+Value roundClampCode(ImplicitLocOpBuilder &b, Value v, Value lo, Value hi);
+
 /// The absmax quantizer of one row that a block holds in registers, as
 /// bitnet.absmax_quant defines it: `values[j]` (taking part where
 /// `inBounds[j]`) belongs at column `cols[j]` of `row`. The block maximum
@@ -121,6 +133,18 @@ void buildBlockAbsmaxQuantize(ImplicitLocOpBuilder &b, ArrayRef<Value> values,
                               Value row, Value warpMax, int64_t warps,
                               Value codes, Value scales,
                               const QuantPrologue &q);
+
+/// Numbers the distinct quantizer parameters (bits, eps and its forms) a
+/// pass meets, in order: kernels of one shape but other parameters get
+/// another name.
+class QuantizerVariants {
+public:
+  /// "" for the first parameters met, "_<n>" for the n-th other ones.
+  std::string suffix(const QuantPrologue &q);
+
+private:
+  std::map<std::tuple<bool, int64_t, double, int, int>, int> ids;
+};
 
 /// For a kernel that quantizes `op`'s rows itself: 64-byte aligned buffers
 /// for its codes [rows, d] i8 and scales [rows] f32, allocated at `b`.

@@ -670,13 +670,7 @@ void buildQuantPrologue(ImplicitLocOpBuilder &b, Value x, Value codes,
       b.setInsertionPointToStart(loop.getBody());
       Value v = memref::LoadOp::create(b, x,
                                        ValueRange{idx(m), loop.getInductionVar()});
-      // |v| by clearing the sign bit (math.absf would become a libdevice
-      // call, which ptxas cannot resolve without libdevice linked).
-      Value a = arith::BitcastOp::create(
-          b, f32,
-          arith::AndIOp::create(
-              b, arith::BitcastOp::create(b, b.getI32Type(), v),
-              arith::ConstantIntOp::create(b, b.getI32Type(), 0x7fffffff)));
+      Value a = absBySignBit(b, v);
       Value acc = loop.getRegionIterArgs()[0];
       Value next = q.mean ? Value(arith::AddFOp::create(
                                 b, acc, arith::ExtFOp::create(b, f64, a)))
@@ -751,12 +745,8 @@ void buildQuantPrologue(ImplicitLocOpBuilder &b, Value x, Value codes,
     Value k = loop.getInductionVar();
     Value v = arith::MulFOp::create(
         b, memref::LoadOp::create(b, x, ValueRange{idx(m), k}), mult);
-    // Round half to even: llvm.rint in the default rounding mode, one
-    // cvt.rni (math.roundeven would become a libdevice call).
-    Value r = LLVM::RintOp::create(b, v);
-    r = arith::MinimumFOp::create(b, arith::MaximumFOp::create(b, r, loV), hiV);
-    memref::StoreOp::create(b, arith::FPToSIOp::create(b, b.getI8Type(), r),
-                            codes, ValueRange{idx(m), k});
+    memref::StoreOp::create(b, roundClampCode(b, v, loV, hiV), codes,
+                            ValueRange{idx(m), k});
   }
   gpu::BarrierOp::create(b);
 }
@@ -1135,4 +1125,19 @@ gpu::GPUFuncOp gpu_kernels::buildLayerKernel(gpu::GPUModuleOp gpuModule,
               out, s, launch, prologue);
   gpu::ReturnOp::create(b);
   return kernel;
+}
+
+Value gpu_kernels::absBySignBit(ImplicitLocOpBuilder &b, Value v) {
+  Type i32 = b.getI32Type();
+  return arith::BitcastOp::create(
+      b, b.getF32Type(),
+      arith::AndIOp::create(b, arith::BitcastOp::create(b, i32, v),
+                            arith::ConstantIntOp::create(b, i32, 0x7fffffff)));
+}
+
+Value gpu_kernels::roundClampCode(ImplicitLocOpBuilder &b, Value v, Value lo,
+                                  Value hi) {
+  Value r = LLVM::RintOp::create(b, v);
+  r = arith::MinimumFOp::create(b, arith::MaximumFOp::create(b, r, lo), hi);
+  return arith::FPToSIOp::create(b, b.getI8Type(), r);
 }

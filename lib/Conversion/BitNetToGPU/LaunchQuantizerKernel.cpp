@@ -29,8 +29,6 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <algorithm>
-#include <map>
-#include <tuple>
 
 namespace mlir::bitnet {
 #define GEN_PASS_DEF_BITNETLAUNCHQUANTIZERKERNEL
@@ -123,7 +121,6 @@ void gpu_kernels::buildBlockAbsmaxQuantize(
     ImplicitLocOpBuilder &b, ArrayRef<Value> values, ArrayRef<Value> inBounds,
     ArrayRef<Value> cols, Value row, Value warpMax, int64_t warps, Value codes,
     Value scales, const QuantPrologue &q) {
-  Type i32 = b.getI32Type(), f32 = b.getF32Type();
   auto idx = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, v);
   };
@@ -137,16 +134,10 @@ void gpu_kernels::buildBlockAbsmaxQuantize(
   Value lane = arith::RemUIOp::create(b, tid, idx(kWarp));
   Value warp = arith::DivUIOp::create(b, tid, idx(kWarp));
   Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
-  Value absMask = arith::ConstantIntOp::create(b, i32, 0x7fffffff);
   Value localMax = zero;
-  for (auto [v, in] : llvm::zip(values, inBounds)) {
-    // |v| by clearing the sign bit.
-    Value a = arith::BitcastOp::create(
-        b, f32,
-        arith::AndIOp::create(b, arith::BitcastOp::create(b, i32, v), absMask));
+  for (auto [v, in] : llvm::zip(values, inBounds))
     localMax = arith::MaximumFOp::create(
-        b, localMax, arith::SelectOp::create(b, in, a, zero));
-  }
+        b, localMax, arith::SelectOp::create(b, in, absBySignBit(b, v), zero));
   for (int32_t offset = kWarp / 2; offset > 0; offset /= 2) {
     auto shuffle = gpu::ShuffleOp::create(b, localMax, offset, int32_t(kWarp),
                                           gpu::ShuffleMode::XOR);
@@ -165,19 +156,23 @@ void gpu_kernels::buildBlockAbsmaxQuantize(
   Value mult = multScale.first, scale = multScale.second;
   ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, idx(0)),
          [&] { memref::StoreOp::create(b, scale, scales, ValueRange{row}); });
-  // codes = clip(roundeven(x * mult), -Q - 1, Q): the reference's
-  // roundClampToI8 (rint: round half to even in the default mode).
-  double hi = double((int64_t(1) << (q.bits - 1)) - 1), lo = -hi - 1;
+  // codes = clip(roundeven(x * mult), -Q - 1, Q).
+  double hi = double(maxSignedCode(q.bits)), lo = -hi - 1;
   Value loV = arith::ConstantOp::create(b, b.getF32FloatAttr(float(lo)));
   Value hiV = arith::ConstantOp::create(b, b.getF32FloatAttr(float(hi)));
   for (size_t j = 0; j < values.size(); ++j) {
-    Value r = LLVM::RintOp::create(b, arith::MulFOp::create(b, values[j], mult));
-    r = arith::MinimumFOp::create(b, arith::MaximumFOp::create(b, r, loV), hiV);
+    Value code = roundClampCode(b, arith::MulFOp::create(b, values[j], mult),
+                                loV, hiV);
     ifThen(inBounds[j], [&] {
-      memref::StoreOp::create(b, arith::FPToSIOp::create(b, b.getI8Type(), r),
-                              codes, ValueRange{row, cols[j]});
+      memref::StoreOp::create(b, code, codes, ValueRange{row, cols[j]});
     });
   }
+}
+
+std::string QuantizerVariants::suffix(const QuantPrologue &q) {
+  auto key = std::make_tuple(q.mean, q.bits, q.eps, int(q.mode), int(q.form));
+  int id = ids.try_emplace(key, int(ids.size())).first->second;
+  return id ? "_" + std::to_string(id) : "";
 }
 
 std::pair<Value, Value> gpu_kernels::allocQuantizerBuffers(OpBuilder &b,
@@ -253,13 +248,10 @@ struct LaunchQuantizerKernelPass
     gpu::GPUModuleOp gpuModule = getOrCreateKernelModule(module);
     Type f32 = Float32Type::get(&getContext());
     llvm::StringMap<gpu::GPUFuncOp> kernels;
-    std::map<std::tuple<int64_t, double, int, int>, int> quantIds;
+    QuantizerVariants variants;
     for (auto [op, s, q] : sites) {
-      auto key = std::make_tuple(q.bits, q.eps, int(q.mode), int(q.form));
-      auto [it, added] = quantIds.try_emplace(key, int(quantIds.size()));
       std::string name = ("absmax" + Twine(q.bits) + "_m" + Twine(s.rows) +
-                          "_d" + Twine(s.d) +
-                          (it->second ? "_" + Twine(it->second) : Twine()))
+                          "_d" + Twine(s.d) + variants.suffix(q))
                              .str();
       gpu::GPUFuncOp &kernel = kernels[name];
       if (!kernel)

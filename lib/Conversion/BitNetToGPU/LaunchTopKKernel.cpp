@@ -26,9 +26,6 @@
 
 #include "llvm/ADT/StringMap.h"
 
-#include <map>
-#include <tuple>
-
 namespace mlir::bitnet {
 #define GEN_PASS_DEF_BITNETLAUNCHTOPKKERNEL
 #include "bitnet/Conversion/Passes.h.inc"
@@ -339,8 +336,7 @@ struct LaunchTopKKernelPass
     gpu::GPUModuleOp gpuModule = getOrCreateKernelModule(module);
     Type f32 = Float32Type::get(&getContext());
     llvm::StringMap<gpu::GPUFuncOp> kernels;
-    // Quantizer parameters of fused kernels: one kernel each.
-    std::map<std::tuple<int64_t, double, int, int>, int> quantIds;
+    QuantizerVariants variants;
     for (auto &site : sites) {
       TopKSparsifyOp op = site.first;
       const TopKShape &s = site.second;
@@ -360,13 +356,8 @@ struct LaunchTopKKernelPass
       std::string name = ("topk_m" + Twine(s.rows) + "_d" + Twine(s.d) +
                           "_k" + Twine(s.kept))
                              .str();
-      if (quant) {
-        auto key = std::make_tuple(quant->bits, quant->eps, int(quant->mode),
-                                   int(quant->form));
-        auto [it, added] = quantIds.try_emplace(key, int(quantIds.size()));
-        name += "_absmax" + std::to_string(quant->bits) +
-                (it->second ? "_" + std::to_string(it->second) : "");
-      }
+      if (quant)
+        name += "_absmax" + std::to_string(quant->bits) + variants.suffix(*quant);
       gpu::GPUFuncOp &kernel = kernels[name];
       if (!kernel)
         kernel = buildTopKKernel(gpuModule, op.getLoc(), name, s, quant);
