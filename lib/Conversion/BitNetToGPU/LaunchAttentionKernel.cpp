@@ -382,7 +382,23 @@ gpu::GPUFuncOp buildAttentionKernel(gpu::GPUModuleOp gpuModule, Location loc,
 /// The cache operand as the kernel reads it: a slice [i, 0, 0:KVH, 0:C,
 /// 0:D] of a [N, 1, KVH, R, D] tensor (the importer's form) is its source
 /// and i; anything else is itself as [1, 1, KVH, C, D] and 0.
-std::pair<Value, int64_t> cacheSource(OpBuilder &b, Location loc, Value cache) {
+struct CacheSource {
+  Value tensor;
+  int64_t index = 0;
+  RankedTensorType type; ///< [N, 1, KVH, R, D]
+  bool isSlice = false;
+
+  /// The tensor in `type` (expanded where it is not a slice's source).
+  Value materialize(OpBuilder &b, Location loc) const {
+    if (isSlice)
+      return tensor;
+    return tensor::ExpandShapeOp::create(
+        b, loc, type, tensor,
+        SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}, {4}});
+  }
+};
+
+CacheSource cacheSource(Value cache) {
   auto type = cast<RankedTensorType>(cache.getType());
   if (auto slice = cache.getDefiningOp<tensor::ExtractSliceOp>()) {
     auto src = cast<RankedTensorType>(slice.getSource().getType());
@@ -396,15 +412,12 @@ std::pair<Value, int64_t> cacheSource(OpBuilder &b, Location loc, Value cache) {
         sizes[0] == 1 && sizes[1] == 1 && sizes[2] == src.getShape()[2] &&
         sizes[4] == src.getShape()[4] && type.getShape()[1] == sizes[2] &&
         type.getShape()[2] == sizes[3])
-      return {slice.getSource(), offs[0]};
+      return {slice.getSource(), offs[0], src, /*isSlice=*/true};
   }
   SmallVector<int64_t> shape{1};
   llvm::append_range(shape, type.getShape());
-  auto expanded = RankedTensorType::get(shape, type.getElementType());
-  Value v = tensor::ExpandShapeOp::create(
-      b, loc, expanded, cache,
-      SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}, {4}});
-  return {v, 0};
+  return {cache, 0, RankedTensorType::get(shape, type.getElementType()),
+          /*isSlice=*/false};
 }
 
 struct LaunchAttentionKernelPass
@@ -423,12 +436,11 @@ struct LaunchAttentionKernelPass
     for (CachedAttentionOp op : ops) {
       OpBuilder b(op);
       Location loc = op.getLoc();
-      auto [kSrc, kIndex] = cacheSource(b, loc, op.getKCache());
-      auto [vSrc, vIndex] = cacheSource(b, loc, op.getVCache());
-      auto srcType = cast<RankedTensorType>(kSrc.getType());
-      if (srcType != vSrc.getType())
+      CacheSource kSrc = cacheSource(op.getKCache());
+      CacheSource vSrc = cacheSource(op.getVCache());
+      if (kSrc.type != vSrc.type)
         continue;
-      std::optional<AttentionShape> s = shapeOf(op, srcType);
+      std::optional<AttentionShape> s = shapeOf(op, kSrc.type);
       if (!s)
         continue;
       std::string name =
@@ -462,7 +474,8 @@ struct LaunchAttentionKernelPass
           gpu::KernelDim3{dim(kThreads), c1, c1},
           /*dynamicSharedMemorySize=*/Value(),
           ValueRange{buffer(op.getQ()), buffer(op.getK()), buffer(op.getV()),
-                     buffer(kSrc), dim(kIndex), buffer(vSrc), dim(vIndex),
+                     buffer(kSrc.materialize(b, loc)), dim(kSrc.index),
+                     buffer(vSrc.materialize(b, loc)), dim(vSrc.index),
                      buffer(op.getStart()), scale, out});
       Value result = bufferization::ToTensorOp::create(
           b, loc, qType, out, /*restrict=*/true, /*writable=*/true);

@@ -870,18 +870,7 @@ llvm::Expected<bool> GraphImporter::importCachedPV(int layer) {
   Value vc = cacheSlice(layer, /*isValue=*/true, kvHeads, headDim);
   cache.newKV.push_back(cacheRows(vNew));
 
-  // out[0, h, i, d] = newPart[0, h, i, d] + sum_j Pc[0, h, i, j] Vc[0, h/rep, j, d]
-  AffineExpr h = b.getAffineDimExpr(1), i = b.getAffineDimExpr(2),
-             d = b.getAffineDimExpr(3), j = b.getAffineDimExpr(4),
-             zero = b.getAffineDimExpr(0); // the batch of 1
-  // Columns j >= start have probability 0: the CPU kernel (attn_pv_cached)
-  // skips them, exactly (the cache holds finite values).
-  Value cachedOut = cachedContraction(
-      pc, vc, bosPlaneSlice(layer, /*isValue=*/true), kvQuantizerOf(vNew),
-      AffineMap::get(5, 0, {zero, h, i, j}, ctx),
-      AffineMap::get(5, 0, {zero, h.floorDiv(rep), j, d}, ctx),
-      AffineMap::get(5, 0, {zero, h, i, d}, ctx), newPart.shape(),
-      "attn_pv_cached");
+  // The whole layer as one op (the ops built for it so far fold away).
   if (auto at = cache.pathLayer.find(name);
       at != cache.pathLayer.end() && at->second == layer) {
     CachedStep::FusedLayer &f = cache.fused[layer];
@@ -896,6 +885,19 @@ llvm::Expected<bool> GraphImporter::importCachedPV(int layer) {
       return true;
     }
   }
+
+  // out[0, h, i, d] = newPart[0, h, i, d] + sum_j Pc[0, h, i, j] Vc[0, h/rep, j, d]
+  AffineExpr h = b.getAffineDimExpr(1), i = b.getAffineDimExpr(2),
+             d = b.getAffineDimExpr(3), j = b.getAffineDimExpr(4),
+             zero = b.getAffineDimExpr(0); // the batch of 1
+  // Columns j >= start have probability 0: the CPU kernel (attn_pv_cached)
+  // skips them, exactly (the cache holds finite values).
+  Value cachedOut = cachedContraction(
+      pc, vc, bosPlaneSlice(layer, /*isValue=*/true), kvQuantizerOf(vNew),
+      AffineMap::get(5, 0, {zero, h, i, j}, ctx),
+      AffineMap::get(5, 0, {zero, h.floorDiv(rep), j, d}, ctx),
+      AffineMap::get(5, 0, {zero, h, i, d}, ctx), newPart.shape(),
+      "attn_pv_cached");
   Tensor cachedT{cast<RankedTensorType>(cachedOut.getType()), cachedOut,
                  std::nullopt};
   auto sum = elementwise(
