@@ -1,7 +1,7 @@
 //===- kernels.cpp - Ternary GEMV/GEMM kernels vs the DRAM read bound -----===//
 //
 // bitnet-bench-kernels: measures, in one run on this machine,
-//   - DRAM read bandwidth (a 1 GiB buffer summed with AVX-512 / SSE, 1 thread
+//   - DRAM read bandwidth (a 1 GiB buffer summed with AVX-512 / AVX2, 1 thread
 //     and all threads; the best of several passes),
 //   - the runtime's BitLinear kernel (what compiled models call) at the
 //     BitNet b1.58 2B4T shapes, M = 1 (decode GEMV) and M = 16 (a prefill
@@ -59,6 +59,21 @@ __attribute__((target("avx512f"))) uint64_t sumAvx512(const uint64_t *p,
       _mm512_add_epi64(_mm512_add_epi64(a, b), _mm512_add_epi64(c, d)));
 }
 
+__attribute__((target("avx2"))) uint64_t sumAvx2(const uint64_t *p, size_t n) {
+  __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+  for (size_t i = 0; i + 16 <= n; i += 16) {
+    const __m256i *v = reinterpret_cast<const __m256i *>(p + i);
+    a = _mm256_add_epi64(a, _mm256_load_si256(v));
+    b = _mm256_add_epi64(b, _mm256_load_si256(v + 1));
+    c = _mm256_add_epi64(c, _mm256_load_si256(v + 2));
+    d = _mm256_add_epi64(d, _mm256_load_si256(v + 3));
+  }
+  alignas(32) uint64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i *>(lanes),
+                     _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d)));
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+
 uint64_t sumPortable(const uint64_t *p, size_t n) {
   uint64_t s = 0;
   for (size_t i = 0; i < n; ++i)
@@ -68,7 +83,7 @@ uint64_t sumPortable(const uint64_t *p, size_t n) {
 
 /// GB/s reading `bytes` with `threads` threads, best of `passes`.
 double readBandwidth(const uint64_t *buf, size_t bytes, int threads, int passes,
-                     bool avx512) {
+                     bool avx512, bool avx2) {
   size_t words = bytes / 8;
   double best = 0;
   volatile uint64_t sink = 0;
@@ -79,7 +94,9 @@ double readBandwidth(const uint64_t *buf, size_t bytes, int threads, int passes,
     for (int t = 0; t < threads; ++t)
       ts.emplace_back([&, t] {
         size_t b = words * t / threads / 32 * 32, e = words * (t + 1) / threads / 32 * 32;
-        partial[t] = avx512 ? sumAvx512(buf + b, e - b) : sumPortable(buf + b, e - b);
+        partial[t] = avx512 ? sumAvx512(buf + b, e - b)
+                     : avx2 ? sumAvx2(buf + b, e - b)
+                            : sumPortable(buf + b, e - b);
       });
     for (auto &t : ts)
       t.join();
@@ -351,6 +368,7 @@ void benchAttention(int64_t context, int threads) {
 int main(int argc, char **argv) {
   int threadsAll = bitnet_rt::kernelThreads();
   bool avx512 = bitnet_rt::hostCpuFeatures().count("avx512f");
+  bool avx2 = bitnet_rt::hostCpuFeatures().count("avx2");
   size_t bufBytes = size_t(1) << 30;
   struct Sparsity {
     std::string label;
@@ -397,12 +415,10 @@ int main(int argc, char **argv) {
   uint64_t *buf = static_cast<uint64_t *>(std::aligned_alloc(64, bufBytes));
   for (size_t i = 0; i < bufBytes / 8; ++i)
     buf[i] = i * 0x9e3779b97f4a7c15ull;
-  double bw1 = readBandwidth(buf, bufBytes, 1, 5, avx512);
-  double bwAll = readBandwidth(buf, bufBytes, threadsAll, 5, avx512);
+  double bw1 = readBandwidth(buf, bufBytes, 1, 5, avx512, avx2);
+  double bwAll = readBandwidth(buf, bufBytes, threadsAll, 5, avx512, avx2);
   std::free(buf);
-  const char *kernel = bitnet_rt::selectedKernel() == bitnet_rt::KernelKind::AVX512VNNI
-                           ? "avx512-vnni"
-                           : "portable";
+  const char *kernel = bitnet_rt::kernelName(bitnet_rt::selectedKernel());
   std::printf("DRAM read bandwidth: %.2f GB/s (1 thread), %.2f GB/s (%d "
               "threads); kernel: %s\n",
               bw1, bwAll, threadsAll, kernel);

@@ -409,7 +409,7 @@ void attnScoresCached(BitnetUnrankedMemRef *qm, const Cache &k,
   int64_t heads = q.sizes[1], seq = q.sizes[2], dim = q.sizes[3];
   int64_t kvHeads = k.v.sizes[1], rep = heads / kvHeads;
   int64_t start = startOf(sm, k.v.sizes[2]);
-  if (selectedKernel() != KernelKind::Portable && dim % 16 == 0 &&
+  if (selectedKernel() == KernelKind::AVX512VNNI && dim % 16 == 0 &&
       dim <= kMaxDim) {
     int64_t blocks = (start + kBlockRows - 1) / kBlockRows;
     parallelFor(kvHeads * blocks, grainFor(rep * seq * kBlockRows * dim),
@@ -447,7 +447,7 @@ void attnPVCached(BitnetUnrankedMemRef *pm, const Cache &v,
   int64_t heads = p.sizes[1], seq = p.sizes[2], dim = o.sizes[3];
   int64_t kvHeads = v.v.sizes[1], rep = heads / kvHeads;
   int64_t start = startOf(sm, v.v.sizes[2]);
-  if (selectedKernel() != KernelKind::Portable && dim % 16 == 0) {
+  if (selectedKernel() == KernelKind::AVX512VNNI && dim % 16 == 0) {
     int64_t parts = (dim + kPVColumns - 1) / kPVColumns;
     parallelFor(kvHeads * parts, grainFor(rep * seq * start * kPVColumns),
                 [&](int64_t w0, int64_t w1) {

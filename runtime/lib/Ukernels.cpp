@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "bitnet/Runtime/Ukernels.h"
+#include "Avx2Ukernels.h"
+#include "BitLinearRows.h"
 #include "KernelSupport.h"
 #include "bitnet/Runtime/CpuFeatures.h"
 
@@ -166,7 +168,7 @@ void portableRows(const int8_t *x, int64_t rows, int64_t xStride,
   }
 }
 
-constexpr int64_t kBlock = 64; // packed bytes per vector
+constexpr int64_t kBlock = kPlanePad; // packed bytes per vector
 
 /// The bytes of the 64-byte block at packed byte q that lie before kq.
 inline __mmask64 blockMask(int64_t kq, int64_t q) {
@@ -195,33 +197,6 @@ vnniBlock(const int8_t *planes, int64_t m0, int64_t kqPad,
         acc[b][r][j] = _mm512_dpbusd_epi32(acc[b][r][j], v[b][j], xv);
     }
 }
-
-/// The weight rows a tile computes: rows n .. n + NB of a dense call, or
-/// the listed rows (and the gate deciding each output) of a gated one. The
-/// dense form keeps its addresses affine, which the prefetch and loads need
-/// to run as fast as they did before gating existed (measured: an index
-/// list costs the dense M = 1 kernel 1.3-1.7x).
-struct DenseRows {
-  int64_t n;
-  const float *gate = nullptr; // a gated call with most rows open
-  int64_t gateStride = 0;
-  /// Rows ahead whose bytes the tile prefetches (0: none), and the end of
-  /// the rows that may be prefetched.
-  int64_t ahead = 0, end = 0;
-  int64_t row(int b) const { return n + b; }
-  bool open(int64_t m, int64_t r) const {
-    return !gate || gate[m * gateStride + r] > 0.0f;
-  }
-};
-struct GatedRows {
-  const int64_t *idx;
-  const float *gate;
-  int64_t gateStride;
-  int64_t row(int b) const { return idx[b]; }
-  bool open(int64_t m, int64_t n) const {
-    return gate[m * gateStride + n] > 0.0f;
-  }
-};
 
 /// NB weight rows x RB activation rows, one accumulator per (row, row, j)
 /// so the dot-product chains are independent.
@@ -390,9 +365,6 @@ BITNET_VNNI inline void vnniTile1x16(const int8_t *planes, const int32_t *sums,
 /// rows stream from DRAM and vnniTile's prefetched 4-row tiles stay).
 constexpr int64_t kSmallRowBytes = 128;
 
-/// Gated rows prefetched ahead of the tile being computed (8 / 16 / 32
-/// measured alike; 16 chosen).
-constexpr int64_t kGatedLookahead = 16;
 /// Dense decode: besides the tile's own lines up front, the rows two tiles
 /// ahead are prefetched a line per 64-byte step (paired runs, 2B4T shapes
 /// from DRAM: QKV on 2 threads 162-176 -> 124-164 us, gate on 1 thread
@@ -639,15 +611,45 @@ void f32Portable(const float *x, int64_t rows, int64_t xStride, const float *w,
 
 KernelKind bitnet_rt::selectedKernel() {
   static KernelKind kind = [] {
-    if (const char *env = std::getenv("BITNET_UKERNEL"))
+    std::set<std::string> host = hostCpuFeatures();
+    bool vnni = host.count("avx512vnni") && host.count("avx512bw");
+    bool avx2 = host.count("avx2") && host.count("fma");
+    // BITNET_UKERNEL picks a lower tier (benchmarks, tests); never one the
+    // CPU lacks.
+    if (const char *env = std::getenv("BITNET_UKERNEL")) {
       if (std::strcmp(env, "portable") == 0)
         return KernelKind::Portable;
-    std::set<std::string> host = hostCpuFeatures();
-    return host.count("avx512vnni") && host.count("avx512bw")
-               ? KernelKind::AVX512VNNI
-               : KernelKind::Portable;
+      if (std::strcmp(env, "avx2") == 0 && avx2)
+        return KernelKind::AVX2;
+    }
+    return vnni ? KernelKind::AVX512VNNI
+                : avx2 ? KernelKind::AVX2 : KernelKind::Portable;
   }();
   return kind;
+}
+
+std::vector<KernelKind> bitnet_rt::availableKernels() {
+  std::set<std::string> host = hostCpuFeatures();
+  std::vector<KernelKind> kinds{KernelKind::Portable};
+  if (host.count("avx2") && host.count("fma"))
+    kinds.push_back(KernelKind::AVX2);
+  if (host.count("avx512vnni") && host.count("avx512bw"))
+    kinds.push_back(KernelKind::AVX512VNNI);
+  return kinds;
+}
+
+const char *bitnet_rt::kernelName(KernelKind kind) {
+  switch (kind) {
+  case KernelKind::Auto:
+    return "auto";
+  case KernelKind::Portable:
+    return "portable";
+  case KernelKind::AVX512VNNI:
+    return "avx512-vnni";
+  case KernelKind::AVX2:
+    return "avx2";
+  }
+  return "?";
 }
 
 int bitnet_rt::kernelThreads() { return pool().size(); }
@@ -692,6 +694,19 @@ static BITNET_VNNI int32_t splitPlanes(const int8_t *xr, int64_t kq, int8_t *pla
   return s;
 }
 
+/// splitPlanes without vector instructions (once per activation row; the
+/// AVX2 kernels' planes).
+static int32_t splitPlanesScalar(const int8_t *xr, int64_t kq, int8_t *planes,
+                                 int64_t kqPad) {
+  int32_t s = 0;
+  for (int64_t q = 0; q < kq; ++q)
+    for (int j = 0; j < 4; ++j) {
+      planes[j * kqPad + q] = xr[4 * q + j];
+      s += xr[4 * q + j];
+    }
+  return s;
+}
+
 namespace {
 /// The 2-bit BitLinear over output rows [0, count): all rows, or with
 /// `gated`, the rows it lists.
@@ -714,12 +729,19 @@ void bitlinearRows(const int8_t *x, int64_t rows, int64_t xStride,
   int64_t kqPad = (kq + kBlock - 1) / kBlock * kBlock;
   std::vector<int8_t> planes(size_t(rows * 4 * kqPad), 0);
   std::vector<int32_t> sums(size_t(rows), 0);
-  for (int64_t m = 0; m < rows; ++m)
-    sums[size_t(m)] = splitPlanes(x + m * xStride, kq,
-                                  planes.data() + m * 4 * kqPad, kqPad);
+  bool vnni = kind == KernelKind::AVX512VNNI;
+  for (int64_t m = 0; m < rows; ++m) {
+    int8_t *p = planes.data() + m * 4 * kqPad;
+    sums[size_t(m)] = vnni ? splitPlanes(x + m * xStride, kq, p, kqPad)
+                           : splitPlanesScalar(x + m * xStride, kq, p, kqPad);
+  }
   parallelFor(count, grain, [&](int64_t i0, int64_t i1) {
-    vnniRows(planes.data(), sums.data(), rows, kqPad, w, gated, i0, i1, kq,
-             wStride, out, outStride);
+    if (vnni)
+      vnniRows(planes.data(), sums.data(), rows, kqPad, w, gated, i0, i1, kq,
+               wStride, out, outStride);
+    else
+      avx2Rows(planes.data(), sums.data(), rows, kqPad, w, gated, i0, i1, kq,
+               wStride, out, outStride);
   });
 }
 } // namespace
@@ -779,6 +801,10 @@ void bitnet_rt::matmulF32(const float *x, int64_t rows, int64_t xStride,
     if (kind == KernelKind::Portable)
       f32Portable(x, rows, xStride, w, n0, n1, k, wStride, transposed, out,
                   outStride);
+    else if (kind == KernelKind::AVX2 && transposed)
+      avx2F32DotRows(x, rows, xStride, w, n0, n1, k, wStride, out, outStride);
+    else if (kind == KernelKind::AVX2)
+      avx2F32AxpyRows(x, rows, xStride, w, n0, n1, k, wStride, out, outStride);
     else if (transposed)
       f32DotRows(x, rows, xStride, w, n0, n1, k, wStride, out, outStride);
     else
@@ -799,8 +825,9 @@ void bitnet_rt::batchedMatmulF32(const StridedMatrix *a,
       float *out = const_cast<float *>(o.base);
       if (kind != KernelKind::Portable && x.colStride == 1 &&
           w.colStride == 1 && o.colStride == 1) {
-        f32AxpyRows(x.base, rows, x.rowStride, w.base, 0, n, k, w.rowStride,
-                    out, o.rowStride);
+        (kind == KernelKind::AVX2 ? avx2F32AxpyRows : f32AxpyRows)(
+            x.base, rows, x.rowStride, w.base, 0, n, k, w.rowStride, out,
+            o.rowStride);
         continue;
       }
       for (int64_t m = 0; m < rows; ++m)
@@ -833,6 +860,8 @@ void bitnet_rt::matmulF32I8W(const float *x, int64_t rows, int64_t xStride,
             s += x[m * xStride + i] * float(w[j * wStride + i]);
           out[m * outStride + j] += s;
         }
+    } else if (kind == KernelKind::AVX2) {
+      avx2I8wDotRows(x, rows, xStride, w, n0, n1, k, wStride, out, outStride);
     } else {
       i8wDotRows(x, rows, xStride, w, n0, n1, k, wStride, out, outStride);
     }

@@ -1,8 +1,8 @@
 //===- SparseUkernelTest.cpp - Gated and column BitLinear kernels ---------===//
 //
 // The kernels that skip work (the gate-first up projection, the column
-// kernel over non-zero inputs) against the plain definition, both kernel
-// kinds, at sparsities from none to all, with extreme activation rows (the
+// kernel over non-zero inputs) against the plain definition, every kernel
+// kind the host has, at sparsities from none to all, with extreme activation rows (the
 // largest sums) and shapes that exercise partial column blocks, the group
 // padding and the thread split. Integer results: exact equality.
 //
@@ -31,12 +31,7 @@ void PrintTo(const SparseShape &s, std::ostream *os) {
   *os << s.rows << "x" << s.n << "x" << s.k << " at " << s.sparsity;
 }
 
-std::vector<KernelKind> kinds() {
-  std::vector<KernelKind> k{KernelKind::Portable};
-  if (hostCpuFeatures().count("avx512vnni") && hostCpuFeatures().count("avx512bw"))
-    k.push_back(KernelKind::AVX512VNNI);
-  return k;
-}
+std::vector<KernelKind> kinds() { return availableKernels(); }
 
 /// Random activations with the given share of zeros; rows 0 and 1 at the
 /// extremes where there are enough rows.
@@ -87,7 +82,7 @@ TEST_P(ColumnUkernelTest, MatchesReference) {
     std::vector<int32_t> out(size_t(s.rows * s.n), 7);
     bitlinearI8Bits2Cols(x.data(), s.rows, xStride, s.k, packed.data(), s.n,
                          out.data(), s.n, kind);
-    EXPECT_EQ(out, want) << "kernel " << int(kind);
+    EXPECT_EQ(out, want) << "kernel " << kernelName(kind);
   }
 }
 
@@ -134,7 +129,7 @@ TEST_P(GatedUkernelTest, MatchesReference) {
     std::vector<int32_t> out(size_t(s.rows * s.n), 7);
     bitlinearI8Bits2Gated(x.data(), s.rows, kq * 4, packed.data(), s.n, kq, kq,
                           gate.data(), gStride, out.data(), s.n, kind);
-    EXPECT_EQ(out, want) << "kernel " << int(kind);
+    EXPECT_EQ(out, want) << "kernel " << kernelName(kind);
   }
 }
 

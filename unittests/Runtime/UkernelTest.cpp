@@ -1,6 +1,6 @@
 //===- UkernelTest.cpp - The BitLinear kernels against a plain reference --===//
 //
-// Both kernels (portable; AVX-512 VNNI where the host has it) on random
+// Every kernel (portable; AVX2 and AVX-512 VNNI where the host has them) on random
 // codes and packed weights, with shapes that exercise the 64-byte tail, row
 // blocks of 4 and thread splits, against the generic's definition written
 // out with the TernaryPacking.h reference unpacking.
@@ -59,14 +59,11 @@ TEST_P(UkernelTest, MatchesReference) {
         acc += int32_t(x[size_t(m * kq * 4 + k)]) * w[size_t(n * s.k + k)];
       want[size_t(m * s.n + n)] = acc;
     }
-  std::vector<KernelKind> kinds{KernelKind::Portable};
-  if (hostCpuFeatures().count("avx512vnni") && hostCpuFeatures().count("avx512bw"))
-    kinds.push_back(KernelKind::AVX512VNNI);
-  for (KernelKind kind : kinds) {
+  for (KernelKind kind : availableKernels()) {
     std::vector<int32_t> out(size_t(s.rows * s.n), 7);
     bitlinearI8Bits2(x.data(), s.rows, kq * 4, packed.data(), s.n, kq, kq,
                      out.data(), s.n, kind);
-    EXPECT_EQ(out, want) << "kernel " << int(kind);
+    EXPECT_EQ(out, want) << "kernel " << kernelName(kind);
   }
 }
 
@@ -110,7 +107,8 @@ TEST(UkernelTest, ThreadPoolBackToBackAndAfterSleeping) {
 TEST(UkernelTest, Configuration) {
   EXPECT_GE(kernelThreads(), 1);
   KernelKind k = selectedKernel();
-  EXPECT_TRUE(k == KernelKind::Portable || k == KernelKind::AVX512VNNI);
+  // The widest kind the host has (BITNET_UKERNEL unset in tests).
+  EXPECT_EQ(k, availableKernels().back()) << kernelName(k);
 }
 
 } // namespace
@@ -128,9 +126,7 @@ TEST_P(MatmulF32Test, BothLayoutsMatchReference) {
     v = u(rng);
   for (float &v : w)
     v = u(rng);
-  std::vector<KernelKind> kinds{KernelKind::Portable};
-  if (hostCpuFeatures().count("avx512f"))
-    kinds.push_back(KernelKind::AVX512VNNI);
+  std::vector<KernelKind> kinds = availableKernels();
   for (bool transposed : {false, true}) {
     // transposed: w is [n, k]; else [k, n] (the same numbers reinterpreted).
     std::vector<double> want(size_t(s.rows * s.n), 0.5);
@@ -146,7 +142,7 @@ TEST_P(MatmulF32Test, BothLayoutsMatchReference) {
                 transposed ? s.k : s.n, transposed, out.data(), s.n, kind);
       for (size_t i = 0; i < out.size(); ++i)
         ASSERT_NEAR(out[i], want[i], 1e-4 * (1 + std::abs(want[i])) * s.k / 64)
-            << "kind " << int(kind) << " transposed " << transposed << " at " << i;
+            << "kind " << kernelName(kind) << " transposed " << transposed << " at " << i;
     }
   }
 }
@@ -179,16 +175,14 @@ TEST_P(MatmulI8WTest, MatchesReference) {
       for (int64_t k = 0; k < s.k; ++k)
         want[size_t(m * s.n + n)] +=
             double(x[size_t(m * s.k + k)]) * double(w[size_t(n * s.k + k)]);
-  std::vector<KernelKind> kinds{KernelKind::Portable};
-  if (hostCpuFeatures().count("avx512f"))
-    kinds.push_back(KernelKind::AVX512VNNI);
+  std::vector<KernelKind> kinds = availableKernels();
   for (KernelKind kind : kinds) {
     std::vector<float> out(size_t(s.rows * s.n), 0.25f);
     matmulF32I8W(x.data(), s.rows, s.k, w.data(), s.n, s.k, s.k, out.data(),
                  s.n, kind);
     for (size_t i = 0; i < out.size(); ++i)
       ASSERT_NEAR(out[i], want[i], 1e-3 * (1 + std::abs(want[i])) * s.k / 16)
-          << "kind " << int(kind) << " at " << i;
+          << "kind " << kernelName(kind) << " at " << i;
   }
 }
 

@@ -2,8 +2,8 @@
 //
 // The inner loops compiled models call instead of plain loops
 // (bitnet-lower-ukernels). Each has a portable version and, where the CPU
-// has it, an AVX-512 VNNI one, picked at run time; both compute exactly the
-// same integers. Work is split over a pool of threads (BITNET_NUM_THREADS,
+// has them, AVX-512 VNNI and AVX2 ones, picked at run time; all compute
+// exactly the same integers. Work is split over a pool of threads (BITNET_NUM_THREADS,
 // default: every core).
 //
 //===----------------------------------------------------------------------===//
@@ -12,10 +12,12 @@
 #define BITNET_RUNTIME_UKERNELS_H
 
 #include <cstdint>
+#include <vector>
 
 namespace bitnet_rt {
 
-enum class KernelKind { Auto, Portable, AVX512VNNI };
+/// AVX512VNNI needs avx512vnni and avx512bw; AVX2 avx2 and fma.
+enum class KernelKind { Auto, Portable, AVX512VNNI, AVX2 };
 
 /// out[m * outStride + n] += sum_k x[m * xStride + k] * w(n, k) for m < rows,
 /// n < n, k < 4 * kq, where w(n, k) = ((w[n * wStride + k / 4] >> 2 (k % 4))
@@ -79,8 +81,14 @@ void matmulF32I8W(const float *x, int64_t rows, int64_t xStride,
 void topkRankF32(const float *x, int64_t rows, int64_t xStride, int64_t d,
                  int32_t *rank, int64_t rankStride);
 
-/// The kernel Auto picks on this machine.
+/// The kernel Auto picks on this machine: the widest the CPU has, or a lower
+/// one named by BITNET_UKERNEL (portable, avx2).
 KernelKind selectedKernel();
+/// Every kind this CPU runs, Portable first (tests and benchmarks compare
+/// them).
+std::vector<KernelKind> availableKernels();
+/// "portable", "avx512-vnni" or "avx2" ("auto" for Auto).
+const char *kernelName(KernelKind kind);
 /// Threads the kernels use.
 int kernelThreads();
 
