@@ -3,8 +3,9 @@
 # BitNet b1.58 2B4T-shaped a4.8 model (models/make_2b4t.py's export, 30
 # layers, vocab 128256) compiled for CUDA with --random-weights (its 1.9 GB
 # of weights cannot travel; the runtime fills them from a seed, so only the
-# timing means something), once more with --lm-head=int8, and with
-# attention as its ops (--fuse-attention=0), plus bitnet-run-min, the runtime and the PyTorch
+# timing means something), once more with --lm-head=int8, and with the
+# prefill's BitLinear layers off tensor cores (--gpu-tensor-cores=0), plus
+# bitnet-run-min, the runtime and the PyTorch
 # baseline torch_2b4t.py. With a second directory holding the b1.58 export
 # of the same shapes (models/make_2b4t.py DIR --variant b158), that model
 # too (2b4t-b158): the paper's baseline in the same run.
@@ -36,9 +37,9 @@ compile() {
 compile 2b4t
 # The opt-in int8 LM head (per-row scales): a quarter of its bytes.
 compile 2b4t-lmhead-int8 --lm-head=int8
-# Attention imported as its ops (~10 generic kernels a layer) instead of
-# one bitnet.cached_attention kernel.
-compile 2b4t-attn-unfused --fuse-attention=0
+# Prefill chunks' BitLinear layers on the dp4a GEMV kernel instead of
+# tensor cores (the same logits: run-2b4t.sh compares them).
+compile 2b4t-no-tensor-cores --gpu-tensor-cores=0
 if [ -n "$b158" ]; then
   [ -f "$b158/2b4t.onnx" ] || { echo "no $b158/2b4t.onnx" >&2; exit 1; }
   compile 2b4t-b158

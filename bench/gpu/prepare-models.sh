@@ -47,8 +47,8 @@ split() {
 }
 # A variant "<model>-<name>" compiled with the same extra flags for both
 # targets, held against the CPU artifact with those flags: the opt-in int8
-# LM head (--lm-head=int8) and an f16 KV cache (--kv-cache=f16: the
-# attention kernel's f16 reads).
+# LM head (--lm-head=int8), an f16 KV cache (--kv-cache=f16: the
+# attention kernel's f16 reads) and one prefill chunk of 64 tokens.
 both() {
   set -e
   local m=$1 v=$1-$2
@@ -82,5 +82,10 @@ for m in ${LMINT8_MODELS:-a48 llama}; do
 done
 for m in ${KVF16_MODELS:-a48 llama}; do
   both "$m" kvf16 --kv-cache=f16
+done
+# The whole 64-token prompt as one prefill chunk: BitLinear layers of 64
+# rows on tensor cores (the default chunk of 16 runs them as m16 tiles).
+for m in ${CHUNK64_MODELS:-a48 b158}; do
+  both "$m" chunk64 --prefill-chunk=64
 done
 du -sh "$dest"

@@ -63,3 +63,25 @@ if [ -f "$out/2b4t.speed" ] && [ -f "$out/2b4t-b158.speed" ]; then
     -v pa="$(rate "$out/2b4t.speed" prefill)" -v pb="$(rate "$out/2b4t-b158.speed" prefill)" \
     'BEGIN { printf "a4.8 / b1.58 (2B4T shapes): decode %.2fx, prefill %.2fx\n", a / b, pa / pb }'
 fi
+# Tensor-core prefill against the GEMV kernels: the same integer sums and
+# scaling, so the same logits for every position of a 64-token prompt (4
+# prefill chunks; random weights from the same seed), bit for bit.
+if [ -f "$dir/2b4t.bnx.gz" ] && [ -f "$dir/2b4t-no-tensor-cores.bnx.gz" ]; then
+  long=$(seq -s, 2000 2063)
+  for m in 2b4t 2b4t-no-tensor-cores; do
+    gunzip -c "$dir/$m.bnx.gz" > "$out/$m.bnx"
+    "$dir/bitnet-run-min" "$out/$m.bnx" --device=cuda --prompt-ids "$long" \
+      --max-new-tokens 0 --dump-logits "$out/$m.npy" 2>&1 | grep -E "^prefill:" |
+      sed "s/^/($m, 64-token prompt) /"
+    rm -f "$out/$m.bnx"
+  done
+  python3 - "$out/2b4t.npy" "$out/2b4t-no-tensor-cores.npy" <<'PY'
+import sys
+import numpy as np
+a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
+same = int((a == b).all(axis=1).sum())
+print(f"tensor-core vs GEMV prefill logits: {same}/{a.shape[0]} positions "
+      f"bit-identical, max |diff| {float(np.abs(a - b).max()):.3g}, "
+      f"top-1 equal {int((a.argmax(1) == b.argmax(1)).sum())}/{a.shape[0]}")
+PY
+fi

@@ -153,6 +153,12 @@ cl::opt<int64_t> gpuFuseWork(
              "while a thread of the merged kernel runs at most N loop "
              "iterations for it"),
     cl::value_desc("N"), cl::init(64), cl::cat(category));
+cl::opt<bool> gpuTensorCores(
+    "gpu-tensor-cores",
+    cl::desc("cuda models: BitLinear layers of prefill chunks (16 to 64 "
+             "rows, a multiple of 16) on tensor cores (mma.sync s8; sm_80 "
+             "and newer) instead of the dp4a GEMV kernel; same outputs"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> randomWeights(
     "random-weights",
     cl::desc("Artifacts: leave the large weights out; the runtime fills them "
@@ -415,6 +421,7 @@ int main(int argc, char **argv) {
       if (gpuFuseWork < 1)
         return fail("--gpu-fuse-work must be >= 1");
       options.gpuFuseMaxWork = gpuFuseWork;
+      options.gpuTensorCores = gpuTensorCores;
       // The host code only launches kernels: any x86-64 runs it unless a
       // CPU is asked for.
       if (mcpu.getNumOccurrences() == 0)

@@ -177,6 +177,12 @@ def BitNetLaunchBitLinearKernels
     Where the gate is closed it writes +0 where the reference writes
     `up * 0` (-0 for a negative up): the same value to every later op
     (the down projection's quantizer codes are identical).
+
+    With `tensor-cores`, a layer of M = 16, 32, 48 or 64 rows (a prefill
+    chunk; K a multiple of 128, N a multiple of 16) becomes a launch of `bitlinear_mma_m<M>_n<N>_k<K>[_stacked]`
+    instead (same parameters; N / 16 blocks of 4 warps that split K, each
+    warp 16 output rows of every m16 tile with `nvvm.mma.sync` m16n8k32 on
+    s8 codes and weights unpacked in registers; bit-identical outputs).
   }];
   let options = [
     Option<"maxRows", "max-rows", "int64_t", /*default=*/"2",
@@ -184,6 +190,10 @@ def BitNetLaunchBitLinearKernels
     Option<"stackLayers", "stack-layers", "bool", /*default=*/"true",
            "Layers of the same input codes (q, k, v) run as one kernel over "
            "their weights stacked row-wise">,
+    Option<"tensorCores", "tensor-cores", "bool", /*default=*/"false",
+           "Layers of 16 to 64 activation rows (a multiple of 16) run as the "
+           "tensor-core kernel (mma.sync m16n8k32 s8, sm_80+) instead of the "
+           "GEMV kernel's loop form, also beyond max-rows">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -74,6 +74,9 @@ struct ModelArtifactOptions {
   /// CUDA: loop iterations a merged kernel's thread may run for one of the
   /// launches it took in (bitnet-fuse-small-launches' max-work).
   int64_t gpuFuseMaxWork = 64;
+  /// CUDA: BitLinear ops of 16 to 64 rows (prefill chunks) on tensor cores
+  /// (bitnet-launch-bitlinear-kernels' tensor-cores; arches sm_80+ only).
+  bool gpuTensorCores = true;
   /// Leave the large weights out (packed ternary and other i8 tensors of at
   /// least 4 KiB, f32 tensors the size of the embedding or larger): the
   /// runtime fills them with seeded random values and says so. For timing

@@ -112,6 +112,34 @@ gpu::GPUFuncOp buildLayerKernel(gpu::GPUModuleOp gpuModule, Location loc,
                                 const LaunchShape &launch,
                                 bool byteWeights = false);
 
+/// A kernel gpu.func named `name` at the end of `gpuModule` with workgroup
+/// attributions `shared`, its block size, grid and layer recorded as
+/// attributes; `b` is left at the start of its body.
+gpu::GPUFuncOp createKernel(ImplicitLocOpBuilder &b, StringRef name,
+                            gpu::GPUModuleOp gpuModule, ArrayRef<Type> params,
+                            ArrayRef<Type> shared, int64_t threads,
+                            int64_t blocks, const LayerShape &s);
+
+/// The tensor-core kernel (BitLinearMma.cpp): warps of a block split K,
+/// each computing 16 x kMmaTileN outputs per m16 tile with mma.sync
+/// m16n8k32 s8.
+inline constexpr int64_t kMmaWarps = 4, kMmaTileN = 16, kMmaChunkK = 128;
+/// The largest M (a multiple of 16) it takes.
+inline constexpr int64_t kMmaMaxRows = 64;
+
+/// Whether the tensor-core kernel computes `s`: a plain or stacked layer
+/// (no prologue, gate or GLU), M a multiple of 16 up to kMmaMaxRows, K a
+/// multiple of kMmaChunkK, N a multiple of kMmaTileN.
+bool takesMmaKernel(const LayerShape &s);
+
+/// Builds it for `s` as `name`: the parameters of buildLayerKernel with
+/// byte weights (codes [M, K] i8, scales [M] f32, packed bytes [N, K/4] i8,
+/// weight scale [1] or per row [N] f32, out [M, N] f32); grid N /
+/// kMmaTileN blocks of kMmaWarps warps. The same outputs as the GEMV
+/// kernel, bit for bit (exact integer sums, the same scaling).
+gpu::GPUFuncOp buildMmaLayerKernel(gpu::GPUModuleOp gpuModule, Location loc,
+                                   StringRef name, const LayerShape &s);
+
 /// |v| of an f32 by clearing the sign bit (math.absf would become a
 /// libdevice call, which ptxas cannot resolve without libdevice linked).
 Value absBySignBit(ImplicitLocOpBuilder &b, Value v);

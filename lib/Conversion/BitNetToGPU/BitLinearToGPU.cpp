@@ -918,12 +918,15 @@ FailureOr<LayerShape> matchLayerFunction(func::FuncOp func) {
   return s;
 }
 
-/// A kernel gpu.func named `name` at the end of `gpuModule`, with the
-/// launch shape and layer recorded; `b` is left at the start of its body.
-gpu::GPUFuncOp createKernel(ImplicitLocOpBuilder &b, StringRef name,
-                            gpu::GPUModuleOp gpuModule, ArrayRef<Type> params,
-                            ArrayRef<Type> shared, int64_t threads,
-                            int64_t blocks, const LayerShape &s) {
+} // namespace
+
+gpu::GPUFuncOp gpu_kernels::createKernel(ImplicitLocOpBuilder &b,
+                                         StringRef name,
+                                         gpu::GPUModuleOp gpuModule,
+                                         ArrayRef<Type> params,
+                                         ArrayRef<Type> shared,
+                                         int64_t threads, int64_t blocks,
+                                         const LayerShape &s) {
   MLIRContext *ctx = b.getContext();
   b.setInsertionPointToEnd(gpuModule.getBody());
   auto kernel = gpu::GPUFuncOp::create(
@@ -938,6 +941,8 @@ gpu::GPUFuncOp createKernel(ImplicitLocOpBuilder &b, StringRef name,
   b.setInsertionPointToStart(&kernel.getBody().front());
   return kernel;
 }
+
+namespace {
 
 struct BitLinearToGPUPass
     : mlir::bitnet::impl::BitNetBitLinearToGPUBase<BitLinearToGPUPass> {

@@ -69,7 +69,9 @@ struct LaunchBitLinearKernelsPass
     s.m = x.getNumElements() / s.k;
     s.n = packed.getShape()[0];
     Type f32 = Float32Type::get(op.getContext());
-    if (s.m > maxRows || s.k % kChunkWeights != 0 || packed.getShape()[1] != s.k ||
+    bool mma = tensorCores && takesMmaKernel(s);
+    if ((s.m > maxRows && !mma) || s.k % kChunkWeights != 0 ||
+        packed.getShape()[1] != s.k ||
         !op.getWeight().getDefiningOp<PackedConstantOp>() ||
         !isStatic(op.getInputScale(), f32, s.m) ||
         !isStatic(op.getWeightScale(), f32, 1) ||
@@ -240,22 +242,28 @@ struct LaunchBitLinearKernelsPass
       args.push_back(
           memref::AllocOp::create(b, loc, MemRefType::get({s.m, s.n}, f32)));
 
+      // Many rows (prefill chunks) on tensor cores, else the GEMV kernel.
+      bool mma = tensorCores && takesMmaKernel(s);
       LaunchShape launch = chooseLaunch(s, 0, 0);
-      std::string name = ((s.glu ? "glu_m" : "bitlinear_m") + Twine(s.m) +
-                          "_n" + Twine(s.n) + "_k" + Twine(s.k) +
-                          (s.rowScales ? "_stacked" : ""))
-                             .str();
+      int64_t blocks = mma ? s.n / kMmaTileN : launch.blocks(s);
+      int64_t threads = mma ? kMmaWarps * kWarp : launch.threads();
+      std::string name =
+          ((s.glu ? "glu_m" : mma ? "bitlinear_mma_m" : "bitlinear_m") +
+           Twine(s.m) + "_n" + Twine(s.n) + "_k" + Twine(s.k) +
+           (s.rowScales ? "_stacked" : ""))
+              .str();
       gpu::GPUFuncOp &kernel = kernels[name];
       if (!kernel)
-        kernel = buildLayerKernel(gpuModule, loc, name, s, launch,
-                                  /*byteWeights=*/true);
+        kernel = mma ? buildMmaLayerKernel(gpuModule, loc, name, s)
+                     : buildLayerKernel(gpuModule, loc, name, s, launch,
+                                        /*byteWeights=*/true);
       auto dim = [&](int64_t v) -> Value {
         return arith::ConstantIndexOp::create(b, loc, v);
       };
       Value one = dim(1);
       gpu::LaunchFuncOp::create(
-          b, loc, kernel, gpu::KernelDim3{dim(launch.blocks(s)), one, one},
-          gpu::KernelDim3{dim(launch.threads()), one, one},
+          b, loc, kernel, gpu::KernelDim3{dim(blocks), one, one},
+          gpu::KernelDim3{dim(threads), one, one},
           /*dynamicSharedMemorySize=*/Value(), ValueRange(args));
       Value out = bufferization::ToTensorOp::create(
           b, loc, RankedTensorType::get({s.m, s.n}, f32), args.back(),
