@@ -5,7 +5,8 @@
 // values, f16 values or q4 rows (4-bit codes and the row's scale). With GQA
 // one KV head serves `rep` query heads of `seq` rows each.
 //
-// With AVX-512 (and a head size that is a multiple of 16) the kernels take
+// With AVX-512 (and a head size that is a multiple of 16; AVX2: of 8, the
+// same blocks with 8-wide vectors) the kernels take
 // one KV head and a block of cache rows at a time: an f16 or q4 block is
 // widened to f32 once into an L1 buffer, and every query of the head reads
 // it there; scores run four rows' dot products side by side; P V keeps its
@@ -399,6 +400,159 @@ void pvColumnsOf(int64_t chunks, const View<float> &p, const Cache &v,
   }
 }
 
+// AVX2 (no AVX-512): the same blocks with 8-wide vectors. A staged f16
+// block is widened with F16C, a q4 / q3 block looked up in its row's 16
+// values with two 8-entry permutes and a blend on code >= 8.
+
+/// Codes d .. d + 7 of a packed row as i32 lanes (q4: d even; q3: d a
+/// multiple of 8).
+BITNET_AVX2 inline __m256i codes8(const Q4Row &r, int64_t d) {
+  uint32_t bytes;
+  std::memcpy(&bytes, r.codes + d / 2, 4);
+  __m128i b = _mm_cvtsi32_si128(int(bytes));
+  __m128i mask = _mm_set1_epi8(15);
+  __m128i lo = _mm_and_si128(b, mask);
+  __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), mask);
+  return _mm256_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi));
+}
+/// Bit p of code d + i, for the 8 bits of one plane byte, as lane i.
+BITNET_AVX2 inline __m256i planeBits(uint8_t byte, int p) {
+  const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  __m256i v = _mm256_and_si256(_mm256_set1_epi32(byte), bit);
+  return _mm256_and_si256(_mm256_cmpeq_epi32(v, bit), _mm256_set1_epi32(1 << p));
+}
+BITNET_AVX2 inline __m256i codes8(const Q3Row &r, int64_t d) {
+  __m256i c = _mm256_setzero_si256();
+  for (int p = 0; p < 3; ++p)
+    c = _mm256_or_si256(c, planeBits(r.planes[p * r.planeBytes + d / 8], p));
+  if (r.bosPlane)
+    c = _mm256_or_si256(c, planeBits(r.bosPlane[d / 8], 3));
+  return c;
+}
+
+/// stageRows with 8-wide vectors (n a multiple of 8).
+template <typename Cache>
+BITNET_AVX2 const float *stageRowsAvx2(const Cache &c, int64_t h, int64_t j0,
+                                       int64_t j1, int64_t end, int64_t d0,
+                                       int64_t n, float *buf, int64_t &stride) {
+  if constexpr (std::is_same_v<Cache, ValueCache<float>>) {
+    stride = c.v.strides[2];
+    return c.row(h, j0) + d0;
+  } else {
+    const __m256 iota = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int64_t j = j0; j < j1; ++j) {
+      prefetchRow(c, h, j + kBlockRows, end);
+      auto row = c.row(h, j);
+      float *dst = buf + (j - j0) * n;
+      if constexpr (std::is_same_v<Cache, ValueCache<uint16_t>>) {
+        for (int64_t d = 0; d < n; d += 8)
+          _mm256_store_ps(dst + d, _mm256_cvtph_ps(_mm_loadu_si128(
+                                       reinterpret_cast<const __m128i *>(
+                                           row + d0 + d))));
+      } else {
+        // The row's 16 values by code: valueAt's floats.
+        __m256 off = _mm256_set1_ps(float(row.offset));
+        __m256 sc = _mm256_set1_ps(row.scale);
+        __m256 lo = _mm256_mul_ps(_mm256_sub_ps(iota, off), sc);
+        __m256 hi = _mm256_mul_ps(
+            _mm256_sub_ps(_mm256_add_ps(iota, _mm256_set1_ps(8)), off), sc);
+        for (int64_t d = 0; d < n; d += 8) {
+          __m256i code = codes8(row, d0 + d);
+          __m256 high = _mm256_castsi256_ps(
+              _mm256_cmpgt_epi32(code, _mm256_set1_epi32(7)));
+          _mm256_store_ps(dst + d,
+                          _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, code),
+                                           _mm256_permutevar8x32_ps(hi, code),
+                                           high));
+        }
+      }
+    }
+    stride = n;
+    return buf;
+  }
+}
+
+BITNET_AVX2 inline float sumLanes8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+/// scoresBlock with 8-wide vectors (dim a multiple of 8).
+template <typename Cache>
+BITNET_AVX2 void scoresBlockAvx2(const View<float> &q, const Cache &k,
+                                 const View<float> &o, int64_t g, int64_t rep,
+                                 int64_t j0, int64_t j1, int64_t end) {
+  int64_t seq = q.sizes[2], dim = q.sizes[3], os = o.strides[3];
+  alignas(32) float buf[kBlockRows * kMaxDim];
+  int64_t stride;
+  const float *rows = stageRowsAvx2(k, g, j0, j1, end, 0, dim, buf, stride);
+  constexpr bool direct = std::is_same_v<Cache, ValueCache<float>>;
+  for (int64_t h = g * rep; h < (g + 1) * rep; ++h)
+    for (int64_t i = 0; i < seq; ++i) {
+      const float *qi = at4(q, 0, h, i, 0);
+      float *oi = at4(o, 0, h, i, 0);
+      bool first = direct && h == g * rep && i == 0;
+      int64_t j = j0;
+      for (; j + 4 <= j1; j += 4) {
+        if (first)
+          for (int64_t a = 0; a < 4; ++a)
+            prefetchRow(k, g, j + a + kBlockRows, end);
+        const float *r = rows + (j - j0) * stride;
+        __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
+                       _mm256_setzero_ps(), _mm256_setzero_ps()};
+        for (int64_t d = 0; d < dim; d += 8) {
+          __m256 qd = _mm256_loadu_ps(qi + d);
+          for (int b = 0; b < 4; ++b)
+            a[b] = _mm256_fmadd_ps(qd, _mm256_loadu_ps(r + b * stride + d), a[b]);
+        }
+        for (int b = 0; b < 4; ++b)
+          oi[(j + b) * os] += sumLanes8(a[b]);
+      }
+      for (; j < j1; ++j) {
+        const float *r = rows + (j - j0) * stride;
+        __m256 a = _mm256_setzero_ps();
+        for (int64_t d = 0; d < dim; d += 8)
+          a = _mm256_fmadd_ps(_mm256_loadu_ps(qi + d), _mm256_loadu_ps(r + d), a);
+        oi[j * os] += sumLanes8(a);
+      }
+    }
+}
+
+/// pvColumns with 8-wide vectors: one query at a time, its `cols` outputs
+/// (a multiple of 8, at most kPVColumns) in registers across a block.
+template <typename Cache>
+BITNET_AVX2 void pvColumnsAvx2(const View<float> &p, const Cache &v,
+                               const View<float> &o, int64_t g, int64_t rep,
+                               int64_t start, int64_t d0, int64_t cols) {
+  constexpr int64_t kVectors = kPVColumns / 8;
+  int64_t seq = p.sizes[2], ps = p.strides[3], queries = rep * seq;
+  int64_t vectors = cols / 8;
+  alignas(32) float buf[kBlockRows * kPVColumns];
+  for (int64_t j0 = 0; j0 < start; j0 += kBlockRows) {
+    int64_t j1 = std::min(start, j0 + kBlockRows), stride;
+    const float *rows = stageRowsAvx2(v, g, j0, j1, start, d0, cols, buf, stride);
+    for (int64_t n = 0; n < queries; ++n) {
+      int64_t h = g * rep + n / seq, i = n % seq;
+      const float *pq = at4(p, 0, h, i, 0);
+      float *oq = at4(o, 0, h, i, d0);
+      __m256 acc[kVectors];
+      for (int64_t c = 0; c < kVectors; ++c)
+        acc[c] = c < vectors ? _mm256_loadu_ps(oq + 8 * c) : _mm256_setzero_ps();
+      for (int64_t j = j0; j < j1; ++j) {
+        __m256 pj = _mm256_set1_ps(pq[j * ps]);
+        const float *r = rows + (j - j0) * stride;
+        for (int64_t c = 0; c < kVectors; ++c)
+          if (c < vectors)
+            acc[c] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(r + 8 * c), acc[c]);
+      }
+      for (int64_t c = 0; c < vectors; ++c)
+        _mm256_storeu_ps(oq + 8 * c, acc[c]);
+    }
+  }
+}
+
 /// q . kc^T over the filled cache columns.
 template <typename Cache>
 void attnScoresCached(BitnetUnrankedMemRef *qm, const Cache &k,
@@ -409,15 +563,20 @@ void attnScoresCached(BitnetUnrankedMemRef *qm, const Cache &k,
   int64_t heads = q.sizes[1], seq = q.sizes[2], dim = q.sizes[3];
   int64_t kvHeads = k.v.sizes[1], rep = heads / kvHeads;
   int64_t start = startOf(sm, k.v.sizes[2]);
-  if (selectedKernel() == KernelKind::AVX512VNNI && dim % 16 == 0 &&
-      dim <= kMaxDim) {
+  KernelKind kind = selectedKernel();
+  bool avx512 = kind == KernelKind::AVX512VNNI && dim % 16 == 0;
+  bool avx2 = kind == KernelKind::AVX2 && dim % 8 == 0;
+  if ((avx512 || avx2) && dim <= kMaxDim) {
     int64_t blocks = (start + kBlockRows - 1) / kBlockRows;
     parallelFor(kvHeads * blocks, grainFor(rep * seq * kBlockRows * dim),
                 [&](int64_t w0, int64_t w1) {
                   for (int64_t w = w0; w < w1; ++w) {
                     int64_t g = w / blocks, j0 = w % blocks * kBlockRows;
-                    scoresBlock(q, k, o, g, rep, j0,
-                                std::min(start, j0 + kBlockRows), start);
+                    int64_t j1 = std::min(start, j0 + kBlockRows);
+                    if (avx512)
+                      scoresBlock(q, k, o, g, rep, j0, j1, start);
+                    else
+                      scoresBlockAvx2(q, k, o, g, rep, j0, j1, start);
                   }
                 });
     return;
@@ -447,14 +606,20 @@ void attnPVCached(BitnetUnrankedMemRef *pm, const Cache &v,
   int64_t heads = p.sizes[1], seq = p.sizes[2], dim = o.sizes[3];
   int64_t kvHeads = v.v.sizes[1], rep = heads / kvHeads;
   int64_t start = startOf(sm, v.v.sizes[2]);
-  if (selectedKernel() == KernelKind::AVX512VNNI && dim % 16 == 0) {
+  KernelKind kind = selectedKernel();
+  bool avx512 = kind == KernelKind::AVX512VNNI && dim % 16 == 0;
+  bool avx2 = kind == KernelKind::AVX2 && dim % 8 == 0;
+  if (avx512 || avx2) {
     int64_t parts = (dim + kPVColumns - 1) / kPVColumns;
     parallelFor(kvHeads * parts, grainFor(rep * seq * start * kPVColumns),
                 [&](int64_t w0, int64_t w1) {
                   for (int64_t w = w0; w < w1; ++w) {
                     int64_t g = w / parts, d0 = w % parts * kPVColumns;
-                    pvColumnsOf(std::min(kPVColumns, dim - d0) / 16, p, v,
-                                o, g, rep, start, d0);
+                    int64_t cols = std::min(kPVColumns, dim - d0);
+                    if (avx512)
+                      pvColumnsOf(cols / 16, p, v, o, g, rep, start, d0);
+                    else
+                      pvColumnsAvx2(p, v, o, g, rep, start, d0, cols);
                   }
                 });
     return;

@@ -613,7 +613,7 @@ KernelKind bitnet_rt::selectedKernel() {
   static KernelKind kind = [] {
     std::set<std::string> host = hostCpuFeatures();
     bool vnni = host.count("avx512vnni") && host.count("avx512bw");
-    bool avx2 = host.count("avx2") && host.count("fma");
+    bool avx2 = host.count("avx2") && host.count("fma") && host.count("f16c");
     // BITNET_UKERNEL picks a lower tier (benchmarks, tests); never one the
     // CPU lacks.
     if (const char *env = std::getenv("BITNET_UKERNEL")) {
@@ -631,7 +631,7 @@ KernelKind bitnet_rt::selectedKernel() {
 std::vector<KernelKind> bitnet_rt::availableKernels() {
   std::set<std::string> host = hostCpuFeatures();
   std::vector<KernelKind> kinds{KernelKind::Portable};
-  if (host.count("avx2") && host.count("fma"))
+  if (host.count("avx2") && host.count("fma") && host.count("f16c"))
     kinds.push_back(KernelKind::AVX2);
   if (host.count("avx512vnni") && host.count("avx512bw"))
     kinds.push_back(KernelKind::AVX512VNNI);

@@ -16,7 +16,7 @@
 
 namespace bitnet_rt {
 
-/// AVX512VNNI needs avx512vnni and avx512bw; AVX2 avx2 and fma.
+/// AVX512VNNI needs avx512vnni and avx512bw; AVX2 avx2, fma and f16c.
 enum class KernelKind { Auto, Portable, AVX512VNNI, AVX2 };
 
 /// out[m * outStride + n] += sum_k x[m * xStride + k] * w(n, k) for m < rows,
