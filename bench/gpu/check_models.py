@@ -14,9 +14,9 @@ criteria against the CPU artifact with the same head, and to the looser
 quantized-K/V criteria against PyTorch's float head (its effect reported);
 <model>-kvf16 are <model> with an f16 KV cache on both targets, likewise
 (the CPU's f16 cache moves the logits of activation-quantized models by up
-to ~1.5e-2 against PyTorch); <model>-chunk64 run the prompt as one prefill
-chunk of 64 tokens (--prefill-chunk=64 on both targets: tensor-core layers
-of 64 rows), held to the plain criteria.
+to ~1.5e-2 against PyTorch); <model>-chunk16 run the prompt in prefill
+chunks of 16 tokens on both targets (CUDA's default is 64: tensor-core
+layers of 16 rows instead of 64), held to the plain criteria.
 """
 
 import os

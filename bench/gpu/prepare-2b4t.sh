@@ -4,7 +4,8 @@
 # layers, vocab 128256) compiled for CUDA with --random-weights (its 1.9 GB
 # of weights cannot travel; the runtime fills them from a seed, so only the
 # timing means something), once more with --lm-head=int8, and with the
-# prefill's BitLinear layers off tensor cores (--gpu-tensor-cores=0), plus
+# prefill's BitLinear layers off tensor cores (--gpu-tensor-cores=0) and
+# with prefill chunks of 16 tokens (--prefill-chunk=16), plus
 # bitnet-run-min, the runtime and the PyTorch
 # baseline torch_2b4t.py. With a second directory holding the b1.58 export
 # of the same shapes (models/make_2b4t.py DIR --variant b158), that model
@@ -38,8 +39,12 @@ compile 2b4t
 # The opt-in int8 LM head (per-row scales): a quarter of its bytes.
 compile 2b4t-lmhead-int8 --lm-head=int8
 # Prefill chunks' BitLinear layers on the dp4a GEMV kernel instead of
-# tensor cores (the same logits: run-2b4t.sh compares them).
-compile 2b4t-no-tensor-cores --gpu-tensor-cores=0
+# tensor cores, in chunks of 16 (the same logits as 2b4t-chunk16:
+# run-2b4t.sh compares them).
+compile 2b4t-no-tensor-cores --gpu-tensor-cores=0 --prefill-chunk=16
+# Prompts in chunks of 16 tokens (the CUDA default is 64: tensor-core
+# layers of 64 rows and a quarter of the prefill steps and launches).
+compile 2b4t-chunk16 --prefill-chunk=16
 if [ -n "$b158" ]; then
   [ -f "$b158/2b4t.onnx" ] || { echo "no $b158/2b4t.onnx" >&2; exit 1; }
   compile 2b4t-b158

@@ -48,7 +48,7 @@ split() {
 # A variant "<model>-<name>" compiled with the same extra flags for both
 # targets, held against the CPU artifact with those flags: the opt-in int8
 # LM head (--lm-head=int8), an f16 KV cache (--kv-cache=f16: the
-# attention kernel's f16 reads) and one prefill chunk of 64 tokens.
+# attention kernel's f16 reads) and prefill chunks of 16 tokens.
 both() {
   set -e
   local m=$1 v=$1-$2
@@ -83,9 +83,10 @@ done
 for m in ${KVF16_MODELS:-a48 llama}; do
   both "$m" kvf16 --kv-cache=f16
 done
-# The whole 64-token prompt as one prefill chunk: BitLinear layers of 64
-# rows on tensor cores (the default chunk of 16 runs them as m16 tiles).
-for m in ${CHUNK64_MODELS:-a48 b158}; do
-  both "$m" chunk64 --prefill-chunk=64
+# Prefill chunks of 16 tokens (the CUDA default is 64: the 64-token prompt
+# in one chunk, BitLinear layers of 64 rows on tensor cores; x86 uses 16):
+# tensor-core layers of 16 rows.
+for m in ${CHUNK16_MODELS:-a48 b158 llama}; do
+  both "$m" chunk16 --prefill-chunk=16
 done
 du -sh "$dest"

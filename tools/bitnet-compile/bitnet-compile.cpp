@@ -101,7 +101,10 @@ cl::opt<int64_t> maxContext(
     cl::desc("Artifacts: KV-cache positions (longest prompt + generation)"),
     cl::init(256), cl::cat(category));
 cl::opt<int64_t> prefillChunk(
-    "prefill-chunk", cl::desc("Artifacts: tokens per prefill step"),
+    "prefill-chunk",
+    cl::desc("Artifacts: tokens per prefill step (default: 16; 64, at most "
+             "--max-context, on cuda with --gpu-tensor-cores, where the "
+             "BitLinear layers of a chunk run on tensor cores)"),
     cl::init(16), cl::cat(category));
 cl::opt<std::string> lmHead(
     "lm-head",
@@ -357,6 +360,15 @@ int main(int argc, char **argv) {
       return fail("--emit=artifact needs -o FILE");
     if (maxContext < 2 || maxContext > (1 << 20))
       return fail("--max-context must be in [2, 1048576]");
+    // CUDA with tensor cores (sm_80+) takes chunks of 64 rows; the GEMV
+    // kernel's loop form at most 16.
+    unsigned arch = 0;
+    StringRef archDigits = StringRef(gpuArch);
+    bool tensorCores = targetName == "cuda" && gpuTensorCores &&
+                       archDigits.consume_front("sm_") &&
+                       !archDigits.consumeInteger(10, arch) && arch >= 80;
+    if (tensorCores && prefillChunk.getNumOccurrences() == 0)
+      prefillChunk = std::min<int64_t>(64, maxContext);
     if (prefillChunk < 2 || prefillChunk > maxContext)
       return fail("--prefill-chunk must be in [2, --max-context]");
     if (lmHead != "f32" && lmHead != "int8")
