@@ -80,8 +80,10 @@ done
 for m in ${LMINT8_MODELS:-a48 llama}; do
   both "$m" lmint8 --lm-head=int8
 done
+# (In chunks of 16 so that the prompt's later chunks read cached f16 rows:
+# a prompt in one chunk of 64, the CUDA default, reads none.)
 for m in ${KVF16_MODELS:-a48 llama}; do
-  both "$m" kvf16 --kv-cache=f16
+  both "$m" kvf16 --kv-cache=f16 --prefill-chunk=16
 done
 # Prefill chunks of 16 tokens (the CUDA default is 64: the 64-token prompt
 # in one chunk, BitLinear layers of 64 rows on tensor cores; x86 uses 16):

@@ -180,7 +180,7 @@ def BitNetLaunchBitLinearKernels
 
     With `tensor-cores`, a layer of M = 16, 32, 48 or 64 rows (a prefill
     chunk; K a multiple of 128, N a multiple of 16) becomes a launch of `bitlinear_mma_m<M>_n<N>_k<K>[_stacked]`
-    instead (same parameters; N / 16 blocks of 4 warps that split K, each
+    instead (same parameters; N / 16 blocks of 8 warps that split K, each
     warp 16 output rows of every m16 tile with `nvvm.mma.sync` m16n8k32 on
     s8 codes and weights unpacked in registers; bit-identical outputs).
   }];

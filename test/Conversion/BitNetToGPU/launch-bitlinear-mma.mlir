@@ -2,12 +2,12 @@
 // RUN: bitnet-opt %s --split-input-file --bitnet-launch-bitlinear-kernels="max-rows=16" | FileCheck %s --check-prefix=GEMV
 
 // A prefill chunk of 16 rows (K = 4 chunks of 128) on tensor cores: N / 16
-// blocks of 4 warps, the warps' partial sums added in shared memory.
+// blocks of 8 warps, the warps' partial sums added in shared memory.
 // CHECK-LABEL: gpu.module @bitnet_kernels
 // CHECK: gpu.func @bitlinear_mma_m16_n32_k512(%{{.*}}: memref<16x512xi8>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<32x128xi8>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<16x32xf32>)
-// CHECK-SAME: workgroup(%[[P:.*]] : memref<4x8x32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK-SAME: workgroup(%[[P:.*]] : memref<8x8x32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK-SAME: bitnet.grid_size = array<i32: 2, 1, 1>
-// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
 // The first chunk's loads: 32 code bytes of rows g and g + 8, 8 packed
 // bytes of each of the warp's two weight rows.
 // CHECK-COUNT-4: vector.load %{{.*}} {alignment = 16 : i64} : memref<16x512xi8>, vector<16xi8>
@@ -38,7 +38,7 @@ func.func @prefill(%x: tensor<1x16x512xi8>, %s: tensor<1x16xf32>) -> tensor<1x16
 // scale per output row; two m16 tiles share each B fragment.
 // CHECK-LABEL: gpu.func @bitlinear_mma_m32_n48_k128_stacked
 // CHECK-SAME: %{{.*}}: memref<48x32xi8>, %{{.*}}: memref<48xf32>, %{{.*}}: memref<32x48xf32>
-// CHECK-SAME: workgroup(%{{.*}} : memref<4x16x32xi32, #gpu.address_space<workgroup>>
+// CHECK-SAME: workgroup(%{{.*}} : memref<8x16x32xi32, #gpu.address_space<workgroup>>
 // CHECK-SAME: bitnet.grid_size = array<i32: 3, 1, 1>
 // CHECK-COUNT-16: nvvm.mma.sync
 // CHECK-NOT: nvvm.mma.sync
