@@ -62,6 +62,12 @@ void applyDebugOptions(PassManager &pm) {
 
 } // namespace
 
+bool mlir::bitnet::gpuArchHasTensorCores(llvm::StringRef arch) {
+  unsigned number = 0;
+  return arch.consume_front("sm_") && !arch.consumeInteger(10, number) &&
+         number >= 80;
+}
+
 bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
                                         MLIRContext &context,
                                         const ModelArtifactOptions &options,
@@ -138,12 +144,8 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     // loop form for M > 2; more rows would spill its accumulators).
     BitNetLaunchBitLinearKernelsOptions launch;
     launch.maxRows = 16;
-    // mma.sync m16n8k32 on s8 needs sm_80 or newer.
-    unsigned archNumber = 0;
-    StringRef(options.gpuArch).drop_front(3).consumeInteger(10, archNumber);
-    launch.tensorCores = options.gpuTensorCores &&
-                         StringRef(options.gpuArch).starts_with("sm_") &&
-                         archNumber >= 80;
+    launch.tensorCores =
+        options.gpuTensorCores && gpuArchHasTensorCores(options.gpuArch);
     toLinalg.addPass(createBitNetLaunchBitLinearKernels(launch));
     // TopK as one radix-select block per row (not O(d^2) rank counts).
     toLinalg.addPass(createBitNetLaunchTopKKernel());

@@ -611,19 +611,17 @@ void f32Portable(const float *x, int64_t rows, int64_t xStride, const float *w,
 
 KernelKind bitnet_rt::selectedKernel() {
   static KernelKind kind = [] {
-    std::set<std::string> host = hostCpuFeatures();
-    bool vnni = host.count("avx512vnni") && host.count("avx512bw");
-    bool avx2 = host.count("avx2") && host.count("fma") && host.count("f16c");
+    std::vector<KernelKind> kinds = availableKernels();
     // BITNET_UKERNEL picks a lower tier (benchmarks, tests); never one the
     // CPU lacks.
     if (const char *env = std::getenv("BITNET_UKERNEL")) {
       if (std::strcmp(env, "portable") == 0)
         return KernelKind::Portable;
-      if (std::strcmp(env, "avx2") == 0 && avx2)
+      if (std::strcmp(env, "avx2") == 0 &&
+          std::count(kinds.begin(), kinds.end(), KernelKind::AVX2))
         return KernelKind::AVX2;
     }
-    return vnni ? KernelKind::AVX512VNNI
-                : avx2 ? KernelKind::AVX2 : KernelKind::Portable;
+    return kinds.back(); // the widest
   }();
   return kind;
 }

@@ -362,11 +362,8 @@ int main(int argc, char **argv) {
       return fail("--max-context must be in [2, 1048576]");
     // CUDA with tensor cores (sm_80+) takes chunks of 64 rows; the GEMV
     // kernel's loop form at most 16.
-    unsigned arch = 0;
-    StringRef archDigits = StringRef(gpuArch);
     bool tensorCores = targetName == "cuda" && gpuTensorCores &&
-                       archDigits.consume_front("sm_") &&
-                       !archDigits.consumeInteger(10, arch) && arch >= 80;
+                       bitnet::gpuArchHasTensorCores(gpuArch);
     if (tensorCores && prefillChunk.getNumOccurrences() == 0)
       prefillChunk = std::min<int64_t>(64, maxContext);
     if (prefillChunk < 2 || prefillChunk > maxContext)

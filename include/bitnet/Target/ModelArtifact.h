@@ -25,6 +25,10 @@
 
 namespace mlir::bitnet {
 
+/// Whether an NVIDIA arch ("sm_90a", "sm_80", ...) has the s8 mma.sync
+/// m16n8k32 the tensor-core BitLinear kernel uses (sm_80 and newer).
+bool gpuArchHasTensorCores(llvm::StringRef arch);
+
 struct ModelArtifactOptions {
   CPUTargetOptions cpu;
   /// KV-cache positions: the longest prompt + generation the artifact runs.

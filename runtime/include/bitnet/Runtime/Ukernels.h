@@ -84,8 +84,8 @@ void topkRankF32(const float *x, int64_t rows, int64_t xStride, int64_t d,
 /// The kernel Auto picks on this machine: the widest the CPU has, or a lower
 /// one named by BITNET_UKERNEL (portable, avx2).
 KernelKind selectedKernel();
-/// Every kind this CPU runs, Portable first (tests and benchmarks compare
-/// them).
+/// Every kind this CPU runs, narrowest (Portable) first, widest last (tests
+/// and benchmarks compare them).
 std::vector<KernelKind> availableKernels();
 /// "portable", "avx512-vnni" or "avx2" ("auto" for Auto).
 const char *kernelName(KernelKind kind);
