@@ -5,7 +5,8 @@
 # of weights cannot travel; the runtime fills them from a seed, so only the
 # timing means something), once more with --lm-head=int8, and with the
 # prefill's BitLinear layers off tensor cores (--gpu-tensor-cores=0) and
-# with prefill chunks of 16 tokens (--prefill-chunk=16), plus
+# with prefill chunks of 16 tokens (--prefill-chunk=16), and without the
+# norm + quantizer kernels (--gpu-norm-kernels=0), plus
 # bitnet-run-min, the runtime and the PyTorch
 # baseline torch_2b4t.py. With a second directory holding the b1.58 export
 # of the same shapes (models/make_2b4t.py DIR --variant b158), that model
@@ -45,6 +46,9 @@ compile 2b4t-no-tensor-cores --gpu-tensor-cores=0 --prefill-chunk=16
 # Prompts in chunks of 16 tokens (the CUDA default is 64: tensor-core
 # layers of 64 rows and a quarter of the prefill steps and launches).
 compile 2b4t-chunk16 --prefill-chunk=16
+# The residual add, RMSNorm and quantizer as generic kernels (before
+# bitnet-launch-norm-quantizer-kernel): run-2b4t.sh times both.
+compile 2b4t-no-norm-kernels --gpu-norm-kernels=0
 if [ -n "$b158" ]; then
   [ -f "$b158/2b4t.onnx" ] || { echo "no $b158/2b4t.onnx" >&2; exit 1; }
   compile 2b4t-b158

@@ -154,6 +154,10 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     toLinalg.addPass(createBitNetLaunchAttentionKernel());
     // Absmax quantizers of those kernels' outputs as one block per row.
     toLinalg.addPass(createBitNetLaunchQuantizerKernel());
+    // The residual add, RMSNorm and quantizer in front of a BitLinear layer
+    // as one block per row.
+    if (options.gpuNormKernels)
+      toLinalg.addPass(createBitNetLaunchNormQuantizerKernel());
   }
   if (failed(buildPipeline(toLinalg, Phase::BitNet, Phase::Linalg, pipelineStream)) ||
       failed(toLinalg.run(**module))) {

@@ -45,3 +45,24 @@
 // RUN: not bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx -o %t/bad.bnx --gpu-fuse-work=0 2>&1 | FileCheck %s --check-prefix=NEGATIVE-WORK
 // NEGATIVE-WORK: bitnet-compile: error: --gpu-fuse-work must be >= 1
 // RUN: not test -e %t/bad.bnx
+//
+// The residual add, RMSNorm and activation quantizer in front of each
+// BitLinear layer run as one kernel, a block per row
+// (bitnet-launch-norm-quantizer-kernel, --gpu-norm-kernels): the first
+// layer's first norm (no residual add) and the others', and the down
+// projection's quantizer with the GLU in front, in prefill (32 rows) and
+// decode; --gpu-norm-kernels=0 leaves the chains to the generic kernels.
+// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/norm.bnx --mlir-print-ir-after=bitnet-launch-norm-quantizer-kernel --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=NORM
+// NORM: gpu.func @norm_absmean4_m32_d128(
+// NORM: gpu.func @norm_absmean4_m32_d128_1(
+// NORM: gpu.func @norm_absmax8_m32_d320(
+// NORM-LABEL: func.func @decode
+// NORM: @bitnet_kernels::@norm_absmean4_m1_d128 blocks
+// NORM: @bitnet_kernels::@norm_absmean4_m1_d128_1 blocks
+// NORM: @bitnet_kernels::@norm_absmax8_m1_d320 blocks
+// NORM: @bitnet_kernels::@norm_absmean4_m1_d128_1 blocks
+// NORM: @bitnet_kernels::@norm_absmean4_m1_d128_1 blocks
+// NORM: @bitnet_kernels::@norm_absmax8_m1_d320 blocks
+// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/nonorm.bnx --gpu-norm-kernels=0 --mlir-print-ir-after=bitnet-fuse-small-launches --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=NONORM
+// NONORM-NOT: @norm_
+// NONORM: bitnet-compile: wrote

@@ -162,6 +162,13 @@ cl::opt<bool> gpuTensorCores(
              "rows, a multiple of 16) on tensor cores (mma.sync s8; sm_80 "
              "and newer) instead of the dp4a GEMV kernel; same outputs"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> gpuNormKernels(
+    "gpu-norm-kernels",
+    cl::desc("cuda models: the row-local ops in front of each activation "
+             "quantizer (residual add, RMSNorm) and the quantizer as one "
+             "kernel, a block per row, values in registers "
+             "(bitnet-launch-norm-quantizer-kernel)"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> randomWeights(
     "random-weights",
     cl::desc("Artifacts: leave the large weights out; the runtime fills them "
@@ -431,6 +438,7 @@ int main(int argc, char **argv) {
         return fail("--gpu-fuse-work must be >= 1");
       options.gpuFuseMaxWork = gpuFuseWork;
       options.gpuTensorCores = gpuTensorCores;
+      options.gpuNormKernels = gpuNormKernels;
       // The host code only launches kernels: any x86-64 runs it unless a
       // CPU is asked for.
       if (mcpu.getNumOccurrences() == 0)

@@ -356,6 +356,73 @@ def BitNetLaunchQuantizerKernel
   ];
 }
 
+def BitNetLaunchNormQuantizerKernel
+    : Pass<"bitnet-launch-norm-quantizer-kernel", "ModuleOp"> {
+  let summary = "Run the row-local ops in front of an activation quantizer "
+                "(residual add, RMSNorm) and the quantizer as one kernel";
+  let description = [{
+    The whole-model CUDA path runs this after the other launch passes. An
+    activation quantizer's input is usually a chain of `linalg.generic` ops
+    over its rows (the residual add, RMSNorm's squares, mean, eps, sqrt,
+    reciprocal and products); lowered generically, that chain becomes one
+    single-block kernel whose stages pass values through global memory and
+    barriers (8.5 us a norm at 2B4T decode). Here each `bitnet.absmax_quant`
+    and `bitnet.absmean_quant` of a static f32 input `[lead.., d]` (at most
+    `max-rows` rows, d <= 16,384) whose input such a chain computes becomes
+    a launch of `norm_<quantizer><bits>_m<rows>_d<d>[_<n>]`, one block per
+    row of d/4 threads (a whole number of warps, at most 1024), each thread
+    holding elements `tid + threads * j` in registers:
+
+    - The chain is found by scanning back from the quantizer: a generic
+      joins when its result feeds the chain and it is elementwise over
+      `[lead.., d]` or `[lead.., 1]`, or reduces over the last dimension
+      with a sum (zero initial value), minimum or maximum as its
+      accumulating op. Its body must be side-effect free ops over its
+      arguments and constants (no index reads, no regions).
+    - A generic whose result is also used elsewhere (the residual stream
+      after the add) joins as an output: the kernel writes it, its uses
+      read that buffer, and its own operands are read from memory (at
+      most 2 outputs; earlier residual adds are never recomputed).
+    - Inputs read from memory: `[lead.., d]` tensors, `[d]` vectors
+      (RMSNorm weights) and rank-0 tensors; splat constants are inlined.
+    - Elementwise bodies are cloned once per element (per row for
+      `[lead.., 1]` values); a reduction's body is folded over each
+      thread's elements in order, then the threads' partials are combined
+      by its accumulating op (warp shuffles, then the warps in order).
+    - The quantizer as `bitnet-launch-quantizer-kernel` builds it (absmean:
+      sum |x| in f64 per thread, then the block, / d, rounded to f32).
+
+    Element values are the chain's own operations on the same inputs;
+    sums over a row add in another order than the reference's sequential
+    loop (as the generic GPU path's split reductions do), so codes may
+    differ at rounding ties. Kernels of the same structure (every layer's
+    norm) are one kernel.
+
+    ```mlir
+    %h = linalg.generic ... ins(%res, %out) { arith.addf }      // output
+    %ss = linalg.generic ... ins(%h) { arith.mulf, arith.addf } // reduction
+    %n = linalg.generic ... ins(%h, %rsqrt, %w) { arith.mulf, arith.mulf }
+    %c, %s = bitnet.absmean_quant %n ...
+    // becomes
+    gpu.launch_func @bitnet_kernels::@norm_absmean4_m1_d2560 blocks in (%c1, ..)
+        threads in (%c640, ..) args(%res, %out, %w, %h_buf, %codes, %scales)
+    ```
+  }];
+  let options = [
+    Option<"maxRows", "max-rows", "int64_t", /*default=*/"64",
+           "Quantizers of at most this many rows (tokens)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def BitNetLaunchLMHeadKernel
     : Pass<"bitnet-launch-lm-head-kernel", "ModuleOp"> {
   let summary = "Run a whole model's LM head as a warp-per-row GEMV kernel";

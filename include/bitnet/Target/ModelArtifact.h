@@ -81,6 +81,10 @@ struct ModelArtifactOptions {
   /// CUDA: BitLinear ops of 16 to 64 rows (prefill chunks) on tensor cores
   /// (bitnet-launch-bitlinear-kernels' tensor-cores; arches sm_80+ only).
   bool gpuTensorCores = true;
+  /// CUDA: the residual add, RMSNorm and activation quantizer in front of
+  /// a BitLinear layer as one kernel, a block per row
+  /// (bitnet-launch-norm-quantizer-kernel).
+  bool gpuNormKernels = true;
   /// Leave the large weights out (packed ternary and other i8 tensors of at
   /// least 4 KiB, f32 tensors the size of the embedding or larger): the
   /// runtime fills them with seeded random values and says so. For timing

@@ -150,18 +150,31 @@ Value absBySignBit(ImplicitLocOpBuilder &b, Value v);
 /// math.roundeven would become a libdevice call).
 Value roundClampCode(ImplicitLocOpBuilder &b, Value v, Value lo, Value hi);
 
-/// The absmax quantizer of one row that a block holds in registers, as
-/// bitnet.absmax_quant defines it: `values[j]` (taking part where
-/// `inBounds[j]`) belongs at column `cols[j]` of `row`. The block maximum
-/// of |x| (warp shuffles, then the `warps` warps' maxima in `warpMax`,
-/// shared f32 [>= warps]), the multiplier and scale of
-/// buildQuantMultiplierAndScale, then codes = clip(roundeven(x * mult),
-/// -Q - 1, Q) into `codes` [rows, d] i8 and the scale into `scales` [rows].
-void buildBlockAbsmaxQuantize(ImplicitLocOpBuilder &b, ArrayRef<Value> values,
-                              ArrayRef<Value> inBounds, ArrayRef<Value> cols,
-                              Value row, Value warpMax, int64_t warps,
-                              Value codes, Value scales,
-                              const QuantPrologue &q);
+/// `v` (32 or 64 bits) from lane `lane ^ offset` of the warp.
+Value shuffleXor(ImplicitLocOpBuilder &b, Value v, int32_t offset);
+
+/// Every thread's `partial` combined over the block by `combine`
+/// (associative, commutative): a warp shuffle tree, then each warp's value
+/// in `shared` ([>= warps], the partial's type) and, after a barrier, every
+/// thread combining the `warps` values in the same order: the same result
+/// in every thread.
+Value blockCombine(ImplicitLocOpBuilder &b, Value partial, Value shared,
+                   int64_t warps,
+                   llvm::function_ref<Value(Value, Value)> combine);
+
+/// The activation quantizer of one row of `d` elements that a block holds
+/// in registers, as bitnet.absmax_quant (or, with `q.mean`,
+/// bitnet.absmean_quant) defines it: `values[j]` (taking part where
+/// `inBounds[j]`) belongs at column `cols[j]` of `row`. The block's
+/// statistic (max |x| in f32, or sum |x| in f64 then / d rounded to f32;
+/// `warpStat` is shared memory of that type [>= warps]), the multiplier
+/// and scale of buildQuantMultiplierAndScale, then codes =
+/// clip(roundeven(x * mult), -Q - 1, Q) into `codes` [rows, d] i8 and the
+/// scale into `scales` [rows].
+void buildBlockQuantize(ImplicitLocOpBuilder &b, ArrayRef<Value> values,
+                        ArrayRef<Value> inBounds, ArrayRef<Value> cols,
+                        Value row, Value warpStat, int64_t warps, int64_t d,
+                        Value codes, Value scales, const QuantPrologue &q);
 
 /// Numbers the distinct quantizer parameters (bits, eps and its forms) a
 /// pass meets, in order: kernels of one shape but other parameters get
@@ -175,14 +188,14 @@ private:
   std::map<std::tuple<bool, int64_t, double, int, int>, int> ids;
 };
 
-/// For a kernel that quantizes `op`'s rows itself: 64-byte aligned buffers
+/// For a kernel that quantizes a quantizer op's rows itself: 64-byte aligned buffers
 /// for its codes [rows, d] i8 and scales [rows] f32, allocated at `b`.
 std::pair<Value, Value> allocQuantizerBuffers(OpBuilder &b, Location loc,
                                               int64_t rows, int64_t d);
 
 /// Replaces `op`'s results with those buffers (as tensors in the op's
 /// shapes) once the kernel has written them, and erases `op`.
-void replaceQuantizerResults(OpBuilder &b, Location loc, AbsmaxQuantOp op,
+void replaceQuantizerResults(OpBuilder &b, Location loc, Operation *op,
                              Value codes, Value scales, int64_t rows,
                              int64_t d);
 

@@ -109,18 +109,80 @@ gpu::GPUFuncOp buildQuantizerKernel(gpu::GPUModuleOp gpuModule, Location loc,
     values.push_back(memref::LoadOp::create(b, x, ValueRange{row, safe}));
     cols.push_back(i);
   }
-  buildBlockAbsmaxQuantize(b, values, inBounds, cols, row, warpMax,
-                           s.threads / kWarp, codes, scales, q);
+  buildBlockQuantize(b, values, inBounds, cols, row, warpMax,
+                     s.threads / kWarp, s.d, codes, scales, q);
   gpu::ReturnOp::create(b);
   return kernel;
 }
 
 } // namespace
 
-void gpu_kernels::buildBlockAbsmaxQuantize(
-    ImplicitLocOpBuilder &b, ArrayRef<Value> values, ArrayRef<Value> inBounds,
-    ArrayRef<Value> cols, Value row, Value warpMax, int64_t warps, Value codes,
-    Value scales, const QuantPrologue &q) {
+Value gpu_kernels::shuffleXor(ImplicitLocOpBuilder &b, Value v,
+                              int32_t offset) {
+  unsigned width = v.getType().getIntOrFloatBitWidth();
+  if (width == 32)
+    return gpu::ShuffleOp::create(b, v, offset, int32_t(kWarp),
+                                  gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  // 64 bits: the two halves shuffled as i32 (NVVM's shuffle is 32-bit).
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  Value bits = v.getType() == i64 ? v : arith::BitcastOp::create(b, i64, v);
+  Value lo = arith::TruncIOp::create(b, i32, bits);
+  Value hi = arith::TruncIOp::create(
+      b, i32,
+      arith::ShRUIOp::create(
+          b, bits, arith::ConstantOp::create(b, b.getI64IntegerAttr(32))));
+  auto shuffle = [&](Value half) {
+    return arith::ExtUIOp::create(
+        b, i64,
+        gpu::ShuffleOp::create(b, half, offset, int32_t(kWarp),
+                               gpu::ShuffleMode::XOR)
+            .getShuffleResult());
+  };
+  Value joined = arith::OrIOp::create(
+      b, shuffle(lo),
+      arith::ShLIOp::create(
+          b, shuffle(hi),
+          arith::ConstantOp::create(b, b.getI64IntegerAttr(32))));
+  return v.getType() == i64 ? joined
+                            : Value(arith::BitcastOp::create(b, v.getType(),
+                                                             joined));
+}
+
+Value gpu_kernels::blockCombine(
+    ImplicitLocOpBuilder &b, Value partial, Value shared, int64_t warps,
+    llvm::function_ref<Value(Value, Value)> combine) {
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, v);
+  };
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value lane = arith::RemUIOp::create(b, tid, idx(kWarp));
+  Value warp = arith::DivUIOp::create(b, tid, idx(kWarp));
+  for (int32_t offset = kWarp / 2; offset > 0; offset /= 2)
+    partial = combine(partial, shuffleXor(b, partial, offset));
+  auto leader = scf::IfOp::create(
+      b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, idx(0)),
+      /*withElseRegion=*/false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&leader.getThenRegion().front());
+    memref::StoreOp::create(b, partial, shared, ValueRange{warp});
+  }
+  gpu::BarrierOp::create(b);
+  // Every thread adds the warps' partials in the same order: one value.
+  Value total = memref::LoadOp::create(b, shared, ValueRange{idx(0)});
+  for (int64_t w = 1; w < warps; ++w)
+    total = combine(total, memref::LoadOp::create(b, shared, ValueRange{idx(w)}));
+  return total;
+}
+
+void gpu_kernels::buildBlockQuantize(ImplicitLocOpBuilder &b,
+                                     ArrayRef<Value> values,
+                                     ArrayRef<Value> inBounds,
+                                     ArrayRef<Value> cols, Value row,
+                                     Value warpStat, int64_t warps, int64_t d,
+                                     Value codes, Value scales,
+                                     const QuantPrologue &q) {
   auto idx = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, v);
   };
@@ -130,29 +192,35 @@ void gpu_kernels::buildBlockAbsmaxQuantize(
     b.setInsertionPointToStart(&op.getThenRegion().front());
     body();
   };
+  Type f32 = b.getF32Type(), f64 = b.getF64Type();
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  Value lane = arith::RemUIOp::create(b, tid, idx(kWarp));
-  Value warp = arith::DivUIOp::create(b, tid, idx(kWarp));
-  Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
-  Value localMax = zero;
-  for (auto [v, in] : llvm::zip(values, inBounds))
-    localMax = arith::MaximumFOp::create(
-        b, localMax, arith::SelectOp::create(b, in, absBySignBit(b, v), zero));
-  for (int32_t offset = kWarp / 2; offset > 0; offset /= 2) {
-    auto shuffle = gpu::ShuffleOp::create(b, localMax, offset, int32_t(kWarp),
-                                          gpu::ShuffleMode::XOR);
-    localMax =
-        arith::MaximumFOp::create(b, localMax, shuffle.getShuffleResult());
+  // absmax: max |x| in f32; absmean: sum |x| in f64 (the reference's
+  // accumulator), each thread's elements in order, then the block.
+  Value zero = arith::ConstantOp::create(
+      b, q.mean ? b.getF64FloatAttr(0.0) : b.getF32FloatAttr(0.0f));
+  auto combine = [&](Value a, Value c) -> Value {
+    if (q.mean)
+      return arith::AddFOp::create(b, a, c);
+    return arith::MaximumFOp::create(b, a, c);
+  };
+  Value local = zero;
+  for (auto [v, in] : llvm::zip(values, inBounds)) {
+    Value a = absBySignBit(b, v);
+    if (q.mean)
+      local = arith::SelectOp::create(
+          b, in, combine(local, arith::ExtFOp::create(b, f64, a)), local);
+    else
+      local = combine(local, arith::SelectOp::create(b, in, a, zero));
   }
-  ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, idx(0)),
-         [&] { memref::StoreOp::create(b, localMax, warpMax, ValueRange{warp}); });
-  gpu::BarrierOp::create(b);
-  Value stat = memref::LoadOp::create(b, warpMax, ValueRange{idx(0)});
-  for (int64_t w = 1; w < warps; ++w)
-    stat = arith::MaximumFOp::create(
-        b, stat, memref::LoadOp::create(b, warpMax, ValueRange{idx(w)}));
+  Value stat = blockCombine(b, local, warpStat, warps, combine);
+  if (q.mean)
+    stat = arith::TruncFOp::create(
+        b, f32,
+        arith::DivFOp::create(
+            b, stat, arith::ConstantOp::create(b, b.getF64FloatAttr(double(d)))));
+  double numer = q.mean ? absmeanNumerator(q.bits) : absmaxNumerator(q.bits);
   std::pair<Value, Value> multScale = buildQuantMultiplierAndScale(
-      b, b.getLoc(), stat, absmaxNumerator(q.bits), q.eps, q.mode, q.form);
+      b, b.getLoc(), stat, numer, q.eps, q.mode, q.form);
   Value mult = multScale.first, scale = multScale.second;
   ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, idx(0)),
          [&] { memref::StoreOp::create(b, scale, scales, ValueRange{row}); });
@@ -190,7 +258,7 @@ std::pair<Value, Value> gpu_kernels::allocQuantizerBuffers(OpBuilder &b,
 }
 
 void gpu_kernels::replaceQuantizerResults(OpBuilder &b, Location loc,
-                                          AbsmaxQuantOp op, Value codes,
+                                          Operation *op, Value codes,
                                           Value scales, int64_t rows,
                                           int64_t d) {
   Value codesT = bufferization::ToTensorOp::create(
@@ -199,7 +267,8 @@ void gpu_kernels::replaceQuantizerResults(OpBuilder &b, Location loc,
   Value scalesT = bufferization::ToTensorOp::create(
       b, loc, RankedTensorType::get({rows}, b.getF32Type()), scales,
       /*restrict=*/true, /*writable=*/true);
-  auto scaleType = cast<RankedTensorType>(op.getScale().getType());
+  Value opCodes = op->getResult(0), opScale = op->getResult(1);
+  auto scaleType = cast<RankedTensorType>(opScale.getType());
   if (scaleType.getRank() != 1) {
     ReassociationIndices all;
     for (int64_t i = 0; i < scaleType.getRank(); ++i)
@@ -207,10 +276,10 @@ void gpu_kernels::replaceQuantizerResults(OpBuilder &b, Location loc,
     scalesT = tensor::ExpandShapeOp::create(
         b, loc, scaleType, scalesT, SmallVector<ReassociationIndices>{all});
   }
-  op.getCodes().replaceAllUsesWith(
-      expandTo(b, loc, codesT, cast<RankedTensorType>(op.getCodes().getType())));
-  op.getScale().replaceAllUsesWith(scalesT);
-  op.erase();
+  opCodes.replaceAllUsesWith(
+      expandTo(b, loc, codesT, cast<RankedTensorType>(opCodes.getType())));
+  opScale.replaceAllUsesWith(scalesT);
+  op->erase();
 }
 
 namespace {

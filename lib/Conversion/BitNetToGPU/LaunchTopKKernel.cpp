@@ -312,9 +312,9 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
   }
   if (quant) {
     // 5. The absmax quantizer of the kept row, as its reference.
-    buildBlockAbsmaxQuantize(b, kept, inBounds, indices, row,
-                             kernel.getWorkgroupAttributions()[3], warps, out,
-                             kernel.getArgument(2), *quant);
+    buildBlockQuantize(b, kept, inBounds, indices, row,
+                       kernel.getWorkgroupAttributions()[3], warps, s.d, out,
+                       kernel.getArgument(2), *quant);
   }
   gpu::ReturnOp::create(b);
   return kernel;

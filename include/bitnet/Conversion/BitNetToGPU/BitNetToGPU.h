@@ -17,6 +17,7 @@ namespace mlir::bitnet {
 #define GEN_PASS_DECL_BITNETLAUNCHTOPKKERNEL
 #define GEN_PASS_DECL_BITNETLAUNCHATTENTIONKERNEL
 #define GEN_PASS_DECL_BITNETLAUNCHQUANTIZERKERNEL
+#define GEN_PASS_DECL_BITNETLAUNCHNORMQUANTIZERKERNEL
 #include "bitnet/Conversion/Passes.h.inc"
 
 /// The module that holds the generated kernels.
