@@ -208,6 +208,28 @@ void benchFfn(const char *label, double gateClosed, double downZero,
     bitlinearI8Bits2Cols(h.data(), 1, ffn, ffn, downCols.at(size_t(i)), hidden,
                          outD.data(), hidden);
   });
+  // Where the time goes: each kernel of both forms alone.
+  double denseDown = meanSeconds(iters, [&](int i) {
+    bitlinearI8Bits2(h.data(), 1, ffn, down.at(size_t(i)), hidden, kqF, kqF,
+                     outD.data(), hidden);
+  });
+  double sparseGate = meanSeconds(iters, [&](int i) {
+    bitlinearI8Bits2(x.data(), 1, hidden, gateUp.at(size_t(i)), ffn, kqH, kqH,
+                     out.data(), ffn);
+  });
+  double sparseUp = meanSeconds(iters, [&](int i) {
+    bitlinearI8Bits2Gated(x.data(), 1, hidden, gateUp.at(size_t(i)) + gateBytes,
+                          ffn, kqH, kqH, gate.data(), ffn, out.data() + ffn,
+                          ffn);
+  });
+  double sparseDown = meanSeconds(iters, [&](int i) {
+    bitlinearI8Bits2Cols(h.data(), 1, ffn, ffn, downCols.at(size_t(i)), hidden,
+                         outD.data(), hidden);
+  });
+  std::printf("  parts (us): dense gate+up %.1f, down %.1f; sparse gate %.1f, "
+              "gated up %.1f, down over non-zero columns %.1f\n",
+              (dense - denseDown) * 1e6, denseDown * 1e6, sparseGate * 1e6,
+              sparseUp * 1e6, sparseDown * 1e6);
   // Bytes each must read: all packed rows; open rows; one 64-byte line per
   // non-zero input column and 256-row block.
   int64_t open = 0, nonzero = 0;
@@ -375,11 +397,13 @@ int main(int argc, char **argv) {
     double gate, down;
   };
   std::vector<Sparsity> sparsities;
-  bool attentionOnly = false;
+  bool attentionOnly = false, ffnOnly = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--attention-only") {
       attentionOnly = true;
+    } else if (a == "--ffn-only") {
+      ffnOnly = true;
     } else if (a == "--sparsity" && i + 1 < argc) {
       std::string v = argv[++i];
       size_t c1 = v.find(':'), c2 = v.rfind(':');
@@ -391,7 +415,7 @@ int main(int argc, char **argv) {
       sparsities.push_back({v.substr(0, c1), std::atof(v.substr(c1 + 1).c_str()),
                             std::atof(v.substr(c2 + 1).c_str())});
     } else if (a == "--help" || a == "-h") {
-      std::printf("usage: bitnet-bench-kernels [--attention-only] "
+      std::printf("usage: bitnet-bench-kernels [--attention-only | --ffn-only] "
                   "[--sparsity LABEL:GATE:DOWN]... [BANDWIDTH_BUFFER_MIB]\n");
       return 0;
     } else {
@@ -410,6 +434,15 @@ int main(int argc, char **argv) {
   if (attentionOnly) {
     for (int64_t context : {int64_t(512), int64_t(2048)})
       benchAttention(context, threadsAll);
+    return 0;
+  }
+  if (ffnOnly) {
+    std::mt19937 rng(7);
+    std::printf("kernel: %s\n",
+                bitnet_rt::kernelName(bitnet_rt::selectedKernel()));
+    for (const Sparsity &sp : sparsities)
+      benchFfn(sp.label.c_str(), sp.gate, sp.down, threadsAll, rng);
+    benchTopKOut(0.5, threadsAll, rng);
     return 0;
   }
   uint64_t *buf = static_cast<uint64_t *>(std::aligned_alloc(64, bufBytes));
