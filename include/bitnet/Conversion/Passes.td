@@ -378,7 +378,10 @@ def BitNetLaunchNormQuantizerKernel
       `[lead.., d]` or `[lead.., 1]`, or reduces over the last dimension
       with a sum (zero initial value), minimum or maximum as its
       accumulating op. Its body must be side-effect free ops over its
-      arguments and constants (no index reads, no regions).
+      arguments and constants (no index reads, no regions). A
+      `bitnet.relu2_glu` of two `[lead.., d]` values joins as an
+      elementwise op too (a prefill chunk's GLU in front of the down
+      projection's quantizer), computed as its reference lowering does.
     - A generic whose result is also used elsewhere (the residual stream
       after the add) joins as an output: the kernel writes it, its uses
       read that buffer, and its own operands are read from memory (at

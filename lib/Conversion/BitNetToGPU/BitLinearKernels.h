@@ -20,6 +20,8 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <utility>
+#include <algorithm>
 
 namespace mlir::bitnet::gpu_kernels {
 
@@ -149,6 +151,16 @@ Value absBySignBit(ImplicitLocOpBuilder &b, Value v);
 /// roundClampToI8 (llvm.rint in the default rounding mode is one cvt.rni;
 /// math.roundeven would become a libdevice call).
 Value roundClampCode(ImplicitLocOpBuilder &b, Value v, Value lo, Value hi);
+
+/// Threads and elements a thread for a kernel that holds a row of `d`
+/// elements in one block: at least 4 elements a thread (fewer threads to
+/// reduce over), a whole number of warps, at most 1024 threads.
+inline std::pair<int64_t, int64_t> rowBlockShape(int64_t d) {
+  int64_t quarter = (d + 3) / 4;
+  int64_t threads = std::min<int64_t>(
+      std::max<int64_t>((quarter + kWarp - 1) / kWarp * kWarp, kWarp), 1024);
+  return {threads, (d + threads - 1) / threads};
+}
 
 /// `v` (32 or 64 bits) from lane `lane ^ offset` of the warp.
 Value shuffleXor(ImplicitLocOpBuilder &b, Value v, int32_t offset);

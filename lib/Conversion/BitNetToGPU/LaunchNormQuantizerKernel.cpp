@@ -64,9 +64,11 @@ struct Operand {
   Extent extent;
 };
 
-/// One generic op of the program.
+/// One op of the program: a linalg.generic, or bitnet.relu2_glu (the
+/// prefill GLU in front of the down projection's quantizer).
 struct ProgramOp {
-  linalg::GenericOp op;
+  Operation *op;
+  bool glu = false;
   SmallVector<Operand> inputs;
   Extent result;         // Element or Row
   bool reduction = false; // over the row's last dimension
@@ -195,7 +197,7 @@ FailureOr<ProgramOp> classify(linalg::GenericOp g, const Program &p,
   const int64_t lead = p.lead.size(), n = ranges.size();
   ArrayRef<int64_t> rangesRef(ranges);
   ProgramOp po;
-  po.op = g;
+  po.op = g.getOperation();
   bool elementDomain = n == lead + 1 &&
                        rangesRef.drop_back() == ArrayRef(p.lead) &&
                        ranges.back() == p.d;
@@ -275,6 +277,39 @@ FailureOr<ProgramOp> classify(linalg::GenericOp g, const Program &p,
   return po;
 }
 
+/// bitnet.relu2_glu of two [lead.., d] f32 values: an elementwise op of the
+/// program (as its reference lowering computes it: up * max(gate, 0)^2).
+FailureOr<ProgramOp> classifyGLU(ReLU2GLUOp glu, const Program &p,
+                                 const DenseMap<Value, Extent> *computed) {
+  ProgramOp po;
+  po.op = glu.getOperation();
+  po.glu = true;
+  po.result = Extent::Element;
+  for (Value v : glu->getOperands()) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type || !type.hasStaticShape() || !type.getElementType().isF32() ||
+        type.getShape().drop_back() != ArrayRef(p.lead) ||
+        type.getShape().back() != p.d)
+      return failure();
+    if (computed)
+      if (auto it = computed->find(v);
+          it != computed->end() && it->second != Extent::Element)
+        return failure();
+    po.inputs.push_back({v, Extent::Element});
+  }
+  return po;
+}
+
+/// `op` as a program op (a generic or relu2_glu), or failure.
+FailureOr<ProgramOp> classifyOp(Operation *op, const Program &p,
+                                const DenseMap<Value, Extent> *computed) {
+  if (auto g = dyn_cast<linalg::GenericOp>(op))
+    return classify(g, p, computed);
+  if (auto glu = dyn_cast<ReLU2GLUOp>(op))
+    return classifyGLU(glu, p, computed);
+  return failure();
+}
+
 /// The program in front of `quant`, scanned back through its block: a
 /// generic op joins when its result feeds the program; one whose result is
 /// also used elsewhere joins as an output (written out) and its own
@@ -308,15 +343,15 @@ FailureOr<Program> matchProgram(Operation *quant, const QuantPrologue &q,
        op = op->getPrevNode()) {
     if (++scanned > kMaxScan)
       break;
-    auto g = dyn_cast<linalg::GenericOp>(op);
-    if (!g || g->getNumResults() != 1 || !needed.contains(g->getResult(0)))
+    if (!isa<linalg::GenericOp, ReLU2GLUOp>(op) || op->getNumResults() != 1 ||
+        !needed.contains(op->getResult(0)))
       continue;
-    Value r = g->getResult(0);
+    Value r = op->getResult(0);
     // Users come after their definition: all of them have been seen.
     bool external = llvm::any_of(r.getUsers(), [&](Operation *u) {
       return u != quant && !members.contains(u);
     });
-    FailureOr<ProgramOp> po = classify(g, p, /*computed=*/nullptr);
+    FailureOr<ProgramOp> po = classifyOp(op, p, /*computed=*/nullptr);
     if (failed(po) || (external && (po->result != Extent::Element ||
                                     outputs >= kMaxOutputs)))
       continue; // read from memory (checked below)
@@ -339,7 +374,7 @@ FailureOr<Program> matchProgram(Operation *quant, const QuantPrologue &q,
   // (row inputs must be computed; element inputs that are not are read).
   DenseSet<Value> seen;
   for (ProgramOp &old : llvm::reverse(reversed)) {
-    FailureOr<ProgramOp> po = classify(old.op, p, &computed);
+    FailureOr<ProgramOp> po = classifyOp(old.op, p, &computed);
     if (failed(po))
       return failure();
     po->output = old.output;
@@ -386,15 +421,6 @@ FailureOr<Program> matchProgram(Operation *quant, const QuantPrologue &q,
   return p;
 }
 
-/// The kernel's launch shape: at least 4 elements a thread (as the
-/// quantizer kernel), a whole number of warps, at most 1024 threads.
-std::pair<int64_t, int64_t> threadsAndPerThread(int64_t d) {
-  int64_t quarter = (d + 3) / 4;
-  int64_t threads =
-      std::clamp<int64_t>((quarter + kWarp - 1) / kWarp * kWarp, kWarp, 1024);
-  return {threads, (d + threads - 1) / threads};
-}
-
 /// Builds the kernel for `p` as `name`. Parameters: the element inputs
 /// [rows, d], the column inputs [d], the scalar inputs (rank 0), the
 /// outputs [rows, d], codes [rows, d] i8, scales [rows] f32.
@@ -402,7 +428,7 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
                            StringRef name, const Program &p) {
   MLIRContext *ctx = gpuModule.getContext();
   ImplicitLocOpBuilder b(loc, ctx);
-  auto [threads, perThread] = threadsAndPerThread(p.d);
+  auto [threads, perThread] = rowBlockShape(p.d);
   const int64_t warps = threads / kWarp;
   auto elementType = [](Value v) {
     return cast<ShapedType>(v.getType()).getElementType();
@@ -504,6 +530,18 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
   unsigned sharedIndex = 0;
   for (const ProgramOp &po : p.ops) {
     Value r = po.op->getResult(0);
+    if (po.glu) {
+      // relu2_glu's reference lowering: up * (max(gate, 0) * max(gate, 0)).
+      Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+      for (int64_t j = 0; j < perThread; ++j) {
+        Value relu =
+            arith::MaximumFOp::create(b, operandAt(po.inputs[0], j), zero);
+        held[r].push_back(arith::MulFOp::create(
+            b, operandAt(po.inputs[1], j), arith::MulFOp::create(b, relu, relu)));
+      }
+      continue;
+    }
+    auto generic = cast<linalg::GenericOp>(po.op);
     if (!po.reduction) {
       int64_t count = po.result == Extent::Element ? perThread : 1;
       for (int64_t j = 0; j < count; ++j) {
@@ -511,7 +549,7 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
         for (const Operand &in : po.inputs)
           args.push_back(operandAt(in, j));
         args.push_back(Value()); // the unused output argument
-        held[r].push_back(cloneBody(po.op, args));
+        held[r].push_back(cloneBody(generic, args));
       }
       continue;
     }
@@ -522,11 +560,11 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
       for (const Operand &in : po.inputs)
         args.push_back(operandAt(in, j));
       args.push_back(acc);
-      acc = arith::SelectOp::create(b, inBounds[j], cloneBody(po.op, args), acc);
+      acc = arith::SelectOp::create(b, inBounds[j], cloneBody(generic, args),
+                                    acc);
     }
     Operation *combiner = po.combiner;
-    linalg::GenericOp g = po.op;
-    Value accArg = g.getRegion().front().getArguments().back();
+    Value accArg = generic.getRegion().front().getArguments().back();
     auto combine = [&](Value x, Value y) -> Value {
       IRMapping map;
       for (Value v : combiner->getOperands())
@@ -589,7 +627,7 @@ Value readBuffer(OpBuilder &b, Location loc, MemRefType type, Value tensor,
 void launch(const Program &p, gpu::GPUFuncOp kernel, int64_t &reads) {
   OpBuilder b(p.insertBefore);
   Location loc = p.quant->getLoc();
-  auto [threads, perThread] = threadsAndPerThread(p.d);
+  auto [threads, perThread] = rowBlockShape(p.d);
   (void)perThread;
   auto elementType = [](Value v) {
     return cast<ShapedType>(v.getType()).getElementType();
@@ -640,7 +678,11 @@ void launch(const Program &p, gpu::GPUFuncOp kernel, int64_t &reads) {
   // The program, last op first (each op's users go before it), with the
   // init tensors nothing else uses.
   for (const ProgramOp &po : llvm::reverse(p.ops)) {
-    linalg::GenericOp g = po.op;
+    if (po.glu) {
+      po.op->erase();
+      continue;
+    }
+    auto g = cast<linalg::GenericOp>(po.op);
     Value init = g.getDpsInits()[0];
     g->erase();
     while (Operation *def = init.getDefiningOp()) {
@@ -685,7 +727,7 @@ struct LaunchNormQuantizerKernelPass
       FailureOr<Program> p = matchProgram(quant, *q, maxRows, dom);
       if (failed(p))
         continue;
-      auto [threads, perThread] = threadsAndPerThread(p->d);
+      auto [threads, perThread] = rowBlockShape(p->d);
       (void)threads;
       if (perThread > kMaxPerThread)
         continue;

@@ -302,12 +302,8 @@ struct LaunchQuantizerKernelPass
       RowsShape s;
       s.d = type.getShape().back();
       s.rows = type.getNumElements() / s.d;
-      // At least 4 elements a thread (fewer threads to reduce over; the
-      // small models of the tests take the same multi-element path).
-      int64_t quarter = (s.d + 3) / 4;
-      s.threads = std::clamp<int64_t>((quarter + kWarp - 1) / kWarp * kWarp,
-                                      kWarp, 1024);
-      s.perThread = (s.d + s.threads - 1) / s.threads;
+      // The small models of the tests take the same multi-element path.
+      std::tie(s.threads, s.perThread) = rowBlockShape(s.d);
       if (s.perThread > kMaxPerThread || s.rows > maxRows)
         return;
       sites.push_back({op, s, *q});

@@ -217,3 +217,23 @@ func.func @shared_input(%x: tensor<1x256xf32>, %a: tensor<1x256xf32>, %b: tensor
   %c2, %q2 = bitnet.absmax_quant %s2 {bits = 8 : i32} : tensor<1x256xf32> -> tensor<1x256xi8>, tensor<1xf32>
   return %c1, %q1, %c2, %q2 : tensor<1x256xi8>, tensor<1xf32>, tensor<1x256xi8>, tensor<1xf32>
 }
+
+// -----
+
+// A prefill chunk's GLU (bitnet.relu2_glu of the gate and up projections'
+// results) in front of the down projection's quantizer: one kernel,
+// up * max(gate, 0)^2 per element as the reference lowering computes it.
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK: gpu.func @norm_absmax8_m64_d6912(%{{.*}}: memref<64x6912xf32>, %{{.*}}: memref<64x6912xf32>, %{{.*}}: memref<64x6912xi8>, %{{.*}}: memref<64xf32>)
+// CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
+// CHECK: %[[RELU:.*]] = arith.maximumf %{{.*}}, %{{.*}} : f32
+// CHECK: %[[SQ:.*]] = arith.mulf %[[RELU]], %[[RELU]] : f32
+// CHECK: arith.mulf %{{.*}}, %[[SQ]] : f32
+// CHECK-LABEL: func.func @prefill_glu
+// CHECK: gpu.launch_func @bitnet_kernels::@norm_absmax8_m64_d6912 blocks in (%c64
+// CHECK-NOT: bitnet.relu2_glu
+func.func @prefill_glu(%g: tensor<1x64x6912xf32>, %u: tensor<1x64x6912xf32>) -> (tensor<1x64x6912xi8>, tensor<1x64xf32>) {
+  %y = bitnet.relu2_glu %g, %u : tensor<1x64x6912xf32>
+  %c, %s = bitnet.absmax_quant %y : tensor<1x64x6912xf32> -> tensor<1x64x6912xi8>, tensor<1x64xf32>
+  return %c, %s : tensor<1x64x6912xi8>, tensor<1x64xf32>
+}
