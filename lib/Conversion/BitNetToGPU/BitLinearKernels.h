@@ -16,12 +16,12 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
-#include <algorithm>
 
 namespace mlir::bitnet::gpu_kernels {
 
@@ -161,6 +161,16 @@ inline std::pair<int64_t, int64_t> rowBlockShape(int64_t d) {
       std::max<int64_t>((quarter + kWarp - 1) / kWarp * kWarp, kWarp), 1024);
   return {threads, (d + threads - 1) / threads};
 }
+
+/// The elements of a row of `d` that thread `tid` of a `threads`-thread
+/// block holds: column `tid + threads * j` for j < perThread (a warp's
+/// loads are coalesced), whether it is inside the row, and the column
+/// clamped to d - 1 (safe to load where it is not).
+struct RowSlots {
+  SmallVector<Value> cols, inBounds, safeCols;
+};
+RowSlots buildRowSlots(ImplicitLocOpBuilder &b, Value tid, int64_t threads,
+                       int64_t perThread, int64_t d);
 
 /// `v` (32 or 64 bits) from lane `lane ^ offset` of the warp.
 Value shuffleXor(ImplicitLocOpBuilder &b, Value v, int32_t offset);

@@ -34,7 +34,7 @@
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringMap.h"
 
-#include <algorithm>
+#include <tuple>
 
 namespace mlir::bitnet {
 #define GEN_PASS_DEF_BITNETLAUNCHNORMQUANTIZERKERNEL
@@ -83,11 +83,17 @@ struct Program {
   QuantPrologue q;
   SmallVector<int64_t> lead; // the quantizer input's leading dimensions
   int64_t rows = 0, d = 0;
+  int64_t threads = 0, perThread = 0; // rowBlockShape(d)
   SmallVector<ProgramOp> ops; // in block order
   // Inputs read from memory, in first-use order.
   SmallVector<Value> elementInputs, columnInputs, scalarInputs;
   Operation *insertBefore = nullptr;
 };
+
+/// The element type of a tensor or memref value.
+Type elementType(Value v) {
+  return cast<ShapedType>(v.getType()).getElementType();
+}
 
 /// The splat value of a constant tensor (arith.constant splat, or a
 /// linalg.fill of a constant), else null.
@@ -330,7 +336,9 @@ FailureOr<Program> matchProgram(Operation *quant, const QuantPrologue &q,
   p.rows = 1;
   for (int64_t l : p.lead)
     p.rows *= l;
-  if (p.d == 0 || p.rows == 0 || p.rows > maxRows)
+  std::tie(p.threads, p.perThread) = rowBlockShape(p.d);
+  if (p.d == 0 || p.rows == 0 || p.rows > maxRows ||
+      p.perThread > kMaxPerThread)
     return failure();
 
   llvm::SetVector<Operation *> members;
@@ -428,11 +436,8 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
                            StringRef name, const Program &p) {
   MLIRContext *ctx = gpuModule.getContext();
   ImplicitLocOpBuilder b(loc, ctx);
-  auto [threads, perThread] = rowBlockShape(p.d);
+  const int64_t threads = p.threads, perThread = p.perThread;
   const int64_t warps = threads / kWarp;
-  auto elementType = [](Value v) {
-    return cast<ShapedType>(v.getType()).getElementType();
-  };
   SmallVector<Type> params;
   for (Value v : p.elementInputs)
     params.push_back(MemRefType::get({p.rows, p.d}, elementType(v)));
@@ -469,20 +474,11 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
       DenseI32ArrayAttr::get(ctx, {int32_t(threads), 1, 1}));
   b.setInsertionPointToStart(&kernel.getBody().front());
 
-  auto idx = [&](int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(b, v);
-  };
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value row = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  // Element i = tid + threads * j: a warp's loads are coalesced.
-  SmallVector<Value> cols, safeCols, inBounds;
-  for (int64_t j = 0; j < perThread; ++j) {
-    Value i = arith::AddIOp::create(b, tid, idx(threads * j));
-    cols.push_back(i);
-    inBounds.push_back(
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, idx(p.d)));
-    safeCols.push_back(arith::MinUIOp::create(b, i, idx(p.d - 1)));
-  }
+  RowSlots slots = buildRowSlots(b, tid, threads, perThread, p.d);
+  ArrayRef<Value> cols = slots.cols, safeCols = slots.safeCols,
+                  inBounds = slots.inBounds;
   // A value's per-thread form: perThread values (Element, Column) or one.
   DenseMap<Value, SmallVector<Value>> held;
   unsigned arg = 0;
@@ -627,11 +623,6 @@ Value readBuffer(OpBuilder &b, Location loc, MemRefType type, Value tensor,
 void launch(const Program &p, gpu::GPUFuncOp kernel, int64_t &reads) {
   OpBuilder b(p.insertBefore);
   Location loc = p.quant->getLoc();
-  auto [threads, perThread] = rowBlockShape(p.d);
-  (void)perThread;
-  auto elementType = [](Value v) {
-    return cast<ShapedType>(v.getType()).getElementType();
-  };
   SmallVector<Value> args;
   for (Value v : p.elementInputs)
     args.push_back(readBuffer(b, loc,
@@ -662,7 +653,7 @@ void launch(const Program &p, gpu::GPUFuncOp kernel, int64_t &reads) {
   };
   Value c1 = dim(1);
   gpu::LaunchFuncOp::create(b, loc, kernel, gpu::KernelDim3{dim(p.rows), c1, c1},
-                            gpu::KernelDim3{dim(threads), c1, c1},
+                            gpu::KernelDim3{dim(p.threads), c1, c1},
                             /*dynamicSharedMemorySize=*/Value(), args);
   // Not writable: later launches' reads of these buffers may be folded to
   // the buffer itself (to_buffer(to_tensor(m)) is m), out of
@@ -726,10 +717,6 @@ struct LaunchNormQuantizerKernelPass
       DominanceInfo dom(quant->getParentOfType<FunctionOpInterface>());
       FailureOr<Program> p = matchProgram(quant, *q, maxRows, dom);
       if (failed(p))
-        continue;
-      auto [threads, perThread] = rowBlockShape(p->d);
-      (void)threads;
-      if (perThread > kMaxPerThread)
         continue;
       if (!gpuModule)
         gpuModule = getOrCreateKernelModule(module);

@@ -28,7 +28,7 @@
 
 #include "llvm/ADT/StringMap.h"
 
-#include <algorithm>
+#include <tuple>
 
 namespace mlir::bitnet {
 #define GEN_PASS_DEF_BITNETLAUNCHQUANTIZERKERNEL
@@ -94,28 +94,36 @@ gpu::GPUFuncOp buildQuantizerKernel(gpu::GPUModuleOp gpuModule, Location loc,
   Value x = kernel.getArgument(0), codes = kernel.getArgument(1),
         scales = kernel.getArgument(2);
   Value warpMax = kernel.getWorkgroupAttributions()[0];
-  auto idx = [&](int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(b, v);
-  };
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value row = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  // Element i = tid + threads * j: a warp's loads are coalesced.
-  SmallVector<Value> values, cols, inBounds;
-  for (int64_t j = 0; j < s.perThread; ++j) {
-    Value i = arith::AddIOp::create(b, tid, idx(s.threads * j));
-    inBounds.push_back(
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, idx(s.d)));
-    Value safe = arith::MinUIOp::create(b, i, idx(s.d - 1));
+  RowSlots slots = buildRowSlots(b, tid, s.threads, s.perThread, s.d);
+  SmallVector<Value> values;
+  for (Value safe : slots.safeCols)
     values.push_back(memref::LoadOp::create(b, x, ValueRange{row, safe}));
-    cols.push_back(i);
-  }
-  buildBlockQuantize(b, values, inBounds, cols, row, warpMax,
+  buildBlockQuantize(b, values, slots.inBounds, slots.cols, row, warpMax,
                      s.threads / kWarp, s.d, codes, scales, q);
   gpu::ReturnOp::create(b);
   return kernel;
 }
 
 } // namespace
+
+RowSlots gpu_kernels::buildRowSlots(ImplicitLocOpBuilder &b, Value tid,
+                                    int64_t threads, int64_t perThread,
+                                    int64_t d) {
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, v);
+  };
+  RowSlots slots;
+  for (int64_t j = 0; j < perThread; ++j) {
+    Value i = arith::AddIOp::create(b, tid, idx(threads * j));
+    slots.cols.push_back(i);
+    slots.inBounds.push_back(
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, idx(d)));
+    slots.safeCols.push_back(arith::MinUIOp::create(b, i, idx(d - 1)));
+  }
+  return slots;
+}
 
 Value gpu_kernels::shuffleXor(ImplicitLocOpBuilder &b, Value v,
                               int32_t offset) {
