@@ -194,38 +194,43 @@ void benchFfn(const char *label, double gateClosed, double downZero,
   std::vector<int32_t> out(static_cast<size_t>(2 * ffn));
   std::vector<int32_t> outD(static_cast<size_t>(hidden));
   int iters = int(copies);
-  double dense = meanSeconds(iters, [&](int i) {
+  // Each kernel of both forms as a step of call i (its own weight copy);
+  // the forms are their sums, and each kernel is timed alone as well.
+  auto denseGateUp = [&](int i) {
     bitlinearI8Bits2(x.data(), 1, hidden, gateUp.at(size_t(i)), 2 * ffn, kqH,
                      kqH, out.data(), 2 * ffn);
+  };
+  auto denseDownStep = [&](int i) {
     bitlinearI8Bits2(h.data(), 1, ffn, down.at(size_t(i)), hidden, kqF, kqF,
                      outD.data(), hidden);
-  });
-  double sparse = meanSeconds(iters, [&](int i) {
-    const uint8_t *g = gateUp.at(size_t(i));
-    bitlinearI8Bits2(x.data(), 1, hidden, g, ffn, kqH, kqH, out.data(), ffn);
-    bitlinearI8Bits2Gated(x.data(), 1, hidden, g + gateBytes, ffn, kqH, kqH,
-                          gate.data(), ffn, out.data() + ffn, ffn);
-    bitlinearI8Bits2Cols(h.data(), 1, ffn, ffn, downCols.at(size_t(i)), hidden,
-                         outD.data(), hidden);
-  });
-  // Where the time goes: each kernel of both forms alone.
-  double denseDown = meanSeconds(iters, [&](int i) {
-    bitlinearI8Bits2(h.data(), 1, ffn, down.at(size_t(i)), hidden, kqF, kqF,
-                     outD.data(), hidden);
-  });
-  double sparseGate = meanSeconds(iters, [&](int i) {
+  };
+  auto sparseGateStep = [&](int i) {
     bitlinearI8Bits2(x.data(), 1, hidden, gateUp.at(size_t(i)), ffn, kqH, kqH,
                      out.data(), ffn);
-  });
-  double sparseUp = meanSeconds(iters, [&](int i) {
+  };
+  auto sparseUpStep = [&](int i) {
     bitlinearI8Bits2Gated(x.data(), 1, hidden, gateUp.at(size_t(i)) + gateBytes,
                           ffn, kqH, kqH, gate.data(), ffn, out.data() + ffn,
                           ffn);
-  });
-  double sparseDown = meanSeconds(iters, [&](int i) {
+  };
+  auto sparseDownStep = [&](int i) {
     bitlinearI8Bits2Cols(h.data(), 1, ffn, ffn, downCols.at(size_t(i)), hidden,
                          outD.data(), hidden);
+  };
+  double dense = meanSeconds(iters, [&](int i) {
+    denseGateUp(i);
+    denseDownStep(i);
   });
+  double sparse = meanSeconds(iters, [&](int i) {
+    sparseGateStep(i);
+    sparseUpStep(i);
+    sparseDownStep(i);
+  });
+  // Where the time goes: each kernel alone.
+  double denseDown = meanSeconds(iters, denseDownStep);
+  double sparseGate = meanSeconds(iters, sparseGateStep);
+  double sparseUp = meanSeconds(iters, sparseUpStep);
+  double sparseDown = meanSeconds(iters, sparseDownStep);
   std::printf("  parts (us): dense gate+up %.1f, down %.1f; sparse gate %.1f, "
               "gated up %.1f, down over non-zero columns %.1f\n",
               (dense - denseDown) * 1e6, denseDown * 1e6, sparseGate * 1e6,
