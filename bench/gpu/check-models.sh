@@ -49,4 +49,15 @@ for m in ${SPEED_MODELS:-a48 b158 llama}; do
     awk -v m="$m" '/step ids/{n=0; b=0} / grid /{n++; if ($3 ~ /^bitlinear/) b++}
       END{print m ": " n " launches in a decode step, " b+0 " of them BitLinear GEMV kernels"}'
 done
-python3 "$dir/check_models.py" "$dir" "$out" "$(dirname "$0")/../../models/reference"
+# The runtime's CPU kernels on this machine's CPU (it may have AVX-512
+# where the build machine has only AVX2): every tier it has.
+status=0
+if [ -x "$dir/BitNetUkernelTests" ]; then
+  echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-);" \
+    "$(grep -o -m1 -w -E 'avx512_vnni|avx512vnni' /proc/cpuinfo || echo 'no avx512 vnni')"
+  "$dir/BitNetUkernelTests" > "$out/ukernel-tests.log" 2>&1 || status=1
+  grep -E "^\[  (PASSED|FAILED) " "$out/ukernel-tests.log"
+fi
+python3 "$dir/check_models.py" "$dir" "$out" "$(dirname "$0")/../../models/reference" ||
+  status=1
+exit $status

@@ -12,6 +12,9 @@ into parallel partials (float sums in another order); <model>-lmint8 are
 <model> with the int8 LM head (--lm-head=int8) on both targets: held to the
 criteria against the CPU artifact with the same head, and to the looser
 quantized-K/V criteria against PyTorch's float head (its effect reported);
+<model>-lmf16 / -lmbf16 have the LM head in f16 / bf16 on both targets,
+held to the plain criteria against both (they move the logits by ~7e-5 /
+~6e-4 relative on the CPU);
 <model>-kvf16 are <model> with an f16 KV cache on both targets, likewise
 (the CPU's f16 cache moves the logits of activation-quantized models by up
 to ~1.5e-2 against PyTorch); <model>-chunk16 run the prompt in prefill

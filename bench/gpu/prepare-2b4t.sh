@@ -3,7 +3,8 @@
 # BitNet b1.58 2B4T-shaped a4.8 model (models/make_2b4t.py's export, 30
 # layers, vocab 128256) compiled for CUDA with --random-weights (its 1.9 GB
 # of weights cannot travel; the runtime fills them from a seed, so only the
-# timing means something), once more with --lm-head=int8, and with the
+# timing means something), once more with --lm-head=int8, f16 and bf16,
+# and with the
 # prefill's BitLinear layers off tensor cores (--gpu-tensor-cores=0) and
 # with prefill chunks of 16 tokens (--prefill-chunk=16), and without the
 # norm + quantizer kernels (--gpu-norm-kernels=0), plus
@@ -11,7 +12,8 @@
 # baseline torch_2b4t.py. With a second directory holding the b1.58 export
 # of the same shapes (models/make_2b4t.py DIR --variant b158), that model
 # too (2b4t-b158): the paper's baseline in the same run.
-#   bash bench/gpu/prepare-2b4t.sh [DIR_WITH_2b4t.onnx [B158_DIR]]   (default /tmp/m2b)
+#   [VARIANTS="2b4t ..."] bash bench/gpu/prepare-2b4t.sh [DIR_WITH_2b4t.onnx [B158_DIR]]
+# (default /tmp/m2b; every variant)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${BUILD_DIR:-$root/build}"
@@ -27,9 +29,12 @@ mkdir -p "$dest"
 ninja -C "$build" bitnet-compile bitnet-run-min bitnet_runtime >/dev/null
 cp "$build/bin/bitnet-run-min" "$build/runtime/libbitnet_runtime.so" \
   "$root/bench/gpu/run-2b4t.sh" "$root/bench/gpu/torch_2b4t.py" "$dest/"
+# VARIANTS="2b4t 2b4t-b158 ...": only those (device time is short).
+want() { [ -z "${VARIANTS:-}" ] || [[ " $VARIANTS " == *" $1 "* ]]; }
 compile() {
   local name=$1
   shift
+  want "$name" || return 0
   local onnx="$src/2b4t.onnx"
   if [ "$name" = 2b4t-b158 ]; then onnx="$b158/2b4t.onnx"; fi
   "$build/bin/bitnet-compile" "$onnx" --target=cuda --random-weights \
@@ -39,6 +44,9 @@ compile() {
 compile 2b4t
 # The opt-in int8 LM head (per-row scales): a quarter of its bytes.
 compile 2b4t-lmhead-int8 --lm-head=int8
+# The LM head in 16 bits (as PyTorch's bf16 model has it): half its bytes.
+compile 2b4t-lmhead-f16 --lm-head=f16
+compile 2b4t-lmhead-bf16 --lm-head=bf16
 # Prefill chunks' BitLinear layers on the dp4a GEMV kernel instead of
 # tensor cores, in chunks of 16 (the same logits as 2b4t-chunk16:
 # run-2b4t.sh compares them).

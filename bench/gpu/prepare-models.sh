@@ -9,10 +9,13 @@ build="${BUILD_DIR:-$root/build}"
 dest="$root/carry/models"
 rm -rf "$dest"
 mkdir -p "$dest"
-ninja -C "$build" bitnet-compile bitnet-run bitnet-run-min bitnet_runtime >/dev/null
+ninja -C "$build" bitnet-compile bitnet-run bitnet-run-min bitnet_runtime \
+  BitNetUkernelTests >/dev/null
 # bitnet-run-min: bitnet-run's artifact flags without MLIR (the GPU machine
-# has no LLVM 22).
-cp "$build/bin/bitnet-run-min" "$build/runtime/libbitnet_runtime.so" "$dest/"
+# has no LLVM 22); BitNetUkernelTests: the runtime's CPU kernel tests, run
+# there too (its CPU may have AVX-512).
+cp "$build/bin/bitnet-run-min" "$build/runtime/libbitnet_runtime.so" \
+  "$build/bin/BitNetUkernelTests" "$dest/"
 cp "$root/bench/gpu/check_models.py" "$dest/"
 models="${MODELS:-a48 a48_kv3 a48_kv4 a48_threshold a48fp4 b158 b158_addeps llama}"
 py=python3
@@ -46,8 +49,8 @@ split() {
   gzip -9 "$dest/$m-split.cuda.bnx"
 }
 # A variant "<model>-<name>" compiled with the same extra flags for both
-# targets, held against the CPU artifact with those flags: the opt-in int8
-# LM head (--lm-head=int8), an f16 KV cache (--kv-cache=f16: the
+# targets, held against the CPU artifact with those flags: the opt-in int8,
+# f16 and bf16 LM heads (--lm-head=...), an f16 KV cache (--kv-cache=f16: the
 # attention kernel's f16 reads) and prefill chunks of 16 tokens.
 both() {
   set -e
@@ -79,6 +82,12 @@ for m in ${SPLIT_MODELS:-a48 b158 llama}; do
 done
 for m in ${LMINT8_MODELS:-a48 llama}; do
   both "$m" lmint8 --lm-head=int8
+done
+# The LM head in 16 bits (--lm-head=f16 / bf16): the same widened weights
+# on both targets.
+for m in ${LMHALF_MODELS:-a48 llama}; do
+  both "$m" lmf16 --lm-head=f16
+  both "$m" lmbf16 --lm-head=bf16
 done
 # (In chunks of 16 so that the prompt's later chunks read cached f16 rows:
 # a prompt in one chunk of 64, the CUDA default, reads none.)

@@ -60,6 +60,20 @@ void applyDebugOptions(PassManager &pm) {
   (void)applyPassManagerCLOptions(pm);
 }
 
+const char *lmHeadName(ModelArtifactOptions::LMHead h) {
+  switch (h) {
+  case ModelArtifactOptions::LMHead::F32:
+    return "f32";
+  case ModelArtifactOptions::LMHead::Int8:
+    return "int8";
+  case ModelArtifactOptions::LMHead::F16:
+    return "f16";
+  case ModelArtifactOptions::LMHead::BF16:
+    return "bf16";
+  }
+  return "f32";
+}
+
 } // namespace
 
 bool mlir::bitnet::gpuArchHasTensorCores(llvm::StringRef arch) {
@@ -164,12 +178,20 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     error = "lowering '" + model.path + "' to linalg failed " + pipelineErrors;
     return false;
   }
-  if (options.int8LMHead) {
+  if (options.lmHead != ModelArtifactOptions::LMHead::F32) {
     PassManager lmHead(&context);
     applyDebugOptions(lmHead);
-    lmHead.addPass(createBitNetInt8LMHead());
+    if (options.lmHead == ModelArtifactOptions::LMHead::Int8) {
+      lmHead.addPass(createBitNetInt8LMHead());
+    } else {
+      BitNetHalfLMHeadOptions half;
+      half.elementType =
+          options.lmHead == ModelArtifactOptions::LMHead::F16 ? "f16" : "bf16";
+      lmHead.addPass(createBitNetHalfLMHead(half));
+    }
     if (failed(lmHead.run(**module))) {
-      error = "quantizing the LM head of '" + model.path + "' failed";
+      error = "storing the LM head of '" + model.path + "' as " +
+              lmHeadName(options.lmHead) + " failed";
       return false;
     }
   }
@@ -284,7 +306,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   meta << "prefill_chunk=" << options.prefillChunk << "\n";
   meta << "tokenizer=" << (field("vocab") == 256 ? "bytes" : "none") << "\n";
   meta << "kv_cache_dtype=f32\n";
-  meta << "lm_head=" << (options.int8LMHead ? "int8" : "f32") << "\n";
+  meta << "lm_head=" << lmHeadName(options.lmHead) << "\n";
   meta << "kv_storage=" << imp::kvStorageName(stats.kvStorage).str() << "\n";
   meta << "cpu=" << resolvedCPUName(options.cpu) << "\n";
   meta << "cpu_features=";
@@ -327,6 +349,10 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
         holes.push_back({&e, "ternary2"});
       else if (e.elementType.isF32() && table > 0 && e.size >= table)
         holes.push_back({&e, "f32"});
+      // An LM head stored in 16 bits (--lm-head=f16 / bf16).
+      else if ((e.elementType.isF16() || e.elementType.isBF16()) &&
+               table > 0 && e.size >= table / 2)
+        holes.push_back({&e, e.elementType.isF16() ? "f16" : "bf16"});
     }
     meta << "weights=random\n";
     meta << "weight_bytes=" << blob.bytes.size() << "\n";

@@ -20,6 +20,7 @@
 
 #include "KernelSupport.h"
 #include "bitnet/Runtime/Ukernels.h"
+#include "bitnet/Support/HalfFloat.h"
 
 #include <algorithm>
 #include <cstring>
@@ -44,23 +45,7 @@ inline T *at4(const View<T> &v, int64_t a, int64_t b, int64_t c, int64_t d) {
          d * v.strides[3];
 }
 
-/// IEEE half (the f16 KV cache) to float, exactly.
-inline float halfToFloat(uint16_t h) {
-  uint32_t sign = uint32_t(h >> 15) << 31, exp = (h >> 10) & 31, man = h & 1023;
-  uint32_t bits;
-  if (exp == 31) { // inf / NaN
-    bits = sign | 0x7f800000u | (man << 13);
-  } else if (exp == 0) { // zero / subnormal: man * 2^-24
-    float v = float(man) * 5.9604644775390625e-8f;
-    std::memcpy(&bits, &v, 4);
-    bits |= sign;
-  } else {
-    bits = sign | ((exp + 112) << 23) | (man << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
+using halffloat::halfToFloat;
 
 /// A row of a q4 cache (ImportOptions::KVStorage::Q4): 4-bit codes, two per
 /// byte (even d in the low nibble), then the row's f32 scale; value d is

@@ -1,6 +1,7 @@
 //===- RandomWeights.cpp - Weights an artifact leaves for the runtime to fill ===//
 
 #include "bitnet/Runtime/RandomWeights.h"
+#include "bitnet/Support/HalfFloat.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -32,6 +33,11 @@ struct TernaryBytes {
 
 constexpr uint64_t kBlock = uint64_t(1) << 20;
 
+/// 24 random bits as a value uniform in [-0.05, 0.05).
+float uniform(uint32_t bits24) {
+  return (float(bits24) * (1.0f / 16777216.0f) * 2.0f - 1.0f) * 0.05f;
+}
+
 /// Bytes [begin, end) of fill `index` (a multiple of 8 apart, except at
 /// the end).
 void fillBlock(const RandomFill &f, uint64_t index, uint64_t seed,
@@ -44,11 +50,18 @@ void fillBlock(const RandomFill &f, uint64_t index, uint64_t seed,
     if (f.kind == RandomFill::Kind::Ternary2) {
       for (int b = 0; b < 8; ++b)
         word[b] = table.byte[(((r >> (8 * b)) & 0xff) * 81) >> 8];
-    } else {
+    } else if (f.kind == RandomFill::Kind::F32) {
       for (int h = 0; h < 2; ++h) {
-        uint32_t bits = uint32_t(r >> (32 * h)) >> 8; // 24 random bits
-        float v = (float(bits) * (1.0f / 16777216.0f) * 2.0f - 1.0f) * 0.05f;
+        float v = uniform(uint32_t(r >> (32 * h)) >> 8); // 24 random bits
         std::memcpy(word + 4 * h, &v, 4);
+      }
+    } else {
+      for (int h = 0; h < 4; ++h) {
+        float v = uniform(uint32_t(r >> (16 * h)) << 8 & 0xffffff); // 16 bits
+        uint16_t bits = f.kind == RandomFill::Kind::F16
+                            ? halffloat::floatToHalf(v)
+                            : halffloat::floatToBF16(v);
+        std::memcpy(word + 2 * h, &bits, 2);
       }
     }
     std::memcpy(out + at, word, size_t(std::min<uint64_t>(8, end - at)));
@@ -89,6 +102,10 @@ bool bitnet_rt::readRandomFills(const ArtifactFile &artifact,
     RandomFill f{offset, size, RandomFill::Kind::F32};
     if (std::strcmp(kind, "ternary2") == 0)
       f.kind = RandomFill::Kind::Ternary2;
+    else if (std::strcmp(kind, "f16") == 0)
+      f.kind = RandomFill::Kind::F16;
+    else if (std::strcmp(kind, "bf16") == 0)
+      f.kind = RandomFill::Kind::BF16;
     else if (std::strcmp(kind, "f32") != 0) {
       error = "metadata '" + key + "' has an unknown kind '" + kind + "'";
       return false;

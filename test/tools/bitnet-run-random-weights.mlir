@@ -28,6 +28,20 @@
 // FULL-NOT: RANDOM
 // FULL: generated ids:
 //
+// An LM head stored in 16 bits (--lm-head=f16 / bf16) is left out as such
+// and filled with values of its type.
+// RUN: bitnet-compile %bitnet_src_root/models/onnx/a48.onnx --max-context=64 --random-weights --lm-head=f16 -o %t/random-f16.bnx > /dev/null
+// RUN: bitnet-compile %bitnet_src_root/models/onnx/a48.onnx --max-context=64 --random-weights --lm-head=bf16 -o %t/random-bf16.bnx > /dev/null
+// RUN: grep -a -e '^random_fill\.[0-9]*=.*,f16$' -e '^lm_head=' %t/random-f16.bnx | FileCheck %s --check-prefix=F16
+// F16-DAG: lm_head=f16
+// F16-DAG: random_fill.{{[0-9]+}}={{[0-9]+}},{{[0-9]+}},f16
+// RUN: grep -a -e '^random_fill\.[0-9]*=.*,bf16$' %t/random-bf16.bnx | FileCheck %s --check-prefix=BF16
+// BF16: random_fill.{{[0-9]+}}={{[0-9]+}},{{[0-9]+}},bf16
+// RUN: bitnet-run %t/random-f16.bnx --prompt-ids 1,2,3 --max-new-tokens 4 | FileCheck %s --check-prefix=HLABEL
+// RUN: bitnet-run %t/random-bf16.bnx --prompt-ids 1,2,3 --max-new-tokens 4 | FileCheck %s --check-prefix=HLABEL
+// HLABEL: weights: RANDOM
+// HLABEL-NEXT: generated ids:
+//
 // Only model artifacts can leave weights out: anything else is refused,
 // and nothing is written.
 // RUN: not bitnet-compile %bitnet_src_root/models/onnx/a48.onnx --random-weights --emit=linalg -o %t/x.mlir 2>&1 | FileCheck %s --check-prefix=EMIT

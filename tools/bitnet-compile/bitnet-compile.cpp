@@ -108,8 +108,9 @@ cl::opt<int64_t> prefillChunk(
     cl::init(16), cl::cat(category));
 cl::opt<std::string> lmHead(
     "lm-head",
-    cl::desc("Artifacts: LM head weights, f32 (as exported) or int8 (per-row "
-             "scales; a quarter of the bytes, logits change slightly)"),
+    cl::desc("Artifacts: LM head weights, f32 (as exported), f16 or bf16 "
+             "(half the bytes) or int8 (per-row scales; a quarter of the "
+             "bytes); all but f32 change the logits slightly"),
     cl::init("f32"), cl::cat(category));
 cl::opt<bool> sparseKernels(
     "sparse-kernels",
@@ -375,8 +376,10 @@ int main(int argc, char **argv) {
       prefillChunk = std::min<int64_t>(64, maxContext);
     if (prefillChunk < 2 || prefillChunk > maxContext)
       return fail("--prefill-chunk must be in [2, --max-context]");
-    if (lmHead != "f32" && lmHead != "int8")
-      return fail("--lm-head must be f32 or int8, got '" + lmHead + "'");
+    if (lmHead != "f32" && lmHead != "int8" && lmHead != "f16" &&
+        lmHead != "bf16")
+      return fail("--lm-head must be f32, f16, bf16 or int8, got '" + lmHead +
+                  "'");
   } else if (emit == "llvm") {
     kind = Emit::LLVMIR;
   } else if (emit == "obj") {
@@ -413,7 +416,11 @@ int main(int argc, char **argv) {
     options.prefillChunk = prefillChunk;
     options.dims = dims;
     options.linker = linker;
-    options.int8LMHead = lmHead == "int8";
+    using LMHead = bitnet::ModelArtifactOptions::LMHead;
+    options.lmHead = lmHead == "int8"  ? LMHead::Int8
+                     : lmHead == "f16" ? LMHead::F16
+                     : lmHead == "bf16" ? LMHead::BF16
+                                        : LMHead::F32;
     options.sparseKernels = sparseKernels;
     options.kvStorage = *kvStorage;
     options.randomWeights = randomWeights;

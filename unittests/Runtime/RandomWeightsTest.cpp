@@ -7,12 +7,15 @@
 //===----------------------------------------------------------------------===//
 
 #include "bitnet/Runtime/RandomWeights.h"
+#include "bitnet/Support/HalfFloat.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <set>
 #include <unistd.h>
 
 using namespace bitnet_rt;
@@ -112,6 +115,33 @@ TEST_F(RandomWeightsTest, RebuildsTheBlob) {
   EXPECT_TRUE(varied);
 }
 
+TEST_F(RandomWeightsTest, FillsSixteenBitHeads) {
+  // [0, 64) f16, [64, 128) bf16 (an LM head stored in 16 bits), nothing
+  // shipped.
+  ASSERT_EQ(plan("weights=random\nweight_bytes=128\nrandom_fill=2\n"
+                 "random_fill.0=0,64,f16\nrandom_fill.1=64,64,bf16\n",
+                 0),
+            "");
+  ASSERT_EQ(fills.size(), 2u);
+  EXPECT_EQ(fills[0].kind, RandomFill::Kind::F16);
+  EXPECT_EQ(fills[1].kind, RandomFill::Kind::BF16);
+  std::vector<uint8_t> a(128, 0xff);
+  uint8_t none = 0;
+  expandRandomWeights(&none, 0, fills, 1, a.data(), 128);
+  for (int half = 0; half < 2; ++half) {
+    std::set<float> values;
+    for (size_t i = 0; i < 32; ++i) {
+      uint16_t bits;
+      std::memcpy(&bits, &a[64 * half + 2 * i], 2);
+      float v = half ? halffloat::bf16ToFloat(bits) : halffloat::halfToFloat(bits);
+      // Uniform in [-0.05, 0.05) rounded to the type: within its half ulp.
+      EXPECT_LE(std::fabs(v), half ? 0.0502f : 0.05001f) << i;
+      values.insert(v);
+    }
+    EXPECT_GT(values.size(), 8u) << (half ? "bf16" : "f16");
+  }
+}
+
 TEST_F(RandomWeightsTest, RefusesMalformedPlans) {
   EXPECT_NE(plan("weights=random\nrandom_fill=0\n", 10).find("weight_bytes"),
             std::string::npos);
@@ -121,9 +151,9 @@ TEST_F(RandomWeightsTest, RefusesMalformedPlans) {
                 .find("is not offset,size,kind"),
             std::string::npos);
   EXPECT_NE(plan("weights=random\nweight_bytes=100\nrandom_fill=1\n"
-                 "random_fill.0=10,20,bf16\n",
+                 "random_fill.0=10,20,f64\n",
                  80)
-                .find("unknown kind 'bf16'"),
+                .find("unknown kind 'f64'"),
             std::string::npos);
   EXPECT_NE(plan("weights=random\nweight_bytes=100\nrandom_fill=2\n"
                  "random_fill.0=10,20,f32\nrandom_fill.1=20,10,f32\n",

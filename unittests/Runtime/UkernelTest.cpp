@@ -9,6 +9,7 @@
 
 #include "bitnet/Runtime/CpuFeatures.h"
 #include "bitnet/Runtime/Ukernels.h"
+#include "bitnet/Support/HalfFloat.h"
 #include "bitnet/Support/TernaryPacking.h"
 
 #include <gtest/gtest.h>
@@ -190,6 +191,48 @@ INSTANTIATE_TEST_SUITE_P(Shapes, MatmulI8WTest,
                          ::testing::Values(Shape{1, 1, 1}, Shape{1, 7, 33},
                                            Shape{2, 260, 128},
                                            Shape{4, 9, 2560}));
+
+/// The f16 / bf16 LM head (--lm-head=f16 / bf16): every kernel tier against
+/// double sums of the widened weights, both formats.
+class MatmulHalfWTest : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(MatmulHalfWTest, MatchesReference) {
+  Shape s = GetParam();
+  for (HalfFormat format : {HalfFormat::F16, HalfFormat::BF16}) {
+    std::mt19937 rng(7 + s.rows + s.n * 3 + s.k * 5);
+    std::uniform_real_distribution<float> u(-1, 1);
+    std::vector<float> x(size_t(s.rows * s.k));
+    std::vector<uint16_t> w(size_t(s.n * s.k));
+    for (float &v : x)
+      v = u(rng);
+    bool f16 = format == HalfFormat::F16;
+    for (uint16_t &v : w)
+      v = f16 ? halffloat::floatToHalf(u(rng)) : halffloat::floatToBF16(u(rng));
+    std::vector<double> want(size_t(s.rows * s.n), 0.25);
+    for (int64_t m = 0; m < s.rows; ++m)
+      for (int64_t n = 0; n < s.n; ++n)
+        for (int64_t k = 0; k < s.k; ++k) {
+          uint16_t h = w[size_t(n * s.k + k)];
+          want[size_t(m * s.n + n)] +=
+              double(x[size_t(m * s.k + k)]) *
+              double(f16 ? halffloat::halfToFloat(h) : halffloat::bf16ToFloat(h));
+        }
+    for (KernelKind kind : availableKernels()) {
+      std::vector<float> out(size_t(s.rows * s.n), 0.25f);
+      matmulF32HalfW(x.data(), s.rows, s.k, w.data(), s.n, s.k, s.k,
+                     out.data(), s.n, format, kind);
+      for (size_t i = 0; i < out.size(); ++i)
+        ASSERT_NEAR(out[i], want[i], 1e-5 * (1 + std::abs(want[i])) * s.k)
+            << (f16 ? "f16" : "bf16") << " kind " << kernelName(kind)
+            << " at " << i;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, MatmulHalfWTest,
+                         ::testing::Values(Shape{1, 1, 1}, Shape{1, 7, 33},
+                                           Shape{2, 260, 128},
+                                           Shape{3, 13, 2560}));
 
 } // namespace
 

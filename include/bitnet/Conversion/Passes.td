@@ -431,31 +431,35 @@ def BitNetLaunchLMHeadKernel
   let summary = "Run a whole model's LM head as a warp-per-row GEMV kernel";
   let description = [{
     The whole-model CUDA path runs this after `bitnet-select-logit-rows`
-    (and `bitnet-int8-lm-head` where asked for). The LM head is the matmul
-    the importer tags `matmul_f32` (weights `[K, N]`) or `matmul_f32_nt`
-    (`[N, K]`, a tied embedding), or `bitnet-int8-lm-head` tags
-    `matmul_f32_i8w_nt` (int8 codes `[N, K]`, scaled by the op after it),
-    with a constant weight, an output width of the `bitnet.decoder`
-    record's vocabulary and a zero-filled accumulator. It becomes a launch
-    of `lm_head_<f32|i8>_n<N>_k<K>` in `gpu.module @bitnet_kernels`:
+    (and `bitnet-int8-lm-head` or `bitnet-half-lm-head` where asked for).
+    The LM head is the matmul the importer tags `matmul_f32` (weights `[K,
+    N]`) or `matmul_f32_nt` (`[N, K]`, a tied embedding),
+    `bitnet-int8-lm-head` tags `matmul_f32_i8w_nt` (int8 codes `[N, K]`,
+    scaled by the op after it) or `bitnet-half-lm-head` tags
+    `matmul_f32_f16w_nt` / `matmul_f32_bf16w_nt` (`[N, K]`), with a
+    constant weight, an output width of the `bitnet.decoder` record's
+    vocabulary and a zero-filled accumulator. It becomes a launch of
+    `lm_head_<f32|i8|f16|bf16>_n<N>_k<K>` in `gpu.module @bitnet_kernels`:
 
     ```mlir
     %x = bufferization.to_buffer %h read_only    // [M, K] f32 (collapsed)
-    %w = bufferization.to_buffer %cst read_only  // [N, K] f32 or i8
+    %w = bufferization.to_buffer %cst read_only  // [N, K] f32, i8, f16, bf16
     %out = memref.alloc(%m) : memref<?xNxf32>
     gpu.launch_func @bitnet_kernels::@lm_head_f32_n..._k... args(%x, %w, %out)
     ```
 
     A warp owns `rows-per-warp` vocabulary rows; its lanes read 16-byte
     pieces of each row side by side (coalesced, several loads in flight)
-    and multiply them with x in f32, and a shuffle reduction adds the
+    and multiply them with x in f32 (narrower weights widened in
+    registers), and a shuffle reduction adds the
     lanes' sums. For every one of the M rows of x (M is the number of logit
     rows the step returns, known at run time) the weights are read again:
     the kernel is for decode and the last-token row of a prefill. `[K, N]`
     weights are stored transposed once at compile time. The sum is taken in
     another order than the reference lowering's, so logits differ by f32
-    rounding (relative ~1e-6). K must be a multiple of 4 (f32) or 16
-    (int8); other matmuls are left as they are. A module without the
+    rounding (relative ~1e-6). K must fill 16-byte pieces (a multiple of 4
+    for f32, 8 for f16 / bf16, 16 for int8); other matmuls are left as they
+    are. A module without the
     decoder record is an error.
   }];
   let options = [

@@ -42,9 +42,12 @@ struct ModelArtifactOptions {
   /// Call the runtime's kernels for the packed BitLinear contractions
   /// (bitnet-lower-ukernels); off: plain loops (the reference lowering).
   bool ukernels = true;
-  /// Store the LM head as int8 with per-row scales (bitnet-int8-lm-head):
-  /// a quarter of the bytes, logits change by ~1e-3 relative.
-  bool int8LMHead = false;
+  /// How the LM head's weights are stored: f32 as exported; int8 with
+  /// per-row scales (bitnet-int8-lm-head: a quarter of the bytes, logits
+  /// change by ~1e-3 relative); f16 or bf16 (bitnet-half-lm-head: half the
+  /// bytes).
+  enum class LMHead { F32, Int8, F16, BF16 };
+  LMHead lmHead = LMHead::F32;
   /// bitnet-gate-first-sparsity: the up projection only where relu(gate)
   /// is open, down and TopK output projections over non-zero inputs only.
   bool sparseKernels = true;

@@ -217,6 +217,29 @@ def BitNetInt8LMHead : Pass<"bitnet-int8-lm-head", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def BitNetHalfLMHead : Pass<"bitnet-half-lm-head", "::mlir::ModuleOp"> {
+  let summary = "Store the LM head as f16 or bf16 (opt-in)";
+  let description = [{
+    The LM head in half the bytes of float32, with no scales: on tensors,
+    after the linalg phase, the float linear layer tagged `matmul_f32` /
+    `matmul_f32_nt` with a constant f32 weight whose output width is the
+    `vocab` of the module's `bitnet.decoder` record gets its weight rounded
+    to `element-type` (f16 or bf16, nearest even) and stored `[n, k]`; the
+    contraction widens each weight to f32 (`arith.extf`), sums in f32 and
+    is tagged `matmul_f32_f16w_nt` / `matmul_f32_bf16w_nt` for the runtime
+    kernel. x stays f32. A finite weight the type cannot hold (f16 past
+    65504) is an error; so is a module without the record. bitnet-compile
+    enables it with `--lm-head=f16` or `--lm-head=bf16`.
+  }];
+  let options = [
+    Option<"elementType", "element-type", "std::string", "\"f16\"",
+           "f16 or bf16">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def BitNetSelectLogitRows : Pass<"bitnet-select-logit-rows", "::mlir::ModuleOp"> {
   let summary = "Compute the LM head only for the token rows the caller asks for";
   let description = [{

@@ -26,6 +26,8 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/Matchers.h"
 
+#include "llvm/ADT/StringSwitch.h"
+
 namespace mlir::bitnet {
 #define GEN_PASS_DEF_BITNETLAUNCHLMHEADKERNEL
 #include "bitnet/Conversion/Passes.h.inc"
@@ -40,14 +42,38 @@ using gpu_kernels::kWarp;
 /// Bytes a lane loads from a weight row at once.
 constexpr int64_t kPieceBytes = 16;
 
-/// One LM head: logits[.., N] = x[.., K] . W[N, K] (f32 or int8 codes whose
-/// per-row scale a later op applies).
+/// How an LM head stores its weights: f32 as exported, int8 codes whose
+/// per-row scale a later op applies (bitnet-int8-lm-head), f16 or bf16
+/// (bitnet-half-lm-head).
+enum class Storage { F32, I8, F16, BF16 };
+
+/// One LM head: logits[.., N] = x[.., K] . W[N, K].
 struct Head {
   linalg::GenericOp op;
   DenseElementsAttr weights; ///< As the op reads them.
   bool transposed;           ///< Weights stored [N, K] (else [K, N]).
-  bool int8;
+  Storage storage;
   int64_t n, k;
+  int64_t weightBytes() const {
+    return storage == Storage::F32 ? 4 : storage == Storage::I8 ? 1 : 2;
+  }
+  Type weightType(MLIRContext *ctx) const {
+    switch (storage) {
+    case Storage::F32:
+      return Float32Type::get(ctx);
+    case Storage::I8:
+      return IntegerType::get(ctx, 8);
+    case Storage::F16:
+      return Float16Type::get(ctx);
+    case Storage::BF16:
+      return BFloat16Type::get(ctx);
+    }
+    llvm_unreachable("storage");
+  }
+  StringRef name() const {
+    static const char *names[] = {"f32", "i8", "f16", "bf16"};
+    return names[int(storage)];
+  }
 };
 
 /// The launch shape: `rows` vocabulary rows per warp, `warps` per block,
@@ -63,10 +89,10 @@ struct Launch {
 
 Launch chooseLaunch(const Head &h, int64_t rows, int64_t warps) {
   Launch l;
-  // int8 rows are a quarter of the bytes: more rows share each x load.
-  l.rows = rows > 0 ? rows : (h.int8 ? 4 : 2);
+  // Narrower rows are fewer bytes: more rows share each x load.
+  l.rows = rows > 0 ? rows : (h.storage == Storage::F32 ? 2 : 4);
   l.warps = warps > 0 ? warps : 8;
-  l.pieces = h.k * (h.int8 ? 1 : 4) / kPieceBytes;
+  l.pieces = h.k * h.weightBytes() / kPieceBytes;
   l.rounds = (l.pieces + kWarp - 1) / kWarp;
   // Small rows: all rounds at once; else groups of up to 4 that divide them.
   l.unroll = l.rounds;
@@ -88,7 +114,7 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
                            StringRef name, const Head &h, const Launch &l) {
   MLIRContext *ctx = gpuModule.getContext();
   Type f32 = Float32Type::get(ctx);
-  Type wElem = h.int8 ? Type(IntegerType::get(ctx, 8)) : f32;
+  Type wElem = h.weightType(ctx);
   auto xType = MemRefType::get({ShapedType::kDynamic, h.k}, f32);
   auto wType = MemRefType::get({h.n, h.k}, wElem);
   auto outType = MemRefType::get({ShapedType::kDynamic, h.n}, f32);
@@ -110,7 +136,7 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
     return arith::ConstantIndexOp::create(b, v);
   };
   // f32 elements of a piece of the weight row.
-  const int64_t perPiece = h.int8 ? kPieceBytes : kPieceBytes / 4;
+  const int64_t perPiece = kPieceBytes / h.weightBytes();
   VectorType accType = VectorType::get({perPiece}, f32);
   VectorType wVec = VectorType::get({perPiece}, wElem);
   VectorType x4 = VectorType::get({4}, f32);
@@ -177,21 +203,26 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
     }
     for (int64_t u = 0; u < l.unroll; ++u) {
       Value xv = xPieces[u][0];
-      if (perPiece > 4) {
-        // The four x vectors as one of the piece's width.
+      // The x vectors of 4 as one of the piece's width, pairwise.
+      SmallVector<Value> parts(xPieces[u]);
+      while (parts.size() > 1) {
+        int64_t width = cast<VectorType>(parts[0].getType()).getNumElements();
         SmallVector<int64_t> mask;
-        for (int64_t i = 0; i < perPiece; ++i)
+        for (int64_t i = 0; i < 2 * width; ++i)
           mask.push_back(i);
-        Value lo = vector::ShuffleOp::create(
-            b, xPieces[u][0], xPieces[u][1], ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
-        Value hi = vector::ShuffleOp::create(
-            b, xPieces[u][2], xPieces[u][3], ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
-        xv = vector::ShuffleOp::create(b, lo, hi, mask);
+        SmallVector<Value> joined;
+        for (size_t i = 0; i < parts.size(); i += 2)
+          joined.push_back(
+              vector::ShuffleOp::create(b, parts[i], parts[i + 1], mask));
+        parts = joined;
       }
+      xv = parts[0];
       for (int64_t r = 0; r < l.rows; ++r) {
         Value wv = wPieces[u][r];
-        if (h.int8)
+        if (h.storage == Storage::I8)
           wv = arith::SIToFPOp::create(b, accType, wv);
+        else if (h.storage != Storage::F32)
+          wv = arith::ExtFOp::create(b, accType, wv);
         acc[r] = vector::FMAOp::create(b, xv, wv, acc[r]);
       }
     }
@@ -221,9 +252,10 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
 }
 
 /// The op as an LM head: a matmul tagged by the importer (f32 weights, [K,
-/// N] or [N, K]) or by bitnet-int8-lm-head (int8 codes [N, K]) with a
-/// constant weight, output width `vocab`, accumulating into a zero fill, the
-/// indexing maps of x[.., k] . w -> out[.., n].
+/// N] or [N, K]), by bitnet-int8-lm-head (int8 codes [N, K]) or by
+/// bitnet-half-lm-head (f16 / bf16 [N, K]) with a constant weight, output
+/// width `vocab`, accumulating into a zero fill, the indexing maps of
+/// x[.., k] . w -> out[.., n].
 std::optional<Head> matchHead(linalg::GenericOp op, int64_t vocab) {
   auto tag = op->getAttrOfType<StringAttr>("bitnet.ukernel");
   if (!tag || !op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
@@ -231,10 +263,17 @@ std::optional<Head> matchHead(linalg::GenericOp op, int64_t vocab) {
     return std::nullopt;
   Head h;
   h.op = op;
-  h.int8 = tag.getValue() == "matmul_f32_i8w_nt";
-  h.transposed = h.int8 || tag.getValue() == "matmul_f32_nt";
-  if (!h.int8 && !h.transposed && tag.getValue() != "matmul_f32")
+  std::optional<Storage> storage =
+      llvm::StringSwitch<std::optional<Storage>>(tag.getValue())
+          .Cases({"matmul_f32", "matmul_f32_nt"}, Storage::F32)
+          .Case("matmul_f32_i8w_nt", Storage::I8)
+          .Case("matmul_f32_f16w_nt", Storage::F16)
+          .Case("matmul_f32_bf16w_nt", Storage::BF16)
+          .Default(std::nullopt);
+  if (!storage)
     return std::nullopt;
+  h.storage = *storage;
+  h.transposed = tag.getValue() != "matmul_f32";
   Value x = op.getDpsInputs()[0];
   auto xType = cast<RankedTensorType>(x.getType());
   auto outType = cast<RankedTensorType>(op.getResult(0).getType());
@@ -244,14 +283,13 @@ std::optional<Head> matchHead(linalg::GenericOp op, int64_t vocab) {
     return std::nullopt;
   if (!matchPattern(op.getDpsInputs()[1], m_Constant(&h.weights)) ||
       h.weights.getType().getRank() != 2 ||
-      h.weights.getElementType() != (h.int8 ? Type(IntegerType::get(op.getContext(), 8))
-                                            : Type(Float32Type::get(op.getContext()))))
+      h.weights.getElementType() != h.weightType(op.getContext()))
     return std::nullopt;
   ArrayRef<int64_t> ws = h.weights.getType().getShape();
   h.n = h.transposed ? ws[0] : ws[1];
   h.k = h.transposed ? ws[1] : ws[0];
   if (h.n != vocab || h.k != xType.getShape().back() ||
-      h.k % (h.int8 ? kPieceBytes : kPieceBytes / 4) != 0)
+      h.k % (kPieceBytes / h.weightBytes()) != 0)
     return std::nullopt;
   // Accumulates into zeros.
   auto fill = op.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
@@ -328,7 +366,7 @@ struct LaunchLMHeadKernelPass
     Type f32 = Float32Type::get(ctx);
     for (Head &h : heads) {
       Launch launch = chooseLaunch(h, rowsPerWarp, warpsPerBlock);
-      std::string name = ("lm_head_" + Twine(h.int8 ? "i8" : "f32") + "_n" +
+      std::string name = ("lm_head_" + h.name() + "_n" +
                           Twine(h.n) + "_k" + Twine(h.k))
                              .str();
       gpu::GPUFuncOp &kernel = kernels[name];

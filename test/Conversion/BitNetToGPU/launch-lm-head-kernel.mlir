@@ -81,6 +81,14 @@ module attributes {bitnet.decoder = {vocab = 8 : i64}} {
 // CHECK: vector.load %{{.*}} : memref<96x64xi8>, vector<16xi8>
 // CHECK: arith.sitofp %{{.*}} : vector<16xi8> to vector<16xf32>
 // CHECK: vector.fma %{{.*}} : vector<16xf32>
+// CHECK: gpu.func @lm_head_f16_n96_k64(%{{.*}}: memref<?x64xf32>, %{{.*}}: memref<96x64xf16>, %{{.*}}: memref<?x96xf32>) kernel
+// CHECK-SAME: bitnet.grid_size = array<i32: 3, 1, 1>
+// CHECK: vector.load %{{.*}} : memref<96x64xf16>, vector<8xf16>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7] : vector<4xf32>, vector<4xf32>
+// CHECK: arith.extf %{{.*}} : vector<8xf16> to vector<8xf32>
+// CHECK: vector.fma %{{.*}} : vector<8xf32>
+// CHECK: gpu.func @lm_head_bf16_n96_k64(%{{.*}}: memref<?x64xf32>, %{{.*}}: memref<96x64xbf16>, %{{.*}}: memref<?x96xf32>) kernel
+// CHECK: arith.extf %{{.*}} : vector<8xbf16> to vector<8xf32>
 // CHECK-LABEL: func.func @tied
 // CHECK-SAME: (%[[X:.*]]: tensor<1x64xf32>, %[[E:.*]]: tensor<96x64xf32>)
 // CHECK: %[[XB:.*]] = bufferization.to_buffer %[[X]] read_only : tensor<1x64xf32> to memref<1x64xf32>
@@ -95,6 +103,10 @@ module attributes {bitnet.decoder = {vocab = 8 : i64}} {
 // CHECK: gpu.launch_func @bitnet_kernels::@lm_head_i8_n96_k64
 // CHECK: %[[T8:.*]] = bufferization.to_tensor %[[OUT8]]
 // CHECK: linalg.generic {{.*}} ins(%[[T8]], %{{.*}} : tensor<1x96xf32>, tensor<96xf32>)
+// CHECK-LABEL: func.func @half
+// CHECK: gpu.launch_func @bitnet_kernels::@lm_head_f16_n96_k64 {{.*}} : memref<96x64xf16>
+// CHECK-LABEL: func.func @brain
+// CHECK: gpu.launch_func @bitnet_kernels::@lm_head_bf16_n96_k64 {{.*}} : memref<96x64xbf16>
 module attributes {bitnet.decoder = {vocab = 96 : i64}} {
   func.func @tied(%x: tensor<1x64xf32>, %unused: tensor<96x64xf32>) -> (tensor<1x96xf32>, tensor<96x64xf32>) {
     %w = arith.constant dense<0.5> : tensor<96x64xf32>
@@ -132,6 +144,38 @@ module attributes {bitnet.decoder = {vocab = 96 : i64}} {
     ^bb0(%a: f32, %b: f32, %c: f32):
       %p = arith.mulf %a, %b : f32
       linalg.yield %p : f32
+    } -> tensor<1x96xf32>
+    return %r : tensor<1x96xf32>
+  }
+  func.func @half(%x: tensor<1x64xf32>) -> tensor<1x96xf32> {
+    %w = arith.constant dense<1.5> : tensor<96x64xf16>
+    %zero = arith.constant 0.0 : f32
+    %e = tensor.empty() : tensor<1x96xf32>
+    %init = linalg.fill ins(%zero : f32) outs(%e : tensor<1x96xf32>) -> tensor<1x96xf32>
+    %r = linalg.generic {indexing_maps = [#xt, #wt, #ot], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : tensor<1x64xf32>, tensor<96x64xf16>) outs(%init : tensor<1x96xf32>)
+        attrs = {bitnet.ukernel = "matmul_f32_f16w_nt"} {
+    ^bb0(%a: f32, %b: f16, %c: f32):
+      %bf = arith.extf %b : f16 to f32
+      %p = arith.mulf %a, %bf : f32
+      %s = arith.addf %c, %p : f32
+      linalg.yield %s : f32
+    } -> tensor<1x96xf32>
+    return %r : tensor<1x96xf32>
+  }
+  func.func @brain(%x: tensor<1x64xf32>) -> tensor<1x96xf32> {
+    %w = arith.constant dense<1.5> : tensor<96x64xbf16>
+    %zero = arith.constant 0.0 : f32
+    %e = tensor.empty() : tensor<1x96xf32>
+    %init = linalg.fill ins(%zero : f32) outs(%e : tensor<1x96xf32>) -> tensor<1x96xf32>
+    %r = linalg.generic {indexing_maps = [#xt, #wt, #ot], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : tensor<1x64xf32>, tensor<96x64xbf16>) outs(%init : tensor<1x96xf32>)
+        attrs = {bitnet.ukernel = "matmul_f32_bf16w_nt"} {
+    ^bb0(%a: f32, %b: bf16, %c: f32):
+      %bf = arith.extf %b : bf16 to f32
+      %p = arith.mulf %a, %bf : f32
+      %s = arith.addf %c, %p : f32
+      linalg.yield %s : f32
     } -> tensor<1x96xf32>
     return %r : tensor<1x96xf32>
   }

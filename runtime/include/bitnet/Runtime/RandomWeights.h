@@ -7,13 +7,15 @@
 //   weights=random
 //   weight_bytes=<the whole blob>
 //   random_fill=<count>
-//   random_fill.<i>=<offset>,<size>,<kind>     kind: ternary2 | f32
+//   random_fill.<i>=<offset>,<size>,<kind>  kind: ternary2 | f32 | f16 | bf16
 //
 // in increasing offset order, and the weights section holds the blob's
 // other bytes in order. The runtime rebuilds the blob: ternary2 ranges get
 // bytes whose four 2-bit codes are each 0, 1 or 2 (w + 1 for w in {-1, 0,
 // 1}: valid packed ternary weights, and valid int8 codes), f32 ranges
-// values uniform in [-0.05, 0.05). The same seed gives the same bytes.
+// values uniform in [-0.05, 0.05), f16 and bf16 ranges such values rounded
+// to the type (an LM head stored narrower). The same seed gives the same
+// bytes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,7 +32,7 @@
 namespace bitnet_rt {
 
 struct RandomFill {
-  enum class Kind { Ternary2, F32 };
+  enum class Kind { Ternary2, F32, F16, BF16 };
   uint64_t offset, size;
   Kind kind;
 };

@@ -75,6 +75,16 @@ void matmulF32I8W(const float *x, int64_t rows, int64_t xStride,
                   float *out, int64_t outStride,
                   KernelKind kind = KernelKind::Auto);
 
+/// The 16-bit float formats of an LM head stored narrower (f16: IEEE half).
+enum class HalfFormat { F16, BF16 };
+
+/// out[m * outStride + n] += sum_k x[m * xStride + k] * float(w[n * wStride
+/// + k]), w's words read as `format` (an f16 or bf16 LM head).
+void matmulF32HalfW(const float *x, int64_t rows, int64_t xStride,
+                    const uint16_t *w, int64_t n, int64_t k, int64_t wStride,
+                    float *out, int64_t outStride, HalfFormat format,
+                    KernelKind kind = KernelKind::Auto);
+
 /// rank[r * stride + i] += the number of j with |x_j| > |x_i|, or |x_j| ==
 /// |x_i| and j < i, in row r of `rows` rows of `d` (TopK's "beaten" count),
 /// by sorting; rows holding NaN are counted pairwise (the definition).
@@ -112,6 +122,14 @@ void _mlir_ciface_bitnet_ukernel_matmul_f32_nt(BitnetUnrankedMemRef *x,
 void _mlir_ciface_bitnet_ukernel_matmul_f32_i8w_nt(BitnetUnrankedMemRef *x,
                                                    BitnetUnrankedMemRef *w,
                                                    BitnetUnrankedMemRef *out);
+/// x: f32 [lead..., k]; w: f16 [n, k]; out: f32 [lead..., n].
+void _mlir_ciface_bitnet_ukernel_matmul_f32_f16w_nt(BitnetUnrankedMemRef *x,
+                                                    BitnetUnrankedMemRef *w,
+                                                    BitnetUnrankedMemRef *out);
+/// x: f32 [lead..., k]; w: bf16 [n, k]; out: f32 [lead..., n].
+void _mlir_ciface_bitnet_ukernel_matmul_f32_bf16w_nt(BitnetUnrankedMemRef *x,
+                                                     BitnetUnrankedMemRef *w,
+                                                     BitnetUnrankedMemRef *out);
 /// a: f32 [batch..., m, k]; b: f32 [batch..., k, n]; out: f32 [batch..., m,
 /// n] (any strides; the same batch sizes in all three).
 void _mlir_ciface_bitnet_ukernel_bmm_f32(BitnetUnrankedMemRef *a,
