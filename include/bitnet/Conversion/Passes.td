@@ -394,6 +394,12 @@ def BitNetLaunchNormQuantizerKernel
       by its accumulating op (warp shuffles, then the warps in order).
     - The quantizer as `bitnet-launch-quantizer-kernel` builds it (absmean:
       sum |x| in f64 per thread, then the block, / d, rounded to f32).
+    - The LM head is a sink too (the final RMSNorm in front of it): the
+      float matmul the importer tags `matmul_f32` / `matmul_f32_nt` whose
+      output is as wide as the `bitnet.decoder` record's vocabulary. Its
+      chain becomes `norm_f32_m<rows>_d<d>`, which writes the chain's value
+      (the normed rows) for the head to read; the head stays for
+      `bitnet-launch-lm-head-kernel`.
 
     Element values are the chain's own operations on the same inputs;
     sums over a row add in another order than the reference's sequential

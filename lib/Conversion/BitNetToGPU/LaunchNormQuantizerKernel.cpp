@@ -17,6 +17,7 @@
 #include "BitLinearKernels.h"
 #include "bitnet/Conversion/BitNetToGPU/BitNetToGPU.h"
 #include "bitnet/Dialect/BitNet/IR/BitNetDialect.h"
+#include "bitnet/Transforms/DecoderRecord.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -77,10 +78,11 @@ struct ProgramOp {
   bool output = false;           // used after the chain: written out
 };
 
-/// The chain in front of one quantizer.
+/// The chain in front of one quantizer, or of the LM head (the final
+/// RMSNorm: no quantizer, the chain's value written for the head to read).
 struct Program {
-  Operation *quant = nullptr;
-  QuantPrologue q;
+  Operation *sink = nullptr;      // the quantizer or the LM head
+  std::optional<QuantPrologue> q; // none for the LM head
   SmallVector<int64_t> lead; // the quantizer input's leading dimensions
   int64_t rows = 0, d = 0;
   int64_t threads = 0, perThread = 0; // rowBlockShape(d)
@@ -316,17 +318,18 @@ FailureOr<ProgramOp> classifyOp(Operation *op, const Program &p,
   return failure();
 }
 
-/// The program in front of `quant`, scanned back through its block: a
-/// generic op joins when its result feeds the program; one whose result is
-/// also used elsewhere joins as an output (written out) and its own
-/// operands are read from memory (the residual stream's earlier adds stay
-/// where they are).
-FailureOr<Program> matchProgram(Operation *quant, const QuantPrologue &q,
+/// The program in front of `sink` (its operand 0), scanned back through
+/// its block: a generic op joins when its result feeds the program; one
+/// whose result is also used elsewhere joins as an output (written out) and
+/// its own operands are read from memory (the residual stream's earlier
+/// adds stay where they are). Without a quantizer (the LM head) the value
+/// the sink reads is an output too.
+FailureOr<Program> matchProgram(Operation *sink, std::optional<QuantPrologue> q,
                                 int64_t maxRows, DominanceInfo &dom) {
   Program p;
-  p.quant = quant;
+  p.sink = sink;
   p.q = q;
-  Value input = quant->getOperand(0);
+  Value input = sink->getOperand(0);
   auto type = dyn_cast<RankedTensorType>(input.getType());
   if (!type || !type.hasStaticShape() || type.getRank() < 1 ||
       !type.getElementType().isF32())
@@ -347,7 +350,7 @@ FailureOr<Program> matchProgram(Operation *quant, const QuantPrologue &q,
   needed.insert(input);
   SmallVector<ProgramOp> reversed;
   int64_t scanned = 0, outputs = 0;
-  for (Operation *op = quant->getPrevNode(); op && !needed.empty();
+  for (Operation *op = sink->getPrevNode(); op && !needed.empty();
        op = op->getPrevNode()) {
     if (++scanned > kMaxScan)
       break;
@@ -357,14 +360,15 @@ FailureOr<Program> matchProgram(Operation *quant, const QuantPrologue &q,
     Value r = op->getResult(0);
     // Users come after their definition: all of them have been seen.
     bool external = llvm::any_of(r.getUsers(), [&](Operation *u) {
-      return u != quant && !members.contains(u);
+      return u != sink && !members.contains(u);
     });
+    bool written = external || (!q && r == input);
     FailureOr<ProgramOp> po = classifyOp(op, p, /*computed=*/nullptr);
-    if (failed(po) || (external && (po->result != Extent::Element ||
-                                    outputs >= kMaxOutputs)))
+    if (failed(po) || (written && (po->result != Extent::Element ||
+                                   outputs >= kMaxOutputs)))
       continue; // read from memory (checked below)
-    po->output = external;
-    outputs += external;
+    po->output = written;
+    outputs += written;
     members.insert(op);
     needed.remove(r);
     computed[r] = po->result;
@@ -405,8 +409,8 @@ FailureOr<Program> matchProgram(Operation *quant, const QuantPrologue &q,
               p.scalarInputs.size()) > kMaxInputs)
     return failure();
   // The launch goes before the first use of anything it computes.
-  Block *block = quant->getBlock();
-  p.insertBefore = quant;
+  Block *block = sink->getBlock();
+  p.insertBefore = sink;
   for (const ProgramOp &po : p.ops) {
     if (!po.output)
       continue;
@@ -431,7 +435,8 @@ FailureOr<Program> matchProgram(Operation *quant, const QuantPrologue &q,
 
 /// Builds the kernel for `p` as `name`. Parameters: the element inputs
 /// [rows, d], the column inputs [d], the scalar inputs (rank 0), the
-/// outputs [rows, d], codes [rows, d] i8, scales [rows] f32.
+/// outputs [rows, d], then with a quantizer codes [rows, d] i8, scales
+/// [rows] f32.
 gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
                            StringRef name, const Program &p) {
   MLIRContext *ctx = gpuModule.getContext();
@@ -449,8 +454,10 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
     if (po.output)
       params.push_back(
           MemRefType::get({p.rows, p.d}, elementType(po.op->getResult(0))));
-  params.push_back(MemRefType::get({p.rows, p.d}, b.getI8Type()));
-  params.push_back(MemRefType::get({p.rows}, b.getF32Type()));
+  if (p.q) {
+    params.push_back(MemRefType::get({p.rows, p.d}, b.getI8Type()));
+    params.push_back(MemRefType::get({p.rows}, b.getF32Type()));
+  }
   // Shared memory: a warp's partial per reduction, then the quantizer's.
   auto workgroup =
       gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
@@ -459,9 +466,10 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
     if (po.reduction)
       shared.push_back(MemRefType::get({kWarp}, elementType(po.op->getResult(0)),
                                        MemRefLayoutAttrInterface{}, workgroup));
-  shared.push_back(MemRefType::get(
-      {kWarp}, p.q.mean ? Type(b.getF64Type()) : Type(b.getF32Type()),
-      MemRefLayoutAttrInterface{}, workgroup));
+  if (p.q)
+    shared.push_back(MemRefType::get(
+        {kWarp}, p.q->mean ? Type(b.getF64Type()) : Type(b.getF32Type()),
+        MemRefLayoutAttrInterface{}, workgroup));
 
   b.setInsertionPointToEnd(gpuModule.getBody());
   auto kernel = gpu::GPUFuncOp::create(b, name, FunctionType::get(ctx, params, {}),
@@ -584,10 +592,12 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
       memref::StoreOp::create(b, vals[j], m, ValueRange{row, cols[j]});
     }
   }
-  Value codes = kernel.getArgument(arg++), scales = kernel.getArgument(arg++);
-  buildBlockQuantize(b, held[p.quant->getOperand(0)], inBounds, cols, row,
-                     kernel.getWorkgroupAttributions()[sharedIndex], warps, p.d,
-                     codes, scales, p.q);
+  if (p.q) {
+    Value codes = kernel.getArgument(arg++), scales = kernel.getArgument(arg++);
+    buildBlockQuantize(b, held[p.sink->getOperand(0)], inBounds, cols, row,
+                       kernel.getWorkgroupAttributions()[sharedIndex], warps,
+                       p.d, codes, scales, *p.q);
+  }
   gpu::ReturnOp::create(b);
   return kernel;
 }
@@ -622,7 +632,7 @@ Value readBuffer(OpBuilder &b, Location loc, MemRefType type, Value tensor,
 /// quantizer's results, and erases the program.
 void launch(const Program &p, gpu::GPUFuncOp kernel, int64_t &reads) {
   OpBuilder b(p.insertBefore);
-  Location loc = p.quant->getLoc();
+  Location loc = p.sink->getLoc();
   SmallVector<Value> args;
   for (Value v : p.elementInputs)
     args.push_back(readBuffer(b, loc,
@@ -645,9 +655,12 @@ void launch(const Program &p, gpu::GPUFuncOp kernel, int64_t &reads) {
     outputs.push_back({r, buf});
     args.push_back(buf);
   }
-  auto [codes, scales] = allocQuantizerBuffers(b, loc, p.rows, p.d);
-  args.push_back(codes);
-  args.push_back(scales);
+  Value codes, scales;
+  if (p.q) {
+    std::tie(codes, scales) = allocQuantizerBuffers(b, loc, p.rows, p.d);
+    args.push_back(codes);
+    args.push_back(scales);
+  }
   auto dim = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
@@ -665,7 +678,8 @@ void launch(const Program &p, gpu::GPUFuncOp kernel, int64_t &reads) {
     r.replaceAllUsesWith(
         expandTo(b, loc, t, cast<RankedTensorType>(r.getType())));
   }
-  replaceQuantizerResults(b, loc, p.quant, codes, scales, p.rows, p.d);
+  if (p.q)
+    replaceQuantizerResults(b, loc, p.sink, codes, scales, p.rows, p.d);
   // The program, last op first (each op's users go before it), with the
   // init tensors nothing else uses.
   for (const ProgramOp &po : llvm::reverse(p.ops)) {
@@ -697,12 +711,25 @@ struct LaunchNormQuantizerKernelPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<Operation *> quants;
+    // The LM head: the float matmul the importer tags, as wide as the
+    // decoder record's vocabulary (none without the record).
+    std::optional<int64_t> vocab = decoderRecordField(module, "vocab");
+    auto isHead = [&](Operation *op) {
+      auto g = dyn_cast<linalg::GenericOp>(op);
+      auto tag = g ? g->getAttrOfType<StringAttr>("bitnet.ukernel") : nullptr;
+      return tag && vocab &&
+             (tag.getValue() == "matmul_f32" ||
+              tag.getValue() == "matmul_f32_nt") &&
+             g.getNumDpsInputs() == 2 && g->getNumResults() == 1 &&
+             cast<ShapedType>(g->getResult(0).getType()).getShape().back() ==
+                 *vocab;
+    };
+    SmallVector<Operation *> sinks;
     module.walk([&](Operation *op) {
-      if (isa<AbsmaxQuantOp, AbsmeanQuantOp>(op))
-        quants.push_back(op);
+      if (isa<AbsmaxQuantOp, AbsmeanQuantOp>(op) || isHead(op))
+        sinks.push_back(op);
     });
-    if (quants.empty())
+    if (sinks.empty())
       return;
     gpu::GPUModuleOp gpuModule;
     std::map<std::string, gpu::GPUFuncOp> byKey;
@@ -710,22 +737,27 @@ struct LaunchNormQuantizerKernelPass
     int64_t reads = 0;
     // In program order: an earlier program's outputs are the later ones'
     // inputs (read from memory), never recomputed.
-    for (Operation *quant : quants) {
-      std::optional<QuantPrologue> q = prologueOf(quant);
-      if (!q)
-        continue;
-      DominanceInfo dom(quant->getParentOfType<FunctionOpInterface>());
-      FailureOr<Program> p = matchProgram(quant, *q, maxRows, dom);
+    for (Operation *sink : sinks) {
+      std::optional<QuantPrologue> q;
+      if (!isHead(sink)) {
+        q = prologueOf(sink);
+        if (!q)
+          continue;
+      }
+      DominanceInfo dom(sink->getParentOfType<FunctionOpInterface>());
+      FailureOr<Program> p = matchProgram(sink, q, maxRows, dom);
       if (failed(p))
         continue;
       if (!gpuModule)
         gpuModule = getOrCreateKernelModule(module);
-      std::string base = ("norm_" + Twine(q->mean ? "absmean" : "absmax") +
-                          Twine(q->bits) + "_m" + Twine(p->rows) + "_d" +
-                          Twine(p->d))
+      std::string kind =
+          q ? (Twine(q->mean ? "absmean" : "absmax") + Twine(q->bits)).str()
+            : std::string("f32");
+      std::string base = ("norm_" + Twine(kind) + "_m" + Twine(p->rows) +
+                          "_d" + Twine(p->d))
                              .str();
       gpu::GPUFuncOp kernel =
-          buildKernel(gpuModule, quant->getLoc(), base + "_candidate", *p);
+          buildKernel(gpuModule, sink->getLoc(), base + "_candidate", *p);
       std::string key = kernelKey(kernel);
       auto [it, fresh] = byKey.try_emplace(key, kernel);
       if (!fresh) {

@@ -237,3 +237,127 @@ func.func @prefill_glu(%g: tensor<1x64x6912xf32>, %u: tensor<1x64x6912xf32>) -> 
   %c, %s = bitnet.absmax_quant %y : tensor<1x64x6912xf32> -> tensor<1x64x6912xi8>, tensor<1x64xf32>
   return %c, %s : tensor<1x64x6912xi8>, tensor<1x64xf32>
 }
+
+// -----
+
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#row3 = affine_map<(d0, d1, d2) -> (d0, d1, 0)>
+#col3 = affine_map<(d0, d1, d2) -> (d2)>
+#hx = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+#hw = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
+#ho = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+
+// The final RMSNorm in front of the LM head (the importer's float matmul
+// as wide as the decoder record's vocabulary): the same kind of kernel
+// without a quantizer, `norm_f32_...`, writing the normed rows, which the
+// head then reads; the head itself stays. A float matmul of another width
+// is no sink: the chain in front of it stays generic.
+// CHECK-LABEL: module attributes {bitnet.decoder = {vocab = 64 : i64}, gpu.container_module}
+// CHECK: gpu.func @norm_f32_m1_d256(%{{.*}}: memref<1x256xf32>, %{{.*}}: memref<1x256xf32>, %{{.*}}: memref<256xf32>, %{{.*}}: memref<1x256xf32>) workgroup(%{{.*}} : memref<32xf64, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
+// CHECK-NOT: arith.fptosi
+// CHECK: gpu.return
+// CHECK-LABEL: func.func @final_norm
+// CHECK: %[[N:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x256xf32>
+// CHECK: gpu.launch_func @bitnet_kernels::@norm_f32_m1_d256 {{.*}} threads in (%c64, %{{.*}}, %{{.*}}) args(%{{.*}} : memref<1x256xf32>, %{{.*}} : memref<1x256xf32>, %{{.*}} : memref<256xf32>, %[[N]] : memref<1x256xf32>)
+// CHECK: %[[NT:.*]] = bufferization.to_tensor %[[N]] restrict :
+// CHECK: %[[NE:.*]] = tensor.expand_shape %[[NT]]
+// CHECK: linalg.generic {{.*}} ins(%[[NE]], %{{.*}} : tensor<1x1x256xf32>, tensor<64x256xf32>) {{.*}} attrs = {bitnet.ukernel = "matmul_f32_nt"}
+// CHECK-LABEL: func.func @other_width
+// CHECK-NOT: gpu.launch_func
+// CHECK: math.sqrt
+module attributes {bitnet.decoder = {vocab = 64 : i64}} {
+  func.func @final_norm(%res: tensor<1x1x256xf32>, %out: tensor<1x1x256xf32>, %g: tensor<256xf32>, %table: tensor<64x256xf32>) -> tensor<1x1x64xf32> {
+    %e0 = tensor.empty() : tensor<1x1x256xf32>
+    %h = linalg.generic {indexing_maps = [#id3, #id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%res, %out : tensor<1x1x256xf32>, tensor<1x1x256xf32>) outs(%e0 : tensor<1x1x256xf32>) {
+    ^bb0(%a: f32, %b: f32, %o: f32):
+      %s = arith.addf %a, %b : f32
+      linalg.yield %s : f32
+    } -> tensor<1x1x256xf32>
+    %z64 = arith.constant 0.0 : f64
+    %e64 = tensor.empty() : tensor<1x1x1xf64>
+    %acc = linalg.fill ins(%z64 : f64) outs(%e64 : tensor<1x1x1xf64>) -> tensor<1x1x1xf64>
+    %sum = linalg.generic {indexing_maps = [#id3, #row3], iterator_types = ["parallel", "parallel", "reduction"]} ins(%h : tensor<1x1x256xf32>) outs(%acc : tensor<1x1x1xf64>) {
+    ^bb0(%a: f32, %o: f64):
+      %m = arith.mulf %a, %a : f32
+      %x = arith.extf %m : f32 to f64
+      %s = arith.addf %o, %x : f64
+      linalg.yield %s : f64
+    } -> tensor<1x1x1xf64>
+    %e1 = tensor.empty() : tensor<1x1x1xf32>
+    %rs = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%sum : tensor<1x1x1xf64>) outs(%e1 : tensor<1x1x1xf32>) {
+    ^bb0(%a: f64, %o: f32):
+      %c = arith.constant 2.560000e+02 : f64
+      %m = arith.divf %a, %c : f64
+      %t = arith.truncf %m : f64 to f32
+      %r = math.sqrt %t : f32
+      %one = arith.constant 1.0 : f32
+      %q = arith.divf %one, %r : f32
+      linalg.yield %q : f32
+    } -> tensor<1x1x1xf32>
+    %n = linalg.generic {indexing_maps = [#id3, #row3, #col3, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%h, %rs, %g : tensor<1x1x256xf32>, tensor<1x1x1xf32>, tensor<256xf32>) outs(%e0 : tensor<1x1x256xf32>) {
+    ^bb0(%a: f32, %r: f32, %w: f32, %o: f32):
+      %m = arith.mulf %a, %r : f32
+      %y = arith.mulf %m, %w : f32
+      linalg.yield %y : f32
+    } -> tensor<1x1x256xf32>
+    %zero = arith.constant 0.0 : f32
+    %e = tensor.empty() : tensor<1x1x64xf32>
+    %init = linalg.fill ins(%zero : f32) outs(%e : tensor<1x1x64xf32>) -> tensor<1x1x64xf32>
+    %r = linalg.generic {indexing_maps = [#hx, #hw, #ho], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+        ins(%n, %table : tensor<1x1x256xf32>, tensor<64x256xf32>) outs(%init : tensor<1x1x64xf32>)
+        attrs = {bitnet.ukernel = "matmul_f32_nt"} {
+    ^bb0(%a: f32, %b: f32, %c: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %c, %p : f32
+      linalg.yield %s : f32
+    } -> tensor<1x1x64xf32>
+    return %r : tensor<1x1x64xf32>
+  }
+  func.func @other_width(%res: tensor<1x1x256xf32>, %out: tensor<1x1x256xf32>, %g: tensor<256xf32>, %table: tensor<32x256xf32>) -> tensor<1x1x32xf32> {
+    %e0 = tensor.empty() : tensor<1x1x256xf32>
+    %h = linalg.generic {indexing_maps = [#id3, #id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%res, %out : tensor<1x1x256xf32>, tensor<1x1x256xf32>) outs(%e0 : tensor<1x1x256xf32>) {
+    ^bb0(%a: f32, %b: f32, %o: f32):
+      %s = arith.addf %a, %b : f32
+      linalg.yield %s : f32
+    } -> tensor<1x1x256xf32>
+    %z64 = arith.constant 0.0 : f64
+    %e64 = tensor.empty() : tensor<1x1x1xf64>
+    %acc = linalg.fill ins(%z64 : f64) outs(%e64 : tensor<1x1x1xf64>) -> tensor<1x1x1xf64>
+    %sum = linalg.generic {indexing_maps = [#id3, #row3], iterator_types = ["parallel", "parallel", "reduction"]} ins(%h : tensor<1x1x256xf32>) outs(%acc : tensor<1x1x1xf64>) {
+    ^bb0(%a: f32, %o: f64):
+      %m = arith.mulf %a, %a : f32
+      %x = arith.extf %m : f32 to f64
+      %s = arith.addf %o, %x : f64
+      linalg.yield %s : f64
+    } -> tensor<1x1x1xf64>
+    %e1 = tensor.empty() : tensor<1x1x1xf32>
+    %rs = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%sum : tensor<1x1x1xf64>) outs(%e1 : tensor<1x1x1xf32>) {
+    ^bb0(%a: f64, %o: f32):
+      %c = arith.constant 2.560000e+02 : f64
+      %m = arith.divf %a, %c : f64
+      %t = arith.truncf %m : f64 to f32
+      %r = math.sqrt %t : f32
+      %one = arith.constant 1.0 : f32
+      %q = arith.divf %one, %r : f32
+      linalg.yield %q : f32
+    } -> tensor<1x1x1xf32>
+    %n = linalg.generic {indexing_maps = [#id3, #row3, #col3, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%h, %rs, %g : tensor<1x1x256xf32>, tensor<1x1x1xf32>, tensor<256xf32>) outs(%e0 : tensor<1x1x256xf32>) {
+    ^bb0(%a: f32, %r: f32, %w: f32, %o: f32):
+      %m = arith.mulf %a, %r : f32
+      %y = arith.mulf %m, %w : f32
+      linalg.yield %y : f32
+    } -> tensor<1x1x256xf32>
+    %zero = arith.constant 0.0 : f32
+    %e = tensor.empty() : tensor<1x1x32xf32>
+    %init = linalg.fill ins(%zero : f32) outs(%e : tensor<1x1x32xf32>) -> tensor<1x1x32xf32>
+    %r = linalg.generic {indexing_maps = [#hx, #hw, #ho], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+        ins(%n, %table : tensor<1x1x256xf32>, tensor<32x256xf32>) outs(%init : tensor<1x1x32xf32>)
+        attrs = {bitnet.ukernel = "matmul_f32_nt"} {
+    ^bb0(%a: f32, %b: f32, %c: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %c, %p : f32
+      linalg.yield %s : f32
+    } -> tensor<1x1x32xf32>
+    return %r : tensor<1x1x32xf32>
+  }
+}
