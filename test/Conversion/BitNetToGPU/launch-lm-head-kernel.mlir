@@ -88,7 +88,10 @@ module attributes {bitnet.decoder = {vocab = 8 : i64}} {
 // CHECK: arith.extf %{{.*}} : vector<8xf16> to vector<8xf32>
 // CHECK: vector.fma %{{.*}} : vector<8xf32>
 // CHECK: gpu.func @lm_head_bf16_n96_k64(%{{.*}}: memref<?x64xf32>, %{{.*}}: memref<96x64xbf16>, %{{.*}}: memref<?x96xf32>) kernel
-// CHECK: arith.extf %{{.*}} : vector<8xbf16> to vector<8xf32>
+// CHECK: %[[BITS:.*]] = arith.bitcast %{{.*}} : vector<8xbf16> to vector<8xi16>
+// CHECK: %[[WIDE:.*]] = arith.extui %[[BITS]] : vector<8xi16> to vector<8xi32>
+// CHECK: %[[SHIFTED:.*]] = arith.shli %[[WIDE]], %{{.*}} : vector<8xi32>
+// CHECK: arith.bitcast %[[SHIFTED]] : vector<8xi32> to vector<8xf32>
 // CHECK-LABEL: func.func @tied
 // CHECK-SAME: (%[[X:.*]]: tensor<1x64xf32>, %[[E:.*]]: tensor<96x64xf32>)
 // CHECK: %[[XB:.*]] = bufferization.to_buffer %[[X]] read_only : tensor<1x64xf32> to memref<1x64xf32>
