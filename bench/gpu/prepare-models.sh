@@ -21,6 +21,14 @@ models="${MODELS:-a48 a48_kv3 a48_kv4 a48_threshold a48fp4 b158 b158_addeps llam
 py=python3
 [ -x "$root/.venv-ort/bin/python" ] && py="$root/.venv-ort/bin/python"
 ids() { "$py" -c "import numpy as n;print(','.join(map(str,n.load('$1')['input_ids'].ravel())))"; }
+# From a greedy run's output (PREFIX.cpu.run): the generated ids and the
+# sparsity table (check_models.py holds the CUDA run's to both).
+generated() {
+  sed -n 's/^generated ids: //p' "$1.cpu.run" > "$1.cpu.ids"
+  sed -n '/^sparsity (measured/,/^  BitLinear parameters active/p' "$1.cpu.run" \
+    > "$1.cpu.sparsity"
+  rm "$1.cpu.run"
+}
 compile() {
   set -e
   local m=$1
@@ -33,7 +41,8 @@ compile() {
   "$build/bin/bitnet-run" "$dest/$m.cpu.bnx" --prompt-ids "$p" \
     --max-new-tokens 0 --dump-logits "$dest/$m.cpu.npy" >/dev/null
   "$build/bin/bitnet-run" "$dest/$m.cpu.bnx" --prompt-ids "$p" \
-    --max-new-tokens 16 | sed -n 's/^generated ids: //p' > "$dest/$m.cpu.ids"
+    --max-new-tokens 16 > "$dest/$m.cpu.run"
+  generated "$dest/$m"
   rm "$dest/$m.cpu.bnx"
   # The carry to the GPU machine is small (64 MiB with the tree).
   gzip -9 "$dest/$m.cuda.bnx"
@@ -65,7 +74,8 @@ both() {
   "$build/bin/bitnet-run" "$dest/$v.cpu.bnx" --prompt-ids "$p" \
     --max-new-tokens 0 --dump-logits "$dest/$v.cpu.npy" >/dev/null
   "$build/bin/bitnet-run" "$dest/$v.cpu.bnx" --prompt-ids "$p" \
-    --max-new-tokens 16 | sed -n 's/^generated ids: //p' > "$dest/$v.cpu.ids"
+    --max-new-tokens 16 > "$dest/$v.cpu.run"
+  generated "$dest/$v"
   rm "$dest/$v.cpu.bnx"
   gzip -9 "$dest/$v.cuda.bnx"
 }
@@ -78,7 +88,9 @@ done
 wait
 for m in ${SPLIT_MODELS:-a48 b158 llama}; do
   split "$m"
-  for f in prompt cpu.npy cpu.ids; do cp "$dest/$m.$f" "$dest/$m-split.$f"; done
+  for f in prompt cpu.npy cpu.ids cpu.sparsity; do
+    cp "$dest/$m.$f" "$dest/$m-split.$f"
+  done
 done
 for m in ${LMINT8_MODELS:-a48 llama}; do
   both "$m" lmint8 --lm-head=int8

@@ -31,11 +31,12 @@
 // Constants go into the kernels (gpu-launch-sink-index-computations), not
 // through their parameters: a reduction loop's bounds are known to ptxas,
 // which unrolls it so a thread's loads are in flight together (here a
-// warp reduction's lanes striding over 128 elements).
+// loop of 80 steps; the quantizers' non-zero counts, once such a
+// reduction over 128 elements, are now counted inside their kernels).
 // RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/sunk.bnx --mlir-print-ir-after=gpu-kernel-outlining --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=SINK
 // SINK: IR Dump After GpuKernelOutliningPass
 // SINK: gpu.func
-// SINK: scf.for %{{.*}} = %{{.*}} to %c128 step %c32 iter_args
+// SINK: scf.for %{{.*}} = %c0 to %c80 step %c1 iter_args
 // RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/unfused.bnx --gpu-fuse-launches=0 --mlir-print-ir-after=bitnet-fuse-small-launches 2>&1 | FileCheck %s --check-prefix=NOFUSE
 // NOFUSE-NOT: IR Dump After BitNetFuseSmallLaunches
 // NOFUSE: bitnet-compile: wrote
@@ -52,17 +53,29 @@
 // layer's first norm (no residual add) and the others', and the down
 // projection's quantizer with the GLU in front, in prefill (32 rows) and
 // decode; --gpu-norm-kernels=0 leaves the chains to the generic kernels.
+// Every quantizer's non-zero codes (the sparsity table's counts) are
+// counted in its kernel (`_nz`: the norm kernels, TopK's, the down
+// projection's); no count reduction is left to the generic kernels. The
+// final RMSNorm in front of the LM head is a norm kernel without a
+// quantizer.
 // RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/norm.bnx --mlir-print-ir-after=bitnet-launch-norm-quantizer-kernel --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=NORM
-// NORM: gpu.func @norm_absmean4_m32_d128(
-// NORM: gpu.func @norm_absmean4_m32_d128_1(
-// NORM: gpu.func @norm_absmax8_m32_d320(
+// NORM: gpu.func @norm_absmean4_m32_d128_nz(
+// NORM: gpu.func @norm_absmean4_m32_d128_nz_1(
+// NORM: gpu.func @norm_absmax8_m32_d320_nz(
+// NORM: gpu.func @norm_f32_m32_d128(
 // NORM-LABEL: func.func @decode
-// NORM: @bitnet_kernels::@norm_absmean4_m1_d128 blocks
-// NORM: @bitnet_kernels::@norm_absmean4_m1_d128_1 blocks
-// NORM: @bitnet_kernels::@norm_absmax8_m1_d320 blocks
-// NORM: @bitnet_kernels::@norm_absmean4_m1_d128_1 blocks
-// NORM: @bitnet_kernels::@norm_absmean4_m1_d128_1 blocks
-// NORM: @bitnet_kernels::@norm_absmax8_m1_d320 blocks
+// NORM-NOT: arith.cmpi ne, %{{.*}}, %{{.*}} : i8
+// NORM: @bitnet_kernels::@norm_absmean4_m1_d128_nz blocks
+// NORM: @bitnet_kernels::@topk_m1_d128_k64_absmax8_nz blocks
+// NORM: @bitnet_kernels::@norm_absmean4_m1_d128_nz_1 blocks
+// NORM: @bitnet_kernels::@norm_absmax8_m1_d320_nz blocks
+// NORM: @bitnet_kernels::@norm_absmean4_m1_d128_nz_1 blocks
+// NORM: @bitnet_kernels::@topk_m1_d128_k64_absmax8_nz blocks
+// NORM: @bitnet_kernels::@norm_absmean4_m1_d128_nz_1 blocks
+// NORM: @bitnet_kernels::@norm_absmax8_m1_d320_nz blocks
+// NORM: @bitnet_kernels::@norm_f32_m1_d128 blocks
+// NORM-NOT: arith.cmpi ne, %{{.*}}, %{{.*}} : i8
+// NORM: return
 // RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/nonorm.bnx --gpu-norm-kernels=0 --mlir-print-ir-after=bitnet-fuse-small-launches --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=NONORM
 // NONORM-NOT: @norm_
 // NONORM: bitnet-compile: wrote

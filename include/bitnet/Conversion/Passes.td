@@ -243,7 +243,9 @@ def BitNetLaunchTopKKernel : Pass<"bitnet-launch-topk-kernel", "ModuleOp"> {
     `buildQuantMultiplierAndScale`, and codes = clip(roundeven(y * mult),
     -Q - 1, Q), written with the scale instead of the f32 row: the
     quantizer's own arithmetic, so the codes and scale are bit-identical,
-    and two launches (its statistic and its codes) fewer a layer.
+    and two launches (its statistic and its codes) fewer a layer. The
+    quantizer's non-zero codes are counted in the kernel where the importer
+    counts them (`..._nz`, as `bitnet-launch-quantizer-kernel` does).
 
     ```mlir
     %y = bitnet.topk_sparsify %x {ratio = 5.0e-01 : f64} : tensor<1x1x2560xf32>
@@ -340,6 +342,14 @@ def BitNetLaunchQuantizerKernel
     clip(roundeven(x * mult), -Q - 1, Q): the quantizer's own arithmetic,
     bit-identical codes and scale. Quantizers of generic kernels' outputs
     (a norm's, which join the norm's single-block kernel) are left alone.
+
+    Where the importer counts the quantizer's non-zero codes per row (the
+    sparsity table's `linalg.generic` summing `code != 0` as i32 over the
+    last dimension into a zero fill), the kernel counts them too
+    (`..._nz`, a `[rows]` i32 parameter: thread 0 zeroes the row's count
+    before the block maximum's barrier, each warp adds its lanes' counts
+    with one atomic add) and the count generic is replaced by that buffer.
+    The TopK and norm kernels do the same for their quantizers.
   }];
   let options = [
     Option<"maxRows", "max-rows", "int64_t", /*default=*/"64",
@@ -393,7 +403,9 @@ def BitNetLaunchNormQuantizerKernel
       thread's elements in order, then the threads' partials are combined
       by its accumulating op (warp shuffles, then the warps in order).
     - The quantizer as `bitnet-launch-quantizer-kernel` builds it (absmean:
-      sum |x| in f64 per thread, then the block, / d, rounded to f32).
+      sum |x| in f64 per thread, then the block, / d, rounded to f32),
+      counting the row's non-zero codes where the importer counts them
+      (`..._nz`, as `bitnet-launch-quantizer-kernel` does).
     - The LM head is a sink too (the final RMSNorm in front of it): the
       float matmul the importer tags `matmul_f32` / `matmul_f32_nt` whose
       output is as wide as the `bitnet.decoder` record's vocabulary. Its

@@ -193,10 +193,29 @@ Value blockCombine(ImplicitLocOpBuilder &b, Value partial, Value shared,
 /// and scale of buildQuantMultiplierAndScale, then codes =
 /// clip(roundeven(x * mult), -Q - 1, Q) into `codes` [rows, d] i8 and the
 /// scale into `scales` [rows].
+/// With `counts` ([rows] i32), the row's non-zero codes are counted into
+/// counts[row] as well: thread 0 zeroes it before the statistic's barrier,
+/// each warp adds its lanes' counts with one atomic add.
 void buildBlockQuantize(ImplicitLocOpBuilder &b, ArrayRef<Value> values,
                         ArrayRef<Value> inBounds, ArrayRef<Value> cols,
                         Value row, Value warpStat, int64_t warps, int64_t d,
-                        Value codes, Value scales, const QuantPrologue &q);
+                        Value codes, Value scales, const QuantPrologue &q,
+                        Value counts = Value());
+
+/// The importer's count of a quantizer's non-zero codes per row (for the
+/// sparsity table: ImportOptions::countActivationNonzeros), when one reads
+/// `quant`'s codes: a linalg.generic summing `code != 0` as i32 over the
+/// last dimension into a zero fill. Null otherwise.
+Operation *findNonzeroCounter(Operation *quant);
+
+/// A [rows] i32 buffer for a kernel's per-row counts, allocated at `b`.
+Value allocCountBuffer(OpBuilder &b, Location loc, int64_t rows);
+
+/// Replaces `counter`'s result with `counts` ([rows] i32, written by the
+/// kernel) in its shape, at the counter, and erases it (and its fill, if
+/// unused).
+void replaceNonzeroCounter(Location loc, Operation *counter, Value counts,
+                           int64_t rows);
 
 /// Numbers the distinct quantizer parameters (bits, eps and its forms) a
 /// pass meets, in order: kernels of one shape but other parameters get

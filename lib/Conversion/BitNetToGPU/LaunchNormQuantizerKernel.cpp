@@ -83,6 +83,7 @@ struct ProgramOp {
 struct Program {
   Operation *sink = nullptr;      // the quantizer or the LM head
   std::optional<QuantPrologue> q; // none for the LM head
+  Operation *counter = nullptr;   // the importer's count of the codes
   SmallVector<int64_t> lead; // the quantizer input's leading dimensions
   int64_t rows = 0, d = 0;
   int64_t threads = 0, perThread = 0; // rowBlockShape(d)
@@ -436,7 +437,7 @@ FailureOr<Program> matchProgram(Operation *sink, std::optional<QuantPrologue> q,
 /// Builds the kernel for `p` as `name`. Parameters: the element inputs
 /// [rows, d], the column inputs [d], the scalar inputs (rank 0), the
 /// outputs [rows, d], then with a quantizer codes [rows, d] i8, scales
-/// [rows] f32.
+/// [rows] f32 (and counts [rows] i32 with a counter).
 gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
                            StringRef name, const Program &p) {
   MLIRContext *ctx = gpuModule.getContext();
@@ -457,6 +458,8 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
   if (p.q) {
     params.push_back(MemRefType::get({p.rows, p.d}, b.getI8Type()));
     params.push_back(MemRefType::get({p.rows}, b.getF32Type()));
+    if (p.counter)
+      params.push_back(MemRefType::get({p.rows}, b.getI32Type()));
   }
   // Shared memory: a warp's partial per reduction, then the quantizer's.
   auto workgroup =
@@ -594,9 +597,10 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
   }
   if (p.q) {
     Value codes = kernel.getArgument(arg++), scales = kernel.getArgument(arg++);
+    Value counts = p.counter ? kernel.getArgument(arg++) : Value();
     buildBlockQuantize(b, held[p.sink->getOperand(0)], inBounds, cols, row,
                        kernel.getWorkgroupAttributions()[sharedIndex], warps,
-                       p.d, codes, scales, *p.q);
+                       p.d, codes, scales, *p.q, counts);
   }
   gpu::ReturnOp::create(b);
   return kernel;
@@ -655,11 +659,15 @@ void launch(const Program &p, gpu::GPUFuncOp kernel, int64_t &reads) {
     outputs.push_back({r, buf});
     args.push_back(buf);
   }
-  Value codes, scales;
+  Value codes, scales, counts;
   if (p.q) {
     std::tie(codes, scales) = allocQuantizerBuffers(b, loc, p.rows, p.d);
     args.push_back(codes);
     args.push_back(scales);
+    if (p.counter) {
+      counts = allocCountBuffer(b, loc, p.rows);
+      args.push_back(counts);
+    }
   }
   auto dim = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
@@ -680,6 +688,8 @@ void launch(const Program &p, gpu::GPUFuncOp kernel, int64_t &reads) {
   }
   if (p.q)
     replaceQuantizerResults(b, loc, p.sink, codes, scales, p.rows, p.d);
+  if (p.counter)
+    replaceNonzeroCounter(loc, p.counter, counts, p.rows);
   // The program, last op first (each op's users go before it), with the
   // init tensors nothing else uses.
   for (const ProgramOp &po : llvm::reverse(p.ops)) {
@@ -748,13 +758,16 @@ struct LaunchNormQuantizerKernelPass
       FailureOr<Program> p = matchProgram(sink, q, maxRows, dom);
       if (failed(p))
         continue;
+      // The importer's count of the codes, if any, comes from the kernel.
+      if (q)
+        p->counter = findNonzeroCounter(sink);
       if (!gpuModule)
         gpuModule = getOrCreateKernelModule(module);
       std::string kind =
           q ? (Twine(q->mean ? "absmean" : "absmax") + Twine(q->bits)).str()
             : std::string("f32");
       std::string base = ("norm_" + Twine(kind) + "_m" + Twine(p->rows) +
-                          "_d" + Twine(p->d))
+                          "_d" + Twine(p->d) + (p->counter ? "_nz" : ""))
                              .str();
       gpu::GPUFuncOp kernel =
           buildKernel(gpuModule, sink->getLoc(), base + "_candidate", *p);

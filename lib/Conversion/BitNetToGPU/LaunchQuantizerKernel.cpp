@@ -25,6 +25,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/Matchers.h"
 
 #include "llvm/ADT/StringMap.h"
 
@@ -66,23 +67,24 @@ bool fromLaunch(Value v) {
 }
 
 /// Builds the kernel: (x [rows, d] f32, codes [rows, d] i8, scales [rows]
-/// f32); block b quantizes row b as bitnet.absmax_quant defines it.
+/// f32[, counts [rows] i32]); block b quantizes row b as
+/// bitnet.absmax_quant defines it (and counts its non-zero codes).
 gpu::GPUFuncOp buildQuantizerKernel(gpu::GPUModuleOp gpuModule, Location loc,
                                     StringRef name, const RowsShape &s,
-                                    const QuantPrologue &q) {
+                                    const QuantPrologue &q, bool counted) {
   MLIRContext *ctx = gpuModule.getContext();
   ImplicitLocOpBuilder b(loc, ctx);
   Type f32 = b.getF32Type();
   auto workgroup =
       gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   b.setInsertionPointToEnd(gpuModule.getBody());
+  SmallVector<Type> params{MemRefType::get({s.rows, s.d}, f32),
+                           MemRefType::get({s.rows, s.d}, b.getI8Type()),
+                           MemRefType::get({s.rows}, f32)};
+  if (counted)
+    params.push_back(MemRefType::get({s.rows}, b.getI32Type()));
   auto kernel = gpu::GPUFuncOp::create(
-      b, name,
-      FunctionType::get(ctx,
-                        {MemRefType::get({s.rows, s.d}, f32),
-                         MemRefType::get({s.rows, s.d}, b.getI8Type()),
-                         MemRefType::get({s.rows}, f32)},
-                        {}),
+      b, name, FunctionType::get(ctx, params, {}),
       TypeRange{MemRefType::get({kWarp}, f32, MemRefLayoutAttrInterface{},
                                 workgroup)});
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
@@ -101,7 +103,8 @@ gpu::GPUFuncOp buildQuantizerKernel(gpu::GPUModuleOp gpuModule, Location loc,
   for (Value safe : slots.safeCols)
     values.push_back(memref::LoadOp::create(b, x, ValueRange{row, safe}));
   buildBlockQuantize(b, values, slots.inBounds, slots.cols, row, warpMax,
-                     s.threads / kWarp, s.d, codes, scales, q);
+                     s.threads / kWarp, s.d, codes, scales, q,
+                     counted ? kernel.getArgument(3) : Value());
   gpu::ReturnOp::create(b);
   return kernel;
 }
@@ -190,7 +193,7 @@ void gpu_kernels::buildBlockQuantize(ImplicitLocOpBuilder &b,
                                      ArrayRef<Value> cols, Value row,
                                      Value warpStat, int64_t warps, int64_t d,
                                      Value codes, Value scales,
-                                     const QuantPrologue &q) {
+                                     const QuantPrologue &q, Value counts) {
   auto idx = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, v);
   };
@@ -211,6 +214,13 @@ void gpu_kernels::buildBlockQuantize(ImplicitLocOpBuilder &b,
       return arith::AddFOp::create(b, a, c);
     return arith::MaximumFOp::create(b, a, c);
   };
+  Value isFirst = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, idx(0));
+  Type i32 = b.getI32Type();
+  if (counts)
+    ifThen(isFirst, [&] {
+      memref::StoreOp::create(b, arith::ConstantIntOp::create(b, i32, 0),
+                              counts, ValueRange{row});
+    });
   Value local = zero;
   for (auto [v, in] : llvm::zip(values, inBounds)) {
     Value a = absBySignBit(b, v);
@@ -230,18 +240,123 @@ void gpu_kernels::buildBlockQuantize(ImplicitLocOpBuilder &b,
   std::pair<Value, Value> multScale = buildQuantMultiplierAndScale(
       b, b.getLoc(), stat, numer, q.eps, q.mode, q.form);
   Value mult = multScale.first, scale = multScale.second;
-  ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, idx(0)),
+  ifThen(isFirst,
          [&] { memref::StoreOp::create(b, scale, scales, ValueRange{row}); });
   // codes = clip(roundeven(x * mult), -Q - 1, Q).
   double hi = double(maxSignedCode(q.bits)), lo = -hi - 1;
   Value loV = arith::ConstantOp::create(b, b.getF32FloatAttr(float(lo)));
   Value hiV = arith::ConstantOp::create(b, b.getF32FloatAttr(float(hi)));
+  Value nonzero = arith::ConstantIntOp::create(b, i32, 0);
+  Value zeroCode = arith::ConstantIntOp::create(b, b.getI8Type(), 0);
   for (size_t j = 0; j < values.size(); ++j) {
     Value code = roundClampCode(b, arith::MulFOp::create(b, values[j], mult),
                                 loV, hiV);
     ifThen(inBounds[j], [&] {
       memref::StoreOp::create(b, code, codes, ValueRange{row, cols[j]});
     });
+    if (counts) {
+      Value counted = arith::AndIOp::create(
+          b, inBounds[j],
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ne, code, zeroCode));
+      nonzero = arith::AddIOp::create(
+          b, nonzero, arith::ExtUIOp::create(b, i32, counted));
+    }
+  }
+  if (!counts)
+    return;
+  // The warp's sum, then one atomic add a warp (counts[row] was zeroed
+  // before the statistic's barrier).
+  for (int32_t offset = kWarp / 2; offset > 0; offset /= 2)
+    nonzero = arith::AddIOp::create(b, nonzero, shuffleXor(b, nonzero, offset));
+  Value lane = arith::RemUIOp::create(b, tid, idx(kWarp));
+  ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, idx(0)), [&] {
+    memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, nonzero, counts,
+                                ValueRange{row});
+  });
+}
+
+Operation *gpu_kernels::findNonzeroCounter(Operation *quant) {
+  Value codes = quant->getResult(0);
+  auto type = cast<RankedTensorType>(codes.getType());
+  int64_t rank = type.getRank();
+  for (Operation *user : codes.getUsers()) {
+    auto g = dyn_cast<linalg::GenericOp>(user);
+    if (!g || g.getNumDpsInputs() != 1 || g.getNumDpsInits() != 1 ||
+        g.getDpsInputs()[0] != codes || !g.hasPureTensorSemantics())
+      continue;
+    auto outType = cast<RankedTensorType>(g->getResult(0).getType());
+    if (!outType.getElementType().isInteger(32) ||
+        outType.getShape() != type.getShape().drop_back())
+      continue;
+    // Maps: identity in, the leading dimensions out; the last one reduced.
+    MLIRContext *ctx = g.getContext();
+    SmallVector<AffineExpr> lead;
+    for (int64_t i = 0; i + 1 < rank; ++i)
+      lead.push_back(getAffineDimExpr(i, ctx));
+    SmallVector<utils::IteratorType> its(rank - 1, utils::IteratorType::parallel);
+    its.push_back(utils::IteratorType::reduction);
+    if (g.getIndexingMapsArray() !=
+            SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx),
+                                   AffineMap::get(rank, 0, lead, ctx)} ||
+        g.getIteratorTypesArray() != its)
+      continue;
+    // A zero fill to start from.
+    auto fill = g.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
+    IntegerAttr init;
+    if (!fill || !matchPattern(fill.getInputs()[0], m_Constant(&init)) ||
+        !init.getValue().isZero())
+      continue;
+    // Body: acc + extui(code != 0).
+    Block &body = g.getRegion().front();
+    auto yield = cast<linalg::YieldOp>(body.getTerminator());
+    auto add = yield.getOperand(0).getDefiningOp<arith::AddIOp>();
+    if (!add || body.getOperations().size() != 4)
+      continue;
+    Value acc = body.getArgument(1), other = add.getLhs() == acc ? add.getRhs()
+                                          : add.getRhs() == acc ? add.getLhs()
+                                                                : Value();
+    auto ext = other ? other.getDefiningOp<arith::ExtUIOp>() : nullptr;
+    auto cmp = ext ? ext.getIn().getDefiningOp<arith::CmpIOp>() : nullptr;
+    IntegerAttr zero;
+    if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::ne ||
+        cmp.getLhs() != body.getArgument(0) ||
+        !matchPattern(cmp.getRhs(), m_Constant(&zero)) ||
+        !zero.getValue().isZero())
+      continue;
+    return g;
+  }
+  return nullptr;
+}
+
+Value gpu_kernels::allocCountBuffer(OpBuilder &b, Location loc, int64_t rows) {
+  return memref::AllocOp::create(b, loc,
+                                 MemRefType::get({rows}, b.getI32Type()),
+                                 b.getI64IntegerAttr(kBufferAlignment));
+}
+
+void gpu_kernels::replaceNonzeroCounter(Location loc, Operation *counter,
+                                        Value counts, int64_t rows) {
+  auto g = cast<linalg::GenericOp>(counter);
+  OpBuilder b(counter);
+  Value t = bufferization::ToTensorOp::create(
+      b, loc, RankedTensorType::get({rows}, b.getI32Type()), counts,
+      /*restrict=*/true, /*writable=*/true);
+  auto type = cast<RankedTensorType>(g->getResult(0).getType());
+  if (type.getRank() != 1) {
+    ReassociationIndices all;
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      all.push_back(i);
+    t = tensor::ExpandShapeOp::create(b, loc, type, t,
+                                      SmallVector<ReassociationIndices>{all});
+  }
+  g->getResult(0).replaceAllUsesWith(t);
+  Operation *fill = g.getDpsInits()[0].getDefiningOp();
+  g->erase();
+  if (fill && fill->use_empty()) {
+    Operation *empty = fill->getOperand(1).getDefiningOp();
+    fill->erase();
+    if (empty && empty->use_empty())
+      empty->erase();
   }
 }
 
@@ -323,12 +438,16 @@ struct LaunchQuantizerKernelPass
     llvm::StringMap<gpu::GPUFuncOp> kernels;
     QuantizerVariants variants;
     for (auto [op, s, q] : sites) {
+      // The importer's count of the codes, if any, comes from the kernel.
+      Operation *counter = findNonzeroCounter(op);
       std::string name = ("absmax" + Twine(q.bits) + "_m" + Twine(s.rows) +
-                          "_d" + Twine(s.d) + variants.suffix(q))
+                          "_d" + Twine(s.d) + variants.suffix(q) +
+                          (counter ? "_nz" : ""))
                              .str();
       gpu::GPUFuncOp &kernel = kernels[name];
       if (!kernel)
-        kernel = buildQuantizerKernel(gpuModule, op.getLoc(), name, s, q);
+        kernel = buildQuantizerKernel(gpuModule, op.getLoc(), name, s, q,
+                                      counter != nullptr);
       OpBuilder b(op);
       Location loc = op.getLoc();
       Value in = bufferization::ToBufferOp::create(
@@ -339,12 +458,17 @@ struct LaunchQuantizerKernelPass
         return arith::ConstantIndexOp::create(b, loc, v);
       };
       Value c1 = dim(1);
+      SmallVector<Value> args{in, codes, scales};
+      Value counts = counter ? allocCountBuffer(b, loc, s.rows) : Value();
+      if (counts)
+        args.push_back(counts);
       gpu::LaunchFuncOp::create(b, loc, kernel,
                                 gpu::KernelDim3{dim(s.rows), c1, c1},
                                 gpu::KernelDim3{dim(s.threads), c1, c1},
-                                /*dynamicSharedMemorySize=*/Value(),
-                                ValueRange{in, codes, scales});
+                                /*dynamicSharedMemorySize=*/Value(), args);
       replaceQuantizerResults(b, loc, op, codes, scales, s.rows, s.d);
+      if (counter)
+        replaceNonzeroCounter(loc, counter, counts, s.rows);
     }
   }
 };

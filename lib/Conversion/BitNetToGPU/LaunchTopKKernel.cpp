@@ -70,10 +70,12 @@ std::optional<TopKShape> shapeOf(TopKSparsifyOp op) {
 /// by lower index) and zeroes the rest, as the reference ranks them. With
 /// `quant` (an absmax quantizer that is the TopK's only user) the block
 /// quantizes the kept row instead of storing it: parameters (x, codes
-/// [rows, d] i8, scales [rows] f32) instead of (x, out).
+/// [rows, d] i8, scales [rows] f32) instead of (x, out), and with `counted`
+/// counts [rows] i32, the row's non-zero codes.
 gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
                                StringRef name, const TopKShape &s,
-                               std::optional<QuantPrologue> quant) {
+                               std::optional<QuantPrologue> quant,
+                               bool counted) {
   MLIRContext *ctx = gpuModule.getContext();
   ImplicitLocOpBuilder b(loc, ctx);
   Type i32 = b.getI32Type(), f32 = b.getF32Type();
@@ -87,6 +89,8 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
   if (quant) {
     params.push_back(MemRefType::get({s.rows, s.d}, b.getI8Type()));
     params.push_back(MemRefType::get({s.rows}, f32));
+    if (counted)
+      params.push_back(MemRefType::get({s.rows}, i32));
   } else {
     params.push_back(rowsType);
   }
@@ -314,7 +318,8 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
     // 5. The absmax quantizer of the kept row, as its reference.
     buildBlockQuantize(b, kept, inBounds, indices, row,
                        kernel.getWorkgroupAttributions()[3], warps, s.d, out,
-                       kernel.getArgument(2), *quant);
+                       kernel.getArgument(2), *quant,
+                       counted ? kernel.getArgument(3) : Value());
   }
   gpu::ReturnOp::create(b);
   return kernel;
@@ -356,11 +361,16 @@ struct LaunchTopKKernelPass
       std::string name = ("topk_m" + Twine(s.rows) + "_d" + Twine(s.d) +
                           "_k" + Twine(s.kept))
                              .str();
+      // The importer's count of the codes, if any, comes from the kernel.
+      Operation *counter = quantOp ? findNonzeroCounter(quantOp) : nullptr;
       if (quant)
         name += "_absmax" + std::to_string(quant->bits) + variants.suffix(*quant);
+      if (counter)
+        name += "_nz";
       gpu::GPUFuncOp &kernel = kernels[name];
       if (!kernel)
-        kernel = buildTopKKernel(gpuModule, op.getLoc(), name, s, quant);
+        kernel = buildTopKKernel(gpuModule, op.getLoc(), name, s, quant,
+                                 counter != nullptr);
       OpBuilder b(quantOp ? quantOp.getOperation() : op.getOperation());
       Location loc = op.getLoc();
       auto rowsType = MemRefType::get({s.rows, s.d}, f32);
@@ -379,8 +389,14 @@ struct LaunchTopKKernelPass
       };
       if (quant) {
         auto [codes, scales] = allocQuantizerBuffers(b, loc, s.rows, s.d);
-        launch(ValueRange{in, codes, scales});
+        SmallVector<Value> args{in, codes, scales};
+        Value counts = counter ? allocCountBuffer(b, loc, s.rows) : Value();
+        if (counts)
+          args.push_back(counts);
+        launch(args);
         replaceQuantizerResults(b, loc, quantOp, codes, scales, s.rows, s.d);
+        if (counter)
+          replaceNonzeroCounter(loc, counter, counts, s.rows);
         op.erase();
         continue;
       }
