@@ -172,6 +172,8 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     // as one block per row.
     if (options.gpuNormKernels)
       toLinalg.addPass(createBitNetLaunchNormQuantizerKernel());
+    // The kernels' non-zero counts written into the step's result in place.
+    toLinalg.addPass(createBitNetGatherRowCounts());
   }
   if (failed(buildPipeline(toLinalg, Phase::BitNet, Phase::Linalg, pipelineStream)) ||
       failed(toLinalg.run(**module))) {

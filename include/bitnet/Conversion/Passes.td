@@ -444,6 +444,34 @@ def BitNetLaunchNormQuantizerKernel
   ];
 }
 
+def BitNetGatherRowCounts : Pass<"bitnet-gather-row-counts", "ModuleOp"> {
+  let summary = "Let kernels write their row counts into the step's result "
+                "in place";
+  let description = [{
+    The whole-model CUDA path runs this after the launch passes. The
+    quantizer kernels count their rows' non-zero codes into `[rows]` i32
+    buffers of their own (`..._nz`), and a step returns all counts as one
+    `[Q, rows]` tensor filled row by row by `tensor.insert_slice`; once
+    bufferized, every insert is a small copy, and a 30-layer decode step's
+    120 copies ran as one thread's dependent loads and stores (45 us).
+
+    Here a `tensor.empty` `[Q, R]` i32 whose chain of inserts fills each of
+    its Q rows exactly once from a kernel's count buffer (a static `[R]`
+    i32 `memref.alloc` used only by launches and one
+    `bufferization.to_tensor`, read through reshapes) becomes one byte
+    buffer `memref<Q*R*4 x i8>`: each count buffer is replaced by a
+    `memref.view` of its row (the kernels' parameter types are unchanged),
+    and the chain's result by a `to_tensor` of the whole buffer viewed as
+    `[Q, R]`, placed after the last insert. Chains of any other form are
+    left as they are.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
 def BitNetLaunchLMHeadKernel
     : Pass<"bitnet-launch-lm-head-kernel", "ModuleOp"> {
   let summary = "Run a whole model's LM head as a warp-per-row GEMV kernel";

@@ -18,6 +18,7 @@ namespace mlir::bitnet {
 #define GEN_PASS_DECL_BITNETLAUNCHATTENTIONKERNEL
 #define GEN_PASS_DECL_BITNETLAUNCHQUANTIZERKERNEL
 #define GEN_PASS_DECL_BITNETLAUNCHNORMQUANTIZERKERNEL
+#define GEN_PASS_DECL_BITNETGATHERROWCOUNTS
 #include "bitnet/Conversion/Passes.h.inc"
 
 /// The module that holds the generated kernels.
