@@ -333,12 +333,14 @@ def main():
                 "one process (--repeat 3; the first pays for paging the "
                 "weights in). The LM head "
                 "(vocab 128256 x 2560, tied to the embedding) is float32 as "
-                "exported, or int8 with --lm-head=int8.")
+                "exported, f16 with --lm-head=f16 (half the bytes) or "
+                "int8 with --lm-head=int8 (a quarter).")
             say()
             say("| LM head | kernels | compile s | artifact MiB | bits per "
                 "ternary weight | prefill tok/s | decode tok/s |")
             say("|---|---|---|---|---|---|---|")
-            for head, sparse in (("f32", True), ("int8", True), ("int8", False)):
+            for head, sparse in (("f32", True), ("f16", True), ("int8", True),
+                                 ("int8", False)):
                 r = bench_2b4t(args.build, args.model_2b4t, tmp, head, sparse)
                 say(f"| {head} | {'sparse' if sparse else 'dense'} | "
                     f"{r['compile_s']:.0f} | "
