@@ -377,7 +377,8 @@ def BitNetLaunchNormQuantizerKernel
     reciprocal and products); lowered generically, that chain becomes one
     single-block kernel whose stages pass values through global memory and
     barriers (8.5 us a norm at 2B4T decode). Here each `bitnet.absmax_quant`
-    and `bitnet.absmean_quant` of a static f32 input `[lead.., d]` (at most
+    and `bitnet.absmean_quant` of a static f32 input `[lead.., d]` (rank 2
+    or more, at most
     `max-rows` rows, d <= 16,384) whose input such a chain computes becomes
     a launch of `norm_<quantizer><bits>_m<rows>_d<d>[_<n>]`, one block per
     row of d/4 threads (a whole number of warps, at most 1024), each thread

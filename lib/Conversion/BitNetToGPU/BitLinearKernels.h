@@ -205,7 +205,7 @@ void buildBlockQuantize(ImplicitLocOpBuilder &b, ArrayRef<Value> values,
 /// The importer's count of a quantizer's non-zero codes per row (for the
 /// sparsity table: ImportOptions::countActivationNonzeros), when one reads
 /// `quant`'s codes: a linalg.generic summing `code != 0` as i32 over the
-/// last dimension into a zero fill. Null otherwise.
+/// last dimension into a zero fill, of codes of rank >= 2. Null otherwise.
 Operation *findNonzeroCounter(Operation *quant);
 
 /// A [rows] i32 buffer for a kernel's per-row counts, allocated at `b`.

@@ -332,7 +332,7 @@ FailureOr<Program> matchProgram(Operation *sink, std::optional<QuantPrologue> q,
   p.q = q;
   Value input = sink->getOperand(0);
   auto type = dyn_cast<RankedTensorType>(input.getType());
-  if (!type || !type.hasStaticShape() || type.getRank() < 1 ||
+  if (!type || !type.hasStaticShape() || type.getRank() < 2 ||
       !type.getElementType().isF32())
     return failure();
   p.lead = llvm::to_vector(type.getShape().drop_back());

@@ -279,6 +279,9 @@ Operation *gpu_kernels::findNonzeroCounter(Operation *quant) {
   Value codes = quant->getResult(0);
   auto type = cast<RankedTensorType>(codes.getType());
   int64_t rank = type.getRank();
+  // Per-row counts of a single row ([d] codes, a rank-0 count) stay.
+  if (rank < 2)
+    return nullptr;
   for (Operation *user : codes.getUsers()) {
     auto g = dyn_cast<linalg::GenericOp>(user);
     if (!g || g.getNumDpsInputs() != 1 || g.getNumDpsInits() != 1 ||

@@ -361,3 +361,36 @@ module attributes {bitnet.decoder = {vocab = 64 : i64}} {
     return %r : tensor<1x1x32xf32>
   }
 }
+
+// -----
+
+// A quantizer of rank 1 (one row, [d]; its count would be rank 0) is
+// left alone, as bitnet-launch-quantizer-kernel leaves it: the kernels
+// take [rows, d] views of inputs of rank 2 or more.
+// CHECK-LABEL: func.func @one_row
+// CHECK-NOT: gpu.launch_func
+// CHECK: bitnet.absmax_quant
+// CHECK: arith.cmpi ne
+#v1 = affine_map<(d0) -> (d0)>
+#s1 = affine_map<(d0) -> ()>
+func.func @one_row(%x: tensor<256xf32>, %y: tensor<256xf32>) -> (tensor<256xi8>, tensor<i32>) {
+  %e = tensor.empty() : tensor<256xf32>
+  %h = linalg.generic {indexing_maps = [#v1, #v1, #v1], iterator_types = ["parallel"]} ins(%x, %y : tensor<256xf32>, tensor<256xf32>) outs(%e : tensor<256xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<256xf32>
+  %c, %s = bitnet.absmax_quant %h {bits = 8 : i32} : tensor<256xf32> -> tensor<256xi8>, tensor<f32>
+  %zero = arith.constant 0 : i32
+  %z8 = arith.constant 0 : i8
+  %e0 = tensor.empty() : tensor<i32>
+  %init = linalg.fill ins(%zero : i32) outs(%e0 : tensor<i32>) -> tensor<i32>
+  %n = linalg.generic {indexing_maps = [#v1, #s1], iterator_types = ["reduction"]} ins(%c : tensor<256xi8>) outs(%init : tensor<i32>) {
+  ^bb0(%in: i8, %out: i32):
+    %nz = arith.cmpi ne, %in, %z8 : i8
+    %one = arith.extui %nz : i1 to i32
+    %sum = arith.addi %out, %one : i32
+    linalg.yield %sum : i32
+  } -> tensor<i32>
+  return %c, %n : tensor<256xi8>, tensor<i32>
+}
