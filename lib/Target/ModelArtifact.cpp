@@ -203,8 +203,11 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     applyDebugOptions(rows);
     rows.addPass(createBitNetSelectLogitRows());
     // The LM head (on the selected rows) as a bandwidth-shaped kernel.
-    if (cuda)
-      rows.addPass(createBitNetLaunchLMHeadKernel());
+    if (cuda) {
+      BitNetLaunchLMHeadKernelOptions head;
+      head.rowsPerWarp = options.gpuLMHeadRowsPerWarp;
+      rows.addPass(createBitNetLaunchLMHeadKernel(head));
+    }
     if (failed(rows.run(**module))) {
       error = "selecting the logit rows (or launching the LM head kernel) of '" +
               model.path + "' failed";

@@ -45,6 +45,14 @@
 // RUN: not test -e %t/bad.bnx
 // RUN: not bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx -o %t/bad.bnx --gpu-fuse-work=0 2>&1 | FileCheck %s --check-prefix=NEGATIVE-WORK
 // NEGATIVE-WORK: bitnet-compile: error: --gpu-fuse-work must be >= 1
+// RUN: not bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx -o %t/bad.bnx --gpu-lm-head-rows=17 2>&1 | FileCheck %s --check-prefix=NEGATIVE-ROWS
+// NEGATIVE-ROWS: bitnet-compile: error: --gpu-lm-head-rows must be in [0, 16]
+// RUN: not test -e %t/bad.bnx
+// --gpu-lm-head-rows sets the head kernel's rows a warp (the toy's 256
+// vocabulary rows at 8 rows a warp and 8 warps a block: 4 blocks).
+// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/rows.bnx --gpu-lm-head-rows=8 --mlir-print-ir-after=bitnet-launch-lm-head-kernel --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=ROWS
+// ROWS: gpu.func @lm_head_f32_n256_k128(
+// ROWS-SAME: bitnet.grid_size = array<i32: 4, 1, 1>
 // RUN: not test -e %t/bad.bnx
 //
 // The residual add, RMSNorm and activation quantizer in front of each

@@ -157,6 +157,11 @@ cl::opt<int64_t> gpuFuseWork(
              "while a thread of the merged kernel runs at most N loop "
              "iterations for it"),
     cl::value_desc("N"), cl::init(64), cl::cat(category));
+cl::opt<int64_t> gpuLMHeadRows(
+    "gpu-lm-head-rows",
+    cl::desc("cuda models: vocabulary rows each warp of the LM head kernel "
+             "reads (0: 2 for an f32 head, 4 for int8, f16 and bf16)"),
+    cl::value_desc("N"), cl::init(0), cl::cat(category));
 cl::opt<bool> gpuTensorCores(
     "gpu-tensor-cores",
     cl::desc("cuda models: BitLinear layers of prefill chunks (16 to 64 "
@@ -444,6 +449,9 @@ int main(int argc, char **argv) {
       if (gpuFuseWork < 1)
         return fail("--gpu-fuse-work must be >= 1");
       options.gpuFuseMaxWork = gpuFuseWork;
+      if (gpuLMHeadRows < 0 || gpuLMHeadRows > 16)
+        return fail("--gpu-lm-head-rows must be in [0, 16]");
+      options.gpuLMHeadRowsPerWarp = gpuLMHeadRows;
       options.gpuTensorCores = gpuTensorCores;
       options.gpuNormKernels = gpuNormKernels;
       // The host code only launches kernels: any x86-64 runs it unless a

@@ -511,7 +511,7 @@ def BitNetLaunchLMHeadKernel
   }];
   let options = [
     Option<"rowsPerWarp", "rows-per-warp", "int64_t", /*default=*/"0",
-           "Vocabulary rows per warp (0: 2 for f32, 4 for int8)">,
+           "Vocabulary rows per warp (0: 2 for f32, 4 for int8, f16, bf16)">,
     Option<"warpsPerBlock", "warps-per-block", "int64_t", /*default=*/"0",
            "Warps per block (0: 8)">,
   ];

@@ -81,6 +81,9 @@ struct ModelArtifactOptions {
   /// CUDA: loop iterations a merged kernel's thread may run for one of the
   /// launches it took in (bitnet-fuse-small-launches' max-work).
   int64_t gpuFuseMaxWork = 64;
+  /// Vocabulary rows a warp of the LM head kernel reads
+  /// (bitnet-launch-lm-head-kernel's rows-per-warp; 0: its default).
+  int64_t gpuLMHeadRowsPerWarp = 0;
   /// CUDA: BitLinear ops of 16 to 64 rows (prefill chunks) on tensor cores
   /// (bitnet-launch-bitlinear-kernels' tensor-cores; arches sm_80+ only).
   bool gpuTensorCores = true;
