@@ -60,21 +60,28 @@ void applyDebugOptions(PassManager &pm) {
   (void)applyPassManagerCLOptions(pm);
 }
 
-const char *lmHeadName(ModelArtifactOptions::LMHead h) {
-  switch (h) {
-  case ModelArtifactOptions::LMHead::F32:
-    return "f32";
-  case ModelArtifactOptions::LMHead::Int8:
-    return "int8";
-  case ModelArtifactOptions::LMHead::F16:
-    return "f16";
-  case ModelArtifactOptions::LMHead::BF16:
-    return "bf16";
-  }
+using LMHead = ModelArtifactOptions::LMHead;
+constexpr std::pair<LMHead, llvm::StringLiteral> kLMHeadNames[] = {
+    {LMHead::F32, "f32"},
+    {LMHead::Int8, "int8"},
+    {LMHead::F16, "f16"},
+    {LMHead::BF16, "bf16"}};
+
+} // namespace
+
+llvm::StringRef mlir::bitnet::lmHeadName(LMHead head) {
+  for (const auto &[h, name] : kLMHeadNames)
+    if (h == head)
+      return name;
   return "f32";
 }
 
-} // namespace
+std::optional<LMHead> mlir::bitnet::parseLMHead(llvm::StringRef name) {
+  for (const auto &[h, n] : kLMHeadNames)
+    if (n == name)
+      return h;
+  return std::nullopt;
+}
 
 bool mlir::bitnet::gpuArchHasTensorCores(llvm::StringRef arch) {
   unsigned number = 0;
@@ -187,13 +194,12 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
       lmHead.addPass(createBitNetInt8LMHead());
     } else {
       BitNetHalfLMHeadOptions half;
-      half.elementType =
-          options.lmHead == ModelArtifactOptions::LMHead::F16 ? "f16" : "bf16";
+      half.elementType = lmHeadName(options.lmHead).str(); // f16 or bf16
       lmHead.addPass(createBitNetHalfLMHead(half));
     }
     if (failed(lmHead.run(**module))) {
       error = "storing the LM head of '" + model.path + "' as " +
-              lmHeadName(options.lmHead) + " failed";
+              lmHeadName(options.lmHead).str() + " failed";
       return false;
     }
   }
@@ -311,7 +317,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   meta << "prefill_chunk=" << options.prefillChunk << "\n";
   meta << "tokenizer=" << (field("vocab") == 256 ? "bytes" : "none") << "\n";
   meta << "kv_cache_dtype=f32\n";
-  meta << "lm_head=" << lmHeadName(options.lmHead) << "\n";
+  meta << "lm_head=" << lmHeadName(options.lmHead).str() << "\n";
   meta << "kv_storage=" << imp::kvStorageName(stats.kvStorage).str() << "\n";
   meta << "cpu=" << resolvedCPUName(options.cpu) << "\n";
   meta << "cpu_features=";

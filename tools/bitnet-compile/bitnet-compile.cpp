@@ -381,8 +381,7 @@ int main(int argc, char **argv) {
       prefillChunk = std::min<int64_t>(64, maxContext);
     if (prefillChunk < 2 || prefillChunk > maxContext)
       return fail("--prefill-chunk must be in [2, --max-context]");
-    if (lmHead != "f32" && lmHead != "int8" && lmHead != "f16" &&
-        lmHead != "bf16")
+    if (!bitnet::parseLMHead(lmHead))
       return fail("--lm-head must be f32, f16, bf16 or int8, got '" + lmHead +
                   "'");
   } else if (emit == "llvm") {
@@ -421,11 +420,7 @@ int main(int argc, char **argv) {
     options.prefillChunk = prefillChunk;
     options.dims = dims;
     options.linker = linker;
-    using LMHead = bitnet::ModelArtifactOptions::LMHead;
-    options.lmHead = lmHead == "int8"  ? LMHead::Int8
-                     : lmHead == "f16" ? LMHead::F16
-                     : lmHead == "bf16" ? LMHead::BF16
-                                        : LMHead::F32;
+    options.lmHead = *bitnet::parseLMHead(lmHead); // checked above
     options.sparseKernels = sparseKernels;
     options.kvStorage = *kvStorage;
     options.randomWeights = randomWeights;

@@ -77,7 +77,7 @@ std::string compileArtifact(const std::string &file, int64_t context,
   std::string path = ::testing::TempDir() + "/" +
                      std::to_string(getpid()) + "-" +
                      file.substr(file.rfind('/') + 1) +
-                     ".head" + std::to_string(int(lmHead)) +
+                     ".head-" + bitnet::lmHeadName(lmHead).str() +
                      (sparseKernels ? "" : ".dense") + ".kv" +
                      std::to_string(int(kv)) + (ukernels ? "" : ".ref") +
                      ".bnx";
@@ -232,11 +232,6 @@ struct NarrowHead {
   double maxRelL2; ///< Measured (printed) well below this.
 };
 
-const char *headName(LMHead h) {
-  static const char *names[] = {"f32", "int8", "f16", "bf16"};
-  return names[int(h)];
-}
-
 class NarrowLMHeadTest : public ::testing::TestWithParam<NarrowHead> {};
 
 TEST_P(NarrowLMHeadTest, StaysCloseToPyTorch) {
@@ -252,7 +247,7 @@ TEST_P(NarrowLMHeadTest, StaysCloseToPyTorch) {
   ASSERT_EQ(bitnet_prefill(model, ids.data(), seq, got.data(), 1), BITNET_OK);
   Agreement a = compare(got, want.f32(), seq, vocab);
   std::printf("%s with an %s LM head: rel L2 %.3g max|d| %.3g top-1 %lld/%lld\n",
-              name.c_str(), headName(p.head), a.relL2, a.maxAbs,
+              name.c_str(), bitnet::lmHeadName(p.head).data(), a.relL2, a.maxAbs,
               (long long)a.top1, (long long)seq);
   EXPECT_LE(a.relL2, p.maxRelL2);
   EXPECT_GE(a.top1, seq - 2);
@@ -268,7 +263,8 @@ INSTANTIATE_TEST_SUITE_P(
                       NarrowHead{"llama", LMHead::BF16, 3e-3},
                       NarrowHead{"a48", LMHead::BF16, 3e-3}),
     [](const ::testing::TestParamInfo<NarrowHead> &i) {
-      return std::string(i.param.model) + "_" + headName(i.param.head);
+      return std::string(i.param.model) + "_" +
+             bitnet::lmHeadName(i.param.head).str();
     });
 
 /// --kv-cache=f16: what a 16-bit cache costs in agreement with PyTorch (f32

@@ -21,6 +21,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <map>
+#include <optional>
 #include <string>
 
 namespace mlir::bitnet {
@@ -107,6 +108,12 @@ struct ModelArtifactSummary {
   /// With randomWeights: the bytes left for the runtime to fill.
   int64_t randomBytes = 0;
 };
+
+/// The name of an LM head storage ("f32", "int8", "f16", "bf16"): the
+/// artifact metadata's `lm_head` and bitnet-compile's --lm-head.
+llvm::StringRef lmHeadName(ModelArtifactOptions::LMHead head);
+/// The storage a name names, or none.
+std::optional<ModelArtifactOptions::LMHead> parseLMHead(llvm::StringRef name);
 
 /// Compiles `model` and writes `outputPath` (atomically). False with
 /// `error` set on failure; nothing is written then.
