@@ -457,13 +457,6 @@ BITNET_AVX2 const float *stageRowsAvx2(const Cache &c, int64_t h, int64_t j0,
   }
 }
 
-BITNET_AVX2 inline float sumLanes8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 /// scoresBlock with 8-wide vectors (dim a multiple of 8).
 template <typename Cache>
 BITNET_AVX2 void scoresBlockAvx2(const View<float> &q, const Cache &k,

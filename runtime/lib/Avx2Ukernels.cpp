@@ -183,14 +183,6 @@ BITNET_AVX2 inline __m256 widen(const int8_t *p) {
       _mm_loadl_epi64(reinterpret_cast<const __m128i *>(p))));
 }
 
-/// Sum of a float vector's lanes.
-BITNET_AVX2 inline float sumLanes(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 /// The lanes [0, count) of a masked load or store (count in [0, 8]).
 BITNET_AVX2 inline __m256i firstLanes(int64_t count) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(count)),
@@ -266,7 +258,7 @@ BITNET_AVX2 void bitnet_rt::detail::avx2F32DotRows(
               _mm256_maskload_ps(w + (n + b) * wStride + full, tail), xv, acc[b]);
       }
       for (int b = 0; b < 4; ++b)
-        out[m * outStride + n + b] += sumLanes(acc[b]);
+        out[m * outStride + n + b] += sumLanes8(acc[b]);
     }
   for (; n < n1; ++n)
     for (int64_t m = 0; m < rows; ++m) {
@@ -278,7 +270,7 @@ BITNET_AVX2 void bitnet_rt::detail::avx2F32DotRows(
       if (k != full)
         acc = _mm256_fmadd_ps(_mm256_maskload_ps(w + n * wStride + full, tail),
                               _mm256_maskload_ps(xr + full, tail), acc);
-      out[m * outStride + n] += sumLanes(acc);
+      out[m * outStride + n] += sumLanes8(acc);
     }
 }
 
@@ -326,7 +318,7 @@ BITNET_AVX2 void bitnet_rt::detail::avx2I8wDotRows(
         for (int b = 0; b < 4; ++b)
           tail[b] += xr[i] * float(w[(n + b) * wStride + i]);
       for (int b = 0; b < 4; ++b)
-        out[m * outStride + n + b] += sumLanes(acc[b]) + tail[b];
+        out[m * outStride + n + b] += sumLanes8(acc[b]) + tail[b];
     }
   }
   for (; n < n1; ++n)
@@ -336,7 +328,7 @@ BITNET_AVX2 void bitnet_rt::detail::avx2I8wDotRows(
       for (int64_t i = 0; i < full; i += 8)
         acc = _mm256_fmadd_ps(widen(w + n * wStride + i), _mm256_loadu_ps(xr + i),
                               acc);
-      float s = sumLanes(acc);
+      float s = sumLanes8(acc);
       for (int64_t i = full; i < k; ++i)
         s += xr[i] * float(w[n * wStride + i]);
       out[m * outStride + n] += s;

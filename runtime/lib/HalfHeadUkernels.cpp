@@ -54,13 +54,6 @@ template <Format F> BITNET_AVX2 inline __m256 widen8(const uint16_t *w) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
-BITNET_AVX2 inline float sum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 /// Prefetches the 64-byte line at element i of rows n..n+3 `ahead` rows on.
 inline void prefetchTile(const uint16_t *w, int64_t n, int64_t wStride,
                          int64_t ahead, int64_t i) {
@@ -132,7 +125,7 @@ BITNET_AVX2 void dotRows256(const float *x, int64_t rows, int64_t xStride,
       }
       for (int b = 0; b < 4; ++b)
         out[m * outStride + n + b] +=
-            sum8(acc[b]) + tailDot(F, xr, w + (n + b) * wStride, full, k);
+            sumLanes8(acc[b]) + tailDot(F, xr, w + (n + b) * wStride, full, k);
     }
   }
   for (; n < n1; ++n)
@@ -143,7 +136,7 @@ BITNET_AVX2 void dotRows256(const float *x, int64_t rows, int64_t xStride,
         acc = _mm256_fmadd_ps(widen8<F>(w + n * wStride + i),
                               _mm256_loadu_ps(xr + i), acc);
       out[m * outStride + n] +=
-          sum8(acc) + tailDot(F, xr, w + n * wStride, full, k);
+          sumLanes8(acc) + tailDot(F, xr, w + n * wStride, full, k);
     }
 }
 

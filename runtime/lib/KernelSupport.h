@@ -1,7 +1,7 @@
 //===- KernelSupport.h - What the runtime's kernel files share -*- C++ -*-===//
 //
-// Internal to runtime/lib: the thread pool entry point and the reading of
-// MLIR's unranked memref descriptors.
+// Internal to runtime/lib: the thread pool entry point, the reading of
+// MLIR's unranked memref descriptors and small vector helpers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <immintrin.h>
 
 #define BITNET_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
 #define BITNET_AVX512F __attribute__((target("avx512f,fma")))
@@ -82,6 +83,14 @@ inline BitLinearOperands bitLinearOperands(BitnetUnrankedMemRef *xm,
   a.ok = rowsOf(a.x, xTrailing, a.rows, a.xStride) &&
          rowsOf(a.out, 1, outRows, a.outStride) && a.rows == outRows;
   return a;
+}
+
+/// The sum of an 8-float AVX vector's lanes.
+BITNET_AVX2 inline float sumLanes8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
 }
 
 /// The compiler never passes other layouts: fail loudly rather than read
