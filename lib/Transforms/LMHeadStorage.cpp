@@ -26,7 +26,6 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
 
-
 #include <cmath>
 
 namespace mlir::bitnet {
@@ -62,13 +61,8 @@ collectHeads(ModuleOp module, StringRef passName) {
     return std::nullopt;
   SmallVector<linalg::GenericOp> heads;
   module.walk([&](linalg::GenericOp op) {
-    auto tag = op->getAttrOfType<StringAttr>("bitnet.ukernel");
-    if (!tag || (tag.getValue() != "matmul_f32" &&
-                 tag.getValue() != "matmul_f32_nt") ||
+    if (!mlir::bitnet::isFloatLMHead(op, *vocab) ||
         !op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2)
-      return;
-    auto out = cast<RankedTensorType>(op.getResult(0).getType());
-    if (out.getShape().back() != *vocab)
       return;
     DenseElementsAttr w;
     if (!matchPattern(op.getDpsInputs()[1], m_Constant(&w)) ||
@@ -92,13 +86,13 @@ Head readHead(linalg::GenericOp op) {
   return h;
 }
 
-/// Replaces the head with out[.., n] = sum_k body(x[.., k], w[n, k]) over a
-/// zero init (w: `weights`, [n, k]), tagged `tag`; `scale` (per row n), when
-/// given, multiplies the sums. The original init is added back unless it
-/// was the importer's zero fill.
-void replaceHead(Head &h, Value weights, StringRef tag, Value scale,
+/// Replaces the head `op` with out[.., n] = sum_k x[.., k] * widen(w[n, k])
+/// over a zero init (w: `weights`, [n, k]), tagged `tag`; `scale` (per row
+/// n), when given, multiplies the sums. The original init is added back
+/// unless it was the importer's zero fill.
+void replaceHead(linalg::GenericOp op, Value weights, StringRef tag,
+                 Value scale,
                  function_ref<Value(OpBuilder &, Location, Value)> widen) {
-  linalg::GenericOp op = h.op;
   OpBuilder b(op);
   Location loc = op.getLoc();
   MLIRContext *ctx = b.getContext();
@@ -196,7 +190,7 @@ struct Int8LMHeadPass
         b, loc, qType, DenseElementsAttr::get(qType, ArrayRef<int8_t>(q)));
     Value sv = arith::ConstantOp::create(
         b, loc, sType, DenseElementsAttr::get(sType, ArrayRef<float>(scales)));
-    replaceHead(h, qv, "matmul_f32_i8w_nt", sv,
+    replaceHead(h.op, qv, "matmul_f32_i8w_nt", sv,
                 [](OpBuilder &nb, Location nl, Value w) -> Value {
                   return arith::SIToFPOp::create(nb, nl, nb.getF32Type(), w);
                 });
@@ -248,7 +242,7 @@ struct HalfLMHeadPass
         type, ArrayRef<char>(reinterpret_cast<const char *>(bits.data()),
                              bits.size() * sizeof(uint16_t)));
     Value w = arith::ConstantOp::create(b, h.op.getLoc(), type, attr);
-    replaceHead(h, w, f16 ? "matmul_f32_f16w_nt" : "matmul_f32_bf16w_nt",
+    replaceHead(h.op, w, f16 ? "matmul_f32_f16w_nt" : "matmul_f32_bf16w_nt",
                 Value(), [](OpBuilder &nb, Location nl, Value v) -> Value {
                   return arith::ExtFOp::create(nb, nl, nb.getF32Type(), v);
                 });

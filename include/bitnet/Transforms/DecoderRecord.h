@@ -11,6 +11,7 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/BuiltinTypes.h"
 
 #include <optional>
 
@@ -40,6 +41,21 @@ inline std::optional<int64_t> requireDecoderVocab(ModuleOp module,
                            << " needs the bitnet.decoder record (an imported "
                               "decoder)";
   return vocab;
+}
+
+/// Whether `op` is the LM head as the importer leaves it: the float linear
+/// layer (a linalg.generic tagged `bitnet.ukernel = "matmul_f32"` or
+/// `"matmul_f32_nt"`, inputs x and W, one output) whose output is `vocab`
+/// wide.
+inline bool isFloatLMHead(Operation *op, int64_t vocab) {
+  auto tag = op->getAttrOfType<StringAttr>("bitnet.ukernel");
+  if (!tag ||
+      (tag.getValue() != "matmul_f32" && tag.getValue() != "matmul_f32_nt") ||
+      op->getNumOperands() != 3 || op->getNumResults() != 1)
+    return false;
+  auto out = dyn_cast<ShapedType>(op->getResult(0).getType());
+  return out && out.hasRank() && out.getRank() > 0 &&
+         out.getShape().back() == vocab;
 }
 
 } // namespace mlir::bitnet

@@ -725,14 +725,7 @@ struct LaunchNormQuantizerKernelPass
     // decoder record's vocabulary (none without the record).
     std::optional<int64_t> vocab = decoderRecordField(module, "vocab");
     auto isHead = [&](Operation *op) {
-      auto g = dyn_cast<linalg::GenericOp>(op);
-      auto tag = g ? g->getAttrOfType<StringAttr>("bitnet.ukernel") : nullptr;
-      return tag && vocab &&
-             (tag.getValue() == "matmul_f32" ||
-              tag.getValue() == "matmul_f32_nt") &&
-             g.getNumDpsInputs() == 2 && g->getNumResults() == 1 &&
-             cast<ShapedType>(g->getResult(0).getType()).getShape().back() ==
-                 *vocab;
+      return vocab && isa<linalg::GenericOp>(op) && isFloatLMHead(op, *vocab);
     };
     SmallVector<Operation *> sinks;
     module.walk([&](Operation *op) {
