@@ -47,6 +47,14 @@ compile 2b4t-lmhead-int8 --lm-head=int8
 # The LM head in 16 bits (as PyTorch's bf16 model has it): half its bytes.
 compile 2b4t-lmhead-f16 --lm-head=f16
 compile 2b4t-lmhead-bf16 --lm-head=bf16
+# The BitLinear kernels without their L2 prefetch ahead of the grid
+# dependency wait (--gpu-prefetch-weights=0); merged kernels with a barrier
+# between every two stages (--gpu-fuse-elide-barriers=0); both (the
+# pipeline before them): their effects measured in the same run.
+compile 2b4t-no-prefetch --gpu-prefetch-weights=0
+compile 2b4t-all-barriers --gpu-fuse-elide-barriers=0
+compile 2b4t-neither --gpu-prefetch-weights=0 --gpu-fuse-elide-barriers=0
+compile 2b4t-lmhead-f16-no-prefetch --lm-head=f16 --gpu-prefetch-weights=0
 # Prefill chunks' BitLinear layers on the dp4a GEMV kernel instead of
 # tensor cores, in chunks of 16 (the same logits as 2b4t-chunk16:
 # run-2b4t.sh compares them).

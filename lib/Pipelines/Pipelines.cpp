@@ -87,15 +87,15 @@ bool mlir::bitnet::gpuArchSupportsDependentLaunch(StringRef arch) {
          major >= 9;
 }
 
-LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
-                                                  StringRef arch,
-                                                  unsigned optLevel,
-                                                  raw_ostream &errorStream,
-                                                  int64_t splitMinSize,
-                                                  int64_t fuseMaxThreads,
-                                                  int64_t fuseMaxWork,
-                                                  int64_t blockMaxOutputs,
-                                                  int64_t warpMinSize) {
+LogicalResult
+mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm, StringRef arch,
+                                     unsigned optLevel,
+                                     raw_ostream &errorStream,
+                                     const CudaModelPipelineOptions &options) {
+  const int64_t splitMinSize = options.splitMinSize;
+  const int64_t fuseMaxThreads = options.fuseMaxThreads;
+  const int64_t blockMaxOutputs = options.blockMaxOutputs;
+  int64_t warpMinSize = options.warpMinSize;
   // Long reductions of few outputs: one block of threads per output with a
   // tree reduction (one short kernel) where they qualify, else split into
   // partials (two kernels of serial loops).
@@ -124,13 +124,19 @@ LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
       fuseMaxThreads > 0
           ? "canonicalize,bitnet-fuse-small-launches{max-threads=" +
                 std::to_string(fuseMaxThreads) +
-                " max-work=" + std::to_string(fuseMaxWork) + "},"
+                " max-work=" + std::to_string(options.fuseMaxWork) +
+                " elide-barriers=" +
+                (options.fuseElideBarriers ? "true" : "false") + "},"
           : "";
   // sm_90 and later: launches overlap the previous kernel's tail
   // (programmatic dependent launch; the runtime sets the launch attribute
-  // for artifacts whose kernels wait for their predecessor).
+  // for artifacts whose kernels wait for their predecessor); GEMV kernels
+  // ask L2 for their weights before they wait.
   std::string dependentLaunch =
-      gpuArchSupportsDependentLaunch(arch) ? "bitnet-dependent-launch," : "";
+      gpuArchSupportsDependentLaunch(arch)
+          ? std::string("bitnet-dependent-launch{prefetch=") +
+                (options.prefetchWeights ? "true" : "false") + "},"
+          : "";
   // Kernels read the step's scalars (start position) from memory: the
   // launches do not change from one step to the next.
   // A decode step's head transposes ([1, 1, H, D] <-> [1, H, 1, D]) are
@@ -149,7 +155,9 @@ LogicalResult mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm,
       "bitnet-promote-loop-accumulators,"
       "bitnet-map-loops-to-gpu,"
       "convert-parallel-loops-to-gpu," + fuse +
-      "bitnet-check-host-memory-for-gpu),"
+      // Copies' loads in flight together (the host code knows the buffers;
+      // the kernels' pointers look aliased).
+      "bitnet-hoist-kernel-loads,bitnet-check-host-memory-for-gpu),"
       // Constants (loop bounds, sizes) go into the kernels rather than
       // their parameters: ptxas then knows trip counts and unrolls, so a
       // thread's loads are in flight together (2B4T decode 99 -> 192

@@ -235,14 +235,17 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   }
   PassManager toLLVM(&context);
   applyDebugOptions(toLLVM);
+  CudaModelPipelineOptions gpu;
+  gpu.splitMinSize = options.gpuSplitMinSize;
+  gpu.fuseMaxThreads = options.gpuFuseMaxThreads;
+  gpu.fuseMaxWork = options.gpuFuseMaxWork;
+  gpu.fuseElideBarriers = options.gpuFuseElideBarriers;
+  gpu.blockMaxOutputs = options.gpuBlockMaxOutputs;
+  gpu.warpMinSize = options.gpuWarpMinSize;
+  gpu.prefetchWeights = options.gpuPrefetchWeights;
   LogicalResult built =
       cuda ? buildCudaModelPipeline(toLLVM, options.gpuArch,
-                                    options.cpu.optLevel, pipelineStream,
-                                    options.gpuSplitMinSize,
-                                    options.gpuFuseMaxThreads,
-                                    options.gpuFuseMaxWork,
-                                    options.gpuBlockMaxOutputs,
-                                    options.gpuWarpMinSize)
+                                    options.cpu.optLevel, pipelineStream, gpu)
            : buildPipeline(toLLVM, Phase::Linalg, Phase::LLVM, pipelineStream,
                            ukernels);
   if (failed(built) || failed(toLLVM.run(**module))) {

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "bitnet/Transforms/BufferRoots.h"
 #include "bitnet/Transforms/KernelParameters.h"
 #include "bitnet/Transforms/Passes.h"
 
@@ -168,6 +169,46 @@ bool movesAcross(Operation *op) {
   });
 }
 
+/// A memref a stage reads or writes.
+struct Access {
+  Value view;
+  bool write;
+};
+
+/// The memory `launch`'s body reads and writes, or nullopt where some op's
+/// effects are not known (then the stage keeps its barriers).
+std::optional<SmallVector<Access>> stageAccesses(gpu::LaunchOp launch) {
+  SmallVector<Access> accesses;
+  WalkResult walk = launch.getBody().walk([&](Operation *op) {
+    if (op == launch.getOperation() || isa<gpu::TerminatorOp>(op) ||
+        isMemoryEffectFree(op) ||
+        op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+      return WalkResult::advance();
+    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+    if (!effects)
+      return WalkResult::interrupt();
+    SmallVector<MemoryEffects::EffectInstance> list;
+    effects.getEffects(list);
+    for (const MemoryEffects::EffectInstance &e : list) {
+      bool write = isa<MemoryEffects::Write>(e.getEffect());
+      Value v = e.getValue();
+      if ((!write && !isa<MemoryEffects::Read>(e.getEffect())) || !v ||
+          !isa<MemRefType>(v.getType()))
+        return WalkResult::interrupt();
+      accesses.push_back({v, write});
+    }
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return std::nullopt;
+  return accesses;
+}
+
+/// Whether `a` and `b` (one of them a write) may touch the same memory.
+bool conflict(const Access &a, const Access &b) {
+  return (a.write || b.write) && bitnet::viewsMayOverlap(a.view, b.view);
+}
+
 struct FuseSmallLaunchesPass
     : mlir::bitnet::impl::BitNetFuseSmallLaunchesBase<FuseSmallLaunchesPass> {
   using Base::Base;
@@ -224,9 +265,31 @@ struct FuseSmallLaunchesPass
     Block &body = merged.getBody().front();
     b.setInsertionPointToStart(&body);
     Value tid = merged.getThreadIds().x;
+    // What the stages since the last barrier touch (nullopt: unknown). A
+    // stage needs a barrier in front only where it may touch what those
+    // write, or write what they touch: other threads of the block may not
+    // have finished them.
+    std::optional<SmallVector<Access>> pending = SmallVector<Access>();
     for (auto [i, launch] : llvm::enumerate(run)) {
-      if (i)
+      std::optional<SmallVector<Access>> mine = stageAccesses(launch);
+      bool needed = !elideBarriers || !pending || !mine;
+      for (size_t x = 0; !needed && x < pending->size(); ++x)
+        for (const Access &a : *mine)
+          if (conflict((*pending)[x], a)) {
+            needed = true;
+            break;
+          }
+      if (i && needed) {
         gpu::BarrierOp::create(b, loc);
+        ++numBarriers;
+        pending = SmallVector<Access>();
+      } else if (i) {
+        ++numBarriersSkipped;
+      }
+      if (pending && mine)
+        pending->append(mine->begin(), mine->end());
+      else
+        pending = std::nullopt;
       int64_t n = sizes[i].threads;
       OpBuilder::InsertionGuard guard(b);
       if (n < threads) {

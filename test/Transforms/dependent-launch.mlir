@@ -1,4 +1,5 @@
 // RUN: bitnet-opt %s --bitnet-dependent-launch | FileCheck %s
+// RUN: bitnet-opt %s --bitnet-dependent-launch=prefetch=false | FileCheck %s --check-prefix=NOPF
 
 // Every kernel starts by waiting for the grid before it and then releasing
 // the next one, before its first memory access; other functions are left
@@ -11,9 +12,47 @@
 // CHECK: gpu.func @helper(%{{.*}}: memref<4xf32>)
 // CHECK-NOT: nvvm.griddepcontrol
 // CHECK: gpu.return
+
+// A kernel that declares its blocks' weight bytes (argument 1, 512 bytes a
+// block) has thread 0 of each block prefetch them into L2 first, where the
+// address is 16-byte aligned, and waits only after that.
+// CHECK: gpu.func @gemv(%{{.*}}: memref<2xf32>, %[[W:.*]]: memref<8x128xi8>) kernel
+// CHECK-NEXT: %[[T:.*]] = gpu.thread_id x
+// CHECK-NEXT: %[[Z:.*]] = arith.constant 0 : index
+// CHECK-NEXT: %[[FIRST:.*]] = arith.cmpi eq, %[[T]], %[[Z]]
+// CHECK-NEXT: scf.if %[[FIRST]] {
+// CHECK-NEXT: %[[B:.*]] = gpu.block_id x
+// CHECK-NEXT: %[[BASE:.*]] = memref.extract_aligned_pointer_as_index %[[W]]
+// CHECK-NEXT: %[[BYTES:.*]] = arith.constant 512 : index
+// CHECK-NEXT: %[[OFF:.*]] = arith.muli %[[B]], %[[BYTES]]
+// CHECK-NEXT: %[[AT:.*]] = arith.addi %[[BASE]], %[[OFF]]
+// CHECK-NEXT: %[[C15:.*]] = arith.constant 15 : index
+// CHECK-NEXT: %[[LOW:.*]] = arith.andi %[[AT]], %[[C15]]
+// CHECK-NEXT: %[[ALIGNED:.*]] = arith.cmpi eq, %[[LOW]], %[[Z]]
+// CHECK-NEXT: scf.if %[[ALIGNED]] {
+// CHECK-NEXT: %[[I:.*]] = arith.index_castui %[[AT]] : index to i64
+// CHECK-NEXT: %[[P:.*]] = llvm.inttoptr %[[I]] : i64 to !llvm.ptr
+// CHECK-NEXT: %[[G:.*]] = llvm.addrspacecast %[[P]] : !llvm.ptr to !llvm.ptr<1>
+// CHECK-NEXT: %[[N:.*]] = arith.constant 512 : i32
+// CHECK-NEXT: nvvm.cp.async.bulk.prefetch %[[G]], %[[N]] : <1>
+// CHECK-NEXT: }
+// CHECK-NEXT: }
+// CHECK-NEXT: nvvm.griddepcontrol wait
+// CHECK-NEXT: nvvm.griddepcontrol launch_dependents
+// CHECK-NEXT: arith.constant 0
+// CHECK-NEXT: memref.load
+
 // CHECK: gpu.func @second(%{{.*}}: memref<4xf32>) kernel
 // CHECK-NEXT: nvvm.griddepcontrol wait
 // CHECK-NEXT: nvvm.griddepcontrol launch_dependents
+
+// Without prefetches the declaring kernel only waits.
+// NOPF: gpu.func @gemv(
+// NOPF-NEXT: nvvm.griddepcontrol wait
+// NOPF-NEXT: nvvm.griddepcontrol launch_dependents
+// NOPF-NEXT: arith.constant 0
+// NOPF-NEXT: memref.load
+// NOPF-NOT: nvvm.cp.async.bulk.prefetch
 module attributes {gpu.container_module} {
   gpu.module @kernels {
     gpu.func @first(%a: memref<4xf32>) kernel {
@@ -24,6 +63,13 @@ module attributes {gpu.container_module} {
       gpu.return
     }
     gpu.func @helper(%a: memref<4xf32>) {
+      gpu.return
+    }
+    gpu.func @gemv(%x: memref<2xf32>, %w: memref<8x128xi8>) kernel
+        attributes {bitnet.grid_size = array<i32: 2, 1, 1>,
+                    bitnet.block_reads = array<i64: 1, 512>} {
+      %c0 = arith.constant 0 : index
+      %v = memref.load %x[%c0] : memref<2xf32>
       gpu.return
     }
   }

@@ -8,6 +8,7 @@
 // BAD: block-size must be a multiple of 32 in [32, 1024]
 // BADPARAMS: max-param-bytes must be positive
 // RUN: not bitnet-opt %s --split-input-file --bitnet-fuse-small-launches="max-work=0" 2>&1 | FileCheck %s --check-prefix=BADWORK
+// RUN: bitnet-opt %s --split-input-file --bitnet-fuse-small-launches="elide-barriers=false" | FileCheck %s --check-prefix=ALL
 // BADWORK: max-work must be positive
 
 // Three launches become one block of 1024 threads: the first (4 blocks of
@@ -308,5 +309,76 @@ func.func @block_reduction(%x: memref<2560xf32>, %s: memref<f32>, %y: memref<102
     memref.store %all, %s[] : memref<f32>
     gpu.terminator
   }
+  return
+}
+
+// -----
+
+// Barriers only where stages share memory. Stages 1 and 2 write disjoint
+// static slices of one buffer (rows 0 and 1) from two fresh buffers: no
+// barrier. Stage 3 reads row 1, which stage 2 wrote: a barrier. Stage 4
+// writes row 1 again (overlapping what stage 3 read): a barrier. Stage 5
+// writes a function argument, which may alias the other argument stage 4
+// read: a barrier. With elide-barriers=false every stage gets one.
+// CHECK-LABEL: func.func @shared_memory
+// CHECK: gpu.launch
+// CHECK: memref.store %{{.*}}, %[[ROW0:.*]][%{{.*}}] : memref<128xf32, strided<[1]>>
+// CHECK-NOT: gpu.barrier
+// CHECK: memref.store %{{.*}}, %[[ROW1:.*]][%{{.*}}] : memref<128xf32, strided<[1], offset: 128>>
+// CHECK-NEXT: gpu.barrier
+// CHECK: memref.load %[[ROW1]]
+// CHECK: gpu.barrier
+// CHECK: memref.store %{{.*}}, %[[ROW1]]
+// CHECK: gpu.barrier
+// CHECK: memref.store %{{.*}}, %arg1
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.terminator
+// ALL-LABEL: func.func @shared_memory
+// ALL-COUNT-4: gpu.barrier
+// ALL-NOT: gpu.barrier
+// ALL: gpu.terminator
+func.func @shared_memory(%in: memref<128xf32>, %out: memref<128xf32>) {
+  %c1 = arith.constant 1 : index
+  %c128 = arith.constant 128 : index
+  %x = memref.alloc() : memref<128xf32>
+  %y = memref.alloc() : memref<128xf32>
+  %rows = memref.alloc() : memref<2x128xf32>
+  %row0 = memref.subview %rows[0, 0] [1, 128] [1, 1] : memref<2x128xf32> to memref<128xf32, strided<[1]>>
+  %row1 = memref.subview %rows[1, 0] [1, 128] [1, 1] : memref<2x128xf32> to memref<128xf32, strided<[1], offset: 128>>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1) {
+    %v = memref.load %x[%tx] : memref<128xf32>
+    memref.store %v, %row0[%tx] : memref<128xf32, strided<[1]>>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1) {
+    %v = memref.load %y[%tx] : memref<128xf32>
+    memref.store %v, %row1[%tx] : memref<128xf32, strided<[1], offset: 128>>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1) {
+    %r = arith.subi %c128, %tx : index
+    %last = arith.subi %r, %c1 : index
+    %v = memref.load %row1[%last] : memref<128xf32, strided<[1], offset: 128>>
+    memref.store %v, %x[%tx] : memref<128xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1) {
+    %v = memref.load %in[%tx] : memref<128xf32>
+    memref.store %v, %row1[%tx] : memref<128xf32, strided<[1], offset: 128>>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1) {
+    %v = memref.load %y[%tx] : memref<128xf32>
+    memref.store %v, %out[%tx] : memref<128xf32>
+    gpu.terminator
+  }
+  memref.dealloc %x : memref<128xf32>
+  memref.dealloc %y : memref<128xf32>
+  memref.dealloc %rows : memref<2x128xf32>
   return
 }

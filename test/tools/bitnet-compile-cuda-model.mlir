@@ -55,6 +55,18 @@
 // ROWS-SAME: bitnet.grid_size = array<i32: 4, 1, 1>
 // RUN: not test -e %t/bad.bnx
 //
+// On sm_90 the decode GEMV kernels (here q, k, v stacked: 4 rows of 32
+// bytes a block) ask L2 for their weight rows before they wait for the
+// kernel in front of them; --gpu-prefetch-weights=0 leaves that out.
+// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/pf.bnx --mlir-print-ir-after=bitnet-dependent-launch --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=PREFETCH
+// PREFETCH: gpu.func @bitlinear_m1_n256_k128_stacked(
+// PREFETCH-SAME: bitnet.block_reads = array<i64: 2, 128>
+// PREFETCH: nvvm.cp.async.bulk.prefetch
+// PREFETCH: nvvm.griddepcontrol wait
+// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/nopf.bnx --gpu-prefetch-weights=0 --mlir-print-ir-after=bitnet-dependent-launch --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=NOPREFETCH
+// NOPREFETCH: nvvm.griddepcontrol wait
+// NOPREFETCH-NOT: nvvm.cp.async.bulk.prefetch
+//
 // The residual add, RMSNorm and activation quantizer in front of each
 // BitLinear layer run as one kernel, a block per row
 // (bitnet-launch-norm-quantizer-kernel, --gpu-norm-kernels): the first

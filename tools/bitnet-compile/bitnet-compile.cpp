@@ -157,11 +157,22 @@ cl::opt<int64_t> gpuFuseWork(
              "while a thread of the merged kernel runs at most N loop "
              "iterations for it"),
     cl::value_desc("N"), cl::init(64), cl::cat(category));
+cl::opt<bool> gpuFuseBarriersElided(
+    "gpu-fuse-elide-barriers",
+    cl::desc("cuda models: in a merged kernel, a barrier between two stages "
+             "only where they share memory (off: between every two)"),
+    cl::init(true), cl::cat(category));
 cl::opt<int64_t> gpuLMHeadRows(
     "gpu-lm-head-rows",
     cl::desc("cuda models: vocabulary rows each warp of the LM head kernel "
              "reads (0: 2 for an f32 head, 4 for int8, f16 and bf16)"),
     cl::value_desc("N"), cl::init(0), cl::cat(category));
+cl::opt<bool> gpuPrefetchWeights(
+    "gpu-prefetch-weights",
+    cl::desc("cuda models, sm_90 and newer: each BitLinear kernel asks L2 "
+             "for its weights before it waits for the kernel in front of it "
+             "(they stream in while that one runs); same outputs"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> gpuTensorCores(
     "gpu-tensor-cores",
     cl::desc("cuda models: BitLinear layers of prefill chunks (16 to 64 "
@@ -444,10 +455,12 @@ int main(int argc, char **argv) {
       if (gpuFuseWork < 1)
         return fail("--gpu-fuse-work must be >= 1");
       options.gpuFuseMaxWork = gpuFuseWork;
+      options.gpuFuseElideBarriers = gpuFuseBarriersElided;
       if (gpuLMHeadRows < 0 || gpuLMHeadRows > 16)
         return fail("--gpu-lm-head-rows must be in [0, 16]");
       options.gpuLMHeadRowsPerWarp = gpuLMHeadRows;
       options.gpuTensorCores = gpuTensorCores;
+      options.gpuPrefetchWeights = gpuPrefetchWeights;
       options.gpuNormKernels = gpuNormKernels;
       // The host code only launches kernels: any x86-64 runs it unless a
       // CPU is asked for.

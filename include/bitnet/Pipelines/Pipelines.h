@@ -52,27 +52,38 @@ LogicalResult buildPipeline(OpPassManager &pm, Phase from, Phase to,
 /// the LLVM dialect. The host code calls MLIR's `mgpu*` runtime entry
 /// points and allocates through `_mlir_memref_to_llvm_alloc`; the bitnet
 /// runtime provides both (device-accessible memory).
-/// `splitMinSize`: reductions of at least this many elements (and few
-/// outputs) are split into parallel partials (bitnet-split-reductions);
-/// 0 leaves every reduction on one thread per output. For sm_90 and later
-/// every kernel waits for its predecessor itself (bitnet-dependent-launch).
-/// `fuseMaxThreads`: runs of consecutive launches of at most this many
-/// threads each become one single-block kernel (bitnet-fuse-small-launches;
-/// 0: every launch stays its own kernel), those whose threads loop only
-/// while a merged thread runs at most `fuseMaxWork` iterations for them.
-/// `blockMaxOutputs`: reductions of at least 256 elements and at most this
-/// many outputs run as one block of threads per output, neighbours in one
-/// launch (bitnet-block-reductions; 0: off), ahead of the split;
-/// `warpMinSize`: those a block does not take, at least this long, run as
-/// one warp per output (0: off).
+/// For sm_90 and later every kernel waits for its predecessor itself
+/// (bitnet-dependent-launch).
+struct CudaModelPipelineOptions {
+  /// Reductions of at least this many elements (and few outputs) are split
+  /// into parallel partials (bitnet-split-reductions); 0 leaves every
+  /// reduction on one thread per output.
+  int64_t splitMinSize = 256;
+  /// Runs of consecutive launches of at most this many threads each become
+  /// one single-block kernel (bitnet-fuse-small-launches; 0: every launch
+  /// stays its own kernel), those whose threads loop only while a merged
+  /// thread runs at most `fuseMaxWork` iterations for them.
+  int64_t fuseMaxThreads = 4096;
+  int64_t fuseMaxWork = 64;
+  /// A merged kernel's stages are separated by a barrier only where they
+  /// share memory (bitnet-fuse-small-launches' elide-barriers).
+  bool fuseElideBarriers = true;
+  /// Reductions of at least 256 elements and at most this many outputs run
+  /// as one block of threads per output, neighbours in one launch
+  /// (bitnet-block-reductions; 0: off), ahead of the split.
+  int64_t blockMaxOutputs = 256;
+  /// Those a block does not take, at least this long, run as one warp per
+  /// output (0: off).
+  int64_t warpMinSize = 32;
+  /// sm_90+: kernels ask L2 for the weights they declare before they wait
+  /// (bitnet-dependent-launch's prefetch).
+  bool prefetchWeights = true;
+};
 LogicalResult buildCudaModelPipeline(OpPassManager &pm, llvm::StringRef arch,
                                      unsigned optLevel,
                                      llvm::raw_ostream &errorStream,
-                                     int64_t splitMinSize = 256,
-                                     int64_t fuseMaxThreads = 4096,
-                                     int64_t fuseMaxWork = 64,
-                                     int64_t blockMaxOutputs = 256,
-                                     int64_t warpMinSize = 32);
+                                     const CudaModelPipelineOptions &options =
+                                         CudaModelPipelineOptions());
 
 /// Whether kernels for `arch` ("sm_90a", ...) can use programmatic
 /// dependent launch (griddepcontrol: sm_90 and later).

@@ -82,6 +82,9 @@ struct ModelArtifactOptions {
   /// CUDA: loop iterations a merged kernel's thread may run for one of the
   /// launches it took in (bitnet-fuse-small-launches' max-work).
   int64_t gpuFuseMaxWork = 64;
+  /// CUDA: a merged kernel's stages separated by a barrier only where they
+  /// share memory (bitnet-fuse-small-launches' elide-barriers).
+  bool gpuFuseElideBarriers = true;
   /// Vocabulary rows a warp of the LM head kernel reads
   /// (bitnet-launch-lm-head-kernel's rows-per-warp; 0: its default).
   int64_t gpuLMHeadRowsPerWarp = 0;
@@ -92,6 +95,10 @@ struct ModelArtifactOptions {
   /// a BitLinear layer as one kernel, a block per row
   /// (bitnet-launch-norm-quantizer-kernel).
   bool gpuNormKernels = true;
+  /// CUDA, sm_90+: BitLinear kernels ask L2 for their weights before they
+  /// wait for the kernel in front of them (bitnet-dependent-launch's
+  /// prefetch).
+  bool gpuPrefetchWeights = true;
   /// Leave the large weights out (packed ternary and other i8 tensors of at
   /// least 4 KiB, f32 tensors the size of the embedding or larger): the
   /// runtime fills them with seeded random values and says so. For timing

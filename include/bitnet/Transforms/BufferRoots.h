@@ -23,6 +23,14 @@ Value getBufferRoot(Value value);
 /// globals, cannot.
 bool buffersMayAlias(Value a, Value b);
 
+/// Whether the memory memrefs `a` and `b` view may overlap. Both roots must
+/// be buffers (an allocation, a global or a function argument; anything
+/// else, e.g. a root picked at run time by select, may be any of them);
+/// then buffersMayAlias decides, refined for two views of one buffer when
+/// both reach it through subview, cast and reshape ops with static layouts
+/// (their element spans in it must intersect).
+bool viewsMayOverlap(Value a, Value b);
+
 } // namespace mlir::bitnet
 
 #endif // BITNET_TRANSFORMS_BUFFERROOTS_H

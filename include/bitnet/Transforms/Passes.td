@@ -626,15 +626,70 @@ def BitNetDependentLaunch : Pass<"bitnet-dependent-launch", "::mlir::ModuleOp"> 
     ```
 
     before any memory access, so a kernel runs exactly when it ran before,
-    only its launch overlaps. The module gets the unit attribute
+    only its launch overlaps.
+
+    A kernel that declares the weight bytes each block reads
+    (`bitnet.block_reads = array<i64: arg, bytes, ...>`: block b reads
+    bytes [b * bytes, (b + 1) * bytes) of memref argument `arg`, which no
+    kernel writes; include/bitnet/Transforms/DependentLaunch.h) first has
+    thread 0 of each block ask L2 for them (`nvvm.cp.async.bulk.prefetch`,
+    where the address is 16-byte aligned), ahead of the wait: a decode
+    GEMV's weights then stream in while the kernel before it runs, instead
+    of after it. The pass checks the declaration (a memref of static shape,
+    a positive multiple of 16 bytes, the grid's blocks inside the argument)
+    and fails with an error otherwise; `prefetch=false` leaves the
+    prefetches out (for measuring them). The module gets the unit attribute
     `bitnet.dependent_launch`, which the model compiler records in the
     artifact (`gpu_dependent_launch=1`): the runtime uses the launch
     attribute for such artifacts only (a kernel without the wait could read
     its inputs before they are written). The instructions need sm_90: the
     model compiler runs this pass for sm_90 and later.
   }];
-  let dependentDialects = ["::mlir::gpu::GPUDialect",
-                           "::mlir::NVVM::NVVMDialect"];
+  let options = [
+    Option<"prefetch", "prefetch", "bool", /*default=*/"true",
+           "Prefetch the bytes kernels declare in bitnet.block_reads into L2 "
+           "before the wait">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def BitNetHoistKernelLoads : Pass<"bitnet-hoist-kernel-loads", "::mlir::func::FuncOp"> {
+  let summary = "Move loads in gpu.launch bodies above the stores that "
+                "cannot touch their memory";
+  let description = [{
+    Inside a kernel every memref may alias every other as far as LLVM and
+    ptxas know, so a thread that copies several values (load, store, load,
+    store, ...) waits a global-memory round trip for each. Before outlining,
+    the host code still shows which buffers the memrefs view. In every
+    block of a `gpu.launch` body, this pass moves each `memref.load` /
+    `vector.load` up past
+
+    - ops without memory effects that do not define its operands,
+    - other loads,
+    - `memref.store` / `vector.store` to memory it cannot read: distinct
+      buffers that cannot alias (allocations, different globals:
+      `buffersMayAlias`) or static views of one buffer whose element spans
+      do not intersect (`viewsMayOverlap`),
+
+    and stops at anything else: a store that may overlap, an op with other
+    or unknown effects (loops and branches that store), `gpu.barrier`,
+    collectives, shuffles and NVVM instructions. A load never leaves its
+    block (a guarded load stays guarded), and only moves that pass a store
+    are made. The thread's results are those it computed before; other
+    threads could not have ordered themselves against its loads without a
+    barrier, which stops the move.
+
+    On the 2B4T decode step the copy of the 60 new K/V rows into the step's
+    result becomes 60 loads in flight, then 60 stores.
+  }];
+  let statistics = [
+    Statistic<"numHoisted", "hoisted-loads", "Loads moved above stores">,
+  ];
 }
 
 def BitNetFuseSmallLaunches : Pass<"bitnet-fuse-small-launches", "::mlir::func::FuncOp"> {
@@ -682,6 +737,17 @@ def BitNetFuseSmallLaunches : Pass<"bitnet-fuse-small-launches", "::mlir::func::
     descriptors) past `max-param-bytes`: PTX allows 32 KB, and a 2B4T
     decode step's runs would reach 46 KB. Grid and block sizes must be
     folded to constants first (`canonicalize`).
+
+    A stage gets its barrier only where it needs one: where it may read
+    what a stage since the last barrier writes, or write what such a stage
+    reads or writes. Two memrefs are apart when their buffers cannot alias
+    (distinct allocations or globals: `buffersMayAlias`) or when both are
+    static views of one buffer through subview, cast and reshape ops whose
+    element spans do not overlap; an op whose effects are unknown (no
+    memory effect interface, effects on no memref, allocations) keeps the
+    barriers on both sides of its stage. On the 2B4T decode step the copies
+    of each layer's new K/V rows into the step's result (60 stages, one
+    block) then run without barriers between them.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", "1024",
@@ -697,10 +763,17 @@ def BitNetFuseSmallLaunches : Pass<"bitnet-fuse-small-launches", "::mlir::func::
            "Kernel parameter bytes a merged launch may take (8 per scalar, "
            "8 per memref descriptor field); a run that would need more "
            "ends and the next starts">,
+    Option<"elideBarriers", "elide-barriers", "bool", "true",
+           "Leave out the barrier in front of a stage that touches nothing "
+           "the stages since the last barrier write, and writes nothing "
+           "they touch (false: a barrier between every two stages)">,
   ];
   let statistics = [
     Statistic<"numMerged", "merged-launches",
               "Runs of launches merged into one">,
+    Statistic<"numBarriers", "barriers", "Barriers between stages">,
+    Statistic<"numBarriersSkipped", "barriers-skipped",
+              "Stages that follow the one before without a barrier">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::scf::SCFDialect",

@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "BitLinearKernels.h"
+#include "bitnet/Transforms/DependentLaunch.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -93,6 +94,10 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
                              kMmaWarps * kWarp, s.n / kMmaTileN, s);
   kernel.setWorkgroupAttributionAttr(0, "llvm.align", b.getI64IntegerAttr(16));
   kernel->setAttr("bitnet.gpu_mma", UnitAttr::get(ctx));
+  // Block b reads weight rows [16 b, 16 b + 16): bitnet-dependent-launch
+  // prefetches them.
+  kernel->setAttr(kGPUBlockReadsAttrName,
+                  DenseI64ArrayAttr::get(ctx, {2, kMmaTileN * (s.k / 4)}));
   Value x = kernel.getArgument(0), xScale = kernel.getArgument(1),
         w = kernel.getArgument(2), wScale = kernel.getArgument(3),
         out = kernel.getArgument(4);

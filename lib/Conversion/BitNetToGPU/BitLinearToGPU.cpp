@@ -11,6 +11,7 @@
 #include "BitLinearKernels.h"
 #include "bitnet/Dialect/BitNet/IR/BitNetDialect.h"
 #include "bitnet/Dialect/BitNet/IR/QuantArithmetic.h"
+#include "bitnet/Transforms/DependentLaunch.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -1092,6 +1093,19 @@ gpu::GPUFuncOp gpu_kernels::buildLayerKernel(gpu::GPUModuleOp gpuModule,
     kernel->setAttr(kGPUGatedAttrName, UnitAttr::get(ctx));
   if (s.glu)
     kernel->setAttr(kGPUGLUAttrName, UnitAttr::get(ctx));
+  // After the activations: weight, weight_scale, then the up
+  // projection's weight and scale (GLU) or the gate (gated), and out.
+  unsigned first = s.prologue ? 1 : 2;
+  // A block's weights are its rows' bytes: declared for
+  // bitnet-dependent-launch, which prefetches them before the kernel waits
+  // (the up rows too: most are read, and their loads start after the gate's).
+  int64_t blockBytes =
+      launch.rowsPerWarp * launch.warpsPerBlock * (s.k / 4);
+  SmallVector<int64_t> reads{first, blockBytes};
+  if (s.glu)
+    reads.append({first + 2, blockBytes});
+  kernel->setAttr(kGPUBlockReadsAttrName,
+                  DenseI64ArrayAttr::get(ctx, reads));
   // The packed bytes as the words the loads read (a view: no copy).
   auto words = [&](Value weight) -> Value {
     if (!byteWeights)
@@ -1114,9 +1128,6 @@ gpu::GPUFuncOp gpu_kernels::buildLayerKernel(gpu::GPUModuleOp gpuModule,
   llvm::function_ref<void()> prologue = nullptr;
   if (s.prologue)
     prologue = quantize;
-  // After the activations: weight, weight_scale, then the up
-  // projection's weight and scale (GLU) or the gate (gated), and out.
-  unsigned first = s.prologue ? 1 : 2;
   Value weight = words(kernel.getArgument(first)),
         weightScale = kernel.getArgument(first + 1),
         out = kernel.getArgument(kernel.getNumArguments() - 1);

@@ -12,6 +12,8 @@
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK: gpu.module @bitnet_kernels
 // CHECK: gpu.func @bitlinear_m1_n64_k128(%{{.*}}: memref<1x128xi8>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<64x32xi8>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1x64xf32>) kernel
+// Each block of 4 rows reads 4 x 32 bytes of the weight (argument 2).
+// CHECK-SAME: bitnet.block_reads = array<i64: 2, 128>
 // CHECK-SAME: bitnet.grid_size = array<i32: 16, 1, 1>
 // CHECK-SAME: known_block_size = array<i32: 64, 1, 1>
 // CHECK: memref.view %{{.*}} : memref<2048xi8> to memref<64x8xi32>
@@ -82,6 +84,8 @@ func.func @odd_k(%x: tensor<1x96xi8>, %s: tensor<1xf32>) -> tensor<1x64xf32> {
 // weights and writes the GLU's output.
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK: gpu.func @glu_m1_n64_k128(%{{.*}}: memref<1x128xi8>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<64x32xi8>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<64x32xi8>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1x64xf32>) kernel
+// The gate's and the up projection's rows of each block (arguments 2, 4).
+// CHECK-SAME: bitnet.block_reads = array<i64: 2, 128, 4, 128>
 // CHECK-SAME: bitnet.glu
 // CHECK-NOT: gpu.func
 // CHECK-LABEL: func.func @glu

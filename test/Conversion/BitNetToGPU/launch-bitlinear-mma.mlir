@@ -6,6 +6,8 @@
 // CHECK-LABEL: gpu.module @bitnet_kernels
 // CHECK: gpu.func @bitlinear_mma_m16_n32_k512(%{{.*}}: memref<16x512xi8>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<32x128xi8>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<16x32xf32>)
 // CHECK-SAME: workgroup(%[[P:.*]] : memref<8x8x32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// Block b reads weight rows [16 b, 16 b + 16): 16 x 128 bytes.
+// CHECK-SAME: bitnet.block_reads = array<i64: 2, 2048>
 // CHECK-SAME: bitnet.grid_size = array<i32: 2, 1, 1>
 // CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
 // The first chunk's loads: 32 code bytes of rows g and g + 8, 8 packed
