@@ -24,6 +24,8 @@
 
 #include "llvm/Support/MathExtras.h"
 
+#include <numeric>
+
 namespace mlir::bitnet {
 #define GEN_PASS_DEF_BITNETFUSESMALLLAUNCHES
 #include "bitnet/Transforms/Passes.h.inc"
@@ -265,31 +267,40 @@ struct FuseSmallLaunchesPass
     Block &body = merged.getBody().front();
     b.setInsertionPointToStart(&body);
     Value tid = merged.getThreadIds().x;
-    // What the stages since the last barrier touch (nullopt: unknown). A
-    // stage needs a barrier in front only where it may touch what those
-    // write, or write what they touch: other threads of the block may not
-    // have finished them.
-    std::optional<SmallVector<Access>> pending = SmallVector<Access>();
-    for (auto [i, launch] : llvm::enumerate(run)) {
-      std::optional<SmallVector<Access>> mine = stageAccesses(launch);
-      bool needed = !elideBarriers || !pending || !mine;
-      for (size_t x = 0; !needed && x < pending->size(); ++x)
-        for (const Access &a : *mine)
-          if (conflict((*pending)[x], a)) {
-            needed = true;
-            break;
-          }
-      if (i && needed) {
+    // Stages in levels: a stage's level is one past that of every earlier
+    // stage it may conflict with (read what it writes, write what it
+    // touches; unknown effects conflict with everything), so stages of one
+    // level touch nothing another of them writes and run with no barrier
+    // between them, in their order; a barrier separates the levels.
+    SmallVector<std::optional<SmallVector<Access>>> accesses;
+    for (gpu::LaunchOp launch : run)
+      accesses.push_back(stageAccesses(launch));
+    auto conflicting = [&](size_t x, size_t y) {
+      if (!elideBarriers || !accesses[x] || !accesses[y])
+        return true;
+      for (const Access &a : *accesses[x])
+        for (const Access &c : *accesses[y])
+          if (conflict(a, c))
+            return true;
+      return false;
+    };
+    SmallVector<int64_t> level(run.size(), 0);
+    for (size_t y = 0; y < run.size(); ++y)
+      for (size_t x = 0; x < y; ++x)
+        if (conflicting(x, y))
+          level[y] = std::max(level[y], level[x] + 1);
+    SmallVector<size_t> order(run.size());
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t x, size_t y) { return level[x] < level[y]; });
+    for (auto [k, i] : llvm::enumerate(order)) {
+      gpu::LaunchOp launch = run[i];
+      if (k && level[i] != level[order[k - 1]]) {
         gpu::BarrierOp::create(b, loc);
         ++numBarriers;
-        pending = SmallVector<Access>();
-      } else if (i) {
+      } else if (k) {
         ++numBarriersSkipped;
       }
-      if (pending && mine)
-        pending->append(mine->begin(), mine->end());
-      else
-        pending = std::nullopt;
       int64_t n = sizes[i].threads;
       OpBuilder::InsertionGuard guard(b);
       if (n < threads) {

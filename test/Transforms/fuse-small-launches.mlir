@@ -382,3 +382,67 @@ func.func @shared_memory(%in: memref<128xf32>, %out: memref<128xf32>) {
   memref.dealloc %rows : memref<2x128xf32>
   return
 }
+
+// -----
+
+// Two independent chains, a1 -> a2 and b1 -> b2 (each second stage reads
+// what its first wrote), merged in the order a1 a2 b1 b2: the stages run
+// by level, a1 and b1, one barrier, a2 and b2 (in order of the run within
+// a level); without elision, a barrier between every two in the run's order.
+// CHECK-LABEL: func.func @two_chains
+// CHECK: gpu.launch
+// CHECK: memref.store %{{.*}}, %[[A:alloc[_0-9]*]][
+// CHECK-NOT: gpu.barrier
+// CHECK: memref.store %{{.*}}, %[[B:alloc[_0-9]*]][
+// CHECK-NEXT: gpu.barrier
+// CHECK-NOT: gpu.barrier
+// CHECK: memref.load %[[A]][
+// CHECK-NOT: gpu.barrier
+// CHECK: memref.load %[[B]][
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.terminator
+// ALL-LABEL: func.func @two_chains
+// ALL-COUNT-3: gpu.barrier
+// ALL-NOT: gpu.barrier
+// ALL: gpu.terminator
+func.func @two_chains(%in: memref<128xf32>) {
+  %c1 = arith.constant 1 : index
+  %c128 = arith.constant 128 : index
+  %a = memref.alloc() : memref<128xf32>
+  %a2 = memref.alloc() : memref<128xf32>
+  %b = memref.alloc() : memref<128xf32>
+  %b2 = memref.alloc() : memref<128xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1) {
+    %v = memref.load %in[%tx] : memref<128xf32>
+    memref.store %v, %a[%tx] : memref<128xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1) {
+    %r = arith.subi %c128, %tx : index
+    %j = arith.subi %r, %c1 : index
+    %v = memref.load %a[%j] : memref<128xf32>
+    memref.store %v, %a2[%tx] : memref<128xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1) {
+    %v = memref.load %in[%tx] : memref<128xf32>
+    memref.store %v, %b[%tx] : memref<128xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1) {
+    %r = arith.subi %c128, %tx : index
+    %j = arith.subi %r, %c1 : index
+    %v = memref.load %b[%j] : memref<128xf32>
+    memref.store %v, %b2[%tx] : memref<128xf32>
+    gpu.terminator
+  }
+  memref.dealloc %a : memref<128xf32>
+  memref.dealloc %a2 : memref<128xf32>
+  memref.dealloc %b : memref<128xf32>
+  memref.dealloc %b2 : memref<128xf32>
+  return
+}

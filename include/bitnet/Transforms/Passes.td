@@ -738,16 +738,19 @@ def BitNetFuseSmallLaunches : Pass<"bitnet-fuse-small-launches", "::mlir::func::
     decode step's runs would reach 46 KB. Grid and block sizes must be
     folded to constants first (`canonicalize`).
 
-    A stage gets its barrier only where it needs one: where it may read
-    what a stage since the last barrier writes, or write what such a stage
-    reads or writes. Two memrefs are apart when their buffers cannot alias
+    Barriers go only where stages need them. Two stages conflict where one
+    may read what the other writes, or both write the same memory; each
+    stage gets a level one past that of every earlier stage it conflicts
+    with, and the merged kernel runs the stages level by level (within a
+    level in the run's order) with a barrier between levels: independent
+    chains (a layer's RoPE of q and of k) share their barriers. Two memrefs
+    are apart when their buffers cannot alias
     (distinct allocations or globals: `buffersMayAlias`) or when both are
     static views of one buffer through subview, cast and reshape ops whose
     element spans do not overlap; an op whose effects are unknown (no
-    memory effect interface, effects on no memref, allocations) keeps the
-    barriers on both sides of its stage. On the 2B4T decode step the copies
-    of each layer's new K/V rows into the step's result (60 stages, one
-    block) then run without barriers between them.
+    memory effect interface, effects on no memref, allocations) conflicts
+    with every stage, so nothing moves across it. On the 2B4T decode step a
+    layer's RoPE kernel has 2 barriers instead of 6.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", "1024",
