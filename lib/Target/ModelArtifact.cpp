@@ -177,8 +177,11 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     toLinalg.addPass(createBitNetLaunchQuantizerKernel());
     // The residual add, RMSNorm and quantizer in front of a BitLinear layer
     // as one block per row.
-    if (options.gpuNormKernels)
-      toLinalg.addPass(createBitNetLaunchNormQuantizerKernel());
+    if (options.gpuNormKernels) {
+      BitNetLaunchNormQuantizerKernelOptions norm;
+      norm.gemvPrologue = options.gpuNormIntoGemv;
+      toLinalg.addPass(createBitNetLaunchNormQuantizerKernel(norm));
+    }
     // The kernels' non-zero counts written into the step's result in place.
     toLinalg.addPass(createBitNetGatherRowCounts());
   }

@@ -55,12 +55,13 @@
 // ROWS-SAME: bitnet.grid_size = array<i32: 4, 1, 1>
 // RUN: not test -e %t/bad.bnx
 //
-// On sm_90 the decode GEMV kernels (here q, k, v stacked: 4 rows of 32
-// bytes a block) ask L2 for their weight rows before they wait for the
-// kernel in front of them; --gpu-prefetch-weights=0 leaves that out.
+// On sm_90 the decode GEMV kernels (here q, k, v stacked with the norm in
+// front as their prologue: 32 rows of 32 bytes a block, the weights after
+// the norm's 3 parameters) ask L2 for their weight rows before they wait
+// for the kernel in front of them; --gpu-prefetch-weights=0 leaves that out.
 // RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/pf.bnx --mlir-print-ir-after=bitnet-dependent-launch --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=PREFETCH
-// PREFETCH: gpu.func @bitlinear_m1_n256_k128_stacked(
-// PREFETCH-SAME: bitnet.block_reads = array<i64: 2, 128>
+// PREFETCH: gpu.func @norm_absmean4_nz_bitlinear_m1_n256_k128_stacked(
+// PREFETCH-SAME: bitnet.block_reads = array<i64: 3, 1024>
 // PREFETCH: nvvm.cp.async.bulk.prefetch
 // PREFETCH: nvvm.griddepcontrol wait
 // RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/nopf.bnx --gpu-prefetch-weights=0 --mlir-print-ir-after=bitnet-dependent-launch --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=NOPREFETCH
@@ -77,8 +78,9 @@
 // counted in its kernel (`_nz`: the norm kernels, TopK's, the down
 // projection's); no count reduction is left to the generic kernels. The
 // final RMSNorm in front of the LM head is a norm kernel without a
-// quantizer.
-// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/norm.bnx --mlir-print-ir-after=bitnet-launch-norm-quantizer-kernel --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=NORM
+// quantizer. (--gpu-norm-into-gemv=0: decode's norms stay kernels of their
+// own; by default, below, they are the GEMVs' prologues.)
+// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/norm.bnx --gpu-norm-into-gemv=0 --mlir-print-ir-after=bitnet-launch-norm-quantizer-kernel --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=NORM
 // NORM: gpu.func @norm_absmean4_m32_d128_nz(
 // NORM: gpu.func @norm_absmean4_m32_d128_nz_1(
 // NORM: gpu.func @norm_absmax8_m32_d320_nz(
@@ -96,6 +98,28 @@
 // NORM: @bitnet_kernels::@norm_f32_m1_d128 blocks
 // NORM-NOT: arith.cmpi ne, %{{.*}}, %{{.*}} : i8
 // NORM: return
+// Decode's norms whose codes only a GEMV reads run as its prologue: q, k,
+// v (the first layer's norm has no residual add: its own kernel text), the
+// stacked gate and up (the toy's FFN is not a ReLU2-GLU), and the down
+// projection's quantizer with the GLU's product in front; the stacked
+// GEMV kernels no launch uses any more are gone. The output projection's
+// codes come from TopK and the final norm has no quantizer: they stay.
+// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/into.bnx --mlir-print-ir-after=bitnet-launch-norm-quantizer-kernel --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=INTO
+// INTO-NOT: gpu.func @bitlinear_m1_n256_k128_stacked(
+// INTO-NOT: gpu.func @bitlinear_m1_n640_k128_stacked(
+// INTO: gpu.func @norm_absmean4_nz_bitlinear_m1_n256_k128_stacked(%{{.*}}: memref<1x128xf32>, %{{.*}}: memref<128xf32>, %{{.*}}: memref<1xi32>, %{{.*}}: memref<256x32xi8>, %{{.*}}: memref<256xf32>, %{{.*}}: memref<1x256xf32>) workgroup(%{{.*}} : memref<1x128xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<1xf32, #gpu.address_space<workgroup>>,
+// INTO-SAME: known_block_size = array<i32: 256, 1, 1>
+// INTO-LABEL: func.func @decode
+// INTO: @bitnet_kernels::@norm_absmean4_nz_bitlinear_m1_n256_k128_stacked blocks in (%c8, %{{.*}}, %{{.*}}) threads in (%c256,
+// INTO: @bitnet_kernels::@attention_
+// INTO: @bitnet_kernels::@topk_m1_d128_k64_absmax8_nz blocks
+// INTO: @bitnet_kernels::@bitlinear_m1_n128_k128 blocks
+// INTO: @bitnet_kernels::@norm_absmean4_nz_bitlinear_m1_n640_k128_stacked blocks in (%c20,
+// INTO: @bitnet_kernels::@norm_absmax8_nz_bitlinear_m1_n128_k320 blocks in (%c4_
+// INTO: @bitnet_kernels::@norm_absmean4_nz_bitlinear_m1_n256_k128_stacked_1 blocks
+// INTO: @bitnet_kernels::@norm_f32_m1_d128 blocks
+// INTO-NOT: bitnet.absm
+// INTO: return
 // RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/nonorm.bnx --gpu-norm-kernels=0 --mlir-print-ir-after=bitnet-fuse-small-launches --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=NONORM
 // NONORM-NOT: @norm_
 // NONORM: bitnet-compile: wrote

@@ -186,6 +186,13 @@ cl::opt<bool> gpuNormKernels(
              "kernel, a block per row, values in registers "
              "(bitnet-launch-norm-quantizer-kernel)"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> gpuNormIntoGemv(
+    "gpu-norm-into-gemv",
+    cl::desc("cuda models: a decode step's norm kernel whose codes only one "
+             "BitLinear GEMV reads runs as that kernel's prologue (every "
+             "block computes the row; one launch fewer); needs "
+             "--gpu-norm-kernels"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> randomWeights(
     "random-weights",
     cl::desc("Artifacts: leave the large weights out; the runtime fills them "
@@ -462,6 +469,7 @@ int main(int argc, char **argv) {
       options.gpuTensorCores = gpuTensorCores;
       options.gpuPrefetchWeights = gpuPrefetchWeights;
       options.gpuNormKernels = gpuNormKernels;
+      options.gpuNormIntoGemv = gpuNormIntoGemv;
       // The host code only launches kernels: any x86-64 runs it unless a
       // CPU is asked for.
       if (mcpu.getNumOccurrences() == 0)

@@ -414,6 +414,22 @@ def BitNetLaunchNormQuantizerKernel
       (the normed rows) for the head to read; the head stays for
       `bitnet-launch-lm-head-kernel`.
 
+    - **Into the GEMV** (`gemv-prologue`, on by default): where the
+      quantizer has one row and its codes and scales are read only by one
+      launch of the dense GEMV kernel (`bitnet-launch-bitlinear-kernels`:
+      plain, stacked or GLU, one activation row, K = d) and by the
+      importer's count, the chain and quantizer become that kernel's
+      prologue instead: `norm_<quantizer><bits>[_nz]_<gemv kernel>`, the
+      GEMV's parameters with the chain's inputs, outputs (and count) in
+      place of the codes and scales, launched where the chain's launch
+      would go (the GEMV's weights and output allocation move up to it).
+      The GEMV takes the prologue's launch shape (8 warps of 4 rows); after
+      issuing its weight loads every block computes the row (d / 256
+      elements a thread), quantizes it into workgroup memory and reads the
+      codes there; block 0 alone writes the outputs and the count. One
+      launch fewer and no codes through global memory; a GEMV kernel no
+      launch uses any more is erased.
+
     Element values are the chain's own operations on the same inputs;
     sums over a row add in another order than the reference's sequential
     loop (as the generic GPU path's split reductions do), so codes may
@@ -433,6 +449,9 @@ def BitNetLaunchNormQuantizerKernel
   let options = [
     Option<"maxRows", "max-rows", "int64_t", /*default=*/"64",
            "Quantizers of at most this many rows (tokens)">,
+    Option<"gemvPrologue", "gemv-prologue", "bool", /*default=*/"true",
+           "A one-row chain whose codes only a GEMV launch reads becomes "
+           "that kernel's prologue">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

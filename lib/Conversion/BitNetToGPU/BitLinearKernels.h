@@ -17,6 +17,7 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -92,6 +93,11 @@ struct LaunchShape {
   }
 };
 
+/// The launch shape of a kernel with a quantizer prologue, which every
+/// block pays once: 8 warps of 4 rows (best or within 10% of it for every
+/// layer of the H200 sweep).
+inline constexpr int64_t kPrologueRowsPerWarp = 4, kPrologueWarps = 8;
+
 /// Rows per warp and warps per block; `rows` / `warps` > 0 override the
 /// choice made from the shape.
 LaunchShape chooseLaunch(const LayerShape &s, int64_t rows, int64_t warps);
@@ -99,6 +105,19 @@ LaunchShape chooseLaunch(const LayerShape &s, int64_t rows, int64_t warps);
 /// The quantizer `op` is (absmax_quant or absmean_quant) as a kernel
 /// prologue; std::nullopt for any other op.
 std::optional<QuantPrologue> prologueOf(Operation *op);
+
+/// A prologue the kernel's user builds (the residual add, RMSNorm and the
+/// quantizer of a whole model: LaunchNormQuantizerKernel.cpp) in place of
+/// the codes and scales parameters: the kernel takes `params` first and
+/// keeps the codes [M, K] i8 and scales [M] f32 in its workgroup memory
+/// 0 and 1, followed by `shared`. `build` (every thread of the block runs
+/// it, after the weight loads are issued) writes them; a barrier follows.
+struct ExternalPrologue {
+  SmallVector<Type> params, shared;
+  std::function<void(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
+                     Value codes, Value scales)>
+      build;
+};
 
 /// Builds the dense kernel for `s` (plain, gated or GLU; not the column
 /// kernel) as a gpu.func named `name` at the end of `gpuModule`, with the
@@ -109,10 +128,13 @@ std::optional<QuantPrologue> prologueOf(Operation *op);
 /// [N] f32, one per output row. The weights are [N, K/16] i32 words, or
 /// with `byteWeights` the packed bytes [N, K/4] i8 as the model's tensors
 /// hold them.
+/// With `external` (no `s.prologue`), its parameters replace the codes
+/// and scales.
 gpu::GPUFuncOp buildLayerKernel(gpu::GPUModuleOp gpuModule, Location loc,
                                 StringRef name, const LayerShape &s,
                                 const LaunchShape &launch,
-                                bool byteWeights = false);
+                                bool byteWeights = false,
+                                const ExternalPrologue *external = nullptr);
 
 /// A kernel gpu.func named `name` at the end of `gpuModule` with workgroup
 /// attributions `shared`, its block size, grid and layer recorded as
@@ -195,12 +217,14 @@ Value blockCombine(ImplicitLocOpBuilder &b, Value partial, Value shared,
 /// scale into `scales` [rows].
 /// With `counts` ([rows] i32), the row's non-zero codes are counted into
 /// counts[row] as well: thread 0 zeroes it before the statistic's barrier,
-/// each warp adds its lanes' counts with one atomic add.
+/// each warp adds its lanes' counts with one atomic add; with
+/// `countsGuard` (i1), only where it holds (one block of several that
+/// quantize the same row).
 void buildBlockQuantize(ImplicitLocOpBuilder &b, ArrayRef<Value> values,
                         ArrayRef<Value> inBounds, ArrayRef<Value> cols,
                         Value row, Value warpStat, int64_t warps, int64_t d,
                         Value codes, Value scales, const QuantPrologue &q,
-                        Value counts = Value());
+                        Value counts = Value(), Value countsGuard = Value());
 
 /// The importer's count of a quantizer's non-zero codes per row (for the
 /// sparsity table: ImportOptions::countActivationNonzeros), when one reads

@@ -1027,11 +1027,10 @@ LaunchShape gpu_kernels::chooseLaunch(const LayerShape &s, int64_t rows,
   bool decode = s.m <= kUnrollMaxRows;
   int64_t r = rows > 0 ? rows : (decode ? (s.n >= 6144 ? 4 : 2) : 4);
   int64_t w = warps > 0 ? warps : (decode ? 2 : 4);
-  // A quantizer prologue is paid once per block: 8 warps of 4 rows (best
-  // or within 10% of it for every layer of the sweep).
+  // A quantizer prologue is paid once per block.
   if (s.prologue) {
-    r = rows > 0 ? rows : 4;
-    w = warps > 0 ? warps : 8;
+    r = rows > 0 ? rows : kPrologueRowsPerWarp;
+    w = warps > 0 ? warps : kPrologueWarps;
   }
   // Shrink until the rows divide N (the kernel has no row guard).
   while (r > 1 && s.n % r != 0)
@@ -1045,7 +1044,9 @@ gpu::GPUFuncOp gpu_kernels::buildLayerKernel(gpu::GPUModuleOp gpuModule,
                                              Location loc, StringRef name,
                                              const LayerShape &s,
                                              const LaunchShape &launch,
-                                             bool byteWeights) {
+                                             bool byteWeights,
+                                             const ExternalPrologue *external) {
+  assert(!(external && s.prologue) && "one prologue at most");
   MLIRContext *ctx = gpuModule.getContext();
   Type i8 = IntegerType::get(ctx, 8), i32 = IntegerType::get(ctx, 32),
        f32 = Float32Type::get(ctx);
@@ -1055,7 +1056,9 @@ gpu::GPUFuncOp gpu_kernels::buildLayerKernel(gpu::GPUModuleOp gpuModule,
   // Parameters: codes and their scales, or with a prologue the f32
   // activations; then the weights, their scale and the output.
   SmallVector<Type> params;
-  if (s.prologue)
+  if (external)
+    params.append(external->params);
+  else if (s.prologue)
     params.push_back(MemRefType::get({s.m, s.k}, f32));
   else
     params.append({MemRefType::get({s.m, s.k}, i8),
@@ -1069,12 +1072,14 @@ gpu::GPUFuncOp gpu_kernels::buildLayerKernel(gpu::GPUModuleOp gpuModule,
     params.push_back(MemRefType::get({s.m, s.n}, f32));
   params.push_back(MemRefType::get({s.m, s.n}, f32));
   SmallVector<Type> shared;
-  if (s.prologue) {
-    auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    auto sharedOf = [&](ArrayRef<int64_t> shape, Type t) {
-      return MemRefType::get(shape, t, MemRefLayoutAttrInterface{},
-                             workgroup);
-    };
+  auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto sharedOf = [&](ArrayRef<int64_t> shape, Type t) {
+    return MemRefType::get(shape, t, MemRefLayoutAttrInterface{}, workgroup);
+  };
+  if (external) {
+    shared = {sharedOf({s.m, s.k}, i8), sharedOf({s.m}, f32)};
+    shared.append(external->shared);
+  } else if (s.prologue) {
     int64_t threads = launch.threads();
     shared = {sharedOf({s.m, s.k}, i8),
               sharedOf({s.m, threads},
@@ -1084,6 +1089,9 @@ gpu::GPUFuncOp gpu_kernels::buildLayerKernel(gpu::GPUModuleOp gpuModule,
   ImplicitLocOpBuilder b(loc, ctx);
   auto kernel = createKernel(b, name, gpuModule, params, shared,
                              launch.threads(), launch.blocks(s), s);
+  // The GEMV reads the codes 16 bytes at a time.
+  if (external)
+    kernel.setWorkgroupAttributionAttr(0, "llvm.align", b.getI64IntegerAttr(16));
   if (s.prologue)
     kernel->setAttr(kGPUPrologueAttrName,
                     StringAttr::get(ctx, (s.prologue->mean ? "absmean_int"
@@ -1095,7 +1103,7 @@ gpu::GPUFuncOp gpu_kernels::buildLayerKernel(gpu::GPUModuleOp gpuModule,
     kernel->setAttr(kGPUGLUAttrName, UnitAttr::get(ctx));
   // After the activations: weight, weight_scale, then the up
   // projection's weight and scale (GLU) or the gate (gated), and out.
-  unsigned first = s.prologue ? 1 : 2;
+  unsigned first = external ? external->params.size() : s.prologue ? 1 : 2;
   // A block's weights are its rows' bytes: declared for
   // bitnet-dependent-launch, which prefetches them before the kernel waits
   // (the up rows too: most are read, and their loads start after the gate's).
@@ -1119,14 +1127,21 @@ gpu::GPUFuncOp gpu_kernels::buildLayerKernel(gpu::GPUModuleOp gpuModule,
   // The codes and their scales: arguments, or the prologue's shared
   // memory (it quantizes the f32 argument 0 into them).
   ArrayRef<BlockArgument> wg = kernel.getWorkgroupAttributions();
-  Value x = s.prologue ? wg[0] : kernel.getArgument(0),
-        xScale = s.prologue ? wg[3] : kernel.getArgument(1);
+  Value x = s.prologue || external ? wg[0] : kernel.getArgument(0),
+        xScale = external     ? wg[1]
+                 : s.prologue ? wg[3]
+                              : kernel.getArgument(1);
   auto quantize = [&] {
+    if (external) {
+      external->build(b, kernel, wg[0], wg[1]);
+      gpu::BarrierOp::create(b);
+      return;
+    }
     buildQuantPrologue(b, kernel.getArgument(0), wg[0], wg[1], wg[2],
                        wg[3], s, launch);
   };
   llvm::function_ref<void()> prologue = nullptr;
-  if (s.prologue)
+  if (s.prologue || external)
     prologue = quantize;
   Value weight = words(kernel.getArgument(first)),
         weightScale = kernel.getArgument(first + 1),

@@ -34,6 +34,7 @@
 
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <tuple>
 
@@ -434,16 +435,9 @@ FailureOr<Program> matchProgram(Operation *sink, std::optional<QuantPrologue> q,
   return p;
 }
 
-/// Builds the kernel for `p` as `name`. Parameters: the element inputs
-/// [rows, d], the column inputs [d], the scalar inputs (rank 0), the
-/// outputs [rows, d], then with a quantizer codes [rows, d] i8, scales
-/// [rows] f32 (and counts [rows] i32 with a counter).
-gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
-                           StringRef name, const Program &p) {
-  MLIRContext *ctx = gpuModule.getContext();
-  ImplicitLocOpBuilder b(loc, ctx);
-  const int64_t threads = p.threads, perThread = p.perThread;
-  const int64_t warps = threads / kWarp;
+/// The parameters of `p`'s values: the element inputs [rows, d], the
+/// column inputs [d], the scalar inputs (rank 0), then the outputs [rows, d].
+SmallVector<Type> programParams(const Program &p) {
   SmallVector<Type> params;
   for (Value v : p.elementInputs)
     params.push_back(MemRefType::get({p.rows, p.d}, elementType(v)));
@@ -455,13 +449,12 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
     if (po.output)
       params.push_back(
           MemRefType::get({p.rows, p.d}, elementType(po.op->getResult(0))));
-  if (p.q) {
-    params.push_back(MemRefType::get({p.rows, p.d}, b.getI8Type()));
-    params.push_back(MemRefType::get({p.rows}, b.getF32Type()));
-    if (p.counter)
-      params.push_back(MemRefType::get({p.rows}, b.getI32Type()));
-  }
-  // Shared memory: a warp's partial per reduction, then the quantizer's.
+  return params;
+}
+
+/// `p`'s workgroup memory: a warp's partial per reduction, then the
+/// quantizer's.
+SmallVector<Type> programShared(MLIRContext *ctx, const Program &p) {
   auto workgroup =
       gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   SmallVector<Type> shared;
@@ -471,22 +464,24 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
                                        MemRefLayoutAttrInterface{}, workgroup));
   if (p.q)
     shared.push_back(MemRefType::get(
-        {kWarp}, p.q->mean ? Type(b.getF64Type()) : Type(b.getF32Type()),
+        {kWarp},
+        p.q->mean ? Type(Float64Type::get(ctx)) : Type(Float32Type::get(ctx)),
         MemRefLayoutAttrInterface{}, workgroup));
+  return shared;
+}
 
-  b.setInsertionPointToEnd(gpuModule.getBody());
-  auto kernel = gpu::GPUFuncOp::create(b, name, FunctionType::get(ctx, params, {}),
-                                       shared);
-  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
-  // LLVM may merge the warps' partial loads into 16-byte ones.
-  for (unsigned i = 0; i < shared.size(); ++i)
-    kernel.setWorkgroupAttributionAttr(i, "llvm.align", b.getI64IntegerAttr(16));
-  kernel.setKnownBlockSizeAttr(
-      DenseI32ArrayAttr::get(ctx, {int32_t(threads), 1, 1}));
-  b.setInsertionPointToStart(&kernel.getBody().front());
-
+/// `p` for row `row` by a block of `p.threads` threads (`p.perThread`
+/// elements each): `args` in programParams' order, `shared` in
+/// programShared's; the quantizer's codes [rows, d] i8, scales [rows] f32
+/// (and counts [rows] i32) into `codes`, `scales` (and `counts`). With
+/// `sideGuard` (i1), the outputs and counts are written only where it
+/// holds (blocks of a GEMV that all compute the row: one writes them).
+void emitProgram(ImplicitLocOpBuilder &b, const Program &p,
+                 ArrayRef<Value> args, ArrayRef<Value> shared, Value row,
+                 Value sideGuard, Value codes, Value scales, Value counts) {
+  const int64_t threads = p.threads, perThread = p.perThread;
+  const int64_t warps = threads / kWarp;
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  Value row = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   RowSlots slots = buildRowSlots(b, tid, threads, perThread, p.d);
   ArrayRef<Value> cols = slots.cols, safeCols = slots.safeCols,
                   inBounds = slots.inBounds;
@@ -494,18 +489,17 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
   DenseMap<Value, SmallVector<Value>> held;
   unsigned arg = 0;
   for (Value v : p.elementInputs) {
-    Value m = kernel.getArgument(arg++);
+    Value m = args[arg++];
     for (int64_t j = 0; j < perThread; ++j)
       held[v].push_back(memref::LoadOp::create(b, m, ValueRange{row, safeCols[j]}));
   }
   for (Value v : p.columnInputs) {
-    Value m = kernel.getArgument(arg++);
+    Value m = args[arg++];
     for (int64_t j = 0; j < perThread; ++j)
       held[v].push_back(memref::LoadOp::create(b, m, ValueRange{safeCols[j]}));
   }
   for (Value v : p.scalarInputs)
-    held[v].push_back(
-        memref::LoadOp::create(b, kernel.getArgument(arg++), ValueRange{}));
+    held[v].push_back(memref::LoadOp::create(b, args[arg++], ValueRange{}));
   auto operandAt = [&](const Operand &in, int64_t j) -> Value {
     if (TypedAttr splat = splatValue(in.value)) {
       SmallVector<Value> &vals = held[in.value];
@@ -519,10 +513,10 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
   };
   // One body instance: block arguments mapped, constants from outside the
   // body cloned, the yielded value returned.
-  auto cloneBody = [&](linalg::GenericOp g, ArrayRef<Value> args) -> Value {
+  auto cloneBody = [&](linalg::GenericOp g, ArrayRef<Value> values) -> Value {
     Block &body = g.getRegion().front();
     IRMapping map;
-    for (auto [a, v] : llvm::zip(body.getArguments(), args))
+    for (auto [a, v] : llvm::zip(body.getArguments(), values))
       if (v)
         map.map(a, v);
     for (Operation &op : body.without_terminator()) {
@@ -552,22 +546,22 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
     if (!po.reduction) {
       int64_t count = po.result == Extent::Element ? perThread : 1;
       for (int64_t j = 0; j < count; ++j) {
-        SmallVector<Value> args;
+        SmallVector<Value> values;
         for (const Operand &in : po.inputs)
-          args.push_back(operandAt(in, j));
-        args.push_back(Value()); // the unused output argument
-        held[r].push_back(cloneBody(generic, args));
+          values.push_back(operandAt(in, j));
+        values.push_back(Value()); // the unused output argument
+        held[r].push_back(cloneBody(generic, values));
       }
       continue;
     }
     // Reduction: each thread folds its elements in order, then the block.
     Value acc = arith::ConstantOp::create(b, po.init);
     for (int64_t j = 0; j < perThread; ++j) {
-      SmallVector<Value> args;
+      SmallVector<Value> values;
       for (const Operand &in : po.inputs)
-        args.push_back(operandAt(in, j));
-      args.push_back(acc);
-      acc = arith::SelectOp::create(b, inBounds[j], cloneBody(generic, args),
+        values.push_back(operandAt(in, j));
+      values.push_back(acc);
+      acc = arith::SelectOp::create(b, inBounds[j], cloneBody(generic, values),
                                     acc);
     }
     Operation *combiner = po.combiner;
@@ -578,30 +572,71 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
         map.map(v, v == accArg ? x : y);
       return b.clone(*combiner, map)->getResult(0);
     };
-    held[r].push_back(blockCombine(
-        b, acc, kernel.getWorkgroupAttributions()[sharedIndex++], warps,
-        combine));
+    held[r].push_back(
+        blockCombine(b, acc, shared[sharedIndex++], warps, combine));
   }
   // Values used after the chain.
   for (const ProgramOp &po : p.ops) {
     if (!po.output)
       continue;
-    Value m = kernel.getArgument(arg++);
+    Value m = args[arg++];
     SmallVector<Value> &vals = held[po.op->getResult(0)];
     for (int64_t j = 0; j < perThread; ++j) {
-      auto guard = scf::IfOp::create(b, inBounds[j], /*withElseRegion=*/false);
+      Value cond = inBounds[j];
+      if (sideGuard)
+        cond = arith::AndIOp::create(b, cond, sideGuard);
+      auto guard = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(&guard.getThenRegion().front());
       memref::StoreOp::create(b, vals[j], m, ValueRange{row, cols[j]});
     }
   }
-  if (p.q) {
-    Value codes = kernel.getArgument(arg++), scales = kernel.getArgument(arg++);
-    Value counts = p.counter ? kernel.getArgument(arg++) : Value();
+  if (p.q)
     buildBlockQuantize(b, held[p.sink->getOperand(0)], inBounds, cols, row,
-                       kernel.getWorkgroupAttributions()[sharedIndex], warps,
-                       p.d, codes, scales, *p.q, counts);
+                       shared[sharedIndex], warps, p.d, codes, scales, *p.q,
+                       counts, sideGuard);
+}
+
+/// Builds the kernel for `p` as `name`, a block per row. Parameters:
+/// programParams, then with a quantizer codes [rows, d] i8, scales [rows]
+/// f32 (and counts [rows] i32 with a counter).
+gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
+                           StringRef name, const Program &p) {
+  MLIRContext *ctx = gpuModule.getContext();
+  ImplicitLocOpBuilder b(loc, ctx);
+  SmallVector<Type> params = programParams(p);
+  const unsigned valueParams = params.size();
+  if (p.q) {
+    params.push_back(MemRefType::get({p.rows, p.d}, b.getI8Type()));
+    params.push_back(MemRefType::get({p.rows}, b.getF32Type()));
+    if (p.counter)
+      params.push_back(MemRefType::get({p.rows}, b.getI32Type()));
   }
+  SmallVector<Type> shared = programShared(ctx, p);
+  b.setInsertionPointToEnd(gpuModule.getBody());
+  auto kernel = gpu::GPUFuncOp::create(b, name, FunctionType::get(ctx, params, {}),
+                                       shared);
+  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
+  // LLVM may merge the warps' partial loads into 16-byte ones.
+  for (unsigned i = 0; i < shared.size(); ++i)
+    kernel.setWorkgroupAttributionAttr(i, "llvm.align", b.getI64IntegerAttr(16));
+  kernel.setKnownBlockSizeAttr(
+      DenseI32ArrayAttr::get(ctx, {int32_t(p.threads), 1, 1}));
+  b.setInsertionPointToStart(&kernel.getBody().front());
+  Value row = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  SmallVector<Value> args(kernel.getArguments().begin(),
+                          kernel.getArguments().end());
+  SmallVector<Value> wg(kernel.getWorkgroupAttributions().begin(),
+                        kernel.getWorkgroupAttributions().end());
+  Value codes, scales, counts;
+  if (p.q) {
+    codes = args[valueParams];
+    scales = args[valueParams + 1];
+    if (p.counter)
+      counts = args[valueParams + 2];
+  }
+  emitProgram(b, p, ArrayRef(args).take_front(valueParams), wg, row,
+              /*sideGuard=*/Value(), codes, scales, counts);
   gpu::ReturnOp::create(b);
   return kernel;
 }
@@ -632,11 +667,12 @@ Value readBuffer(OpBuilder &b, Location loc, MemRefType type, Value tensor,
   return op;
 }
 
-/// Launches the kernel on `p`'s values, replaces its outputs and the
-/// quantizer's results, and erases the program.
-void launch(const Program &p, gpu::GPUFuncOp kernel, int64_t &reads) {
-  OpBuilder b(p.insertBefore);
-  Location loc = p.sink->getLoc();
+/// The launch arguments of `p`'s values at `b` (programParams' order): the
+/// inputs' buffers and fresh buffers for the outputs, listed in `outputs`
+/// as (result, buffer).
+SmallVector<Value>
+programArgs(OpBuilder &b, Location loc, const Program &p, int64_t &reads,
+            SmallVectorImpl<std::pair<Value, Value>> &outputs) {
   SmallVector<Value> args;
   for (Value v : p.elementInputs)
     args.push_back(readBuffer(b, loc,
@@ -649,7 +685,6 @@ void launch(const Program &p, gpu::GPUFuncOp kernel, int64_t &reads) {
     args.push_back(
         readBuffer(b, loc, MemRefType::get({}, elementType(v)), v, reads));
   IntegerAttr align = b.getI64IntegerAttr(kBufferAlignment);
-  SmallVector<std::pair<Value, Value>> outputs; // (result, buffer)
   for (const ProgramOp &po : p.ops) {
     if (!po.output)
       continue;
@@ -659,23 +694,12 @@ void launch(const Program &p, gpu::GPUFuncOp kernel, int64_t &reads) {
     outputs.push_back({r, buf});
     args.push_back(buf);
   }
-  Value codes, scales, counts;
-  if (p.q) {
-    std::tie(codes, scales) = allocQuantizerBuffers(b, loc, p.rows, p.d);
-    args.push_back(codes);
-    args.push_back(scales);
-    if (p.counter) {
-      counts = allocCountBuffer(b, loc, p.rows);
-      args.push_back(counts);
-    }
-  }
-  auto dim = [&](int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  };
-  Value c1 = dim(1);
-  gpu::LaunchFuncOp::create(b, loc, kernel, gpu::KernelDim3{dim(p.rows), c1, c1},
-                            gpu::KernelDim3{dim(p.threads), c1, c1},
-                            /*dynamicSharedMemorySize=*/Value(), args);
+  return args;
+}
+
+/// After the launch at `b`: the outputs' uses read their buffers.
+void replaceOutputs(OpBuilder &b, Location loc, const Program &p,
+                    ArrayRef<std::pair<Value, Value>> outputs) {
   // Not writable: later launches' reads of these buffers may be folded to
   // the buffer itself (to_buffer(to_tensor(m)) is m), out of
   // bufferization's sight, so nothing may write into them in place.
@@ -686,12 +710,11 @@ void launch(const Program &p, gpu::GPUFuncOp kernel, int64_t &reads) {
     r.replaceAllUsesWith(
         expandTo(b, loc, t, cast<RankedTensorType>(r.getType())));
   }
-  if (p.q)
-    replaceQuantizerResults(b, loc, p.sink, codes, scales, p.rows, p.d);
-  if (p.counter)
-    replaceNonzeroCounter(loc, p.counter, counts, p.rows);
-  // The program, last op first (each op's users go before it), with the
-  // init tensors nothing else uses.
+}
+
+/// Erases the program (last op first: each op's users go before it) with
+/// the init tensors nothing else uses.
+void eraseProgram(const Program &p) {
   for (const ProgramOp &po : llvm::reverse(p.ops)) {
     if (po.glu) {
       po.op->erase();
@@ -712,6 +735,185 @@ void launch(const Program &p, gpu::GPUFuncOp kernel, int64_t &reads) {
       init = next;
     }
   }
+}
+
+/// Launches the kernel on `p`'s values, replaces its outputs and the
+/// quantizer's results, and erases the program.
+void launch(const Program &p, gpu::GPUFuncOp kernel, int64_t &reads) {
+  OpBuilder b(p.insertBefore);
+  Location loc = p.sink->getLoc();
+  SmallVector<std::pair<Value, Value>> outputs;
+  SmallVector<Value> args = programArgs(b, loc, p, reads, outputs);
+  Value codes, scales, counts;
+  if (p.q) {
+    std::tie(codes, scales) = allocQuantizerBuffers(b, loc, p.rows, p.d);
+    args.push_back(codes);
+    args.push_back(scales);
+    if (p.counter) {
+      counts = allocCountBuffer(b, loc, p.rows);
+      args.push_back(counts);
+    }
+  }
+  auto dim = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value c1 = dim(1);
+  gpu::LaunchFuncOp::create(b, loc, kernel, gpu::KernelDim3{dim(p.rows), c1, c1},
+                            gpu::KernelDim3{dim(p.threads), c1, c1},
+                            /*dynamicSharedMemorySize=*/Value(), args);
+  replaceOutputs(b, loc, p, outputs);
+  if (p.q)
+    replaceQuantizerResults(b, loc, p.sink, codes, scales, p.rows, p.d);
+  if (p.counter)
+    replaceNonzeroCounter(loc, p.counter, counts, p.rows);
+  eraseProgram(p);
+}
+
+/// A BitLinear GEMV launch that takes a program as its prologue: the only
+/// reader of the quantizer's codes and scales (besides its count).
+struct GemvUse {
+  gpu::LaunchFuncOp launch;
+  LayerShape shape;
+  std::string name;
+  // The views and to_buffer ops from the codes and from the scales to it.
+  SmallVector<Operation *> codesChain, scalesChain;
+};
+
+/// The launch that reads `v` as its operand `index`, through tensor and
+/// memref reshapes and one to_buffer, each the only use of the one before;
+/// `chain` gets the ops in between.
+gpu::LaunchFuncOp soleLaunchRead(Value v, unsigned index,
+                                 SmallVectorImpl<Operation *> &chain) {
+  for (int depth = 0; depth < 6; ++depth) {
+    if (!v.hasOneUse())
+      return {};
+    Operation *u = *v.getUsers().begin();
+    if (auto l = dyn_cast<gpu::LaunchFuncOp>(u)) {
+      OperandRange operands = l.getKernelOperands();
+      if (operands.size() > index && operands[index] == v)
+        return l;
+      return {};
+    }
+    if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp,
+             bufferization::ToBufferOp, memref::CollapseShapeOp,
+             memref::ExpandShapeOp>(u))
+      return {};
+    chain.push_back(u);
+    v = u->getResult(0);
+  }
+  return {};
+}
+
+/// The GEMV launch that can take `p` (one row, a quantizer) as its
+/// prologue: the dense kernel (plain, stacked or GLU) of one activation
+/// row over K = d, the only reader of the codes and scales besides the
+/// importer's count.
+std::optional<GemvUse> findGemvUse(const Program &p) {
+  if (!p.q || p.rows != 1)
+    return std::nullopt;
+  GemvUse use;
+  Value codes = p.sink->getResult(0), scales = p.sink->getResult(1);
+  SmallVector<Operation *> codeUsers;
+  for (Operation *u : codes.getUsers())
+    if (u != p.counter)
+      codeUsers.push_back(u);
+  if (codeUsers.size() != 1)
+    return std::nullopt;
+  use.codesChain.push_back(codeUsers.front());
+  Value v = codeUsers.front()->getNumResults() == 1
+                ? codeUsers.front()->getResult(0)
+                : Value();
+  if (!v || !isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp,
+                 bufferization::ToBufferOp>(codeUsers.front()))
+    return std::nullopt;
+  use.launch = soleLaunchRead(v, 0, use.codesChain);
+  if (!use.launch ||
+      soleLaunchRead(scales, 1, use.scalesChain) != use.launch)
+    return std::nullopt;
+  auto kernel = SymbolTable::lookupNearestSymbolFrom<gpu::GPUFuncOp>(
+      use.launch, use.launch.getKernel());
+  auto layer = kernel ? kernel->getAttrOfType<DenseI64ArrayAttr>(
+                            kGPULayerAttrName)
+                      : nullptr;
+  if (!layer || layer.size() != 3 || kernel->hasAttr(kGPUPrologueAttrName) ||
+      kernel->hasAttr(kGPUGatedAttrName) ||
+      kernel->hasAttr(kGPUColumnsAttrName) || kernel.getNumArguments() < 5)
+    return std::nullopt;
+  LayerShape &s = use.shape;
+  s.m = layer[0];
+  s.n = layer[1];
+  s.k = layer[2];
+  s.glu = kernel->hasAttr(kGPUGLUAttrName);
+  auto weightScale = dyn_cast<MemRefType>(kernel.getArgumentTypes()[3]);
+  s.rowScales = weightScale && weightScale.getNumElements() == s.n && s.n > 1;
+  // The dp4a GEMV's unrolled (decode) form reads whole codes rows of the
+  // byte weights the launch pass gives it.
+  auto weight = dyn_cast<MemRefType>(kernel.getArgumentTypes()[2]);
+  if (s.m != 1 || s.k != p.d || !weight ||
+      !weight.getElementType().isInteger(8) ||
+      s.m * s.k > kMaxFusedCodeBytes)
+    return std::nullopt;
+  use.name = kernel.getName().str();
+  return use;
+}
+
+/// Moves the definition of `v` (and of what it reads) in front of
+/// `before` where it does not dominate it: constants, views, to_buffer and
+/// allocations of `before`'s block. With `apply` false, only whether it can.
+bool hoistDefinition(Value v, Operation *before, DominanceInfo &dom,
+                     bool apply, int depth = 0) {
+  if (dom.properlyDominates(v, before))
+    return true;
+  Operation *def = v.getDefiningOp();
+  if (!def || def->getBlock() != before->getBlock() || depth > 4 ||
+      !isa<arith::ConstantOp, bufferization::ToBufferOp, memref::AllocOp,
+           tensor::CollapseShapeOp, tensor::ExpandShapeOp,
+           memref::CollapseShapeOp, memref::ExpandShapeOp>(def))
+    return false;
+  for (Value operand : def->getOperands())
+    if (!hoistDefinition(operand, before, dom, apply, depth + 1))
+      return false;
+  if (apply)
+    def->moveBefore(before);
+  return true;
+}
+
+/// Launches `p` as the prologue of `use`'s GEMV (kernel `kernel`) where
+/// the program's launch would go; the GEMV launch, the codes and scales
+/// and the quantizer are erased.
+void launchFused(const Program &p, GemvUse &use, gpu::GPUFuncOp kernel,
+                 const LaunchShape &shape, DominanceInfo &dom, int64_t &reads) {
+  OpBuilder b(p.insertBefore);
+  Location loc = use.launch.getLoc();
+  SmallVector<std::pair<Value, Value>> outputs;
+  SmallVector<Value> args = programArgs(b, loc, p, reads, outputs);
+  Value counts;
+  if (p.counter) {
+    counts = allocCountBuffer(b, loc, p.rows);
+    args.push_back(counts);
+  }
+  for (Value v : use.launch.getKernelOperands().drop_front(2)) {
+    hoistDefinition(v, p.insertBefore, dom, /*apply=*/true);
+    args.push_back(v);
+  }
+  auto dim = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value c1 = dim(1);
+  gpu::LaunchFuncOp::create(
+      b, loc, kernel, gpu::KernelDim3{dim(shape.blocks(use.shape)), c1, c1},
+      gpu::KernelDim3{dim(shape.threads()), c1, c1},
+      /*dynamicSharedMemorySize=*/Value(), args);
+  replaceOutputs(b, loc, p, outputs);
+  use.launch->erase();
+  for (ArrayRef<Operation *> chain : {ArrayRef(use.codesChain),
+                                      ArrayRef(use.scalesChain)})
+    for (Operation *op : llvm::reverse(chain))
+      op->erase();
+  if (p.counter)
+    replaceNonzeroCounter(loc, p.counter, counts, p.rows);
+  p.sink->erase();
+  eraseProgram(p);
 }
 
 struct LaunchNormQuantizerKernelPass
@@ -736,8 +938,9 @@ struct LaunchNormQuantizerKernelPass
       return;
     gpu::GPUModuleOp gpuModule;
     std::map<std::string, gpu::GPUFuncOp> byKey;
-    llvm::StringMap<int> variants;
     int64_t reads = 0;
+    variants.clear();
+    replacedGemvs.clear();
     // In program order: an earlier program's outputs are the later ones'
     // inputs (read from memory), never recomputed.
     for (Operation *sink : sinks) {
@@ -756,6 +959,8 @@ struct LaunchNormQuantizerKernelPass
         p->counter = findNonzeroCounter(sink);
       if (!gpuModule)
         gpuModule = getOrCreateKernelModule(module);
+      if (gemvPrologue && fuseIntoGemv(*p, gpuModule, dom, byKey, reads))
+        continue;
       std::string kind =
           q ? (Twine(q->mean ? "absmean" : "absmax") + Twine(q->bits)).str()
             : std::string("f32");
@@ -775,7 +980,80 @@ struct LaunchNormQuantizerKernelPass
       }
       launch(*p, kernel, reads);
     }
+    // GEMV kernels whose every launch took a program in.
+    for (StringRef name : replacedGemvs.keys())
+      if (auto old = gpuModule.lookupSymbol<gpu::GPUFuncOp>(name))
+        if (SymbolTable::symbolKnownUseEmpty(old, module))
+          old.erase();
   }
+
+  /// GEMV kernels that fused launches replaced somewhere.
+  llvm::StringSet<> replacedGemvs;
+
+  /// Runs `p` as the prologue of the GEMV that reads its codes, if one
+  /// can take it: one launch fewer, the codes never leave the
+  /// multiprocessor. The GEMV takes the prologue's launch shape (8 warps
+  /// of 4 rows) and every block computes the row; block 0 writes the
+  /// program's outputs and counts.
+  bool fuseIntoGemv(const Program &p, gpu::GPUModuleOp gpuModule,
+                    DominanceInfo &dom,
+                    std::map<std::string, gpu::GPUFuncOp> &byKey,
+                    int64_t &reads) {
+    std::optional<GemvUse> use = findGemvUse(p);
+    if (!use)
+      return false;
+    LaunchShape shape =
+        chooseLaunch(use->shape, kPrologueRowsPerWarp, kPrologueWarps);
+    Program fp = p;
+    fp.threads = shape.threads();
+    fp.perThread = (p.d + fp.threads - 1) / fp.threads;
+    if (fp.perThread > kMaxPerThread)
+      return false;
+    for (Value v : use->launch.getKernelOperands().drop_front(2))
+      if (!hoistDefinition(v, p.insertBefore, dom, /*apply=*/false))
+        return false;
+    MLIRContext *ctx = gpuModule.getContext();
+    ExternalPrologue ext;
+    ext.params = programParams(fp);
+    const size_t values = ext.params.size();
+    if (p.counter)
+      ext.params.push_back(MemRefType::get({1}, IntegerType::get(ctx, 32)));
+    ext.shared = programShared(ctx, fp);
+    ext.build = [&](ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
+                    Value codes, Value scales) {
+      SmallVector<Value> args(kernel.getArguments().begin(),
+                              kernel.getArguments().end());
+      SmallVector<Value> wg(kernel.getWorkgroupAttributions().drop_front(2));
+      Value block = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+      Value first = arith::CmpIOp::create(
+          b, arith::CmpIPredicate::eq, block,
+          arith::ConstantIndexOp::create(b, 0));
+      emitProgram(b, fp, ArrayRef(args).take_front(values), wg,
+                  arith::ConstantIndexOp::create(b, 0), first, codes, scales,
+                  p.counter ? args[values] : Value());
+    };
+    std::string base =
+        ("norm_" + Twine(p.q->mean ? "absmean" : "absmax") + Twine(p.q->bits) +
+         (p.counter ? "_nz_" : "_") + use->name)
+            .str();
+    gpu::GPUFuncOp kernel =
+        buildLayerKernel(gpuModule, p.sink->getLoc(), base + "_candidate",
+                         use->shape, shape, /*byteWeights=*/true, &ext);
+    std::string key = kernelKey(kernel);
+    auto [it, fresh] = byKey.try_emplace(key, kernel);
+    if (!fresh) {
+      kernel.erase();
+      kernel = it->second;
+    } else {
+      int n = variants[base]++;
+      kernel.setName(n ? base + "_" + std::to_string(n) : base);
+    }
+    replacedGemvs.insert(use->name);
+    launchFused(fp, *use, kernel, shape, dom, reads);
+    return true;
+  }
+
+  llvm::StringMap<int> variants;
 };
 
 } // namespace

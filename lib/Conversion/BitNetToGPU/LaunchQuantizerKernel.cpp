@@ -193,7 +193,8 @@ void gpu_kernels::buildBlockQuantize(ImplicitLocOpBuilder &b,
                                      ArrayRef<Value> cols, Value row,
                                      Value warpStat, int64_t warps, int64_t d,
                                      Value codes, Value scales,
-                                     const QuantPrologue &q, Value counts) {
+                                     const QuantPrologue &q, Value counts,
+                                     Value countsGuard) {
   auto idx = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, v);
   };
@@ -215,9 +216,13 @@ void gpu_kernels::buildBlockQuantize(ImplicitLocOpBuilder &b,
     return arith::MaximumFOp::create(b, a, c);
   };
   Value isFirst = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, idx(0));
+  auto guarded = [&](Value cond) -> Value {
+    return countsGuard ? Value(arith::AndIOp::create(b, cond, countsGuard))
+                       : cond;
+  };
   Type i32 = b.getI32Type();
   if (counts)
-    ifThen(isFirst, [&] {
+    ifThen(guarded(isFirst), [&] {
       memref::StoreOp::create(b, arith::ConstantIntOp::create(b, i32, 0),
                               counts, ValueRange{row});
     });
@@ -269,7 +274,9 @@ void gpu_kernels::buildBlockQuantize(ImplicitLocOpBuilder &b,
   for (int32_t offset = kWarp / 2; offset > 0; offset /= 2)
     nonzero = arith::AddIOp::create(b, nonzero, shuffleXor(b, nonzero, offset));
   Value lane = arith::RemUIOp::create(b, tid, idx(kWarp));
-  ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, idx(0)), [&] {
+  ifThen(guarded(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane,
+                                       idx(0))),
+         [&] {
     memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, nonzero, counts,
                                 ValueRange{row});
   });
