@@ -174,7 +174,9 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     // one kernel.
     toLinalg.addPass(createBitNetLaunchAttentionKernel());
     // Absmax quantizers of those kernels' outputs as one block per row.
-    toLinalg.addPass(createBitNetLaunchQuantizerKernel());
+    BitNetLaunchQuantizerKernelOptions quantizer;
+    quantizer.gemvPrologue = options.gpuNormIntoGemv;
+    toLinalg.addPass(createBitNetLaunchQuantizerKernel(quantizer));
     // The residual add, RMSNorm and quantizer in front of a BitLinear layer
     // as one block per row.
     if (options.gpuNormKernels) {

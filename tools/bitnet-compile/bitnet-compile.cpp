@@ -188,10 +188,10 @@ cl::opt<bool> gpuNormKernels(
     cl::init(true), cl::cat(category));
 cl::opt<bool> gpuNormIntoGemv(
     "gpu-norm-into-gemv",
-    cl::desc("cuda models: a decode step's norm kernel whose codes only one "
+    cl::desc("cuda models: a decode step's norm kernel (with "
+             "--gpu-norm-kernels) or absmax kernel whose codes only one "
              "BitLinear GEMV reads runs as that kernel's prologue (every "
-             "block computes the row; one launch fewer); needs "
-             "--gpu-norm-kernels"),
+             "block computes the row; one launch fewer)"),
     cl::init(true), cl::cat(category));
 cl::opt<bool> randomWeights(
     "random-weights",

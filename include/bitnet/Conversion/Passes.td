@@ -350,10 +350,24 @@ def BitNetLaunchQuantizerKernel
     before the block maximum's barrier, each warp adds its lanes' counts
     with one atomic add) and the count generic is replaced by that buffer.
     The TopK and norm kernels do the same for their quantizers.
+
+    **Into the GEMV** (`gemv-prologue`, on by default): a quantizer of one
+    row whose codes and scale only one launch of the dense GEMV kernel
+    reads (besides the count; `bitnet-launch-norm-quantizer-kernel` has the
+    same rule) becomes that kernel's prologue instead:
+    `absmax<bits>[_nz]_<gemv kernel>`, parameters x `[1, D]` f32 (and the
+    count) in place of the codes and scale, launched where the quantizer
+    was. Every block of the GEMV (8 warps of 4 rows, up to 32 elements a
+    thread: D <= 8,192) quantizes the row into workgroup memory after
+    issuing its weight loads; block 0 alone writes the count. The a4.8 down
+    projection then reads the GLU kernel's output directly.
   }];
   let options = [
     Option<"maxRows", "max-rows", "int64_t", /*default=*/"64",
            "Quantizers of at most this many rows (tokens)">,
+    Option<"gemvPrologue", "gemv-prologue", "bool", /*default=*/"true",
+           "A one-row quantizer whose codes only a GEMV launch reads becomes "
+           "that kernel's prologue">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -95,8 +95,9 @@ struct ModelArtifactOptions {
   /// a BitLinear layer as one kernel, a block per row
   /// (bitnet-launch-norm-quantizer-kernel).
   bool gpuNormKernels = true;
-  /// CUDA: with gpuNormKernels, a decode norm whose codes only one GEMV
-  /// reads runs as that kernel's prologue (the pass's gemv-prologue).
+  /// CUDA: a decode norm (with gpuNormKernels) or a quantizer of a
+  /// kernel's output whose codes only one GEMV reads runs as that kernel's
+  /// prologue (the launch passes' gemv-prologue).
   bool gpuNormIntoGemv = true;
   /// CUDA, sm_90+: BitLinear kernels ask L2 for their weights before they
   /// wait for the kernel in front of them (bitnet-dependent-launch's

@@ -16,6 +16,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
+#include "llvm/ADT/StringSet.h"
+
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -23,6 +25,10 @@
 #include <string>
 #include <tuple>
 #include <utility>
+
+namespace mlir {
+class DominanceInfo;
+} // namespace mlir
 
 namespace mlir::bitnet::gpu_kernels {
 
@@ -118,6 +124,40 @@ struct ExternalPrologue {
                      Value codes, Value scales)>
       build;
 };
+
+/// The GEMV launch that can take a one-row quantizer's work as its
+/// prologue (GemvPrologue.cpp): the dense kernel (plain, stacked or GLU) of
+/// one activation row over K = d on byte weights, launched by
+/// bitnet-launch-bitlinear-kernels, the only reader of `quant`'s codes
+/// (besides `counter`, the importer's count, if any) and of its scales.
+struct GemvUse {
+  gpu::LaunchFuncOp launch;
+  LayerShape shape;
+  std::string name; // the GEMV kernel's
+  // The views and to_buffer ops from the codes and from the scales to it.
+  SmallVector<Operation *> codesChain, scalesChain;
+};
+std::optional<GemvUse> findGemvUse(Operation *quant, Operation *counter,
+                                   int64_t d);
+
+/// Whether the GEMV's operands after the codes and scales (its weights,
+/// their scales, its output allocation) can be defined in front of
+/// `before` (they are moved there by launchIntoGemv).
+bool canHoistGemvOperands(GemvUse &use, Operation *before, DominanceInfo &dom);
+
+/// Launches `kernel` (the GEMV with the prologue, launch shape `shape`) at
+/// `b` on `prologueArgs` and the GEMV's other operands (moved in front of
+/// `before`), and erases the GEMV launch and the views of the codes and
+/// scales that fed it; the quantizer and its count are the caller's.
+void launchIntoGemv(OpBuilder &b, Location loc, GemvUse &use,
+                    gpu::GPUFuncOp kernel, const LaunchShape &shape,
+                    ArrayRef<Value> prologueArgs, Operation *before,
+                    DominanceInfo &dom);
+
+/// Erases the kernels of `gpuModule` named in `names` that nothing in
+/// `module` launches any more.
+void eraseUnusedKernels(ModuleOp module, gpu::GPUModuleOp gpuModule,
+                        const llvm::StringSet<> &names);
 
 /// Builds the dense kernel for `s` (plain, gated or GLU; not the column
 /// kernel) as a gpu.func named `name` at the end of `gpuModule`, with the

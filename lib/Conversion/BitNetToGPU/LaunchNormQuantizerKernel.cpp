@@ -769,115 +769,6 @@ void launch(const Program &p, gpu::GPUFuncOp kernel, int64_t &reads) {
   eraseProgram(p);
 }
 
-/// A BitLinear GEMV launch that takes a program as its prologue: the only
-/// reader of the quantizer's codes and scales (besides its count).
-struct GemvUse {
-  gpu::LaunchFuncOp launch;
-  LayerShape shape;
-  std::string name;
-  // The views and to_buffer ops from the codes and from the scales to it.
-  SmallVector<Operation *> codesChain, scalesChain;
-};
-
-/// The launch that reads `v` as its operand `index`, through tensor and
-/// memref reshapes and one to_buffer, each the only use of the one before;
-/// `chain` gets the ops in between.
-gpu::LaunchFuncOp soleLaunchRead(Value v, unsigned index,
-                                 SmallVectorImpl<Operation *> &chain) {
-  for (int depth = 0; depth < 6; ++depth) {
-    if (!v.hasOneUse())
-      return {};
-    Operation *u = *v.getUsers().begin();
-    if (auto l = dyn_cast<gpu::LaunchFuncOp>(u)) {
-      OperandRange operands = l.getKernelOperands();
-      if (operands.size() > index && operands[index] == v)
-        return l;
-      return {};
-    }
-    if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp,
-             bufferization::ToBufferOp, memref::CollapseShapeOp,
-             memref::ExpandShapeOp>(u))
-      return {};
-    chain.push_back(u);
-    v = u->getResult(0);
-  }
-  return {};
-}
-
-/// The GEMV launch that can take `p` (one row, a quantizer) as its
-/// prologue: the dense kernel (plain, stacked or GLU) of one activation
-/// row over K = d, the only reader of the codes and scales besides the
-/// importer's count.
-std::optional<GemvUse> findGemvUse(const Program &p) {
-  if (!p.q || p.rows != 1)
-    return std::nullopt;
-  GemvUse use;
-  Value codes = p.sink->getResult(0), scales = p.sink->getResult(1);
-  SmallVector<Operation *> codeUsers;
-  for (Operation *u : codes.getUsers())
-    if (u != p.counter)
-      codeUsers.push_back(u);
-  if (codeUsers.size() != 1)
-    return std::nullopt;
-  use.codesChain.push_back(codeUsers.front());
-  Value v = codeUsers.front()->getNumResults() == 1
-                ? codeUsers.front()->getResult(0)
-                : Value();
-  if (!v || !isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp,
-                 bufferization::ToBufferOp>(codeUsers.front()))
-    return std::nullopt;
-  use.launch = soleLaunchRead(v, 0, use.codesChain);
-  if (!use.launch ||
-      soleLaunchRead(scales, 1, use.scalesChain) != use.launch)
-    return std::nullopt;
-  auto kernel = SymbolTable::lookupNearestSymbolFrom<gpu::GPUFuncOp>(
-      use.launch, use.launch.getKernel());
-  auto layer = kernel ? kernel->getAttrOfType<DenseI64ArrayAttr>(
-                            kGPULayerAttrName)
-                      : nullptr;
-  if (!layer || layer.size() != 3 || kernel->hasAttr(kGPUPrologueAttrName) ||
-      kernel->hasAttr(kGPUGatedAttrName) ||
-      kernel->hasAttr(kGPUColumnsAttrName) || kernel.getNumArguments() < 5)
-    return std::nullopt;
-  LayerShape &s = use.shape;
-  s.m = layer[0];
-  s.n = layer[1];
-  s.k = layer[2];
-  s.glu = kernel->hasAttr(kGPUGLUAttrName);
-  auto weightScale = dyn_cast<MemRefType>(kernel.getArgumentTypes()[3]);
-  s.rowScales = weightScale && weightScale.getNumElements() == s.n && s.n > 1;
-  // The dp4a GEMV's unrolled (decode) form reads whole codes rows of the
-  // byte weights the launch pass gives it.
-  auto weight = dyn_cast<MemRefType>(kernel.getArgumentTypes()[2]);
-  if (s.m != 1 || s.k != p.d || !weight ||
-      !weight.getElementType().isInteger(8) ||
-      s.m * s.k > kMaxFusedCodeBytes)
-    return std::nullopt;
-  use.name = kernel.getName().str();
-  return use;
-}
-
-/// Moves the definition of `v` (and of what it reads) in front of
-/// `before` where it does not dominate it: constants, views, to_buffer and
-/// allocations of `before`'s block. With `apply` false, only whether it can.
-bool hoistDefinition(Value v, Operation *before, DominanceInfo &dom,
-                     bool apply, int depth = 0) {
-  if (dom.properlyDominates(v, before))
-    return true;
-  Operation *def = v.getDefiningOp();
-  if (!def || def->getBlock() != before->getBlock() || depth > 4 ||
-      !isa<arith::ConstantOp, bufferization::ToBufferOp, memref::AllocOp,
-           tensor::CollapseShapeOp, tensor::ExpandShapeOp,
-           memref::CollapseShapeOp, memref::ExpandShapeOp>(def))
-    return false;
-  for (Value operand : def->getOperands())
-    if (!hoistDefinition(operand, before, dom, apply, depth + 1))
-      return false;
-  if (apply)
-    def->moveBefore(before);
-  return true;
-}
-
 /// Launches `p` as the prologue of `use`'s GEMV (kernel `kernel`) where
 /// the program's launch would go; the GEMV launch, the codes and scales
 /// and the quantizer are erased.
@@ -892,24 +783,8 @@ void launchFused(const Program &p, GemvUse &use, gpu::GPUFuncOp kernel,
     counts = allocCountBuffer(b, loc, p.rows);
     args.push_back(counts);
   }
-  for (Value v : use.launch.getKernelOperands().drop_front(2)) {
-    hoistDefinition(v, p.insertBefore, dom, /*apply=*/true);
-    args.push_back(v);
-  }
-  auto dim = [&](int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  };
-  Value c1 = dim(1);
-  gpu::LaunchFuncOp::create(
-      b, loc, kernel, gpu::KernelDim3{dim(shape.blocks(use.shape)), c1, c1},
-      gpu::KernelDim3{dim(shape.threads()), c1, c1},
-      /*dynamicSharedMemorySize=*/Value(), args);
+  launchIntoGemv(b, loc, use, kernel, shape, args, p.insertBefore, dom);
   replaceOutputs(b, loc, p, outputs);
-  use.launch->erase();
-  for (ArrayRef<Operation *> chain : {ArrayRef(use.codesChain),
-                                      ArrayRef(use.scalesChain)})
-    for (Operation *op : llvm::reverse(chain))
-      op->erase();
   if (p.counter)
     replaceNonzeroCounter(loc, p.counter, counts, p.rows);
   p.sink->erase();
@@ -981,10 +856,8 @@ struct LaunchNormQuantizerKernelPass
       launch(*p, kernel, reads);
     }
     // GEMV kernels whose every launch took a program in.
-    for (StringRef name : replacedGemvs.keys())
-      if (auto old = gpuModule.lookupSymbol<gpu::GPUFuncOp>(name))
-        if (SymbolTable::symbolKnownUseEmpty(old, module))
-          old.erase();
+    if (gpuModule)
+      eraseUnusedKernels(module, gpuModule, replacedGemvs);
   }
 
   /// GEMV kernels that fused launches replaced somewhere.
@@ -999,7 +872,9 @@ struct LaunchNormQuantizerKernelPass
                     DominanceInfo &dom,
                     std::map<std::string, gpu::GPUFuncOp> &byKey,
                     int64_t &reads) {
-    std::optional<GemvUse> use = findGemvUse(p);
+    if (!p.q || p.rows != 1)
+      return false;
+    std::optional<GemvUse> use = findGemvUse(p.sink, p.counter, p.d);
     if (!use)
       return false;
     LaunchShape shape =
@@ -1009,9 +884,8 @@ struct LaunchNormQuantizerKernelPass
     fp.perThread = (p.d + fp.threads - 1) / fp.threads;
     if (fp.perThread > kMaxPerThread)
       return false;
-    for (Value v : use->launch.getKernelOperands().drop_front(2))
-      if (!hoistDefinition(v, p.insertBefore, dom, /*apply=*/false))
-        return false;
+    if (!canHoistGemvOperands(*use, p.insertBefore, dom))
+      return false;
     MLIRContext *ctx = gpuModule.getContext();
     ExternalPrologue ext;
     ext.params = programParams(fp);

@@ -24,8 +24,10 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 #include "llvm/ADT/StringMap.h"
 
@@ -42,8 +44,9 @@ using namespace mlir::bitnet::gpu_kernels;
 
 namespace {
 
-/// Most elements a thread holds (d <= 1024 * this).
-constexpr int64_t kMaxPerThread = 16;
+/// Most elements a thread holds (d <= 1024 * this); as a GEMV's prologue
+/// (its 256 threads: d <= 8,192).
+constexpr int64_t kMaxPerThread = 16, kMaxProloguePerThread = 32;
 
 struct RowsShape {
   int64_t rows, d, threads, perThread;
@@ -446,6 +449,7 @@ struct LaunchQuantizerKernelPass
     gpu::GPUModuleOp gpuModule = getOrCreateKernelModule(module);
     Type f32 = Float32Type::get(&getContext());
     llvm::StringMap<gpu::GPUFuncOp> kernels;
+    fused.clear();
     QuantizerVariants variants;
     for (auto [op, s, q] : sites) {
       // The importer's count of the codes, if any, comes from the kernel.
@@ -458,6 +462,9 @@ struct LaunchQuantizerKernelPass
       if (!kernel)
         kernel = buildQuantizerKernel(gpuModule, op.getLoc(), name, s, q,
                                       counter != nullptr);
+      if (gemvPrologue && s.rows == 1 &&
+          intoGemv(module, gpuModule, op, s, q, counter, variants))
+        continue;
       OpBuilder b(op);
       Location loc = op.getLoc();
       Value in = bufferization::ToBufferOp::create(
@@ -480,6 +487,80 @@ struct LaunchQuantizerKernelPass
       if (counter)
         replaceNonzeroCounter(loc, counter, counts, s.rows);
     }
+    eraseUnusedKernels(module, gpuModule, replacedGemvs);
+    replacedGemvs.clear();
+  }
+
+  /// GEMV kernels that fused launches replaced somewhere.
+  llvm::StringSet<> replacedGemvs;
+  /// Kernels with the quantizer as their prologue, by name.
+  llvm::StringMap<gpu::GPUFuncOp> fused;
+
+  /// Runs the quantizer (one row) as the prologue of the GEMV that reads
+  /// its codes, if one can take it: every block of the GEMV (8 warps of 4
+  /// rows) quantizes the row into workgroup memory; block 0 counts.
+  bool intoGemv(ModuleOp module, gpu::GPUModuleOp gpuModule, AbsmaxQuantOp op,
+                const RowsShape &s, const QuantPrologue &q, Operation *counter,
+                QuantizerVariants &variants) {
+    std::optional<GemvUse> use = findGemvUse(op, counter, s.d);
+    if (!use)
+      return false;
+    LaunchShape shape =
+        chooseLaunch(use->shape, kPrologueRowsPerWarp, kPrologueWarps);
+    const int64_t threads = shape.threads();
+    const int64_t perThread = (s.d + threads - 1) / threads;
+    DominanceInfo dom(op->getParentOfType<FunctionOpInterface>());
+    if (perThread > kMaxProloguePerThread ||
+        !canHoistGemvOperands(*use, op, dom))
+      return false;
+    MLIRContext *ctx = &getContext();
+    Type f32 = Float32Type::get(ctx);
+    std::string name = ("absmax" + Twine(q.bits) + variants.suffix(q) +
+                        (counter ? "_nz_" : "_") + use->name)
+                           .str();
+    gpu::GPUFuncOp &kernel = fused[name];
+    if (!kernel) {
+      ExternalPrologue ext;
+      ext.params.push_back(MemRefType::get({1, s.d}, f32));
+      if (counter)
+        ext.params.push_back(MemRefType::get({1}, IntegerType::get(ctx, 32)));
+      ext.shared.push_back(MemRefType::get(
+          {kWarp}, f32, MemRefLayoutAttrInterface{},
+          gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)));
+      ext.build = [&](ImplicitLocOpBuilder &b, gpu::GPUFuncOp k, Value codes,
+                      Value scales) {
+        Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+        Value block = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+        Value row = arith::ConstantIndexOp::create(b, 0);
+        Value first =
+            arith::CmpIOp::create(b, arith::CmpIPredicate::eq, block, row);
+        RowSlots slots = buildRowSlots(b, tid, threads, perThread, s.d);
+        SmallVector<Value> values;
+        for (Value safe : slots.safeCols)
+          values.push_back(
+              memref::LoadOp::create(b, k.getArgument(0), ValueRange{row, safe}));
+        buildBlockQuantize(b, values, slots.inBounds, slots.cols, row,
+                           k.getWorkgroupAttributions()[2], threads / kWarp,
+                           s.d, codes, scales, q,
+                           counter ? Value(k.getArgument(1)) : Value(), first);
+      };
+      kernel = buildLayerKernel(gpuModule, op.getLoc(), name, use->shape,
+                                shape, /*byteWeights=*/true, &ext);
+    }
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    SmallVector<Value> args{bufferization::ToBufferOp::create(
+        b, loc, MemRefType::get({1, s.d}, f32),
+        reshapeTo(b, loc, op.getInput(), {1, s.d}), /*read_only=*/true)};
+    Value counts = counter ? allocCountBuffer(b, loc, 1) : Value();
+    if (counts)
+      args.push_back(counts);
+    launchIntoGemv(b, loc, *use, kernel, shape, args, op, dom);
+    if (counter)
+      replaceNonzeroCounter(loc, counter, counts, 1);
+    replacedGemvs.insert(use->name);
+    op->erase();
+    return true;
   }
 };
 
