@@ -8,7 +8,8 @@
 # prefill's BitLinear layers off tensor cores (--gpu-tensor-cores=0) and
 # with prefill chunks of 16 tokens (--prefill-chunk=16), and without the
 # norm + quantizer kernels (--gpu-norm-kernels=0), and with decode's norms
-# not the GEMVs' prologues (--gpu-norm-into-gemv=0), plus
+# not the GEMVs' prologues (--gpu-norm-into-gemv=0), and with the GEMVs'
+# weight loads after the grid wait (--gpu-early-weight-loads=0), plus
 # bitnet-run-min, the runtime and the PyTorch
 # baseline torch_2b4t.py. With a second directory holding the b1.58 export
 # of the same shapes (models/make_2b4t.py DIR --variant b158), that model
@@ -69,6 +70,10 @@ compile 2b4t-no-norm-kernels --gpu-norm-kernels=0
 # Decode's norms as kernels of their own instead of the GEMVs' prologues.
 compile 2b4t-no-norm-into-gemv --gpu-norm-into-gemv=0
 compile 2b4t-lmhead-f16-no-norm-into-gemv --lm-head=f16 --gpu-norm-into-gemv=0
+# The GEMVs' weight loads after the grid dependency wait, as before
+# --gpu-early-weight-loads.
+compile 2b4t-late-loads --gpu-early-weight-loads=0
+compile 2b4t-lmhead-f16-late-loads --lm-head=f16 --gpu-early-weight-loads=0
 if [ -n "$b158" ]; then
   [ -f "$b158/2b4t.onnx" ] || { echo "no $b158/2b4t.onnx" >&2; exit 1; }
   compile 2b4t-b158

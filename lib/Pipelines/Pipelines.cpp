@@ -135,7 +135,9 @@ mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm, StringRef arch,
   std::string dependentLaunch =
       gpuArchSupportsDependentLaunch(arch)
           ? std::string("bitnet-dependent-launch{prefetch=") +
-                (options.prefetchWeights ? "true" : "false") + "},"
+                (options.prefetchWeights ? "true" : "false") +
+                " early-loads=" + (options.earlyWeightLoads ? "true" : "false") +
+                "},"
           : "";
   // Kernels read the step's scalars (start position) from memory: the
   // launches do not change from one step to the next.

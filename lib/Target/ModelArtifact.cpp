@@ -248,6 +248,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   gpu.blockMaxOutputs = options.gpuBlockMaxOutputs;
   gpu.warpMinSize = options.gpuWarpMinSize;
   gpu.prefetchWeights = options.gpuPrefetchWeights;
+  gpu.earlyWeightLoads = options.gpuEarlyWeightLoads;
   LogicalResult built =
       cuda ? buildCudaModelPipeline(toLLVM, options.gpuArch,
                                     options.cpu.optLevel, pipelineStream, gpu)

@@ -14,6 +14,10 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+#include "llvm/ADT/DenseSet.h"
 
 #include "bitnet/Transforms/DependentLaunch.h"
 #include "bitnet/Transforms/Passes.h"
@@ -118,6 +122,38 @@ void buildPrefetches(OpBuilder &b, gpu::GPUFuncOp func,
   }
 }
 
+/// Whether `v` is a view (through view-like ops) of one of `args`.
+bool viewOf(Value v, const llvm::SmallDenseSet<Value, 4> &args) {
+  for (int depth = 0; depth < 16; ++depth) {
+    if (args.contains(v))
+      return true;
+    Operation *def = v.getDefiningOp();
+    auto view = dyn_cast_or_null<ViewLikeOpInterface>(def);
+    if (!view)
+      return false;
+    v = view.getViewSource();
+  }
+  return false;
+}
+
+/// The first op of `entry` that may touch memory other than by reading
+/// `weights` (nested ops included; unknown effects count): the wait goes in
+/// front of it, and the weight loads before it overlap the previous kernel.
+Operation *firstDependentOp(Block &entry,
+                            const llvm::SmallDenseSet<Value, 4> &weights) {
+  for (Operation &op : entry) {
+    std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
+        getEffectsRecursively(&op);
+    if (!effects)
+      return &op;
+    for (const MemoryEffects::EffectInstance &e : *effects)
+      if (!isa<MemoryEffects::Read>(e.getEffect()) || !e.getValue() ||
+          !viewOf(e.getValue(), weights))
+        return &op;
+  }
+  return entry.getTerminator();
+}
+
 struct DependentLaunchPass
     : mlir::bitnet::impl::BitNetDependentLaunchBase<DependentLaunchPass> {
   using Base::Base;
@@ -129,18 +165,29 @@ struct DependentLaunchPass
       if (!func.isKernel() || func.getBody().empty())
         return WalkResult::advance();
       OpBuilder b(ctx);
-      b.setInsertionPointToStart(&func.getBody().front());
+      Block &entry = func.getBody().front();
+      b.setInsertionPointToStart(&entry);
       // Weights no kernel writes may be read before the wait: they stream
-      // into L2 while the previous kernel runs.
+      // into L2 while the previous kernel runs, and (earlyLoads) the loads
+      // the kernel issues before anything else are issued before it.
+      Operation *waitAt = nullptr;
       if (auto attr =
               func->getAttrOfType<DenseI64ArrayAttr>(kGPUBlockReadsAttrName)) {
         FailureOr<SmallVector<std::pair<unsigned, int64_t>>> reads =
             blockReads(func, attr);
         if (failed(reads))
           return WalkResult::interrupt();
+        if (earlyLoads) {
+          llvm::SmallDenseSet<Value, 4> weights;
+          for (auto [arg, bytes] : *reads)
+            weights.insert(func.getArgument(arg));
+          waitAt = firstDependentOp(entry, weights);
+        }
         if (prefetch)
           buildPrefetches(b, func, *reads);
       }
+      if (waitAt)
+        b.setInsertionPoint(waitAt);
       // Wait before anything reads what the previous kernel wrote; only
       // then release the next kernel (its blocks would otherwise sit on
       // the SMs waiting for this one's).

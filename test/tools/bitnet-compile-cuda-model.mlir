@@ -107,7 +107,7 @@
 // RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/into.bnx --mlir-print-ir-after=bitnet-launch-norm-quantizer-kernel --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=INTO
 // INTO-NOT: gpu.func @bitlinear_m1_n256_k128_stacked(
 // INTO-NOT: gpu.func @bitlinear_m1_n640_k128_stacked(
-// INTO: gpu.func @norm_absmean4_nz_bitlinear_m1_n256_k128_stacked(%{{.*}}: memref<1x128xf32>, %{{.*}}: memref<128xf32>, %{{.*}}: memref<1xi32>, %{{.*}}: memref<256x32xi8>, %{{.*}}: memref<256xf32>, %{{.*}}: memref<1x256xf32>) workgroup(%{{.*}} : memref<1x128xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<1xf32, #gpu.address_space<workgroup>>,
+// INTO: gpu.func @norm_absmean4_nz_bitlinear_m1_n256_k128_stacked(%{{.*}}: memref<1x128xf32>, %{{.*}}: memref<128xf32>, %{{.*}}: memref<1xi32>, %{{.*}}: memref<256x32xi8>, %{{.*}}: memref<256xf32>, %{{.*}}: memref<1x256xf32>) workgroup(%{{.*}} : memref<1x128xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<1xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xf64, #gpu.address_space<workgroup>> {llvm.align = 16 : i64},
 // INTO-SAME: known_block_size = array<i32: 256, 1, 1>
 // INTO-LABEL: func.func @decode
 // INTO: @bitnet_kernels::@norm_absmean4_nz_bitlinear_m1_n256_k128_stacked blocks in (%c8, %{{.*}}, %{{.*}}) threads in (%c256,

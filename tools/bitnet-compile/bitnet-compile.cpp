@@ -173,6 +173,12 @@ cl::opt<bool> gpuPrefetchWeights(
              "for its weights before it waits for the kernel in front of it "
              "(they stream in while that one runs); same outputs"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> gpuEarlyWeightLoads(
+    "gpu-early-weight-loads",
+    cl::desc("cuda models, sm_90 and newer: decode GEMV kernels issue the "
+             "weight loads they start with before they wait for the kernel "
+             "in front of them (the weights are constants); same outputs"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> gpuTensorCores(
     "gpu-tensor-cores",
     cl::desc("cuda models: BitLinear layers of prefill chunks (16 to 64 "
@@ -468,6 +474,7 @@ int main(int argc, char **argv) {
       options.gpuLMHeadRowsPerWarp = gpuLMHeadRows;
       options.gpuTensorCores = gpuTensorCores;
       options.gpuPrefetchWeights = gpuPrefetchWeights;
+      options.gpuEarlyWeightLoads = gpuEarlyWeightLoads;
       options.gpuNormKernels = gpuNormKernels;
       options.gpuNormIntoGemv = gpuNormIntoGemv;
       // The host code only launches kernels: any x86-64 runs it unless a

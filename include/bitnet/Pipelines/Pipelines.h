@@ -78,6 +78,9 @@ struct CudaModelPipelineOptions {
   /// sm_90+: kernels ask L2 for the weights they declare before they wait
   /// (bitnet-dependent-launch's prefetch).
   bool prefetchWeights = true;
+  /// sm_90+: a GEMV's weight loads ahead of its other memory accesses go
+  /// before the wait (bitnet-dependent-launch's early-loads).
+  bool earlyWeightLoads = true;
 };
 LogicalResult buildCudaModelPipeline(OpPassManager &pm, llvm::StringRef arch,
                                      unsigned optLevel,

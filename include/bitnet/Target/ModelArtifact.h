@@ -103,6 +103,9 @@ struct ModelArtifactOptions {
   /// wait for the kernel in front of them (bitnet-dependent-launch's
   /// prefetch).
   bool gpuPrefetchWeights = true;
+  /// CUDA, sm_90+: GEMV kernels issue their weight loads before they wait
+  /// for the kernel in front of them (bitnet-dependent-launch's early-loads).
+  bool gpuEarlyWeightLoads = true;
   /// Leave the large weights out (packed ternary and other i8 tensors of at
   /// least 4 KiB, f32 tensors the size of the embedding or larger): the
   /// runtime fills them with seeded random values and says so. For timing

@@ -638,7 +638,13 @@ def BitNetDependentLaunch : Pass<"bitnet-dependent-launch", "::mlir::ModuleOp"> 
     of after it. The pass checks the declaration (a memref of static shape,
     a positive multiple of 16 bytes, the grid's blocks inside the argument)
     and fails with an error otherwise; `prefetch=false` leaves the
-    prefetches out (for measuring them). The module gets the unit attribute
+    prefetches out (for measuring them). In such a kernel the wait goes in
+    front of the first operation of its entry block that may touch memory
+    other than by reading those arguments (through views; effects of
+    nested ops included, unknown effects count), so the weight loads a
+    decode GEMV issues first are issued before the wait and the previous
+    kernel's run covers their latency too (`early-loads=false`: the wait
+    first, as in other kernels). The module gets the unit attribute
     `bitnet.dependent_launch`, which the model compiler records in the
     artifact (`gpu_dependent_launch=1`): the runtime uses the launch
     attribute for such artifacts only (a kernel without the wait could read
@@ -649,6 +655,9 @@ def BitNetDependentLaunch : Pass<"bitnet-dependent-launch", "::mlir::ModuleOp"> 
     Option<"prefetch", "prefetch", "bool", /*default=*/"true",
            "Prefetch the bytes kernels declare in bitnet.block_reads into L2 "
            "before the wait">,
+    Option<"earlyLoads", "early-loads", "bool", /*default=*/"true",
+           "In kernels that declare bitnet.block_reads, reads of those "
+           "arguments ahead of any other memory access go before the wait">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

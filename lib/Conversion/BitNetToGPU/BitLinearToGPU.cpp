@@ -1089,9 +1089,13 @@ gpu::GPUFuncOp gpu_kernels::buildLayerKernel(gpu::GPUModuleOp gpuModule,
   ImplicitLocOpBuilder b(loc, ctx);
   auto kernel = createKernel(b, name, gpuModule, params, shared,
                              launch.threads(), launch.blocks(s), s);
-  // The GEMV reads the codes 16 bytes at a time.
+  // The GEMV reads the codes 16 bytes at a time; the prologue's arrays
+  // after them may hold f64 (a norm's sums), and the codes' length only
+  // keeps a multiple of 4 bytes: every array 16-byte aligned.
   if (external)
-    kernel.setWorkgroupAttributionAttr(0, "llvm.align", b.getI64IntegerAttr(16));
+    for (unsigned i = 0; i < shared.size(); ++i)
+      kernel.setWorkgroupAttributionAttr(i, "llvm.align",
+                                         b.getI64IntegerAttr(16));
   if (s.prologue)
     kernel->setAttr(kGPUPrologueAttrName,
                     StringAttr::get(ctx, (s.prologue->mean ? "absmean_int"

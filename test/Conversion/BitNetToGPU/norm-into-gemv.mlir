@@ -16,7 +16,7 @@
 // residual stream and the count. The plain GEMV kernel is gone.
 // CHECK-LABEL: gpu.module @bitnet_kernels
 // CHECK-NOT: gpu.func @bitlinear_m1_n64_k256(
-// CHECK: gpu.func @norm_absmax8_nz_bitlinear_m1_n64_k256(%{{.*}}: memref<1x256xf32>, %{{.*}}: memref<1x256xf32>, %{{.*}}: memref<256xf32>, %[[H:.*]]: memref<1x256xf32>, %[[N:.*]]: memref<1xi32>, %[[W:.*]]: memref<64x64xi8>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1x64xf32>) workgroup(%[[CODES:.*]] : memref<1x256xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[SCALE:.*]] : memref<1xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<32xf32, #gpu.address_space<workgroup>>) kernel
+// CHECK: gpu.func @norm_absmax8_nz_bitlinear_m1_n64_k256(%{{.*}}: memref<1x256xf32>, %{{.*}}: memref<1x256xf32>, %{{.*}}: memref<256xf32>, %[[H:.*]]: memref<1x256xf32>, %[[N:.*]]: memref<1xi32>, %[[W:.*]]: memref<64x64xi8>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1x64xf32>) workgroup(%[[CODES:.*]] : memref<1x256xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[SCALE:.*]] : memref<1xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME: bitnet.block_reads = array<i64: 5, 2048>
 // CHECK-SAME: bitnet.grid_size = array<i32: 2, 1, 1>
 // CHECK-SAME: bitnet.layer = array<i64: 1, 64, 256>
@@ -139,7 +139,7 @@ func.func @two_rows(%res: tensor<2x256xf32>, %out: tensor<2x256xf32>) -> tensor<
 // block 0 counts. Without the option: the absmax kernel, then the GEMV.
 // QUANT-LABEL: gpu.module @bitnet_kernels
 // QUANT-NOT: gpu.func @bitlinear_m1_n64_k6912(
-// QUANT: gpu.func @absmax8_nz_bitlinear_m1_n64_k6912(%[[X:.*]]: memref<1x6912xf32>, %[[N:.*]]: memref<1xi32>, %{{.*}}: memref<64x1728xi8>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1x64xf32>) workgroup(%[[CODES:.*]] : memref<1x6912xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<1xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<32xf32, #gpu.address_space<workgroup>>) kernel
+// QUANT: gpu.func @absmax8_nz_bitlinear_m1_n64_k6912(%[[X:.*]]: memref<1x6912xf32>, %[[N:.*]]: memref<1xi32>, %{{.*}}: memref<64x1728xi8>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1x64xf32>) workgroup(%[[CODES:.*]] : memref<1x6912xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<1xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // QUANT-SAME: bitnet.block_reads = array<i64: 2, 55296>
 // QUANT-SAME: known_block_size = array<i32: 256, 1, 1>
 // QUANT: vector.load %{{.*}} : memref<64x432xi32>, vector<4xi32>
