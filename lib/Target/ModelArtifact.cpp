@@ -176,12 +176,14 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     // Absmax quantizers of those kernels' outputs as one block per row.
     BitNetLaunchQuantizerKernelOptions quantizer;
     quantizer.gemvPrologue = options.gpuNormIntoGemv;
+    quantizer.gemvRowsPerWarp = options.gpuPrologueRowsPerWarp;
     toLinalg.addPass(createBitNetLaunchQuantizerKernel(quantizer));
     // The residual add, RMSNorm and quantizer in front of a BitLinear layer
     // as one block per row.
     if (options.gpuNormKernels) {
       BitNetLaunchNormQuantizerKernelOptions norm;
       norm.gemvPrologue = options.gpuNormIntoGemv;
+      norm.gemvRowsPerWarp = options.gpuPrologueRowsPerWarp;
       toLinalg.addPass(createBitNetLaunchNormQuantizerKernel(norm));
     }
     // The kernels' non-zero counts written into the step's result in place.

@@ -48,6 +48,9 @@
 // RUN: not bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx -o %t/bad.bnx --gpu-lm-head-rows=17 2>&1 | FileCheck %s --check-prefix=NEGATIVE-ROWS
 // NEGATIVE-ROWS: bitnet-compile: error: --gpu-lm-head-rows must be in [0, 16]
 // RUN: not test -e %t/bad.bnx
+// RUN: not bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx -o %t/bad.bnx --gpu-prologue-rows-per-warp=0 2>&1 | FileCheck %s --check-prefix=NEGATIVE-PROLOGUE
+// NEGATIVE-PROLOGUE: bitnet-compile: error: --gpu-prologue-rows-per-warp must be in [1, 8]
+// RUN: not test -e %t/bad.bnx
 // --gpu-lm-head-rows sets the head kernel's rows a warp (the toy's 256
 // vocabulary rows at 8 rows a warp and 8 warps a block: 4 blocks).
 // RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/rows.bnx --gpu-lm-head-rows=8 --mlir-print-ir-after=bitnet-launch-lm-head-kernel --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=ROWS
@@ -120,6 +123,11 @@
 // INTO: @bitnet_kernels::@norm_f32_m1_d128 blocks
 // INTO-NOT: bitnet.absm
 // INTO: return
+// --gpu-prologue-rows-per-warp=2: the fused q/k/v GEMV (256 rows) in 16
+// blocks of 8 warps instead of 8.
+// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/into2.bnx --gpu-prologue-rows-per-warp=2 --mlir-print-ir-after=bitnet-launch-norm-quantizer-kernel --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=INTO2
+// INTO2-LABEL: func.func @decode
+// INTO2: @bitnet_kernels::@norm_absmean4_nz_bitlinear_m1_n256_k128_stacked blocks in (%c16, %{{.*}}, %{{.*}}) threads in (%c256,
 // RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/nonorm.bnx --gpu-norm-kernels=0 --mlir-print-ir-after=bitnet-fuse-small-launches --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=NONORM
 // NONORM-NOT: @norm_
 // NONORM: bitnet-compile: wrote

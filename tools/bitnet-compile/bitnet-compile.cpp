@@ -199,6 +199,13 @@ cl::opt<bool> gpuNormIntoGemv(
              "BitLinear GEMV reads runs as that kernel's prologue (every "
              "block computes the row; one launch fewer)"),
     cl::init(true), cl::cat(category));
+cl::opt<int64_t> gpuPrologueRowsPerWarp(
+    "gpu-prologue-rows-per-warp",
+    cl::desc("cuda models: output rows a warp computes in the GEMVs that "
+             "run a quantizer as their prologue (--gpu-norm-into-gemv; "
+             "blocks of 8 warps; fewer rows: more blocks, each recomputing "
+             "the row)"),
+    cl::init(4), cl::cat(category));
 cl::opt<bool> randomWeights(
     "random-weights",
     cl::desc("Artifacts: leave the large weights out; the runtime fills them "
@@ -477,6 +484,9 @@ int main(int argc, char **argv) {
       options.gpuEarlyWeightLoads = gpuEarlyWeightLoads;
       options.gpuNormKernels = gpuNormKernels;
       options.gpuNormIntoGemv = gpuNormIntoGemv;
+      if (gpuPrologueRowsPerWarp < 1 || gpuPrologueRowsPerWarp > 8)
+        return fail("--gpu-prologue-rows-per-warp must be in [1, 8]");
+      options.gpuPrologueRowsPerWarp = gpuPrologueRowsPerWarp;
       // The host code only launches kernels: any x86-64 runs it unless a
       // CPU is asked for.
       if (mcpu.getNumOccurrences() == 0)

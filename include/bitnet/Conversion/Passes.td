@@ -368,6 +368,10 @@ def BitNetLaunchQuantizerKernel
     Option<"gemvPrologue", "gemv-prologue", "bool", /*default=*/"true",
            "A one-row quantizer whose codes only a GEMV launch reads becomes "
            "that kernel's prologue">,
+    Option<"gemvRowsPerWarp", "gemv-rows-per-warp", "int64_t",
+           /*default=*/"4",
+           "Output rows a warp of such a GEMV computes (its blocks have 8 "
+           "warps)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -466,6 +470,10 @@ def BitNetLaunchNormQuantizerKernel
     Option<"gemvPrologue", "gemv-prologue", "bool", /*default=*/"true",
            "A one-row chain whose codes only a GEMV launch reads becomes "
            "that kernel's prologue">,
+    Option<"gemvRowsPerWarp", "gemv-rows-per-warp", "int64_t",
+           /*default=*/"4",
+           "Output rows a warp of such a GEMV computes (its blocks have 8 "
+           "warps)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

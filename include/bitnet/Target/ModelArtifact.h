@@ -99,6 +99,8 @@ struct ModelArtifactOptions {
   /// kernel's output whose codes only one GEMV reads runs as that kernel's
   /// prologue (the launch passes' gemv-prologue).
   bool gpuNormIntoGemv = true;
+  /// CUDA: output rows a warp of those GEMVs computes (blocks of 8 warps).
+  int64_t gpuPrologueRowsPerWarp = 4;
   /// CUDA, sm_90+: BitLinear kernels ask L2 for their weights before they
   /// wait for the kernel in front of them (bitnet-dependent-launch's
   /// prefetch).

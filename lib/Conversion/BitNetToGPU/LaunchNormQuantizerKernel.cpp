@@ -878,7 +878,7 @@ struct LaunchNormQuantizerKernelPass
     if (!use)
       return false;
     LaunchShape shape =
-        chooseLaunch(use->shape, kPrologueRowsPerWarp, kPrologueWarps);
+        chooseLaunch(use->shape, gemvRowsPerWarp, kPrologueWarps);
     Program fp = p;
     fp.threads = shape.threads();
     fp.perThread = (p.d + fp.threads - 1) / fp.threads;

@@ -506,7 +506,7 @@ struct LaunchQuantizerKernelPass
     if (!use)
       return false;
     LaunchShape shape =
-        chooseLaunch(use->shape, kPrologueRowsPerWarp, kPrologueWarps);
+        chooseLaunch(use->shape, gemvRowsPerWarp, kPrologueWarps);
     const int64_t threads = shape.threads();
     const int64_t perThread = (s.d + threads - 1) / threads;
     DominanceInfo dom(op->getParentOfType<FunctionOpInterface>());
