@@ -842,17 +842,9 @@ struct LaunchNormQuantizerKernelPass
       std::string base = ("norm_" + Twine(kind) + "_m" + Twine(p->rows) +
                           "_d" + Twine(p->d) + (p->counter ? "_nz" : ""))
                              .str();
-      gpu::GPUFuncOp kernel =
-          buildKernel(gpuModule, sink->getLoc(), base + "_candidate", *p);
-      std::string key = kernelKey(kernel);
-      auto [it, fresh] = byKey.try_emplace(key, kernel);
-      if (!fresh) {
-        kernel.erase();
-        kernel = it->second;
-      } else {
-        int n = variants[base]++;
-        kernel.setName(n ? base + "_" + std::to_string(n) : base);
-      }
+      gpu::GPUFuncOp kernel = share(
+          buildKernel(gpuModule, sink->getLoc(), base + "_candidate", *p),
+          base, byKey);
       launch(*p, kernel, reads);
     }
     // GEMV kernels whose every launch took a program in.
@@ -910,21 +902,28 @@ struct LaunchNormQuantizerKernelPass
         ("norm_" + Twine(p.q->mean ? "absmean" : "absmax") + Twine(p.q->bits) +
          (p.counter ? "_nz_" : "_") + use->name)
             .str();
-    gpu::GPUFuncOp kernel =
+    gpu::GPUFuncOp kernel = share(
         buildLayerKernel(gpuModule, p.sink->getLoc(), base + "_candidate",
-                         use->shape, shape, /*byteWeights=*/true, &ext);
-    std::string key = kernelKey(kernel);
-    auto [it, fresh] = byKey.try_emplace(key, kernel);
-    if (!fresh) {
-      kernel.erase();
-      kernel = it->second;
-    } else {
-      int n = variants[base]++;
-      kernel.setName(n ? base + "_" + std::to_string(n) : base);
-    }
+                         use->shape, shape, /*byteWeights=*/true, &ext),
+        base, byKey);
     replacedGemvs.insert(use->name);
     launchFused(fp, *use, kernel, shape, dom, reads);
     return true;
+  }
+
+  /// `candidate`, or the kernel of the same text built before (then
+  /// `candidate` is erased); a new text gets `base`, or `base_<n>` for the
+  /// n-th other text of that base.
+  gpu::GPUFuncOp share(gpu::GPUFuncOp candidate, const std::string &base,
+                       std::map<std::string, gpu::GPUFuncOp> &byKey) {
+    auto [it, fresh] = byKey.try_emplace(kernelKey(candidate), candidate);
+    if (!fresh) {
+      candidate.erase();
+      return it->second;
+    }
+    int n = variants[base]++;
+    candidate.setName(n ? base + "_" + std::to_string(n) : base);
+    return candidate;
   }
 
   llvm::StringMap<int> variants;
