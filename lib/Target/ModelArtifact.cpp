@@ -172,7 +172,9 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     toLinalg.addPass(createBitNetLaunchTopKKernel());
     // Each fused attention layer (ImportOptions::fuseCachedAttention) as
     // one kernel.
-    toLinalg.addPass(createBitNetLaunchAttentionKernel());
+    BitNetLaunchAttentionKernelOptions attention;
+    attention.valueRows = options.gpuAttentionValueRows;
+    toLinalg.addPass(createBitNetLaunchAttentionKernel(attention));
     // Absmax quantizers of those kernels' outputs as one block per row.
     BitNetLaunchQuantizerKernelOptions quantizer;
     quantizer.gemvPrologue = options.gpuNormIntoGemv;

@@ -51,6 +51,9 @@
 // RUN: not bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx -o %t/bad.bnx --gpu-prologue-rows-per-warp=0 2>&1 | FileCheck %s --check-prefix=NEGATIVE-PROLOGUE
 // NEGATIVE-PROLOGUE: bitnet-compile: error: --gpu-prologue-rows-per-warp must be in [1, 8]
 // RUN: not test -e %t/bad.bnx
+// RUN: not bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx -o %t/bad.bnx --gpu-attention-value-rows=33 2>&1 | FileCheck %s --check-prefix=NEGATIVE-VROWS
+// NEGATIVE-VROWS: bitnet-compile: error: --gpu-attention-value-rows must be in [1, 32]
+// RUN: not test -e %t/bad.bnx
 // --gpu-lm-head-rows sets the head kernel's rows a warp (the toy's 256
 // vocabulary rows at 8 rows a warp and 8 warps a block: 4 blocks).
 // RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/rows.bnx --gpu-lm-head-rows=8 --mlir-print-ir-after=bitnet-launch-lm-head-kernel --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=ROWS

@@ -206,6 +206,12 @@ cl::opt<int64_t> gpuPrologueRowsPerWarp(
              "blocks of 8 warps; fewer rows: more blocks, each recomputing "
              "the row)"),
     cl::init(4), cl::cat(category));
+cl::opt<int64_t> gpuAttentionValueRows(
+    "gpu-attention-value-rows",
+    cl::desc("cuda models: value-cache rows each thread of the attention "
+             "kernel's P V has in flight (1 to 32; more: fewer dependent "
+             "rounds over the cache, more registers)"),
+    cl::init(4), cl::cat(category));
 cl::opt<bool> randomWeights(
     "random-weights",
     cl::desc("Artifacts: leave the large weights out; the runtime fills them "
@@ -487,6 +493,9 @@ int main(int argc, char **argv) {
       if (gpuPrologueRowsPerWarp < 1 || gpuPrologueRowsPerWarp > 8)
         return fail("--gpu-prologue-rows-per-warp must be in [1, 8]");
       options.gpuPrologueRowsPerWarp = gpuPrologueRowsPerWarp;
+      if (gpuAttentionValueRows < 1 || gpuAttentionValueRows > 32)
+        return fail("--gpu-attention-value-rows must be in [1, 32]");
+      options.gpuAttentionValueRows = gpuAttentionValueRows;
       // The host code only launches kernels: any x86-64 runs it unless a
       // CPU is asked for.
       if (mcpu.getNumOccurrences() == 0)

@@ -291,8 +291,8 @@ def BitNetLaunchAttentionKernel
     2. softmax: block maximum, exp(s - max), block sum, division, in
        shared memory;
     3. P V: 16-byte pieces of the value rows (a warp reads whole rows),
-       slices of the rows per thread group, four rows in flight, then the
-       slices' sums.
+       slices of the rows per thread group, `value-rows` rows (default
+       4) in flight, then the slices' sums.
 
     The cache operands are read in place: a slice of the step's cache
     argument (the importer's form) is passed as the whole cache and the
@@ -308,6 +308,10 @@ def BitNetLaunchAttentionKernel
         args(%q, %k, %v, %cache, %c58, %cache, %c59, %pos, %scale, %out : ...)
     ```
   }];
+  let options = [
+    Option<"valueRows", "value-rows", "int64_t", /*default=*/"4",
+           "Value rows a thread of P V has in flight (1 to 32)">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",

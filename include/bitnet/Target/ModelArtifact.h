@@ -101,6 +101,8 @@ struct ModelArtifactOptions {
   bool gpuNormIntoGemv = true;
   /// CUDA: output rows a warp of those GEMVs computes (blocks of 8 warps).
   int64_t gpuPrologueRowsPerWarp = 4;
+  /// CUDA: value rows a thread of the attention kernel's P V has in flight.
+  int64_t gpuAttentionValueRows = 4;
   /// CUDA, sm_90+: BitLinear kernels ask L2 for their weights before they
   /// wait for the kernel in front of them (bitnet-dependent-launch's
   /// prefetch).

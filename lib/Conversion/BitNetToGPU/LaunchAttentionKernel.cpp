@@ -54,8 +54,9 @@ struct AttentionShape {
   /// Scores: `lanes` lanes per key row, each holding `pieces` 16-byte
   /// pieces of q (piece r + lanes * p of the row).
   int64_t lanes, pieces;
-  /// P V: `chunks` 4-element chunks per row, `slices` groups of rows.
-  int64_t chunks, slices;
+  /// P V: `chunks` 4-element chunks per row, `slices` groups of rows,
+  /// `valueRows` rows of a slice in flight in a thread.
+  int64_t chunks, slices, valueRows = kUnroll;
 
   int64_t rep() const { return heads / kvHeads; }
   int64_t groups() const { return kThreads / lanes; }
@@ -336,11 +337,12 @@ gpu::GPUFuncOp buildAttentionKernel(gpu::GPUModuleOp gpuModule, Location loc,
   Value slice = arith::DivUIOp::create(b, tid, idx(s.chunks));
   Value col = mul(chunk, idx(4));
   ifThen(ult(slice, idx(s.slices)), [&] {
-    Value rounds = ceilDiv(start, s.slices * kUnroll);
+    const int64_t unroll = s.valueRows;
+    Value rounds = ceilDiv(start, s.slices * unroll);
     Value acc = forLoop(zero, rounds, idx(1), zero4, [&](Value r, Value acc) {
-      Value base = mul(r, idx(s.slices * kUnroll));
+      Value base = mul(r, idx(s.slices * unroll));
       SmallVector<Value> ps, vs;
-      for (int64_t u = 0; u < kUnroll; ++u) {
+      for (int64_t u = 0; u < unroll; ++u) {
         Value row = add(base, add(slice, idx(s.slices * u)));
         Value valid = ult(row, start);
         Value safe = arith::SelectOp::create(b, valid, row, zero);
@@ -349,7 +351,7 @@ gpu::GPUFuncOp buildAttentionKernel(gpu::GPUModuleOp gpuModule, Location loc,
         vs.push_back(load4(vCache, ValueRange{vIndex, zero, kvHead, safe, col},
                            true));
       }
-      for (int64_t u = 0; u < kUnroll; ++u)
+      for (int64_t u = 0; u < unroll; ++u)
         acc = vector::FMAOp::create(
             b, vector::BroadcastOp::create(b, f32x4, ps[u]), vs[u], acc);
       return acc;
@@ -427,6 +429,12 @@ struct LaunchAttentionKernelPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (valueRows < 1 || valueRows > 32) {
+      module.emitError("bitnet-launch-attention-kernel: value-rows must be "
+                       "1 to 32, not ")
+          << int64_t(valueRows);
+      return signalPassFailure();
+    }
     SmallVector<CachedAttentionOp> ops;
     module.walk([&](CachedAttentionOp op) { ops.push_back(op); });
     if (ops.empty())
@@ -443,6 +451,7 @@ struct LaunchAttentionKernelPass
       std::optional<AttentionShape> s = shapeOf(op, kSrc.type);
       if (!s)
         continue;
+      s->valueRows = valueRows;
       std::string name =
           ("attention_h" + Twine(s->heads) + "_kv" + Twine(s->kvHeads) + "_s" +
            Twine(s->tokens) + "_c" + Twine(s->cacheRows) + "_d" +

@@ -1,4 +1,6 @@
 // RUN: bitnet-opt %s --split-input-file --bitnet-launch-attention-kernel | FileCheck %s
+// RUN: bitnet-opt %s --split-input-file --bitnet-launch-attention-kernel=value-rows=16 | FileCheck %s --check-prefix=ROWS16
+// RUN: not bitnet-opt %s --split-input-file --bitnet-launch-attention-kernel=value-rows=0 2>&1 | FileCheck %s --check-prefix=BADROWS
 
 // A decode step's attention (2B4T: 20 query heads on 5 KV heads of 128, a
 // cache of 256 rows): one block of 512 threads per query head. The cache
@@ -20,8 +22,20 @@
 // CHECK: arith.maximumf
 // CHECK: math.exp
 // CHECK: arith.divf
-// P V over the value rows, then the slices' sums.
-// CHECK: vector.load %arg5
+// P V over the value rows, four in flight a thread (value-rows), then the
+// slices' sums.
+// CHECK: scf.for
+// CHECK-COUNT-4: vector.load %arg5
+// CHECK-NOT: vector.load %arg5
+// CHECK: scf.yield
+// With value-rows=16, sixteen rows a round.
+// ROWS16: gpu.func @attention_h20_kv5_s1_c256_d128_n60x256(
+// ROWS16: arith.divf
+// ROWS16: scf.for
+// ROWS16-COUNT-16: vector.load %arg5
+// ROWS16-NOT: vector.load %arg5
+// ROWS16: scf.yield
+// BADROWS: error: bitnet-launch-attention-kernel: value-rows must be 1 to 32, not 0
 // CHECK: vector.store %{{.*}}, %arg11[%{{.*}}, %{{.*}}] {alignment = 16 : i64}
 // CHECK: memref.store %{{.*}}, %arg9
 // CHECK-LABEL: func.func @decode
