@@ -450,10 +450,16 @@ struct LaunchQuantizerKernelPass
     Type f32 = Float32Type::get(&getContext());
     llvm::StringMap<gpu::GPUFuncOp> kernels;
     fused.clear();
+    replacedGemvs.clear();
     QuantizerVariants variants;
     for (auto [op, s, q] : sites) {
       // The importer's count of the codes, if any, comes from the kernel.
       Operation *counter = findNonzeroCounter(op);
+      // Before the quantizer's own kernel is built: a fused site launches
+      // none, and an unlaunched kernel would still be compiled.
+      if (gemvPrologue && s.rows == 1 &&
+          intoGemv(module, gpuModule, op, s, q, counter, variants))
+        continue;
       std::string name = ("absmax" + Twine(q.bits) + "_m" + Twine(s.rows) +
                           "_d" + Twine(s.d) + variants.suffix(q) +
                           (counter ? "_nz" : ""))
@@ -462,9 +468,6 @@ struct LaunchQuantizerKernelPass
       if (!kernel)
         kernel = buildQuantizerKernel(gpuModule, op.getLoc(), name, s, q,
                                       counter != nullptr);
-      if (gemvPrologue && s.rows == 1 &&
-          intoGemv(module, gpuModule, op, s, q, counter, variants))
-        continue;
       OpBuilder b(op);
       Location loc = op.getLoc();
       Value in = bufferization::ToBufferOp::create(
@@ -488,7 +491,6 @@ struct LaunchQuantizerKernelPass
         replaceNonzeroCounter(loc, counter, counts, s.rows);
     }
     eraseUnusedKernels(module, gpuModule, replacedGemvs);
-    replacedGemvs.clear();
   }
 
   /// GEMV kernels that fused launches replaced somewhere.
