@@ -73,6 +73,9 @@ compile 2b4t-lmhead-f16-no-norm-into-gemv --lm-head=f16 --gpu-norm-into-gemv=0
 # The GEMVs' weight loads after the grid dependency wait, as before
 # --gpu-early-weight-loads.
 compile 2b4t-late-loads --gpu-early-weight-loads=0
+# The tensor-core prefill kernel with one stage of loads in flight
+# (--gpu-mma-stages-ahead=1; the default has 3).
+compile 2b4t-mma-ahead1 --gpu-mma-stages-ahead=1
 compile 2b4t-lmhead-f16-late-loads --lm-head=f16 --gpu-early-weight-loads=0
 if [ -n "$b158" ]; then
   [ -f "$b158/2b4t.onnx" ] || { echo "no $b158/2b4t.onnx" >&2; exit 1; }

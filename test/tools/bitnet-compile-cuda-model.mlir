@@ -53,6 +53,8 @@
 // RUN: not test -e %t/bad.bnx
 // RUN: not bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx -o %t/bad.bnx --gpu-attention-value-rows=33 2>&1 | FileCheck %s --check-prefix=NEGATIVE-VROWS
 // NEGATIVE-VROWS: bitnet-compile: error: --gpu-attention-value-rows must be in [1, 32]
+// RUN: not bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx -o %t/bad.bnx --gpu-mma-stages-ahead=0 2>&1 | FileCheck %s --check-prefix=NEGATIVE-AHEAD
+// NEGATIVE-AHEAD: bitnet-compile: error: --gpu-mma-stages-ahead must be in [1, 3]
 // RUN: not test -e %t/bad.bnx
 // --gpu-lm-head-rows sets the head kernel's rows a warp (the toy's 256
 // vocabulary rows at 8 rows a warp and 8 warps a block: 4 blocks).

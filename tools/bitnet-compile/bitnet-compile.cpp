@@ -185,6 +185,12 @@ cl::opt<bool> gpuTensorCores(
              "rows, a multiple of 16) on tensor cores (mma.sync s8; sm_80 "
              "and newer) instead of the dp4a GEMV kernel; same outputs"),
     cl::init(true), cl::cat(category));
+cl::opt<int64_t> gpuMmaStagesAhead(
+    "gpu-mma-stages-ahead",
+    cl::desc("cuda models: stages of K whose loads the tensor-core prefill "
+             "kernel has in flight ahead of the stage it computes (1 to 3; "
+             "more: more registers)"),
+    cl::init(3), cl::cat(category));
 cl::opt<bool> gpuNormKernels(
     "gpu-norm-kernels",
     cl::desc("cuda models: the row-local ops in front of each activation "
@@ -486,6 +492,9 @@ int main(int argc, char **argv) {
         return fail("--gpu-lm-head-rows must be in [0, 16]");
       options.gpuLMHeadRowsPerWarp = gpuLMHeadRows;
       options.gpuTensorCores = gpuTensorCores;
+      if (gpuMmaStagesAhead < 1 || gpuMmaStagesAhead > 3)
+        return fail("--gpu-mma-stages-ahead must be in [1, 3]");
+      options.gpuMmaStagesAhead = gpuMmaStagesAhead;
       options.gpuPrefetchWeights = gpuPrefetchWeights;
       options.gpuEarlyWeightLoads = gpuEarlyWeightLoads;
       options.gpuNormKernels = gpuNormKernels;

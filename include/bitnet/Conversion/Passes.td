@@ -179,10 +179,14 @@ def BitNetLaunchBitLinearKernels
     (the down projection's quantizer codes are identical).
 
     With `tensor-cores`, a layer of M = 16, 32, 48 or 64 rows (a prefill
-    chunk; K a multiple of 128, N a multiple of 16) becomes a launch of `bitlinear_mma_m<M>_n<N>_k<K>[_stacked]`
-    instead (same parameters; N / 16 blocks of 8 warps that split K, each
-    warp 16 output rows of every m16 tile with `nvvm.mma.sync` m16n8k32 on
-    s8 codes and weights unpacked in registers; bit-identical outputs).
+    chunk; K a multiple of 128, N a multiple of 16) becomes a launch of
+    `bitlinear_mma_m<M>_n<N>_k<K>[_stacked]` instead (same parameters;
+    blocks of 16 x WN weight rows and WN x WK warps, 16 rows a warp, the
+    K-groups taking every WK-th chunk of 128; the codes staged through
+    shared memory, transposed in 4 x 4 bytes so that a word of packed
+    weights unpacks by shift and mask; `nvvm.mma.sync` m16n8k32, s8 codes
+    times u8 weight codes, minus each row's code sum; `mma-stages-ahead`
+    stages of loads in flight; bit-identical outputs).
   }];
   let options = [
     Option<"maxRows", "max-rows", "int64_t", /*default=*/"2",
@@ -194,6 +198,10 @@ def BitNetLaunchBitLinearKernels
            "Layers of 16 to 64 activation rows (a multiple of 16) run as the "
            "tensor-core kernel (mma.sync m16n8k32 s8, sm_80+) instead of the "
            "GEMV kernel's loop form, also beyond max-rows">,
+    Option<"mmaStagesAhead", "mma-stages-ahead", "int64_t", /*default=*/"3",
+           "Stages of K (a chunk of 128 for each K-group of warps) whose "
+           "loads the tensor-core kernel has in flight ahead of the one it "
+           "computes (1 to 3)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -91,6 +91,9 @@ struct ModelArtifactOptions {
   /// CUDA: BitLinear ops of 16 to 64 rows (prefill chunks) on tensor cores
   /// (bitnet-launch-bitlinear-kernels' tensor-cores; arches sm_80+ only).
   bool gpuTensorCores = true;
+  /// CUDA: stages of loads the tensor-core kernel has in flight
+  /// (bitnet-launch-bitlinear-kernels' mma-stages-ahead).
+  int64_t gpuMmaStagesAhead = 3;
   /// CUDA: the residual add, RMSNorm and activation quantizer in front of
   /// a BitLinear layer as one kernel, a block per row
   /// (bitnet-launch-norm-quantizer-kernel).

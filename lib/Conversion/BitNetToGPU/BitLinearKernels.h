@@ -184,26 +184,37 @@ gpu::GPUFuncOp createKernel(ImplicitLocOpBuilder &b, StringRef name,
                             ArrayRef<Type> shared, int64_t threads,
                             int64_t blocks, const LayerShape &s);
 
-/// The tensor-core kernel (BitLinearMma.cpp): warps of a block split K (8
-/// measured 5-20% faster per kernel than 4 on the 2B4T shapes at M = 64),
-/// each computing 16 x kMmaTileN outputs per m16 tile with mma.sync
-/// m16n8k32 s8.
-inline constexpr int64_t kMmaWarps = 8, kMmaTileN = 16, kMmaChunkK = 128;
+/// The tensor-core kernel (BitLinearMma.cpp): mma.sync m16n8k32 on s8
+/// codes and u8 weight codes, K in chunks of kMmaChunkK.
+inline constexpr int64_t kMmaChunkK = 128;
 /// The largest M (a multiple of 16) it takes.
 inline constexpr int64_t kMmaMaxRows = 64;
 
+/// Its block: warpsN x warpsK warps, 16 weight rows a warp, the K-groups
+/// taking every warpsK-th chunk of K.
+struct MmaLaunch {
+  int64_t warpsN = 2, warpsK = 4;
+  int64_t threads() const { return warpsN * warpsK * kWarp; }
+  int64_t blockRows() const { return 16 * warpsN; }
+  int64_t blocks(int64_t n) const { return n / blockRows(); }
+};
+MmaLaunch chooseMmaLaunch(const LayerShape &s);
+
 /// Whether the tensor-core kernel computes `s`: a plain or stacked layer
 /// (no prologue, gate or GLU), M a multiple of 16 up to kMmaMaxRows, K a
-/// multiple of kMmaChunkK, N a multiple of kMmaTileN.
+/// multiple of kMmaChunkK, N a multiple of 16.
 bool takesMmaKernel(const LayerShape &s);
 
 /// Builds it for `s` as `name`: the parameters of buildLayerKernel with
 /// byte weights (codes [M, K] i8, scales [M] f32, packed bytes [N, K/4] i8,
-/// weight scale [1] or per row [N] f32, out [M, N] f32); grid N /
-/// kMmaTileN blocks of kMmaWarps warps. The same outputs as the GEMV
-/// kernel, bit for bit (exact integer sums, the same scaling).
+/// weight scale [1] or per row [N] f32, out [M, N] f32); the grid and block
+/// of chooseMmaLaunch(s). The same outputs as the GEMV kernel, bit for bit
+/// (exact integer sums, the same scaling). `stagesAhead` stages of loads
+/// (weights and codes, in registers) are in flight ahead of the stage
+/// being computed.
 gpu::GPUFuncOp buildMmaLayerKernel(gpu::GPUModuleOp gpuModule, Location loc,
-                                   StringRef name, const LayerShape &s);
+                                   StringRef name, const LayerShape &s,
+                                   int64_t stagesAhead);
 
 /// |v| of an f32 by clearing the sign bit (math.absf would become a
 /// libdevice call, which ptxas cannot resolve without libdevice linked).

@@ -2,16 +2,27 @@
 //
 // A prefill chunk's BitLinear (M = 16, 32, ...) on the GEMV kernel loops
 // over its activation rows with dp4a; here the rows are the M of
-// mma.sync.m16n8k32 with s8 operands. The 2-bit codes are unpacked in
-// registers: one packed byte holds the four consecutive k of one weight row
-// that a B fragment register needs, so a thread reads 8 contiguous bytes of
-// a row per 128 k and the A fragments read 32 contiguous code bytes of a row.
-// That takes a permutation of k inside each 128-wide chunk, the same for A
-// and B (a sum does not depend on the order of its terms):
-//   mma step s (0..3), thread t of its quad, fragment column 4t + i
-//     -> k = 32t + 8s + i (a0/a1, b0), 32t + 8s + 4 + i (a2/a3, b1).
-// The warps of a block split K (chunk c goes to warp c mod kMmaWarps) and
-// add their accumulators through shared memory; warp 0 scales and stores.
+// mma.sync.m16n8k32, s8 codes times u8 weight codes {0, 1, 2} (the ternary
+// weight plus one), minus each row's code sum: sum a (c - 1) = sum a c -
+// sum a. A block owns 16 x WN weight rows and all M rows; its WN x WK
+// warps split the rows (16 each) and K (chunk c of 128 to K-group c mod
+// WK).
+//
+// The activation codes are staged through shared memory, a stage of WK
+// chunks at a time (loaded into registers one stage ahead): every warp of
+// the block reads them there, and every block reads them once from L2 (the
+// kernel before this one read them from L2 once per warp of 16 rows).
+//
+// One 32-bit word of packed weights (16 codes, byte b holding k = 4 b + f
+// in bits 2 f) unpacks into four B registers with a shift and a mask:
+// register j holds k = j, 4 + j, 8 + j, 12 + j. The A registers must hold
+// the same k, so the staging transposes each 16-byte piece of codes as a
+// 4 x 4 byte matrix (prmt) on its way into shared memory. Per 128-wide
+// chunk, thread t of a quad reads bytes [8 t, 8 t + 8) of each of its
+// weight rows and codes [32 t, 32 t + 32) of each of its activation rows;
+// word r = 4 p + j of those (p = which 16 codes) is mma step r / 2's
+// register r % 2 (a0 / b0, then a2 / b1). A sum does not depend on the
+// order of its terms: the outputs are the GEMV kernel's, bit for bit.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,75 +44,85 @@ using namespace mlir::bitnet::gpu_kernels;
 
 namespace {
 
-/// n8 tiles of a warp.
-constexpr int64_t kTilesN = kMmaTileN / 8;
-
-/// What a warp loads for one 128-wide chunk of k: for each m16 tile, the 32
-/// code bytes of rows g and g + 8 (two 16-byte vectors each), and 8 packed
-/// bytes of each of its weight rows.
-struct ChunkLoads {
-  SmallVector<Value> a; // [tile][row g / g + 8][half] vector<4xi32>
-  SmallVector<Value> b; // [n8 tile] vector<2xi32>
-};
-
-/// The four s8 weights w - 1 of a packed byte (in the low 8 bits of `byte`):
-/// field j to byte j, then each byte's code minus 1 without borrows between
-/// bytes (set bit 7, subtract 1, flip bit 7 back).
-Value unpackByte(ImplicitLocOpBuilder &b, Value byte) {
-  auto c = [&](int64_t v) -> Value {
-    return arith::ConstantIntOp::create(b, b.getI32Type(), v);
-  };
-  auto field = [&](int64_t shift, int64_t mask) -> Value {
-    Value v = shift ? Value(arith::ShLIOp::create(b, byte, c(shift))) : byte;
-    return arith::AndIOp::create(b, v, c(mask));
-  };
-  Value spread = arith::OrIOp::create(
-      b, arith::OrIOp::create(b, field(0, 0x3), field(6, 0x300)),
-      arith::OrIOp::create(b, field(12, 0x30000), field(18, 0x3000000)));
-  Value high = arith::OrIOp::create(b, spread, c(int64_t(0x80808080)));
-  return arith::XOrIOp::create(
-      b, arith::SubIOp::create(b, high, c(0x01010101)), c(int64_t(0x80808080)));
-}
+/// Bytes of a staged activation row: 128 codes and 16 bytes of padding, so
+/// that the 8 rows x 4 quads of a warp's 16-byte loads hit distinct banks.
+constexpr int64_t kRowBytes = kMmaChunkK + 16;
+/// n8 tiles of a warp (16 weight rows).
+constexpr int64_t kTilesN = 2;
 
 } // namespace
+
+MmaLaunch gpu_kernels::chooseMmaLaunch(const LayerShape &s) {
+  MmaLaunch l;
+  // Enough blocks to fill the GPU (~100 SMs and more) where N allows, the
+  // most rows a block where it does (fewer blocks reading the codes).
+  if (s.n % 64 == 0 && s.n / 64 >= 96)
+    l.warpsN = 4;
+  else if (s.n % 32 == 0)
+    l.warpsN = 2;
+  else
+    l.warpsN = 1;
+  l.warpsK = l.warpsN == 4 ? 2 : 4;
+  return l;
+}
 
 bool gpu_kernels::takesMmaKernel(const LayerShape &s) {
   return !s.prologue && !s.gated && !s.glu && !s.columns && s.m >= 16 &&
          s.m % 16 == 0 && s.m <= kMmaMaxRows && s.k % kMmaChunkK == 0 &&
-         s.n % kMmaTileN == 0;
+         s.n % 16 == 0;
 }
 
 gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
                                                 Location loc, StringRef name,
-                                                const LayerShape &s) {
+                                                const LayerShape &s,
+                                                int64_t stagesAhead) {
   MLIRContext *ctx = gpuModule.getContext();
   Type i8 = IntegerType::get(ctx, 8), i32 = IntegerType::get(ctx, 32),
        f32 = Float32Type::get(ctx);
+  const MmaLaunch l = chooseMmaLaunch(s);
+  // Stages whose loads are in flight (in registers) ahead of the one
+  // being computed.
+  const int64_t ahead = std::max<int64_t>(1, stagesAhead);
+  const int64_t warpsN = l.warpsN, warpsK = l.warpsK;
+  const int64_t threads = l.threads(), blockRows = l.blockRows();
   const int64_t mTiles = s.m / 16, chunks = s.k / kMmaChunkK;
+  const int64_t stages = (chunks + warpsK - 1) / warpsK;
   // Accumulators per thread: 4 per (m16 tile, n8 tile).
   const int64_t accs = mTiles * kTilesN * 4;
+  // 16-byte pieces of codes a thread stages: WK chunks x M rows x 8.
+  const int64_t pieces = warpsK * s.m * 8 / threads;
+  // Shared memory: the stage, reused after the loop for the partial sums
+  // of K-groups 1.. (K-group 0 adds them to its own); the row sums' parts.
+  const int64_t stageBytes = warpsK * s.m * kRowBytes;
+  const int64_t partialBytes = (warpsK - 1) * warpsN * accs * kWarp * 4;
+  const int64_t bufferBytes = std::max(stageBytes, partialBytes);
+
   SmallVector<Type> params{MemRefType::get({s.m, s.k}, i8),
                            MemRefType::get({s.m}, f32),
                            MemRefType::get({s.n, s.k / 4}, i8),
                            MemRefType::get({s.rowScales ? s.n : 1}, f32),
                            MemRefType::get({s.m, s.n}, f32)};
   auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  SmallVector<Type> shared{MemRefType::get({kMmaWarps, accs, kWarp}, i32,
-                                           MemRefLayoutAttrInterface{},
-                                           workgroup)};
+  auto shared = [&](ArrayRef<int64_t> shape, Type elem) {
+    return MemRefType::get(shape, elem, MemRefLayoutAttrInterface{}, workgroup);
+  };
   ImplicitLocOpBuilder b(loc, ctx);
-  auto kernel = createKernel(b, name, gpuModule, params, shared,
-                             kMmaWarps * kWarp, s.n / kMmaTileN, s);
-  kernel.setWorkgroupAttributionAttr(0, "llvm.align", b.getI64IntegerAttr(16));
+  auto kernel = createKernel(
+      b, name, gpuModule, params,
+      {shared({bufferBytes}, i8), shared({warpsK, s.m}, i32)}, threads,
+      s.n / blockRows, s);
+  for (unsigned i = 0; i < 2; ++i)
+    kernel.setWorkgroupAttributionAttr(i, "llvm.align", b.getI64IntegerAttr(16));
   kernel->setAttr("bitnet.gpu_mma", UnitAttr::get(ctx));
-  // Block b reads weight rows [16 b, 16 b + 16): bitnet-dependent-launch
+  // Block b reads weight rows [R b, R b + R): bitnet-dependent-launch
   // prefetches them.
   kernel->setAttr(kGPUBlockReadsAttrName,
-                  DenseI64ArrayAttr::get(ctx, {2, kMmaTileN * (s.k / 4)}));
+                  DenseI64ArrayAttr::get(ctx, {2, blockRows * (s.k / 4)}));
   Value x = kernel.getArgument(0), xScale = kernel.getArgument(1),
         w = kernel.getArgument(2), wScale = kernel.getArgument(3),
         out = kernel.getArgument(4);
-  Value partials = kernel.getWorkgroupAttributions()[0];
+  Value buffer = kernel.getWorkgroupAttributions()[0],
+        rowParts = kernel.getWorkgroupAttributions()[1];
 
   auto idx = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, v);
@@ -109,139 +130,284 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
   auto i32c = [&](int64_t v) -> Value {
     return arith::ConstantIntOp::create(b, i32, v);
   };
-  VectorType bytes16 = VectorType::get({16}, i8), bytes8 = VectorType::get({8}, i8);
+  auto add = [&](Value l, Value r) -> Value {
+    return arith::AddIOp::create(b, l, r);
+  };
+  auto mul = [&](Value l, Value r) -> Value {
+    return arith::MulIOp::create(b, l, r);
+  };
+  auto ult = [&](Value l, Value r) -> Value {
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, l, r);
+  };
+  VectorType bytes16 = VectorType::get({16}, i8), bytes8 = VectorType::get({8}, i8),
+             bytes4 = VectorType::get({4}, i8);
   VectorType words4 = VectorType::get({4}, i32), words2 = VectorType::get({2}, i32);
+  Value stage = memref::ViewOp::create(
+      b, shared({warpsK, s.m, kRowBytes}, i8), buffer, idx(0), ValueRange{});
+  Value partials = memref::ViewOp::create(
+      b, shared({warpsK - 1, warpsN, accs, kWarp}, i32), buffer, idx(0),
+      ValueRange{});
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value bid = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   Value lane = arith::RemUIOp::create(b, tid, idx(kWarp));
   Value warp = arith::DivUIOp::create(b, tid, idx(kWarp));
+  Value wn = arith::RemUIOp::create(b, warp, idx(warpsN));
+  Value wk = arith::DivUIOp::create(b, warp, idx(warpsN));
   Value g = arith::DivUIOp::create(b, lane, idx(4));
   Value t = arith::RemUIOp::create(b, lane, idx(4));
-  Value nBase = arith::MulIOp::create(b, bid, idx(kMmaTileN));
-  Value xOff = arith::MulIOp::create(b, t, idx(32)); // code bytes in a chunk
-  Value wOff = arith::MulIOp::create(b, t, idx(8));  // packed bytes
-
-  auto load = [&](Value chunk) {
-    ChunkLoads l;
-    Value xCol = arith::AddIOp::create(
-        b, arith::MulIOp::create(b, chunk, idx(kMmaChunkK)), xOff);
-    for (int64_t mt = 0; mt < mTiles; ++mt)
-      for (int64_t half = 0; half < 2; ++half) {
-        Value row = arith::AddIOp::create(b, g, idx(16 * mt + 8 * half));
-        for (int64_t piece = 0; piece < 2; ++piece) {
-          Value col = arith::AddIOp::create(b, xCol, idx(16 * piece));
-          Value v = vector::LoadOp::create(b, bytes16, x, ValueRange{row, col},
-                                           /*nontemporal=*/false,
-                                           llvm::MaybeAlign(16));
-          l.a.push_back(vector::BitCastOp::create(b, words4, v));
-        }
-      }
-    Value wCol = arith::AddIOp::create(
-        b, arith::MulIOp::create(b, chunk, idx(kMmaChunkK / 4)), wOff);
-    for (int64_t j = 0; j < kTilesN; ++j) {
-      Value row = arith::AddIOp::create(
-          b, nBase, arith::AddIOp::create(b, g, idx(8 * j)));
-      Value v = vector::LoadOp::create(b, bytes8, w, ValueRange{row, wCol},
-                                       /*nontemporal=*/false,
-                                       llvm::MaybeAlign(8));
-      l.b.push_back(vector::BitCastOp::create(b, words2, v));
-    }
-    return l;
+  Value nBase = add(mul(bid, idx(blockRows)), mul(wn, idx(16)));
+  // The chunk K-group wk computes in stage `st` (clamped to the last).
+  auto chunkOf = [&](Value st) -> Value {
+    return add(mul(st, idx(warpsK)), wk);
+  };
+  auto clampChunk = [&](Value c) -> Value {
+    return arith::MinUIOp::create(b, c, idx(chunks - 1));
   };
 
-  // The loop carries the accumulators and the next chunk's loads (issued
-  // before the current chunk's mma: one chunk of loads in flight).
-  // (A warp past the last chunk loads it and runs no iteration.)
-  ChunkLoads first = load(arith::MinUIOp::create(b, warp, idx(chunks - 1)));
+  // Weights: 8 packed bytes of rows g and g + 8 of the warp's 16.
+  auto loadB = [&](Value st) {
+    Value col = add(mul(clampChunk(chunkOf(st)), idx(kMmaChunkK / 4)),
+                    mul(t, idx(8)));
+    SmallVector<Value> words;
+    for (int64_t j = 0; j < kTilesN; ++j) {
+      Value row = add(nBase, add(g, idx(8 * j)));
+      Value v = vector::LoadOp::create(b, bytes8, w, ValueRange{row, col},
+                                       /*nontemporal=*/false,
+                                       llvm::MaybeAlign(8));
+      words.push_back(vector::BitCastOp::create(b, words2, v));
+    }
+    return words;
+  };
+  // Staged codes: piece i of a thread is q = tid + threads i: chunk q /
+  // (8 M) of the stage, row q / 8 mod M, bytes 16 (q mod 8) of the chunk.
+  SmallVector<Value> pieceChunk, pieceRow, pieceCol;
+  for (int64_t i = 0; i < pieces; ++i) {
+    Value q = add(tid, idx(threads * i));
+    pieceChunk.push_back(arith::DivUIOp::create(b, q, idx(8 * s.m)));
+    pieceRow.push_back(arith::RemUIOp::create(
+        b, arith::DivUIOp::create(b, q, idx(8)), idx(s.m)));
+    pieceCol.push_back(mul(arith::RemUIOp::create(b, q, idx(8)), idx(16)));
+  }
+  auto pieceValid = [&](Value st, int64_t i) -> Value {
+    return ult(add(mul(st, idx(warpsK)), pieceChunk[i]), idx(chunks));
+  };
+  auto loadA = [&](Value st) {
+    SmallVector<Value> v;
+    for (int64_t i = 0; i < pieces; ++i) {
+      Value c = clampChunk(add(mul(st, idx(warpsK)), pieceChunk[i]));
+      Value col = add(mul(c, idx(kMmaChunkK)), pieceCol[i]);
+      v.push_back(vector::LoadOp::create(b, bytes16, x,
+                                         ValueRange{pieceRow[i], col},
+                                         /*nontemporal=*/false,
+                                         llvm::MaybeAlign(16)));
+    }
+    return v;
+  };
+  auto prmt = [&](Value lo, Value hi, int64_t selector) -> Value {
+    return NVVM::PermuteOp::create(b, i32, lo, hi, i32c(selector),
+                                   NVVM::PermuteMode::DEFAULT);
+  };
+  Value ones = arith::ConstantOp::create(
+      b, bytes4, DenseElementsAttr::get(bytes4, b.getI8IntegerAttr(1)));
+
+  // Weights first (the early-loads wait goes after them), then the codes:
+  // stages 0 .. ahead - 1 (clamped to the last).
+  auto clampStage = [&](int64_t st) -> Value {
+    return idx(std::min(st, stages - 1));
+  };
   SmallVector<Value> init(accs, i32c(0));
-  init.append(first.a.begin(), first.a.end());
-  init.append(first.b.begin(), first.b.end());
-  const int64_t aCount = int64_t(first.a.size());
-  auto loop = scf::ForOp::create(b, warp, idx(chunks), idx(kMmaWarps), init);
+  for (int64_t d = 0; d < ahead; ++d)
+    llvm::append_range(init, loadB(clampStage(d)));
+  for (int64_t d = 0; d < ahead; ++d)
+    llvm::append_range(init, loadA(clampStage(d)));
+  init.append(pieces, i32c(0));
+  const int64_t bAt = accs, aAt = accs + ahead * kTilesN,
+                sumsAt = aAt + ahead * pieces;
+  auto loop = scf::ForOp::create(b, idx(0), idx(stages), idx(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
+    Value st = loop.getInductionVar();
     ValueRange args = loop.getRegionIterArgs();
     SmallVector<Value> acc(args.begin(), args.begin() + accs);
-    ChunkLoads cur;
-    cur.a.assign(args.begin() + accs, args.begin() + accs + aCount);
-    cur.b.assign(args.begin() + accs + aCount, args.end());
-    Value c = loop.getInductionVar();
-    Value next = arith::AddIOp::create(b, c, idx(kMmaWarps));
-    Value inRange =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, idx(chunks));
-    ChunkLoads ahead = load(arith::SelectOp::create(b, inRange, next, c));
+    // Stage st's loads first, then st + 1, ...
+    SmallVector<Value> curB(args.begin() + bAt, args.begin() + bAt + kTilesN);
+    SmallVector<Value> curA(args.begin() + aAt, args.begin() + aAt + pieces);
+    SmallVector<Value> sums(args.begin() + sumsAt, args.end());
 
-    auto resultType = LLVM::LLVMStructType::getLiteral(ctx, {i32, i32, i32, i32});
-    for (int64_t step = 0; step < 4; ++step) {
-      // B: packed bytes 2 step and 2 step + 1 of each weight row's 8.
-      SmallVector<std::pair<Value, Value>> bFrag;
-      for (int64_t j = 0; j < kTilesN; ++j) {
-        Value word = vector::ExtractOp::create(b, cur.b[j], step / 2);
-        Value shifted = arith::ShRUIOp::create(b, word, i32c(16 * (step % 2)));
-        Value lo = arith::AndIOp::create(b, shifted, i32c(0xff));
-        Value hi = arith::AndIOp::create(
-            b, arith::ShRUIOp::create(b, shifted, i32c(8)), i32c(0xff));
-        bFrag.push_back({unpackByte(b, lo), unpackByte(b, hi)});
+    // 1. This stage's codes into shared memory, each piece transposed as
+    // 4 x 4 bytes; their sums.
+    for (int64_t i = 0; i < pieces; ++i) {
+      Value dot = sums[i];
+      for (int64_t e = 0; e < 4; ++e) {
+        Value part = vector::ShuffleOp::create(
+            b, curA[i], curA[i],
+            ArrayRef<int64_t>{4 * e, 4 * e + 1, 4 * e + 2, 4 * e + 3});
+        dot = NVVM::DotAccumulate4WayOp::create(
+            b, i32, part, NVVM::DotAccumulateType::SIGNED, ones,
+            NVVM::DotAccumulateType::SIGNED, dot);
       }
-      for (int64_t mt = 0; mt < mTiles; ++mt) {
-        // A: words 2 step and 2 step + 1 of rows g and g + 8.
-        auto word = [&](int64_t half, int64_t which) -> Value {
-          Value v = cur.a[(mt * 2 + half) * 2 + step / 2];
-          return vector::ExtractOp::create(b, v, 2 * (step % 2) + which);
-        };
-        SmallVector<Value> aFrag{word(0, 0), word(1, 0), word(0, 1), word(1, 1)};
-        for (int64_t j = 0; j < kTilesN; ++j) {
-          int64_t base = (mt * kTilesN + j) * 4;
-          SmallVector<Value> cFrag(acc.begin() + base, acc.begin() + base + 4);
-          Value d = NVVM::MmaOp::create(
-              b, resultType, aFrag, ValueRange{bFrag[j].first, bFrag[j].second},
-              cFrag, ArrayRef<int64_t>{16, 8, 32}, std::nullopt,
-              NVVM::MMAIntOverflow::wrapped,
-              std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::s8,
-                                            NVVM::MMATypes::s8},
-              std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                             NVVM::MMALayout::col});
-          for (int64_t i = 0; i < 4; ++i)
-            acc[base + i] = LLVM::ExtractValueOp::create(b, d, i);
+      sums[i] = arith::SelectOp::create(b, pieceValid(st, i), dot, sums[i]);
+      Value words = vector::BitCastOp::create(b, words4, curA[i]);
+      SmallVector<Value> in;
+      for (int64_t e = 0; e < 4; ++e)
+        in.push_back(vector::ExtractOp::create(b, words, e));
+      // Word j of the result: byte j of each input word.
+      Value t0 = prmt(in[0], in[1], 0x5140), t1 = prmt(in[0], in[1], 0x7362),
+            t2 = prmt(in[2], in[3], 0x5140), t3 = prmt(in[2], in[3], 0x7362);
+      Value outWords = vector::FromElementsOp::create(
+          b, words4,
+          ValueRange{prmt(t0, t2, 0x5410), prmt(t0, t2, 0x7632),
+                     prmt(t1, t3, 0x5410), prmt(t1, t3, 0x7632)});
+      vector::StoreOp::create(
+          b, vector::BitCastOp::create(b, bytes16, outWords), stage,
+          ValueRange{pieceChunk[i], pieceRow[i], pieceCol[i]},
+          /*nontemporal=*/false, llvm::MaybeAlign(16));
+    }
+    gpu::BarrierOp::create(b);
+
+    // 2. Stage st + ahead's loads, in flight during this stage's mma.
+    Value next =
+        arith::MinUIOp::create(b, add(st, idx(ahead)), idx(stages - 1));
+    SmallVector<Value> nextB = loadB(next);
+    SmallVector<Value> nextA = loadA(next);
+
+    // 3. The warp's chunk of the stage, if K has it.
+    auto ifOp = scf::IfOp::create(b, TypeRange(ValueRange(acc)),
+                                  ult(chunkOf(st), idx(chunks)),
+                                  /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      // A words: [m16 tile][row g / g + 8][r], r = 4 p + j.
+      SmallVector<SmallVector<SmallVector<Value>>> a(
+          mTiles, SmallVector<SmallVector<Value>>(2));
+      for (int64_t mt = 0; mt < mTiles; ++mt)
+        for (int64_t half = 0; half < 2; ++half) {
+          Value row = add(g, idx(16 * mt + 8 * half));
+          for (int64_t p = 0; p < 2; ++p) {
+            Value col = add(mul(t, idx(32)), idx(16 * p));
+            Value v = vector::LoadOp::create(b, bytes16, stage,
+                                             ValueRange{wk, row, col},
+                                             /*nontemporal=*/false,
+                                             llvm::MaybeAlign(16));
+            Value words = vector::BitCastOp::create(b, words4, v);
+            for (int64_t j = 0; j < 4; ++j)
+              a[mt][half].push_back(vector::ExtractOp::create(b, words, j));
+          }
+        }
+      Value mask = i32c(0x03030303);
+      auto unpack = [&](Value packed, int64_t r) -> Value {
+        Value word = vector::ExtractOp::create(b, packed, r / 4);
+        if (r % 4)
+          word = arith::ShRUIOp::create(b, word, i32c(2 * (r % 4)));
+        return arith::AndIOp::create(b, word, mask);
+      };
+      auto resultType =
+          LLVM::LLVMStructType::getLiteral(ctx, {i32, i32, i32, i32});
+      SmallVector<Value> next(acc);
+      for (int64_t step = 0; step < 4; ++step) {
+        SmallVector<std::pair<Value, Value>> bFrag;
+        for (int64_t j = 0; j < kTilesN; ++j)
+          bFrag.push_back({unpack(curB[j], 2 * step),
+                           unpack(curB[j], 2 * step + 1)});
+        for (int64_t mt = 0; mt < mTiles; ++mt) {
+          SmallVector<Value> aFrag{a[mt][0][2 * step], a[mt][1][2 * step],
+                                   a[mt][0][2 * step + 1],
+                                   a[mt][1][2 * step + 1]};
+          for (int64_t j = 0; j < kTilesN; ++j) {
+            int64_t base = (mt * kTilesN + j) * 4;
+            SmallVector<Value> cFrag(next.begin() + base,
+                                     next.begin() + base + 4);
+            Value d = NVVM::MmaOp::create(
+                b, resultType, aFrag,
+                ValueRange{bFrag[j].first, bFrag[j].second}, cFrag,
+                ArrayRef<int64_t>{16, 8, 32}, std::nullopt,
+                NVVM::MMAIntOverflow::wrapped,
+                std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::s8,
+                                              NVVM::MMATypes::u8},
+                std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                               NVVM::MMALayout::col});
+            for (int64_t i = 0; i < 4; ++i)
+              next[base + i] = LLVM::ExtractValueOp::create(b, d, i);
+          }
         }
       }
+      scf::YieldOp::create(b, next);
+      b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+      scf::YieldOp::create(b, acc);
     }
-    SmallVector<Value> yield(acc);
-    yield.append(ahead.a.begin(), ahead.a.end());
-    yield.append(ahead.b.begin(), ahead.b.end());
+    // Every warp is done with the stage before the next one overwrites it.
+    gpu::BarrierOp::create(b);
+    SmallVector<Value> yield(ifOp.getResults());
+    yield.append(args.begin() + bAt + kTilesN, args.begin() + aAt);
+    llvm::append_range(yield, nextB);
+    yield.append(args.begin() + aAt + pieces, args.begin() + sumsAt);
+    llvm::append_range(yield, nextA);
+    llvm::append_range(yield, sums);
     scf::YieldOp::create(b, yield);
   }
 
-  // Every warp's partial sums to shared memory; warp 0 adds them up.
-  for (int64_t v = 0; v < accs; ++v)
-    memref::StoreOp::create(b, loop.getResult(v), partials,
-                            ValueRange{warp, idx(v), lane});
+  // The row sums' parts: the 8 pieces of a (chunk, row) are 8 neighbouring
+  // lanes; the first of them stores their sum.
+  Value firstOfEight = arith::CmpIOp::create(
+      b, arith::CmpIPredicate::eq, arith::RemUIOp::create(b, tid, idx(8)),
+      idx(0));
+  for (int64_t i = 0; i < pieces; ++i) {
+    Value v = loop.getResult(sumsAt + i);
+    for (int32_t offset = 1; offset < 8; offset *= 2)
+      v = arith::AddIOp::create(
+          b, v,
+          gpu::ShuffleOp::create(b, v, offset, int32_t(kWarp),
+                                 gpu::ShuffleMode::XOR)
+              .getShuffleResult());
+    auto ifOp = scf::IfOp::create(b, firstOfEight, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    memref::StoreOp::create(b, v, rowParts,
+                            ValueRange{pieceChunk[i], pieceRow[i]});
+  }
+  // K-groups 1.. hand their sums to K-group 0 (the stage is free: the
+  // loop ended on a barrier).
+  {
+    auto ifOp = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ne, wk, idx(0)),
+        /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    Value slot = arith::SubIOp::create(b, wk, idx(1));
+    for (int64_t v = 0; v < accs; ++v)
+      memref::StoreOp::create(b, loop.getResult(v), partials,
+                              ValueRange{slot, wn, idx(v), lane});
+  }
   gpu::BarrierOp::create(b);
-  Value isWarp0 = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, warp, idx(0));
-  auto ifOp = scf::IfOp::create(b, isWarp0, /*withElseRegion=*/false);
+  auto ifOp = scf::IfOp::create(
+      b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, wk, idx(0)),
+      /*withElseRegion=*/false);
   b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-  Value ws0 = s.rowScales ? Value() : memref::LoadOp::create(b, wScale, ValueRange{idx(0)});
+  Value ws0 = s.rowScales ? Value()
+                          : memref::LoadOp::create(b, wScale, ValueRange{idx(0)});
   for (int64_t mt = 0; mt < mTiles; ++mt)
     for (int64_t half = 0; half < 2; ++half) {
-      Value m = arith::AddIOp::create(b, g, idx(16 * mt + 8 * half));
+      Value m = add(g, idx(16 * mt + 8 * half));
       Value xs = memref::LoadOp::create(b, xScale, ValueRange{m});
+      Value rowSum = memref::LoadOp::create(b, rowParts, ValueRange{idx(0), m});
+      for (int64_t c = 1; c < warpsK; ++c)
+        rowSum = add(rowSum,
+                     memref::LoadOp::create(b, rowParts, ValueRange{idx(c), m}));
       for (int64_t j = 0; j < kTilesN; ++j)
         for (int64_t col = 0; col < 2; ++col) {
           // C fragment: c0 (g, 2t), c1 (g, 2t + 1), c2 / c3 the same at g + 8.
           int64_t v = (mt * kTilesN + j) * 4 + half * 2 + col;
-          Value sum = memref::LoadOp::create(b, partials,
-                                             ValueRange{idx(0), idx(v), lane});
-          for (int64_t other = 1; other < kMmaWarps; ++other)
-            sum = arith::AddIOp::create(
-                b, sum,
-                memref::LoadOp::create(b, partials,
-                                       ValueRange{idx(other), idx(v), lane}));
-          Value n = arith::AddIOp::create(
-              b, nBase,
-              arith::AddIOp::create(b, arith::MulIOp::create(b, t, idx(2)),
-                                    idx(8 * j + col)));
+          Value sum = loop.getResult(v);
+          for (int64_t other = 1; other < warpsK; ++other)
+            sum = add(sum, memref::LoadOp::create(
+                               b, partials,
+                               ValueRange{idx(other - 1), wn, idx(v), lane}));
+          // sum a (c - 1) = sum a c - sum a.
+          sum = arith::SubIOp::create(b, sum, rowSum);
+          Value n = add(nBase, add(mul(t, idx(2)), idx(8 * j + col)));
           Value ws = s.rowScales
                          ? Value(memref::LoadOp::create(b, wScale, ValueRange{n}))
                          : ws0;

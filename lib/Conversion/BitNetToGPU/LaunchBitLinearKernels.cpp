@@ -141,6 +141,12 @@ struct LaunchBitLinearKernelsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
+    if (mmaStagesAhead < 1 || mmaStagesAhead > 3) {
+      module.emitError("bitnet-launch-bitlinear-kernels: mma-stages-ahead "
+                       "must be 1 to 3, not ")
+          << int64_t(mmaStagesAhead);
+      return signalPassFailure();
+    }
     struct Site {
       Operation *anchor; // the launch goes in front of it
       // What the launch computes: one bitlinear; relu2_glu of (gate, up);
@@ -245,8 +251,9 @@ struct LaunchBitLinearKernelsPass
       // Many rows (prefill chunks) on tensor cores, else the GEMV kernel.
       bool mma = tensorCores && takesMmaKernel(s);
       LaunchShape launch = chooseLaunch(s, 0, 0);
-      int64_t blocks = mma ? s.n / kMmaTileN : launch.blocks(s);
-      int64_t threads = mma ? kMmaWarps * kWarp : launch.threads();
+      MmaLaunch mmaLaunch = chooseMmaLaunch(s);
+      int64_t blocks = mma ? mmaLaunch.blocks(s.n) : launch.blocks(s);
+      int64_t threads = mma ? mmaLaunch.threads() : launch.threads();
       std::string name =
           ((s.glu ? "glu_m" : mma ? "bitlinear_mma_m" : "bitlinear_m") +
            Twine(s.m) + "_n" + Twine(s.n) + "_k" + Twine(s.k) +
@@ -254,7 +261,8 @@ struct LaunchBitLinearKernelsPass
               .str();
       gpu::GPUFuncOp &kernel = kernels[name];
       if (!kernel)
-        kernel = mma ? buildMmaLayerKernel(gpuModule, loc, name, s)
+        kernel = mma ? buildMmaLayerKernel(gpuModule, loc, name, s,
+                                           mmaStagesAhead)
                      : buildLayerKernel(gpuModule, loc, name, s, launch,
                                         /*byteWeights=*/true);
       auto dim = [&](int64_t v) -> Value {

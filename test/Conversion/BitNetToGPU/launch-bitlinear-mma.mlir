@@ -1,25 +1,59 @@
 // RUN: bitnet-opt %s --split-input-file --bitnet-launch-bitlinear-kernels="max-rows=16 tensor-cores=1" | FileCheck %s
 // RUN: bitnet-opt %s --split-input-file --bitnet-launch-bitlinear-kernels="max-rows=16" | FileCheck %s --check-prefix=GEMV
+// RUN: bitnet-opt %s --split-input-file --bitnet-launch-bitlinear-kernels="max-rows=16 tensor-cores=1 mma-stages-ahead=1" | FileCheck %s --check-prefix=AHEAD1
+// RUN: not bitnet-opt %s --split-input-file --bitnet-launch-bitlinear-kernels="tensor-cores=1 mma-stages-ahead=4" 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: error: bitnet-launch-bitlinear-kernels: mma-stages-ahead must be 1 to 3, not 4
 
-// A prefill chunk of 16 rows (K = 4 chunks of 128) on tensor cores: N / 16
-// blocks of 8 warps, the warps' partial sums added in shared memory.
+// A prefill chunk of 16 rows (K = 4 chunks of 128) on tensor cores: N = 32
+// gives blocks of 2 x 4 warps (16 weight rows a warp, K-groups of every
+// fourth chunk), the codes staged through shared memory a stage of 4 chunks
+// at a time, K-groups 1-3 adding their sums into K-group 0's.
 // CHECK-LABEL: gpu.module @bitnet_kernels
 // CHECK: gpu.func @bitlinear_mma_m16_n32_k512(%{{.*}}: memref<16x512xi8>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<32x128xi8>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<16x32xf32>)
-// CHECK-SAME: workgroup(%[[P:.*]] : memref<8x8x32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
-// Block b reads weight rows [16 b, 16 b + 16): 16 x 128 bytes.
-// CHECK-SAME: bitnet.block_reads = array<i64: 2, 2048>
-// CHECK-SAME: bitnet.grid_size = array<i32: 2, 1, 1>
+// CHECK-SAME: workgroup(%[[BUF:.*]] : memref<9216xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[ROWS:.*]] : memref<4x16xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// Block b reads weight rows [32 b, 32 b + 32): 32 x 128 bytes.
+// CHECK-SAME: bitnet.block_reads = array<i64: 2, 4096>
+// CHECK-SAME: bitnet.grid_size = array<i32: 1, 1, 1>
 // CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
-// The first chunk's loads: 32 code bytes of rows g and g + 8, 8 packed
-// bytes of each of the warp's two weight rows.
-// CHECK-COUNT-4: vector.load %{{.*}} {alignment = 16 : i64} : memref<16x512xi8>, vector<16xi8>
-// CHECK-COUNT-2: vector.load %{{.*}} {alignment = 8 : i64} : memref<32x128xi8>, vector<8xi8>
+// The stage: 4 chunks x 16 rows of 128 codes padded to 144 bytes; after
+// the loop the same bytes hold K-groups 1-3's sums.
+// CHECK: %[[STAGE:.*]] = memref.view %[[BUF]]{{.*}} to memref<4x16x144xi8, #gpu.address_space<workgroup>>
+// CHECK: %[[PART:.*]] = memref.view %[[BUF]]{{.*}} to memref<3x2x8x32xi32, #gpu.address_space<workgroup>>
+// Weights first (8 packed bytes of two rows), then the codes, for the
+// three stages ahead (by default; one with mma-stages-ahead=1): 2 pieces
+// of 16 codes a thread a stage.
+// CHECK-COUNT-6: vector.load %{{.*}} {alignment = 8 : i64} : memref<32x128xi8>, vector<8xi8>
+// CHECK-NOT: vector.load
+// CHECK-COUNT-6: vector.load %{{.*}} {alignment = 16 : i64} : memref<16x512xi8>, vector<16xi8>
+// CHECK-NOT: vector.load
 // CHECK: scf.for
-// 4 mma steps x 2 n8 tiles per chunk.
-// CHECK-COUNT-8: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<s8>, multiplicandBPtxType = #nvvm.mma_type<s8>, shape = #nvvm.shape<m = 16, n = 8, k = 32>}
-// CHECK: scf.yield
-// CHECK: memref.store %{{.*}}, %[[P]]
+// AHEAD1-LABEL: gpu.func @bitlinear_mma_m16_n32_k512
+// AHEAD1-COUNT-2: vector.load %{{.*}} {alignment = 8 : i64} : memref<32x128xi8>, vector<8xi8>
+// AHEAD1-NOT: vector.load
+// AHEAD1-COUNT-2: vector.load %{{.*}} {alignment = 16 : i64} : memref<16x512xi8>, vector<16xi8>
+// AHEAD1-NOT: vector.load
+// AHEAD1: scf.for
+// A piece: its code sum, then transposed as 4 x 4 bytes into the stage.
+// CHECK-COUNT-4: nvvm.dot.accumulate.4way
+// CHECK-COUNT-8: nvvm.prmt <default>
+// CHECK: vector.store %{{.*}}, %[[STAGE]]
 // CHECK: gpu.barrier
+// A fragments from the stage; B unpacked by shift and mask; 4 mma steps
+// x 2 n8 tiles, s8 codes times u8 weight codes.
+// CHECK: scf.if
+// CHECK: vector.load %[[STAGE]]
+// CHECK-COUNT-8: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<s8>, multiplicandBPtxType = #nvvm.mma_type<u8>, shape = #nvvm.shape<m = 16, n = 8, k = 32>}
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.barrier
+// CHECK: scf.yield
+// Row sums over 8 lanes, the K-groups' sums, then sum - row sum, scaled.
+// CHECK: gpu.shuffle xor
+// CHECK: memref.store %{{.*}}, %[[ROWS]]
+// CHECK: memref.store %{{.*}}, %[[PART]]
+// CHECK: gpu.barrier
+// CHECK: memref.load %[[ROWS]]
+// CHECK: memref.load %[[PART]]
+// CHECK: arith.subi
 // CHECK: arith.sitofp
 // CHECK-LABEL: func.func @prefill
 // CHECK: gpu.launch_func @bitnet_kernels::@bitlinear_mma_m16_n32_k512 blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}})
@@ -37,11 +71,13 @@ func.func @prefill(%x: tensor<1x16x512xi8>, %s: tensor<1x16xf32>) -> tensor<1x16
 // -----
 
 // Stacked q/k/v of 32 rows (beyond max-rows: only tensor cores take it), a
-// scale per output row; two m16 tiles share each B fragment.
+// scale per output row; N = 48 gives blocks of 1 x 4 warps of 16 rows, two
+// m16 tiles share each B fragment.
 // CHECK-LABEL: gpu.func @bitlinear_mma_m32_n48_k128_stacked
 // CHECK-SAME: %{{.*}}: memref<48x32xi8>, %{{.*}}: memref<48xf32>, %{{.*}}: memref<32x48xf32>
-// CHECK-SAME: workgroup(%{{.*}} : memref<8x16x32xi32, #gpu.address_space<workgroup>>
+// CHECK-SAME: workgroup(%{{.*}} : memref<18432xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4x32xi32, #gpu.address_space<workgroup>>
 // CHECK-SAME: bitnet.grid_size = array<i32: 3, 1, 1>
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK-COUNT-16: nvvm.mma.sync
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.return
