@@ -278,7 +278,8 @@ def BitNetLaunchTopKKernel : Pass<"bitnet-launch-topk-kernel", "ModuleOp"> {
 def BitNetLaunchAttentionKernel
     : Pass<"bitnet-launch-attention-kernel", "ModuleOp"> {
   let summary = "Run a whole model's bitnet.cached_attention as one kernel, "
-                "one block per query head and token";
+                "one block per token and query head (prefill: per group of "
+                "one KV head's query heads)";
   let description = [{
     The whole-model CUDA path runs this with the other launch passes. The
     reference lowering of `bitnet.cached_attention` is ~10 kernels a layer
@@ -287,9 +288,14 @@ def BitNetLaunchAttentionKernel
     microseconds at batch 1. Each op with f32 or f16 caches, a head size
     divisible by 4 (up to 2048) and a cache that fits the block's shared
     memory with its scores becomes a launch of
-    `attention_h<H>_kv<KVH>_s<S>_c<C>_d<D>[_f16]_n<N>x<R>` (N, R: the
-    cache argument's tensors and rows) on a grid of (H, S) blocks of 512
-    threads. Block (h, i):
+    `attention_h<H>_kv<KVH>_s<S>_c<C>_d<D>[_f16]_n<N>x<R>[_g<G>]` (N, R:
+    the cache argument's tensors and rows) on a grid of (H / G, S) blocks
+    of 512 threads. G = 1 at decode (S = 1: more blocks); for S > 1 it is
+    the largest divisor of H / KVH whose G score rows and G P V partials
+    fit the shared memory: block (j, i) computes query heads G j .. G j +
+    G - 1 (one KV head) of token i, each key and value row loaded once for
+    all G, each head's sums in the same order as with G = 1 (the same
+    bits). For each head h of the block:
 
     1. scores: groups of L lanes (L = D / 16, at most 32) take one key
        row each, every lane holding 16-byte pieces of q in registers; the

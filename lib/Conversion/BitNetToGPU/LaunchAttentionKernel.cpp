@@ -5,7 +5,10 @@
 // products, their sum), each a few microseconds of launch and latency for
 // little work. This pass runs each bitnet.cached_attention as one kernel:
 // a block per (query head, token) computes the scores into shared memory,
-// the softmax there, and the probabilities times the value rows. The pass
+// the softmax there, and the probabilities times the value rows. In a
+// prefill chunk a block computes several query heads of one KV head (a
+// group): each key and value row it loads serves all of them, where a
+// block per head read the KV head's cache once per query head. The pass
 // description in Conversion/Passes.td has the contract.
 //
 //===----------------------------------------------------------------------===//
@@ -57,8 +60,15 @@ struct AttentionShape {
   /// P V: `chunks` 4-element chunks per row, `slices` groups of rows,
   /// `valueRows` rows of a slice in flight in a thread.
   int64_t chunks, slices, valueRows = kUnroll;
+  /// Query heads of one KV head a block computes (prefill: each cache row
+  /// it loads serves them all; decode keeps one, for more blocks).
+  int64_t group = 1;
 
   int64_t rep() const { return heads / kvHeads; }
+  int64_t sharedBytes() const {
+    return group * (4 * (cacheRows + tokens) + 4 * slices * headDim) +
+           2 * 4 * (kThreads / kWarp);
+  }
   int64_t groups() const { return kThreads / lanes; }
 };
 
@@ -89,10 +99,18 @@ std::optional<AttentionShape> shapeOf(CachedAttentionOp op,
   s.pieces = s.chunks / s.lanes;
   if (s.pieces > 16)
     return std::nullopt;
-  int64_t shared = 4 * (s.cacheRows + s.tokens) + 4 * s.slices * s.headDim +
-                   2 * 4 * (kThreads / kWarp);
-  if (shared > kSharedBytes)
+  if (s.sharedBytes() > kSharedBytes)
     return std::nullopt;
+  // Prefill: the most heads of a KV head that fit the shared memory.
+  if (s.tokens > 1)
+    for (int64_t g = s.rep(); g > 1; --g) {
+      AttentionShape t = s;
+      t.group = g;
+      if (s.rep() % g == 0 && t.sharedBytes() <= kSharedBytes) {
+        s.group = g;
+        break;
+      }
+    }
   return s;
 }
 
@@ -123,8 +141,8 @@ gpu::GPUFuncOp buildAttentionKernel(gpu::GPUModuleOp gpuModule, Location loc,
                         {qType, kvType, kvType, cacheType, index, cacheType,
                          index, startType, f32, qType},
                         {}),
-      TypeRange{shared({s.cacheRows + s.tokens}),
-                shared({s.slices, s.headDim}), shared({warps}),
+      TypeRange{shared({s.group, s.cacheRows + s.tokens}),
+                shared({s.group, s.slices, s.headDim}), shared({warps}),
                 shared({warps})});
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
   // 16-byte vector accesses to shared memory: each array starts on 16 bytes
@@ -136,7 +154,7 @@ gpu::GPUFuncOp buildAttentionKernel(gpu::GPUModuleOp gpuModule, Location loc,
       DenseI32ArrayAttr::get(ctx, {int32_t(kThreads), 1, 1}));
   kernel->setAttr(kGPUGridSizeAttrName,
                   DenseI32ArrayAttr::get(
-                      ctx, {int32_t(s.heads), int32_t(s.tokens), 1}));
+                      ctx, {int32_t(s.heads / s.group), int32_t(s.tokens), 1}));
   b.setInsertionPointToStart(&kernel.getBody().front());
   Value q = kernel.getArgument(0), kNew = kernel.getArgument(1),
         vNew = kernel.getArgument(2), kCache = kernel.getArgument(3),
@@ -209,9 +227,14 @@ gpu::GPUFuncOp buildAttentionKernel(gpu::GPUModuleOp gpuModule, Location loc,
   };
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  Value head = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  // Heads head0 .. head0 + group - 1, all of KV head kvHead.
+  Value head0 = mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), idx(s.group));
   Value token = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-  Value kvHead = arith::DivUIOp::create(b, head, idx(s.rep()));
+  Value kvHead = arith::DivUIOp::create(b, head0, idx(s.rep()));
+  const int64_t G = s.group;
+  SmallVector<Value> heads;
+  for (int64_t g = 0; g < G; ++g)
+    heads.push_back(add(head0, idx(g)));
   Value lane = arith::RemUIOp::create(b, tid, idx(kWarp));
   Value warp = arith::DivUIOp::create(b, tid, idx(kWarp));
   // Filled cache rows (clamped to the cache, as the runtime guarantees).
@@ -227,25 +250,37 @@ gpu::GPUFuncOp buildAttentionKernel(gpu::GPUModuleOp gpuModule, Location loc,
   // 1. Scores.
   Value group = arith::DivUIOp::create(b, tid, idx(s.lanes));
   Value part = arith::RemUIOp::create(b, tid, idx(s.lanes));
-  SmallVector<Value> cols, qPieces;
-  for (int64_t p = 0; p < s.pieces; ++p) {
+  SmallVector<Value> cols;
+  SmallVector<SmallVector<Value>> qPieces(G);
+  for (int64_t p = 0; p < s.pieces; ++p)
     cols.push_back(mul(add(part, idx(s.lanes * p)), idx(4)));
-    qPieces.push_back(load4(q, ValueRange{zero, head, token, cols[p]}, false));
-  }
-  auto dot = [&](ArrayRef<Value> row) -> Value {
+  for (int64_t g = 0; g < G; ++g)
+    for (int64_t p = 0; p < s.pieces; ++p)
+      qPieces[g].push_back(
+          load4(q, ValueRange{zero, heads[g], token, cols[p]}, false));
+  auto dot = [&](int64_t g, ArrayRef<Value> row) -> Value {
     Value acc = zero4;
     for (int64_t p = 0; p < s.pieces; ++p)
-      acc = vector::FMAOp::create(b, qPieces[p], row[p], acc);
+      acc = vector::FMAOp::create(b, qPieces[g][p], row[p], acc);
     return xorReduce(hsum(acc), s.lanes, /*isMax=*/false);
   };
-  auto storeScore = [&](Value valid, Value at, Value sum) {
+  auto storeScore = [&](Value valid, Value at, ArrayRef<Value> sums) {
     ifThen(arith::AndIOp::create(b, valid,
                                  arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
                                                        part, zero)),
            [&] {
-             memref::StoreOp::create(b, arith::MulFOp::create(b, sum, scale),
-                                     scores, ValueRange{at});
+             for (int64_t g = 0; g < G; ++g)
+               memref::StoreOp::create(
+                   b, arith::MulFOp::create(b, sums[g], scale), scores,
+                   ValueRange{idx(g), at});
            });
+  };
+  // A row's scores for every head of the block.
+  auto dots = [&](ArrayRef<Value> row) {
+    SmallVector<Value> sums;
+    for (int64_t g = 0; g < G; ++g)
+      sums.push_back(dot(g, row));
+    return sums;
   };
   const int64_t groups = s.groups();
   {
@@ -269,7 +304,7 @@ gpu::GPUFuncOp buildAttentionKernel(gpu::GPUModuleOp gpuModule, Location loc,
             kCache, ValueRange{kIndex, zero, kvHead, safe, cols[p]}, true));
     }
     for (int64_t u = 0; u < kUnroll; ++u)
-      storeScore(valid[u], rowIds[u], dot(rows[u]));
+      storeScore(valid[u], rowIds[u], dots(rows[u]));
   }
   {
     // New rows t <= token, after the cached ones.
@@ -284,7 +319,7 @@ gpu::GPUFuncOp buildAttentionKernel(gpu::GPUModuleOp gpuModule, Location loc,
     for (int64_t p = 0; p < s.pieces; ++p)
       row.push_back(
           load4(kNew, ValueRange{zero, kvHead, safe, cols[p]}, false));
-    storeScore(valid, add(start, t), dot(row));
+    storeScore(valid, add(start, t), dots(row));
   }
   gpu::BarrierOp::create(b);
 
@@ -303,79 +338,117 @@ gpu::GPUFuncOp buildAttentionKernel(gpu::GPUModuleOp gpuModule, Location loc,
     return all;
   };
   Value step = idx(kThreads);
-  Value localMax = forLoop(
-      tid, keys, step, fconst(-std::numeric_limits<float>::infinity()),
-      [&](Value u, Value acc) -> Value {
-        return arith::MaximumFOp::create(
-            b, acc, memref::LoadOp::create(b, scores, ValueRange{u}));
-      });
-  Value maxScore = blockReduce(localMax, redMax, /*isMax=*/true);
-  Value localSum = forLoop(tid, keys, step, c0, [&](Value u, Value acc) -> Value {
-    Value e = math::ExpOp::create(
-        b, arith::SubFOp::create(
-               b, memref::LoadOp::create(b, scores, ValueRange{u}), maxScore));
-    memref::StoreOp::create(b, e, scores, ValueRange{u});
-    return arith::AddFOp::create(b, acc, e);
-  });
-  Value sum = blockReduce(localSum, redSum, /*isMax=*/false);
-  {
-    auto loop = scf::ForOp::create(b, tid, keys, step);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value u = loop.getInductionVar();
-    memref::StoreOp::create(
-        b,
-        arith::DivFOp::create(
-            b, memref::LoadOp::create(b, scores, ValueRange{u}), sum),
-        scores, ValueRange{u});
+  // Head by head (the barrier that ends one orders its reads of the
+  // reduction slots before the next head's writes).
+  for (int64_t g = 0; g < G; ++g) {
+    Value row = idx(g);
+    Value localMax = forLoop(
+        tid, keys, step, fconst(-std::numeric_limits<float>::infinity()),
+        [&](Value u, Value acc) -> Value {
+          return arith::MaximumFOp::create(
+              b, acc, memref::LoadOp::create(b, scores, ValueRange{row, u}));
+        });
+    Value maxScore = blockReduce(localMax, redMax, /*isMax=*/true);
+    Value localSum =
+        forLoop(tid, keys, step, c0, [&](Value u, Value acc) -> Value {
+          Value e = math::ExpOp::create(
+              b, arith::SubFOp::create(
+                     b, memref::LoadOp::create(b, scores, ValueRange{row, u}),
+                     maxScore));
+          memref::StoreOp::create(b, e, scores, ValueRange{row, u});
+          return arith::AddFOp::create(b, acc, e);
+        });
+    Value sum = blockReduce(localSum, redSum, /*isMax=*/false);
+    {
+      auto loop = scf::ForOp::create(b, tid, keys, step);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value u = loop.getInductionVar();
+      memref::StoreOp::create(
+          b,
+          arith::DivFOp::create(
+              b, memref::LoadOp::create(b, scores, ValueRange{row, u}), sum),
+          scores, ValueRange{row, u});
+    }
+    gpu::BarrierOp::create(b);
   }
-  gpu::BarrierOp::create(b);
 
   // 3. P V: thread (slice, chunk) sums chunk `chunk` of rows slice,
   // slice + slices, ...; then the slices' sums.
   Value chunk = arith::RemUIOp::create(b, tid, idx(s.chunks));
   Value slice = arith::DivUIOp::create(b, tid, idx(s.chunks));
   Value col = mul(chunk, idx(4));
+  // scf.for carrying one f32x4 accumulator a head.
+  auto forLoopN = [&](Value lb, Value ub, Value stepBy, ValueRange init,
+                      llvm::function_ref<SmallVector<Value>(Value, ValueRange)>
+                          body) -> SmallVector<Value> {
+    auto loop = scf::ForOp::create(b, lb, ub, stepBy, init);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    scf::YieldOp::create(
+        b, body(loop.getInductionVar(), loop.getRegionIterArgs()));
+    return SmallVector<Value>(loop.getResults());
+  };
   ifThen(ult(slice, idx(s.slices)), [&] {
     const int64_t unroll = s.valueRows;
     Value rounds = ceilDiv(start, s.slices * unroll);
-    Value acc = forLoop(zero, rounds, idx(1), zero4, [&](Value r, Value acc) {
-      Value base = mul(r, idx(s.slices * unroll));
-      SmallVector<Value> ps, vs;
-      for (int64_t u = 0; u < unroll; ++u) {
-        Value row = add(base, add(slice, idx(s.slices * u)));
-        Value valid = ult(row, start);
-        Value safe = arith::SelectOp::create(b, valid, row, zero);
-        ps.push_back(arith::SelectOp::create(
-            b, valid, memref::LoadOp::create(b, scores, ValueRange{safe}), c0));
-        vs.push_back(load4(vCache, ValueRange{vIndex, zero, kvHead, safe, col},
-                           true));
-      }
-      for (int64_t u = 0; u < unroll; ++u)
-        acc = vector::FMAOp::create(
-            b, vector::BroadcastOp::create(b, f32x4, ps[u]), vs[u], acc);
-      return acc;
-    });
-    acc = forLoop(slice, fresh, idx(s.slices), acc, [&](Value t, Value acc) {
-      Value p = memref::LoadOp::create(b, scores, ValueRange{add(start, t)});
-      Value v = load4(vNew, ValueRange{zero, kvHead, t, col}, false);
-      return vector::FMAOp::create(b, vector::BroadcastOp::create(b, f32x4, p),
-                                   v, acc);
-    });
-    vector::StoreOp::create(b, acc, partial, ValueRange{slice, col},
-                            /*nontemporal=*/false, llvm::MaybeAlign(16));
+    SmallVector<Value> init(G, zero4);
+    SmallVector<Value> acc = forLoopN(
+        zero, rounds, idx(1), init, [&](Value r, ValueRange accIn) {
+          Value base = mul(r, idx(s.slices * unroll));
+          SmallVector<SmallVector<Value>> ps(G);
+          SmallVector<Value> vs;
+          for (int64_t u = 0; u < unroll; ++u) {
+            Value row = add(base, add(slice, idx(s.slices * u)));
+            Value valid = ult(row, start);
+            Value safe = arith::SelectOp::create(b, valid, row, zero);
+            for (int64_t g = 0; g < G; ++g)
+              ps[g].push_back(arith::SelectOp::create(
+                  b, valid,
+                  memref::LoadOp::create(b, scores, ValueRange{idx(g), safe}),
+                  c0));
+            vs.push_back(load4(
+                vCache, ValueRange{vIndex, zero, kvHead, safe, col}, true));
+          }
+          SmallVector<Value> next(accIn);
+          for (int64_t u = 0; u < unroll; ++u)
+            for (int64_t g = 0; g < G; ++g)
+              next[g] = vector::FMAOp::create(
+                  b, vector::BroadcastOp::create(b, f32x4, ps[g][u]), vs[u],
+                  next[g]);
+          return next;
+        });
+    acc = forLoopN(slice, fresh, idx(s.slices), acc,
+                   [&](Value t, ValueRange accIn) {
+                     Value v = load4(vNew, ValueRange{zero, kvHead, t, col},
+                                     false);
+                     SmallVector<Value> next;
+                     for (int64_t g = 0; g < G; ++g) {
+                       Value p = memref::LoadOp::create(
+                           b, scores, ValueRange{idx(g), add(start, t)});
+                       next.push_back(vector::FMAOp::create(
+                           b, vector::BroadcastOp::create(b, f32x4, p), v,
+                           accIn[g]));
+                     }
+                     return next;
+                   });
+    for (int64_t g = 0; g < G; ++g)
+      vector::StoreOp::create(b, acc[g], partial, ValueRange{idx(g), slice, col},
+                              /*nontemporal=*/false, llvm::MaybeAlign(16));
   });
   gpu::BarrierOp::create(b);
-  {
+  for (int64_t g = 0; g < G; ++g) {
     auto loop = scf::ForOp::create(b, tid, idx(s.headDim), step);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value d = loop.getInductionVar();
-    Value total = memref::LoadOp::create(b, partial, ValueRange{zero, d});
+    Value total = memref::LoadOp::create(b, partial, ValueRange{idx(g), zero, d});
     for (int64_t sl = 1; sl < s.slices; ++sl)
       total = arith::AddFOp::create(
-          b, total, memref::LoadOp::create(b, partial, ValueRange{idx(sl), d}));
-    memref::StoreOp::create(b, total, out, ValueRange{zero, head, token, d});
+          b, total,
+          memref::LoadOp::create(b, partial, ValueRange{idx(g), idx(sl), d}));
+    memref::StoreOp::create(b, total, out,
+                            ValueRange{zero, heads[g], token, d});
   }
   gpu::ReturnOp::create(b);
   return kernel;
@@ -456,7 +529,8 @@ struct LaunchAttentionKernelPass
           ("attention_h" + Twine(s->heads) + "_kv" + Twine(s->kvHeads) + "_s" +
            Twine(s->tokens) + "_c" + Twine(s->cacheRows) + "_d" +
            Twine(s->headDim) + (s->f16 ? "_f16" : "") + "_n" +
-           Twine(s->caches) + "x" + Twine(s->sourceRows))
+           Twine(s->caches) + "x" + Twine(s->sourceRows) +
+           (s->group > 1 ? "_g" + Twine(s->group) : Twine()))
               .str();
       if (!gpuModule)
         gpuModule = getOrCreateKernelModule(module);
@@ -479,7 +553,8 @@ struct LaunchAttentionKernelPass
       Value scale = arith::ConstantOp::create(b, loc, op.getScaleAttr());
       Value c1 = dim(1);
       gpu::LaunchFuncOp::create(
-          b, loc, kernel, gpu::KernelDim3{dim(s->heads), dim(s->tokens), c1},
+          b, loc, kernel,
+          gpu::KernelDim3{dim(s->heads / s->group), dim(s->tokens), c1},
           gpu::KernelDim3{dim(kThreads), c1, c1},
           /*dynamicSharedMemorySize=*/Value(),
           ValueRange{buffer(op.getQ()), buffer(op.getK()), buffer(op.getV()),
