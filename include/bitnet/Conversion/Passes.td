@@ -291,7 +291,8 @@ def BitNetLaunchAttentionKernel
     `attention_h<H>_kv<KVH>_s<S>_c<C>_d<D>[_f16]_n<N>x<R>[_g<G>]` (N, R:
     the cache argument's tensors and rows) on a grid of (H / G, S) blocks
     of 512 threads. G = 1 at decode (S = 1: more blocks); for S > 1 it is
-    the largest divisor of H / KVH whose G score rows and G P V partials
+    the largest divisor of H / KVH whose G score rows (and one P V
+    partials array, the heads' slices summed one head after the other)
     fit the shared memory: block (j, i) computes query heads G j .. G j +
     G - 1 (one KV head) of token i, each key and value row loaded once for
     all G, each head's sums in the same order as with G = 1 (the same

@@ -66,7 +66,7 @@ struct AttentionShape {
 
   int64_t rep() const { return heads / kvHeads; }
   int64_t sharedBytes() const {
-    return group * (4 * (cacheRows + tokens) + 4 * slices * headDim) +
+    return group * 4 * (cacheRows + tokens) + 4 * slices * headDim +
            2 * 4 * (kThreads / kWarp);
   }
   int64_t groups() const { return kThreads / lanes; }
@@ -142,7 +142,7 @@ gpu::GPUFuncOp buildAttentionKernel(gpu::GPUModuleOp gpuModule, Location loc,
                          index, startType, f32, qType},
                         {}),
       TypeRange{shared({s.group, s.cacheRows + s.tokens}),
-                shared({s.group, s.slices, s.headDim}), shared({warps}),
+                shared({s.slices, s.headDim}), shared({warps}),
                 shared({warps})});
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
   // 16-byte vector accesses to shared memory: each array starts on 16 bytes
@@ -389,7 +389,14 @@ gpu::GPUFuncOp buildAttentionKernel(gpu::GPUModuleOp gpuModule, Location loc,
         b, body(loop.getInductionVar(), loop.getRegionIterArgs()));
     return SmallVector<Value>(loop.getResults());
   };
-  ifThen(ult(slice, idx(s.slices)), [&] {
+  Value inSlices = ult(slice, idx(s.slices));
+  auto pv = scf::IfOp::create(b, SmallVector<Type>(G, f32x4), inSlices,
+                              /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&pv.getElseRegion().front());
+    scf::YieldOp::create(b, SmallVector<Value>(G, zero4));
+    b.setInsertionPointToStart(&pv.getThenRegion().front());
     const int64_t unroll = s.valueRows;
     Value rounds = ceilDiv(start, s.slices * unroll);
     SmallVector<Value> init(G, zero4);
@@ -432,23 +439,31 @@ gpu::GPUFuncOp buildAttentionKernel(gpu::GPUModuleOp gpuModule, Location loc,
                      }
                      return next;
                    });
-    for (int64_t g = 0; g < G; ++g)
-      vector::StoreOp::create(b, acc[g], partial, ValueRange{idx(g), slice, col},
-                              /*nontemporal=*/false, llvm::MaybeAlign(16));
-  });
-  gpu::BarrierOp::create(b);
+    scf::YieldOp::create(b, acc);
+  }
+  // Head by head through one partials array: the slices' sums, then a
+  // barrier before the next head's partials overwrite them.
   for (int64_t g = 0; g < G; ++g) {
-    auto loop = scf::ForOp::create(b, tid, idx(s.headDim), step);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value d = loop.getInductionVar();
-    Value total = memref::LoadOp::create(b, partial, ValueRange{idx(g), zero, d});
-    for (int64_t sl = 1; sl < s.slices; ++sl)
-      total = arith::AddFOp::create(
-          b, total,
-          memref::LoadOp::create(b, partial, ValueRange{idx(g), idx(sl), d}));
-    memref::StoreOp::create(b, total, out,
-                            ValueRange{zero, heads[g], token, d});
+    ifThen(inSlices, [&] {
+      vector::StoreOp::create(b, pv.getResult(g), partial,
+                              ValueRange{slice, col},
+                              /*nontemporal=*/false, llvm::MaybeAlign(16));
+    });
+    gpu::BarrierOp::create(b);
+    {
+      auto loop = scf::ForOp::create(b, tid, idx(s.headDim), step);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value d = loop.getInductionVar();
+      Value total = memref::LoadOp::create(b, partial, ValueRange{zero, d});
+      for (int64_t sl = 1; sl < s.slices; ++sl)
+        total = arith::AddFOp::create(
+            b, total, memref::LoadOp::create(b, partial, ValueRange{idx(sl), d}));
+      memref::StoreOp::create(b, total, out,
+                              ValueRange{zero, heads[g], token, d});
+    }
+    if (g + 1 < G)
+      gpu::BarrierOp::create(b);
   }
   gpu::ReturnOp::create(b);
   return kernel;

@@ -8,7 +8,7 @@
 // the slice's index), not copied. Shared arrays start on 16 bytes: the
 // partials' 16-byte stores follow 257 scores (1,028 bytes).
 // CHECK-LABEL: module attributes {gpu.container_module}
-// CHECK: gpu.func @attention_h20_kv5_s1_c256_d128_n60x256(%{{.*}}: memref<1x20x1x128xf32>, %{{.*}}: memref<1x5x1x128xf32>, %{{.*}}: memref<1x5x1x128xf32>, %{{.*}}: memref<60x1x5x256x128xf32>, %{{.*}}: index, %{{.*}}: memref<60x1x5x256x128xf32>, %{{.*}}: index, %{{.*}}: memref<i64>, %{{.*}}: f32, %{{.*}}: memref<1x20x1x128xf32>) workgroup(%{{.*}} : memref<1x257xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<1x16x128xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
+// CHECK: gpu.func @attention_h20_kv5_s1_c256_d128_n60x256(%{{.*}}: memref<1x20x1x128xf32>, %{{.*}}: memref<1x5x1x128xf32>, %{{.*}}: memref<1x5x1x128xf32>, %{{.*}}: memref<60x1x5x256x128xf32>, %{{.*}}: index, %{{.*}}: memref<60x1x5x256x128xf32>, %{{.*}}: index, %{{.*}}: memref<i64>, %{{.*}}: f32, %{{.*}}: memref<1x20x1x128xf32>) workgroup(%{{.*}} : memref<1x257xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<16x128xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME: bitnet.grid_size = array<i32: 20, 1, 1>, known_block_size = array<i32: 512, 1, 1>
 // Scores: eight lanes per key row, four 16-byte pieces each, four rows in
 // flight, a shuffle sum over the eight lanes into shared memory.
@@ -62,12 +62,13 @@ func.func @decode(%q: tensor<1x20x1x128xf32>, %k: tensor<1x5x1x128xf32>, %v: ten
 
 // A prefill chunk of 16 tokens over an f16 cache that is not a slice: a
 // block per (KV head, token) computing its 2 query heads (each key and
-// value row loaded once for both: two scores a row, two accumulators), the
+// value row loaded once for both: two score rows, two accumulators, the
+// slices' sums head by head through one partials array), the
 // cache as [1, 1, KVH, C, D] at index 0, rows widened after their 8-byte
 // loads (two lanes per key row of 32).
 // CHECK: gpu.func @attention_h4_kv2_s16_c64_d32_f16_n1x64_g2(
 // CHECK-SAME: memref<1x1x2x64x32xf16>
-// CHECK-SAME: workgroup(%{{.*}} : memref<2x80xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<2x64x32xf32, #gpu.address_space<workgroup>>
+// CHECK-SAME: workgroup(%{{.*}} : memref<2x80xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<64x32xf32, #gpu.address_space<workgroup>>
 // CHECK-SAME: bitnet.grid_size = array<i32: 2, 16, 1>
 // CHECK: vector.load %arg3{{.*}} {alignment = 8 : i64} : memref<1x1x2x64x32xf16>, vector<4xf16>
 // CHECK: arith.extf %{{.*}} : vector<4xf16> to vector<4xf32>
