@@ -245,6 +245,15 @@ int fail(const Twine &message) {
   return 1;
 }
 
+/// Whether an integer flag lies in [lo, hi]; if not, says so as fail does.
+bool inRange(const cl::opt<int64_t> &flag, int64_t lo, int64_t hi) {
+  if (flag >= lo && flag <= hi)
+    return true;
+  fail("--" + flag.ArgStr + " must be in [" + Twine(lo) + ", " + Twine(hi) +
+       "]");
+  return false;
+}
+
 /// Writes outputFile atomically through `write`, which returns false with
 /// `error` set on failure: then nothing is left behind.
 int writeOutput(
@@ -414,8 +423,8 @@ int main(int argc, char **argv) {
       return fail("--emit=artifact needs an ONNX model as input");
     if (outputFile == "-")
       return fail("--emit=artifact needs -o FILE");
-    if (maxContext < 2 || maxContext > (1 << 20))
-      return fail("--max-context must be in [2, 1048576]");
+    if (!inRange(maxContext, 2, 1 << 20))
+      return 1;
     // CUDA with tensor cores (sm_80+) takes chunks of 64 rows; the GEMV
     // kernel's loop form at most 16.
     bool tensorCores = targetName == "cuda" && gpuTensorCores &&
@@ -488,22 +497,22 @@ int main(int argc, char **argv) {
         return fail("--gpu-fuse-work must be >= 1");
       options.gpuFuseMaxWork = gpuFuseWork;
       options.gpuFuseElideBarriers = gpuFuseBarriersElided;
-      if (gpuLMHeadRows < 0 || gpuLMHeadRows > 16)
-        return fail("--gpu-lm-head-rows must be in [0, 16]");
+      if (!inRange(gpuLMHeadRows, 0, 16))
+        return 1;
       options.gpuLMHeadRowsPerWarp = gpuLMHeadRows;
       options.gpuTensorCores = gpuTensorCores;
-      if (gpuMmaStagesAhead < 1 || gpuMmaStagesAhead > 3)
-        return fail("--gpu-mma-stages-ahead must be in [1, 3]");
+      if (!inRange(gpuMmaStagesAhead, 1, 3))
+        return 1;
       options.gpuMmaStagesAhead = gpuMmaStagesAhead;
       options.gpuPrefetchWeights = gpuPrefetchWeights;
       options.gpuEarlyWeightLoads = gpuEarlyWeightLoads;
       options.gpuNormKernels = gpuNormKernels;
       options.gpuNormIntoGemv = gpuNormIntoGemv;
-      if (gpuPrologueRowsPerWarp < 1 || gpuPrologueRowsPerWarp > 8)
-        return fail("--gpu-prologue-rows-per-warp must be in [1, 8]");
+      if (!inRange(gpuPrologueRowsPerWarp, 1, 8))
+        return 1;
       options.gpuPrologueRowsPerWarp = gpuPrologueRowsPerWarp;
-      if (gpuAttentionValueRows < 1 || gpuAttentionValueRows > 32)
-        return fail("--gpu-attention-value-rows must be in [1, 32]");
+      if (!inRange(gpuAttentionValueRows, 1, 32))
+        return 1;
       options.gpuAttentionValueRows = gpuAttentionValueRows;
       // The host code only launches kernels: any x86-64 runs it unless a
       // CPU is asked for.

@@ -189,13 +189,18 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
         b, arith::DivUIOp::create(b, q, idx(8)), idx(s.m)));
     pieceCol.push_back(mul(arith::RemUIOp::create(b, q, idx(8)), idx(16)));
   }
+  // The chunk of K piece i stages in stage `st` (past K in a last, partial
+  // stage: loaded clamped, summed as nothing).
+  auto pieceChunkOf = [&](Value st, int64_t i) -> Value {
+    return add(mul(st, idx(warpsK)), pieceChunk[i]);
+  };
   auto pieceValid = [&](Value st, int64_t i) -> Value {
-    return ult(add(mul(st, idx(warpsK)), pieceChunk[i]), idx(chunks));
+    return ult(pieceChunkOf(st, i), idx(chunks));
   };
   auto loadA = [&](Value st) {
     SmallVector<Value> v;
     for (int64_t i = 0; i < pieces; ++i) {
-      Value c = clampChunk(add(mul(st, idx(warpsK)), pieceChunk[i]));
+      Value c = clampChunk(pieceChunkOf(st, i));
       Value col = add(mul(c, idx(kMmaChunkK)), pieceCol[i]);
       v.push_back(vector::LoadOp::create(b, bytes16, x,
                                          ValueRange{pieceRow[i], col},
@@ -357,11 +362,7 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
   for (int64_t i = 0; i < pieces; ++i) {
     Value v = loop.getResult(sumsAt + i);
     for (int32_t offset = 1; offset < 8; offset *= 2)
-      v = arith::AddIOp::create(
-          b, v,
-          gpu::ShuffleOp::create(b, v, offset, int32_t(kWarp),
-                                 gpu::ShuffleMode::XOR)
-              .getShuffleResult());
+      v = add(v, shuffleXor(b, v, offset));
     auto ifOp = scf::IfOp::create(b, firstOfEight, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());

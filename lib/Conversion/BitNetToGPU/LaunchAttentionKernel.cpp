@@ -65,6 +65,8 @@ struct AttentionShape {
   int64_t group = 1;
 
   int64_t rep() const { return heads / kvHeads; }
+  /// Blocks along the heads: one per group.
+  int64_t headBlocks() const { return heads / group; }
   int64_t sharedBytes() const {
     return group * 4 * (cacheRows + tokens) + 4 * slices * headDim +
            2 * 4 * (kThreads / kWarp);
@@ -154,7 +156,7 @@ gpu::GPUFuncOp buildAttentionKernel(gpu::GPUModuleOp gpuModule, Location loc,
       DenseI32ArrayAttr::get(ctx, {int32_t(kThreads), 1, 1}));
   kernel->setAttr(kGPUGridSizeAttrName,
                   DenseI32ArrayAttr::get(
-                      ctx, {int32_t(s.heads / s.group), int32_t(s.tokens), 1}));
+                      ctx, {int32_t(s.headBlocks()), int32_t(s.tokens), 1}));
   b.setInsertionPointToStart(&kernel.getBody().front());
   Value q = kernel.getArgument(0), kNew = kernel.getArgument(1),
         vNew = kernel.getArgument(2), kCache = kernel.getArgument(3),
@@ -188,15 +190,23 @@ gpu::GPUFuncOp buildAttentionKernel(gpu::GPUModuleOp gpuModule, Location loc,
     b.setInsertionPointToStart(&op.getThenRegion().front());
     body();
   };
-  // scf.for with one f32 or vector carried value.
-  auto forLoop = [&](Value lb, Value ub, Value step, Value init,
-                     llvm::function_ref<Value(Value, Value)> body) -> Value {
-    auto loop = scf::ForOp::create(b, lb, ub, step, ValueRange{init});
+  // scf.for with carried values (one f32x4 accumulator a head in P V).
+  auto forLoopN = [&](Value lb, Value ub, Value step, ValueRange init,
+                      llvm::function_ref<SmallVector<Value>(Value, ValueRange)>
+                          body) -> SmallVector<Value> {
+    auto loop = scf::ForOp::create(b, lb, ub, step, init);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    Value next = body(loop.getInductionVar(), loop.getRegionIterArgs()[0]);
-    scf::YieldOp::create(b, ValueRange{next});
-    return loop.getResult(0);
+    scf::YieldOp::create(
+        b, body(loop.getInductionVar(), loop.getRegionIterArgs()));
+    return SmallVector<Value>(loop.getResults());
+  };
+  // The same with one f32 or vector carried value.
+  auto forLoop = [&](Value lb, Value ub, Value step, Value init,
+                     llvm::function_ref<Value(Value, Value)> body) -> Value {
+    return forLoopN(lb, ub, step, init, [&](Value iv, ValueRange acc) {
+      return SmallVector<Value>{body(iv, acc[0])};
+    })[0];
   };
   VectorType f32x4 = VectorType::get({4}, f32);
   VectorType cachex4 = VectorType::get({4}, cacheElem);
@@ -378,17 +388,6 @@ gpu::GPUFuncOp buildAttentionKernel(gpu::GPUModuleOp gpuModule, Location loc,
   Value chunk = arith::RemUIOp::create(b, tid, idx(s.chunks));
   Value slice = arith::DivUIOp::create(b, tid, idx(s.chunks));
   Value col = mul(chunk, idx(4));
-  // scf.for carrying one f32x4 accumulator a head.
-  auto forLoopN = [&](Value lb, Value ub, Value stepBy, ValueRange init,
-                      llvm::function_ref<SmallVector<Value>(Value, ValueRange)>
-                          body) -> SmallVector<Value> {
-    auto loop = scf::ForOp::create(b, lb, ub, stepBy, init);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    scf::YieldOp::create(
-        b, body(loop.getInductionVar(), loop.getRegionIterArgs()));
-    return SmallVector<Value>(loop.getResults());
-  };
   Value inSlices = ult(slice, idx(s.slices));
   auto pv = scf::IfOp::create(b, SmallVector<Type>(G, f32x4), inSlices,
                               /*withElseRegion=*/true);
@@ -569,7 +568,7 @@ struct LaunchAttentionKernelPass
       Value c1 = dim(1);
       gpu::LaunchFuncOp::create(
           b, loc, kernel,
-          gpu::KernelDim3{dim(s->heads / s->group), dim(s->tokens), c1},
+          gpu::KernelDim3{dim(s->headBlocks()), dim(s->tokens), c1},
           gpu::KernelDim3{dim(kThreads), c1, c1},
           /*dynamicSharedMemorySize=*/Value(),
           ValueRange{buffer(op.getQ()), buffer(op.getK()), buffer(op.getV()),
