@@ -60,7 +60,7 @@ split() {
 # A variant "<model>-<name>" compiled with the same extra flags for both
 # targets, held against the CPU artifact with those flags: the opt-in int8,
 # f16 and bf16 LM heads (--lm-head=...), an f16 KV cache (--kv-cache=f16: the
-# attention kernel's f16 reads) and prefill chunks of 16 tokens.
+# attention kernel's f16 reads) and prefill chunks of 16 and 96 tokens.
 both() {
   set -e
   local m=$1 v=$1-$2
@@ -111,5 +111,11 @@ done
 # tensor-core layers of 16 rows.
 for m in ${CHUNK16_MODELS:-a48 b158 llama}; do
   both "$m" chunk16 --prefill-chunk=16
+done
+# Prefill chunks of 96 tokens: the tensor-core layers in two tiles of 48
+# rows (the grid's y dimension), the 64-token prompt's rows 48-63 in the
+# second.
+for m in ${CHUNK96_MODELS:-a48 b158 llama}; do
+  both "$m" chunk96 --prefill-chunk=96
 done
 du -sh "$dest"

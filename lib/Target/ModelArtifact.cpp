@@ -177,7 +177,9 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     attention.valueRows = options.gpuAttentionValueRows;
     toLinalg.addPass(createBitNetLaunchAttentionKernel(attention));
     // Absmax quantizers of those kernels' outputs as one block per row.
+    // (Any chunk's rows: a block per row.)
     BitNetLaunchQuantizerKernelOptions quantizer;
+    quantizer.maxRows = options.maxContext;
     quantizer.gemvPrologue = options.gpuNormIntoGemv;
     quantizer.gemvRowsPerWarp = options.gpuPrologueRowsPerWarp;
     toLinalg.addPass(createBitNetLaunchQuantizerKernel(quantizer));
@@ -185,6 +187,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     // as one block per row.
     if (options.gpuNormKernels) {
       BitNetLaunchNormQuantizerKernelOptions norm;
+      norm.maxRows = options.maxContext;
       norm.gemvPrologue = options.gpuNormIntoGemv;
       norm.gemvRowsPerWarp = options.gpuPrologueRowsPerWarp;
       toLinalg.addPass(createBitNetLaunchNormQuantizerKernel(norm));

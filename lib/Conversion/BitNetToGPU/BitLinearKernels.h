@@ -187,22 +187,24 @@ gpu::GPUFuncOp createKernel(ImplicitLocOpBuilder &b, StringRef name,
 /// The tensor-core kernel (BitLinearMma.cpp): mma.sync m16n8k32 on s8
 /// codes and u8 weight codes, K in chunks of kMmaChunkK.
 inline constexpr int64_t kMmaChunkK = 128;
-/// The largest M (a multiple of 16) it takes.
-inline constexpr int64_t kMmaMaxRows = 64;
+/// The most activation rows (a multiple of 16) a block computes.
+inline constexpr int64_t kMmaTileRows = 64;
 
 /// Its block: warpsN x warpsK warps, 16 weight rows a warp, the K-groups
-/// taking every warpsK-th chunk of K.
+/// taking every warpsK-th chunk of K; tileM of the M rows (the grid's y
+/// dimension takes M / tileM tiles of rows).
 struct MmaLaunch {
-  int64_t warpsN = 2, warpsK = 4;
+  int64_t warpsN = 2, warpsK = 4, tileM = 16;
   int64_t threads() const { return warpsN * warpsK * kWarp; }
   int64_t blockRows() const { return 16 * warpsN; }
   int64_t blocks(int64_t n) const { return n / blockRows(); }
+  int64_t rowTiles(int64_t m) const { return m / tileM; }
 };
 MmaLaunch chooseMmaLaunch(const LayerShape &s);
 
 /// Whether the tensor-core kernel computes `s`: a plain or stacked layer
-/// (no prologue, gate or GLU), M a multiple of 16 up to kMmaMaxRows, K a
-/// multiple of kMmaChunkK, N a multiple of 16.
+/// (no prologue, gate or GLU), M a multiple of 16, K a multiple of
+/// kMmaChunkK, N a multiple of 16.
 bool takesMmaKernel(const LayerShape &s);
 
 /// Builds it for `s` as `name`: the parameters of buildLayerKernel with

@@ -4,9 +4,10 @@
 // over its activation rows with dp4a; here the rows are the M of
 // mma.sync.m16n8k32, s8 codes times u8 weight codes {0, 1, 2} (the ternary
 // weight plus one), minus each row's code sum: sum a (c - 1) = sum a c -
-// sum a. A block owns 16 x WN weight rows and all M rows; its WN x WK
-// warps split the rows (16 each) and K (chunk c of 128 to K-group c mod
-// WK).
+// sum a. A block owns 16 x WN weight rows and a tile of up to 64 of the M
+// rows (the grid's y dimension walks the tiles, so a prompt's rows are one
+// launch however many there are); its WN x WK warps split the weight rows
+// (16 each) and K (chunk c of 128 to K-group c mod WK).
 //
 // The activation codes are staged through shared memory, a stage of WK
 // chunks at a time (loaded into registers one stage ahead): every warp of
@@ -63,12 +64,18 @@ MmaLaunch gpu_kernels::chooseMmaLaunch(const LayerShape &s) {
   else
     l.warpsN = 1;
   l.warpsK = l.warpsN == 4 ? 2 : 4;
+  // The largest tile of rows that divides M.
+  for (int64_t t : {kMmaTileRows, int64_t(48), int64_t(32), int64_t(16)})
+    if (s.m % t == 0) {
+      l.tileM = t;
+      break;
+    }
   return l;
 }
 
 bool gpu_kernels::takesMmaKernel(const LayerShape &s) {
   return !s.prologue && !s.gated && !s.glu && !s.columns && s.m >= 16 &&
-         s.m % 16 == 0 && s.m <= kMmaMaxRows && s.k % kMmaChunkK == 0 &&
+         s.m % 16 == 0 && s.k % kMmaChunkK == 0 &&
          s.n % 16 == 0;
 }
 
@@ -83,17 +90,17 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
   // Stages whose loads are in flight (in registers) ahead of the one
   // being computed.
   const int64_t ahead = std::max<int64_t>(1, stagesAhead);
-  const int64_t warpsN = l.warpsN, warpsK = l.warpsK;
+  const int64_t warpsN = l.warpsN, warpsK = l.warpsK, tileM = l.tileM;
   const int64_t threads = l.threads(), blockRows = l.blockRows();
-  const int64_t mTiles = s.m / 16, chunks = s.k / kMmaChunkK;
+  const int64_t mTiles = tileM / 16, chunks = s.k / kMmaChunkK;
   const int64_t stages = (chunks + warpsK - 1) / warpsK;
   // Accumulators per thread: 4 per (m16 tile, n8 tile).
   const int64_t accs = mTiles * kTilesN * 4;
-  // 16-byte pieces of codes a thread stages: WK chunks x M rows x 8.
-  const int64_t pieces = warpsK * s.m * 8 / threads;
+  // 16-byte pieces of codes a thread stages: WK chunks x tileM rows x 8.
+  const int64_t pieces = warpsK * tileM * 8 / threads;
   // Shared memory: the stage, reused after the loop for the partial sums
   // of K-groups 1.. (K-group 0 adds them to its own); the row sums' parts.
-  const int64_t stageBytes = warpsK * s.m * kRowBytes;
+  const int64_t stageBytes = warpsK * tileM * kRowBytes;
   const int64_t partialBytes = (warpsK - 1) * warpsN * accs * kWarp * 4;
   const int64_t bufferBytes = std::max(stageBytes, partialBytes);
 
@@ -109,8 +116,11 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
   ImplicitLocOpBuilder b(loc, ctx);
   auto kernel = createKernel(
       b, name, gpuModule, params,
-      {shared({bufferBytes}, i8), shared({warpsK, s.m}, i32)}, threads,
+      {shared({bufferBytes}, i8), shared({warpsK, tileM}, i32)}, threads,
       s.n / blockRows, s);
+  kernel->setAttr(kGPUGridSizeAttrName,
+                  DenseI32ArrayAttr::get(ctx, {int32_t(l.blocks(s.n)),
+                                               int32_t(l.rowTiles(s.m)), 1}));
   for (unsigned i = 0; i < 2; ++i)
     kernel.setWorkgroupAttributionAttr(i, "llvm.align", b.getI64IntegerAttr(16));
   kernel->setAttr("bitnet.gpu_mma", UnitAttr::get(ctx));
@@ -143,7 +153,7 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
              bytes4 = VectorType::get({4}, i8);
   VectorType words4 = VectorType::get({4}, i32), words2 = VectorType::get({2}, i32);
   Value stage = memref::ViewOp::create(
-      b, shared({warpsK, s.m, kRowBytes}, i8), buffer, idx(0), ValueRange{});
+      b, shared({warpsK, tileM, kRowBytes}, i8), buffer, idx(0), ValueRange{});
   Value partials = memref::ViewOp::create(
       b, shared({warpsK - 1, warpsN, accs, kWarp}, i32), buffer, idx(0),
       ValueRange{});
@@ -157,6 +167,11 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
   Value g = arith::DivUIOp::create(b, lane, idx(4));
   Value t = arith::RemUIOp::create(b, lane, idx(4));
   Value nBase = add(mul(bid, idx(blockRows)), mul(wn, idx(16)));
+  // The block's first activation row (0 where one tile is all of M).
+  Value mBase = l.rowTiles(s.m) == 1
+                    ? idx(0)
+                    : mul(gpu::BlockIdOp::create(b, gpu::Dimension::y),
+                          idx(tileM));
   // The chunk K-group wk computes in stage `st` (clamped to the last).
   auto chunkOf = [&](Value st) -> Value {
     return add(mul(st, idx(warpsK)), wk);
@@ -180,13 +195,14 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
     return words;
   };
   // Staged codes: piece i of a thread is q = tid + threads i: chunk q /
-  // (8 M) of the stage, row q / 8 mod M, bytes 16 (q mod 8) of the chunk.
+  // (8 tileM) of the stage, row q / 8 mod tileM of the block's tile, bytes
+  // 16 (q mod 8) of the chunk.
   SmallVector<Value> pieceChunk, pieceRow, pieceCol;
   for (int64_t i = 0; i < pieces; ++i) {
     Value q = add(tid, idx(threads * i));
-    pieceChunk.push_back(arith::DivUIOp::create(b, q, idx(8 * s.m)));
+    pieceChunk.push_back(arith::DivUIOp::create(b, q, idx(8 * tileM)));
     pieceRow.push_back(arith::RemUIOp::create(
-        b, arith::DivUIOp::create(b, q, idx(8)), idx(s.m)));
+        b, arith::DivUIOp::create(b, q, idx(8)), idx(tileM)));
     pieceCol.push_back(mul(arith::RemUIOp::create(b, q, idx(8)), idx(16)));
   }
   // The chunk of K piece i stages in stage `st` (past K in a last, partial
@@ -203,7 +219,7 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
       Value c = clampChunk(pieceChunkOf(st, i));
       Value col = add(mul(c, idx(kMmaChunkK)), pieceCol[i]);
       v.push_back(vector::LoadOp::create(b, bytes16, x,
-                                         ValueRange{pieceRow[i], col},
+                                         ValueRange{add(mBase, pieceRow[i]), col},
                                          /*nontemporal=*/false,
                                          llvm::MaybeAlign(16)));
     }
@@ -392,7 +408,8 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
   for (int64_t mt = 0; mt < mTiles; ++mt)
     for (int64_t half = 0; half < 2; ++half) {
       Value m = add(g, idx(16 * mt + 8 * half));
-      Value xs = memref::LoadOp::create(b, xScale, ValueRange{m});
+      Value row = add(mBase, m);
+      Value xs = memref::LoadOp::create(b, xScale, ValueRange{row});
       Value rowSum = memref::LoadOp::create(b, rowParts, ValueRange{idx(0), m});
       for (int64_t c = 1; c < warpsK; ++c)
         rowSum = add(rowSum,
@@ -416,7 +433,7 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
           Value y = arith::MulFOp::create(
               b, arith::SIToFPOp::create(b, f32, sum),
               arith::MulFOp::create(b, xs, ws));
-          memref::StoreOp::create(b, y, out, ValueRange{m, n});
+          memref::StoreOp::create(b, y, out, ValueRange{row, n});
         }
     }
   b.setInsertionPointAfter(ifOp);

@@ -269,8 +269,10 @@ struct LaunchBitLinearKernelsPass
         return arith::ConstantIndexOp::create(b, loc, v);
       };
       Value one = dim(1);
+      // Tensor cores: the grid's y dimension walks the tiles of rows.
+      Value rowTiles = mma ? dim(mmaLaunch.rowTiles(s.m)) : one;
       gpu::LaunchFuncOp::create(
-          b, loc, kernel, gpu::KernelDim3{dim(blocks), one, one},
+          b, loc, kernel, gpu::KernelDim3{dim(blocks), rowTiles, one},
           gpu::KernelDim3{dim(threads), one, one},
           /*dynamicSharedMemorySize=*/Value(), ValueRange(args));
       Value out = bufferization::ToTensorOp::create(

@@ -118,3 +118,34 @@ func.func @not_taken(%x: tensor<24x128xi8>, %s: tensor<24xf32>, %x2: tensor<16x1
   %y3 = bitnet.bitlinear %x3, %s2, %w3, %ws3 : (tensor<16x128xi8>, tensor<16xf32>, !bitnet.packed_ternary<8x128, bits2>, tensor<f32>) -> tensor<16x8xf32>
   return %y, %y2, %y3 : tensor<24x32xf32>, tensor<16x32xf32>, tensor<16x8xf32>
 }
+
+// -----
+
+// More rows than a block takes: tiles of 64 rows on the grid's y dimension
+// (M = 256: 4 tiles), the stage and the row sums sized by the tile, the
+// codes read and the outputs written at the block's first row (block id y
+// times 64). M = 160 takes tiles of 32 (the largest of 64, 48, 32, 16
+// that divides it): 5 tiles.
+// CHECK-LABEL: gpu.func @bitlinear_mma_m256_n32_k128
+// CHECK-SAME: %{{.*}}: memref<256x128xi8>, %{{.*}}: memref<256xf32>, %{{.*}}: memref<32x32xi8>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<256x32xf32>
+// CHECK-SAME: workgroup(%{{.*}} : memref<36864xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4x64xi32, #gpu.address_space<workgroup>>
+// CHECK-SAME: bitnet.grid_size = array<i32: 1, 4, 1>
+// CHECK: %[[BY:.*]] = gpu.block_id  y
+// CHECK: %[[BASE:.*]] = arith.muli %[[BY]], %{{.*}} : index
+// CHECK: scf.for
+// CHECK: gpu.return
+// CHECK-LABEL: gpu.func @bitlinear_mma_m160_n32_k128
+// CHECK-SAME: workgroup(%{{.*}} : memref<18432xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4x32xi32, #gpu.address_space<workgroup>>
+// CHECK-SAME: bitnet.grid_size = array<i32: 1, 5, 1>
+// CHECK-LABEL: func.func @tiles
+// CHECK: %[[C4:.*]] = arith.constant 4 : index
+// CHECK: gpu.launch_func @bitnet_kernels::@bitlinear_mma_m256_n32_k128 blocks in (%{{.*}}, %[[C4]], %{{.*}})
+// CHECK: %[[C5:.*]] = arith.constant 5 : index
+// CHECK: gpu.launch_func @bitnet_kernels::@bitlinear_mma_m160_n32_k128 blocks in (%{{.*}}, %[[C5]], %{{.*}})
+func.func @tiles(%x: tensor<256x128xi8>, %s: tensor<256xf32>, %x2: tensor<160x128xi8>, %s2: tensor<160xf32>) -> (tensor<256x32xf32>, tensor<160x32xf32>) {
+  %w = bitnet.packed_constant dense<85> : tensor<32x32xi8> -> !bitnet.packed_ternary<32x128, bits2>
+  %ws = arith.constant dense<0.5> : tensor<f32>
+  %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<256x128xi8>, tensor<256xf32>, !bitnet.packed_ternary<32x128, bits2>, tensor<f32>) -> tensor<256x32xf32>
+  %y2 = bitnet.bitlinear %x2, %s2, %w, %ws : (tensor<160x128xi8>, tensor<160xf32>, !bitnet.packed_ternary<32x128, bits2>, tensor<f32>) -> tensor<160x32xf32>
+  return %y, %y2 : tensor<256x32xf32>, tensor<160x32xf32>
+}
