@@ -60,7 +60,8 @@ split() {
 # A variant "<model>-<name>" compiled with the same extra flags for both
 # targets, held against the CPU artifact with those flags: the opt-in int8,
 # f16 and bf16 LM heads (--lm-head=...), an f16 KV cache (--kv-cache=f16: the
-# attention kernel's f16 reads) and prefill chunks of 16 and 96 tokens.
+# attention kernel's f16 reads), prefill chunks of 16 and 96 tokens and a
+# wide prefill step.
 both() {
   set -e
   local m=$1 v=$1-$2
@@ -117,5 +118,10 @@ done
 # second.
 for m in ${CHUNK96_MODELS:-a48 b158 llama}; do
   both "$m" chunk96 --prefill-chunk=96
+done
+# A wide prefill step (--prefill-wide-chunk) of 48 tokens next to chunks
+# of 16: the 64-token prompt as one wide step and one chunk.
+for m in ${WIDE_MODELS:-a48 llama}; do
+  both "$m" wide48 --prefill-chunk=16 --prefill-wide-chunk=48
 done
 du -sh "$dest"

@@ -110,6 +110,13 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     error = "the prefill chunk must be at least 2 and at most the context";
     return false;
   }
+  if (options.prefillWideChunk != 0 &&
+      (options.prefillWideChunk <= options.prefillChunk ||
+       options.prefillWideChunk > options.maxContext)) {
+    error = "the wide prefill chunk must be larger than the prefill chunk "
+            "and at most the context";
+    return false;
+  }
 
   // Two KV-cached steps from the one graph.
   imp::ImportOptions prefillOptions;
@@ -146,6 +153,21 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   for (auto f : llvm::make_early_inc_range((**decode).getOps<func::FuncOp>())) {
     f->remove();
     (**module).push_back(f);
+  }
+  // The wide prefill step: the same step at more tokens.
+  if (options.prefillWideChunk) {
+    imp::ImportOptions wideOptions = prefillOptions;
+    wideOptions.dims[seqName] = options.prefillWideChunk;
+    wideOptions.funcName = "prefill_wide";
+    auto wide = imp::importONNXModel(model, context, wideOptions);
+    if (!wide) {
+      error = llvm::toString(wide.takeError());
+      return false;
+    }
+    for (auto f : llvm::make_early_inc_range((**wide).getOps<func::FuncOp>())) {
+      f->remove();
+      (**module).push_back(f);
+    }
   }
   summary.importSummary = stats.summary();
 
@@ -332,6 +354,8 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     meta << key << "=" << field(key) << "\n";
   meta << "max_context=" << options.maxContext << "\n";
   meta << "prefill_chunk=" << options.prefillChunk << "\n";
+  if (options.prefillWideChunk)
+    meta << "prefill_wide_chunk=" << options.prefillWideChunk << "\n";
   meta << "tokenizer=" << (field("vocab") == 256 ? "bytes" : "none") << "\n";
   meta << "kv_cache_dtype=f32\n";
   meta << "lm_head=" << lmHeadName(options.lmHead).str() << "\n";

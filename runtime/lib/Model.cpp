@@ -101,6 +101,12 @@ struct bitnet_model {
   /// model's file, which would then get this model's code.
   int codeFd = -1;
   StepFn prefill = nullptr, decode = nullptr;
+  /// The optional wide prefill step (metadata prefill_wide_chunk: 0 if
+  /// none): wideChunk tokens a step.
+  StepFn prefillWide = nullptr;
+  int64_t wideChunk = 0;
+  /// Token slots of the step's inputs: the larger of the two chunks.
+  int64_t ioTokens() const { return std::max(chunk, wideChunk); }
   const uint8_t *weights = nullptr;
   size_t weightBytes = 0;
   /// The KV cache, [2L, 1, Hkv, kvRows, kvRow] elements of kvElementBytes
@@ -123,7 +129,7 @@ struct bitnet_model {
   bool randomWeights = false;
   std::unique_ptr<uint8_t, decltype(&std::free)> hostWeights{nullptr,
                                                              &std::free};
-  /// A step's inputs: ids [chunk] i64, start i64, rows [2] i64 (on the GPU
+  /// A step's inputs: ids [ioTokens()] i64, start i64, rows [2] i64 (on the GPU
   /// pinned host memory that kernels read and the host code reads in
   /// place).
   int64_t *io = nullptr;
@@ -151,6 +157,7 @@ struct bitnet_model {
       cuda_host::destroyGraph(decodeGraph);
       cuda_host::releaseArena(this);
       cuda_host::releaseArena(decodeArena());
+      cuda_host::releaseArena(wideArena());
       cuda_host::deallocate(gpuWeights);
       cuda_host::deallocate(kv);
       cuda_host::deallocateHost(io);
@@ -179,6 +186,11 @@ struct bitnet_model {
   bool graphsFailed = false;
   const void *decodeArena() const {
     return static_cast<const char *>(static_cast<const void *>(this)) + 1;
+  }
+  /// The wide prefill step's arena (its buffers are larger than the
+  /// prefill step's).
+  const void *wideArena() const {
+    return static_cast<const char *>(static_cast<const void *>(this)) + 2;
   }
   /// Runs the decode step from its graph (recording it first when it is
   /// time); false: run the code instead.
@@ -230,6 +242,11 @@ bool bitnet_model::load(const char *path, std::string &why) {
       context <= 0 || chunk <= 0 || context > (int64_t(1) << 24) ||
       vocab > (int64_t(1) << 24))
     return fail("metadata has an impossible model size");
+  if (!artifact.get("prefill_wide_chunk").empty() &&
+      (!artifact.getInt("prefill_wide_chunk", wideChunk) ||
+       wideChunk <= chunk || wideChunk > context))
+    return fail("metadata 'prefill_wide_chunk' is invalid (it must be larger "
+                "than prefill_chunk and at most max_context)");
   variant = artifact.get("variant", "unknown");
   tokenizer = artifact.get("tokenizer", "none");
   cpu = artifact.get("cpu");
@@ -334,6 +351,12 @@ bool bitnet_model::load(const char *path, std::string &why) {
   decode = reinterpret_cast<StepFn>(dlsym(library, "_mlir_ciface_decode"));
   if (!prefill || !decode)
     return fail("the code lacks the prefill/decode entries");
+  if (wideChunk) {
+    prefillWide = reinterpret_cast<StepFn>(
+        dlsym(library, "_mlir_ciface_prefill_wide"));
+    if (!prefillWide)
+      return fail("the metadata names a wide prefill step the code lacks");
+  }
 
   int64_t quantizers = 0;
   if (!artifact.getInt("quantizers", quantizers) || quantizers < 0 ||
@@ -380,7 +403,7 @@ bool bitnet_model::load(const char *path, std::string &why) {
   kvRows = context + (bitPlanes ? 1 : 0);
   size_t cacheSize = size_t(2 * layers * kvHeads * kvRows * kvRow);
   kvBytes = cacheSize * size_t(kvElementBytes);
-  size_t ioWords = size_t(chunk) + 3;
+  size_t ioWords = size_t(ioTokens()) + 3;
   if (gpu) {
     kv = static_cast<uint8_t *>(cuda_host::allocate(kvBytes));
     io = static_cast<int64_t *>(cuda_host::allocateHost(ioWords * 8));
@@ -398,7 +421,7 @@ bool bitnet_model::load(const char *path, std::string &why) {
 
 int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
                        int64_t valid, float *logits, int64_t logitRows) {
-  int64_t *idBuf = io, &start = io[chunk], *rows = io + chunk + 1;
+  int64_t *idBuf = io, &start = io[ioTokens()], *rows = io + ioTokens() + 1;
   for (int64_t i = 0; i < tokens; ++i)
     idBuf[i] = i < valid ? ids[i] : 0;
   Desc<int64_t, 2> idDesc{idBuf, idBuf, 0, {1, tokens}, {tokens, 1}};
@@ -418,7 +441,9 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
   std::optional<cuda_host::Step> gpuStep;
   bool decoding = fn == decode;
   if (gpu) {
-    gpuStep.emplace(decoding ? decodeArena() : static_cast<const void *>(this),
+    gpuStep.emplace(decoding ? decodeArena()
+                    : fn == prefillWide ? wideArena()
+                                        : static_cast<const void *>(this),
                     dependentLaunch);
     if (cuda_host::tracing())
       std::fprintf(stderr, "bitnet cuda: step ids %p start %p kv %p rows %p "
@@ -625,6 +650,7 @@ int bitnet_info(const bitnet_model *m, bitnet_model_info *info) {
   info->ffn = m->ffn;
   info->max_context = m->context;
   info->prefill_chunk = m->chunk;
+  info->prefill_wide_chunk = m->wideChunk;
   info->kv_bits = m->kvBits;
   info->kv_bos_bits = m->kvBosBits;
   info->kv_cache_bytes = int64_t(m->kvBytes);
@@ -664,7 +690,12 @@ int bitnet_prefill(bitnet_model *m, const int32_t *ids, int64_t n,
     return rc;
   auto t0 = std::chrono::steady_clock::now();
   for (int64_t done = 0; done < n;) {
-    int64_t valid = std::min(m->chunk, n - done);
+    // The wide step while at least 3/4 of it is real tokens: on an H200 a
+    // wide step of 4 chunks costs about 3 steps of one (2B4T shapes), so
+    // padding beyond a quarter of it would be slower than chunks.
+    bool wide = m->wideChunk && 4 * (n - done) >= 3 * m->wideChunk;
+    int64_t stepTokens = wide ? m->wideChunk : m->chunk;
+    int64_t valid = std::min(stepTokens, n - done);
     bool last = done + valid == n;
     float *out = logits ? (allRows ? logits + done * m->vocab
                                    : (last ? logits : nullptr))
@@ -672,9 +703,11 @@ int bitnet_prefill(bitnet_model *m, const int32_t *ids, int64_t n,
     int64_t rows = allRows ? valid : 1;
     int rc = valid == 1
                  ? m->step(m->decode, 1, ids + done, 1, out, 1)
-                 : m->step(m->prefill, m->chunk, ids + done, valid, out, rows);
+                 : m->step(wide ? m->prefillWide : m->prefill, stepTokens,
+                           ids + done, valid, out, rows);
     if (rc != BITNET_OK)
       return rc;
+    ++(wide ? m->stats.prefill_wide_steps : m->stats.prefill_steps);
     done += valid;
   }
   m->stats.prefill_seconds +=

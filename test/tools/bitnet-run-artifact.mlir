@@ -12,6 +12,15 @@
 // RUN: bitnet-run %t/b158.bnx --prompt-ids 111,32,102,114,101,101,100,111,109,44,32,110,111,116,10,112 --max-new-tokens 48 | FileCheck %s --check-prefix=B158
 // RUN: bitnet-compile %bitnet_src_root/models/onnx/llama.onnx --max-context=112 --prefill-chunk=32 -o %t/llama.bnx
 // RUN: bitnet-run %t/llama.bnx --prompt-ids 111,32,102,114,101,101,100,111,109,44,32,110,111,116,10,112 --max-new-tokens 48 | FileCheck %s --check-prefix=LLAMA
+// A wide prefill step of 48 tokens: a 40-token prompt takes it (at least
+// 3/4 of it), a 30-token one two chunks of 16.
+// RUN: bitnet-compile %bitnet_src_root/models/onnx/a48.onnx --max-context=64 --prefill-chunk=16 --prefill-wide-chunk=48 -o %t/a48w.bnx
+// RUN: bitnet-run %t/a48w.bnx --prompt "The GNU General Public License is a free" --max-new-tokens 4 | FileCheck %s --check-prefix=WIDE40
+// RUN: bitnet-run %t/a48w.bnx --prompt "The GNU General Public License" --max-new-tokens 4 | FileCheck %s --check-prefix=WIDE30
+// WIDE40: prefill: 40 tokens
+// WIDE40-NEXT: prefill steps: 1 of 48 tokens, 0 of 16
+// WIDE30: prefill: 30 tokens
+// WIDE30-NEXT: prefill steps: 0 of 48 tokens, 2 of 16
 
 // COMPILE: recognized 14 BitLinear
 // COMPILE: wrote {{.*}}a48.bnx (bitnet-a4.8; code {{[0-9]+}} bytes; weights {{[0-9]+}} bytes in {{[0-9]+}} tensors, 344064 ternary)
@@ -80,6 +89,10 @@
 // RUN: not bitnet-compile %bitnet_src_root/models/onnx/a48.onnx --max-context=8 --prefill-chunk=16 -o %t/bad.bnx 2>&1 | FileCheck %s --check-prefix=CHUNK
 // RUN: test ! -e %t/bad.bnx
 // CHUNK: bitnet-compile: error: --prefill-chunk must be in [2, --max-context]
+// RUN: not bitnet-compile %bitnet_src_root/models/onnx/a48.onnx --max-context=64 --prefill-chunk=16 --prefill-wide-chunk=16 -o %t/bad.bnx 2>&1 | FileCheck %s --check-prefix=WIDE
+// RUN: not bitnet-compile %bitnet_src_root/models/onnx/a48.onnx --max-context=64 --prefill-chunk=16 --prefill-wide-chunk=80 -o %t/bad.bnx 2>&1 | FileCheck %s --check-prefix=WIDE
+// RUN: test ! -e %t/bad.bnx
+// WIDE: bitnet-compile: error: --prefill-wide-chunk must be 0 or in (--prefill-chunk, --max-context]
 // RUN: not bitnet-compile %bitnet_src_root/models/onnx/a48.onnx --lm-head=f8 -o %t/bad.bnx 2>&1 | FileCheck %s --check-prefix=HEAD
 // RUN: test ! -e %t/bad.bnx
 // HEAD: bitnet-compile: error: --lm-head must be f32, f16, bf16 or int8, got 'f8'

@@ -106,6 +106,14 @@ cl::opt<int64_t> prefillChunk(
              "--max-context, on cuda with --gpu-tensor-cores, where the "
              "BitLinear layers of a chunk run on tensor cores)"),
     cl::init(16), cl::cat(category));
+cl::opt<int64_t> prefillWideChunk(
+    "prefill-wide-chunk",
+    cl::desc("Artifacts: a second prefill step of N tokens (N > "
+             "--prefill-chunk, at most --max-context; 0: none) that the "
+             "runtime takes while a prompt has at least 3/4 N tokens left "
+             "(default: 0; on cuda with --gpu-tensor-cores 4 x the chunk "
+             "where the context holds it)"),
+    cl::value_desc("N"), cl::init(0), cl::cat(category));
 cl::opt<std::string> lmHead(
     "lm-head",
     cl::desc("Artifacts: LM head weights, f32 (as exported), f16 or bf16 "
@@ -433,6 +441,15 @@ int main(int argc, char **argv) {
       prefillChunk = std::min<int64_t>(64, maxContext);
     if (prefillChunk < 2 || prefillChunk > maxContext)
       return fail("--prefill-chunk must be in [2, --max-context]");
+    // Long prompts in steps of 4 chunks on tensor cores (the BitLinear
+    // kernel's blocks take 64-row tiles of them).
+    if (tensorCores && prefillWideChunk.getNumOccurrences() == 0 &&
+        4 * prefillChunk <= maxContext)
+      prefillWideChunk = 4 * prefillChunk;
+    if (prefillWideChunk != 0 &&
+        (prefillWideChunk <= prefillChunk || prefillWideChunk > maxContext))
+      return fail("--prefill-wide-chunk must be 0 or in (--prefill-chunk, "
+                  "--max-context]");
     if (!bitnet::parseLMHead(lmHead))
       return fail("--lm-head must be f32, f16, bf16 or int8, got '" + lmHead +
                   "'");
@@ -470,6 +487,7 @@ int main(int argc, char **argv) {
     options.cpu.optLevel = optLevel;
     options.maxContext = maxContext;
     options.prefillChunk = prefillChunk;
+    options.prefillWideChunk = prefillWideChunk;
     options.dims = dims;
     options.linker = linker;
     options.lmHead = *bitnet::parseLMHead(lmHead); // checked above

@@ -218,6 +218,12 @@ int runArtifact(const ArtifactRunOptions &o) {
                 o.repeat, rate(first.prefill_tokens, first.prefill_seconds),
                 rate(first.decode_tokens, first.decode_seconds));
   std::printf("\n");
+  // The first run's prompt steps (each run takes the same).
+  if (info.prefill_wide_chunk)
+    std::printf("prefill steps: %lld of %lld tokens, %lld of %lld\n",
+                (long long)first.prefill_wide_steps,
+                (long long)info.prefill_wide_chunk,
+                (long long)first.prefill_steps, (long long)info.prefill_chunk);
   if (o.sparsity) {
     int64_t n = bitnet_sparsity(model, nullptr, 0);
     std::vector<bitnet_sparsity_row> rows(n);

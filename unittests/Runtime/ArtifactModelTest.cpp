@@ -58,7 +58,7 @@ std::string compileArtifact(const std::string &file, int64_t context,
                             std::string &error, LMHead lmHead = LMHead::F32,
                             bool sparseKernels = true,
                             KVStorage kv = KVStorage::Auto,
-                            bool ukernels = true) {
+                            bool ukernels = true, int64_t wideChunk = 0) {
   auto model = imp::loadONNXModel(BITNET_SOURCE_DIR "/models/" + file);
   if (!model) {
     error = llvm::toString(model.takeError());
@@ -73,6 +73,7 @@ std::string compileArtifact(const std::string &file, int64_t context,
   options.sparseKernels = sparseKernels;
   options.kvStorage = kv;
   options.ukernels = ukernels;
+  options.prefillWideChunk = wideChunk;
   bitnet::ModelArtifactSummary summary;
   std::string path = ::testing::TempDir() + "/" +
                      std::to_string(getpid()) + "-" +
@@ -80,7 +81,7 @@ std::string compileArtifact(const std::string &file, int64_t context,
                      ".head-" + bitnet::lmHeadName(lmHead).str() +
                      (sparseKernels ? "" : ".dense") + ".kv" +
                      std::to_string(int(kv)) + (ukernels ? "" : ".ref") +
-                     ".bnx";
+                     ".wide" + std::to_string(wideChunk) + ".bnx";
   if (!bitnet::compileModelArtifact(*model, *ctx, options, path, summary, error))
     return "";
   return path;
@@ -99,7 +100,7 @@ struct LoadedModel {
 /// removed once mapped: the model keeps working).
 void loadModel(const std::string &file, LMHead lmHead, LoadedModel &out,
                bool sparseKernels = true, KVStorage kv = KVStorage::Auto,
-               bool ukernels = true) {
+               bool ukernels = true, int64_t wideChunk = 0) {
   std::string name = file.substr(file.rfind('/') + 1);
   name = name.substr(0, name.find('.'));
   std::string error;
@@ -112,7 +113,7 @@ void loadModel(const std::string &file, LMHead lmHead, LoadedModel &out,
   out.ids.assign(out.ref["input_ids"].i64(), out.ref["input_ids"].i64() + out.seq);
   std::string path =
       compileArtifact(file, out.seq, error, lmHead, sparseKernels, kv,
-                      ukernels);
+                      ukernels, wideChunk);
   ASSERT_FALSE(path.empty()) << error;
   char message[512];
   ASSERT_EQ(bitnet_create(path.c_str(), &out.model, message, sizeof(message)),
@@ -223,6 +224,80 @@ INSTANTIATE_TEST_SUITE_P(
           c = '_';
       return s;
     });
+
+/// --prefill-wide-chunk: a second prefill step of 48 tokens next to the
+/// chunks of 16. The runtime takes it while 3/4 of it (36 tokens) is left;
+/// the logits meet the PyTorch criteria and stay within float rounding of
+/// the chunks-only artifact's (attention sums in another order), every
+/// prompt split both ways.
+class WidePrefillTest : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(WidePrefillTest, AgreesWithChunks) {
+  std::string file = GetParam();
+  LoadedModel wide, narrow;
+  ASSERT_NO_FATAL_FAILURE(loadModel(file, LMHead::F32, wide, true,
+                                    KVStorage::Auto, true, /*wideChunk=*/48));
+  ASSERT_NO_FATAL_FAILURE(loadModel(file, LMHead::F32, narrow));
+  bitnet_model_info info;
+  ASSERT_EQ(bitnet_info(wide.model, &info), BITNET_OK);
+  EXPECT_EQ(info.prefill_chunk, 16);
+  EXPECT_EQ(info.prefill_wide_chunk, 48);
+  ASSERT_EQ(bitnet_info(narrow.model, &info), BITNET_OK);
+  EXPECT_EQ(info.prefill_wide_chunk, 0);
+  const int64_t seq = wide.seq, vocab = wide.vocab;
+  const npy::Array &want = wide.ref["logits"];
+  bool kvQuant = file.find("_kv") != std::string::npos;
+  // Prompts of 64 (48 wide + 16), 40 (wide, 8 padded: decode the rest)
+  // and 30 tokens (16 + 14: chunks only).
+  struct Split {
+    int64_t prompt, wideSteps, steps;
+  };
+  for (Split split : {Split{64, 1, 1}, Split{40, 1, 0}, Split{30, 0, 2}}) {
+    std::vector<float> got(seq * vocab), ref(seq * vocab);
+    for (auto [m, out] : {std::pair{wide.model, &got},
+                          std::pair{narrow.model, &ref}}) {
+      bitnet_reset(m);
+      bitnet_stats before, after;
+      bitnet_stats_get(m, &before);
+      ASSERT_EQ(bitnet_prefill(m, wide.ids.data(), split.prompt, out->data(), 1),
+                BITNET_OK)
+          << bitnet_last_error(m);
+      bitnet_stats_get(m, &after);
+      if (m == wide.model) {
+        EXPECT_EQ(after.prefill_wide_steps - before.prefill_wide_steps,
+                  split.wideSteps)
+            << "prompt of " << split.prompt;
+        EXPECT_EQ(after.prefill_steps - before.prefill_steps, split.steps)
+            << "prompt of " << split.prompt;
+      }
+      for (int64_t t = split.prompt; t < seq; ++t)
+        ASSERT_EQ(bitnet_decode(m, wide.ids[t], out->data() + t * vocab),
+                  BITNET_OK);
+    }
+    Agreement torch = compare(got, want.f32(), seq, vocab);
+    Agreement chunks = compare(got, ref.data(), seq, vocab);
+    std::printf("%s, prompt %lld: vs torch rel L2 %.3g top-1 %lld/%lld; vs "
+                "chunks only rel L2 %.3g max|d| %.3g top-1 %lld/%lld\n",
+                file.c_str(), (long long)split.prompt, torch.relL2,
+                (long long)torch.top1, (long long)seq, chunks.relL2,
+                chunks.maxAbs, (long long)chunks.top1, (long long)seq);
+    EXPECT_LE(torch.relL2, kvQuant ? 2e-2 : 2e-3);
+    EXPECT_GE(torch.top1, kvQuant ? seq - 4 : seq);
+    EXPECT_LE(chunks.relL2, 1e-5);
+    EXPECT_EQ(chunks.top1, seq);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, WidePrefillTest,
+                         ::testing::Values("onnx/a48.onnx", "onnx/llama.onnx",
+                                           "onnx/a48_kv3.onnx"),
+                         [](const auto &info) {
+                           std::string s = info.param;
+                           for (char &c : s)
+                             if (!isalnum(static_cast<unsigned char>(c)))
+                               c = '_';
+                           return s;
+                         });
 
 /// --lm-head=int8 / f16 / bf16: what an LM head stored narrower costs in
 /// agreement with PyTorch (f32 throughout).

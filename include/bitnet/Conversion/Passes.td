@@ -178,10 +178,12 @@ def BitNetLaunchBitLinearKernels
     `up * 0` (-0 for a negative up): the same value to every later op
     (the down projection's quantizer codes are identical).
 
-    With `tensor-cores`, a layer of M = 16, 32, 48 or 64 rows (a prefill
+    With `tensor-cores`, a layer of M rows, a multiple of 16 (a prefill
     chunk; K a multiple of 128, N a multiple of 16) becomes a launch of
     `bitlinear_mma_m<M>_n<N>_k<K>[_stacked]` instead (same parameters;
-    blocks of 16 x WN weight rows and WN x WK warps, 16 rows a warp, the
+    blocks of 16 x WN weight rows and a tile of the M rows, the largest of
+    64, 48, 32 and 16 that divides M, the grid's y dimension walking the
+    tiles; WN x WK warps, 16 rows a warp, the
     K-groups taking every WK-th chunk of 128; the codes staged through
     shared memory, transposed in 4 x 4 bytes so that a word of packed
     weights unpacks by shift and mask; `nvvm.mma.sync` m16n8k32, s8 codes

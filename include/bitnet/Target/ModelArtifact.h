@@ -36,6 +36,11 @@ struct ModelArtifactOptions {
   int64_t maxContext = 256;
   /// Tokens per prefill step (prompts run in chunks of this many).
   int64_t prefillChunk = 16;
+  /// 0, or a second prefill entry (`prefill_wide`) of this many tokens per
+  /// step (more than prefillChunk, at most maxContext) that the runtime
+  /// takes while a prompt has at least 3/4 of it left: long prompts in
+  /// fewer, larger steps, short ones without padding to it.
+  int64_t prefillWideChunk = 0;
   /// Values of symbolic dimensions other than the sequence length.
   std::map<std::string, int64_t> dims;
   /// The linker (ld.lld) to make the shared object with.

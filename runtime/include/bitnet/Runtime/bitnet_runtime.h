@@ -49,12 +49,17 @@ typedef struct bitnet_model_info {
   int random_weights;    /* 1: compiled with --random-weights, the runtime
                             filled the weights with seeded random values
                             (timing only: outputs mean nothing) */
+  int64_t prefill_wide_chunk; /* tokens of the wide prefill step prompts
+                                 take while 3/4 of it is left; 0: none */
 } bitnet_model_info;
 
 typedef struct bitnet_stats {
   int64_t prefill_tokens, decode_tokens;
   double prefill_seconds, decode_seconds;
   int64_t position; /* tokens in the cache */
+  /* Prefill steps of each size (a 1-token rest runs the decode step and
+   * counts as a prefill step). */
+  int64_t prefill_steps, prefill_wide_steps;
 } bitnet_stats;
 
 /* One row of the sparsity table: the input of a group of projections that
