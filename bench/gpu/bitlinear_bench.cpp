@@ -338,9 +338,15 @@ int main(int argc, char **argv) {
     }
     std::vector<float> got(m * n);
     check(drv->memcpyDtoH(got.data(), outDev, 4 * m * n), "cuMemcpyDtoH");
+    // Every row up to M = 256; beyond, 4 rows of each 64-row tile (at
+    // offsets that differ from tile to tile), so that the CPU reference
+    // stays seconds at M = 2048.
+    auto checked = [&](int64_t i) {
+      return m <= 256 || i % 16 == (i / 64) % 16;
+    };
     int64_t mismatches = 0;
     for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) {
+      for (int64_t j = 0; j < n && checked(i); ++j) {
         int32_t acc = 0;
         for (int64_t c = 0; c < kk; ++c)
           acc += int32_t(x[i * kk + c]) * w[j * kk + c];

@@ -8,9 +8,11 @@ up projections in one kernel) at the same sparsities, the down and output
 projections with bits2_cols weights (the column kernel, fed 0% and the
 paper's 80% / 50% zero inputs), plus bench/gpu/read_bytes.mlir's streaming
 kernel (the "read floor").
-bitnet-compile --target=cuda turns the file into a kernel library.
+bitnet-compile --target=cuda turns the file into a kernel library. The
+plain layers come at M = 1 and 16 (--ms picks others: 128 and 2048 are the
+prefill sizes of issue 6's table, on tensor cores).
 
-  python3 bench/gpu/make_kernels.py > kernels.mlir
+  python3 bench/gpu/make_kernels.py [--ms 1,16,128,2048] > kernels.mlir
 """
 import os
 import sys
@@ -23,6 +25,8 @@ SHAPES = [
     ("b7b_gate_up", 11008, 4096), ("b7b_down", 4096, 11008),
 ]
 MS = [1, 16]
+if "--ms" in sys.argv:
+    MS = [int(v) for v in sys.argv[sys.argv.index("--ms") + 1].split(",")]
 
 
 def layer(name, m, n, k):

@@ -11,12 +11,15 @@ mkdir -p "$dest"
 rm -f "$dest"/*.bnx
 ninja -C "$build" bitnet-compile bitnet-gpu-bench >/dev/null
 cp "$build/bin/bitnet-gpu-bench" "$dest/"
-python3 "$root/bench/gpu/make_kernels.py" > "$dest/kernels.mlir"
+# The compiler's choice at the table's M = 1, 16, 128, 2048 (M >= 16 on
+# tensor cores); the launch-shape sweep of the GEMV kernel at M = 1.
+python3 "$root/bench/gpu/make_kernels.py" --ms 1,16,128,2048 > "$dest/kernels.mlir"
+python3 "$root/bench/gpu/make_kernels.py" --ms 1 > "$dest/kernels-m1.mlir"
 "$build/bin/bitnet-compile" --target=cuda "$dest/kernels.mlir" -o "$dest/auto.bnx"
 for r in 1 2 4 8; do
   for w in 2 4 8; do
     "$build/bin/bitnet-compile" --target=cuda --gpu-rows-per-warp=$r \
-      --gpu-warps-per-block=$w "$dest/kernels.mlir" -o "$dest/r${r}w$w.bnx"
+      --gpu-warps-per-block=$w "$dest/kernels-m1.mlir" -o "$dest/r${r}w$w.bnx"
   done
 done
 ls -la "$dest"

@@ -4,6 +4,7 @@
 
 #include "bitnet/Conversion/BitNetToGPU/BitNetToGPU.h"
 #include "bitnet/Runtime/ArtifactFormat.h"
+#include "bitnet/Target/ModelArtifact.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Pass/PassManager.h"
@@ -42,7 +43,12 @@ LogicalResult mlir::bitnet::generateGPUKernels(
   std::string pipeline = "bitnet-bitlinear-to-gpu{rows-per-warp=" +
                          std::to_string(options.rowsPerWarp) +
                          " warps-per-block=" +
-                         std::to_string(options.warpsPerBlock) + "}";
+                         std::to_string(options.warpsPerBlock) +
+                         (options.tensorCores &&
+                                  gpuArchHasTensorCores(options.arch)
+                              ? " tensor-cores=1"
+                              : "") +
+                         "}";
   std::string error;
   if (failed(runPipeline(module, pipeline, error))) {
     if (!error.empty())

@@ -189,9 +189,10 @@ cl::opt<bool> gpuEarlyWeightLoads(
     cl::init(true), cl::cat(category));
 cl::opt<bool> gpuTensorCores(
     "gpu-tensor-cores",
-    cl::desc("cuda models: BitLinear layers of prefill chunks (16 to 64 "
-             "rows, a multiple of 16) on tensor cores (mma.sync s8; sm_80 "
-             "and newer) instead of the dp4a GEMV kernel; same outputs"),
+    cl::desc("cuda: BitLinear layers of 16 or more rows (a multiple of 16: "
+             "prefill chunks; kernel-library layers) on tensor cores "
+             "(mma.sync s8; sm_80 and newer) instead of the dp4a GEMV "
+             "kernel; same outputs"),
     cl::init(true), cl::cat(category));
 cl::opt<int64_t> gpuMmaStagesAhead(
     "gpu-mma-stages-ahead",
@@ -322,6 +323,7 @@ int compileForCuda(MLIRContext &context) {
   options.optLevel = optLevel;
   options.rowsPerWarp = gpuRowsPerWarp;
   options.warpsPerBlock = gpuWarpsPerBlock;
+  options.tensorCores = gpuTensorCores;
   if (gpuRowsPerWarp < 0 || gpuRowsPerWarp > 16 || gpuWarpsPerBlock < 0 ||
       gpuWarpsPerBlock > 32)
     return fail("--gpu-rows-per-warp must be 0-16 and --gpu-warps-per-block "

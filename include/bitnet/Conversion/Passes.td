@@ -119,6 +119,13 @@ def BitNetBitLinearToGPU : Pass<"bitnet-bitlinear-to-gpu", "ModuleOp"> {
            "Output rows per warp; 0 picks by shape">,
     Option<"warpsPerBlock", "warps-per-block", "int64_t", /*default=*/"0",
            "Warps per thread block; 0 picks by shape">,
+    Option<"tensorCores", "tensor-cores", "bool", /*default=*/"false",
+           "Layers of M >= 16 rows (a multiple of 16; plain or stacked, K a "
+           "multiple of 128, N of 16) as the tensor-core kernel of "
+           "bitnet-launch-bitlinear-kernels (mma.sync, sm_80 and newer; "
+           "byte weights [N, K/4], the same bytes and outputs)">,
+    Option<"mmaStagesAhead", "mma-stages-ahead", "int64_t", /*default=*/"3",
+           "Those kernels' stages of loads in flight (1 to 3)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

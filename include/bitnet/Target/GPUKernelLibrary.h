@@ -29,6 +29,8 @@ struct GPUTargetOptions {
   unsigned optLevel = 3;
   /// Generated kernels' launch shape (0: chosen by shape).
   int64_t rowsPerWarp = 0, warpsPerBlock = 0;
+  /// Layers of 16 or more rows on tensor cores (where the arch has them).
+  bool tensorCores = false;
 };
 
 /// One kernel of a library: its name, launch shape and parameters.

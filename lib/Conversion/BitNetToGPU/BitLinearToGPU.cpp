@@ -982,6 +982,12 @@ struct BitLinearToGPUPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
+    if (mmaStagesAhead < 1 || mmaStagesAhead > 3) {
+      module.emitError("bitnet-bitlinear-to-gpu: mma-stages-ahead must be 1 "
+                       "to 3, not ")
+          << int64_t(mmaStagesAhead);
+      return signalPassFailure();
+    }
     SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
     if (funcs.empty())
       return;
@@ -999,6 +1005,12 @@ struct BitLinearToGPUPass
       LaunchShape launch = chooseLaunch(s, rowsPerWarp, warpsPerBlock);
       if (s.columns) {
         buildColumnKernel(func, gpuModule, s);
+        func.erase();
+        continue;
+      }
+      if (tensorCores && takesMmaKernel(s)) {
+        buildMmaLayerKernel(gpuModule, func.getLoc(), func.getSymName(), s,
+                            mmaStagesAhead);
         func.erase();
         continue;
       }
