@@ -21,6 +21,11 @@
 // and the TopK-50% output projection (2560 x 2560) dense vs columns.
 // Zeros are placed at random; weights cycle through >= 512 MiB as above.
 //
+// Then the prefill GEMM (M = 16, 64, 256) at the same shapes on every
+// AVX-512 kernel the CPU has: the VNNI row kernel against the AMX tile
+// kernel (where the CPU has AMX-INT8), each call on weights from DRAM, and
+// the ratio (`--prefill-only` runs this part alone).
+//
 // Last, decode attention over a full KV cache of 512 and 2048 positions at
 // 2B4T shapes, with f32, f16, q4 and q3 (4-/3-bit codes + row scales)
 // caches.
@@ -301,6 +306,62 @@ struct Memref {
   }
 };
 
+/// The prefill GEMM at 2B4T shapes: the VNNI row kernel against the AMX
+/// tile kernel on the same calls (weights from DRAM, mean of the calls).
+void benchPrefill(int threads, std::mt19937 &rng) {
+  using namespace bitnet_rt;
+  std::vector<KernelKind> kinds;
+  for (KernelKind k : availableKernels())
+    if (k == KernelKind::AVX512VNNI || k == KernelKind::AMX)
+      kinds.push_back(k);
+  if (kinds.empty()) {
+    std::printf("prefill GEMM: no AVX-512 VNNI on this CPU, skipped\n");
+    return;
+  }
+  if (kinds.back() != KernelKind::AMX)
+    std::printf("prefill GEMM: no AMX-INT8 on this CPU (or the OS did not "
+                "grant the tile state); VNNI only\n");
+  const ShapeSpec shapes[] = {{"qkv", 3840, 2560},
+                              {"o", 2560, 2560},
+                              {"gate_up", 13824, 2560},
+                              {"down", 2560, 6912}};
+  std::printf("%-8s %4s %7s %12s %12s %12s %12s %8s\n", "shape", "M",
+              "threads", "vnni us", "vnni GMAC/s", "amx us", "amx GMAC/s",
+              "amx/vnni");
+  for (const ShapeSpec &s : shapes) {
+    int64_t kq = s.k / 4;
+    size_t bytesW = size_t(s.n * kq);
+    size_t copies = std::max<size_t>(2, (size_t(256) << 20) / bytesW);
+    Cycled w = cycled(bytesW, copies, rng);
+    for (int64_t m : {int64_t(16), int64_t(64), int64_t(256)}) {
+      std::vector<int8_t> x(size_t(m * s.k));
+      for (int8_t &v : x)
+        v = int8_t(int(rng() % 255) - 127);
+      std::vector<int32_t> out(size_t(m * s.n));
+      int iters = int(std::min<size_t>(copies, m >= 256 ? 8 : 24));
+      double us[2] = {0, 0};
+      for (size_t i = 0; i < kinds.size(); ++i)
+        us[i] = 1e6 * meanSeconds(iters, [&](int it) {
+                  bitlinearI8Bits2(x.data(), m, s.k, w.at(size_t(it) % copies),
+                                   s.n, kq, kq, out.data(), s.n, kinds[i]);
+                });
+      double macs = double(m) * double(s.n) * double(s.k);
+      bool amx = kinds.size() == 2;
+      char amxUs[32] = "-", amxRate[32] = "-", ratio[32] = "-";
+      if (amx) {
+        std::snprintf(amxUs, sizeof amxUs, "%.1f", us[1]);
+        std::snprintf(amxRate, sizeof amxRate, "%.1f", macs / us[1] / 1e3);
+        std::snprintf(ratio, sizeof ratio, "%.2fx", us[0] / us[1]);
+      }
+      std::printf("%-8s %4lld %7d %12.1f %12.1f %12s %12s %8s\n", s.name,
+                  (long long)m, threads, us[0], macs / us[0] / 1e3, amxUs,
+                  amxRate, ratio);
+      std::printf("RESULT prefill %s %lld %d %.3f %.3f\n", s.name, (long long)m,
+                  threads, us[0], amx ? us[1] : 0.0);
+    }
+  }
+}
+
 /// Decode attention against a full KV cache of `context` positions at 2B4T
 /// shapes (20 heads, 5 KV heads of 128, 30 layers), the cache as f32, f16,
 /// q4 and q3 (4- or 3-bit codes + a scale per row): one decode step's
@@ -402,13 +463,15 @@ int main(int argc, char **argv) {
     double gate, down;
   };
   std::vector<Sparsity> sparsities;
-  bool attentionOnly = false, ffnOnly = false;
+  bool attentionOnly = false, ffnOnly = false, prefillOnly = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--attention-only") {
       attentionOnly = true;
     } else if (a == "--ffn-only") {
       ffnOnly = true;
+    } else if (a == "--prefill-only") {
+      prefillOnly = true;
     } else if (a == "--sparsity" && i + 1 < argc) {
       std::string v = argv[++i];
       size_t c1 = v.find(':'), c2 = v.rfind(':');
@@ -420,7 +483,8 @@ int main(int argc, char **argv) {
       sparsities.push_back({v.substr(0, c1), std::atof(v.substr(c1 + 1).c_str()),
                             std::atof(v.substr(c2 + 1).c_str())});
     } else if (a == "--help" || a == "-h") {
-      std::printf("usage: bitnet-bench-kernels [--attention-only | --ffn-only] "
+      std::printf("usage: bitnet-bench-kernels [--attention-only | --ffn-only "
+                  "| --prefill-only] "
                   "[--sparsity LABEL:GATE:DOWN]... [BANDWIDTH_BUFFER_MIB]\n");
       return 0;
     } else {
@@ -439,6 +503,11 @@ int main(int argc, char **argv) {
   if (attentionOnly) {
     for (int64_t context : {int64_t(512), int64_t(2048)})
       benchAttention(context, threadsAll);
+    return 0;
+  }
+  if (prefillOnly) {
+    std::mt19937 rng(7);
+    benchPrefill(threadsAll, rng);
     return 0;
   }
   if (ffnOnly) {
@@ -512,6 +581,7 @@ int main(int argc, char **argv) {
   for (const Sparsity &sp : sparsities)
     benchFfn(sp.label.c_str(), sp.gate, sp.down, threadsAll, rng);
   benchTopKOut(0.5, threadsAll, rng);
+  benchPrefill(threadsAll, rng);
   for (int64_t context : {int64_t(512), int64_t(2048)})
     benchAttention(context, threadsAll);
   return 0;

@@ -111,6 +111,9 @@ def bench_kernels(build, threads, sparsity=None):
                     float(f[6]), float(f[7]))
             if len(f) == 6 and f[:2] == ["RESULT", "oproj"]:
                 out[("oproj", float(f[2]), t)] = (float(f[4]), float(f[5]))
+            if len(f) == 7 and f[:2] == ["RESULT", "prefill"]:
+                out[("prefill", f[2], int(f[3]), t)] = (float(f[5]),
+                                                        float(f[6]))
             if len(f) == 7 and f[:2] == ["RESULT", "attention"]:
                 out[("attention", int(f[2]), f[3], t)] = (float(f[5]),
                                                           float(f[6]))
@@ -120,7 +123,7 @@ def bench_kernels(build, threads, sparsity=None):
         bw = [l for l in text.splitlines() if l.startswith("RESULT bandwidth")]
         bws = {int(l.split()[2]): float(l.split()[3]) for l in bw}
         for key, val in results(text, "kernel").items():
-            if key[0] in ("ffn", "oproj", "attention"):
+            if key[0] in ("ffn", "oproj", "attention", "prefill"):
                 continue
             out[(key[0], int(key[1]), t)] = (val[0], val[1], bws.get(t, bws[1]))
         torch_text = run(["/usr/bin/python3", os.path.join(ROOT, "bench",
@@ -242,7 +245,7 @@ def main():
     say("|---|---|---|---|---|---|---|---|")
     for (shape, m, t), (us, gbs, bw) in sorted(
             ((key, v) for key, v in k.items()
-             if key[0] not in ("torch", "ffn", "oproj", "attention")),
+             if key[0] not in ("torch", "ffn", "oproj", "attention", "prefill")),
             key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
         tus = k.get(("torch", shape, m, t), (float("nan"),))[0]
         say(f"| {shape} | {m} | {t} | {us:.1f} | {gbs:.2f} | "
@@ -276,6 +279,28 @@ def main():
     for key in sorted(x for x in k if x[0] == "oproj"):
         dus, sus = k[key]
         say(f"| {key[2]} | {dus:.1f} | {sus:.1f} | {dus / sus:.2f}x |")
+    say()
+
+    say("## Prefill GEMM: the VNNI row kernel vs AMX tiles (2B4T shapes)")
+    say()
+    say("The dense BitLinear kernel at prefill sizes, the same calls on each "
+        "kernel (weights from DRAM, mean of the calls); AMX where the CPU has "
+        "AMX-INT8 (the runtime takes it from 16 activation rows).")
+    say()
+    say("| shape | M | threads | VNNI (us) | AMX (us) | AMX GMAC/s | speedup |")
+    say("|---|---|---|---|---|---|---|")
+    dims = {"qkv": (3840, 2560), "o": (2560, 2560), "gate_up": (13824, 2560),
+            "down": (2560, 6912)}
+    for key in sorted((x for x in k if x[0] == "prefill"),
+                      key=lambda x: (list(dims).index(x[1]), x[2], x[3])):
+        vus, aus = k[key]
+        n, kk = dims[key[1]]
+        if aus > 0:
+            say(f"| {key[1]} | {key[2]} | {key[3]} | {vus:.1f} | {aus:.1f} | "
+                f"{key[2] * n * kk / aus / 1e3:.0f} | {vus / aus:.2f}x |")
+        else:
+            say(f"| {key[1]} | {key[2]} | {key[3]} | {vus:.1f} | n/a (no AMX) "
+                f"| - | - |")
     say()
 
     say("## Decode attention over the KV cache (2B4T shapes)")

@@ -542,7 +542,7 @@ void attnScoresCached(BitnetUnrankedMemRef *qm, const Cache &k,
   int64_t kvHeads = k.v.sizes[1], rep = heads / kvHeads;
   int64_t start = startOf(sm, k.v.sizes[2]);
   KernelKind kind = selectedKernel();
-  bool avx512 = kind == KernelKind::AVX512VNNI && dim % 16 == 0;
+  bool avx512 = usesAvx512(kind) && dim % 16 == 0;
   bool avx2 = kind == KernelKind::AVX2 && dim % 8 == 0;
   if ((avx512 || avx2) && dim <= kMaxDim) {
     int64_t blocks = (start + kBlockRows - 1) / kBlockRows;
@@ -585,7 +585,7 @@ void attnPVCached(BitnetUnrankedMemRef *pm, const Cache &v,
   int64_t kvHeads = v.v.sizes[1], rep = heads / kvHeads;
   int64_t start = startOf(sm, v.v.sizes[2]);
   KernelKind kind = selectedKernel();
-  bool avx512 = kind == KernelKind::AVX512VNNI && dim % 16 == 0;
+  bool avx512 = usesAvx512(kind) && dim % 16 == 0;
   bool avx2 = kind == KernelKind::AVX2 && dim % 8 == 0;
   if (avx512 || avx2) {
     int64_t parts = (dim + kPVColumns - 1) / kPVColumns;

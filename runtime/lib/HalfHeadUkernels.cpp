@@ -144,7 +144,7 @@ template <Format F>
 void dotRows(KernelKind kind, const float *x, int64_t rows, int64_t xStride,
              const uint16_t *w, int64_t n0, int64_t n1, int64_t k,
              int64_t wStride, float *out, int64_t outStride) {
-  if (kind == KernelKind::AVX512VNNI)
+  if (usesAvx512(kind))
     return dotRows512<F>(x, rows, xStride, w, n0, n1, k, wStride, out,
                          outStride);
   if (kind == KernelKind::AVX2)

@@ -23,6 +23,12 @@
 
 namespace bitnet_rt::detail {
 
+/// Whether `kind` runs the AVX-512 kernels (AMX adds tiles for the BitLinear
+/// GEMM only; every other kernel is the AVX-512 one).
+inline bool usesAvx512(KernelKind kind) {
+  return kind == KernelKind::AVX512VNNI || kind == KernelKind::AMX;
+}
+
 /// Calls fn(begin, end) on disjoint ranges covering [0, n) on the kernel
 /// threads; ranges are at least `grain` long (one range if n < 2 grain).
 void parallelFor(int64_t n, int64_t grain,

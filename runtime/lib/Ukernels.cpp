@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bitnet/Runtime/Ukernels.h"
+#include "AmxUkernels.h"
 #include "Avx2Ukernels.h"
 #include "BitLinearRows.h"
 #include "KernelSupport.h"
@@ -620,6 +621,9 @@ KernelKind bitnet_rt::selectedKernel() {
       if (std::strcmp(env, "avx2") == 0 &&
           std::count(kinds.begin(), kinds.end(), KernelKind::AVX2))
         return KernelKind::AVX2;
+      if (std::strcmp(env, "avx512-vnni") == 0 &&
+          std::count(kinds.begin(), kinds.end(), KernelKind::AVX512VNNI))
+        return KernelKind::AVX512VNNI;
     }
     return kinds.back(); // the widest
   }();
@@ -633,6 +637,8 @@ std::vector<KernelKind> bitnet_rt::availableKernels() {
     kinds.push_back(KernelKind::AVX2);
   if (host.count("avx512vnni") && host.count("avx512bw"))
     kinds.push_back(KernelKind::AVX512VNNI);
+  if (amxUsable())
+    kinds.push_back(KernelKind::AMX);
   return kinds;
 }
 
@@ -646,6 +652,8 @@ const char *bitnet_rt::kernelName(KernelKind kind) {
     return "avx512-vnni";
   case KernelKind::AVX2:
     return "avx2";
+  case KernelKind::AMX:
+    return "amx";
   }
   return "?";
 }
@@ -724,10 +732,17 @@ void bitlinearRows(const int8_t *x, int64_t rows, int64_t xStride,
     });
     return;
   }
+  // (amxUsable() also asks the OS for the tile state before the first use;
+  // a kind passed in explicitly has not been through availableKernels().)
+  if (kind == KernelKind::AMX && takesAmx(rows, count, kq) && amxUsable()) {
+    amxBitLinear(x, rows, xStride, w, gated, count, kq, wStride, out,
+                 outStride);
+    return;
+  }
   int64_t kqPad = (kq + kBlock - 1) / kBlock * kBlock;
   std::vector<int8_t> planes(size_t(rows * 4 * kqPad), 0);
   std::vector<int32_t> sums(size_t(rows), 0);
-  bool vnni = kind == KernelKind::AVX512VNNI;
+  bool vnni = usesAvx512(kind);
   for (int64_t m = 0; m < rows; ++m) {
     int8_t *p = planes.data() + m * 4 * kqPad;
     sums[size_t(m)] = vnni ? splitPlanes(x + m * xStride, kq, p, kqPad)

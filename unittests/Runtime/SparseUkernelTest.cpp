@@ -137,6 +137,9 @@ INSTANTIATE_TEST_SUITE_P(
     Shapes, GatedUkernelTest,
     ::testing::Values(SparseShape{1, 1, 4, 0.0}, SparseShape{1, 67, 260, 0.675},
                       SparseShape{1, 6912, 2560, 0.675}, SparseShape{1, 100, 64, 1.0},
-                      SparseShape{4, 333, 129, 0.9}, SparseShape{16, 96, 512, 0.675}));
+                      SparseShape{4, 333, 129, 0.9}, SparseShape{16, 96, 512, 0.675},
+                      // AMX tiles: listed rows (most closed) and every row
+                      // with the gate per output (most open).
+                      SparseShape{24, 200, 1000, 0.99}, SparseShape{40, 77, 300, 0.1}));
 
 } // namespace

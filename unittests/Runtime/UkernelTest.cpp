@@ -1,6 +1,6 @@
 //===- UkernelTest.cpp - The BitLinear kernels against a plain reference --===//
 //
-// Every kernel (portable; AVX2 and AVX-512 VNNI where the host has them) on random
+// Every kernel (portable; AVX2, AVX-512 VNNI and AMX where the host has them) on random
 // codes and packed weights, with shapes that exercise the 64-byte tail, row
 // blocks of 4 and thread splits, against the generic's definition written
 // out with the TernaryPacking.h reference unpacking.
@@ -73,7 +73,13 @@ INSTANTIATE_TEST_SUITE_P(Shapes, UkernelTest,
                                            Shape{1, 64, 256}, Shape{1, 200, 2560},
                                            Shape{3, 17, 260}, Shape{5, 33, 1000},
                                            Shape{16, 96, 512}, Shape{7, 13, 130},
-                                           Shape{8, 1000, 2560}, Shape{1, 40, 500}));
+                                           Shape{8, 1000, 2560}, Shape{1, 40, 500},
+                                           // AMX tiles: partial token and
+                                           // weight tiles, the K tail, odd
+                                           // and even token-tile counts.
+                                           Shape{19, 45, 1000}, Shape{33, 32, 260},
+                                           Shape{64, 100, 2560}, Shape{48, 57, 300},
+                                           Shape{130, 64, 6912}));
 
 // The thread pool hands jobs over through atomics and sleeps only when
 // idle: back-to-back calls of every split (one part, all threads), with

@@ -2,7 +2,8 @@
 //
 // The inner loops compiled models call instead of plain loops
 // (bitnet-lower-ukernels). Each has a portable version and, where the CPU
-// has them, AVX-512 VNNI and AVX2 ones, picked at run time; all compute
+// has them, AVX-512 VNNI and AVX2 ones (and AMX tiles for the BitLinear
+// GEMM), picked at run time; all compute
 // exactly the same integers. Work is split over a pool of threads (BITNET_NUM_THREADS,
 // default: every core).
 //
@@ -16,8 +17,11 @@
 
 namespace bitnet_rt {
 
-/// AVX512VNNI needs avx512vnni and avx512bw; AVX2 avx2, fma and f16c.
-enum class KernelKind { Auto, Portable, AVX512VNNI, AVX2 };
+/// AVX512VNNI needs avx512vnni and avx512bw; AVX2 avx2, fma and f16c; AMX
+/// is AVX512VNNI plus AMX-INT8 tiles for the BitLinear calls of 8 or more
+/// activation rows (prefill), and needs amx-tile, amx-int8 and the tile
+/// state granted by the OS.
+enum class KernelKind { Auto, Portable, AVX512VNNI, AVX2, AMX };
 
 /// out[m * outStride + n] += sum_k x[m * xStride + k] * w(n, k) for m < rows,
 /// n < n, k < 4 * kq, where w(n, k) = ((w[n * wStride + k / 4] >> 2 (k % 4))
