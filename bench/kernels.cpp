@@ -23,8 +23,10 @@
 //
 // Then the prefill GEMM (M = 16, 64, 256) at the same shapes on every
 // AVX-512 kernel the CPU has: the VNNI row kernel against the AMX tile
-// kernel (where the CPU has AMX-INT8), each call on weights from DRAM, and
-// the ratio (`--prefill-only` runs this part alone).
+// kernel (where the CPU has AMX-INT8), and the same for the column kernel
+// of the sparse down (80% zeros a row) and output (50%) projections, each
+// call on weights from DRAM, and the ratio (`--prefill-only` runs this
+// part alone).
 //
 // Last, decode attention over a full KV cache of 512 and 2048 positions at
 // 2B4T shapes, with f32, f16, q4 and q3 (4-/3-bit codes + row scales)
@@ -358,6 +360,48 @@ void benchPrefill(int threads, std::mt19937 &rng) {
                   amxRate, ratio);
       std::printf("RESULT prefill %s %lld %d %.3f %.3f\n", s.name, (long long)m,
                   threads, us[0], amx ? us[1] : 0.0);
+    }
+  }
+  // The column kernels (sparse kernels' down and output projections) at
+  // prefill: per-row zeros at the paper's rates, so the union over the rows
+  // (the columns read) is nearly dense.
+  const struct {
+    const char *name;
+    int64_t n, k;
+    double zeros;
+  } colShapes[] = {{"down_cols", 2560, 6912, 0.80}, {"o_cols", 2560, 2560, 0.50}};
+  for (const auto &s : colShapes) {
+    size_t bytesW = size_t(ternary::colBlocks(s.n) * s.k * ternary::kColBlockBytes);
+    size_t copies = std::max<size_t>(2, (size_t(256) << 20) / bytesW);
+    Cycled w = cycled(bytesW, copies, rng);
+    for (int64_t m : {int64_t(16), int64_t(64), int64_t(256)}) {
+      std::vector<int8_t> x;
+      for (int64_t r = 0; r < m; ++r) {
+        std::vector<int8_t> row = sparseCodes(s.k, s.zeros, rng);
+        x.insert(x.end(), row.begin(), row.end());
+      }
+      std::vector<int32_t> out(size_t(m * s.n));
+      int iters = int(std::min<size_t>(copies, m >= 256 ? 8 : 24));
+      double us[2] = {0, 0};
+      for (size_t i = 0; i < kinds.size(); ++i)
+        us[i] = 1e6 * meanSeconds(iters, [&](int it) {
+                  bitlinearI8Bits2Cols(x.data(), m, s.k, s.k,
+                                       w.at(size_t(it) % copies), s.n,
+                                       out.data(), s.n, kinds[i]);
+                });
+      double macs = double(m) * double(s.n) * double(s.k);
+      bool amx = kinds.size() == 2;
+      char amxUs[32] = "-", amxRate[32] = "-", ratio[32] = "-";
+      if (amx) {
+        std::snprintf(amxUs, sizeof amxUs, "%.1f", us[1]);
+        std::snprintf(amxRate, sizeof amxRate, "%.1f", macs / us[1] / 1e3);
+        std::snprintf(ratio, sizeof ratio, "%.2fx", us[0] / us[1]);
+      }
+      std::printf("%-9s %3lld %7d %12.1f %12.1f %12s %12s %8s\n", s.name,
+                  (long long)m, threads, us[0], macs / us[0] / 1e3, amxUs,
+                  amxRate, ratio);
+      std::printf("RESULT prefill %s %lld %d %.3f %.3f\n", s.name,
+                  (long long)m, threads, us[0], amx ? us[1] : 0.0);
     }
   }
 }

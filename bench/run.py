@@ -285,12 +285,15 @@ def main():
     say()
     say("The dense BitLinear kernel at prefill sizes, the same calls on each "
         "kernel (weights from DRAM, mean of the calls); AMX where the CPU has "
-        "AMX-INT8 (the runtime takes it from 16 activation rows).")
+        "AMX-INT8 (the runtime takes it from 16 activation rows). down_cols and "
+        "o_cols: the column kernel of the sparse down (80% zeros a row) and "
+        "output (50%) projections, whose union over the rows is nearly dense.")
     say()
     say("| shape | M | threads | VNNI (us) | AMX (us) | AMX GMAC/s | speedup |")
     say("|---|---|---|---|---|---|---|")
     dims = {"qkv": (3840, 2560), "o": (2560, 2560), "gate_up": (13824, 2560),
-            "down": (2560, 6912)}
+            "down": (2560, 6912), "down_cols": (2560, 6912),
+            "o_cols": (2560, 2560)}
     for key in sorted((x for x in k if x[0] == "prefill"),
                       key=lambda x: (list(dims).index(x[1]), x[2], x[3])):
         vus, aus = k[key]

@@ -32,9 +32,6 @@
 #include <unistd.h>
 #endif
 
-#define BITNET_AMX                                                             \
-  __attribute__((target("avx512f,avx512bw,avx512vnni,amx-tile,amx-int8")))
-
 using namespace bitnet_rt;
 using namespace bitnet_rt::detail;
 
@@ -53,7 +50,9 @@ struct alignas(64) TileConfig {
   uint8_t rows[16] = {};
 };
 
-BITNET_AMX void configureTiles() {
+} // namespace
+
+BITNET_AMX void bitnet_rt::detail::amxConfigureTiles() {
   TileConfig cfg;
   for (int i = 0; i < 8; ++i) {
     cfg.colsb[i] = kStep;
@@ -61,6 +60,8 @@ BITNET_AMX void configureTiles() {
   }
   _tile_loadconfig(&cfg);
 }
+
+namespace {
 
 /// A 64-byte aligned, zero-initialized scratch buffer that keeps its memory
 /// from call to call (a decode step makes ~200 kernel calls; fresh pages
@@ -282,7 +283,7 @@ BITNET_AMX void multiplyBlocks(int64_t b0, int64_t b1, const uint8_t *w,
   auto *acc = reinterpret_cast<int32_t(*)[4][kTile * kTile]>(
       accScratch.get(pairs * 4 * kTileBytes, false));
   const int64_t tileStride = steps * 4 * kTileBytes;
-  configureTiles();
+  amxConfigureTiles();
   for (int64_t b = b0; b < b1; ++b) {
     int64_t i0 = b * kBlockRows, n = std::min(kBlockRows, count - i0);
     for (int64_t s0 = 0; s0 < steps; s0 += kPanelSteps) {

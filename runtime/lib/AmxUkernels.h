@@ -28,6 +28,10 @@ bool takesAmx(int64_t rows, int64_t count, int64_t kq);
 /// state, and Linux granted the permission asked for on the first call.
 bool amxUsable();
 
+/// Configures this thread's tiles for the kernels: tiles 0..7 of 16 rows x
+/// 64 bytes (palette 1). Callers release them (_tile_release) when done.
+void amxConfigureTiles();
+
 /// The 2-bit BitLinear on AMX tiles: out[m, n] += sum_k x[m, k] w(n, k) for
 /// m < rows over the weight rows n of [0, count) (with `gated`: its listed
 /// rows, or every row with the gate deciding each output).

@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AmxUkernels.h"
 #include "KernelSupport.h"
 #include "bitnet/Support/TernaryPacking.h"
 
@@ -274,6 +275,108 @@ BITNET_VNNI void vnniBlocksRows(int64_t rows, const uint8_t *w, int64_t n,
   slice.store(acc, rows, out, outStride);
 }
 
+/// AMX (prefill, 32 or more activation rows): TDPBSUD multiplies A, 16
+/// activation rows x 16 groups (their activations as signed bytes: the
+/// padded `groups` rows, loaded in place), by B, 16 groups x 16 output rows
+/// x 4 codes (unsigned): unpackGroup's vector r[4 p + t] is B's row for its
+/// group, covering output rows 64 p + 16 l + 4 t + i (l, i < 4) of the
+/// block. A quarter p of a block at a time: its codes over every step
+/// unpacked into a buffer (4 KB a step), then 2 token tiles x 2 of the
+/// quarter's 4 B column sets at a time (4 C, 2 A, 2 B tiles), each C tile
+/// over all of K. Output rows 64 p + 16 l + 0..15 of a token are lane l of
+/// its four C rows (t = 0..3): a 4 x 4 transpose of 128-bit lanes.
+BITNET_AMX void amxColumnBlocks(int64_t rows, const uint8_t *w, int64_t n,
+                                int64_t b0, int64_t b1, const ActiveColumns &a,
+                                const int32_t *ag, int64_t gPad,
+                                int32_t *out, int64_t outStride) {
+  constexpr int64_t kTileBytes = 1024;
+  const int64_t steps = gPad / 16, tokenTiles = (rows + 15) / 16;
+  const int64_t aStride = gPad * 4;
+  static thread_local std::vector<__m512i> codes;
+  codes.resize(size_t(steps * 4 * 16));
+  int8_t *bbuf = reinterpret_cast<int8_t *>(codes.data());
+  alignas(64) int32_t c[2][4][256];
+  ColumnSlice slice(w, n, b0, b1, a);
+  amxConfigureTiles();
+  for (int64_t b = b0; b < b1; ++b) {
+    const int64_t off = (b - b0) * kColBlockBytes;
+    for (int p = 0; p < 4; ++p) {
+      for (int64_t g = 0; g < steps * 16; ++g) {
+        int8_t *dst = bbuf + (g / 16) * 4 * kTileBytes + (g % 16) * 64;
+        if (g >= a.groupCount) {
+          for (int t = 0; t < 4; ++t)
+            _mm512_store_si512(dst + t * kTileBytes, _mm512_setzero_si512());
+          continue;
+        }
+        __m512i r[16];
+        unpackGroup(slice.column(4 * g) + off, slice.column(4 * g + 1) + off,
+                    slice.column(4 * g + 2) + off,
+                    slice.column(4 * g + 3) + off, r);
+        for (int t = 0; t < 4; ++t)
+          _mm512_store_si512(dst + t * kTileBytes, r[4 * p + t]);
+      }
+      for (int64_t tt = 0; tt < tokenTiles; tt += 2) {
+        const bool two = tt + 1 < tokenTiles;
+        const int8_t *a0 = reinterpret_cast<const int8_t *>(ag) +
+                           tt * 16 * aStride,
+                     *a1 = a0 + 16 * aStride;
+        for (int t0 = 0; t0 < 4; t0 += 2) {
+          _tile_zero(0);
+          _tile_zero(1);
+          _tile_zero(2);
+          _tile_zero(3);
+          for (int64_t st = 0; st < steps; ++st) {
+            const int8_t *bt = bbuf + (st * 4 + t0) * kTileBytes;
+            _tile_loadd(4, a0 + st * 64, aStride);
+            _tile_loadd(6, bt, 64);
+            _tile_loadd(7, bt + kTileBytes, 64);
+            _tile_dpbsud(0, 4, 6);
+            _tile_dpbsud(1, 4, 7);
+            if (two) {
+              _tile_loadd(5, a1 + st * 64, aStride);
+              _tile_dpbsud(2, 5, 6);
+              _tile_dpbsud(3, 5, 7);
+            }
+          }
+          _tile_stored(0, c[0][t0], 64);
+          _tile_stored(1, c[0][t0 + 1], 64);
+          _tile_stored(2, c[1][t0], 64);
+          _tile_stored(3, c[1][t0 + 1], 64);
+        }
+        for (int u = 0; u < (two ? 2 : 1); ++u)
+          for (int64_t i = 0; i < 16 && (tt + u) * 16 + i < rows; ++i) {
+            int64_t m = (tt + u) * 16 + i;
+            __m512i v[4];
+            for (int t = 0; t < 4; ++t)
+              v[t] = _mm512_load_si512(c[u][t] + 16 * i);
+            __m512i x0 = _mm512_shuffle_i32x4(v[0], v[1], 0x44),
+                    x1 = _mm512_shuffle_i32x4(v[0], v[1], 0xee),
+                    y0 = _mm512_shuffle_i32x4(v[2], v[3], 0x44),
+                    y1 = _mm512_shuffle_i32x4(v[2], v[3], 0xee);
+            __m512i rowsOf[4] = {_mm512_shuffle_i32x4(x0, y0, 0x88),
+                                 _mm512_shuffle_i32x4(x0, y0, 0xdd),
+                                 _mm512_shuffle_i32x4(x1, y1, 0x88),
+                                 _mm512_shuffle_i32x4(x1, y1, 0xdd)};
+            __m512i sum = _mm512_set1_epi32(a.sums[size_t(m)]);
+            for (int l = 0; l < 4; ++l) {
+              int64_t r0 = b * kColBlockRows + 64 * p + 16 * l;
+              if (r0 >= n)
+                break;
+              __mmask16 mask = n - r0 >= 16 ? __mmask16(0xffff)
+                                            : __mmask16((1u << (n - r0)) - 1);
+              int32_t *o = out + m * outStride + r0;
+              __m512i cur = _mm512_maskz_loadu_epi32(mask, o);
+              _mm512_mask_storeu_epi32(
+                  o, mask,
+                  _mm512_add_epi32(cur, _mm512_sub_epi32(rowsOf[l], sum)));
+            }
+          }
+      }
+    }
+  }
+  _tile_release();
+}
+
 /// AVX2 (no VNNI): column pairs instead of groups of four. vpmaddubsw
 /// multiplies the two columns' codes of an output row (one s16: column a's
 /// code in the low byte, b's in the high) by the pair's two activations
@@ -399,6 +502,22 @@ void bitnet_rt::bitlinearI8Bits2Cols(const int8_t *x, int64_t rows,
   if (a.groupCount == 0)
     return; // every input is zero: so is every sum
   int64_t blocks = ternary::colBlocks(n);
+  // At 16 rows the codes' unpacking (once a quarter block) costs what the
+  // tiles save (measured alike at 2B4T's down and output projections).
+  if (kind == KernelKind::AMX && rows >= 32 && amxUsable()) {
+    // The groups' activations as A tiles: rows padded to whole token tiles
+    // and groups to whole K steps of 16, with zeros.
+    const int64_t gPad = (a.groupCount + 15) / 16 * 16;
+    const int64_t padded = (rows + 15) / 16 * 16;
+    std::vector<int32_t> ag(size_t(padded * gPad), 0);
+    for (int64_t m = 0; m < rows; ++m)
+      std::memcpy(ag.data() + m * gPad, a.groups.data() + m * a.groupCount,
+                  size_t(a.groupCount) * 4);
+    parallelFor(blocks, 1, [&](int64_t b0, int64_t b1) {
+      amxColumnBlocks(rows, w, n, b0, b1, a, ag.data(), gPad, out, outStride);
+    });
+    return;
+  }
   parallelFor(blocks, 1, [&](int64_t b0, int64_t b1) {
     if (kind == KernelKind::Portable)
       portableBlocks(x, rows, xStride, k, w, n, b0, b1, a, out, outStride);

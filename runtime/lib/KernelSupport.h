@@ -20,6 +20,8 @@
 #define BITNET_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
 #define BITNET_AVX512F __attribute__((target("avx512f,fma")))
 #define BITNET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define BITNET_AMX                                                             \
+  __attribute__((target("avx512f,avx512bw,avx512vnni,amx-tile,amx-int8")))
 
 namespace bitnet_rt::detail {
 

@@ -93,7 +93,11 @@ INSTANTIATE_TEST_SUITE_P(
                       SparseShape{1, 2560, 2560, 0.5}, SparseShape{1, 130, 320, 1.0},
                       SparseShape{1, 700, 1001, 0.99}, SparseShape{3, 257, 33, 0.3},
                       SparseShape{16, 512, 700, 0.8}, SparseShape{5, 64, 9, 0.0},
-                      SparseShape{16, 300, 2000, 0.0}, SparseShape{2, 520, 999, 0.6}));
+                      SparseShape{16, 300, 2000, 0.0}, SparseShape{2, 520, 999, 0.6},
+                      // AMX tiles: partial token tiles, a block of fewer
+                      // than 256 rows, several K steps, all-zero columns.
+                      SparseShape{37, 600, 1000, 0.5}, SparseShape{64, 2560, 700, 0.97},
+                      SparseShape{48, 100, 90, 0.3}, SparseShape{33, 257, 6912, 0.8}));
 
 class GatedUkernelTest : public ::testing::TestWithParam<SparseShape> {};
 
