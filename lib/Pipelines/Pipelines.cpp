@@ -56,6 +56,13 @@ LogicalResult mlir::bitnet::buildPipeline(OpPassManager &pm, Phase from,
     size_t lat = pipeline.find(loops.str());
     if (ukernels && lat != std::string::npos)
       pipeline.insert(lat + loops.size(), "bitnet-outline-loops,");
+    // The runtime recycles a step's buffers (HostStepMemory.h): they go
+    // through its _mlir_memref_to_llvm_alloc / _free.
+    StringRef finalize = "finalize-memref-to-llvm,";
+    size_t fat = pipeline.find(finalize.str());
+    if (ukernels && fat != std::string::npos)
+      pipeline.replace(fat, finalize.size(),
+                       "finalize-memref-to-llvm{use-generic-functions},");
     if (failed(parsePassPipeline(pipeline, pm, errorStream)))
       return failure();
   }

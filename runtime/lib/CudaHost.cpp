@@ -1,6 +1,7 @@
 //===- CudaHost.cpp - MLIR's GPU runtime entry points on the CUDA driver --===//
 
 #include "CudaHost.h"
+#include "HostStepMemory.h"
 
 #include "bitnet/Runtime/CudaDriver.h"
 
@@ -578,9 +579,17 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                           static_cast<CUstream>(stream));
 }
 
-void *_mlir_memref_to_llvm_alloc(size_t bytes) { return arenaAllocate(bytes); }
+// The compiled code's allocations: a CPU step's from the host buffer cache,
+// a CUDA step's (and any outside a step) from the CUDA step arena.
+void *_mlir_memref_to_llvm_alloc(size_t bytes) {
+  if (host_memory::inStep())
+    return host_memory::allocate(bytes, 16);
+  return arenaAllocate(bytes);
+}
 
 void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t bytes) {
+  if (host_memory::inStep())
+    return host_memory::allocate(bytes, alignment);
   if (alignment > kArenaAlignment) {
     fail("the model's GPU code asked for " + std::to_string(alignment) +
          "-byte alignment");
@@ -589,7 +598,10 @@ void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t bytes) {
   return arenaAllocate(bytes);
 }
 
-// Arena memory: recycled when the next step begins.
-void _mlir_memref_to_llvm_free(void *) {}
+// Arena memory is recycled when the next CUDA step begins.
+void _mlir_memref_to_llvm_free(void *pointer) {
+  if (host_memory::inStep())
+    host_memory::release(pointer);
+}
 
 } // extern "C"

@@ -16,8 +16,8 @@
 // planes (D / 2 + 4) (ImportOptions::KVStorage).
 // with S = 1 (decode) or the prefill chunk. The runtime owns the cache,
 // writes each step's new K/V into it and counts zero activation codes for
-// the sparsity table. Results are malloc'ed by the compiled code; the
-// runtime frees them.
+// the sparsity table. Results are allocated by the compiled code (on the
+// CPU from the step buffer cache, HostStepMemory.h); the runtime frees them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,8 +27,10 @@
 #include "bitnet/Runtime/RandomWeights.h"
 
 #include "CudaHost.h"
+#include "HostStepMemory.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -171,7 +173,7 @@ struct bitnet_model {
       return;
     for (void *p : {(void *)r.logits.allocated, (void *)r.nonzeros.allocated,
                     (void *)r.kv.allocated})
-      std::free(p);
+      host_memory::release(p);
   }
   /// The decode step as a CUDA graph: its code's launches, recorded once
   /// (on the second decode step, when the decode arena has its size) and
@@ -455,10 +457,13 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
   };
   if (gpu && decoding && runDecodeGraph(r, rows, runCode)) {
     // The graph ran the step's kernels (r: the results it writes).
-  } else {
+  } else if (gpu) {
     runCode(&r);
-    if (gpu && decoding)
+    if (decoding)
       ++decodeSteps;
+  } else {
+    host_memory::Step cpuStep; // the code's buffers from the cache
+    runCode(&r);
   }
   bool shapesMatch =
       r.kv.sizes[0] == 2 * layers && r.kv.sizes[2] == kvHeads &&
@@ -606,6 +611,9 @@ bool bitnet_model::appendRowsOnDevice(const uint8_t *fresh, int64_t tokens,
   return ok;
 }
 
+/// Models created and not yet freed.
+static std::atomic<int64_t> liveModels{0};
+
 extern "C" {
 
 int bitnet_create(const char *path, bitnet_model **out, char *error,
@@ -627,10 +635,18 @@ int bitnet_create(const char *path, bitnet_model **out, char *error,
     return model->loadError;
   }
   *out = model.release();
+  ++liveModels;
   return BITNET_OK;
 }
 
-void bitnet_free(bitnet_model *model) { delete model; }
+void bitnet_free(bitnet_model *model) {
+  if (!model)
+    return;
+  delete model;
+  // The step buffer cache goes with the last model.
+  if (--liveModels == 0)
+    host_memory::trim();
+}
 
 const char *bitnet_last_error(const bitnet_model *model) {
   return model ? model->error.c_str() : "null model";
