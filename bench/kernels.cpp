@@ -308,6 +308,23 @@ struct Memref {
   }
 };
 
+/// One row of the prefill table: the VNNI time, and the AMX time with its
+/// rate and ratio where `amx` (us[1]); and its RESULT line.
+void printPrefillRow(const char *name, int64_t m, int threads,
+                     const double (&us)[2], bool amx, double macs) {
+  char amxUs[32] = "-", amxRate[32] = "-", ratio[32] = "-";
+  if (amx) {
+    std::snprintf(amxUs, sizeof amxUs, "%.1f", us[1]);
+    std::snprintf(amxRate, sizeof amxRate, "%.1f", macs / us[1] / 1e3);
+    std::snprintf(ratio, sizeof ratio, "%.2fx", us[0] / us[1]);
+  }
+  std::printf("%-9s %4lld %7d %12.1f %12.1f %12s %12s %8s\n", name,
+              (long long)m, threads, us[0], macs / us[0] / 1e3, amxUs, amxRate,
+              ratio);
+  std::printf("RESULT prefill %s %lld %d %.3f %.3f\n", name, (long long)m,
+              threads, us[0], amx ? us[1] : 0.0);
+}
+
 /// The prefill GEMM at 2B4T shapes: the VNNI row kernel against the AMX
 /// tile kernel on the same calls (weights from DRAM, mean of the calls).
 void benchPrefill(int threads, std::mt19937 &rng) {
@@ -327,7 +344,7 @@ void benchPrefill(int threads, std::mt19937 &rng) {
                               {"o", 2560, 2560},
                               {"gate_up", 13824, 2560},
                               {"down", 2560, 6912}};
-  std::printf("%-8s %4s %7s %12s %12s %12s %12s %8s\n", "shape", "M",
+  std::printf("%-9s %4s %7s %12s %12s %12s %12s %8s\n", "shape", "M",
               "threads", "vnni us", "vnni GMAC/s", "amx us", "amx GMAC/s",
               "amx/vnni");
   for (const ShapeSpec &s : shapes) {
@@ -347,19 +364,8 @@ void benchPrefill(int threads, std::mt19937 &rng) {
                   bitlinearI8Bits2(x.data(), m, s.k, w.at(size_t(it) % copies),
                                    s.n, kq, kq, out.data(), s.n, kinds[i]);
                 });
-      double macs = double(m) * double(s.n) * double(s.k);
-      bool amx = kinds.size() == 2;
-      char amxUs[32] = "-", amxRate[32] = "-", ratio[32] = "-";
-      if (amx) {
-        std::snprintf(amxUs, sizeof amxUs, "%.1f", us[1]);
-        std::snprintf(amxRate, sizeof amxRate, "%.1f", macs / us[1] / 1e3);
-        std::snprintf(ratio, sizeof ratio, "%.2fx", us[0] / us[1]);
-      }
-      std::printf("%-8s %4lld %7d %12.1f %12.1f %12s %12s %8s\n", s.name,
-                  (long long)m, threads, us[0], macs / us[0] / 1e3, amxUs,
-                  amxRate, ratio);
-      std::printf("RESULT prefill %s %lld %d %.3f %.3f\n", s.name, (long long)m,
-                  threads, us[0], amx ? us[1] : 0.0);
+      printPrefillRow(s.name, m, threads, us, kinds.size() == 2,
+                      double(m) * double(s.n) * double(s.k));
     }
   }
   // The column kernels (sparse kernels' down and output projections) at
@@ -389,19 +395,8 @@ void benchPrefill(int threads, std::mt19937 &rng) {
                                        w.at(size_t(it) % copies), s.n,
                                        out.data(), s.n, kinds[i]);
                 });
-      double macs = double(m) * double(s.n) * double(s.k);
-      bool amx = kinds.size() == 2;
-      char amxUs[32] = "-", amxRate[32] = "-", ratio[32] = "-";
-      if (amx) {
-        std::snprintf(amxUs, sizeof amxUs, "%.1f", us[1]);
-        std::snprintf(amxRate, sizeof amxRate, "%.1f", macs / us[1] / 1e3);
-        std::snprintf(ratio, sizeof ratio, "%.2fx", us[0] / us[1]);
-      }
-      std::printf("%-9s %3lld %7d %12.1f %12.1f %12s %12s %8s\n", s.name,
-                  (long long)m, threads, us[0], macs / us[0] / 1e3, amxUs,
-                  amxRate, ratio);
-      std::printf("RESULT prefill %s %lld %d %.3f %.3f\n", s.name,
-                  (long long)m, threads, us[0], amx ? us[1] : 0.0);
+      printPrefillRow(s.name, m, threads, us, kinds.size() == 2,
+                      double(m) * double(s.n) * double(s.k));
     }
   }
 }
