@@ -125,7 +125,8 @@ struct RowSet {
   int64_t row(int64_t i) const {
     return gated && gated->idx ? gated->idx[i] : i;
   }
-  bool dense() const { return !gated; }
+  /// Rows i are weight rows i (a dense call, or a gated one over every row).
+  bool contiguous() const { return !gated || !gated->idx; }
   bool open(int64_t m, int64_t n) const {
     return !gated || gated->gate[m * gated->gateStride + n] > 0.0f;
   }
@@ -249,13 +250,22 @@ BITNET_AMX void transpose16(const int32_t *m, __m512i (&t)[kTile]) {
 BITNET_AMX void addTile(const int32_t *ct, const RowSet &set, int64_t i0,
                         int64_t n, int64_t m0, int64_t mCount,
                         const int32_t *sums, int32_t *out, int64_t outStride) {
-  if (set.dense() && n == kTile) {
+  if (set.contiguous() && n == kTile) {
     __m512i cols[kTile];
     transpose16(ct, cols);
     for (int64_t t = 0; t < mCount; ++t) {
-      int32_t *o = out + (m0 + t) * outStride + i0;
-      __m512i v = _mm512_sub_epi32(cols[t], _mm512_set1_epi32(sums[m0 + t]));
-      _mm512_storeu_si512(o, _mm512_add_epi32(_mm512_loadu_si512(o), v));
+      int64_t m = m0 + t;
+      int32_t *o = out + m * outStride + i0;
+      __m512i v = _mm512_sub_epi32(cols[t], _mm512_set1_epi32(sums[m]));
+      // Every row of a gated call, the gate deciding each output (most
+      // gates open: prefill's union over the tokens).
+      __mmask16 open = 0xffff;
+      if (set.gated)
+        open = _mm512_cmp_ps_mask(
+            _mm512_loadu_ps(set.gated->gate + m * set.gated->gateStride + i0),
+            _mm512_setzero_ps(), _CMP_GT_OQ);
+      _mm512_mask_storeu_epi32(
+          o, open, _mm512_add_epi32(_mm512_maskz_loadu_epi32(open, o), v));
     }
     return;
   }
