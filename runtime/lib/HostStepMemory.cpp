@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <mutex>
 #include <unordered_map>
 #include <vector>
 
@@ -12,17 +11,26 @@ using namespace bitnet_rt;
 
 namespace {
 
+/// One thread's cache: a model's steps run on the thread that calls them,
+/// which also frees their results, so no lock is needed (a block freed on
+/// another thread is not found there and goes to free()).
 struct Cache {
-  std::mutex mu;
   /// Blocks handed out: their key (size, alignment).
   std::unordered_map<void *, std::pair<size_t, size_t>> live;
   /// Freed blocks by key.
   std::unordered_map<uint64_t, std::vector<void *>> free;
+  void trim() {
+    for (auto &entry : free)
+      for (void *p : entry.second)
+        std::free(p);
+    free.clear();
+  }
+  ~Cache() { trim(); }
 };
 
 Cache &cache() {
-  static Cache *c = new Cache; // outlives static destructors (late frees)
-  return *c;
+  static thread_local Cache c;
+  return c;
 }
 
 uint64_t keyOf(size_t bytes, size_t alignment) {
@@ -45,21 +53,17 @@ void *host_memory::allocate(size_t bytes, size_t alignment) {
     bytes = 1;
   Cache &c = cache();
   uint64_t key = keyOf(bytes, alignment);
-  {
-    std::lock_guard<std::mutex> lock(c.mu);
-    auto it = c.free.find(key);
-    if (it != c.free.end() && !it->second.empty()) {
-      void *p = it->second.back();
-      it->second.pop_back();
-      c.live.emplace(p, std::make_pair(bytes, alignment));
-      return p;
-    }
-  }
   void *p = nullptr;
-  if (posix_memalign(&p, alignment, bytes) != 0)
+  auto it = c.free.find(key);
+  if (it != c.free.end() && !it->second.empty()) {
+    p = it->second.back();
+    it->second.pop_back();
+  } else if (posix_memalign(&p, alignment, bytes) != 0) {
     return nullptr;
-  std::lock_guard<std::mutex> lock(c.mu);
-  c.live.emplace(p, std::make_pair(bytes, alignment));
+  }
+  // (Assigned, not emplaced: a block freed on another thread left its
+  // entry here, and malloc may hand its address out again.)
+  c.live[p] = {bytes, alignment};
   return p;
 }
 
@@ -67,23 +71,13 @@ void host_memory::release(void *pointer) {
   if (!pointer)
     return;
   Cache &c = cache();
-  {
-    std::lock_guard<std::mutex> lock(c.mu);
-    auto it = c.live.find(pointer);
-    if (it != c.live.end()) {
-      c.free[keyOf(it->second.first, it->second.second)].push_back(pointer);
-      c.live.erase(it);
-      return;
-    }
+  auto it = c.live.find(pointer);
+  if (it != c.live.end()) {
+    c.free[keyOf(it->second.first, it->second.second)].push_back(pointer);
+    c.live.erase(it);
+    return;
   }
   std::free(pointer);
 }
 
-void host_memory::trim() {
-  Cache &c = cache();
-  std::lock_guard<std::mutex> lock(c.mu);
-  for (auto &entry : c.free)
-    for (void *p : entry.second)
-      std::free(p);
-  c.free.clear();
-}
+void host_memory::trim() { cache().trim(); }

@@ -7,7 +7,8 @@
 // time, so from the second step on no allocation reaches the OS. With
 // malloc, every buffer above glibc's mmap threshold was mapped, page-faulted
 // in and unmapped again each step (2B4T-shaped model, 256-token step:
-// ~600 K page faults, 2.5 GB of fresh pages).
+// ~600 K page faults, 2.5 GB of fresh pages). The cache is per thread: a
+// model's steps run on the thread that calls them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,7 +40,8 @@ void *allocate(size_t bytes, size_t alignment);
 /// artifacts' malloc'ed results) go to free().
 void release(void *pointer);
 
-/// Frees every cached block (the last model is gone).
+/// Frees every block cached on this thread (the last model is gone; a
+/// thread's cache is also freed when the thread ends).
 void trim();
 
 } // namespace bitnet_rt::host_memory

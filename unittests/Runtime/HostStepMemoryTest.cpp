@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 extern "C" void *_mlir_memref_to_llvm_alloc(size_t bytes);
 extern "C" void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment,
@@ -53,6 +54,23 @@ TEST(HostStepMemoryTest, ReleasesForeignPointersWithFree) {
   void *q = host_memory::allocate(256, 64);
   host_memory::release(q);
   host_memory::release(nullptr);
+  host_memory::trim();
+}
+
+TEST(HostStepMemoryTest, BlocksFreedOnAnotherThreadGoToFree) {
+  // Caches are per thread: the other thread does not know the block and
+  // frees it; this thread's cache must not hand it out again from a stale
+  // entry with the wrong size.
+  void *p = host_memory::allocate(1000, 64);
+  ASSERT_NE(p, nullptr);
+  std::thread([p] { host_memory::release(p); }).join();
+  void *q = host_memory::allocate(5000, 64);
+  ASSERT_NE(q, nullptr);
+  std::memset(q, 0, 5000);
+  host_memory::release(q);
+  void *r = host_memory::allocate(5000, 64);
+  EXPECT_EQ(r, q);
+  host_memory::release(r);
   host_memory::trim();
 }
 
