@@ -30,6 +30,10 @@ static const PhaseInfo kPhases[] = {
      "canonicalize,cse,bitnet-fuse-elementwise,canonicalize,cse"},
     {Phase::LLVM, "llvm-dialect", "bufferized, lowered to the LLVM dialect",
      BITNET_BUFFERIZE
+     // Free each temporary after its last use. On the CPU only: CUDA steps
+     // allocate from an arena whose frees do nothing, so the GPU pipeline
+     // would gain nothing from it.
+     "bitnet-dealloc-after-last-use,"
      "bitnet-memref-copy-to-linalg,convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
      "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
      "convert-math-to-llvm,"
