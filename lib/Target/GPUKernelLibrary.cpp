@@ -46,7 +46,8 @@ LogicalResult mlir::bitnet::generateGPUKernels(
                          std::to_string(options.warpsPerBlock) +
                          (options.tensorCores &&
                                   gpuArchHasTensorCores(options.arch)
-                              ? " tensor-cores=1"
+                              ? " tensor-cores=1 mma-warp-rows=" +
+                                    std::to_string(options.mmaWarpRows)
                               : "") +
                          "}";
   std::string error;

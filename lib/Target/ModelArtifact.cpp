@@ -190,6 +190,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     launch.tensorCores =
         options.gpuTensorCores && gpuArchHasTensorCores(options.gpuArch);
     launch.mmaStagesAhead = options.gpuMmaStagesAhead;
+    launch.mmaWarpRows = options.gpuMmaWarpRows;
     toLinalg.addPass(createBitNetLaunchBitLinearKernels(launch));
     // TopK as one radix-select block per row (not O(d^2) rank counts).
     toLinalg.addPass(createBitNetLaunchTopKKernel());

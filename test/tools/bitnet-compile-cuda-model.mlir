@@ -55,6 +55,10 @@
 // NEGATIVE-VROWS: bitnet-compile: error: --gpu-attention-value-rows must be in [1, 32]
 // RUN: not bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx -o %t/bad.bnx --gpu-mma-stages-ahead=0 2>&1 | FileCheck %s --check-prefix=NEGATIVE-AHEAD
 // NEGATIVE-AHEAD: bitnet-compile: error: --gpu-mma-stages-ahead must be in [1, 3]
+// RUN: not bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx -o %t/bad.bnx --gpu-mma-warp-rows=24 2>&1 | FileCheck %s --check-prefix=NEGATIVE-WARP-ROWS
+// RUN: not bitnet-compile --target=cuda %S/../../examples/bitlinear.mlir -o %t/bad-lib.bnx --gpu-mma-warp-rows=8 2>&1 | FileCheck %s --check-prefix=NEGATIVE-WARP-ROWS
+// NEGATIVE-WARP-ROWS: bitnet-compile: error: --gpu-mma-warp-rows must be 0, 16 or 32
+// RUN: not test -e %t/bad-lib.bnx
 // RUN: not test -e %t/bad.bnx
 // --gpu-lm-head-rows sets the head kernel's rows a warp (the toy's 256
 // vocabulary rows at 8 rows a warp and 8 warps a block: 4 blocks).

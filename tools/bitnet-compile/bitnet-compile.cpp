@@ -200,6 +200,13 @@ cl::opt<int64_t> gpuMmaStagesAhead(
              "kernel has in flight ahead of the stage it computes (1 to 3; "
              "more: more registers)"),
     cl::init(3), cl::cat(category));
+cl::opt<int64_t> gpuMmaWarpRows(
+    "gpu-mma-warp-rows",
+    cl::desc("cuda: the tensor-core kernel's block shapes: 0 (default) the "
+             "fixed ones; 16 or 32 the block-shape search at that many "
+             "weight rows a warp (more rows a block, the codes staged fewer "
+             "times; not yet measured on a GPU)"),
+    cl::init(0), cl::cat(category));
 cl::opt<bool> gpuNormKernels(
     "gpu-norm-kernels",
     cl::desc("cuda models: the row-local ops in front of each activation "
@@ -324,6 +331,9 @@ int compileForCuda(MLIRContext &context) {
   options.rowsPerWarp = gpuRowsPerWarp;
   options.warpsPerBlock = gpuWarpsPerBlock;
   options.tensorCores = gpuTensorCores;
+  options.mmaWarpRows = gpuMmaWarpRows;
+  if (gpuMmaWarpRows != 0 && gpuMmaWarpRows != 16 && gpuMmaWarpRows != 32)
+    return fail("--gpu-mma-warp-rows must be 0, 16 or 32");
   if (gpuRowsPerWarp < 0 || gpuRowsPerWarp > 16 || gpuWarpsPerBlock < 0 ||
       gpuWarpsPerBlock > 32)
     return fail("--gpu-rows-per-warp must be 0-16 and --gpu-warps-per-block "
@@ -524,6 +534,9 @@ int main(int argc, char **argv) {
       if (!inRange(gpuMmaStagesAhead, 1, 3))
         return 1;
       options.gpuMmaStagesAhead = gpuMmaStagesAhead;
+      if (gpuMmaWarpRows != 0 && gpuMmaWarpRows != 16 && gpuMmaWarpRows != 32)
+        return fail("--gpu-mma-warp-rows must be 0, 16 or 32");
+      options.gpuMmaWarpRows = gpuMmaWarpRows;
       options.gpuPrefetchWeights = gpuPrefetchWeights;
       options.gpuEarlyWeightLoads = gpuEarlyWeightLoads;
       options.gpuNormKernels = gpuNormKernels;

@@ -126,6 +126,9 @@ def BitNetBitLinearToGPU : Pass<"bitnet-bitlinear-to-gpu", "ModuleOp"> {
            "byte weights [N, K/4], the same bytes and outputs)">,
     Option<"mmaStagesAhead", "mma-stages-ahead", "int64_t", /*default=*/"3",
            "Those kernels' stages of loads in flight (1 to 3)">,
+    Option<"mmaWarpRows", "mma-warp-rows", "int64_t", /*default=*/"0",
+           "Those kernels' block shapes: 0 the fixed ones, 16 or 32 the "
+           "block-shape search at that many weight rows a warp">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -188,10 +191,15 @@ def BitNetLaunchBitLinearKernels
     With `tensor-cores`, a layer of M rows, a multiple of 16 (a prefill
     chunk; K a multiple of 128, N a multiple of 16) becomes a launch of
     `bitlinear_mma_m<M>_n<N>_k<K>[_stacked]` instead (same parameters;
-    blocks of 16 x WN weight rows and a tile of the M rows, the largest of
+    blocks of R x WN weight rows and a tile of the M rows, the largest of
     64, 48, 32 and 16 that divides M, the grid's y dimension walking the
-    tiles; WN x WK warps, 16 rows a warp, the
-    K-groups taking every WK-th chunk of 128; the codes staged through
+    tiles; WN x WK warps of R rows, the K-groups taking every WK-th chunk
+    of 128. By default (`mma-warp-rows=0`) R = 16 and WN = 4 (WK = 2) where
+    that leaves 96 blocks over N, else 2 (or 1) with WK = 4. With
+    `mma-warp-rows=16` or `32` (not yet measured on a GPU), R is that many
+    rows and WN x WK = 8, WN the largest of 8 and 4 that leaves 96 blocks
+    or more over both grid dimensions (8 needs tiles of 32 or 64 rows),
+    else the default's 2 x 4 warps of 16 rows; the codes staged through
     shared memory, transposed in 4 x 4 bytes so that a word of packed
     weights unpacks by shift and mask; `nvvm.mma.sync` m16n8k32, s8 codes
     times u8 weight codes, minus each row's code sum; `mma-stages-ahead`
@@ -211,6 +219,10 @@ def BitNetLaunchBitLinearKernels
            "Stages of K (a chunk of 128 for each K-group of warps) whose "
            "loads the tensor-core kernel has in flight ahead of the one it "
            "computes (1 to 3)">,
+    Option<"mmaWarpRows", "mma-warp-rows", "int64_t", /*default=*/"0",
+           "The tensor-core kernel's block shapes: 0 the fixed ones; 16 or "
+           "32 the block-shape search at that many weight rows a warp (32: "
+           "twice the accumulators)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

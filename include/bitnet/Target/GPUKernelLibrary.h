@@ -31,6 +31,9 @@ struct GPUTargetOptions {
   int64_t rowsPerWarp = 0, warpsPerBlock = 0;
   /// Layers of 16 or more rows on tensor cores (where the arch has them).
   bool tensorCores = false;
+  /// Those tensor-core kernels' block shapes (mma-warp-rows: 0 the fixed
+  /// ones, 16 or 32 the block-shape search).
+  int64_t mmaWarpRows = 0;
 };
 
 /// One kernel of a library: its name, launch shape and parameters.

@@ -99,6 +99,10 @@ struct ModelArtifactOptions {
   /// CUDA: stages of loads the tensor-core kernel has in flight
   /// (bitnet-launch-bitlinear-kernels' mma-stages-ahead).
   int64_t gpuMmaStagesAhead = 3;
+  /// CUDA: the tensor-core kernel's block shapes (0: the fixed ones; 16 or
+  /// 32: the block-shape search; bitnet-launch-bitlinear-kernels'
+  /// mma-warp-rows).
+  int64_t gpuMmaWarpRows = 0;
   /// CUDA: the residual add, RMSNorm and activation quantizer in front of
   /// a BitLinear layer as one kernel, a block per row
   /// (bitnet-launch-norm-quantizer-kernel).

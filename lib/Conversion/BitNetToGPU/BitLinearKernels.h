@@ -194,13 +194,18 @@ inline constexpr int64_t kMmaTileRows = 64;
 /// taking every warpsK-th chunk of K; tileM of the M rows (the grid's y
 /// dimension takes M / tileM tiles of rows).
 struct MmaLaunch {
-  int64_t warpsN = 2, warpsK = 4, tileM = 16;
+  /// Warps over the weight rows and over K; activation rows a block; n8
+  /// tiles of weight rows a warp (2: 16 rows, 4: 32).
+  int64_t warpsN = 2, warpsK = 4, tileM = 16, tilesN = 2;
   int64_t threads() const { return warpsN * warpsK * kWarp; }
-  int64_t blockRows() const { return 16 * warpsN; }
+  int64_t blockRows() const { return 8 * tilesN * warpsN; }
   int64_t blocks(int64_t n) const { return n / blockRows(); }
   int64_t rowTiles(int64_t m) const { return m / tileM; }
 };
-MmaLaunch chooseMmaLaunch(const LayerShape &s);
+/// `warpRows`: 0, the fixed shapes (16 rows a warp, 2 or 4 warps over N);
+/// 16 or 32, the block-shape search at that many rows a warp (8 or 4 warps
+/// over N, the most rows a block that still fill the GPU).
+MmaLaunch chooseMmaLaunch(const LayerShape &s, int64_t warpRows = 0);
 
 /// Whether the tensor-core kernel computes `s`: a plain or stacked layer
 /// (no prologue, gate or GLU), M a multiple of 16, K a multiple of
@@ -216,7 +221,7 @@ bool takesMmaKernel(const LayerShape &s);
 /// being computed.
 gpu::GPUFuncOp buildMmaLayerKernel(gpu::GPUModuleOp gpuModule, Location loc,
                                    StringRef name, const LayerShape &s,
-                                   int64_t stagesAhead);
+                                   int64_t stagesAhead, int64_t warpRows = 0);
 
 /// |v| of an f32 by clearing the sign bit (math.absf would become a
 /// libdevice call, which ptxas cannot resolve without libdevice linked).

@@ -48,28 +48,57 @@ namespace {
 /// Bytes of a staged activation row: 128 codes and 16 bytes of padding, so
 /// that the 8 rows x 4 quads of a warp's 16-byte loads hit distinct banks.
 constexpr int64_t kRowBytes = kMmaChunkK + 16;
-/// n8 tiles of a warp (16 weight rows).
-constexpr int64_t kTilesN = 2;
 
 } // namespace
 
-MmaLaunch gpu_kernels::chooseMmaLaunch(const LayerShape &s) {
+MmaLaunch gpu_kernels::chooseMmaLaunch(const LayerShape &s,
+                                       int64_t warpRows) {
   MmaLaunch l;
-  // Enough blocks to fill the GPU (~100 SMs and more) where N allows, the
-  // most rows a block where it does (fewer blocks reading the codes).
-  if (s.n % 64 == 0 && s.n / 64 >= 96)
-    l.warpsN = 4;
-  else if (s.n % 32 == 0)
-    l.warpsN = 2;
-  else
-    l.warpsN = 1;
-  l.warpsK = l.warpsN == 4 ? 2 : 4;
   // The largest tile of rows that divides M.
   for (int64_t t : {kMmaTileRows, int64_t(48), int64_t(32), int64_t(16)})
     if (s.m % t == 0) {
       l.tileM = t;
       break;
     }
+  // The fixed shapes (measured on the H100/H200 through 2026-12-04): 4
+  // warps over N where that leaves 96 blocks, else 2 (or 1), 16 rows a warp.
+  if (warpRows == 0) {
+    l.warpsN = s.n % 64 == 0 && s.n / 64 >= 96 ? 4 : s.n % 32 == 0 ? 2 : 1;
+    l.warpsK = l.warpsN == 4 ? 2 : 4;
+    l.tilesN = 2;
+    return l;
+  }
+  // The block-shape search (not yet measured on a GPU): the more weight
+  // rows a block owns, the fewer times
+  // the codes are staged (transposed, summed) and read from L2 for the
+  // same weights: the most rows (8 or 4 warps over N, `warpRows` rows a
+  // warp, then 16) that still leave enough blocks over both grid
+  // dimensions to fill the GPU (~100 SMs and more). 32 rows a warp only
+  // with at most 2 K-groups: more K-groups' partial sums would not fit the
+  // 48 KB of shared memory.
+  const int64_t tiles = l.rowTiles(s.m);
+  SmallVector<int64_t, 2> tilesN{2};
+  if (warpRows == 32)
+    tilesN.insert(tilesN.begin(), 4);
+  for (int64_t tn : tilesN)
+    for (int64_t wn : {int64_t(8), int64_t(4)}) {
+      int64_t rows = 8 * tn * wn;
+      // The 256 threads stage a stage's 16-byte pieces (8 a row of each
+      // of the 8 / wn chunks) in equal shares: 8 warps over N need tiles
+      // of 32 or 64 rows.
+      bool evenPieces = (8 / wn) * l.tileM * 8 % 256 == 0;
+      if (evenPieces && s.n % rows == 0 && s.n / rows * tiles >= 96) {
+        l.tilesN = tn;
+        l.warpsN = wn;
+        l.warpsK = 8 / wn;
+        return l;
+      }
+    }
+  // Fewer blocks than that: 16 rows a warp, 2 warps over N where N allows,
+  // 4 K-groups.
+  l.tilesN = 2;
+  l.warpsN = s.n % 32 == 0 ? 2 : 1;
+  l.warpsK = 4;
   return l;
 }
 
@@ -82,22 +111,25 @@ bool gpu_kernels::takesMmaKernel(const LayerShape &s) {
 gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
                                                 Location loc, StringRef name,
                                                 const LayerShape &s,
-                                                int64_t stagesAhead) {
+                                                int64_t stagesAhead,
+                                                int64_t warpRows) {
   MLIRContext *ctx = gpuModule.getContext();
   Type i8 = IntegerType::get(ctx, 8), i32 = IntegerType::get(ctx, 32),
        f32 = Float32Type::get(ctx);
-  const MmaLaunch l = chooseMmaLaunch(s);
+  const MmaLaunch l = chooseMmaLaunch(s, warpRows);
   // Stages whose loads are in flight (in registers) ahead of the one
   // being computed.
   const int64_t ahead = std::max<int64_t>(1, stagesAhead);
-  const int64_t warpsN = l.warpsN, warpsK = l.warpsK, tileM = l.tileM;
+  const int64_t warpsN = l.warpsN, warpsK = l.warpsK, tileM = l.tileM,
+                tilesN = l.tilesN;
   const int64_t threads = l.threads(), blockRows = l.blockRows();
   const int64_t mTiles = tileM / 16, chunks = s.k / kMmaChunkK;
   const int64_t stages = (chunks + warpsK - 1) / warpsK;
   // Accumulators per thread: 4 per (m16 tile, n8 tile).
-  const int64_t accs = mTiles * kTilesN * 4;
+  const int64_t accs = mTiles * tilesN * 4;
   // 16-byte pieces of codes a thread stages: WK chunks x tileM rows x 8.
   const int64_t pieces = warpsK * tileM * 8 / threads;
+  assert(warpsK * tileM * 8 % threads == 0 && "pieces split unevenly");
   // Shared memory: the stage, reused after the loop for the partial sums
   // of K-groups 1.. (K-group 0 adds them to its own); the row sums' parts.
   const int64_t stageBytes = warpsK * tileM * kRowBytes;
@@ -154,9 +186,12 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
   VectorType words4 = VectorType::get({4}, i32), words2 = VectorType::get({2}, i32);
   Value stage = memref::ViewOp::create(
       b, shared({warpsK, tileM, kRowBytes}, i8), buffer, idx(0), ValueRange{});
-  Value partials = memref::ViewOp::create(
-      b, shared({warpsK - 1, warpsN, accs, kWarp}, i32), buffer, idx(0),
-      ValueRange{});
+  Value partials =
+      warpsK > 1
+          ? Value(memref::ViewOp::create(
+                b, shared({warpsK - 1, warpsN, accs, kWarp}, i32), buffer,
+                idx(0), ValueRange{}))
+          : Value();
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value bid = gpu::BlockIdOp::create(b, gpu::Dimension::x);
@@ -166,7 +201,7 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
   Value wk = arith::DivUIOp::create(b, warp, idx(warpsN));
   Value g = arith::DivUIOp::create(b, lane, idx(4));
   Value t = arith::RemUIOp::create(b, lane, idx(4));
-  Value nBase = add(mul(bid, idx(blockRows)), mul(wn, idx(16)));
+  Value nBase = add(mul(bid, idx(blockRows)), mul(wn, idx(8 * tilesN)));
   // The block's first activation row (0 where one tile is all of M).
   Value mBase = l.rowTiles(s.m) == 1
                     ? idx(0)
@@ -185,7 +220,7 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
     Value col = add(mul(clampChunk(chunkOf(st)), idx(kMmaChunkK / 4)),
                     mul(t, idx(8)));
     SmallVector<Value> words;
-    for (int64_t j = 0; j < kTilesN; ++j) {
+    for (int64_t j = 0; j < tilesN; ++j) {
       Value row = add(nBase, add(g, idx(8 * j)));
       Value v = vector::LoadOp::create(b, bytes8, w, ValueRange{row, col},
                                        /*nontemporal=*/false,
@@ -243,7 +278,7 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
   for (int64_t d = 0; d < ahead; ++d)
     llvm::append_range(init, loadA(clampStage(d)));
   init.append(pieces, i32c(0));
-  const int64_t bAt = accs, aAt = accs + ahead * kTilesN,
+  const int64_t bAt = accs, aAt = accs + ahead * tilesN,
                 sumsAt = aAt + ahead * pieces;
   auto loop = scf::ForOp::create(b, idx(0), idx(stages), idx(1), init);
   {
@@ -253,7 +288,7 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
     ValueRange args = loop.getRegionIterArgs();
     SmallVector<Value> acc(args.begin(), args.begin() + accs);
     // Stage st's loads first, then st + 1, ...
-    SmallVector<Value> curB(args.begin() + bAt, args.begin() + bAt + kTilesN);
+    SmallVector<Value> curB(args.begin() + bAt, args.begin() + bAt + tilesN);
     SmallVector<Value> curA(args.begin() + aAt, args.begin() + aAt + pieces);
     SmallVector<Value> sums(args.begin() + sumsAt, args.end());
 
@@ -330,15 +365,15 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
       SmallVector<Value> next(acc);
       for (int64_t step = 0; step < 4; ++step) {
         SmallVector<std::pair<Value, Value>> bFrag;
-        for (int64_t j = 0; j < kTilesN; ++j)
+        for (int64_t j = 0; j < tilesN; ++j)
           bFrag.push_back({unpack(curB[j], 2 * step),
                            unpack(curB[j], 2 * step + 1)});
         for (int64_t mt = 0; mt < mTiles; ++mt) {
           SmallVector<Value> aFrag{a[mt][0][2 * step], a[mt][1][2 * step],
                                    a[mt][0][2 * step + 1],
                                    a[mt][1][2 * step + 1]};
-          for (int64_t j = 0; j < kTilesN; ++j) {
-            int64_t base = (mt * kTilesN + j) * 4;
+          for (int64_t j = 0; j < tilesN; ++j) {
+            int64_t base = (mt * tilesN + j) * 4;
             SmallVector<Value> cFrag(next.begin() + base,
                                      next.begin() + base + 4);
             Value d = NVVM::MmaOp::create(
@@ -362,7 +397,7 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
     // Every warp is done with the stage before the next one overwrites it.
     gpu::BarrierOp::create(b);
     SmallVector<Value> yield(ifOp.getResults());
-    yield.append(args.begin() + bAt + kTilesN, args.begin() + aAt);
+    yield.append(args.begin() + bAt + tilesN, args.begin() + aAt);
     llvm::append_range(yield, nextB);
     yield.append(args.begin() + aAt + pieces, args.begin() + sumsAt);
     llvm::append_range(yield, nextA);
@@ -387,7 +422,7 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
   }
   // K-groups 1.. hand their sums to K-group 0 (the stage is free: the
   // loop ended on a barrier).
-  {
+  if (warpsK > 1) {
     auto ifOp = scf::IfOp::create(
         b, arith::CmpIOp::create(b, arith::CmpIPredicate::ne, wk, idx(0)),
         /*withElseRegion=*/false);
@@ -414,10 +449,10 @@ gpu::GPUFuncOp gpu_kernels::buildMmaLayerKernel(gpu::GPUModuleOp gpuModule,
       for (int64_t c = 1; c < warpsK; ++c)
         rowSum = add(rowSum,
                      memref::LoadOp::create(b, rowParts, ValueRange{idx(c), m}));
-      for (int64_t j = 0; j < kTilesN; ++j)
+      for (int64_t j = 0; j < tilesN; ++j)
         for (int64_t col = 0; col < 2; ++col) {
           // C fragment: c0 (g, 2t), c1 (g, 2t + 1), c2 / c3 the same at g + 8.
-          int64_t v = (mt * kTilesN + j) * 4 + half * 2 + col;
+          int64_t v = (mt * tilesN + j) * 4 + half * 2 + col;
           Value sum = loop.getResult(v);
           for (int64_t other = 1; other < warpsK; ++other)
             sum = add(sum, memref::LoadOp::create(

@@ -988,6 +988,11 @@ struct BitLinearToGPUPass
           << int64_t(mmaStagesAhead);
       return signalPassFailure();
     }
+    if (mmaWarpRows != 0 && mmaWarpRows != 16 && mmaWarpRows != 32) {
+      module.emitError("bitnet-bitlinear-to-gpu: mma-warp-rows must be 0, 16 or 32, not ")
+          << int64_t(mmaWarpRows);
+      return signalPassFailure();
+    }
     SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
     if (funcs.empty())
       return;
@@ -1010,7 +1015,7 @@ struct BitLinearToGPUPass
       }
       if (tensorCores && takesMmaKernel(s)) {
         buildMmaLayerKernel(gpuModule, func.getLoc(), func.getSymName(), s,
-                            mmaStagesAhead);
+                            mmaStagesAhead, mmaWarpRows);
         func.erase();
         continue;
       }

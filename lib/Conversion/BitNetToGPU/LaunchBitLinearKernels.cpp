@@ -147,6 +147,11 @@ struct LaunchBitLinearKernelsPass
           << int64_t(mmaStagesAhead);
       return signalPassFailure();
     }
+    if (mmaWarpRows != 0 && mmaWarpRows != 16 && mmaWarpRows != 32) {
+      module.emitError("bitnet-launch-bitlinear-kernels: mma-warp-rows must be 0, 16 or 32, not ")
+          << int64_t(mmaWarpRows);
+      return signalPassFailure();
+    }
     struct Site {
       Operation *anchor; // the launch goes in front of it
       // What the launch computes: one bitlinear; relu2_glu of (gate, up);
@@ -251,7 +256,7 @@ struct LaunchBitLinearKernelsPass
       // Many rows (prefill chunks) on tensor cores, else the GEMV kernel.
       bool mma = tensorCores && takesMmaKernel(s);
       LaunchShape launch = chooseLaunch(s, 0, 0);
-      MmaLaunch mmaLaunch = chooseMmaLaunch(s);
+      MmaLaunch mmaLaunch = chooseMmaLaunch(s, mmaWarpRows);
       int64_t blocks = mma ? mmaLaunch.blocks(s.n) : launch.blocks(s);
       int64_t threads = mma ? mmaLaunch.threads() : launch.threads();
       std::string name =
@@ -262,7 +267,7 @@ struct LaunchBitLinearKernelsPass
       gpu::GPUFuncOp &kernel = kernels[name];
       if (!kernel)
         kernel = mma ? buildMmaLayerKernel(gpuModule, loc, name, s,
-                                           mmaStagesAhead)
+                                           mmaStagesAhead, mmaWarpRows)
                      : buildLayerKernel(gpuModule, loc, name, s, launch,
                                         /*byteWeights=*/true);
       auto dim = [&](int64_t v) -> Value {

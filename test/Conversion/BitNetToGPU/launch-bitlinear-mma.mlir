@@ -3,6 +3,10 @@
 // RUN: bitnet-opt %s --split-input-file --bitnet-launch-bitlinear-kernels="max-rows=16 tensor-cores=1 mma-stages-ahead=1" | FileCheck %s --check-prefix=AHEAD1
 // RUN: not bitnet-opt %s --split-input-file --bitnet-launch-bitlinear-kernels="tensor-cores=1 mma-stages-ahead=4" 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: error: bitnet-launch-bitlinear-kernels: mma-stages-ahead must be 1 to 3, not 4
+// RUN: bitnet-opt %s --split-input-file --bitnet-launch-bitlinear-kernels="max-rows=16 tensor-cores=1 mma-warp-rows=16" | FileCheck %s --check-prefix=WIDE
+// RUN: bitnet-opt %s --split-input-file --bitnet-launch-bitlinear-kernels="max-rows=16 tensor-cores=1 mma-warp-rows=32" | FileCheck %s --check-prefix=ROWS32
+// RUN: not bitnet-opt %s --split-input-file --bitnet-launch-bitlinear-kernels="tensor-cores=1 mma-warp-rows=24" 2>&1 | FileCheck %s --check-prefix=BADROWS
+// BADROWS: error: bitnet-launch-bitlinear-kernels: mma-warp-rows must be 0, 16 or 32, not 24
 
 // A prefill chunk of 16 rows (K = 4 chunks of 128) on tensor cores: N = 32
 // gives blocks of 2 x 4 warps (16 weight rows a warp, K-groups of every
@@ -148,4 +152,67 @@ func.func @tiles(%x: tensor<256x128xi8>, %s: tensor<256xf32>, %x2: tensor<160x12
   %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<256x128xi8>, tensor<256xf32>, !bitnet.packed_ternary<32x128, bits2>, tensor<f32>) -> tensor<256x32xf32>
   %y2 = bitnet.bitlinear %x2, %s2, %w, %ws : (tensor<160x128xi8>, tensor<160xf32>, !bitnet.packed_ternary<32x128, bits2>, tensor<f32>) -> tensor<160x32xf32>
   return %y, %y2 : tensor<256x32xf32>, tensor<160x32xf32>
+}
+
+// -----
+
+// By default the fixed shapes: 2 x 4 warps of 16 rows (N / 64 < 96), 32
+// rows a block, whatever M: M = 1024 (16 tiles of 64) gives 32 x 16
+// blocks, M = 144 (3 tiles of 48), N = 4096 128 x 3.
+// CHECK-LABEL: gpu.func @bitlinear_mma_m1024_n1024_k256
+// CHECK-SAME: bitnet.grid_size = array<i32: 32, 16, 1>
+// CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
+// CHECK: memref<3x2x32x32xi32
+// CHECK-LABEL: gpu.func @bitlinear_mma_m144_n4096_k256
+// CHECK-SAME: bitnet.grid_size = array<i32: 128, 3, 1>
+// With the block-shape search (mma-warp-rows=16, 32), blocks own as many
+// weight rows as leave 96 blocks or more over both grid dimensions. M = 1024 (16 tiles of 64), N = 1024: 8 warps over N, one
+// K-group (no partial sums to hand over), 128 rows a block, 8 x 16 blocks.
+// With mma-warp-rows=32: 4 warps of 32 rows (4 n8 tiles) over N, 2
+// K-groups, the same 128 rows a block. M = 64 (one tile): too few blocks
+// either way, 2 x 4 warps of 16 rows, 32 blocks.
+// WIDE-LABEL: gpu.func @bitlinear_mma_m1024_n1024_k256
+// WIDE-SAME: bitnet.block_reads = array<i64: 2, 8192>
+// WIDE-SAME: bitnet.grid_size = array<i32: 8, 16, 1>
+// WIDE-SAME: known_block_size = array<i32: 256, 1, 1>
+// WIDE-NOT: memref<0x
+// WIDE: scf.for
+// WIDE-COUNT-32: nvvm.mma.sync
+// WIDE-NOT: nvvm.mma.sync
+// WIDE: gpu.return
+// WIDE-LABEL: gpu.func @bitlinear_mma_m64_n1024_k256
+// WIDE-SAME: bitnet.grid_size = array<i32: 32, 1, 1>
+// WIDE-SAME: known_block_size = array<i32: 256, 1, 1>
+// WIDE: memref<3x2x32x32xi32
+// ROWS32-LABEL: gpu.func @bitlinear_mma_m1024_n1024_k256
+// ROWS32-SAME: bitnet.grid_size = array<i32: 8, 16, 1>
+// ROWS32: memref.view {{.*}} to memref<1x4x64x32xi32
+// ROWS32: scf.for
+// ROWS32-COUNT-64: nvvm.mma.sync
+// ROWS32-NOT: nvvm.mma.sync
+// ROWS32: gpu.return
+// ROWS32-LABEL: gpu.func @bitlinear_mma_m64_n1024_k256
+// ROWS32-SAME: bitnet.grid_size = array<i32: 32, 1, 1>
+// ROWS32: memref<3x2x32x32xi32
+// M = 144 (3 tiles of 48), N = 4096: 8 warps over N would leave 96 blocks,
+// but 8 warps split K in one group and their 256 threads cannot share a
+// stage's 48 x 8 pieces evenly: 4 warps over N, 2 K-groups (3 pieces a
+// thread), 64 x 3 blocks.
+// WIDE-LABEL: gpu.func @bitlinear_mma_m144_n4096_k256
+// WIDE-SAME: bitnet.grid_size = array<i32: 64, 3, 1>
+// WIDE-SAME: known_block_size = array<i32: 256, 1, 1>
+// WIDE: memref.view {{.*}} to memref<2x48x144xi8
+// WIDE: memref.view {{.*}} to memref<1x4x24x32xi32
+// WIDE: scf.for
+// WIDE-COUNT-3: vector.store {{.*}} : memref<2x48x144xi8, #gpu.address_space<workgroup>>, vector<16xi8>
+// WIDE-NOT: vector.store {{.*}} : memref<2x48x144xi8
+// WIDE: gpu.barrier
+func.func @wide_blocks(%x: tensor<1024x256xi8>, %s: tensor<1024xf32>, %x2: tensor<64x256xi8>, %s2: tensor<64xf32>, %x3: tensor<144x256xi8>, %s3: tensor<144xf32>) -> (tensor<1024x1024xf32>, tensor<64x1024xf32>, tensor<144x4096xf32>) {
+  %w = bitnet.packed_constant dense<85> : tensor<1024x64xi8> -> !bitnet.packed_ternary<1024x256, bits2>
+  %ws = arith.constant dense<0.5> : tensor<f32>
+  %y = bitnet.bitlinear %x, %s, %w, %ws : (tensor<1024x256xi8>, tensor<1024xf32>, !bitnet.packed_ternary<1024x256, bits2>, tensor<f32>) -> tensor<1024x1024xf32>
+  %y2 = bitnet.bitlinear %x2, %s2, %w, %ws : (tensor<64x256xi8>, tensor<64xf32>, !bitnet.packed_ternary<1024x256, bits2>, tensor<f32>) -> tensor<64x1024xf32>
+  %w3 = bitnet.packed_constant dense<85> : tensor<4096x64xi8> -> !bitnet.packed_ternary<4096x256, bits2>
+  %y3 = bitnet.bitlinear %x3, %s3, %w3, %ws : (tensor<144x256xi8>, tensor<144xf32>, !bitnet.packed_ternary<4096x256, bits2>, tensor<f32>) -> tensor<144x4096xf32>
+  return %y, %y2, %y3 : tensor<1024x1024xf32>, tensor<64x1024xf32>, tensor<144x4096xf32>
 }
