@@ -191,12 +191,6 @@ int64_t startOf(BitnetUnrankedMemRef *m, int64_t limit) {
   return std::clamp<int64_t>(*s.base, 0, limit);
 }
 
-/// Work items per thread so that waking one pays (~64 K multiply-adds).
-int64_t grainFor(int64_t workPerItem) {
-  return std::max<int64_t>(1, (int64_t(1) << 16) /
-                                  std::max<int64_t>(1, workPerItem));
-}
-
 /// Asks for row j of KV head h ahead of its use (rows past the cache's
 /// filled part are never asked for): no hardware prefetcher runs this far
 /// ahead of a block's computation.

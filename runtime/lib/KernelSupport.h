@@ -10,6 +10,7 @@
 
 #include "bitnet/Runtime/Ukernels.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -35,6 +36,13 @@ inline bool usesAvx512(KernelKind kind) {
 /// threads; ranges are at least `grain` long (one range if n < 2 grain).
 void parallelFor(int64_t n, int64_t grain,
                  const std::function<void(int64_t, int64_t)> &fn);
+
+/// Work items per thread so that waking one pays (~64 K multiply-adds, or
+/// as many simple operations).
+inline int64_t grainFor(int64_t workPerItem) {
+  return std::max<int64_t>(1, (int64_t(1) << 16) /
+                                  std::max<int64_t>(1, workPerItem));
+}
 
 template <typename T> struct View {
   T *base;

@@ -832,7 +832,9 @@ void bitnet_rt::batchedMatmulF32(const StridedMatrix *a,
                                  KernelKind kind) {
   if (kind == KernelKind::Auto)
     kind = selectedKernel();
-  parallelFor(batches, 1, [&](int64_t b0, int64_t b1) {
+  // Small heads (toy models, short steps) on the caller: a hand-over to
+  // the pool costs more than they do.
+  parallelFor(batches, grainFor(rows * n * k), [&](int64_t b0, int64_t b1) {
     for (int64_t bi = b0; bi < b1; ++bi) {
       const StridedMatrix &x = a[bi], &w = bm[bi], &o = c[bi];
       float *out = const_cast<float *>(o.base);
@@ -883,7 +885,8 @@ void bitnet_rt::matmulF32I8W(const float *x, int64_t rows, int64_t xStride,
 
 void bitnet_rt::topkRankF32(const float *x, int64_t rows, int64_t xStride,
                             int64_t d, int32_t *rank, int64_t rankStride) {
-  parallelFor(rows, 1, [&](int64_t r0, int64_t r1) {
+  // ~16 operations an element (key, 4 radix passes, ranks).
+  parallelFor(rows, grainFor(16 * d), [&](int64_t r0, int64_t r1) {
     const size_t n = static_cast<size_t>(d);
     std::vector<uint32_t> key(n), idx(n), key2(n), idx2(n);
     for (int64_t r = r0; r < r1; ++r) {
