@@ -120,6 +120,13 @@ struct ShapeSpec {
   int64_t n, k;
 };
 
+/// BitNet b1.58 2B4T's BitLinear shapes: hidden 2560, FFN 6912, 20 heads +
+/// 5 KV heads of 128 (q/k/v and gate/up stacked).
+const ShapeSpec k2B4TShapes[] = {{"qkv", 3840, 2560},
+                                 {"o", 2560, 2560},
+                                 {"gate_up", 13824, 2560},
+                                 {"down", 2560, 6912}};
+
 /// Random packed bytes (every field a valid code 0..2).
 void randomPacked(std::vector<uint8_t> &w, std::mt19937 &rng) {
   for (uint8_t &b : w) {
@@ -340,14 +347,10 @@ void benchPrefill(int threads, std::mt19937 &rng) {
   if (kinds.back() != KernelKind::AMX)
     std::printf("prefill GEMM: no AMX-INT8 on this CPU (or the OS did not "
                 "grant the tile state); VNNI only\n");
-  const ShapeSpec shapes[] = {{"qkv", 3840, 2560},
-                              {"o", 2560, 2560},
-                              {"gate_up", 13824, 2560},
-                              {"down", 2560, 6912}};
   std::printf("%-9s %4s %7s %12s %12s %12s %12s %8s\n", "shape", "M",
               "threads", "vnni us", "vnni GMAC/s", "amx us", "amx GMAC/s",
               "amx/vnni");
-  for (const ShapeSpec &s : shapes) {
+  for (const ShapeSpec &s : k2B4TShapes) {
     int64_t kq = s.k / 4;
     size_t bytesW = size_t(s.n * kq);
     size_t copies = std::max<size_t>(2, (size_t(256) << 20) / bytesW);
@@ -571,15 +574,10 @@ int main(int argc, char **argv) {
   std::printf("RESULT bandwidth 1 %.3f\nRESULT bandwidth %d %.3f\n", bw1,
               threadsAll, bwAll);
 
-  // BitNet b1.58 2B4T: hidden 2560, FFN 6912, 20 heads + 5 KV heads of 128.
-  const ShapeSpec shapes[] = {{"qkv", 3840, 2560},
-                              {"o", 2560, 2560},
-                              {"gate_up", 13824, 2560},
-                              {"down", 2560, 6912}};
   std::mt19937 rng(7);
   std::printf("%-8s %4s %7s %10s %10s %9s %12s\n", "shape", "M", "threads",
               "us/call", "GB/s", "% of BW", "GOPS");
-  for (const ShapeSpec &s : shapes) {
+  for (const ShapeSpec &s : k2B4TShapes) {
     int64_t kq = s.k / 4;
     // Enough copies of the weights (>= 512 MiB) that each call reads them
     // from DRAM, as decode does (every layer's weights once per token).

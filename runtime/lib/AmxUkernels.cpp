@@ -12,8 +12,9 @@
 // by one shift and mask each: plane j, A[r][q - q0] = field j of byte q.
 // B then holds x[t][4 q + j] at row (q - q0) / 4, column 4 t + (q - q0) % 4:
 // the activations are repacked once per call into that layout, the weights
-// (the bytes that stream from memory) unpacked once per block of 32 rows
-// into a buffer that stays in L2 while every token tile passes over it.
+// (the bytes that stream from memory) unpacked a block of 32 rows and a
+// panel of 4 K steps at a time into a buffer that stays in L1 while every
+// token tile passes over it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,7 +40,7 @@ namespace {
 
 constexpr int64_t kStep = 64;        // packed bytes per K step (256 k values)
 constexpr int64_t kTile = 16;        // rows of a tile
-constexpr int64_t kTileBytes = 1024; // 16 rows x 64 bytes
+constexpr int64_t kTileBytes = kAmxTileBytes;
 constexpr int64_t kBlockRows = 32;   // weight rows per block (two A tiles)
 
 /// The LDTILECFG operand: palette 1, every tile 16 rows of 64 bytes.
@@ -63,19 +64,16 @@ BITNET_AMX void bitnet_rt::detail::amxConfigureTiles() {
 
 namespace {
 
-/// A 64-byte aligned, zero-initialized scratch buffer that keeps its memory
-/// from call to call (a decode step makes ~200 kernel calls; fresh pages
-/// would fault in each time).
+/// A 64-byte aligned scratch buffer that keeps its memory from call to
+/// call (a prefill step makes a call per layer; fresh pages would fault in
+/// each time), zeroed on request.
 struct Scratch {
-  std::vector<int8_t> bytes;
+  std::vector<__m512i> lines;
   int8_t *get(int64_t size, bool zero) {
-    if (int64_t(bytes.size()) < size + 64)
-      bytes.assign(size_t(size + 64), 0);
-    auto p = reinterpret_cast<uintptr_t>(bytes.data());
-    int8_t *aligned = reinterpret_cast<int8_t *>((p + 63) & ~uintptr_t(63));
+    lines.resize(size_t((size + 63) / 64));
     if (zero)
-      std::memset(aligned, 0, size_t(size));
-    return aligned;
+      std::memset(lines.data(), 0, size_t(size));
+    return reinterpret_cast<int8_t *>(lines.data());
   }
 };
 
@@ -233,15 +231,12 @@ BITNET_AMX void transpose16(const int32_t *m, __m512i (&t)[kTile]) {
     b[4 * k + 2] = _mm512_unpacklo_epi64(a[4 * k + 1], a[4 * k + 3]);
     b[4 * k + 3] = _mm512_unpackhi_epi64(a[4 * k + 1], a[4 * k + 3]);
   }
+  // Column 4 L + c is lane L of b[c], b[4 + c], b[8 + c], b[12 + c].
   for (int c = 0; c < 4; ++c) {
-    __m512i x0 = _mm512_shuffle_i32x4(b[c], b[4 + c], 0x44),
-            x1 = _mm512_shuffle_i32x4(b[c], b[4 + c], 0xee),
-            y0 = _mm512_shuffle_i32x4(b[8 + c], b[12 + c], 0x44),
-            y1 = _mm512_shuffle_i32x4(b[8 + c], b[12 + c], 0xee);
-    t[c] = _mm512_shuffle_i32x4(x0, y0, 0x88);
-    t[4 + c] = _mm512_shuffle_i32x4(x0, y0, 0xdd);
-    t[8 + c] = _mm512_shuffle_i32x4(x1, y1, 0x88);
-    t[12 + c] = _mm512_shuffle_i32x4(x1, y1, 0xdd);
+    __m512i v[4] = {b[c], b[4 + c], b[8 + c], b[12 + c]}, cols[4];
+    transposeLanes4(v, cols);
+    for (int l = 0; l < 4; ++l)
+      t[4 * l + c] = cols[l];
   }
 }
 

@@ -16,6 +16,9 @@
 
 namespace bitnet_rt::detail {
 
+/// Bytes of a tile as the kernels configure them: 16 rows of 64 bytes.
+constexpr int64_t kAmxTileBytes = 1024;
+
 /// Whether a call of `rows` activation rows, `count` weight rows and `kq`
 /// packed bytes a row takes the tile kernel: one tile multiply covers 16
 /// activation rows, so fewer leave most of it idle (decode, one row, streams

@@ -296,7 +296,7 @@ BITNET_AMX void amxColumnBlocks(int64_t rows, const uint8_t *w, int64_t n,
                                 int64_t b0, int64_t b1, const ActiveColumns &a,
                                 const int32_t *ag, int64_t gPad,
                                 int32_t *out, int64_t outStride) {
-  constexpr int64_t kTileBytes = 1024, kSets = 16;
+  constexpr int64_t kTileBytes = kAmxTileBytes, kSets = 16;
   const int64_t steps = gPad / 16, tokenTiles = (rows + 15) / 16;
   const int64_t aStride = gPad * 4;
   static thread_local std::vector<__m512i> codes, sums;
@@ -379,17 +379,10 @@ BITNET_AMX void amxColumnBlocks(int64_t rows, const uint8_t *w, int64_t n,
       const int64_t tt = m / 16, i = m % 16;
       const __m512i sum = _mm512_set1_epi32(a.sums[size_t(m)]);
       for (int p = 0; p < 4; ++p) {
-        __m512i v[4];
+        __m512i v[4], rowsOf[4];
         for (int t = 0; t < 4; ++t)
           v[t] = _mm512_load_si512(cTile(tt, 4 * p + t) + 16 * i);
-        __m512i x0 = _mm512_shuffle_i32x4(v[0], v[1], 0x44),
-                x1 = _mm512_shuffle_i32x4(v[0], v[1], 0xee),
-                y0 = _mm512_shuffle_i32x4(v[2], v[3], 0x44),
-                y1 = _mm512_shuffle_i32x4(v[2], v[3], 0xee);
-        __m512i rowsOf[4] = {_mm512_shuffle_i32x4(x0, y0, 0x88),
-                             _mm512_shuffle_i32x4(x0, y0, 0xdd),
-                             _mm512_shuffle_i32x4(x1, y1, 0x88),
-                             _mm512_shuffle_i32x4(x1, y1, 0xdd)};
+        transposeLanes4(v, rowsOf);
         for (int l = 0; l < 4; ++l) {
           int64_t r0 = b * kColBlockRows + 64 * p + 16 * l;
           if (r0 >= n)

@@ -37,6 +37,20 @@ inline bool usesAvx512(KernelKind kind) {
 void parallelFor(int64_t n, int64_t grain,
                  const std::function<void(int64_t, int64_t)> &fn);
 
+/// v[0..3] as a 4 x 4 matrix of 128-bit lanes, transposed: lane l of t[i]
+/// is lane i of v[l].
+BITNET_AVX512F __attribute__((always_inline)) inline void
+transposeLanes4(const __m512i (&v)[4], __m512i (&t)[4]) {
+  __m512i x0 = _mm512_shuffle_i32x4(v[0], v[1], 0x44),
+          x1 = _mm512_shuffle_i32x4(v[0], v[1], 0xee),
+          y0 = _mm512_shuffle_i32x4(v[2], v[3], 0x44),
+          y1 = _mm512_shuffle_i32x4(v[2], v[3], 0xee);
+  t[0] = _mm512_shuffle_i32x4(x0, y0, 0x88);
+  t[1] = _mm512_shuffle_i32x4(x0, y0, 0xdd);
+  t[2] = _mm512_shuffle_i32x4(x1, y1, 0x88);
+  t[3] = _mm512_shuffle_i32x4(x1, y1, 0xdd);
+}
+
 /// Work items per thread so that waking one pays (~64 K multiply-adds, or
 /// as many simple operations).
 inline int64_t grainFor(int64_t workPerItem) {
