@@ -33,7 +33,7 @@ struct GPUTargetOptions {
   bool tensorCores = false;
   /// Those tensor-core kernels' block shapes (mma-warp-rows: 0 the fixed
   /// ones, 16 or 32 the block-shape search).
-  int64_t mmaWarpRows = 0;
+  int64_t mmaWarpRows = 16;
 };
 
 /// One kernel of a library: its name, launch shape and parameters.

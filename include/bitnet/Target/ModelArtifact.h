@@ -102,7 +102,7 @@ struct ModelArtifactOptions {
   /// CUDA: the tensor-core kernel's block shapes (0: the fixed ones; 16 or
   /// 32: the block-shape search; bitnet-launch-bitlinear-kernels'
   /// mma-warp-rows).
-  int64_t gpuMmaWarpRows = 0;
+  int64_t gpuMmaWarpRows = 16;
   /// CUDA: the residual add, RMSNorm and activation quantizer in front of
   /// a BitLinear layer as one kernel, a block per row
   /// (bitnet-launch-norm-quantizer-kernel).
