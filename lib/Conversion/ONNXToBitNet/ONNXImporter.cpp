@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Verifier.h"
@@ -252,6 +253,26 @@ Tensor GraphImporter::reshape(Tensor &t, ArrayRef<int64_t> shape) {
   auto type = RankedTensorType::get(shape, t.elementType());
   if (t.known())
     return Tensor{type, Value(), t.data};
+  auto srcType = cast<RankedTensorType>(t.type);
+  if (srcType == type)
+    return Tensor{type, materialize(t), std::nullopt};
+  // Splitting or merging adjacent dimensions is a view (expand/collapse):
+  // consumers then read the producer's buffer in place (a strided slice of
+  // the fused QKV output needs no copy) and elementwise fusion sees through
+  // it. Only a reshape that reorders the grouping stays tensor.reshape.
+  if (srcType.hasStaticShape() && type.hasStaticShape() &&
+      srcType.getRank() != type.getRank()) {
+    if (std::optional<SmallVector<ReassociationIndices>> groups =
+            getReassociationIndicesForReshape(srcType, type)) {
+      Value v =
+          srcType.getRank() < type.getRank()
+              ? Value(tensor::ExpandShapeOp::create(b, loc, type,
+                                                    materialize(t), *groups))
+              : Value(tensor::CollapseShapeOp::create(b, loc, type,
+                                                      materialize(t), *groups));
+      return Tensor{type, v, std::nullopt};
+    }
+  }
   auto shapeType = RankedTensorType::get({int64_t(shape.size())}, b.getI64Type());
   Value shapeValue = arith::ConstantOp::create(
       b, loc, DenseIntElementsAttr::get(shapeType, shape));

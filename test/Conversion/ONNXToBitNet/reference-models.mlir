@@ -9,6 +9,7 @@
 // RUN: bitnet-compile %bitnet_src_root/models/onnx/a48_past.onnx --dim=seq=1 --dim=past=8 --emit=bitnet | FileCheck %s --check-prefix=PAST
 // RUN: bitnet-compile %bitnet_src_root/models/onnx-dynamo/llama.dynamo.onnx --dim=seq=16 --emit=bitnet | FileCheck %s --check-prefix=LLAMA
 // RUN: bitnet-compile %bitnet_src_root/models/onnx-dynamo/a48.dynamo.onnx --dim=seq=16 --emit=bitnet | FileCheck %s --check-prefix=A48DYN
+// RUN: bitnet-compile %bitnet_src_root/models/onnx/a48.onnx --dim=seq=16 --emit=bitnet | FileCheck %s --check-prefix=VIEWS
 
 // LLAMA: // recognized 0 BitLinear, 0 ternary weight quantizers (0 more already folded), 0 TopK, 0 KV quantizers, activation quantizers: none
 // LLAMA: module attributes {bitnet.decoder = {bitlinear_layers = 0 : i64, ffn = 320 : i64, head_dim = 32 : i64, heads = 4 : i64, hidden = 128 : i64, kv_bits = 16 : i64, kv_bos_bits = 0 : i64, kv_heads = 2 : i64, layers = 2 : i64, variant = "llama", vocab = 256 : i64}}
@@ -46,3 +47,11 @@
 // are recognized by their values (0 and +-a).
 // A48DYN: // recognized 14 BitLinear, 10 ternary weight quantizers (4 more already folded), 2 TopK, 0 KV quantizers, activation quantizers: 4 int4_absmean 4 int8_absmax
 // A48DYN: module attributes {bitnet.decoder = {bitlinear_layers = 14 : i64, ffn = 320 : i64, head_dim = 32 : i64, heads = 4 : i64, hidden = 128 : i64, kv_bits = 16 : i64, kv_bos_bits = 0 : i64, kv_heads = 2 : i64, layers = 2 : i64, variant = "bitnet-a4.8", vocab = 256 : i64}}
+
+// ONNX Reshapes that split or merge adjacent dimensions are views
+// (expand/collapse), so a head split reads the projection's output in place
+// and fusion sees through it; none is left a tensor.reshape.
+// VIEWS-NOT: tensor.reshape
+// VIEWS: tensor.expand_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] output_shape [1, 16, 4, 32] : tensor<1x16x128xf32> into tensor<1x16x4x32xf32>
+// VIEWS: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] : tensor<1x16x4x32xf32> into tensor<1x16x128xf32>
+// VIEWS-NOT: tensor.reshape
