@@ -27,7 +27,8 @@ static const PhaseInfo kPhases[] = {
      "the reference lowering: linalg/tensor/arith/math",
      "bitnet-fold-weights,bitnet-convert-to-linalg,"
      "func.func(convert-elementwise-to-linalg),"
-     "canonicalize,cse,bitnet-fuse-elementwise,canonicalize,cse"},
+     "canonicalize,cse,bitnet-data-movement-to-generics,bitnet-fuse-elementwise,"
+     "canonicalize,cse"},
     {Phase::LLVM, "llvm-dialect", "bufferized, lowered to the LLVM dialect",
      BITNET_BUFFERIZE
      // Free each temporary after its last use. On the CPU only: CUDA steps

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bitnet/Transforms/Passes.h"
+#include "bitnet/Transforms/Transposes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -23,6 +24,21 @@ namespace mlir::bitnet {
 
 using namespace mlir;
 
+bool mlir::bitnet::onlyMovesUnitDims(ArrayRef<int64_t> shape,
+                                     ArrayRef<int64_t> permutation) {
+  // The input dimensions in output order, unit ones left out, must be
+  // increasing.
+  int64_t last = -1;
+  for (int64_t d : permutation) {
+    if (shape[d] == 1)
+      continue;
+    if (d < last)
+      return false;
+    last = d;
+  }
+  return true;
+}
+
 namespace {
 
 struct UnitTransposeToReshape : OpRewritePattern<linalg::TransposeOp> {
@@ -35,18 +51,12 @@ struct UnitTransposeToReshape : OpRewritePattern<linalg::TransposeOp> {
     auto out = cast<RankedTensorType>(op.getResult()[0].getType());
     if (!in.hasStaticShape())
       return rewriter.notifyMatchFailure(op, "dynamic shape");
-    // The input dimensions in output order, unit ones left out, must be
-    // increasing: then every element keeps its linear position.
+    if (!bitnet::onlyMovesUnitDims(in.getShape(), op.getPermutation()))
+      return rewriter.notifyMatchFailure(op, "moves a non-unit dimension");
     SmallVector<int64_t> kept;
-    int64_t last = -1;
-    for (int64_t d : op.getPermutation()) {
-      if (in.getDimSize(d) == 1)
-        continue;
-      if (d < last)
-        return rewriter.notifyMatchFailure(op, "moves a non-unit dimension");
-      last = d;
-      kept.push_back(in.getDimSize(d));
-    }
+    for (int64_t d : op.getPermutation())
+      if (in.getDimSize(d) != 1)
+        kept.push_back(in.getDimSize(d));
     if (kept.empty())
       return rewriter.notifyMatchFailure(op, "only unit dimensions");
     auto toKept = getReassociationIndicesForCollapse(in.getShape(), kept);

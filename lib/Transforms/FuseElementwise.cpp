@@ -98,6 +98,13 @@ struct FuseElementwisePass
         return false;
       if (producer->hasOneUse())
         return true;
+      // A copy (a transpose) that only this consumer reads, through several
+      // operands (RoPE reads x and x rotated): fused into each, it costs no
+      // recomputation and is never stored.
+      if (isCheap(producer, /*maxOps=*/0) &&
+          llvm::all_of(producer->getUsers(),
+                       [&](Operation *user) { return user == consumer; }))
+        return true;
       // Recomputed in every user: only if cheap, and only if every user is
       // a sink that is not recomputed itself (a reduction, or a body that
       // is not cheap): otherwise chains of cheap ops (the residual stream's

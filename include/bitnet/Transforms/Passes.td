@@ -89,6 +89,56 @@ def BitNetFoldUnitTransposes : Pass<"bitnet-fold-unit-transposes"> {
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def BitNetDataMovementToGenerics : Pass<"bitnet-data-movement-to-generics"> {
+  let summary = "Rewrite RoPE's rotate-half concat and head transposes as "
+                "generics that elementwise fusion absorbs";
+  let description = [{
+    Between the QKV projection and attention, every head goes through a
+    transpose (`[B, S, H, D]` to `[B, H, S, D]`), RoPE's rotate-half (two
+    slices, a negation and a concat) and the RoPE product. Fusion sees
+    through none of the first three, so each was a loop of its own over the
+    whole tensor (the 2B4T model's wide prefill: 11 GPU kernels a layer
+    before attention). This pass rewrites them as generics whose indexing
+    maps do the data movement; bitnet-fuse-elementwise, which runs next,
+    then folds them into the RoPE product, one loop that reads the
+    projection's output in place.
+
+    - A chain of `tensor.insert_slice` into a `tensor.empty` that tiles one
+      dimension with slices of a single tensor `x`, each optionally through
+      an elementwise generic of one input, becomes one generic when every
+      piece reads `x` at `(d + c) mod H` for a common constant `c` (`H`:
+      `x`'s size along the dimension). The body applies each piece's op and
+      selects by position. Rotate-half is `c = H/2`; the angle table
+      `concat(t, t)` is `c = 0` read modulo `H`.
+    - A `linalg.transpose` that moves a non-unit dimension and whose every
+      reader is an all-parallel generic (not a runtime kernel's) becomes a
+      generic. Transposes that only move unit dimensions (a decode step's
+      heads) are left to bitnet-fold-unit-transposes, which makes them
+      reshapes.
+
+    The same operations compute the same elements: results are
+    bit-identical.
+
+    ```mlir
+    %lo = tensor.extract_slice %x[0, 0] [4, 16] [1, 1] : tensor<4x32xf32> to tensor<4x16xf32>
+    %hi = tensor.extract_slice %x[0, 16] [4, 16] [1, 1] : tensor<4x32xf32> to tensor<4x16xf32>
+    %n = linalg.generic ... ins(%hi) { arith.negf }
+    %a = tensor.insert_slice %n into %e[0, 0] [4, 16] [1, 1]
+    %r = tensor.insert_slice %lo into %a[0, 16] [4, 16] [1, 1]
+    // becomes
+    %r = linalg.generic {indexing_maps = [(d0, d1) -> (d0, (d1 + 16) mod 32),
+                                          (d0, d1) -> (d0, d1)]} ins(%x) {
+      %neg = arith.negf %in
+      %first = arith.cmpi ult, %index1, %c16
+      linalg.yield (select %first, %neg, %in)
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def BitNetFuseElementwise : Pass<"bitnet-fuse-elementwise"> {
   let summary = "Fuse elementwise linalg ops into their consumers, leaving "
                 "runtime-kernel ops whole";
