@@ -56,11 +56,20 @@ LogicalResult mlir::bitnet::buildPipeline(OpPassManager &pm, Phase from,
     size_t at = pipeline.find(anchor.str());
     if (ukernels && at != std::string::npos)
       pipeline.insert(at + anchor.size(), "bitnet-lower-ukernels,");
-    // Artifacts hold whole models: keep LLVM's functions small.
+    // Artifacts hold whole models: keep LLVM's functions small. Linalg's
+    // parallel dimensions become tasks the runtime spreads over its
+    // threads (bitnet-lower-parallel-tasks, once all is LLVM dialect).
     StringRef loops = "convert-linalg-to-loops,";
     size_t lat = pipeline.find(loops.str());
     if (ukernels && lat != std::string::npos)
-      pipeline.insert(lat + loops.size(), "bitnet-outline-loops,");
+      pipeline.replace(lat, loops.size(),
+                       "convert-linalg-to-parallel-loops,"
+                       "bitnet-outline-loops{parallel-tasks=true},"
+                       "scf-parallel-for-to-nested-fors,");
+    StringRef funcToLLVM = "convert-func-to-llvm,";
+    size_t tat = pipeline.find(funcToLLVM.str());
+    if (ukernels && tat != std::string::npos)
+      pipeline.insert(tat + funcToLLVM.size(), "bitnet-lower-parallel-tasks,");
     // The runtime recycles a step's buffers (HostStepMemory.h): they go
     // through its _mlir_memref_to_llvm_alloc / _free.
     StringRef finalize = "finalize-memref-to-llvm,";

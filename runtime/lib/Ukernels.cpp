@@ -665,6 +665,25 @@ void bitnet_rt::detail::parallelFor(
   pool().run(n, grain, fn);
 }
 
+extern "C" void bitnet_parallel_for(void (*task)(void *, int64_t, int64_t),
+                                    void *frame, int64_t lo, int64_t hi,
+                                    int64_t work) {
+  // BITNET_PARALLEL_TASKS=0 keeps the compiled loops on the calling thread
+  // (the kernels still use every thread): an A/B of this split alone.
+  static const bool split = [] {
+    const char *env = std::getenv("BITNET_PARALLEL_TASKS");
+    return !env || std::strcmp(env, "0") != 0;
+  }();
+  int64_t n = hi - lo;
+  int64_t grain = bitnet_rt::detail::grainFor(work);
+  if (!split || n < 2 * grain) {
+    task(frame, lo, hi);
+    return;
+  }
+  pool().run(n, grain,
+             [&](int64_t a, int64_t b) { task(frame, lo + a, lo + b); });
+}
+
 /// One activation row split into the 4 planes x_j[q] = x[4 q + j] (plane
 /// j at planes + j * kqPad); returns the row's sum. 64 bytes per step: a
 /// byte shuffle gathers each 16-byte lane's j-th bytes into its j-th dword,

@@ -279,12 +279,70 @@ def BitNetOutlineLoops : Pass<"bitnet-outline-loops", "::mlir::ModuleOp"> {
     model's layers repeat their nests over other buffers, so LLVM compiles
     each distinct nest once (the 2B4T-shaped model's 4,876 nests; compile
     127 s -> 71 s).
+
+    With `parallel-tasks`, top-level `scf.parallel` nests (what
+    `convert-linalg-to-parallel-loops` makes of linalg's parallel
+    dimensions) are outlined too, as tasks: the function, marked
+    `bitnet.parallel_task`, takes `(lo, hi, work)` before the captured
+    values and runs the nest with one dimension (unit step) restricted to
+    `[lo, hi)`: the outermost one with a non-constant bound (a prompt's
+    length); else, if the nest's constant trip counts give it enough work
+    for the runtime to ever split it (2^17 operations), the outermost one
+    with 16 or more iterations, or the largest. Splitting a constant
+    dimension costs LLVM its trip count, so a nest that never splits stays a
+    plain function. The call passes that dimension's
+    bounds and `work`, the operations one of its iterations runs (the
+    body's ops, inner loops of unknown trip count taken as 64, times the
+    other dimensions' trip counts). `bitnet-lower-parallel-tasks` turns such
+    calls into the runtime's parallel-for; a task called as it is runs the
+    whole range.
+
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c8, %n) step (%c1, %c1) { ... }
+    // becomes (dimension 1: its bound %n is not a constant)
+    %w = arith.muli %c3, %c8 : index   // the body's ops times 8 trips
+    call @step_loop0(%c0, %n, %w, ...)
+    func.func private @step_loop0(%lo: index, %hi: index, %work: index, ...)
+        attributes {bitnet.parallel_task, no_inline, ...} {
+      scf.parallel (%i, %j) = (%c0, %lo) to (%c8, %hi) step (%c1, %c1) { ... }
+    }
+    ```
   }];
   let options = [
     Option<"minLoops", "min-loops", "int64_t", "16",
            "Only functions with at least this many top-level loops">,
+    Option<"parallelTasks", "parallel-tasks", "bool", "false",
+           "Outline top-level scf.parallel nests as parallel tasks">,
   ];
-  let dependentDialects = ["::mlir::func::FuncDialect"];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def BitNetLowerParallelTasks
+    : Pass<"bitnet-lower-parallel-tasks", "::mlir::ModuleOp"> {
+  let summary = "Run the calls of outlined parallel tasks on the runtime's threads";
+  let description = [{
+    In the LLVM dialect, after `convert-func-to-llvm`: each call of a
+    function marked `bitnet.parallel_task` (see `bitnet-outline-loops`),
+    `@f(lo, hi, work, args...)`, becomes
+
+    ```mlir
+    // args stored into a frame (one stack slot per caller, reused)
+    llvm.call @bitnet_parallel_for(@f_task, %frame, %lo, %hi, %work)
+    // with, once per task function:
+    llvm.func private @f_task(%frame: !llvm.ptr, %lo: i64, %hi: i64) {
+      // args loaded from the frame
+      llvm.call @f(%lo, %hi, 0, args...)
+    }
+    ```
+
+    The runtime (`bitnet_parallel_for`, runtime/include/bitnet/Runtime/
+    Ukernels.h) splits `[lo, hi)` over its kernel threads where `work` per
+    iteration makes that pay, else calls `@f_task` once on the calling
+    thread. A call whose arguments are not all scalars of at most 64 bits
+    stays a plain call (the whole range on one thread).
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 def BitNetInt8LMHead : Pass<"bitnet-int8-lm-head", "::mlir::ModuleOp"> {

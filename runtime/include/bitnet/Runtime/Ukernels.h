@@ -109,6 +109,12 @@ int kernelThreads();
 } // namespace bitnet_rt
 
 extern "C" {
+/// Compiled loop nests over a parallel dimension (bitnet-lower-parallel-tasks):
+/// runs task(frame, a, b) on disjoint ranges covering [lo, hi), on the
+/// kernel threads where hi - lo iterations of about `work` operations each
+/// pay for waking them, else task(frame, lo, hi) on the calling thread.
+void bitnet_parallel_for(void (*task)(void *frame, int64_t lo, int64_t hi),
+                         void *frame, int64_t lo, int64_t hi, int64_t work);
 /// MLIR's C interface for an unranked memref argument.
 struct BitnetUnrankedMemRef {
   int64_t rank;
