@@ -177,8 +177,16 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   applyDebugOptions(toLinalg);
   std::string pipelineErrors;
   llvm::raw_string_ostream pipelineStream(pipelineErrors);
-  if (options.sparseKernels && ukernels)
-    toLinalg.addPass(createBitNetGateFirstSparsity());
+  if (options.sparseKernels && ukernels) {
+    // The column layout (zero inputs skipped) for decode only: over a
+    // prefill chunk's rows the union of non-zero inputs is dense and the
+    // row kernels are faster (2B4T down projection, 16 rows: AMX 1.5-1.9x,
+    // VNNI 0.92-0.95x; bench/results/cpu-2026-12-06-row-prefill.md). The
+    // weight is then stored in both layouts.
+    BitNetGateFirstSparsityOptions sparsity;
+    sparsity.columnMaxRows = 1;
+    toLinalg.addPass(createBitNetGateFirstSparsity(sparsity));
+  }
   if (cuda) {
     // Decode BitLinear ops become launches of the GEMV kernel; it reads the
     // folded (packed) weights.

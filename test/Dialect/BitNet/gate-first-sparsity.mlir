@@ -1,6 +1,7 @@
 // RUN: bitnet-opt %s --split-input-file --bitnet-gate-first-sparsity | FileCheck %s
 // RUN: bitnet-opt %s --split-input-file --bitnet-gate-first-sparsity="gate-first=false skip-zero-inputs=false" | FileCheck %s --check-prefix=OFF
 // RUN: bitnet-opt %s --split-input-file --bitnet-gate-first-sparsity="min-topk-zeros=0.5" | FileCheck %s --check-prefix=TOPK
+// RUN: bitnet-opt %s --split-input-file --bitnet-gate-first-sparsity="min-topk-zeros=0.5 column-max-rows=1" | FileCheck %s --check-prefix=ROWS
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #sc = affine_map<(d0, d1) -> ()>
@@ -9,6 +10,9 @@
 // raised to relu2_glu, the up projection gated, the down projection's
 // weight stored column-contiguous.
 // CHECK-LABEL: func @ffn
+// One input row: within column-max-rows=1.
+// ROWS-LABEL: func @ffn
+// ROWS: bitnet.bitlinear {{.*}} !bitnet.packed_ternary<64x300, bits2_cols>
 // CHECK-SAME: (%[[Q:.*]]: tensor<1x64xi8>, %[[S:.*]]: tensor<1xf32>, %[[WG:.*]]: tensor<300x64xi8>, %[[WU:.*]]: tensor<300x64xi8>, %[[WD:.*]]: tensor<64x300xi8>, %[[WS:.*]]: tensor<f32>)
 // CHECK: %[[G:.*]] = bitnet.bitlinear %[[Q]], %[[S]], %[[WG]], %[[WS]]
 // CHECK: %[[U:.*]] = bitnet.gated_bitlinear %[[Q]], %[[S]], %[[WU]], %[[WS]], %[[G]]
@@ -57,6 +61,10 @@ func.func @ffn(%q: tensor<1x64xi8>, %s: tensor<1xf32>, %wg: tensor<300x64xi8>, %
 // weight is unpacked and repacked column-contiguous (both fold for
 // constants).
 // CHECK-LABEL: func @topk_out_projection
+// Two input rows: more than column-max-rows=1, the row layout stays.
+// ROWS-LABEL: func @topk_out_projection
+// ROWS-NOT: bits2_cols
+// ROWS: return
 // CHECK-NOT: bits2_cols
 // TOPK-LABEL: func @topk_out_projection
 // TOPK: %[[U:.*]] = bitnet.unpack_ternary %arg1 : !bitnet.packed_ternary<32x64, bits2> -> tensor<32x64xi8>

@@ -148,13 +148,22 @@ bool quantizesSparseValues(Value codes, double minTopKZeros) {
 
 /// A BitLinear behind a sparse input gets its weight in bits2_cols.
 struct ColumnLayoutForSparseInput : OpRewritePattern<BitLinearOp> {
-  ColumnLayoutForSparseInput(MLIRContext *ctx, double minTopKZeros)
-      : OpRewritePattern(ctx), minTopKZeros(minTopKZeros) {}
+  ColumnLayoutForSparseInput(MLIRContext *ctx, double minTopKZeros,
+                             int64_t maxRows)
+      : OpRewritePattern(ctx), minTopKZeros(minTopKZeros), maxRows(maxRows) {}
   double minTopKZeros;
+  int64_t maxRows;
   LogicalResult matchAndRewrite(BitLinearOp op,
                                 PatternRewriter &rewriter) const override {
     if (!quantizesSparseValues(op.getInput(), minTopKZeros))
       return rewriter.notifyMatchFailure(op, "input is not known to be sparse");
+    if (maxRows > 0) {
+      auto in = cast<ShapedType>(op.getInput().getType());
+      ArrayRef<int64_t> lead = in.getShape().drop_back();
+      if (ShapedType::isDynamicShape(lead) ||
+          ShapedType::getNumElements(lead) > maxRows)
+        return rewriter.notifyMatchFailure(op, "more rows than column-max-rows");
+    }
     Value weight = op.getWeight();
     auto packed = dyn_cast<PackedTernaryType>(weight.getType());
     if (packed && packed.getLayout() == TernaryLayout::bits2_cols)
@@ -186,7 +195,8 @@ struct GateFirstSparsityPass
     if (gateFirst)
       patterns.add<GateUpProjection>(&getContext());
     if (skipZeroInputs)
-      patterns.add<ColumnLayoutForSparseInput>(&getContext(), minTopKZeros);
+      patterns.add<ColumnLayoutForSparseInput>(&getContext(), minTopKZeros,
+                                              columnMaxRows);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -87,6 +87,11 @@ def BitNetGateFirstSparsity : Pass<"bitnet-gate-first-sparsity"> {
        the non-zero inputs only. On the CPU the column kernel does more
        work per weight than the row kernel and only pays from about 60%
        zeros on, so the paper's TopK 50% keeps the row layout by default.
+       With `column-max-rows` N > 0, only BitLinears of at most N input
+       rows (the product of the input's static leading dimensions) get the
+       column layout: over a prefill chunk's rows the union of non-zero
+       inputs is dense, and the row kernels are faster there. A model's
+       decode and prefill entries then store the weight in both layouts.
 
     Every rewrite leaves the computed values unchanged (integer sums are
     exact; `0 * up` and the skipped products are zeros either way).
@@ -110,6 +115,9 @@ def BitNetGateFirstSparsity : Pass<"bitnet-gate-first-sparsity"> {
            "store weights column-contiguous behind ReLU2-GLU and TopK inputs">,
     Option<"minTopKZeros", "min-topk-zeros", "double", /*default=*/"0.6",
            "zero fraction from which a TopK input counts as sparse">,
+    Option<"columnMaxRows", "column-max-rows", "int64_t", /*default=*/"0",
+           "the column layout only for inputs of at most this many rows "
+           "(0: any)">,
   ];
   let dependentDialects = ["::mlir::bitnet::BitNetDialect"];
 }
