@@ -24,8 +24,9 @@ for round in 1 2; do
     done
   done
   for side in base new; do
+    # bitnet-run prints prefill and decode on one line.
     r=$(run $side --prompt-ids "$(seq -s, 1000 1031)" --max-new-tokens 128 --repeat 3 |
-      grep -E "^decode:")
+      grep -E "^prefill:" | sed 's/^.*; decode:/decode:/')
     echo "round $round, decode 128 tokens, $side: $r" | tee -a "$out/ab.txt"
   done
 done
