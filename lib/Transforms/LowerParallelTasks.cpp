@@ -78,6 +78,12 @@ struct LowerParallelTasksPass
           mb, module.getLoc(), kParallelFor,
           LLVM::LLVMFunctionType::get(voidTy, {ptr, ptr, i64, i64, i64}));
 
+    // The frame a task's arguments after (lo, hi, work) travel in.
+    auto frameType = [&](LLVM::LLVMFuncOp task) {
+      return LLVM::LLVMStructType::getLiteral(
+          ctx, SmallVector<Type>(task.getFunctionType().getParams().drop_front(3)));
+    };
+
     llvm::DenseMap<StringAttr, LLVM::LLVMFuncOp> trampolines;
     auto trampoline = [&](LLVM::LLVMFuncOp task) {
       LLVM::LLVMFuncOp &t = trampolines[task.getSymNameAttr()];
@@ -92,12 +98,10 @@ struct LowerParallelTasksPass
           LLVM::Linkage::Internal);
       Block *entry = t.addEntryBlock(b);
       b.setInsertionPointToStart(entry);
-      ArrayRef<Type> params = task.getFunctionType().getParams();
-      auto frameTy = LLVM::LLVMStructType::getLiteral(
-          ctx, SmallVector<Type>(params.drop_front(3)));
+      auto frameTy = frameType(task);
       SmallVector<Value> args = {entry->getArgument(1), entry->getArgument(2),
                                  LLVM::ConstantOp::create(b, loc, i64, 0)};
-      for (auto [i, type] : llvm::enumerate(params.drop_front(3))) {
+      for (auto [i, type] : llvm::enumerate(frameTy.getBody())) {
         Value slot = LLVM::GEPOp::create(
             b, loc, ptr, frameTy, entry->getArgument(0),
             ArrayRef<LLVM::GEPArg>{0, int32_t(i)});
@@ -108,8 +112,9 @@ struct LowerParallelTasksPass
       return t;
     };
 
-    // Calls by caller, so that each caller gets one frame.
-    llvm::MapVector<LLVM::LLVMFuncOp, SmallVector<LLVM::CallOp>> calls;
+    // Calls (and their tasks) by caller, so that each caller gets one frame.
+    using Site = std::pair<LLVM::CallOp, LLVM::LLVMFuncOp>;
+    llvm::MapVector<LLVM::LLVMFuncOp, SmallVector<Site>> calls;
     module.walk([&](LLVM::CallOp call) {
       std::optional<StringRef> callee = call.getCallee();
       if (!callee)
@@ -117,11 +122,12 @@ struct LowerParallelTasksPass
       auto it = tasks.find(StringAttr::get(ctx, *callee));
       if (it == tasks.end())
         return;
-      calls[call->getParentOfType<LLVM::LLVMFuncOp>()].push_back(call);
+      calls[call->getParentOfType<LLVM::LLVMFuncOp>()].push_back(
+          {call, it->second});
     });
     for (auto &[caller, sites] : calls) {
       size_t slots = 0;
-      for (LLVM::CallOp call : sites)
+      for (auto [call, task] : sites)
         slots = std::max<size_t>(slots, call.getArgOperands().size() - 3);
       OpBuilder fb = OpBuilder::atBlockBegin(&caller.getBody().front());
       Location loc = caller.getLoc();
@@ -131,15 +137,11 @@ struct LowerParallelTasksPass
       Value frame = LLVM::AllocaOp::create(
           fb, loc, ptr, LLVM::LLVMArrayType::get(i64, std::max<size_t>(1, slots)),
           one, /*alignment=*/8);
-      for (LLVM::CallOp call : sites) {
-        LLVM::LLVMFuncOp task = tasks.lookup(
-            StringAttr::get(ctx, *call.getCallee()));
+      for (auto [call, task] : sites) {
         OpBuilder b(call);
         Location cloc = call.getLoc();
         ValueRange operands = call.getArgOperands();
-        ArrayRef<Type> params = task.getFunctionType().getParams();
-        auto frameTy = LLVM::LLVMStructType::getLiteral(
-            ctx, SmallVector<Type>(params.drop_front(3)));
+        auto frameTy = frameType(task);
         for (auto [i, v] : llvm::enumerate(operands.drop_front(3))) {
           Value slot = LLVM::GEPOp::create(b, cloc, ptr, frameTy, frame,
                                            ArrayRef<LLVM::GEPArg>{0, int32_t(i)});

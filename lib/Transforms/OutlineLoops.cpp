@@ -45,13 +45,18 @@ namespace {
 /// Trip counts the estimate assumes for loops whose bounds are not constant.
 constexpr int64_t kUnknownTrips = 64;
 
-/// The constant trip count of [lb, ub) by step, or kUnknownTrips.
-int64_t tripEstimate(Value lb, Value ub, Value step) {
+/// The trip count of [lb, ub) by step if all three are constant.
+std::optional<int64_t> constantTrips(Value lb, Value ub, Value step) {
   std::optional<int64_t> l = getConstantIntValue(lb), u = getConstantIntValue(ub),
                          s = getConstantIntValue(step);
   if (!l || !u || !s || *s <= 0)
-    return kUnknownTrips;
+    return std::nullopt;
   return std::max<int64_t>(0, (*u - *l + *s - 1) / *s);
+}
+
+/// The constant trip count of [lb, ub) by step, or kUnknownTrips.
+int64_t tripEstimate(Value lb, Value ub, Value step) {
+  return constantTrips(lb, ub, step).value_or(kUnknownTrips);
 }
 
 /// Operations a region runs: its ops, inner loops counted per iteration.
@@ -85,35 +90,32 @@ constexpr int64_t kMinSplitWork = int64_t(2) << 16;
 /// loops, twice the code and compile time), so a nest whose bounds are all
 /// constant is split only if its work could ever be split at run time, at
 /// the outermost dimension with at least 16 iterations (else the largest).
-int64_t taskDimension(scf::ParallelOp par) {
+/// `bodyWork` is workEstimate of the nest's body.
+int64_t taskDimension(scf::ParallelOp par, int64_t bodyWork) {
   int64_t n = par.getNumLoops();
+  SmallVector<std::optional<int64_t>> trips;
+  for (auto [l, u, s] :
+       llvm::zip(par.getLowerBound(), par.getUpperBound(), par.getStep()))
+    trips.push_back(constantTrips(l, u, s));
   auto unitStep = [&](int64_t d) {
     return getConstantIntValue(par.getStep()[d]) == 1;
   };
-  auto constantTrips = [&](int64_t d) -> std::optional<int64_t> {
-    std::optional<int64_t> l = getConstantIntValue(par.getLowerBound()[d]),
-                           u = getConstantIntValue(par.getUpperBound()[d]),
-                           s = getConstantIntValue(par.getStep()[d]);
-    if (!l || !u || !s || *s <= 0)
-      return std::nullopt;
-    return std::max<int64_t>(0, (*u - *l + *s - 1) / *s);
-  };
   for (int64_t d = 0; d < n; ++d)
-    if (!constantTrips(d) && unitStep(d))
+    if (!trips[d] && unitStep(d))
       return d;
-  int64_t total = workEstimate(par.getRegion());
-  for (int64_t d = 0; d < n; ++d)
-    if (std::optional<int64_t> t = constantTrips(d))
+  int64_t total = bodyWork;
+  for (const std::optional<int64_t> &t : trips)
+    if (t)
       total = std::min<int64_t>(total * *t, kMinSplitWork);
   if (total < kMinSplitWork)
     return -1;
   int64_t largest = -1;
   for (int64_t d = 0; d < n; ++d) {
-    if (!unitStep(d) || !constantTrips(d))
+    if (!unitStep(d) || !trips[d])
       continue;
-    if (*constantTrips(d) >= 16)
+    if (*trips[d] >= 16)
       return d;
-    if (largest < 0 || *constantTrips(d) > *constantTrips(largest))
+    if (largest < 0 || *trips[d] > *trips[largest])
       largest = d;
   }
   return largest;
@@ -150,7 +152,9 @@ struct OutlineLoopsPass
   void outline(ModuleOp module, func::FuncOp parent, Operation *loop,
                int64_t index) {
     auto par = dyn_cast<scf::ParallelOp>(loop);
-    int64_t dim = par ? taskDimension(par) : -1;
+    const int64_t bodyWork =
+        par ? std::max<int64_t>(1, workEstimate(par.getRegion())) : 0;
+    int64_t dim = par ? taskDimension(par, bodyWork) : -1;
     // Values from outside: the bounds and whatever the body uses.
     llvm::SetVector<Value> captured;
     for (Value v : loop->getOperands())
@@ -225,8 +229,7 @@ struct OutlineLoopsPass
     if (dim >= 0) {
       // Work of one iteration of `dim`: the body's estimate times the
       // other dimensions' trip counts (known when the call runs).
-      Value work = arith::ConstantIndexOp::create(
-          cb, loc, std::max<int64_t>(1, workEstimate(par.getRegion())));
+      Value work = arith::ConstantIndexOp::create(cb, loc, bodyWork);
       for (int64_t d = 0, e = par.getNumLoops(); d < e; ++d) {
         if (d == dim)
           continue;
