@@ -526,12 +526,68 @@ BITNET_AVX512F void f32AxpyBlock(const float *xr, const float *w, int64_t c0,
     _mm512_mask_storeu_ps(o + c0 + 16 * v, mk[v], acc[v]);
 }
 
-/// x W rows (W is [k, n]): out[m, n0:n1] += x[m, k] * W[k, n0:n1], k outer,
-/// 128 outputs (8 vectors) at a time.
+/// R rows by V vectors of outputs: out[m0 + r, c0 : c0 + 16 V] +=
+/// x[m0 + r, k] * W[k, c0 : ...]. Each weight vector loaded serves R rows
+/// and each broadcast of x serves V vectors, so the FMAs, not the loads,
+/// bound it (one row at a time does one load per FMA). Every output still
+/// adds its products in k order, as f32AxpyBlock does.
+template <int R, int V>
+BITNET_AVX512F void f32AxpyTile(const float *x, int64_t xStride,
+                                const float *w, int64_t c0, int64_t c1,
+                                int64_t k, int64_t wStride, float *o,
+                                int64_t outStride) {
+  __m512 acc[R][V];
+  __mmask16 mk[V];
+  for (int v = 0; v < V; ++v) {
+    int64_t left = c1 - (c0 + 16 * v);
+    mk[v] = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v)
+      acc[r][v] = _mm512_maskz_loadu_ps(mk[v], o + r * outStride + c0 + 16 * v);
+  for (int64_t i = 0; i < k; ++i) {
+    const float *wr = w + i * wStride + c0;
+    __m512 wv[V];
+    for (int v = 0; v < V; ++v)
+      wv[v] = _mm512_maskz_loadu_ps(mk[v], wr + 16 * v);
+    for (int r = 0; r < R; ++r) {
+      __m512 xv = _mm512_set1_ps(x[r * xStride + i]);
+      for (int v = 0; v < V; ++v)
+        acc[r][v] = _mm512_fmadd_ps(wv[v], xv, acc[r][v]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v)
+      _mm512_mask_storeu_ps(o + r * outStride + c0 + 16 * v, mk[v], acc[r][v]);
+}
+
+/// x W rows (W is [k, n]): out[m, n0:n1] += x[m, k] * W[k, n0:n1], k outer.
+/// Several rows: tiles of 4 rows by 64 outputs, the row blocks inner so a
+/// column panel of W stays in cache while they pass over it. One row (a
+/// decode step): 128 outputs (8 vectors) at a time, W streamed once.
 BITNET_AVX512F void f32AxpyRows(const float *x, int64_t rows, int64_t xStride,
                                 const float *w, int64_t n0, int64_t n1,
                                 int64_t k, int64_t wStride, float *out,
                                 int64_t outStride) {
+  using Tile = void (*)(const float *, int64_t, const float *, int64_t,
+                        int64_t, int64_t, int64_t, float *, int64_t);
+  static constexpr Tile tiles[4][4] = {
+      {f32AxpyTile<1, 1>, f32AxpyTile<1, 2>, f32AxpyTile<1, 3>, f32AxpyTile<1, 4>},
+      {f32AxpyTile<2, 1>, f32AxpyTile<2, 2>, f32AxpyTile<2, 3>, f32AxpyTile<2, 4>},
+      {f32AxpyTile<3, 1>, f32AxpyTile<3, 2>, f32AxpyTile<3, 3>, f32AxpyTile<3, 4>},
+      {f32AxpyTile<4, 1>, f32AxpyTile<4, 2>, f32AxpyTile<4, 3>, f32AxpyTile<4, 4>}};
+  if (rows >= 2) {
+    for (int64_t c0 = n0; c0 < n1; c0 += 64) {
+      int64_t c1 = std::min(n1, c0 + 64);
+      int v = int((c1 - c0 + 15) / 16);
+      for (int64_t m0 = 0; m0 < rows; m0 += 4) {
+        int r = int(std::min<int64_t>(4, rows - m0));
+        tiles[r - 1][v - 1](x + m0 * xStride, xStride, w, c0, c1, k, wStride,
+                            out + m0 * outStride, outStride);
+      }
+    }
+    return;
+  }
   using Block = void (*)(const float *, const float *, int64_t, int64_t,
                          int64_t, int64_t, float *);
   static constexpr Block blocks[8] = {
@@ -902,12 +958,77 @@ void bitnet_rt::matmulF32I8W(const float *x, int64_t rows, int64_t xStride,
   });
 }
 
+namespace {
+
+/// Up to this many elements a row, AVX-512 counts the beaters directly
+/// (d^2 / 16 compares) instead of sorting: four radix passes over 256
+/// buckets cost more than the compares for short rows (toy models' 128).
+constexpr int64_t kCountRankMax = 256;
+
+/// Blocks of 16 elements i held in registers while every j passes by.
+constexpr int kRankGroup = 8;
+
+/// The beaten counts of a row of d <= kCountRankMax non-NaN elements.
+/// key[j] = bits of |x_j| (non-negative floats order as their bits), padded
+/// to a multiple of 16 * kRankGroup. For i in a block before j's block
+/// only a larger key beats i; after it an equal key beats too (j < i);
+/// within j's block the lanes after j take equality.
+BITNET_AVX512F void countRanks(const uint32_t *key, int64_t d, int32_t *out) {
+  int64_t blocks = (d + 15) / 16;
+  const __m512i one = _mm512_set1_epi32(1);
+  for (int64_t g0 = 0; g0 < blocks; g0 += kRankGroup) {
+    __m512i ki[kRankGroup], cnt[kRankGroup];
+    for (int b = 0; b < kRankGroup; ++b) {
+      ki[b] = _mm512_loadu_si512(key + (g0 + b) * 16);
+      cnt[b] = _mm512_setzero_si512();
+    }
+    for (int64_t jb = 0; jb < blocks; ++jb) {
+      int64_t jEnd = std::min(d, jb * 16 + 16);
+      for (int64_t j = jb * 16; j < jEnd; ++j) {
+        __m512i kj = _mm512_set1_epi32(int(key[j]));
+        __mmask16 after = __mmask16((0xffffu << (j - jb * 16 + 1)) & 0xffffu);
+        for (int b = 0; b < kRankGroup; ++b) {
+          int64_t blk = g0 + b;
+          __mmask16 m;
+          if (blk < jb)
+            m = _mm512_cmpgt_epu32_mask(kj, ki[b]);
+          else if (blk > jb)
+            m = _mm512_cmpge_epu32_mask(kj, ki[b]);
+          else
+            m = _mm512_cmpgt_epu32_mask(kj, ki[b]) |
+                (_mm512_cmpeq_epu32_mask(kj, ki[b]) & after);
+          cnt[b] = _mm512_mask_add_epi32(cnt[b], m, cnt[b], one);
+        }
+      }
+    }
+    for (int b = 0; b < kRankGroup; ++b) {
+      int64_t i0 = (g0 + b) * 16;
+      if (i0 >= d)
+        break;
+      __mmask16 live = d - i0 >= 16 ? __mmask16(0xffff)
+                                    : __mmask16((1u << (d - i0)) - 1);
+      __m512i o = _mm512_maskz_loadu_epi32(live, out + i0);
+      _mm512_mask_storeu_epi32(out + i0, live, _mm512_add_epi32(o, cnt[b]));
+    }
+  }
+}
+
+} // namespace
+
 void bitnet_rt::topkRankF32(const float *x, int64_t rows, int64_t xStride,
-                            int64_t d, int32_t *rank, int64_t rankStride) {
-  // ~16 operations an element (key, 4 radix passes, ranks).
-  parallelFor(rows, grainFor(16 * d), [&](int64_t r0, int64_t r1) {
+                            int64_t d, int32_t *rank, int64_t rankStride,
+                            KernelKind kind) {
+  if (kind == KernelKind::Auto)
+    kind = selectedKernel();
+  const bool count = d <= kCountRankMax && usesAvx512(kind);
+  // ~16 operations an element (key, 4 radix passes, ranks), or d / 8
+  // (compares).
+  parallelFor(rows, grainFor(count ? d * d / 8 : 16 * d),
+              [&](int64_t r0, int64_t r1) {
     const size_t n = static_cast<size_t>(d);
-    std::vector<uint32_t> key(n), idx(n), key2(n), idx2(n);
+    std::vector<uint32_t> key(count ? 0 : n), idx(count ? 0 : n),
+        key2(count ? 0 : n), idx2(count ? 0 : n);
+    alignas(64) uint32_t padded[kCountRankMax + 16 * kRankGroup];
     for (int64_t r = r0; r < r1; ++r) {
       const float *xr = x + r * xStride;
       int32_t *out = rank + r * rankStride;
@@ -920,6 +1041,15 @@ void bitnet_rt::topkRankF32(const float *x, int64_t rows, int64_t xStride,
             float ai = std::fabs(xr[i]), aj = std::fabs(xr[j]);
             out[i] += (aj > ai) || (aj == ai && j < i);
           }
+        continue;
+      }
+      if (count) {
+        for (int64_t i = 0; i < d; ++i) {
+          float a = std::fabs(xr[i]);
+          std::memcpy(&padded[i], &a, 4);
+        }
+        std::fill(padded + d, padded + kCountRankMax + 16 * kRankGroup, 0u);
+        countRanks(padded, d, out);
         continue;
       }
       // Ranks by a stable LSD radix sort of the bits of |x| (ordered like

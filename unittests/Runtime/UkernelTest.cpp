@@ -157,7 +157,8 @@ TEST_P(MatmulF32Test, BothLayoutsMatchReference) {
 INSTANTIATE_TEST_SUITE_P(Shapes, MatmulF32Test,
                          ::testing::Values(Shape{1, 1, 1}, Shape{1, 5, 17},
                                            Shape{2, 300, 128}, Shape{3, 33, 260},
-                                           Shape{16, 70, 512}));
+                                           Shape{16, 70, 512}, Shape{7, 200, 96},
+                                           Shape{64, 130, 33}));
 
 } // namespace
 
@@ -247,7 +248,10 @@ namespace {
 TEST(TopKRankTest, MatchesPairwiseDefinition) {
   std::mt19937 rng(3);
   std::uniform_int_distribution<int> small(-3, 3);
-  for (int64_t d : {1, 2, 7, 64, 257}) {
+  // Each kernel kind: AVX-512 ones count by compares up to d = 256 and
+  // sort beyond; the others sort.
+  for (KernelKind kind : availableKernels())
+  for (int64_t d : {1, 2, 7, 17, 64, 128, 200, 256, 257}) {
     int64_t rows = 3;
     std::vector<float> x(size_t(rows * d));
     for (float &v : x)
@@ -265,13 +269,14 @@ TEST(TopKRankTest, MatchesPairwiseDefinition) {
           float ai = std::fabs(x[size_t(r * d + i)]), aj = std::fabs(x[size_t(r * d + j)]);
           want[size_t(r * d + i)] += (aj > ai) || (aj == ai && j < i);
         }
-    topkRankF32(x.data(), rows, d, d, got.data(), d);
-    EXPECT_EQ(got, want) << "d = " << d;
+    topkRankF32(x.data(), rows, d, d, got.data(), d, kind);
+    EXPECT_EQ(got, want) << "d = " << d << " kind " << kernelName(kind);
   }
   // Continuous values (every radix pass does work), a few equal pairs,
   // subnormals and zeros of both signs.
   std::uniform_real_distribution<float> u(-4, 4);
-  for (int64_t d : {100, 2560}) {
+  for (KernelKind kind : availableKernels())
+  for (int64_t d : {100, 256, 2560}) {
     std::vector<float> x(static_cast<size_t>(d));
     for (float &v : x)
       v = u(rng);
@@ -286,8 +291,8 @@ TEST(TopKRankTest, MatchesPairwiseDefinition) {
         float ai = std::fabs(x[size_t(i)]), aj = std::fabs(x[size_t(j)]);
         want[size_t(i)] += (aj > ai) || (aj == ai && j < i);
       }
-    topkRankF32(x.data(), 1, d, d, got.data(), d);
-    EXPECT_EQ(got, want) << "d = " << d;
+    topkRankF32(x.data(), 1, d, d, got.data(), d, kind);
+    EXPECT_EQ(got, want) << "d = " << d << " kind " << kernelName(kind);
   }
 }
 

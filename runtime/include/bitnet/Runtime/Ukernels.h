@@ -91,9 +91,11 @@ void matmulF32HalfW(const float *x, int64_t rows, int64_t xStride,
 
 /// rank[r * stride + i] += the number of j with |x_j| > |x_i|, or |x_j| ==
 /// |x_i| and j < i, in row r of `rows` rows of `d` (TopK's "beaten" count),
-/// by sorting; rows holding NaN are counted pairwise (the definition).
+/// by sorting (AVX-512 kinds: by vector compares for d <= 256); rows
+/// holding NaN are counted pairwise (the definition).
 void topkRankF32(const float *x, int64_t rows, int64_t xStride, int64_t d,
-                 int32_t *rank, int64_t rankStride);
+                 int32_t *rank, int64_t rankStride,
+                 KernelKind kind = KernelKind::Auto);
 
 /// The kernel Auto picks on this machine: the widest the CPU has, or a lower
 /// one named by BITNET_UKERNEL (portable, avx2).
