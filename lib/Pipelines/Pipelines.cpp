@@ -72,6 +72,12 @@ LogicalResult mlir::bitnet::buildPipeline(OpPassManager &pm, Phase from,
       pipeline.insert(tat + funcToLLVM.size(), "bitnet-lower-parallel-tasks,");
     // The runtime recycles a step's buffers (HostStepMemory.h): they go
     // through its _mlir_memref_to_llvm_alloc / _free.
+    // Softmax's and SiLU's exp as arithmetic LLVM vectorizes, not a libm
+    // call per element (artifacts only: the reference keeps libm).
+    StringRef mathToLLVM = "convert-math-to-llvm,";
+    size_t mat = pipeline.find(mathToLLVM.str());
+    if (ukernels && mat != std::string::npos)
+      pipeline.insert(mat, "bitnet-polynomial-exp,");
     StringRef finalize = "finalize-memref-to-llvm,";
     size_t fat = pipeline.find(finalize.str());
     if (ukernels && fat != std::string::npos)

@@ -27,6 +27,31 @@ def BitNetMemRefCopyToLinalg : Pass<"bitnet-memref-copy-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def BitNetPolynomialExp : Pass<"bitnet-polynomial-exp"> {
+  let summary = "Expand f32 math.exp into a polynomial LLVM can vectorize";
+  let description = [{
+    `math.exp` lowers to a call of libm's scalar `expf`, which LLVM's loop
+    vectorizer cannot widen: softmax and SiLU then run one element per call
+    (toy LLaMA prefill: 25% of the time in `expf` and its PLT stub). This
+    pass rewrites each f32 `math.exp` as MLIR's Cephes polynomial (range
+    reduction by ln 2 in two parts, a degree-6 polynomial, relative error
+    below 2^-22.5), made of arith and `math.fma` ops that vectorize.
+    Differences from libm: results below 2^-126 (subnormals) flush to zero;
+    -inf gives 0 and large inputs +inf, as in libm. The CPU pipeline
+    of compiled artifacts runs it; the reference pipeline keeps libm.
+    Other element types and other math ops are left alone.
+
+    ```mlir
+    %e = math.exp %x : f32
+    // becomes arith.mulf/addf, math.fma, math.floor, arith.fptosi,
+    // arith.shli, arith.bitcast (2^n) and no math.exp
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def BitNetDeallocAfterLastUse : Pass<"bitnet-dealloc-after-last-use"> {
   let summary = "Move each buffer's dealloc to just after its last use";
   let description = [{
