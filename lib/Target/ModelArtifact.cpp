@@ -64,6 +64,7 @@ using LMHead = ModelArtifactOptions::LMHead;
 constexpr std::pair<LMHead, llvm::StringLiteral> kLMHeadNames[] = {
     {LMHead::F32, "f32"},
     {LMHead::Int8, "int8"},
+    {LMHead::Int4, "int4"},
     {LMHead::F16, "f16"},
     {LMHead::BF16, "bf16"}};
 
@@ -236,6 +237,8 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     applyDebugOptions(lmHead);
     if (options.lmHead == ModelArtifactOptions::LMHead::Int8) {
       lmHead.addPass(createBitNetInt8LMHead());
+    } else if (options.lmHead == ModelArtifactOptions::LMHead::Int4) {
+      lmHead.addPass(createBitNetInt4LMHead());
     } else {
       BitNetHalfLMHeadOptions half;
       half.elementType = lmHeadName(options.lmHead).str(); // f16 or bf16

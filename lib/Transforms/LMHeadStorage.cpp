@@ -8,7 +8,9 @@
 //     logits[.., n] = (sum_k x[.., k] * q[n, k]) * s[n];
 // - bitnet-half-lm-head: W[n, k] rounded to f16 or bf16 (nearest even),
 //     logits[.., n] = sum_k x[.., k] * float(W16[n, k]).
-// Both change the logits (bitnet-run's tests report by how much). The LM
+// - bitnet-int4-lm-head: 4-bit codes with a scale per group of 32 weights
+//     of a row, W[n, k] ~ q[n, k] * s[n, k / 32], summed per element.
+// All change the logits (bitnet-run's tests report by how much). The LM
 // head is the float linear layer (a generic tagged matmul_f32 /
 // matmul_f32_nt by the importer) with a constant weight whose output width
 // is the vocabulary of the `bitnet.decoder` record.
@@ -30,6 +32,7 @@
 
 namespace mlir::bitnet {
 #define GEN_PASS_DEF_BITNETINT8LMHEAD
+#define GEN_PASS_DEF_BITNETINT4LMHEAD
 #define GEN_PASS_DEF_BITNETHALFLMHEAD
 #include "bitnet/Transforms/Passes.h.inc"
 } // namespace mlir::bitnet
@@ -86,47 +89,61 @@ Head readHead(linalg::GenericOp op) {
   return h;
 }
 
-/// Replaces the head `op` with out[.., n] = sum_k x[.., k] * widen(w[n, k])
-/// over a zero init (w: `weights`, [n, k]), tagged `tag`; `scale` (per row
-/// n), when given, multiplies the sums. The original init is added back
+/// The loops of a head contraction over x [lead..., k]: (lead..., n, k),
+/// the last one a reduction.
+struct HeadLoops {
+  int64_t lead, loops;
+  SmallVector<AffineExpr> leadE;
+  AffineExpr dn, dk;
+  SmallVector<utils::IteratorType> iterators;
+
+  HeadLoops(OpBuilder &b, RankedTensorType xType)
+      : lead(xType.getRank() - 1), loops(xType.getRank() + 1) {
+    for (int64_t d = 0; d < lead; ++d)
+      leadE.push_back(b.getAffineDimExpr(d));
+    dn = b.getAffineDimExpr(lead);
+    dk = b.getAffineDimExpr(lead + 1);
+    iterators.assign(lead + 1, utils::IteratorType::parallel);
+    iterators.push_back(utils::IteratorType::reduction);
+  }
+  AffineMap xMap() const {
+    SmallVector<AffineExpr> e(leadE);
+    e.push_back(dk);
+    return AffineMap::get(loops, 0, e, dk.getContext());
+  }
+  AffineMap outMap() const {
+    SmallVector<AffineExpr> e(leadE);
+    e.push_back(dn);
+    return AffineMap::get(loops, 0, e, dk.getContext());
+  }
+  AffineMap map(ArrayRef<AffineExpr> e) const {
+    return AffineMap::get(loops, 0, e, dk.getContext());
+  }
+};
+
+/// Builds the replacement contraction: given x and a zero-filled init of
+/// the head's output type, returns the tagged generic's result.
+using BuildContraction = function_ref<Value(OpBuilder &, Location, Value x,
+                                            Value init, const HeadLoops &)>;
+
+/// Replaces the head `op` with `contract` over a zero init; `scale` (per
+/// row n), when given, multiplies the sums. The original init is added back
 /// unless it was the importer's zero fill.
-void replaceHead(linalg::GenericOp op, Value weights, StringRef tag,
-                 Value scale,
-                 function_ref<Value(OpBuilder &, Location, Value)> widen) {
+void replaceHeadWith(linalg::GenericOp op, Value scale,
+                     BuildContraction contract) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   MLIRContext *ctx = b.getContext();
   Value x = op.getDpsInputs()[0];
-  auto xType = cast<RankedTensorType>(x.getType());
   auto outType = cast<RankedTensorType>(op.getResult(0).getType());
-  int64_t lead = xType.getRank() - 1, loops = lead + 2;
-  SmallVector<AffineExpr> leadE;
-  for (int64_t d = 0; d < lead; ++d)
-    leadE.push_back(b.getAffineDimExpr(d));
-  AffineExpr dn = b.getAffineDimExpr(lead), dk = b.getAffineDimExpr(lead + 1);
-  SmallVector<AffineExpr> xE(leadE), oE(leadE);
-  xE.push_back(dk);
-  oE.push_back(dn);
-  SmallVector<AffineMap> maps{AffineMap::get(loops, 0, xE, ctx),
-                              AffineMap::get(loops, 0, {dn, dk}, ctx),
-                              AffineMap::get(loops, 0, oE, ctx)};
-  SmallVector<utils::IteratorType> its(lead + 1, utils::IteratorType::parallel);
-  its.push_back(utils::IteratorType::reduction);
+  HeadLoops loops(b, cast<RankedTensorType>(x.getType()));
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
   auto empty = [&] {
     return tensor::EmptyOp::create(b, loc, outType.getShape(), b.getF32Type())
         .getResult();
   };
   Value init = linalg::FillOp::create(b, loc, zero, empty()).getResult(0);
-  auto acc = linalg::GenericOp::create(
-      b, loc, outType, ValueRange{x, weights}, init, maps, its,
-      [&](OpBuilder &nb, Location nl, ValueRange a) {
-        Value p = arith::MulFOp::create(nb, nl, a[0], widen(nb, nl, a[1]));
-        linalg::YieldOp::create(nb, nl,
-                                Value(arith::AddFOp::create(nb, nl, a[2], p)));
-      });
-  acc->setAttr("bitnet.ukernel", b.getStringAttr(tag));
-  Value result = acc.getResult(0);
+  Value result = contract(b, loc, x, init, loops);
   int64_t rank = outType.getRank();
   auto elementwise = [&](Value lhs, Value rhs, AffineMap rhsMap, bool add) {
     SmallVector<AffineMap> m{AffineMap::getMultiDimIdentityMap(rank, ctx),
@@ -155,6 +172,26 @@ void replaceHead(linalg::GenericOp op, Value weights, StringRef tag,
                          /*add=*/true);
   op.getResult(0).replaceAllUsesWith(result);
   op.erase();
+}
+
+/// replaceHeadWith for out[.., n] = sum_k x[.., k] * widen(w[n, k]) (w:
+/// `weights`, [n, k]), tagged `tag`.
+void replaceHead(linalg::GenericOp op, Value weights, StringRef tag,
+                 Value scale,
+                 function_ref<Value(OpBuilder &, Location, Value)> widen) {
+  replaceHeadWith(op, scale, [&](OpBuilder &b, Location loc, Value x,
+                                 Value init, const HeadLoops &l) -> Value {
+    auto acc = linalg::GenericOp::create(
+        b, loc, init.getType(), ValueRange{x, weights}, init,
+        ArrayRef<AffineMap>{l.xMap(), l.map({l.dn, l.dk}), l.outMap()},
+        l.iterators, [&](OpBuilder &nb, Location nl, ValueRange a) {
+          Value p = arith::MulFOp::create(nb, nl, a[0], widen(nb, nl, a[1]));
+          linalg::YieldOp::create(
+              nb, nl, Value(arith::AddFOp::create(nb, nl, a[2], p)));
+        });
+    acc->setAttr("bitnet.ukernel", b.getStringAttr(tag));
+    return acc.getResult(0);
+  });
 }
 
 struct Int8LMHeadPass
@@ -194,6 +231,123 @@ struct Int8LMHeadPass
                 [](OpBuilder &nb, Location nl, Value w) -> Value {
                   return arith::SIToFPOp::create(nb, nl, nb.getF32Type(), w);
                 });
+  }
+};
+
+/// Weights a group of the int4 head shares a scale with; its 32 codes fill
+/// 16 bytes (the runtime's kernel, Ukernels.h kI4Group, reads this layout).
+constexpr int64_t kI4Group = 32;
+
+struct Int4LMHeadPass
+    : public mlir::bitnet::impl::BitNetInt4LMHeadBase<Int4LMHeadPass> {
+  void runOnOperation() override {
+    std::optional<SmallVector<linalg::GenericOp>> heads =
+        collectHeads(getOperation(), getArgument());
+    if (!heads)
+      return signalPassFailure();
+    for (linalg::GenericOp op : *heads)
+      if (failed(rewrite(readHead(op))))
+        return signalPassFailure();
+  }
+
+  LogicalResult rewrite(Head h) {
+    if (h.k % kI4Group != 0)
+      return h.op.emitError("--")
+             << getArgument() << ": the LM head's hidden size " << h.k
+             << " is not a multiple of " << kI4Group
+             << "; use --lm-head=int8 or a 16-bit head";
+    const int64_t groups = h.k / kI4Group, rowBytes = h.k / 2;
+    SmallVector<int8_t> packed(h.n * rowBytes, 0);
+    SmallVector<float> scales(h.n * groups);
+    float group[kI4Group];
+    // Round half away from zero, as lround, without a libm call: the
+    // search below runs it 2B4T's 330 M weights times 9.
+    auto code = [](float w, float s) {
+      float v = std::clamp(w / s, -8.0f, 7.0f);
+      return int(v + (v >= 0 ? 0.5f : -0.5f));
+    };
+    for (int64_t r = 0; r < h.n; ++r)
+      for (int64_t g = 0; g < groups; ++g) {
+        float mx = 0;
+        for (int64_t j = 0; j < kI4Group; ++j) {
+          group[j] = h.at(r, g * kI4Group + j);
+          mx = std::max(mx, std::fabs(group[j]));
+        }
+        // The scale with the least squared error among max / 7 (every
+        // weight representable) to max / 9 (finer steps, the largest
+        // clipped to 7 or -8): 16 levels spend better than 15.
+        float s = 1.0f;
+        if (mx > 0) {
+          double best = INFINITY;
+          for (int t = 0; t <= 8; ++t) {
+            float c = mx / (7.0f + 0.25f * float(t));
+            double err = 0;
+            for (float w : group) {
+              double d = double(w) - double(code(w, c)) * double(c);
+              err += d * d;
+            }
+            if (err < best) {
+              best = err;
+              s = c;
+            }
+          }
+        }
+        scales[r * groups + g] = s;
+        for (int64_t j = 0; j < kI4Group; ++j) {
+          int stored = code(group[j], s) + 8;
+          uint8_t &byte = reinterpret_cast<uint8_t &>(
+              packed[r * rowBytes + g * 16 + j % 16]);
+          byte |= uint8_t(j < 16 ? stored : stored << 4);
+        }
+      }
+    OpBuilder b(h.op);
+    Location loc = h.op.getLoc();
+    auto wType = RankedTensorType::get({h.n, rowBytes}, b.getI8Type());
+    auto sType = RankedTensorType::get({h.n, groups}, b.getF32Type());
+    Value wv = arith::ConstantOp::create(
+        b, loc, wType, DenseElementsAttr::get(wType, ArrayRef<int8_t>(packed)));
+    Value sv = arith::ConstantOp::create(
+        b, loc, sType, DenseElementsAttr::get(sType, ArrayRef<float>(scales)));
+    replaceHeadWith(h.op, Value(), [&](OpBuilder &b, Location loc, Value x,
+                                        Value init,
+                                        const HeadLoops &l) -> Value {
+      // Element k: byte 16 (k / 32) + k mod 16 of its row, the high nibble
+      // when k mod 32 >= 16; its group's scale s[n, k / 32].
+      AffineExpr byte = l.dk.floorDiv(kI4Group) * 16 + l.dk % 16;
+      SmallVector<AffineMap> maps{l.xMap(), l.map({l.dn, byte}),
+                                  l.map({l.dn, l.dk.floorDiv(kI4Group)}),
+                                  l.outMap()};
+      auto acc = linalg::GenericOp::create(
+          b, loc, init.getType(), ValueRange{x, wv, sv}, init, maps,
+          l.iterators, [&](OpBuilder &nb, Location nl, ValueRange a) {
+            Type i8 = nb.getI8Type();
+            Value k = linalg::IndexOp::create(nb, nl, l.lead + 1);
+            auto idx = [&](int64_t v) -> Value {
+              return arith::ConstantIndexOp::create(nb, nl, v);
+            };
+            // shift = 4 * ((k mod 32) / 16)
+            Value half = arith::DivUIOp::create(
+                nb, nl, arith::RemUIOp::create(nb, nl, k, idx(kI4Group)),
+                idx(16));
+            Value shift = arith::IndexCastOp::create(
+                nb, nl, i8, arith::MulIOp::create(nb, nl, half, idx(4)));
+            Value nib = arith::AndIOp::create(
+                nb, nl, arith::ShRUIOp::create(nb, nl, a[1], shift),
+                arith::ConstantOp::create(nb, nl, nb.getI8IntegerAttr(15)));
+            Value q = arith::SubIOp::create(
+                nb, nl, nib,
+                arith::ConstantOp::create(nb, nl, nb.getI8IntegerAttr(8)));
+            Value w = arith::MulFOp::create(
+                nb, nl, arith::SIToFPOp::create(nb, nl, nb.getF32Type(), q),
+                a[2]);
+            Value p = arith::MulFOp::create(nb, nl, a[0], w);
+            linalg::YieldOp::create(
+                nb, nl, Value(arith::AddFOp::create(nb, nl, a[3], p)));
+          });
+      acc->setAttr("bitnet.ukernel", b.getStringAttr("matmul_f32_i4w_nt"));
+      return acc.getResult(0);
+    });
+    return success();
   }
 };
 

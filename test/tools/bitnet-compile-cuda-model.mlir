@@ -45,6 +45,8 @@
 // RUN: not test -e %t/bad.bnx
 // RUN: not bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx -o %t/bad.bnx --gpu-fuse-work=0 2>&1 | FileCheck %s --check-prefix=NEGATIVE-WORK
 // NEGATIVE-WORK: bitnet-compile: error: --gpu-fuse-work must be >= 1
+// RUN: not bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx -o %t/bad.bnx --lm-head=int4 2>&1 | FileCheck %s --check-prefix=INT4-HEAD
+// INT4-HEAD: bitnet-compile: error: --lm-head=int4 is for x86 artifacts only (the GPU's LM head kernel takes f32, f16, bf16 or int8)
 // RUN: not bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx -o %t/bad.bnx --gpu-lm-head-rows=17 2>&1 | FileCheck %s --check-prefix=NEGATIVE-ROWS
 // NEGATIVE-ROWS: bitnet-compile: error: --gpu-lm-head-rows must be in [0, 16]
 // RUN: not test -e %t/bad.bnx

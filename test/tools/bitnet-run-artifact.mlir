@@ -95,7 +95,7 @@
 // WIDE: bitnet-compile: error: --prefill-wide-chunk must be 0 or in (--prefill-chunk, --max-context]
 // RUN: not bitnet-compile %bitnet_src_root/models/onnx/a48.onnx --lm-head=f8 -o %t/bad.bnx 2>&1 | FileCheck %s --check-prefix=HEAD
 // RUN: test ! -e %t/bad.bnx
-// HEAD: bitnet-compile: error: --lm-head must be f32, f16, bf16 or int8, got 'f8'
+// HEAD: bitnet-compile: error: --lm-head must be f32, f16, bf16, int8 or int4, got 'f8'
 // RUN: not bitnet-compile %bitnet_src_root/test/Conversion/ONNXToBitNet/Inputs/bitlinear.onnx -o %t/bad.bnx 2>&1 | FileCheck %s --check-prefix=NOTDEC
 // RUN: test ! -e %t/bad.bnx
 // NOTDEC: bitnet-compile: error: {{.*}}

@@ -117,8 +117,9 @@ cl::opt<int64_t> prefillWideChunk(
 cl::opt<std::string> lmHead(
     "lm-head",
     cl::desc("Artifacts: LM head weights, f32 (as exported), f16 or bf16 "
-             "(half the bytes) or int8 (per-row scales; a quarter of the "
-             "bytes); all but f32 change the logits slightly"),
+             "(half the bytes), int8 (per-row scales; a quarter of the "
+             "bytes) or, on x86, int4 (a scale per 32 weights; 0.625 bytes a "
+             "weight); all but f32 change the logits (int4 the most)"),
     cl::init("f32"), cl::cat(category));
 cl::opt<bool> sparseKernels(
     "sparse-kernels",
@@ -464,8 +465,11 @@ int main(int argc, char **argv) {
       return fail("--prefill-wide-chunk must be 0 or in (--prefill-chunk, "
                   "--max-context]");
     if (!bitnet::parseLMHead(lmHead))
-      return fail("--lm-head must be f32, f16, bf16 or int8, got '" + lmHead +
-                  "'");
+      return fail("--lm-head must be f32, f16, bf16, int8 or int4, got '" +
+                  lmHead + "'");
+    if (lmHead == "int4" && targetName == "cuda")
+      return fail("--lm-head=int4 is for x86 artifacts only (the GPU's LM "
+                  "head kernel takes f32, f16, bf16 or int8)");
   } else if (emit == "llvm") {
     kind = Emit::LLVMIR;
   } else if (emit == "obj") {

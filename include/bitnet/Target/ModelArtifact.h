@@ -52,7 +52,7 @@ struct ModelArtifactOptions {
   /// per-row scales (bitnet-int8-lm-head: a quarter of the bytes, logits
   /// change by ~1e-3 relative); f16 or bf16 (bitnet-half-lm-head: half the
   /// bytes).
-  enum class LMHead { F32, Int8, F16, BF16 };
+  enum class LMHead { F32, Int8, Int4, F16, BF16 };
   LMHead lmHead = LMHead::F32;
   /// bitnet-gate-first-sparsity: the up projection only where relu(gate)
   /// is open, down and TopK output projections over non-zero inputs only.

@@ -388,6 +388,33 @@ def BitNetInt8LMHead : Pass<"bitnet-int8-lm-head", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def BitNetInt4LMHead : Pass<"bitnet-int4-lm-head", "::mlir::ModuleOp"> {
+  let summary = "Store the LM head as 4-bit codes with a scale per group of 32 (opt-in)";
+  let description = [{
+    Half the bytes of `bitnet-int8-lm-head` (0.625 bytes a weight with the
+    scales; 2B4T's tied 128256 x 2560 head: 205 MB instead of 328 MB), for
+    decode steps that only stream weights. Matched like the int8 pass (the
+    float linear layer of the `bitnet.decoder` record's vocabulary width
+    with a constant f32 weight). Each vocabulary row's K weights go in
+    groups of 32 with codes `q = round(W / s)` clamped to [-8, 7], the
+    scale `s[n, g]` the one of least squared error among `m / 7, m / 7.25,
+    ..., m / 9` (m the group's largest |W|; max / 7 represents every
+    weight, smaller steps clip the largest), stored as `q + 8` in a nibble:
+    byte `16 g + (j mod 16)` of row n holds element `j` (of the group) in
+    its low nibble for j < 16 and its high nibble for j >= 16, so a kernel
+    gets a group's first and second halves with one mask and one shift.
+    The contraction (tagged `matmul_f32_i4w_nt`) reads the codes and the
+    scales through `floordiv`/`mod` indexing maps and multiplies each code
+    by its group's scale: `logits[.., n] = sum_k x[.., k] * (q[n, k] *
+    s[n, k / 32])`. K must be a multiple of 32 (an error otherwise), as
+    must a module have the decoder record. bitnet-compile enables it with
+    `--lm-head=int4` on the CPU.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def BitNetHalfLMHead : Pass<"bitnet-half-lm-head", "::mlir::ModuleOp"> {
   let summary = "Store the LM head as f16 or bf16 (opt-in)";
   let description = [{
