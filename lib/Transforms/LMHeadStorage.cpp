@@ -23,6 +23,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -311,16 +312,83 @@ struct Int4LMHeadPass
     replaceHeadWith(h.op, Value(), [&](OpBuilder &b, Location loc, Value x,
                                         Value init,
                                         const HeadLoops &l) -> Value {
-      // Element k: byte 16 (k / 32) + k mod 16 of its row, the high nibble
+      auto xType = cast<RankedTensorType>(x.getType());
+      MLIRContext *ctx = b.getContext();
+      Type f32 = b.getF32Type(), i8 = b.getI8Type();
+      auto f32c = [&](OpBuilder &nb, Location nl, float v) -> Value {
+        return arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(v));
+      };
+      // x's rows as int8 codes with one absmax scale a row (m / 127), so
+      // the runtime sums integer products of codes (VNNI) instead of
+      // widening every weight to f32.
+      int64_t xRank = xType.getRank();
+      SmallVector<AffineExpr> rowE;
+      for (int64_t d = 0; d + 1 < xRank; ++d)
+        rowE.push_back(b.getAffineDimExpr(d));
+      AffineMap xId = AffineMap::getMultiDimIdentityMap(xRank, ctx);
+      AffineMap xRow = AffineMap::get(xRank, 0, rowE, ctx);
+      SmallVector<int64_t> rowShape(xType.getShape().drop_back());
+      SmallVector<Value> rowDyn;
+      for (int64_t d = 0; d + 1 < xRank; ++d)
+        if (xType.isDynamicDim(d))
+          rowDyn.push_back(tensor::DimOp::create(b, loc, x, d));
+      Value maxInit = linalg::FillOp::create(
+                          b, loc, f32c(b, loc, 0.0f),
+                          tensor::EmptyOp::create(b, loc, rowShape, f32, rowDyn)
+                              .getResult())
+                          .getResult(0);
+      SmallVector<utils::IteratorType> reduceIts(xRank - 1,
+                                                 utils::IteratorType::parallel);
+      reduceIts.push_back(utils::IteratorType::reduction);
+      Value mx = linalg::GenericOp::create(
+                     b, loc, maxInit.getType(), ValueRange{x}, maxInit,
+                     ArrayRef<AffineMap>{xId, xRow}, reduceIts,
+                     [&](OpBuilder &nb, Location nl, ValueRange a) {
+                       Value v = math::AbsFOp::create(nb, nl, a[0]);
+                       linalg::YieldOp::create(
+                           nb, nl,
+                           Value(arith::MaximumFOp::create(nb, nl, a[1], v)));
+                     })
+                     .getResult(0);
+      SmallVector<Value> xDyn;
+      for (int64_t d = 0; d < xRank; ++d)
+        if (xType.isDynamicDim(d))
+          xDyn.push_back(tensor::DimOp::create(b, loc, x, d));
+      Value codesInit =
+          tensor::EmptyOp::create(b, loc, xType.getShape(), i8, xDyn);
+      Value codes =
+          linalg::GenericOp::create(
+              b, loc, codesInit.getType(), ValueRange{x, mx}, codesInit,
+              ArrayRef<AffineMap>{xId, xRow, xId},
+              SmallVector<utils::IteratorType>(xRank,
+                                               utils::IteratorType::parallel),
+              [&](OpBuilder &nb, Location nl, ValueRange a) {
+                // round(x * (127 / m)) in [-127, 127]; a zero row: codes 0.
+                Value pos = arith::CmpFOp::create(
+                    nb, nl, arith::CmpFPredicate::OGT, a[1], f32c(nb, nl, 0));
+                Value inv = arith::SelectOp::create(
+                    nb, nl, pos,
+                    arith::DivFOp::create(nb, nl, f32c(nb, nl, 127), a[1]),
+                    f32c(nb, nl, 0));
+                Value v = math::RoundOp::create(
+                    nb, nl, arith::MulFOp::create(nb, nl, a[0], inv));
+                v = arith::MinimumFOp::create(
+                    nb, nl,
+                    arith::MaximumFOp::create(nb, nl, v, f32c(nb, nl, -127)),
+                    f32c(nb, nl, 127));
+                linalg::YieldOp::create(
+                    nb, nl, Value(arith::FPToSIOp::create(nb, nl, i8, v)));
+              })
+              .getResult(0);
+      // Element k of row n: byte 16 (k / 32) + k mod 16, the high nibble
       // when k mod 32 >= 16; its group's scale s[n, k / 32].
       AffineExpr byte = l.dk.floorDiv(kI4Group) * 16 + l.dk % 16;
       SmallVector<AffineMap> maps{l.xMap(), l.map({l.dn, byte}),
                                   l.map({l.dn, l.dk.floorDiv(kI4Group)}),
                                   l.outMap()};
       auto acc = linalg::GenericOp::create(
-          b, loc, init.getType(), ValueRange{x, wv, sv}, init, maps,
+          b, loc, init.getType(), ValueRange{codes, wv, sv}, init, maps,
           l.iterators, [&](OpBuilder &nb, Location nl, ValueRange a) {
-            Type i8 = nb.getI8Type();
             Value k = linalg::IndexOp::create(nb, nl, l.lead + 1);
             auto idx = [&](int64_t v) -> Value {
               return arith::ConstantIndexOp::create(nb, nl, v);
@@ -338,14 +406,39 @@ struct Int4LMHeadPass
                 nb, nl, nib,
                 arith::ConstantOp::create(nb, nl, nb.getI8IntegerAttr(8)));
             Value w = arith::MulFOp::create(
-                nb, nl, arith::SIToFPOp::create(nb, nl, nb.getF32Type(), q),
-                a[2]);
-            Value p = arith::MulFOp::create(nb, nl, a[0], w);
+                nb, nl, arith::SIToFPOp::create(nb, nl, f32, q), a[2]);
+            Value p = arith::MulFOp::create(
+                nb, nl, arith::SIToFPOp::create(nb, nl, f32, a[0]), w);
             linalg::YieldOp::create(
                 nb, nl, Value(arith::AddFOp::create(nb, nl, a[3], p)));
           });
-      acc->setAttr("bitnet.ukernel", b.getStringAttr("matmul_f32_i4w_nt"));
-      return acc.getResult(0);
+      acc->setAttr("bitnet.ukernel", b.getStringAttr("matmul_i8_i4w_nt"));
+      // Times the row's scale m / 127.
+      auto outType = cast<RankedTensorType>(init.getType());
+      int64_t rank = outType.getRank();
+      SmallVector<AffineExpr> outRow;
+      for (int64_t d = 0; d + 1 < rank; ++d)
+        outRow.push_back(b.getAffineDimExpr(d));
+      AffineMap oId = AffineMap::getMultiDimIdentityMap(rank, ctx);
+      SmallVector<Value> oDyn;
+      for (int64_t d = 0; d < rank; ++d)
+        if (outType.isDynamicDim(d))
+          oDyn.push_back(tensor::DimOp::create(b, loc, init, d));
+      Value scaledInit =
+          tensor::EmptyOp::create(b, loc, outType.getShape(), f32, oDyn);
+      return linalg::GenericOp::create(
+                 b, loc, outType, ValueRange{acc.getResult(0), mx}, scaledInit,
+                 ArrayRef<AffineMap>{oId, AffineMap::get(rank, 0, outRow, ctx),
+                                     oId},
+                 SmallVector<utils::IteratorType>(
+                     rank, utils::IteratorType::parallel),
+                 [&](OpBuilder &nb, Location nl, ValueRange a) {
+                   Value sx =
+                       arith::DivFOp::create(nb, nl, a[1], f32c(nb, nl, 127));
+                   linalg::YieldOp::create(
+                       nb, nl, Value(arith::MulFOp::create(nb, nl, a[0], sx)));
+                 })
+          .getResult(0);
     });
     return success();
   }

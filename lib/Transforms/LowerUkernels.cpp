@@ -46,7 +46,7 @@ struct LowerUkernelsPass
                                         StringRef("matmul_f32"),
                                         StringRef("matmul_f32_nt"),
                                         StringRef("matmul_f32_i8w_nt"),
-                                        StringRef("matmul_f32_i4w_nt"),
+                                        StringRef("matmul_i8_i4w_nt"),
                                         StringRef("matmul_f32_f16w_nt"),
                                         StringRef("matmul_f32_bf16w_nt"),
                                         StringRef("bmm_f32"),

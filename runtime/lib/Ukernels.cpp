@@ -653,72 +653,113 @@ BITNET_AVX512F void i8wDotRows(const float *x, int64_t rows, int64_t xStride,
 
 /// The codes of an int4 head's group (16 bytes): elements 0-15 from the
 /// low nibbles, 16-31 from the high ones, each minus 8.
-inline int8_t i4Code(const uint8_t *group, int64_t j) {
+inline int32_t i4Code(const uint8_t *group, int64_t j) {
   uint8_t b = group[j % 16];
-  return int8_t(int((j < 16 ? b : b >> 4) & 15) - 8);
+  return int32_t((j < 16 ? b : b >> 4) & 15) - 8;
 }
 
-void i4wPortableRows(const float *x, int64_t rows, int64_t xStride,
+/// Groups [g0, g1) of weight row n against x's codes: sum_g s_g * (integer
+/// sum of the group's products).
+inline float i4Groups(const int8_t *xr, const uint8_t *wr, const float *sr,
+                      int64_t g0, int64_t g1) {
+  float total = 0;
+  for (int64_t g = g0; g < g1; ++g) {
+    int32_t dot = 0;
+    for (int64_t j = 0; j < kI4Group; ++j)
+      dot += int32_t(xr[kI4Group * g + j]) * i4Code(wr + 16 * g, j);
+    total += sr[g] * float(dot);
+  }
+  return total;
+}
+
+void i4wPortableRows(const int8_t *x, int64_t rows, int64_t xStride,
                      const uint8_t *w, const float *s, int64_t n0, int64_t n1,
                      int64_t k, int64_t wStride, int64_t sStride, float *out,
                      int64_t outStride) {
   for (int64_t m = 0; m < rows; ++m)
-    for (int64_t n = n0; n < n1; ++n) {
-      float total = 0;
-      for (int64_t g = 0; g < k / kI4Group; ++g) {
-        const uint8_t *group = w + n * wStride + 16 * g;
-        const float *xg = x + m * xStride + kI4Group * g;
-        float part = 0;
-        for (int64_t j = 0; j < kI4Group; ++j)
-          part += xg[j] * float(i4Code(group, j));
-        total += part * s[n * sStride + g];
-      }
-      out[m * outStride + n] += total;
-    }
+    for (int64_t n = n0; n < n1; ++n)
+      out[m * outStride + n] +=
+          i4Groups(x + m * xStride, w + n * wStride, s + n * sStride, 0,
+                   k / kI4Group);
 }
 
-/// x (f32) times int4 rows, 4 weight rows at a time: a group's 16 bytes
-/// give its two halves with one mask and one shift (no interleave), widened
-/// to f32 and multiplied by x's two vectors; the group's sum is scaled into
-/// the row's accumulator. Tiles two ahead stream in as in i8wDotRows.
-BITNET_AVX512F void i4wDotRows(const float *x, int64_t rows, int64_t xStride,
-                               const uint8_t *w, const float *s, int64_t n0,
-                               int64_t n1, int64_t k, int64_t wStride,
-                               int64_t sStride, float *out,
-                               int64_t outStride) {
-  const int64_t groups = k / kI4Group;
-  const __m128i low = _mm_set1_epi8(15), eight = _mm_set1_epi8(8);
+/// x's codes rearranged for the int4 layout: per 64-byte chunk (4 groups),
+/// the codes that meet the low nibbles (each group's first 16) and the
+/// high ones (its last 16) at the same byte positions, and per dword lane
+/// 8 times the sum of the 8 codes it multiplies (the nibbles are q + 8).
+struct I4Activations {
+  std::vector<int8_t> lo, hi;
+  std::vector<int32_t> corr;
+  I4Activations(const int8_t *xr, int64_t chunks)
+      : lo(size_t(64 * chunks)), hi(size_t(64 * chunks)),
+        corr(size_t(16 * chunks)) {
+    for (int64_t c = 0; c < chunks; ++c)
+      for (int64_t i = 0; i < 64; ++i) {
+        int64_t g = 4 * c + i / 16, j = i % 16;
+        lo[size_t(64 * c + i)] = xr[kI4Group * g + j];
+        hi[size_t(64 * c + i)] = xr[kI4Group * g + 16 + j];
+      }
+    for (int64_t l = 0; l < 16 * chunks; ++l) {
+      int32_t sum = 0;
+      for (int64_t i = 0; i < 4; ++i)
+        sum += lo[size_t(4 * l + i)] + hi[size_t(4 * l + i)];
+      corr[size_t(l)] = 8 * sum;
+    }
+  }
+};
+
+/// x's codes times int4 rows with VNNI, 4 weight rows at a time: a 64-byte
+/// chunk of a row is 4 groups; its low and high nibbles (one mask, one
+/// shift) go into vpdpbusd against the matching codes of x, each dword
+/// lane then holds a quarter of one group's sum; the lanes become f32 and
+/// are scaled by their group's scale (4 scales spread by a permute). Rows
+/// two tiles ahead stream in as in i8wDotRows. Groups past the last whole
+/// chunk (K not a multiple of 128) are summed by i4Groups.
+BITNET_VNNI void i4wVnniRows(const int8_t *x, int64_t rows, int64_t xStride,
+                             const uint8_t *w, const float *s, int64_t n0,
+                             int64_t n1, int64_t k, int64_t wStride,
+                             int64_t sStride, float *out, int64_t outStride) {
+  const int64_t chunks = k / 128, groups = k / kI4Group;
+  std::vector<I4Activations> acts;
+  acts.reserve(size_t(rows));
+  for (int64_t m = 0; m < rows; ++m)
+    acts.emplace_back(x + m * xStride, chunks);
+  const __m512i low = _mm512_set1_epi8(15);
+  const __m512i spread =
+      _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
   int64_t n = n0;
   for (; n + 4 <= n1; n += 4) {
     const int64_t next = n + 12 <= n1 ? 8 * wStride : 0;
     for (int64_t m = 0; m < rows; ++m) {
-      const float *xr = x + m * xStride;
+      const I4Activations &a = acts[size_t(m)];
       __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
                        _mm512_setzero_ps(), _mm512_setzero_ps()};
-      for (int64_t g = 0; g < groups; ++g) {
-        if (m == 0 && next && g % 4 == 0)
+      for (int64_t c = 0; c < chunks; ++c) {
+        if (m == 0 && next)
           for (int b = 0; b < 4; ++b)
             _mm_prefetch(reinterpret_cast<const char *>(
-                             w + (n + b) * wStride + next + 16 * g),
+                             w + (n + b) * wStride + next + 64 * c),
                          _MM_HINT_T0);
-        __m512 x0 = _mm512_loadu_ps(xr + kI4Group * g),
-               x1 = _mm512_loadu_ps(xr + kI4Group * g + 16);
+        __m512i xl = _mm512_loadu_si512(a.lo.data() + 64 * c),
+                xh = _mm512_loadu_si512(a.hi.data() + 64 * c),
+                cv = _mm512_loadu_si512(a.corr.data() + 16 * c);
         for (int b = 0; b < 4; ++b) {
-          __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i *>(
-              w + (n + b) * wStride + 16 * g));
-          __m128i lo = _mm_sub_epi8(_mm_and_si128(bytes, low), eight);
-          __m128i hi = _mm_sub_epi8(
-              _mm_and_si128(_mm_srli_epi16(bytes, 4), low), eight);
-          __m512 part = _mm512_mul_ps(
-              _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)), x0);
-          part = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi)),
-                                 x1, part);
-          acc[b] = _mm512_fmadd_ps(
-              part, _mm512_set1_ps(s[(n + b) * sStride + g]), acc[b]);
+          __m512i wv = _mm512_loadu_si512(w + (n + b) * wStride + 64 * c);
+          __m512i lo = _mm512_and_si512(wv, low);
+          __m512i hi = _mm512_and_si512(_mm512_srli_epi16(wv, 4), low);
+          __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, xl);
+          d = _mm512_sub_epi32(_mm512_dpbusd_epi32(d, hi, xh), cv);
+          __m512 sv = _mm512_permutexvar_ps(
+              spread, _mm512_castps128_ps512(
+                          _mm_loadu_ps(s + (n + b) * sStride + 4 * c)));
+          acc[b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), sv, acc[b]);
         }
       }
       for (int b = 0; b < 4; ++b)
-        out[m * outStride + n + b] += _mm512_reduce_add_ps(acc[b]);
+        out[m * outStride + n + b] +=
+            _mm512_reduce_add_ps(acc[b]) +
+            i4Groups(x + m * xStride, w + (n + b) * wStride,
+                     s + (n + b) * sStride, 4 * chunks, groups);
     }
   }
   i4wPortableRows(x, rows, xStride, w, s, n, n1, k, wStride, sStride, out,
@@ -1089,20 +1130,19 @@ BITNET_AVX512F void countRanks(const uint32_t *key, int64_t d, int32_t *out) {
 
 } // namespace
 
-void bitnet_rt::matmulF32I4W(const float *x, int64_t rows, int64_t xStride,
-                             const uint8_t *w, const float *s, int64_t n,
-                             int64_t k, int64_t wStride, int64_t sStride,
-                             float *out, int64_t outStride, KernelKind kind) {
+void bitnet_rt::matmulI8I4W(const int8_t *x, int64_t rows, int64_t xStride,
+                            const uint8_t *w, const float *s, int64_t n,
+                            int64_t k, int64_t wStride, int64_t sStride,
+                            float *out, int64_t outStride, KernelKind kind) {
   if (rows <= 0)
     return;
   if (kind == KernelKind::Auto)
     kind = selectedKernel();
-  // A weight costs about what an int8 head's does (0.625 bytes read).
   int64_t grain = std::max<int64_t>(16, (1 << 15) / std::max<int64_t>(1, k * rows));
   parallelFor(n, grain, [&](int64_t n0, int64_t n1) {
     if (usesAvx512(kind))
-      i4wDotRows(x, rows, xStride, w, s, n0, n1, k, wStride, sStride, out,
-                 outStride);
+      i4wVnniRows(x, rows, xStride, w, s, n0, n1, k, wStride, sStride, out,
+                  outStride);
     else
       i4wPortableRows(x, rows, xStride, w, s, n0, n1, k, wStride, sStride,
                       out, outStride);
@@ -1290,10 +1330,11 @@ extern "C" void _mlir_ciface_bitnet_ukernel_matmul_f32_i8w_nt(
                           x.sizes[x.rank - 1], w.strides[0], o.base, oStride);
 }
 
-extern "C" void _mlir_ciface_bitnet_ukernel_matmul_f32_i4w_nt(
+extern "C" void _mlir_ciface_bitnet_ukernel_matmul_i8_i4w_nt(
     BitnetUnrankedMemRef *xm, BitnetUnrankedMemRef *wm,
     BitnetUnrankedMemRef *sm, BitnetUnrankedMemRef *om) {
-  View<float> x = view<float>(xm), s = view<float>(sm), o = view<float>(om);
+  View<int8_t> x = view<int8_t>(xm);
+  View<float> s = view<float>(sm), o = view<float>(om);
   View<uint8_t> w = view<uint8_t>(wm);
   int64_t rows, xStride, oRows, oStride;
   if (!rowsOf(x, 1, rows, xStride) || !rowsOf(o, 1, oRows, oStride) ||
@@ -1304,8 +1345,8 @@ extern "C" void _mlir_ciface_bitnet_ukernel_matmul_f32_i4w_nt(
   if (k % kI4Group != 0 || w.sizes[1] * 2 != k || s.sizes[0] != n ||
       s.sizes[1] * kI4Group != k || o.sizes[o.rank - 1] != n)
     badOperands("int4 LM head");
-  bitnet_rt::matmulF32I4W(x.base, rows, xStride, w.base, s.base, n, k,
-                          w.strides[0], s.strides[0], o.base, oStride);
+  bitnet_rt::matmulI8I4W(x.base, rows, xStride, w.base, s.base, n, k,
+                         w.strides[0], s.strides[0], o.base, oStride);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_topk_rank_f32(

@@ -16,12 +16,23 @@
 // CHECK-LABEL: func.func @head
 // CHECK-DAG: %[[Q:.*]] = arith.constant dense<{{\[}}[-97, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103], [85, 85, 85, 85, 85, 85, 85, 85, 85, 85, 85, 85, 85, 85, 85, -11]]> : tensor<2x16xi8>
 // CHECK-DAG: %[[S:.*]] = arith.constant dense<5.000000e-01> : tensor<2x1xf32>
-// CHECK: linalg.generic {{.*}}#[[BYTE]], #[[GROUP]]{{.*}} ins(%arg0, %[[Q]], %[[S]] : tensor<3x32xf32>, tensor<2x16xi8>, tensor<2x1xf32>) {{.*}} attrs = {bitnet.ukernel = "matmul_f32_i4w_nt"}
+// x's rows become int8 codes first: max |x| a row, round(x * 127 / max).
+// CHECK: %[[MAX:.*]] = linalg.generic {{.*}} ins(%arg0 : tensor<3x32xf32>) outs(%{{.*}} : tensor<3xf32>)
+// CHECK:   math.absf
+// CHECK:   arith.maximumf
+// CHECK: %[[CODES:.*]] = linalg.generic {{.*}} ins(%arg0, %[[MAX]] : tensor<3x32xf32>, tensor<3xf32>) outs(%{{.*}} : tensor<3x32xi8>)
+// CHECK:   math.round
+// CHECK:   arith.fptosi
+// CHECK: %[[ACC:.*]] = linalg.generic {{.*}}#[[BYTE]], #[[GROUP]]{{.*}} ins(%[[CODES]], %[[Q]], %[[S]] : tensor<3x32xi8>, tensor<2x16xi8>, tensor<2x1xf32>) {{.*}} attrs = {bitnet.ukernel = "matmul_i8_i4w_nt"}
 // CHECK:   linalg.index 2
 // CHECK:   arith.shrui
 // CHECK:   arith.andi
 // CHECK:   arith.subi
 // CHECK:   arith.sitofp
+// The sums times the row's scale, max / 127.
+// CHECK: linalg.generic {{.*}} ins(%[[ACC]], %[[MAX]] : tensor<3x2xf32>, tensor<3xf32>)
+// CHECK:   arith.divf
+// CHECK:   arith.mulf
 // CHECK-NOT: linalg.generic
 // CHECK: return
 module attributes {bitnet.decoder = {vocab = 2 : i64}} {

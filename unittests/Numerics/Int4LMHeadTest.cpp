@@ -2,8 +2,9 @@
 //
 // The pass's tagged contraction is the definition the runtime's kernel
 // (matmulF32I4W, UkernelTest) replaces: lowered by the reference pipeline
-// it must compute x times the codes the pass stored, dequantized by the
-// layout, and those codes must be a good 4-bit reading of the weights.
+// it must compute x's int8 codes times the weight codes the pass stored,
+// dequantized by the layout, times x's scale; and the weight codes must
+// be a good 4-bit reading of the weights.
 //
 //===----------------------------------------------------------------------===//
 
@@ -85,7 +86,7 @@ TEST(Int4LMHeadTest, ReferenceLoweringComputesTheDequantizedProduct) {
   bool tagged = false;
   module->walk([&](mlir::linalg::GenericOp op) {
     if (auto t = op->getAttrOfType<mlir::StringAttr>("bitnet.ukernel"))
-      tagged |= t.getValue() == "matmul_f32_i4w_nt";
+      tagged |= t.getValue() == "matmul_i8_i4w_nt";
   });
   ASSERT_TRUE(tagged);
   // The codes and scales the pass stored, decoded by the layout (byte
@@ -121,9 +122,16 @@ TEST(Int4LMHeadTest, ReferenceLoweringComputesTheDequantizedProduct) {
   };
   for (int64_t m = 0; m < rows; ++m)
     for (int64_t r = 0; r < n; ++r) {
+      // x's row as the pass quantizes it: codes round(x * (127 / max|x|)).
+      float mx = 0;
+      for (int64_t c = 0; c < k; ++c)
+        mx = std::max(mx, std::fabs(x[size_t(m * k + c)]));
+      float inv = 127.0f / mx;
       double want = 0;
       for (int64_t c = 0; c < k; ++c)
-        want += double(x[size_t(m * k + c)]) * dequantized(r, c);
+        want += double(std::round(x[size_t(m * k + c)] * inv)) *
+                dequantized(r, c);
+      want *= double(mx / 127.0f);
       EXPECT_NEAR(got[size_t(m * n + r)], want, 1e-4 * (1 + std::fabs(want)))
           << "row " << m << " vocabulary entry " << r;
     }

@@ -200,22 +200,24 @@ INSTANTIATE_TEST_SUITE_P(Shapes, MatmulI8WTest,
                                            Shape{4, 9, 2560}));
 
 /// The int4 LM head (--lm-head=int4): every kernel tier against double
-/// sums over the layout's codes (low nibbles the first 16 of a group, high
-/// the last 16) times their group's scale; rows not a multiple of 4 (the
-/// tile's tail), several activation rows, padded strides.
+/// sums of x's codes times the layout's codes (low nibbles the first 16 of
+/// a group, high the last 16) times their group's scale; rows not a
+/// multiple of 4 (the tile's tail), K with and without groups past the
+/// last 128 (the VNNI chunk), several activation rows, padded strides.
 class MatmulI4WTest : public ::testing::TestWithParam<Shape> {};
 
 TEST_P(MatmulI4WTest, MatchesReference) {
   Shape s = GetParam();
   std::mt19937 rng(13 + s.rows + s.n * 3 + s.k * 5);
-  std::uniform_real_distribution<float> u(-1, 1), scale(0.01f, 2.0f);
-  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> scale(0.01f, 2.0f);
+  std::uniform_int_distribution<int> byte(0, 255), code(-127, 127);
   const int64_t groups = s.k / kI4Group, wStride = s.k / 2 + 16,
-                sStride = groups + 3;
-  std::vector<float> x(size_t(s.rows * s.k)), sc(size_t(s.n * sStride));
+                sStride = groups + 3, xStride = s.k + 5;
+  std::vector<int8_t> x(size_t(s.rows * xStride));
+  std::vector<float> sc(size_t(s.n * sStride));
   std::vector<uint8_t> w(size_t(s.n * wStride));
-  for (float &v : x)
-    v = u(rng);
+  for (int8_t &v : x)
+    v = int8_t(code(rng));
   for (float &v : sc)
     v = scale(rng);
   for (uint8_t &v : w)
@@ -227,15 +229,15 @@ TEST_P(MatmulI4WTest, MatchesReference) {
         int64_t g = k / kI4Group, j = k % kI4Group;
         uint8_t b = w[size_t(n * wStride + 16 * g + j % 16)];
         int q = int(j < 16 ? b & 15 : b >> 4) - 8;
-        want[size_t(m * s.n + n)] += double(x[size_t(m * s.k + k)]) * q *
+        want[size_t(m * s.n + n)] += double(x[size_t(m * xStride + k)]) * q *
                                      double(sc[size_t(n * sStride + g)]);
       }
   for (KernelKind kind : availableKernels()) {
     std::vector<float> out(size_t(s.rows * s.n), 0.5f);
-    matmulF32I4W(x.data(), s.rows, s.k, w.data(), sc.data(), s.n, s.k,
-                 wStride, sStride, out.data(), s.n, kind);
+    matmulI8I4W(x.data(), s.rows, xStride, w.data(), sc.data(), s.n, s.k,
+                wStride, sStride, out.data(), s.n, kind);
     for (size_t i = 0; i < out.size(); ++i)
-      ASSERT_NEAR(out[i], want[i], 1e-3 * (1 + std::abs(want[i])) * s.k / 16)
+      ASSERT_NEAR(out[i], want[i], 1e-5 * (1 + std::abs(want[i])) * s.k / 16)
           << "kind " << kernelName(kind) << " at " << i;
   }
 }
@@ -243,7 +245,8 @@ TEST_P(MatmulI4WTest, MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(Shapes, MatmulI4WTest,
                          ::testing::Values(Shape{1, 1, 32}, Shape{1, 7, 64},
                                            Shape{3, 130, 128},
-                                           Shape{2, 9, 2560}));
+                                           Shape{2, 9, 160},
+                                           Shape{1, 13, 2560}));
 
 /// The f16 / bf16 LM head (--lm-head=f16 / bf16): every kernel tier against
 /// double sums of the widened weights, both formats.

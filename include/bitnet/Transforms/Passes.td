@@ -403,16 +403,19 @@ def BitNetInt4LMHead : Pass<"bitnet-int4-lm-head", "::mlir::ModuleOp"> {
     byte `16 g + (j mod 16)` of row n holds element `j` (of the group) in
     its low nibble for j < 16 and its high nibble for j >= 16, so a kernel
     gets a group's first and second halves with one mask and one shift.
-    The contraction (tagged `matmul_f32_i4w_nt`) reads the codes and the
-    scales through `floordiv`/`mod` indexing maps and multiplies each code
-    by its group's scale: `logits[.., n] = sum_k x[.., k] * (q[n, k] *
-    s[n, k / 32])`. K must be a multiple of 32 (an error otherwise), as
-    must a module have the decoder record. bitnet-compile enables it with
-    `--lm-head=int4` on the CPU.
+    x is quantized too, so that the runtime sums integer products (VNNI):
+    per row `m = max_k |x[k]|`, codes `xq = round(x * 127 / m)` (0 for a
+    zero row). The contraction (tagged `matmul_i8_i4w_nt`) reads x's codes,
+    the weight codes and their scales through `floordiv`/`mod` indexing
+    maps, `acc[.., n] = sum_k xq[.., k] * (q[n, k] * s[n, k / 32])`, and
+    `logits = acc * m / 127`. K must be a multiple of 32 (an error
+    otherwise), as must a module have the decoder record. bitnet-compile
+    enables it with `--lm-head=int4` on the CPU.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect"];
 }
 
 def BitNetHalfLMHead : Pass<"bitnet-half-lm-head", "::mlir::ModuleOp"> {

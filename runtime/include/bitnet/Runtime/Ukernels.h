@@ -82,14 +82,16 @@ void matmulF32I8W(const float *x, int64_t rows, int64_t xStride,
 /// Weights of an int4 LM head that share a scale (bitnet-int4-lm-head).
 constexpr int64_t kI4Group = 32;
 
-/// out[m * outStride + n] += sum_k x[m * xStride + k] * (q(n, k) * s[n *
-/// sStride + k / 32]) for an int4 LM head: row n's group g is the 16 bytes
-/// at w + n * wStride + 16 g, byte j holding element j (low nibble) and
-/// j + 16 (high nibble) as q + 8, q in [-8, 7]. k must be a multiple of 32.
-void matmulF32I4W(const float *x, int64_t rows, int64_t xStride,
-                  const uint8_t *w, const float *s, int64_t n, int64_t k,
-                  int64_t wStride, int64_t sStride, float *out,
-                  int64_t outStride, KernelKind kind = KernelKind::Auto);
+/// out[m * outStride + n] += sum_g s[n * sStride + g] * (sum over the
+/// group's 32 k of x[m * xStride + k] * q(n, k)), the inner sums in
+/// integers, for an int4 LM head (x: int8 codes): row n's group g is the
+/// 16 bytes at w + n * wStride + 16 g, byte j holding element j (low
+/// nibble) and j + 16 (high nibble) as q + 8, q in [-8, 7]. k must be a
+/// multiple of 32.
+void matmulI8I4W(const int8_t *x, int64_t rows, int64_t xStride,
+                 const uint8_t *w, const float *s, int64_t n, int64_t k,
+                 int64_t wStride, int64_t sStride, float *out,
+                 int64_t outStride, KernelKind kind = KernelKind::Auto);
 
 /// The 16-bit float formats of an LM head stored narrower (f16: IEEE half).
 enum class HalfFormat { F16, BF16 };
@@ -142,9 +144,9 @@ void _mlir_ciface_bitnet_ukernel_matmul_f32(BitnetUnrankedMemRef *x,
 void _mlir_ciface_bitnet_ukernel_matmul_f32_nt(BitnetUnrankedMemRef *x,
                                                BitnetUnrankedMemRef *w,
                                                BitnetUnrankedMemRef *out);
-/// x: f32 [lead..., k]; w: i8 [n, k / 2] (matmulF32I4W's layout); s: f32
+/// x: i8 [lead..., k]; w: i8 [n, k / 2] (matmulI8I4W's layout); s: f32
 /// [n, k / 32]; out: f32 [lead..., n].
-void _mlir_ciface_bitnet_ukernel_matmul_f32_i4w_nt(BitnetUnrankedMemRef *x,
+void _mlir_ciface_bitnet_ukernel_matmul_i8_i4w_nt(BitnetUnrankedMemRef *x,
                                                    BitnetUnrankedMemRef *w,
                                                    BitnetUnrankedMemRef *s,
                                                    BitnetUnrankedMemRef *out);
