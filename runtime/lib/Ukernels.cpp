@@ -687,19 +687,19 @@ void i4wPortableRows(const int8_t *x, int64_t rows, int64_t xStride,
 /// the codes that meet the low nibbles (each group's first 16) and the
 /// high ones (its last 16) at the same byte positions, and per dword lane
 /// 8 times the sum of the 8 codes it multiplies (the nibbles are q + 8).
+/// `bytes` of weights (64: AVX-512, 32: AVX2) make a chunk.
 struct I4Activations {
   std::vector<int8_t> lo, hi;
   std::vector<int32_t> corr;
-  I4Activations(const int8_t *xr, int64_t chunks)
-      : lo(size_t(64 * chunks)), hi(size_t(64 * chunks)),
-        corr(size_t(16 * chunks)) {
-    for (int64_t c = 0; c < chunks; ++c)
-      for (int64_t i = 0; i < 64; ++i) {
-        int64_t g = 4 * c + i / 16, j = i % 16;
-        lo[size_t(64 * c + i)] = xr[kI4Group * g + j];
-        hi[size_t(64 * c + i)] = xr[kI4Group * g + 16 + j];
-      }
-    for (int64_t l = 0; l < 16 * chunks; ++l) {
+  I4Activations(const int8_t *xr, int64_t chunks, int64_t bytes = 64)
+      : lo(size_t(bytes * chunks)), hi(size_t(bytes * chunks)),
+        corr(size_t(bytes / 4 * chunks)) {
+    for (int64_t i = 0; i < bytes * chunks; ++i) {
+      int64_t g = i / 16, j = i % 16;
+      lo[size_t(i)] = xr[kI4Group * g + j];
+      hi[size_t(i)] = xr[kI4Group * g + 16 + j];
+    }
+    for (int64_t l = 0; l < bytes / 4 * chunks; ++l) {
       int32_t sum = 0;
       for (int64_t i = 0; i < 4; ++i)
         sum += lo[size_t(4 * l + i)] + hi[size_t(4 * l + i)];
@@ -715,6 +715,53 @@ struct I4Activations {
 /// are scaled by their group's scale (4 scales spread by a permute). Rows
 /// two tiles ahead stream in as in i8wDotRows. Groups past the last whole
 /// chunk (K not a multiple of 128) are summed by i4Groups.
+/// The AVX2 form of i4wVnniRows: 32-byte chunks (2 groups), the nibbles
+/// times x's codes by vpmaddubsw (pairs into 16 bits: at most 2 * 15 * 127)
+/// and vpmaddwd by ones into dword lanes of 4 bytes, a group's 4 lanes
+/// scaled by its scale.
+BITNET_AVX2 void i4wAvx2Rows(const int8_t *x, int64_t rows, int64_t xStride,
+                             const uint8_t *w, const float *s, int64_t n0,
+                             int64_t n1, int64_t k, int64_t wStride,
+                             int64_t sStride, float *out, int64_t outStride) {
+  const int64_t chunks = k / 64, groups = k / kI4Group;
+  std::vector<I4Activations> acts;
+  acts.reserve(size_t(rows));
+  for (int64_t m = 0; m < rows; ++m)
+    acts.emplace_back(x + m * xStride, chunks, 32);
+  const __m256i low = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+  const __m256i spread = _mm256_set_epi32(1, 1, 1, 1, 0, 0, 0, 0);
+  for (int64_t n = n0; n < n1; ++n)
+    for (int64_t m = 0; m < rows; ++m) {
+      const I4Activations &a = acts[size_t(m)];
+      const uint8_t *wr = w + n * wStride;
+      __m256 acc = _mm256_setzero_ps();
+      for (int64_t c = 0; c < chunks; ++c) {
+        __m256i wv = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i *>(wr + 32 * c));
+        __m256i lo = _mm256_and_si256(wv, low);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(wv, 4), low);
+        __m256i xl = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i *>(a.lo.data() + 32 * c));
+        __m256i xh = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i *>(a.hi.data() + 32 * c));
+        __m256i d = _mm256_add_epi32(
+            _mm256_madd_epi16(_mm256_maddubs_epi16(lo, xl), ones),
+            _mm256_madd_epi16(_mm256_maddubs_epi16(hi, xh), ones));
+        d = _mm256_sub_epi32(
+            d, _mm256_loadu_si256(
+                   reinterpret_cast<const __m256i *>(a.corr.data() + 8 * c)));
+        __m256 sv = _mm256_permutevar8x32_ps(
+            _mm256_castps128_ps256(_mm_castpd_ps(_mm_load_sd(
+                reinterpret_cast<const double *>(s + n * sStride + 2 * c)))),
+            spread);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), sv, acc);
+      }
+      out[m * outStride + n] +=
+          sumLanes8(acc) + i4Groups(x + m * xStride, wr, s + n * sStride,
+                                    2 * chunks, groups);
+    }
+}
+
 BITNET_VNNI void i4wVnniRows(const int8_t *x, int64_t rows, int64_t xStride,
                              const uint8_t *w, const float *s, int64_t n0,
                              int64_t n1, int64_t k, int64_t wStride,
@@ -1142,6 +1189,9 @@ void bitnet_rt::matmulI8I4W(const int8_t *x, int64_t rows, int64_t xStride,
   parallelFor(n, grain, [&](int64_t n0, int64_t n1) {
     if (usesAvx512(kind))
       i4wVnniRows(x, rows, xStride, w, s, n0, n1, k, wStride, sStride, out,
+                  outStride);
+    else if (kind == KernelKind::AVX2)
+      i4wAvx2Rows(x, rows, xStride, w, s, n0, n1, k, wStride, sStride, out,
                   outStride);
     else
       i4wPortableRows(x, rows, xStride, w, s, n0, n1, k, wStride, sStride,
