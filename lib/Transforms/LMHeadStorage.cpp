@@ -195,18 +195,29 @@ void replaceHead(linalg::GenericOp op, Value weights, StringRef tag,
   });
 }
 
+/// Calls `rewrite` on every LM head of `module` (failure without a decoder
+/// record or when a rewrite fails).
+LogicalResult forEachHead(ModuleOp module, StringRef passName,
+                          function_ref<LogicalResult(Head)> rewrite) {
+  std::optional<SmallVector<linalg::GenericOp>> heads =
+      collectHeads(module, passName);
+  if (!heads)
+    return failure();
+  for (linalg::GenericOp op : *heads)
+    if (failed(rewrite(readHead(op))))
+      return failure();
+  return success();
+}
+
 struct Int8LMHeadPass
     : public mlir::bitnet::impl::BitNetInt8LMHeadBase<Int8LMHeadPass> {
   void runOnOperation() override {
-    std::optional<SmallVector<linalg::GenericOp>> heads =
-        collectHeads(getOperation(), getArgument());
-    if (!heads)
-      return signalPassFailure();
-    for (linalg::GenericOp op : *heads)
-      rewrite(readHead(op));
+    if (failed(forEachHead(getOperation(), getArgument(),
+                           [&](Head h) { return rewrite(h); })))
+      signalPassFailure();
   }
 
-  void rewrite(Head h) {
+  LogicalResult rewrite(Head h) {
     // Quantize per vocabulary row, stored [n, k].
     SmallVector<int8_t> q(h.n * h.k);
     SmallVector<float> scales(h.n);
@@ -232,6 +243,7 @@ struct Int8LMHeadPass
                 [](OpBuilder &nb, Location nl, Value w) -> Value {
                   return arith::SIToFPOp::create(nb, nl, nb.getF32Type(), w);
                 });
+    return success();
   }
 };
 
@@ -242,13 +254,9 @@ constexpr int64_t kI4Group = 32;
 struct Int4LMHeadPass
     : public mlir::bitnet::impl::BitNetInt4LMHeadBase<Int4LMHeadPass> {
   void runOnOperation() override {
-    std::optional<SmallVector<linalg::GenericOp>> heads =
-        collectHeads(getOperation(), getArgument());
-    if (!heads)
-      return signalPassFailure();
-    for (linalg::GenericOp op : *heads)
-      if (failed(rewrite(readHead(op))))
-        return signalPassFailure();
+    if (failed(forEachHead(getOperation(), getArgument(),
+                           [&](Head h) { return rewrite(h); })))
+      signalPassFailure();
   }
 
   LogicalResult rewrite(Head h) {
@@ -456,13 +464,9 @@ struct HalfLMHeadPass
                              << elementType << "'";
       return signalPassFailure();
     }
-    std::optional<SmallVector<linalg::GenericOp>> heads =
-        collectHeads(module, getArgument());
-    if (!heads)
-      return signalPassFailure();
-    for (linalg::GenericOp op : *heads)
-      if (failed(rewrite(readHead(op))))
-        return signalPassFailure();
+    if (failed(forEachHead(module, getArgument(),
+                           [&](Head h) { return rewrite(h); })))
+      signalPassFailure();
   }
 
   LogicalResult rewrite(Head h) {

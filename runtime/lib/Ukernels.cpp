@@ -708,6 +708,17 @@ struct I4Activations {
   }
 };
 
+/// Every activation row's I4Activations.
+std::vector<I4Activations> i4Activations(const int8_t *x, int64_t rows,
+                                         int64_t xStride, int64_t chunks,
+                                         int64_t bytes) {
+  std::vector<I4Activations> acts;
+  acts.reserve(size_t(rows));
+  for (int64_t m = 0; m < rows; ++m)
+    acts.emplace_back(x + m * xStride, chunks, bytes);
+  return acts;
+}
+
 /// x's codes times int4 rows with VNNI, 4 weight rows at a time: a 64-byte
 /// chunk of a row is 4 groups; its low and high nibbles (one mask, one
 /// shift) go into vpdpbusd against the matching codes of x, each dword
@@ -724,10 +735,7 @@ BITNET_AVX2 void i4wAvx2Rows(const int8_t *x, int64_t rows, int64_t xStride,
                              int64_t n1, int64_t k, int64_t wStride,
                              int64_t sStride, float *out, int64_t outStride) {
   const int64_t chunks = k / 64, groups = k / kI4Group;
-  std::vector<I4Activations> acts;
-  acts.reserve(size_t(rows));
-  for (int64_t m = 0; m < rows; ++m)
-    acts.emplace_back(x + m * xStride, chunks, 32);
+  std::vector<I4Activations> acts = i4Activations(x, rows, xStride, chunks, 32);
   const __m256i low = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
   const __m256i spread = _mm256_set_epi32(1, 1, 1, 1, 0, 0, 0, 0);
   for (int64_t n = n0; n < n1; ++n)
@@ -767,10 +775,7 @@ BITNET_VNNI void i4wVnniRows(const int8_t *x, int64_t rows, int64_t xStride,
                              int64_t n1, int64_t k, int64_t wStride,
                              int64_t sStride, float *out, int64_t outStride) {
   const int64_t chunks = k / 128, groups = k / kI4Group;
-  std::vector<I4Activations> acts;
-  acts.reserve(size_t(rows));
-  for (int64_t m = 0; m < rows; ++m)
-    acts.emplace_back(x + m * xStride, chunks);
+  std::vector<I4Activations> acts = i4Activations(x, rows, xStride, chunks, 64);
   const __m512i low = _mm512_set1_epi8(15);
   const __m512i spread =
       _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
