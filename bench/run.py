@@ -361,14 +361,16 @@ def main():
                 "one process (--repeat 3; the first pays for paging the "
                 "weights in). The LM head "
                 "(vocab 128256 x 2560, tied to the embedding) is float32 as "
-                "exported, f16 with --lm-head=f16 (half the bytes) or "
-                "int8 with --lm-head=int8 (a quarter).")
+                "exported, f16 with --lm-head=f16 (half the bytes), "
+                "int8 with --lm-head=int8 (a quarter) or int4 with "
+                "--lm-head=int4 (0.625 bytes a weight; logits move the "
+                "most).")
             say()
             say("| LM head | kernels | compile s | artifact MiB | bits per "
                 "ternary weight | prefill tok/s | decode tok/s |")
             say("|---|---|---|---|---|---|---|")
             for head, sparse in (("f32", True), ("f16", True), ("int8", True),
-                                 ("int8", False)):
+                                 ("int4", True), ("int8", False)):
                 r = bench_2b4t(args.build, args.model_2b4t, tmp, head, sparse)
                 say(f"| {head} | {'sparse' if sparse else 'dense'} | "
                     f"{r['compile_s']:.0f} | "
