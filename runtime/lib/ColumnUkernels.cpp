@@ -140,9 +140,11 @@ BITNET_VNNI inline void storeAcc(__m512i v, int p, int t, int64_t rowBase,
 
 /// Groups of four columns per chunk: a chunk's bytes for a thread's row
 /// blocks stay in L1 while every block is computed from them, and the next
-/// chunk is prefetched to L2 meanwhile (measured at 2B4T's down projection,
-/// 1 thread: chunks of 1-4 groups and T0/T1/T2 hints; 2 groups to L2 is
-/// best at 0% and 80% zeros, T0 thrashes L1).
+/// chunk is prefetched meanwhile (measured at 2B4T's down projection, 1
+/// thread: chunks of 1-4 groups; 2 groups best at 0% and 80% zeros). The
+/// hint: L2 had measured best when chosen, but with today's kernel the
+/// one-row path gains from L1 (vnniBlocks); prefetching further ahead
+/// (2-8 chunks) changed nothing, none at all is 1.4-1.7x slower.
 constexpr int64_t kChunkGroups = 2;
 
 /// A thread's row blocks [b0, b1) of the column weights: where a listed
@@ -161,12 +163,17 @@ struct ColumnSlice {
   const uint8_t *column(int64_t i) const {
     return w + (a.cols[size_t(i)] * nBlocks + b0) * kColBlockBytes;
   }
-  void prefetch(int64_t g0, int64_t groups) const {
+  /// Into L2, or with `l1` into L1 (the one-row kernel, below).
+  void prefetch(int64_t g0, int64_t groups, bool l1 = false) const {
     int64_t g1 = std::min(a.groupCount, g0 + groups);
     for (int64_t i = 4 * g0; i < 4 * g1; ++i) {
       const char *c = reinterpret_cast<const char *>(column(i));
-      for (int64_t off = 0; off < span * kColBlockBytes; off += 64)
-        _mm_prefetch(c + off, _MM_HINT_T1);
+      for (int64_t off = 0; off < span * kColBlockBytes; off += 64) {
+        if (l1)
+          _mm_prefetch(c + off, _MM_HINT_T0);
+        else
+          _mm_prefetch(c + off, _MM_HINT_T1);
+      }
     }
   }
   BITNET_VNNI void store(const std::vector<__m512i> &acc, int64_t rows,
@@ -193,10 +200,14 @@ BITNET_VNNI void vnniBlocks(const uint8_t *w, int64_t n, int64_t b0,
                             int64_t b1, const ActiveColumns &a, int32_t *out) {
   ColumnSlice slice(w, n, b0, b1, a);
   std::vector<__m512i> acc(size_t(slice.span * 16), _mm512_setzero_si512());
-  slice.prefetch(0, kChunkGroups);
+  // The next chunk into L1 (8 columns x at most 640 bytes, 5 KiB). 2B4T
+  // down, 1 thread: 0% zeros 458-475 -> 394-419 us, 73.5% 174-178 ->
+  // 149-152, 80% 148 -> 118-122; 2 threads, 73.5%, five interleaved
+  // rounds: 94-105 (mean 98.7) -> 92-100 (94.5).
+  slice.prefetch(0, kChunkGroups, /*l1=*/true);
   for (int64_t g0 = 0; g0 < a.groupCount; g0 += kChunkGroups) {
     int64_t g1 = std::min(a.groupCount, g0 + kChunkGroups);
-    slice.prefetch(g1, kChunkGroups);
+    slice.prefetch(g1, kChunkGroups, /*l1=*/true);
     for (int64_t b = 0; b < slice.span; ++b) {
       int64_t off = b * kColBlockBytes;
       __m512i *v = acc.data() + b * 16;
