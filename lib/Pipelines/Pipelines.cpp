@@ -52,37 +52,39 @@ LogicalResult mlir::bitnet::buildPipeline(OpPassManager &pm, Phase from,
     if (info.phase <= from || info.phase > to || info.pipeline.empty())
       continue;
     std::string pipeline = info.pipeline.str();
-    StringRef anchor = "convert-bufferization-to-memref,";
-    size_t at = pipeline.find(anchor.str());
-    if (ukernels && at != std::string::npos)
-      pipeline.insert(at + anchor.size(), "bitnet-lower-ukernels,");
-    // Artifacts hold whole models: keep LLVM's functions small. Linalg's
-    // parallel dimensions become tasks the runtime spreads over its
-    // threads (bitnet-lower-parallel-tasks, once all is LLVM dialect).
-    StringRef loops = "convert-linalg-to-loops,";
-    size_t lat = pipeline.find(loops.str());
-    if (ukernels && lat != std::string::npos)
-      pipeline.replace(lat, loops.size(),
-                       "convert-linalg-to-parallel-loops,"
-                       "bitnet-outline-loops{parallel-tasks=true},"
-                       "scf-parallel-for-to-nested-fors,");
-    StringRef funcToLLVM = "convert-func-to-llvm,";
-    size_t tat = pipeline.find(funcToLLVM.str());
-    if (ukernels && tat != std::string::npos)
-      pipeline.insert(tat + funcToLLVM.size(), "bitnet-lower-parallel-tasks,");
-    // The runtime recycles a step's buffers (HostStepMemory.h): they go
-    // through its _mlir_memref_to_llvm_alloc / _free.
-    // Softmax's and SiLU's exp as arithmetic LLVM vectorizes, not a libm
-    // call per element (artifacts only: the reference keeps libm).
-    StringRef mathToLLVM = "convert-math-to-llvm,";
-    size_t mat = pipeline.find(mathToLLVM.str());
-    if (ukernels && mat != std::string::npos)
-      pipeline.insert(mat, "bitnet-polynomial-exp,");
-    StringRef finalize = "finalize-memref-to-llvm,";
-    size_t fat = pipeline.find(finalize.str());
-    if (ukernels && fat != std::string::npos)
-      pipeline.replace(fat, finalize.size(),
-                       "finalize-memref-to-llvm{use-generic-functions},");
+    // Artifacts' edits of the phase's pipeline: `text` in place of, before
+    // or after the `anchor` pass, where the phase has it.
+    enum class At { Replace, Before, After };
+    auto edit = [&](StringRef anchor, StringRef text, At at) {
+      size_t pos = pipeline.find(anchor.str());
+      if (pos == std::string::npos)
+        return;
+      if (at == At::Replace)
+        pipeline.replace(pos, anchor.size(), text.str());
+      else
+        pipeline.insert(at == At::Before ? pos : pos + anchor.size(),
+                        text.str());
+    };
+    if (ukernels) {
+      edit("convert-bufferization-to-memref,", "bitnet-lower-ukernels,",
+           At::After);
+      // Artifacts hold whole models: keep LLVM's functions small. Linalg's
+      // parallel dimensions become tasks the runtime spreads over its
+      // threads (bitnet-lower-parallel-tasks, once all is LLVM dialect).
+      edit("convert-linalg-to-loops,",
+           "convert-linalg-to-parallel-loops,"
+           "bitnet-outline-loops{parallel-tasks=true},"
+           "scf-parallel-for-to-nested-fors,",
+           At::Replace);
+      edit("convert-func-to-llvm,", "bitnet-lower-parallel-tasks,", At::After);
+      // Softmax's and SiLU's exp as arithmetic LLVM vectorizes, not a libm
+      // call per element (artifacts only: the reference keeps libm).
+      edit("convert-math-to-llvm,", "bitnet-polynomial-exp,", At::Before);
+      // The runtime recycles a step's buffers (HostStepMemory.h): they go
+      // through its _mlir_memref_to_llvm_alloc / _free.
+      edit("finalize-memref-to-llvm,",
+           "finalize-memref-to-llvm{use-generic-functions},", At::Replace);
+    }
     if (failed(parsePassPipeline(pipeline, pm, errorStream)))
       return failure();
   }

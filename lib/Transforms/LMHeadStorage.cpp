@@ -335,16 +335,15 @@ struct Int4LMHeadPass
         rowE.push_back(b.getAffineDimExpr(d));
       AffineMap xId = AffineMap::getMultiDimIdentityMap(xRank, ctx);
       AffineMap xRow = AffineMap::get(xRank, 0, rowE, ctx);
-      SmallVector<int64_t> rowShape(xType.getShape().drop_back());
-      SmallVector<Value> rowDyn;
-      for (int64_t d = 0; d + 1 < xRank; ++d)
-        if (xType.isDynamicDim(d))
-          rowDyn.push_back(tensor::DimOp::create(b, loc, x, d));
-      Value maxInit = linalg::FillOp::create(
-                          b, loc, f32c(b, loc, 0.0f),
-                          tensor::EmptyOp::create(b, loc, rowShape, f32, rowDyn)
-                              .getResult())
-                          .getResult(0);
+      SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
+      Value maxInit =
+          linalg::FillOp::create(
+              b, loc, f32c(b, loc, 0.0f),
+              tensor::EmptyOp::create(b, loc,
+                                      ArrayRef<OpFoldResult>(xSizes).drop_back(),
+                                      f32)
+                  .getResult())
+              .getResult(0);
       SmallVector<utils::IteratorType> reduceIts(xRank - 1,
                                                  utils::IteratorType::parallel);
       reduceIts.push_back(utils::IteratorType::reduction);
@@ -358,12 +357,7 @@ struct Int4LMHeadPass
                            Value(arith::MaximumFOp::create(nb, nl, a[1], v)));
                      })
                      .getResult(0);
-      SmallVector<Value> xDyn;
-      for (int64_t d = 0; d < xRank; ++d)
-        if (xType.isDynamicDim(d))
-          xDyn.push_back(tensor::DimOp::create(b, loc, x, d));
-      Value codesInit =
-          tensor::EmptyOp::create(b, loc, xType.getShape(), i8, xDyn);
+      Value codesInit = tensor::EmptyOp::create(b, loc, xSizes, i8);
       Value codes =
           linalg::GenericOp::create(
               b, loc, codesInit.getType(), ValueRange{x, mx}, codesInit,
@@ -428,12 +422,8 @@ struct Int4LMHeadPass
       for (int64_t d = 0; d + 1 < rank; ++d)
         outRow.push_back(b.getAffineDimExpr(d));
       AffineMap oId = AffineMap::getMultiDimIdentityMap(rank, ctx);
-      SmallVector<Value> oDyn;
-      for (int64_t d = 0; d < rank; ++d)
-        if (outType.isDynamicDim(d))
-          oDyn.push_back(tensor::DimOp::create(b, loc, init, d));
-      Value scaledInit =
-          tensor::EmptyOp::create(b, loc, outType.getShape(), f32, oDyn);
+      Value scaledInit = tensor::EmptyOp::create(
+          b, loc, tensor::getMixedSizes(b, loc, init), f32);
       return linalg::GenericOp::create(
                  b, loc, outType, ValueRange{acc.getResult(0), mx}, scaledInit,
                  ArrayRef<AffineMap>{oId, AffineMap::get(rank, 0, outRow, ctx),

@@ -719,23 +719,22 @@ std::vector<I4Activations> i4Activations(const int8_t *x, int64_t rows,
   return acts;
 }
 
-/// x's codes times int4 rows with VNNI, 4 weight rows at a time: a 64-byte
-/// chunk of a row is 4 groups; its low and high nibbles (one mask, one
-/// shift) go into vpdpbusd against the matching codes of x, each dword
-/// lane then holds a quarter of one group's sum; the lanes become f32 and
-/// are scaled by their group's scale (4 scales spread by a permute). Rows
-/// two tiles ahead stream in as in i8wDotRows. Groups past the last whole
-/// chunk (K not a multiple of 128) are summed by i4Groups.
+/// Bytes of weights a chunk of the vector kernels takes (0: none, the
+/// portable loops).
+int64_t i4ChunkBytes(KernelKind kind) {
+  return usesAvx512(kind) ? 64 : kind == KernelKind::AVX2 ? 32 : 0;
+}
+
 /// The AVX2 form of i4wVnniRows: 32-byte chunks (2 groups), the nibbles
 /// times x's codes by vpmaddubsw (pairs into 16 bits: at most 2 * 15 * 127)
 /// and vpmaddwd by ones into dword lanes of 4 bytes, a group's 4 lanes
 /// scaled by its scale.
 BITNET_AVX2 void i4wAvx2Rows(const int8_t *x, int64_t rows, int64_t xStride,
+                             const std::vector<I4Activations> &acts,
                              const uint8_t *w, const float *s, int64_t n0,
                              int64_t n1, int64_t k, int64_t wStride,
                              int64_t sStride, float *out, int64_t outStride) {
   const int64_t chunks = k / 64, groups = k / kI4Group;
-  std::vector<I4Activations> acts = i4Activations(x, rows, xStride, chunks, 32);
   const __m256i low = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
   const __m256i spread = _mm256_set_epi32(1, 1, 1, 1, 0, 0, 0, 0);
   for (int64_t n = n0; n < n1; ++n)
@@ -770,12 +769,19 @@ BITNET_AVX2 void i4wAvx2Rows(const int8_t *x, int64_t rows, int64_t xStride,
     }
 }
 
+/// x's codes times int4 rows with VNNI, 4 weight rows at a time: a 64-byte
+/// chunk of a row is 4 groups; its low and high nibbles (one mask, one
+/// shift) go into vpdpbusd against the matching codes of x, each dword
+/// lane then holds a quarter of one group's sum; the lanes become f32 and
+/// are scaled by their group's scale (4 scales spread by a permute). Rows
+/// two tiles ahead stream in as in i8wDotRows. Groups past the last whole
+/// chunk (K not a multiple of 128) are summed by i4Groups.
 BITNET_VNNI void i4wVnniRows(const int8_t *x, int64_t rows, int64_t xStride,
+                             const std::vector<I4Activations> &acts,
                              const uint8_t *w, const float *s, int64_t n0,
                              int64_t n1, int64_t k, int64_t wStride,
                              int64_t sStride, float *out, int64_t outStride) {
   const int64_t chunks = k / 128, groups = k / kI4Group;
-  std::vector<I4Activations> acts = i4Activations(x, rows, xStride, chunks, 64);
   const __m512i low = _mm512_set1_epi8(15);
   const __m512i spread =
       _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
@@ -1190,14 +1196,19 @@ void bitnet_rt::matmulI8I4W(const int8_t *x, int64_t rows, int64_t xStride,
     return;
   if (kind == KernelKind::Auto)
     kind = selectedKernel();
+  // x's codes rearranged once for every thread's rows.
+  const int64_t bytes = i4ChunkBytes(kind);
+  const std::vector<I4Activations> acts =
+      bytes ? i4Activations(x, rows, xStride, k / (2 * bytes), bytes)
+            : std::vector<I4Activations>();
   int64_t grain = std::max<int64_t>(16, (1 << 15) / std::max<int64_t>(1, k * rows));
   parallelFor(n, grain, [&](int64_t n0, int64_t n1) {
-    if (usesAvx512(kind))
-      i4wVnniRows(x, rows, xStride, w, s, n0, n1, k, wStride, sStride, out,
-                  outStride);
-    else if (kind == KernelKind::AVX2)
-      i4wAvx2Rows(x, rows, xStride, w, s, n0, n1, k, wStride, sStride, out,
-                  outStride);
+    if (bytes == 64)
+      i4wVnniRows(x, rows, xStride, acts, w, s, n0, n1, k, wStride, sStride,
+                  out, outStride);
+    else if (bytes == 32)
+      i4wAvx2Rows(x, rows, xStride, acts, w, s, n0, n1, k, wStride, sStride,
+                  out, outStride);
     else
       i4wPortableRows(x, rows, xStride, w, s, n0, n1, k, wStride, sStride,
                       out, outStride);
