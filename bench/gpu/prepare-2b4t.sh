@@ -22,15 +22,11 @@ build="${BUILD_DIR:-$root/build}"
 src="${1:-/tmp/m2b}"
 b158="${2:-}"
 dest="$root/carry/2b4t"
-[ -f "$src/2b4t.onnx" ] || {
-  echo "no $src/2b4t.onnx: run python3 models/make_2b4t.py $src first" >&2
-  exit 1
-}
-rm -rf "$dest"
-mkdir -p "$dest"
-ninja -C "$build" bitnet-compile bitnet-run-min bitnet_runtime >/dev/null
-cp "$build/bin/bitnet-run-min" "$build/runtime/libbitnet_runtime.so" \
-  "$root/bench/gpu/run-2b4t.sh" "$root/bench/gpu/torch_2b4t.py" "$dest/"
+# shellcheck source=bench/gpu/carry-lib.sh
+. "$root/bench/gpu/carry-lib.sh"
+need_2b4t "$src"
+fresh_carry "$dest"
+cp "$root/bench/gpu/run-2b4t.sh" "$root/bench/gpu/torch_2b4t.py" "$dest/"
 # VARIANTS="2b4t 2b4t-b158 ...": only those (device time is short).
 want() { [ -z "${VARIANTS:-}" ] || [[ " $VARIANTS " == *" $1 "* ]]; }
 compile() {

@@ -11,15 +11,11 @@ build="${BUILD_DIR:-$root/build}"
 base="${1:?usage: prepare-ab.sh BASE_BITNET_COMPILE [DIR_WITH_2b4t.onnx]}"
 src="${2:-/tmp/m2b}"
 dest="$root/carry/ab"
+# shellcheck source=bench/gpu/carry-lib.sh
+. "$root/bench/gpu/carry-lib.sh"
 [ -x "$base" ] || { echo "no baseline compiler at $base" >&2; exit 1; }
-[ -f "$src/2b4t.onnx" ] || {
-  echo "no $src/2b4t.onnx: run python3 models/make_2b4t.py $src first" >&2
-  exit 1
-}
-rm -rf "$dest"
-mkdir -p "$dest"
-ninja -C "$build" bitnet-compile bitnet-run-min bitnet_runtime >/dev/null
-cp "$build/bin/bitnet-run-min" "$build/runtime/libbitnet_runtime.so" "$dest/"
+need_2b4t "$src"
+fresh_carry "$dest"
 for side in base new; do
   compiler="$build/bin/bitnet-compile"
   [ $side = base ] && compiler="$base"

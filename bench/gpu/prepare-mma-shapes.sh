@@ -11,15 +11,11 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${BUILD_DIR:-$root/build}"
 src="${1:-/tmp/m2b}"
 dest="$root/carry/mma"
-[ -f "$src/2b4t.onnx" ] || {
-  echo "no $src/2b4t.onnx: run python3 models/make_2b4t.py $src first" >&2
-  exit 1
-}
-rm -rf "$dest"
-mkdir -p "$dest"
-ninja -C "$build" bitnet-compile bitnet-gpu-bench bitnet-run-min bitnet_runtime >/dev/null
-cp "$build/bin/bitnet-gpu-bench" "$build/bin/bitnet-run-min" \
-  "$build/runtime/libbitnet_runtime.so" "$dest/"
+# shellcheck source=bench/gpu/carry-lib.sh
+. "$root/bench/gpu/carry-lib.sh"
+need_2b4t "$src"
+fresh_carry "$dest" bitnet-gpu-bench
+cp "$build/bin/bitnet-gpu-bench" "$dest/"
 python3 "$root/bench/gpu/make_kernels.py" --ms 16,128,2048 > "$dest/kernels.mlir"
 for r in ${WARP_ROWS:-0 16 32}; do
   "$build/bin/bitnet-compile" --target=cuda --gpu-mma-warp-rows=$r \

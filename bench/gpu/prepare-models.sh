@@ -7,15 +7,13 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${BUILD_DIR:-$root/build}"
 dest="$root/carry/models"
-rm -rf "$dest"
-mkdir -p "$dest"
-ninja -C "$build" bitnet-compile bitnet-run bitnet-run-min bitnet_runtime \
-  BitNetUkernelTests >/dev/null
+# shellcheck source=bench/gpu/carry-lib.sh
+. "$root/bench/gpu/carry-lib.sh"
 # bitnet-run-min: bitnet-run's artifact flags without MLIR (the GPU machine
 # has no LLVM 22); BitNetUkernelTests: the runtime's CPU kernel tests, run
 # there too (its CPU may have AVX-512).
-cp "$build/bin/bitnet-run-min" "$build/runtime/libbitnet_runtime.so" \
-  "$build/bin/BitNetUkernelTests" "$dest/"
+fresh_carry "$dest" bitnet-run BitNetUkernelTests
+cp "$build/bin/BitNetUkernelTests" "$dest/"
 cp "$root/bench/gpu/check_models.py" "$dest/"
 models="${MODELS:-a48 a48_kv3 a48_kv4 a48_threshold a48fp4 b158 b158_addeps llama}"
 py=python3
