@@ -12,9 +12,6 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Pass/PassRegistry.h"
 
 #include <algorithm>
 #include <random>
@@ -74,15 +71,8 @@ TEST(Int4LMHeadTest, ReferenceLoweringComputesTheDequantizedProduct) {
   std::unique_ptr<mlir::MLIRContext> context =
       mlir::bitnet::createReferenceContext();
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceString<mlir::ModuleOp>(src.str(), context.get());
+      parseAndRunPasses(*context, src.str(), "bitnet-int4-lm-head");
   ASSERT_TRUE(module);
-  mlir::PassManager pm(context.get());
-  std::string error;
-  llvm::raw_string_ostream os(error);
-  ASSERT_TRUE(mlir::succeeded(
-      mlir::parsePassPipeline("bitnet-int4-lm-head", pm, os)))
-      << error;
-  ASSERT_TRUE(mlir::succeeded(pm.run(*module)));
   bool tagged = false;
   module->walk([&](mlir::linalg::GenericOp op) {
     if (auto t = op->getAttrOfType<mlir::StringAttr>("bitnet.ukernel"))

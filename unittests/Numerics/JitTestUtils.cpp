@@ -2,6 +2,10 @@
 
 #include "JitTestUtils.h"
 
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+
 #include <cstdlib>
 
 namespace bitnet::test {
@@ -15,6 +19,29 @@ std::unique_ptr<mlir::ExecutionEngine> compileOrFail(const RunFunction &fn) {
     return nullptr;
   }
   return std::move(*engine);
+}
+
+mlir::OwningOpRef<mlir::ModuleOp> parseAndRunPasses(mlir::MLIRContext &context,
+                                                    const std::string &source,
+                                                    const std::string &pipeline) {
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(source, &context);
+  if (!module) {
+    ADD_FAILURE() << "cannot parse:\n" << source;
+    return nullptr;
+  }
+  mlir::PassManager pm(&context);
+  std::string error;
+  llvm::raw_string_ostream os(error);
+  if (mlir::failed(mlir::parsePassPipeline(pipeline, pm, os))) {
+    ADD_FAILURE() << "bad pipeline '" << pipeline << "': " << error;
+    return nullptr;
+  }
+  if (mlir::failed(pm.run(*module))) {
+    ADD_FAILURE() << "'" << pipeline << "' failed";
+    return nullptr;
+  }
+  return module;
 }
 
 int64_t ulpDistance(float a, float b) {

@@ -90,6 +90,12 @@ template <typename T> StridedMemRefType<T, 0> scalarView(std::vector<T> &data) {
   return m;
 }
 
+/// Parses `source` and runs the textual pass `pipeline` on it; a null
+/// module, with the test failed and the reason given, if either fails.
+mlir::OwningOpRef<mlir::ModuleOp> parseAndRunPasses(mlir::MLIRContext &context,
+                                                    const std::string &source,
+                                                    const std::string &pipeline);
+
 /// Lowers and JIT-compiles `fn`; fails the test with the diagnostics if not.
 std::unique_ptr<mlir::ExecutionEngine> compileOrFail(const RunFunction &fn);
 

@@ -8,9 +8,6 @@
 
 #include "JitTestUtils.h"
 
-#include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Pass/PassRegistry.h"
 
 #include <cfloat>
 #include <random>
@@ -37,15 +34,8 @@ func.func @run(%x: memref<?xf32>, %y: memref<?xf32>)
 }
 )mlir";
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceString<mlir::ModuleOp>(source, context.get());
+      parseAndRunPasses(*context, source, "bitnet-polynomial-exp");
   ASSERT_TRUE(module);
-  mlir::PassManager pm(context.get());
-  std::string error;
-  llvm::raw_string_ostream os(error);
-  ASSERT_TRUE(mlir::succeeded(
-      mlir::parsePassPipeline("bitnet-polynomial-exp", pm, os)))
-      << error;
-  ASSERT_TRUE(mlir::succeeded(pm.run(*module)));
   bool left = false;
   module->walk([&](mlir::Operation *op) {
     left |= op->getName().getStringRef() == "math.exp";
