@@ -105,7 +105,11 @@ void portableBlocks(const int8_t *x, int64_t rows, int64_t xStride, int64_t k,
 /// r[4 p + t] holds, for 128-bit lane l and dword i, the codes (w + 1) of
 /// output row 64 p + 16 l + 4 t + i of the block in the four columns. The
 /// packed bytes are interleaved first (8 shuffles for all four fields,
-/// rather than 8 per field), then each field is shifted out in place.
+/// rather than 8 per field), then each field is shifted out in place, or
+/// with `Scaled` only masked in place: (w + 1) << 2 p, 16 shifts fewer; the
+/// sums of field p are then 4^p times the true ones, a multiple of 4^p that
+/// storeAcc divides out exactly (see kScaledMaxCols).
+template <bool Scaled>
 BITNET_VNNI __attribute__((always_inline)) inline void
 unpackGroup(const uint8_t *c0, const uint8_t *c1, const uint8_t *c2,
             const uint8_t *c3, __m512i (&r)[16]) {
@@ -122,15 +126,23 @@ unpackGroup(const uint8_t *c0, const uint8_t *c1, const uint8_t *c2,
   for (int p = 0; p < 4; ++p)
 #pragma clang loop unroll(full)
     for (int i = 0; i < 4; ++i)
-      r[4 * p + i] = _mm512_and_si512(_mm512_srli_epi16(t[i], 2 * p), three);
+      r[4 * p + i] =
+          Scaled ? _mm512_and_si512(t[i], _mm512_set1_epi8(char(3 << (2 * p))))
+                 : _mm512_and_si512(_mm512_srli_epi16(t[i], 2 * p), three);
 }
 
-/// Adds accumulator vector v (index 4 p + t of unpackGroup) minus `sum` to
-/// the block's output rows.
+/// Columns up to which the scaled codes' int32 sums are exact: a product
+/// is at most 192 x 128 in magnitude (a code of 3 << 6 by -128), one per
+/// column in each lane.
+constexpr int64_t kScaledMaxCols = (int64_t(1) << 31) / (192 * 128) - 1;
+
+/// Adds accumulator vector v (index 4 p + t of unpackGroup, of its scaled
+/// codes if `scaled`) minus `sum` to the block's output rows.
 BITNET_VNNI inline void storeAcc(__m512i v, int p, int t, int64_t rowBase,
-                                 int64_t n, int32_t sum, int32_t *o) {
+                                 int64_t n, int32_t sum, int32_t *o,
+                                 bool scaled) {
   alignas(64) int32_t lanes[16];
-  _mm512_store_si512(lanes, v);
+  _mm512_store_si512(lanes, scaled ? _mm512_srai_epi32(v, 2 * p) : v);
   for (int e = 0; e < 16; ++e) {
     int64_t row = rowBase + 64 * p + 16 * (e / 4) + 4 * t + e % 4;
     if (row < n)
@@ -138,13 +150,12 @@ BITNET_VNNI inline void storeAcc(__m512i v, int p, int t, int64_t rowBase,
   }
 }
 
-/// Groups of four columns per chunk: a chunk's bytes for a thread's row
-/// blocks stay in L1 while every block is computed from them, and the next
-/// chunk is prefetched meanwhile (measured at 2B4T's down projection, 1
-/// thread: chunks of 1-4 groups; 2 groups best at 0% and 80% zeros). The
-/// hint: L2 had measured best when chosen, but with today's kernel the
-/// one-row path gains from L1 (vnniBlocks); prefetching further ahead
-/// (2-8 chunks) changed nothing, none at all is 1.4-1.7x slower.
+/// Groups of four columns per chunk of the one-row kernel: a chunk's bytes
+/// for a thread's row blocks stay in L1 while every block is computed from
+/// them, and the next chunk is prefetched meanwhile (2B4T's down
+/// projection, 1 thread: chunks of 1, 2, 4 and 8 groups, 2 best; the next
+/// chunk, or the one after, alike; further ahead slower; no prefetch at all
+/// 1.4-1.7x slower).
 constexpr int64_t kChunkGroups = 2;
 
 /// A thread's row blocks [b0, b1) of the column weights: where a listed
@@ -177,49 +188,60 @@ struct ColumnSlice {
     }
   }
   BITNET_VNNI void store(const std::vector<__m512i> &acc, int64_t rows,
-                         int32_t *out, int64_t outStride) const {
+                         int32_t *out, int64_t outStride, bool scaled) const {
     for (int64_t m = 0; m < rows; ++m)
       for (int64_t b = 0; b < span; ++b)
         for (int i = 0; i < 16; ++i)
           storeAcc(acc[size_t((m * span + b) * 16 + i)], i / 4, i % 4,
                    (b0 + b) * kColBlockRows, n, a.sums[size_t(m)],
-                   out + m * outStride);
+                   out + m * outStride, scaled);
   }
 };
 
 /// Row blocks [b0, b1) of one activation row (decode). The weights are
 /// read in chunks of columns, each non-zero column's bytes for these blocks
-/// once and contiguously, the next chunk prefetched while this one is
-/// computed; within a chunk, blocks are outer so that one block's 16
-/// accumulators stay in registers across the chunk. Alternatives measured
-/// slower than the dense kernel at 80% zeros: a block-outer order over a
-/// block-major layout (the hardware prefetcher fetches the zero columns'
-/// lines too) and accumulators in memory per group (2.4x the work at 0%
-/// zeros).
+/// once and contiguously; within a chunk, blocks are outer so that one
+/// block's 16 accumulators stay in registers across the chunk. While block
+/// b of a chunk is computed, line b of each column of the next chunk is
+/// prefetched into L1: the misses are spread over the chunk instead of 80
+/// prefetches at its start, which stalled on the fill buffers. With the
+/// scaled codes (kScaledMaxCols), 2B4T's down projection at 73.5% zeros,
+/// 1 thread: 152-155 -> 122-123 us; 0.6x the compute (63-69 -> 48-51 us
+/// with the weights in cache). Alternatives measured slower than the dense
+/// kernel at 80% zeros: a block-outer order over a block-major layout (the
+/// hardware prefetcher fetches the zero columns' lines too) and
+/// accumulators in memory per group (2.4x the work at 0% zeros).
+template <bool Scaled>
 BITNET_VNNI void vnniBlocks(const uint8_t *w, int64_t n, int64_t b0,
                             int64_t b1, const ActiveColumns &a, int32_t *out) {
   ColumnSlice slice(w, n, b0, b1, a);
   std::vector<__m512i> acc(size_t(slice.span * 16), _mm512_setzero_si512());
-  // The next chunk into L1 (8 columns x at most 640 bytes, 5 KiB). 2B4T
-  // down, 1 thread: 0% zeros 458-475 -> 394-419 us, 73.5% 174-178 ->
-  // 149-152, 80% 148 -> 118-122; 2 threads, 73.5%, five interleaved
-  // rounds: 94-105 (mean 98.7) -> 92-100 (94.5).
+  constexpr int kCols = 4 * kChunkGroups;
+  // A chunk's columns from group g0 on (null past the last group).
+  auto columns = [&](int64_t g0, const uint8_t *(&c)[kCols]) {
+    for (int i = 0; i < kCols; ++i)
+      c[i] = g0 * 4 + i < a.groupCount * 4 ? slice.column(g0 * 4 + i) : nullptr;
+  };
+  const uint8_t *cur[kCols], *next[kCols];
   slice.prefetch(0, kChunkGroups, /*l1=*/true);
   for (int64_t g0 = 0; g0 < a.groupCount; g0 += kChunkGroups) {
-    int64_t g1 = std::min(a.groupCount, g0 + kChunkGroups);
-    slice.prefetch(g1, kChunkGroups, /*l1=*/true);
+    const int64_t groups = std::min(kChunkGroups, a.groupCount - g0);
+    columns(g0, cur);
+    columns(g0 + kChunkGroups, next);
     for (int64_t b = 0; b < slice.span; ++b) {
-      int64_t off = b * kColBlockBytes;
+      const int64_t off = b * kColBlockBytes;
+      for (const uint8_t *c : next)
+        if (c)
+          _mm_prefetch(reinterpret_cast<const char *>(c + off), _MM_HINT_T0);
       __m512i *v = acc.data() + b * 16;
       __m512i r0[16];
       for (int i = 0; i < 16; ++i)
         r0[i] = v[i];
-      for (int64_t g = g0; g < g1; ++g) {
+      for (int64_t g = 0; g < groups; ++g) {
         __m512i r[16];
-        unpackGroup(slice.column(4 * g) + off, slice.column(4 * g + 1) + off,
-                    slice.column(4 * g + 2) + off,
-                    slice.column(4 * g + 3) + off, r);
-        __m512i xd = _mm512_set1_epi32(a.groups[size_t(g)]);
+        unpackGroup<Scaled>(cur[4 * g] + off, cur[4 * g + 1] + off,
+                            cur[4 * g + 2] + off, cur[4 * g + 3] + off, r);
+        __m512i xd = _mm512_set1_epi32(a.groups[size_t(g0 + g)]);
         for (int i = 0; i < 16; ++i)
           r0[i] = _mm512_dpbusd_epi32(r0[i], r[i], xd);
       }
@@ -227,7 +249,7 @@ BITNET_VNNI void vnniBlocks(const uint8_t *w, int64_t n, int64_t b0,
         v[i] = r0[i];
     }
   }
-  slice.store(acc, 1, out, 0);
+  slice.store(acc, 1, out, 0, Scaled);
 }
 
 /// Groups per chunk of the several-rows kernel: their unpacked codes
@@ -256,9 +278,10 @@ BITNET_VNNI void vnniBlocksRows(int64_t rows, const uint8_t *w, int64_t n,
     for (int64_t b = 0; b < span; ++b) {
       int64_t off = b * kColBlockBytes;
       for (int64_t g = g0; g < g1; ++g)
-        unpackGroup(slice.column(4 * g) + off, slice.column(4 * g + 1) + off,
-                    slice.column(4 * g + 2) + off,
-                    slice.column(4 * g + 3) + off, codes[g - g0]);
+        unpackGroup<false>(slice.column(4 * g) + off,
+                           slice.column(4 * g + 1) + off,
+                           slice.column(4 * g + 2) + off,
+                           slice.column(4 * g + 3) + off, codes[g - g0]);
       for (int64_t m = 0; m < rows; ++m) {
         const int32_t *xg = a.groups.data() + m * a.groupCount;
         int count = 0;
@@ -283,7 +306,7 @@ BITNET_VNNI void vnniBlocksRows(int64_t rows, const uint8_t *w, int64_t n,
       }
     }
   }
-  slice.store(acc, rows, out, outStride);
+  slice.store(acc, rows, out, outStride, /*scaled=*/false);
 }
 
 /// K steps (16 groups each) per panel of the AMX column kernel: the codes
@@ -338,9 +361,10 @@ BITNET_AMX void amxColumnBlocks(int64_t rows, const uint8_t *w, int64_t n,
                              slice.column(4 * (g + kAmxColumnsAhead) + j) + off),
                          _MM_HINT_T1);
         __m512i r[16];
-        unpackGroup(slice.column(4 * g) + off, slice.column(4 * g + 1) + off,
-                    slice.column(4 * g + 2) + off,
-                    slice.column(4 * g + 3) + off, r);
+        unpackGroup<false>(slice.column(4 * g) + off,
+                           slice.column(4 * g + 1) + off,
+                           slice.column(4 * g + 2) + off,
+                           slice.column(4 * g + 3) + off, r);
         for (int q = 0; q < kSets; ++q)
           _mm512_store_si512(dst + q * setStride, r[q]);
       }
@@ -559,8 +583,10 @@ void bitnet_rt::bitlinearI8Bits2Cols(const int8_t *x, int64_t rows,
       avx2Blocks(rows, w, n, b0, b1, a, out, outStride);
     else if (rows > 1)
       vnniBlocksRows(rows, w, n, b0, b1, a, out, outStride);
+    else if (k <= kScaledMaxCols)
+      vnniBlocks<true>(w, n, b0, b1, a, out);
     else
-      vnniBlocks(w, n, b0, b1, a, out);
+      vnniBlocks<false>(w, n, b0, b1, a, out);
   });
 }
 

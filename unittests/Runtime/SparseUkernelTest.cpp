@@ -99,6 +99,25 @@ INSTANTIATE_TEST_SUITE_P(
                       SparseShape{37, 600, 1000, 0.5}, SparseShape{64, 2560, 700, 0.97},
                       SparseShape{48, 100, 90, 0.3}, SparseShape{33, 257, 6912, 0.8}));
 
+// The one-row VNNI kernel sums codes scaled by up to 4^3 (masked in place,
+// not shifted down) while K allows: past that its int32 sums would wrap,
+// so a long row must take the unscaled path. All weights +1 against -128:
+// the scaled sums of the top field reach 131,100 x 128 x -128 < -2^31.
+TEST(ColumnUkernel, LongRowStaysExact) {
+  const int64_t n = 256, k = 131100;
+  std::vector<int8_t> x(size_t(k), -128), w(size_t(n * k), 1);
+  std::vector<uint8_t> packed(size_t(ternary::colBlocks(n) * k *
+                                     ternary::kColBlockBytes));
+  ternary::packTernaryCols(w.data(), n, k, packed.data());
+  for (KernelKind kind : kinds()) {
+    std::vector<int32_t> out(size_t(n), 0);
+    bitlinearI8Bits2Cols(x.data(), 1, k, k, packed.data(), n, out.data(), n,
+                         kind);
+    EXPECT_EQ(out, std::vector<int32_t>(size_t(n), int32_t(-128 * k)))
+        << "kernel " << kernelName(kind);
+  }
+}
+
 class GatedUkernelTest : public ::testing::TestWithParam<SparseShape> {};
 
 TEST_P(GatedUkernelTest, MatchesReference) {
