@@ -158,6 +158,12 @@ BITNET_VNNI inline void storeAcc(__m512i v, int p, int t, int64_t rowBase,
 /// 1.4-1.7x slower).
 constexpr int64_t kChunkGroups = 2;
 
+/// Chunks ahead whose lines the one-row kernel also asks L2 for, spread the
+/// same way (2B4T down, 73.5% zeros, 1 thread, three interleaved rounds:
+/// 122-135 -> 114-125 us at 8; 2, 4 and 16 between; 2 threads within the
+/// VM's noise).
+constexpr int64_t kFarChunks = 8;
+
 /// A thread's row blocks [b0, b1) of the column weights: where a listed
 /// column's bytes for them start, their prefetch into L2 by chunks of
 /// groups, and the final store of the accumulators (acc[(m span + b) 16 +
@@ -203,8 +209,9 @@ struct ColumnSlice {
 /// once and contiguously; within a chunk, blocks are outer so that one
 /// block's 16 accumulators stay in registers across the chunk. While block
 /// b of a chunk is computed, line b of each column of the next chunk is
-/// prefetched into L1: the misses are spread over the chunk instead of 80
-/// prefetches at its start, which stalled on the fill buffers. With the
+/// prefetched into L1 (and of the chunk kFarChunks on into L2): the misses
+/// are spread over the chunk instead of 80 prefetches at its start, which
+/// stalled on the fill buffers. With the
 /// scaled codes (kScaledMaxCols), 2B4T's down projection at 73.5% zeros,
 /// 1 thread: 152-155 -> 122-123 us; 0.6x the compute (63-69 -> 48-51 us
 /// with the weights in cache). Alternatives measured slower than the dense
@@ -222,17 +229,21 @@ BITNET_VNNI void vnniBlocks(const uint8_t *w, int64_t n, int64_t b0,
     for (int i = 0; i < kCols; ++i)
       c[i] = g0 * 4 + i < a.groupCount * 4 ? slice.column(g0 * 4 + i) : nullptr;
   };
-  const uint8_t *cur[kCols], *next[kCols];
+  const uint8_t *cur[kCols], *next[kCols], *far[kCols];
   slice.prefetch(0, kChunkGroups, /*l1=*/true);
   for (int64_t g0 = 0; g0 < a.groupCount; g0 += kChunkGroups) {
     const int64_t groups = std::min(kChunkGroups, a.groupCount - g0);
     columns(g0, cur);
     columns(g0 + kChunkGroups, next);
+    columns(g0 + kFarChunks * kChunkGroups, far);
     for (int64_t b = 0; b < slice.span; ++b) {
       const int64_t off = b * kColBlockBytes;
       for (const uint8_t *c : next)
         if (c)
           _mm_prefetch(reinterpret_cast<const char *>(c + off), _MM_HINT_T0);
+      for (const uint8_t *c : far)
+        if (c)
+          _mm_prefetch(reinterpret_cast<const char *>(c + off), _MM_HINT_T1);
       __m512i *v = acc.data() + b * 16;
       __m512i r0[16];
       for (int i = 0; i < 16; ++i)
