@@ -540,7 +540,7 @@ void attnScoresCached(BitnetUnrankedMemRef *qm, const Cache &k,
   bool avx2 = kind == KernelKind::AVX2 && dim % 8 == 0;
   if ((avx512 || avx2) && dim <= kMaxDim) {
     int64_t blocks = (start + kBlockRows - 1) / kBlockRows;
-    parallelFor(kvHeads * blocks, grainFor(rep * seq * kBlockRows * dim),
+    parallelFor(kvHeads * blocks, grainFor(rep * seq * kBlockRows * dim, seq),
                 [&](int64_t w0, int64_t w1) {
                   for (int64_t w = w0; w < w1; ++w) {
                     int64_t g = w / blocks, j0 = w % blocks * kBlockRows;
@@ -553,7 +553,7 @@ void attnScoresCached(BitnetUnrankedMemRef *qm, const Cache &k,
                 });
     return;
   }
-  parallelFor(heads, grainFor(seq * start * dim), [&](int64_t h0, int64_t h1) {
+  parallelFor(heads, grainFor(seq * start * dim, seq), [&](int64_t h0, int64_t h1) {
     for (int64_t h = h0; h < h1; ++h)
       for (int64_t i = 0; i < seq; ++i) {
         const float *qi = at4(q, 0, h, i, 0);
@@ -583,7 +583,7 @@ void attnPVCached(BitnetUnrankedMemRef *pm, const Cache &v,
   bool avx2 = kind == KernelKind::AVX2 && dim % 8 == 0;
   if (avx512 || avx2) {
     int64_t parts = (dim + kPVColumns - 1) / kPVColumns;
-    parallelFor(kvHeads * parts, grainFor(rep * seq * start * kPVColumns),
+    parallelFor(kvHeads * parts, grainFor(rep * seq * start * kPVColumns, seq),
                 [&](int64_t w0, int64_t w1) {
                   for (int64_t w = w0; w < w1; ++w) {
                     int64_t g = w / parts, d0 = w % parts * kPVColumns;
@@ -596,7 +596,7 @@ void attnPVCached(BitnetUnrankedMemRef *pm, const Cache &v,
                 });
     return;
   }
-  parallelFor(heads, grainFor(seq * start * dim), [&](int64_t h0, int64_t h1) {
+  parallelFor(heads, grainFor(seq * start * dim, seq), [&](int64_t h0, int64_t h1) {
     for (int64_t h = h0; h < h1; ++h)
       for (int64_t i = 0; i < seq; ++i) {
         float *oi = at4(o, 0, h, i, 0);

@@ -177,8 +177,7 @@ void bitnet_rt::matmulF32HalfW(const float *x, int64_t rows, int64_t xStride,
     return;
   if (kind == KernelKind::Auto)
     kind = selectedKernel();
-  int64_t grain =
-      std::max<int64_t>(16, (1 << 15) / std::max<int64_t>(1, k * rows));
+  int64_t grain = floatRowGrain(k, rows);
   parallelFor(n, grain, [&](int64_t n0, int64_t n1) {
     (format == Format::F16 ? dotRows<Format::F16> : dotRows<Format::BF16>)(
         kind, x, rows, xStride, w, n0, n1, k, wStride, out, outStride);

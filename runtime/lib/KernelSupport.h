@@ -52,10 +52,43 @@ transposeLanes4(const __m512i (&v)[4], __m512i (&t)[4]) {
 }
 
 /// Work items per thread so that waking one pays (~64 K multiply-adds, or
-/// as many simple operations).
+/// as many simple operations), for work that streams its operands from
+/// memory (one activation row: decode).
 inline int64_t grainFor(int64_t workPerItem) {
   return std::max<int64_t>(1, (int64_t(1) << 16) /
                                   std::max<int64_t>(1, workPerItem));
+}
+
+/// Activation rows from which a kernel's work reuses its operands from
+/// cache and runs at compute speed.
+constexpr int64_t kComputeBoundRows = 16;
+
+/// grainFor for compute-bound work (kComputeBoundRows or more activation
+/// rows: prefill): ~512 K multiply-adds, a few microseconds on one core.
+/// With 64 K, the hidden-128 example models prefilled 10-35% slower on 2
+/// threads than on 1: their attention and float matmuls were split into
+/// parts of ~1 us, less than waking a thread and bringing its results back
+/// costs.
+inline int64_t computeGrainFor(int64_t workPerItem) {
+  return std::max<int64_t>(1, (int64_t(1) << 19) /
+                                  std::max<int64_t>(1, workPerItem));
+}
+
+/// Output rows a thread of the float matmuls (f32, f16, int8 and int4
+/// weights) takes at least: ~32 K multiply-adds for a few activation rows
+/// (the weights stream from memory), computeGrainFor's 512 K from
+/// kComputeBoundRows rows on; never fewer than 16.
+inline int64_t floatRowGrain(int64_t k, int64_t rows) {
+  int64_t work = std::max<int64_t>(1, k * rows);
+  return std::max<int64_t>(16, rows >= kComputeBoundRows
+                                   ? computeGrainFor(work)
+                                   : (int64_t(1) << 15) / work);
+}
+
+/// grainFor or computeGrainFor by the number of activation rows.
+inline int64_t grainFor(int64_t workPerItem, int64_t rows) {
+  return rows >= kComputeBoundRows ? computeGrainFor(workPerItem)
+                                   : grainFor(workPerItem);
 }
 
 template <typename T> struct View {

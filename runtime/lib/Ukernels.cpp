@@ -1064,7 +1064,7 @@ void bitnet_rt::matmulF32(const float *x, int64_t rows, int64_t xStride,
     return;
   if (kind == KernelKind::Auto)
     kind = selectedKernel();
-  int64_t grain = std::max<int64_t>(16, (1 << 15) / std::max<int64_t>(1, k * rows));
+  int64_t grain = floatRowGrain(k, rows);
   parallelFor(n, grain, [&](int64_t n0, int64_t n1) {
     if (kind == KernelKind::Portable)
       f32Portable(x, rows, xStride, w, n0, n1, k, wStride, transposed, out,
@@ -1089,7 +1089,7 @@ void bitnet_rt::batchedMatmulF32(const StridedMatrix *a,
     kind = selectedKernel();
   // Small heads (toy models, short steps) on the caller: a hand-over to
   // the pool costs more than they do.
-  parallelFor(batches, grainFor(rows * n * k), [&](int64_t b0, int64_t b1) {
+  parallelFor(batches, grainFor(rows * n * k, rows), [&](int64_t b0, int64_t b1) {
     for (int64_t bi = b0; bi < b1; ++bi) {
       const StridedMatrix &x = a[bi], &w = bm[bi], &o = c[bi];
       float *out = const_cast<float *>(o.base);
@@ -1120,7 +1120,7 @@ void bitnet_rt::matmulF32I8W(const float *x, int64_t rows, int64_t xStride,
     return;
   if (kind == KernelKind::Auto)
     kind = selectedKernel();
-  int64_t grain = std::max<int64_t>(16, (1 << 15) / std::max<int64_t>(1, k * rows));
+  int64_t grain = floatRowGrain(k, rows);
   parallelFor(n, grain, [&](int64_t n0, int64_t n1) {
     if (kind == KernelKind::Portable) {
       for (int64_t m = 0; m < rows; ++m)
@@ -1208,7 +1208,7 @@ void bitnet_rt::matmulI8I4W(const int8_t *x, int64_t rows, int64_t xStride,
   const std::vector<I4Activations> acts =
       bytes ? i4Activations(x, rows, xStride, k / (2 * bytes), bytes)
             : std::vector<I4Activations>();
-  int64_t grain = std::max<int64_t>(16, (1 << 15) / std::max<int64_t>(1, k * rows));
+  int64_t grain = floatRowGrain(k, rows);
   parallelFor(n, grain, [&](int64_t n0, int64_t n1) {
     if (bytes == 64)
       i4wVnniRows(x, rows, xStride, acts, w, s, n0, n1, k, wStride, sStride,
