@@ -90,6 +90,16 @@ bool mlir::bitnet::gpuArchHasTensorCores(llvm::StringRef arch) {
          number >= 80;
 }
 
+int64_t mlir::bitnet::widePrefillFor(const ModelArtifactOptions &options,
+                                     int64_t hidden) {
+  constexpr int64_t kMinHidden = 512;
+  int64_t wide = 4 * options.prefillChunk;
+  if (!options.gpuArch.empty() || hidden < kMinHidden ||
+      wide > options.maxContext)
+    return 0;
+  return wide;
+}
+
 bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
                                         MLIRContext &context,
                                         const ModelArtifactOptions &options,
@@ -112,6 +122,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     return false;
   }
   if (options.prefillWideChunk != 0 &&
+      options.prefillWideChunk != ModelArtifactOptions::kAutoWidePrefill &&
       (options.prefillWideChunk <= options.prefillChunk ||
        options.prefillWideChunk > options.maxContext)) {
     error = "the wide prefill chunk must be larger than the prefill chunk "
@@ -156,9 +167,15 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     (**module).push_back(f);
   }
   // The wide prefill step: the same step at more tokens.
-  if (options.prefillWideChunk) {
+  int64_t wideChunk = options.prefillWideChunk;
+  if (wideChunk == ModelArtifactOptions::kAutoWidePrefill) {
+    auto hidden = dyn_cast_or_null<IntegerAttr>(record.get("hidden"));
+    wideChunk = widePrefillFor(options, hidden ? hidden.getInt() : 0);
+  }
+  summary.prefillWideChunk = wideChunk;
+  if (wideChunk) {
     imp::ImportOptions wideOptions = prefillOptions;
-    wideOptions.dims[seqName] = options.prefillWideChunk;
+    wideOptions.dims[seqName] = wideChunk;
     wideOptions.funcName = "prefill_wide";
     auto wide = imp::importONNXModel(model, context, wideOptions);
     if (!wide) {
@@ -366,8 +383,8 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     meta << key << "=" << field(key) << "\n";
   meta << "max_context=" << options.maxContext << "\n";
   meta << "prefill_chunk=" << options.prefillChunk << "\n";
-  if (options.prefillWideChunk)
-    meta << "prefill_wide_chunk=" << options.prefillWideChunk << "\n";
+  if (wideChunk)
+    meta << "prefill_wide_chunk=" << wideChunk << "\n";
   meta << "tokenizer=" << (field("vocab") == 256 ? "bytes" : "none") << "\n";
   meta << "kv_cache_dtype=f32\n";
   meta << "lm_head=" << lmHeadName(options.lmHead).str() << "\n";

@@ -111,8 +111,9 @@ cl::opt<int64_t> prefillWideChunk(
     cl::desc("Artifacts: a second prefill step of N tokens (N > "
              "--prefill-chunk, at most --max-context; 0: none) that the "
              "runtime takes while a prompt has at least 3/4 N tokens left "
-             "(default: 0; on cuda with --gpu-tensor-cores 4 x the chunk "
-             "where the context holds it)"),
+             "(default: 4 x the chunk where the context holds it, on x86 "
+             "for models of hidden size 512 or more, on cuda with "
+             "--gpu-tensor-cores; else 0)"),
     cl::value_desc("N"), cl::init(0), cl::cat(category));
 cl::opt<std::string> lmHead(
     "lm-head",
@@ -504,7 +505,12 @@ int main(int argc, char **argv) {
     options.cpu.optLevel = optLevel;
     options.maxContext = maxContext;
     options.prefillChunk = prefillChunk;
-    options.prefillWideChunk = prefillWideChunk;
+    // x86 without the flag: by the model's size, once it is imported
+    // (widePrefillFor).
+    options.prefillWideChunk =
+        targetName != "cuda" && prefillWideChunk.getNumOccurrences() == 0
+            ? bitnet::ModelArtifactOptions::kAutoWidePrefill
+            : int64_t(prefillWideChunk);
     options.dims = dims;
     options.linker = linker;
     options.lmHead = *bitnet::parseLMHead(lmHead); // checked above
@@ -574,6 +580,11 @@ int main(int argc, char **argv) {
       outs() << "; " << summary.randomBytes
              << " bytes left out, to be filled with random values";
     outs() << ")\n";
+    if (summary.prefillWideChunk)
+      outs() << "bitnet-compile: prefill in steps of " << prefillChunk
+             << " tokens, and of " << summary.prefillWideChunk
+             << " while a prompt has " << summary.prefillWideChunk * 3 / 4
+             << " or more left\n";
     return 0;
   }
 

@@ -225,6 +225,53 @@ INSTANTIATE_TEST_SUITE_P(
       return s;
     });
 
+/// The wide step an artifact gets by default (kAutoWidePrefill): 4 chunks
+/// for x86 models of hidden size 512 or more where the context holds them;
+/// none for smaller models, short contexts or cuda.
+TEST(WidePrefillPolicy, ByModelSize) {
+  bitnet::ModelArtifactOptions options;
+  options.prefillChunk = 16;
+  options.maxContext = 256;
+  EXPECT_EQ(bitnet::widePrefillFor(options, 128), 0);
+  EXPECT_EQ(bitnet::widePrefillFor(options, 511), 0);
+  EXPECT_EQ(bitnet::widePrefillFor(options, 512), 64);
+  EXPECT_EQ(bitnet::widePrefillFor(options, 2560), 64);
+  options.maxContext = 63;
+  EXPECT_EQ(bitnet::widePrefillFor(options, 2560), 0);
+  options.maxContext = 256;
+  options.gpuArch = "sm_90a";
+  EXPECT_EQ(bitnet::widePrefillFor(options, 2560), 0);
+}
+
+/// A hidden-128 model compiled with the default (kAutoWidePrefill) has no
+/// wide step, and says so in its metadata and summary.
+TEST(WidePrefillPolicy, SmallModelGetsNone) {
+  auto model = imp::loadONNXModel(BITNET_SOURCE_DIR "/models/onnx/b158.onnx");
+  ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
+  std::unique_ptr<MLIRContext> ctx = bitnet::createReferenceContext();
+  bitnet::ModelArtifactOptions options;
+  options.maxContext = 128;
+  options.linker = BITNET_DEFAULT_LINKER;
+  options.prefillWideChunk = bitnet::ModelArtifactOptions::kAutoWidePrefill;
+  bitnet::ModelArtifactSummary summary;
+  std::string error, path = ::testing::TempDir() + "/" +
+                            std::to_string(getpid()) + "-auto-wide.bnx";
+  ASSERT_TRUE(
+      bitnet::compileModelArtifact(*model, *ctx, options, path, summary, error))
+      << error;
+  EXPECT_EQ(summary.prefillWideChunk, 0);
+  bitnet_model *m = nullptr;
+  char message[512];
+  ASSERT_EQ(bitnet_create(path.c_str(), &m, message, sizeof(message)),
+            BITNET_OK)
+      << message;
+  bitnet_model_info info;
+  ASSERT_EQ(bitnet_info(m, &info), BITNET_OK);
+  EXPECT_EQ(info.prefill_wide_chunk, 0);
+  bitnet_free(m);
+  std::remove(path.c_str());
+}
+
 /// --prefill-wide-chunk: a second prefill step of 48 tokens next to the
 /// chunks of 16. The runtime takes it while 3/4 of it (36 tokens) is left;
 /// the logits meet the PyTorch criteria and stay within float rounding of

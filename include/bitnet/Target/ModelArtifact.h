@@ -39,8 +39,10 @@ struct ModelArtifactOptions {
   /// 0, or a second prefill entry (`prefill_wide`) of this many tokens per
   /// step (more than prefillChunk, at most maxContext) that the runtime
   /// takes while a prompt has at least 3/4 of it left: long prompts in
-  /// fewer, larger steps, short ones without padding to it.
+  /// fewer, larger steps, short ones without padding to it; or
+  /// kAutoWidePrefill (widePrefillFor).
   int64_t prefillWideChunk = 0;
+  static constexpr int64_t kAutoWidePrefill = -1;
   /// Values of symbolic dimensions other than the sequence length.
   std::map<std::string, int64_t> dims;
   /// The linker (ld.lld) to make the shared object with.
@@ -131,12 +133,24 @@ struct ModelArtifactOptions {
 };
 
 /// What was compiled, for the driver to print.
+/// The wide prefill step kAutoWidePrefill picks for a model of hidden size
+/// `hidden`: on x86, 4 chunks where the context holds them for models of
+/// hidden size 512 or more, whose steps are mostly BitLinear GEMMs that
+/// run faster on more rows (AMX tiles); none for smaller ones, whose steps
+/// are mostly attention over the cache window, which a wider step widens
+/// (64-token prompt, 16-token chunks: hidden 128 0.85x, 512 1.22-1.31x,
+/// 1024 1.42-1.46x, 2560 1.43-1.47x); none on cuda (bitnet-compile sets
+/// its own).
+int64_t widePrefillFor(const ModelArtifactOptions &options, int64_t hidden);
+
 struct ModelArtifactSummary {
   std::string importSummary, variant;
   int64_t weightBytes = 0, weightTensors = 0, codeBytes = 0,
           ternaryWeights = 0;
   /// With randomWeights: the bytes left for the runtime to fill.
   int64_t randomBytes = 0;
+  /// The wide prefill step's tokens (0: none).
+  int64_t prefillWideChunk = 0;
 };
 
 /// The name of an LM head storage ("f32", "int8", "f16", "bf16"): the
