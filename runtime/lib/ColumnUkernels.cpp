@@ -230,10 +230,10 @@ BITNET_VNNI void vnniBlocks(const uint8_t *w, int64_t n, int64_t b0,
       c[i] = g0 * 4 + i < a.groupCount * 4 ? slice.column(g0 * 4 + i) : nullptr;
   };
   const uint8_t *cur[kCols], *next[kCols], *far[kCols];
+  columns(0, cur);
   slice.prefetch(0, kChunkGroups, /*l1=*/true);
   for (int64_t g0 = 0; g0 < a.groupCount; g0 += kChunkGroups) {
     const int64_t groups = std::min(kChunkGroups, a.groupCount - g0);
-    columns(g0, cur);
     columns(g0 + kChunkGroups, next);
     columns(g0 + kFarChunks * kChunkGroups, far);
     for (int64_t b = 0; b < slice.span; ++b) {
@@ -259,6 +259,7 @@ BITNET_VNNI void vnniBlocks(const uint8_t *w, int64_t n, int64_t b0,
       for (int i = 0; i < 16; ++i)
         v[i] = r0[i];
     }
+    std::copy(std::begin(next), std::end(next), cur);
   }
   slice.store(acc, 1, out, 0, Scaled);
 }

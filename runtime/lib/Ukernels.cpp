@@ -310,10 +310,10 @@ BITNET_VNNI inline void vnniTile4x4(const int8_t *planes, const int32_t *sums,
   for (int b = 0; b < 4; ++b)
     wr[b] = w + rows.row(b) * wStride;
   if constexpr (std::is_same_v<Rows, DenseRows>)
-    if (rows.ahead && rows.n + rows.ahead + 4 <= rows.end)
+    if (rows.prefetches(4))
       for (int64_t off = 0; off < 4 * wStride; off += 64)
         _mm_prefetch(reinterpret_cast<const char *>(
-                         w + (rows.n + rows.ahead) * wStride + off),
+                         w + rows.aheadRow(0) * wStride + off),
                      _MM_HINT_T1);
   for (int64_t q = 0; q < kq; q += kBlock) {
     __mmask64 mask = blockMask(kq, q);
