@@ -94,10 +94,13 @@ int64_t mlir::bitnet::widePrefillFor(const ModelArtifactOptions &options,
                                      int64_t hidden) {
   constexpr int64_t kMinHidden = 512;
   int64_t wide = 4 * options.prefillChunk;
-  if (!options.gpuArch.empty() || hidden < kMinHidden ||
-      wide > options.maxContext)
+  if (wide > options.maxContext)
     return 0;
-  return wide;
+  if (!options.gpuArch.empty())
+    return options.gpuTensorCores && gpuArchHasTensorCores(options.gpuArch)
+               ? wide
+               : 0;
+  return hidden >= kMinHidden ? wide : 0;
 }
 
 bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,

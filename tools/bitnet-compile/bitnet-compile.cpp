@@ -456,11 +456,6 @@ int main(int argc, char **argv) {
       prefillChunk = std::min<int64_t>(64, maxContext);
     if (prefillChunk < 2 || prefillChunk > maxContext)
       return fail("--prefill-chunk must be in [2, --max-context]");
-    // Long prompts in steps of 4 chunks on tensor cores (the BitLinear
-    // kernel's blocks take 64-row tiles of them).
-    if (tensorCores && prefillWideChunk.getNumOccurrences() == 0 &&
-        4 * prefillChunk <= maxContext)
-      prefillWideChunk = 4 * prefillChunk;
     if (prefillWideChunk != 0 &&
         (prefillWideChunk <= prefillChunk || prefillWideChunk > maxContext))
       return fail("--prefill-wide-chunk must be 0 or in (--prefill-chunk, "
@@ -505,10 +500,10 @@ int main(int argc, char **argv) {
     options.cpu.optLevel = optLevel;
     options.maxContext = maxContext;
     options.prefillChunk = prefillChunk;
-    // x86 without the flag: by the model's size, once it is imported
-    // (widePrefillFor).
+    // Without the flag: by the target and the model's size, once it is
+    // imported (widePrefillFor).
     options.prefillWideChunk =
-        targetName != "cuda" && prefillWideChunk.getNumOccurrences() == 0
+        prefillWideChunk.getNumOccurrences() == 0
             ? bitnet::ModelArtifactOptions::kAutoWidePrefill
             : int64_t(prefillWideChunk);
     options.dims = dims;

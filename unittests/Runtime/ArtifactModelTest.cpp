@@ -226,8 +226,9 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 /// The wide step an artifact gets by default (kAutoWidePrefill): 4 chunks
-/// for x86 models of hidden size 512 or more where the context holds them;
-/// none for smaller models, short contexts or cuda.
+/// where the context holds them, for x86 models of hidden size 512 or more
+/// and on cuda with tensor cores; none for smaller x86 models, short
+/// contexts, or cuda without tensor cores.
 TEST(WidePrefillPolicy, ByModelSize) {
   bitnet::ModelArtifactOptions options;
   options.prefillChunk = 16;
@@ -240,6 +241,11 @@ TEST(WidePrefillPolicy, ByModelSize) {
   EXPECT_EQ(bitnet::widePrefillFor(options, 2560), 0);
   options.maxContext = 256;
   options.gpuArch = "sm_90a";
+  options.gpuTensorCores = false;
+  EXPECT_EQ(bitnet::widePrefillFor(options, 2560), 0);
+  options.gpuTensorCores = true;
+  EXPECT_EQ(bitnet::widePrefillFor(options, 128), 64);
+  options.gpuArch = "sm_75";
   EXPECT_EQ(bitnet::widePrefillFor(options, 2560), 0);
 }
 

@@ -134,13 +134,14 @@ struct ModelArtifactOptions {
 
 /// What was compiled, for the driver to print.
 /// The wide prefill step kAutoWidePrefill picks for a model of hidden size
-/// `hidden`: on x86, 4 chunks where the context holds them for models of
-/// hidden size 512 or more, whose steps are mostly BitLinear GEMMs that
-/// run faster on more rows (AMX tiles); none for smaller ones, whose steps
-/// are mostly attention over the cache window, which a wider step widens
-/// (64-token prompt, 16-token chunks: hidden 128 0.85x, 512 1.22-1.31x,
-/// 1024 1.42-1.46x, 2560 1.43-1.47x); none on cuda (bitnet-compile sets
-/// its own).
+/// `hidden`: 4 chunks where the context holds them, on cuda where the
+/// prefill runs on tensor cores (the BitLinear kernel's blocks take 64-row
+/// tiles of them), on x86 for models of hidden size 512 or more, whose
+/// steps are mostly BitLinear GEMMs that run faster on more rows (AMX
+/// tiles); none for smaller ones, whose steps are mostly attention over
+/// the cache window, which a wider step widens (64-token prompt, 16-token
+/// chunks: hidden 128 0.85x, 512 1.22-1.31x, 1024 1.42-1.46x, 2560
+/// 1.43-1.47x).
 int64_t widePrefillFor(const ModelArtifactOptions &options, int64_t hidden);
 
 struct ModelArtifactSummary {
