@@ -191,23 +191,73 @@ BITNET_AVX2 inline __m256i firstLanes(int64_t count) {
 
 /// V vectors of one output row: o[c0 : c1] += x[:k] W[:k, c0 : c1]; the
 /// count is a template argument so the accumulators stay in registers.
-template <int V>
+/// Masked loads only where the block ends inside a vector (`Tail`): AMD
+/// CPUs run vmaskmovps well below a plain load.
+template <int V, bool Tail>
 BITNET_AVX2 void axpyBlock(const float *xr, const float *w, int64_t c0,
                            int64_t c1, int64_t k, int64_t wStride, float *o) {
   __m256 acc[V];
   __m256i mk[V];
   for (int v = 0; v < V; ++v) {
     mk[v] = firstLanes(std::min<int64_t>(8, c1 - (c0 + 8 * v)));
-    acc[v] = _mm256_maskload_ps(o + c0 + 8 * v, mk[v]);
+    acc[v] = Tail ? _mm256_maskload_ps(o + c0 + 8 * v, mk[v])
+                  : _mm256_loadu_ps(o + c0 + 8 * v);
   }
   for (int64_t i = 0; i < k; ++i) {
     __m256 xv = _mm256_set1_ps(xr[i]);
     const float *wr = w + i * wStride + c0;
     for (int v = 0; v < V; ++v)
-      acc[v] = _mm256_fmadd_ps(_mm256_maskload_ps(wr + 8 * v, mk[v]), xv, acc[v]);
+      acc[v] = _mm256_fmadd_ps(Tail ? _mm256_maskload_ps(wr + 8 * v, mk[v])
+                                    : _mm256_loadu_ps(wr + 8 * v),
+                               xv, acc[v]);
   }
+  for (int v = 0; v < V; ++v) {
+    if (Tail)
+      _mm256_maskstore_ps(o + c0 + 8 * v, mk[v], acc[v]);
+    else
+      _mm256_storeu_ps(o + c0 + 8 * v, acc[v]);
+  }
+}
+
+/// R rows by 16 outputs: out[m0 + r, c0 : c1] += x[m0 + r, k] W[k, c0 : c1]
+/// (c1 - c0 <= 16). Each weight vector loaded serves R rows, so the FMAs,
+/// not the loads, bound it (8 accumulators, 2 weight vectors and a
+/// broadcast of the 16 registers). Every output adds its products in k
+/// order, as axpyBlock does: the same bits.
+template <int R, bool Tail>
+BITNET_AVX2 void axpyTile(const float *x, int64_t xStride, const float *w,
+                          int64_t c0, int64_t c1, int64_t k, int64_t wStride,
+                          float *o, int64_t outStride) {
+  constexpr int V = 2;
+  __m256 acc[R][V];
+  __m256i mk[V];
   for (int v = 0; v < V; ++v)
-    _mm256_maskstore_ps(o + c0 + 8 * v, mk[v], acc[v]);
+    mk[v] = firstLanes(std::clamp<int64_t>(c1 - (c0 + 8 * v), 0, 8));
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v) {
+      float *p = o + r * outStride + c0 + 8 * v;
+      acc[r][v] = Tail ? _mm256_maskload_ps(p, mk[v]) : _mm256_loadu_ps(p);
+    }
+  for (int64_t i = 0; i < k; ++i) {
+    const float *wr = w + i * wStride + c0;
+    __m256 wv[V];
+    for (int v = 0; v < V; ++v)
+      wv[v] = Tail ? _mm256_maskload_ps(wr + 8 * v, mk[v])
+                   : _mm256_loadu_ps(wr + 8 * v);
+    for (int r = 0; r < R; ++r) {
+      __m256 xv = _mm256_broadcast_ss(x + r * xStride + i);
+      for (int v = 0; v < V; ++v)
+        acc[r][v] = _mm256_fmadd_ps(wv[v], xv, acc[r][v]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v) {
+      float *p = o + r * outStride + c0 + 8 * v;
+      if (Tail)
+        _mm256_maskstore_ps(p, mk[v], acc[r][v]);
+      else
+        _mm256_storeu_ps(p, acc[r][v]);
+    }
 }
 
 } // namespace
@@ -277,16 +327,41 @@ BITNET_AVX2 void bitnet_rt::detail::avx2F32DotRows(
 BITNET_AVX2 void bitnet_rt::detail::avx2F32AxpyRows(
     const float *x, int64_t rows, int64_t xStride, const float *w, int64_t n0,
     int64_t n1, int64_t k, int64_t wStride, float *out, int64_t outStride) {
+  if (rows >= 2) {
+    // Tiles of 4 rows by 16 outputs, the row blocks inner so the 16
+    // columns of W stay in L1 while they pass over them.
+    using Tile = void (*)(const float *, int64_t, const float *, int64_t,
+                          int64_t, int64_t, int64_t, float *, int64_t);
+    static constexpr Tile full[4] = {axpyTile<1, false>, axpyTile<2, false>,
+                                     axpyTile<3, false>, axpyTile<4, false>};
+    static constexpr Tile tail[4] = {axpyTile<1, true>, axpyTile<2, true>,
+                                     axpyTile<3, true>, axpyTile<4, true>};
+    for (int64_t c0 = n0; c0 < n1; c0 += 16) {
+      int64_t c1 = std::min(n1, c0 + 16);
+      const Tile *tiles = c1 - c0 == 16 ? full : tail;
+      for (int64_t m0 = 0; m0 < rows; m0 += 4) {
+        int r = int(std::min<int64_t>(4, rows - m0));
+        tiles[r - 1](x + m0 * xStride, xStride, w, c0, c1, k, wStride,
+                     out + m0 * outStride, outStride);
+      }
+    }
+    return;
+  }
   using Block = void (*)(const float *, const float *, int64_t, int64_t,
                          int64_t, int64_t, float *);
-  static constexpr Block blocks[8] = {axpyBlock<1>, axpyBlock<2>, axpyBlock<3>,
-                                      axpyBlock<4>, axpyBlock<5>, axpyBlock<6>,
-                                      axpyBlock<7>, axpyBlock<8>};
+  static constexpr Block blocks[8] = {
+      axpyBlock<1, true>, axpyBlock<2, true>, axpyBlock<3, true>,
+      axpyBlock<4, true>, axpyBlock<5, true>, axpyBlock<6, true>,
+      axpyBlock<7, true>, axpyBlock<8, true>};
   for (int64_t m = 0; m < rows; ++m)
     for (int64_t c0 = n0; c0 < n1; c0 += 64) {
       int64_t c1 = std::min(n1, c0 + 64);
-      blocks[(c1 - c0 + 7) / 8 - 1](x + m * xStride, w, c0, c1, k, wStride,
-                                     out + m * outStride);
+      if (c1 - c0 == 64)
+        axpyBlock<8, false>(x + m * xStride, w, c0, c1, k, wStride,
+                            out + m * outStride);
+      else
+        blocks[(c1 - c0 + 7) / 8 - 1](x + m * xStride, w, c0, c1, k, wStride,
+                                       out + m * outStride);
     }
 }
 
