@@ -222,7 +222,10 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     launch.mmaWarpRows = options.gpuMmaWarpRows;
     toLinalg.addPass(createBitNetLaunchBitLinearKernels(launch));
     // TopK as one radix-select block per row (not O(d^2) rank counts).
-    toLinalg.addPass(createBitNetLaunchTopKKernel());
+    BitNetLaunchTopKKernelOptions topk;
+    topk.gemvPrologue = options.gpuTopKIntoGemv;
+    topk.gemvRowsPerWarp = options.gpuPrologueRowsPerWarp;
+    toLinalg.addPass(createBitNetLaunchTopKKernel(topk));
     // Each fused attention layer (ImportOptions::fuseCachedAttention) as
     // one kernel.
     BitNetLaunchAttentionKernelOptions attention;

@@ -93,8 +93,9 @@
 // projection's); no count reduction is left to the generic kernels. The
 // final RMSNorm in front of the LM head is a norm kernel without a
 // quantizer. (--gpu-norm-into-gemv=0: decode's norms stay kernels of their
-// own; by default, below, they are the GEMVs' prologues.)
-// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/norm.bnx --gpu-norm-into-gemv=0 --mlir-print-ir-after=bitnet-launch-norm-quantizer-kernel --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=NORM
+// own, and --gpu-topk-into-gemv=0 TopK's; by default, below, they are the
+// GEMVs' prologues.)
+// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/norm.bnx --gpu-norm-into-gemv=0 --gpu-topk-into-gemv=0 --mlir-print-ir-after=bitnet-launch-norm-quantizer-kernel --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=NORM
 // NORM: gpu.func @norm_absmean4_m32_d128_nz(
 // NORM: gpu.func @norm_absmean4_m32_d128_nz_1(
 // NORM: gpu.func @norm_absmax8_m32_d320_nz(
@@ -117,17 +118,19 @@
 // stacked gate and up (the toy's FFN is not a ReLU2-GLU), and the down
 // projection's quantizer with the GLU's product in front; the stacked
 // GEMV kernels no launch uses any more are gone. The output projection's
-// codes come from TopK and the final norm has no quantizer: they stay.
+// TopK and quantizer are its GEMV's prologue (bitnet-launch-topk-kernel);
+// the final norm has no quantizer: it stays.
 // RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/into.bnx --mlir-print-ir-after=bitnet-launch-norm-quantizer-kernel --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=INTO
 // INTO-NOT: gpu.func @bitlinear_m1_n256_k128_stacked(
 // INTO-NOT: gpu.func @bitlinear_m1_n640_k128_stacked(
+// INTO-NOT: gpu.func @topk_m1_d128
 // INTO: gpu.func @norm_absmean4_nz_bitlinear_m1_n256_k128_stacked(%{{.*}}: memref<1x128xf32>, %{{.*}}: memref<128xf32>, %{{.*}}: memref<1xi32>, %{{.*}}: memref<256x32xi8>, %{{.*}}: memref<256xf32>, %{{.*}}: memref<1x256xf32>) workgroup(%{{.*}} : memref<1x128xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<1xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xf64, #gpu.address_space<workgroup>> {llvm.align = 16 : i64},
 // INTO-SAME: known_block_size = array<i32: 256, 1, 1>
 // INTO-LABEL: func.func @decode
 // INTO: @bitnet_kernels::@norm_absmean4_nz_bitlinear_m1_n256_k128_stacked blocks in (%c8, %{{.*}}, %{{.*}}) threads in (%c256,
 // INTO: @bitnet_kernels::@attention_
-// INTO: @bitnet_kernels::@topk_m1_d128_k64_absmax8_nz blocks
-// INTO: @bitnet_kernels::@bitlinear_m1_n128_k128 blocks
+// INTO: @bitnet_kernels::@topk_k64_absmax8_nz_bitlinear_m1_n128_k128 blocks in (%c4_{{[0-9]+}}, %{{.*}}, %{{.*}}) threads in (%c256_
+// INTO-NOT: @bitnet_kernels::@bitlinear_m1_n128_k128 blocks
 // INTO: @bitnet_kernels::@norm_absmean4_nz_bitlinear_m1_n640_k128_stacked blocks in (%c20,
 // INTO: @bitnet_kernels::@norm_absmax8_nz_bitlinear_m1_n128_k320 blocks in (%c4_
 // INTO: @bitnet_kernels::@norm_absmean4_nz_bitlinear_m1_n256_k128_stacked_1 blocks

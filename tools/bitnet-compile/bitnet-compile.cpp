@@ -224,6 +224,12 @@ cl::opt<bool> gpuNormIntoGemv(
              "BitLinear GEMV reads runs as that kernel's prologue (every "
              "block computes the row; one launch fewer)"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> gpuTopKIntoGemv(
+    "gpu-topk-into-gemv",
+    cl::desc("cuda models: a decode step's TopK and quantizer of the output "
+             "projection's input (a4.8) run as that GEMV's prologue (every "
+             "block selects the row; one launch fewer a layer)"),
+    cl::init(true), cl::cat(category));
 cl::opt<int64_t> gpuPrologueRowsPerWarp(
     "gpu-prologue-rows-per-warp",
     cl::desc("cuda models: output rows a warp computes in the GEMVs that "
@@ -547,6 +553,7 @@ int main(int argc, char **argv) {
       options.gpuEarlyWeightLoads = gpuEarlyWeightLoads;
       options.gpuNormKernels = gpuNormKernels;
       options.gpuNormIntoGemv = gpuNormIntoGemv;
+      options.gpuTopKIntoGemv = gpuTopKIntoGemv;
       if (!inRange(gpuPrologueRowsPerWarp, 1, 8))
         return 1;
       options.gpuPrologueRowsPerWarp = gpuPrologueRowsPerWarp;

@@ -252,7 +252,8 @@ def BitNetLaunchTopKKernel : Pass<"bitnet-launch-topk-kernel", "ModuleOp"> {
 
     1. radix select over the bits of |x| (non-negative floats order as
        unsigned integers), 8 bits at a time from the top: a shared
-       histogram of the candidates' digits (atomic adds), then warp 0
+       histogram of the candidates' digits (one atomic add per digit a
+       warp holds: `nvvm.match.sync any` groups the lanes), then warp 0
        scans it from the largest bin to find the digit of the K-th largest
        key and its rank among the keys with that digit;
     2. after 4 digits the threshold is the K-th largest |x| and `need` the
@@ -276,6 +277,19 @@ def BitNetLaunchTopKKernel : Pass<"bitnet-launch-topk-kernel", "ModuleOp"> {
     quantizer's non-zero codes are counted in the kernel where the importer
     counts them (`..._nz`, as `bitnet-launch-quantizer-kernel` does).
 
+    **Into the GEMV** (`gemv-prologue`, on by default): where that
+    quantizer is of one row and its codes and scale only one launch of the
+    dense GEMV kernel reads (besides the count; the rule of
+    `bitnet-launch-quantizer-kernel`), the TopK and the quantizer become
+    that kernel's prologue instead: `topk_k<K>_absmax<bits>[_nz]_<gemv
+    kernel>`, parameters x `[1, D]` f32 (and the count) in place of the
+    codes and scale, launched where the quantizer was. Every block of the
+    GEMV (8 warps of 4 rows, up to 16 elements a thread: D <= 4,096)
+    selects and quantizes the row into workgroup memory after issuing its
+    weight loads; block 0 alone writes the count. The a4.8 output
+    projection then reads the attention output directly: one launch fewer
+    a layer at decode.
+
     ```mlir
     %y = bitnet.topk_sparsify %x {ratio = 5.0e-01 : f64} : tensor<1x1x2560xf32>
     // becomes
@@ -285,12 +299,22 @@ def BitNetLaunchTopKKernel : Pass<"bitnet-launch-topk-kernel", "ModuleOp"> {
         threads in (%c1024, ..) args(%in : memref<1x2560xf32>, %out : memref<1x2560xf32>)
     ```
   }];
+  let options = [
+    Option<"gemvPrologue", "gemv-prologue", "bool", /*default=*/"true",
+           "A one-row TopK and quantizer whose codes only a GEMV launch "
+           "reads become that kernel's prologue">,
+    Option<"gemvRowsPerWarp", "gemv-rows-per-warp", "int64_t",
+           /*default=*/"4",
+           "Output rows a warp of such a GEMV computes (its blocks have 8 "
+           "warps)">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::gpu::GPUDialect",
     "::mlir::LLVM::LLVMDialect",
     "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
   ];

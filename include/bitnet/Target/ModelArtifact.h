@@ -113,6 +113,10 @@ struct ModelArtifactOptions {
   /// kernel's output whose codes only one GEMV reads runs as that kernel's
   /// prologue (the launch passes' gemv-prologue).
   bool gpuNormIntoGemv = true;
+  /// CUDA: a decode TopK (a4.8's output projection input) and its
+  /// quantizer run as the prologue of the GEMV that reads the codes
+  /// (bitnet-launch-topk-kernel's gemv-prologue).
+  bool gpuTopKIntoGemv = true;
   /// CUDA: output rows a warp of those GEMVs computes (blocks of 8 warps).
   int64_t gpuPrologueRowsPerWarp = 4;
   /// CUDA: value rows a thread of the attention kernel's P V has in flight.

@@ -19,12 +19,15 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 
 namespace mlir::bitnet {
 #define GEN_PASS_DEF_BITNETLAUNCHTOPKKERNEL
@@ -50,6 +53,12 @@ struct TopKShape {
   int64_t rows, d, kept, threads, perThread;
 };
 
+/// A row after TopK, as one block holds it: each thread's values (0 where
+/// dropped), whether each is inside the row, and its column.
+struct TopKRow {
+  SmallVector<Value> kept, inBounds, indices;
+};
+
 std::optional<TopKShape> shapeOf(TopKSparsifyOp op) {
   auto type = dyn_cast<RankedTensorType>(op.getInput().getType());
   if (!type || !type.hasStaticShape() || type.getRank() < 2 ||
@@ -66,55 +75,16 @@ std::optional<TopKShape> shapeOf(TopKSparsifyOp op) {
   return s;
 }
 
-/// Builds `topk_d<D>_k<K>`: block b keeps row b's `kept` largest |x| (ties
-/// by lower index) and zeroes the rest, as the reference ranks them. With
-/// `quant` (an absmax quantizer that is the TopK's only user) the block
-/// quantizes the kept row instead of storing it: parameters (x, codes
-/// [rows, d] i8, scales [rows] f32) instead of (x, out), and with `counted`
-/// counts [rows] i32, the row's non-zero codes.
-gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
-                               StringRef name, const TopKShape &s,
-                               std::optional<QuantPrologue> quant,
-                               bool counted) {
-  MLIRContext *ctx = gpuModule.getContext();
-  ImplicitLocOpBuilder b(loc, ctx);
-  Type i32 = b.getI32Type(), f32 = b.getF32Type();
-  auto rowsType = MemRefType::get({s.rows, s.d}, f32);
-  auto workgroup =
-      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  auto shared = [&](int64_t n, Type t) {
-    return MemRefType::get({n}, t, MemRefLayoutAttrInterface{}, workgroup);
-  };
-  SmallVector<Type> params{rowsType};
-  if (quant) {
-    params.push_back(MemRefType::get({s.rows, s.d}, b.getI8Type()));
-    params.push_back(MemRefType::get({s.rows}, f32));
-    if (counted)
-      params.push_back(MemRefType::get({s.rows}, i32));
-  } else {
-    params.push_back(rowsType);
-  }
-  SmallVector<Type> sharedTypes{shared(kBins, i32), shared(2, i32),
-                                shared(kWarp, i32)};
-  if (quant)
-    sharedTypes.push_back(shared(kWarp, f32));
-  b.setInsertionPointToEnd(gpuModule.getBody());
-  auto kernel = gpu::GPUFuncOp::create(
-      b, name, FunctionType::get(ctx, params, {}), sharedTypes);
-  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
-  // LLVM merges neighbouring shared loads (the warps' maxima, a lane's
-  // histogram bins) into 16-byte ones: each array starts on 16 bytes (by
-  // default an array is aligned as its element; the maxima followed 1,160
-  // bytes of other arrays and the merged load faulted).
-  for (unsigned i = 0; i < kernel.getNumWorkgroupAttributions(); ++i)
-    kernel.setWorkgroupAttributionAttr(i, "llvm.align", b.getI64IntegerAttr(16));
-  kernel.setKnownBlockSizeAttr(
-      DenseI32ArrayAttr::get(ctx, {int32_t(s.threads), 1, 1}));
-  b.setInsertionPointToStart(&kernel.getBody().front());
-  Value x = kernel.getArgument(0), out = kernel.getArgument(1);
-  ArrayRef<BlockArgument> wg = kernel.getWorkgroupAttributions();
-  Value hist = wg[0], sel = wg[1], totals = wg[2];
-
+/// One block's TopK of row `row` of `x` ([rows, d] f32): the row's
+/// `keptCount` largest |x| (ties by lower index) and NaNs keep their values, the rest
+/// are 0, as the reference ranks them. Thread `tid` of `threads` holds
+/// elements tid * perThread + j (index order is thread order, for the tie
+/// scan). Shared memory: `hist` [256] i32, `sel` [2] i32, `totals` [32] i32.
+TopKRow buildBlockTopK(ImplicitLocOpBuilder &b, Value x, Value row, Value tid,
+                       int64_t threads, int64_t perThread, int64_t d,
+                       int64_t keptCount, Value hist, Value sel,
+                       Value totals) {
+  Type i32 = b.getI32Type();
   auto idx = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, v);
   };
@@ -136,11 +106,12 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
     b.setInsertionPointToStart(&op.getThenRegion().front());
     body();
   };
-  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  Value row = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   Value lane = arith::RemUIOp::create(b, tid, idx(kWarp));
   Value warp = arith::DivUIOp::create(b, tid, idx(kWarp));
   Value laneI32 = arith::IndexCastOp::create(b, i32, lane);
+  // The lanes below this one, as a mask.
+  Value lanesBelow = arith::SubIOp::create(
+      b, arith::ShLIOp::create(b, c32(1), laneI32), c32(1));
   // Inclusive scan of i32 `v` over the warp (lane 0 first).
   auto warpScan = [&](Value v) {
     for (int32_t offset = 1; offset < kWarp; offset *= 2) {
@@ -158,10 +129,10 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
   // stays; elements past d take no part.
   SmallVector<Value> values, keys, nans, ranked, inBounds, indices;
   Value absMask = c32(0x7fffffff);
-  for (int64_t j = 0; j < s.perThread; ++j) {
-    Value i = add(arith::MulIOp::create(b, tid, idx(s.perThread)), idx(j));
-    Value in = cmp(arith::CmpIPredicate::ult, i, idx(s.d));
-    Value safe = arith::MinUIOp::create(b, i, idx(s.d - 1));
+  for (int64_t j = 0; j < perThread; ++j) {
+    Value i = add(arith::MulIOp::create(b, tid, idx(perThread)), idx(j));
+    Value in = cmp(arith::CmpIPredicate::ult, i, idx(d));
+    Value safe = arith::MinUIOp::create(b, i, idx(d - 1));
     Value v = memref::LoadOp::create(b, x, ValueRange{row, safe});
     Value nan = arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, v, v);
     values.push_back(v);
@@ -180,26 +151,36 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
   // and its rank among the keys with that digit. After the last digit,
   // `prefix` is the kept-th largest key and `need` how many of the keys
   // equal to it are kept (the first by index).
-  Value prefix = c32(0), highMask = c32(0), need = c32(s.kept);
-  Value one = c32(1);
+  Value prefix = c32(0), highMask = c32(0), need = c32(keptCount);
   for (int64_t shift = 24; shift >= 0; shift -= kDigitBits) {
-    for (int64_t first = 0; first < kBins; first += s.threads) {
+    for (int64_t first = 0; first < kBins; first += threads) {
       Value bin = add(tid, idx(first));
       ifThen(cmp(arith::CmpIPredicate::ult, bin, idx(kBins)), [&] {
         memref::StoreOp::create(b, c32(0), hist, ValueRange{bin});
       });
     }
     gpu::BarrierOp::create(b);
-    for (int64_t j = 0; j < s.perThread; ++j) {
+    for (int64_t j = 0; j < perThread; ++j) {
       Value match = arith::AndIOp::create(
           b, ranked[j],
           cmp(arith::CmpIPredicate::eq,
               arith::AndIOp::create(b, keys[j], highMask), prefix));
-      ifThen(match, [&] {
-        Value digit = arith::AndIOp::create(
-            b, arith::ShRUIOp::create(b, keys[j], c32(shift)), c32(kBins - 1));
+      // The keys of one pass share few digits (the first pass's are the
+      // exponent's top bits), so a warp's adds would queue on a handful of
+      // bins: the lanes with the same digit (match.any; a non-candidate's
+      // tag is kBins) add their number once, from the lowest of them.
+      Value digit = arith::AndIOp::create(
+          b, arith::ShRUIOp::create(b, keys[j], c32(shift)), c32(kBins - 1));
+      Value tag = select(match, digit, c32(kBins));
+      Value peers = NVVM::MatchSyncOp::create(b, i32, c32(-1), tag,
+                                              NVVM::MatchSyncKind::any);
+      Value lower = arith::AndIOp::create(b, peers, lanesBelow);
+      Value leader = arith::AndIOp::create(
+          b, match, cmp(arith::CmpIPredicate::eq, lower, c32(0)));
+      ifThen(leader, [&] {
         memref::AtomicRMWOp::create(
-            b, arith::AtomicRMWKind::addi, one, hist,
+            b, arith::AtomicRMWKind::addi, LLVM::CtPopOp::create(b, peers),
+            hist,
             ValueRange{arith::IndexCastOp::create(b, b.getIndexType(), digit)});
       });
     }
@@ -263,7 +244,7 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
   // own (a block scan of the threads' counts, in index order).
   SmallVector<Value> equal;
   Value mineEqual = c32(0);
-  for (int64_t j = 0; j < s.perThread; ++j) {
+  for (int64_t j = 0; j < perThread; ++j) {
     equal.push_back(arith::AndIOp::create(
         b, ranked[j], cmp(arith::CmpIPredicate::eq, keys[j], threshold)));
     mineEqual = add(mineEqual, arith::ExtUIOp::create(b, i32, equal.back()));
@@ -273,7 +254,7 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
     memref::StoreOp::create(b, inclEqual, totals, ValueRange{warp});
   });
   gpu::BarrierOp::create(b);
-  int64_t warps = s.threads / kWarp;
+  int64_t warps = threads / kWarp;
   ifThen(cmp(arith::CmpIPredicate::eq, warp, idx(0)), [&] {
     Value has = cmp(arith::CmpIPredicate::ult, lane, idx(warps));
     auto ifOp = scf::IfOp::create(b, TypeRange{i32}, has, /*else=*/true);
@@ -299,7 +280,7 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
   // keys equal to it; everything else is 0 (the reference's select).
   Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
   SmallVector<Value> kept;
-  for (int64_t j = 0; j < s.perThread; ++j) {
+  for (int64_t j = 0; j < perThread; ++j) {
     Value above = arith::AndIOp::create(
         b, ranked[j], cmp(arith::CmpIPredicate::ugt, keys[j], threshold));
     Value tie = arith::AndIOp::create(
@@ -309,14 +290,74 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
     running = add(running, arith::ExtUIOp::create(b, i32, equal[j]));
     Value y = select(keep, values[j], zero);
     kept.push_back(y);
-    if (!quant)
-      ifThen(inBounds[j], [&] {
-        memref::StoreOp::create(b, y, out, ValueRange{row, indices[j]});
-      });
   }
+  return {kept, inBounds, indices};
+}
+
+/// Builds `topk_d<D>_k<K>`: block b keeps row b's `kept` largest |x| (ties
+/// by lower index) and zeroes the rest, as the reference ranks them. With
+/// `quant` (an absmax quantizer that is the TopK's only user) the block
+/// quantizes the kept row instead of storing it: parameters (x, codes
+/// [rows, d] i8, scales [rows] f32) instead of (x, out), and with `counted`
+/// counts [rows] i32, the row's non-zero codes.
+gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
+                               StringRef name, const TopKShape &s,
+                               std::optional<QuantPrologue> quant,
+                               bool counted) {
+  MLIRContext *ctx = gpuModule.getContext();
+  ImplicitLocOpBuilder b(loc, ctx);
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  auto rowsType = MemRefType::get({s.rows, s.d}, f32);
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto shared = [&](int64_t n, Type t) {
+    return MemRefType::get({n}, t, MemRefLayoutAttrInterface{}, workgroup);
+  };
+  SmallVector<Type> params{rowsType};
+  if (quant) {
+    params.push_back(MemRefType::get({s.rows, s.d}, b.getI8Type()));
+    params.push_back(MemRefType::get({s.rows}, f32));
+    if (counted)
+      params.push_back(MemRefType::get({s.rows}, i32));
+  } else {
+    params.push_back(rowsType);
+  }
+  SmallVector<Type> sharedTypes{shared(kBins, i32), shared(2, i32),
+                                shared(kWarp, i32)};
+  if (quant)
+    sharedTypes.push_back(shared(kWarp, f32));
+  b.setInsertionPointToEnd(gpuModule.getBody());
+  auto kernel = gpu::GPUFuncOp::create(
+      b, name, FunctionType::get(ctx, params, {}), sharedTypes);
+  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
+  // LLVM merges neighbouring shared loads (the warps' maxima, a lane's
+  // histogram bins) into 16-byte ones: each array starts on 16 bytes (by
+  // default an array is aligned as its element; the maxima followed 1,160
+  // bytes of other arrays and the merged load faulted).
+  for (unsigned i = 0; i < kernel.getNumWorkgroupAttributions(); ++i)
+    kernel.setWorkgroupAttributionAttr(i, "llvm.align", b.getI64IntegerAttr(16));
+  kernel.setKnownBlockSizeAttr(
+      DenseI32ArrayAttr::get(ctx, {int32_t(s.threads), 1, 1}));
+  b.setInsertionPointToStart(&kernel.getBody().front());
+  Value x = kernel.getArgument(0), out = kernel.getArgument(1);
+  ArrayRef<BlockArgument> wg = kernel.getWorkgroupAttributions();
+  Value hist = wg[0], sel = wg[1], totals = wg[2];
+
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value row = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  TopKRow r = buildBlockTopK(b, x, row, tid, s.threads, s.perThread, s.d,
+                             s.kept, hist, sel, totals);
+  int64_t warps = s.threads / kWarp;
+  if (!quant)
+    for (auto [y, in, i] : llvm::zip(r.kept, r.inBounds, r.indices)) {
+      auto op = scf::IfOp::create(b, in, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&op.getThenRegion().front());
+      memref::StoreOp::create(b, y, out, ValueRange{row, i});
+    }
   if (quant) {
     // 5. The absmax quantizer of the kept row, as its reference.
-    buildBlockQuantize(b, kept, inBounds, indices, row,
+    buildBlockQuantize(b, r.kept, r.inBounds, r.indices, row,
                        kernel.getWorkgroupAttributions()[3], warps, s.d, out,
                        kernel.getArgument(2), *quant,
                        counted ? kernel.getArgument(3) : Value());
@@ -367,6 +408,11 @@ struct LaunchTopKKernelPass
         name += "_absmax" + std::to_string(quant->bits) + variants.suffix(*quant);
       if (counter)
         name += "_nz";
+      // Before the TopK's own kernel is built: a fused site launches none,
+      // and an unlaunched kernel would still be compiled.
+      if (quant && gemvPrologue && s.rows == 1 &&
+          intoGemv(gpuModule, op, quantOp, s, *quant, counter, variants))
+        continue;
       gpu::GPUFuncOp &kernel = kernels[name];
       if (!kernel)
         kernel = buildTopKKernel(gpuModule, op.getLoc(), name, s, quant,
@@ -410,6 +456,88 @@ struct LaunchTopKKernelPass
       op.getResult().replaceAllUsesWith(expandTo(b, loc, result, type));
       op.erase();
     }
+    eraseUnusedKernels(module, gpuModule, replacedGemvs);
+  }
+
+  /// GEMV kernels that fused launches replaced somewhere.
+  llvm::StringSet<> replacedGemvs;
+  /// Kernels with the TopK and quantizer as their prologue, by name.
+  llvm::StringMap<gpu::GPUFuncOp> fused;
+
+  /// Runs the TopK of one row and its quantizer as the prologue of the
+  /// GEMV that reads the codes, if one can take it: every block of the
+  /// GEMV (8 warps of 4 rows) selects and quantizes the row into workgroup
+  /// memory; block 0 counts.
+  bool intoGemv(gpu::GPUModuleOp gpuModule, TopKSparsifyOp op,
+                AbsmaxQuantOp quantOp, const TopKShape &s,
+                const QuantPrologue &q, Operation *counter,
+                QuantizerVariants &variants) {
+    std::optional<GemvUse> use = findGemvUse(quantOp, counter, s.d);
+    if (!use)
+      return false;
+    LaunchShape shape =
+        chooseLaunch(use->shape, gemvRowsPerWarp, kPrologueWarps);
+    const int64_t threads = shape.threads();
+    const int64_t perThread = (s.d + threads - 1) / threads;
+    DominanceInfo dom(op->getParentOfType<FunctionOpInterface>());
+    if (perThread > kMaxPerThread ||
+        !canHoistGemvOperands(*use, quantOp, dom))
+      return false;
+    MLIRContext *ctx = &getContext();
+    Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
+    std::string name =
+        ("topk_k" + Twine(s.kept) + "_absmax" + Twine(q.bits) +
+         variants.suffix(q) + (counter ? "_nz_" : "_") + use->name)
+            .str();
+    gpu::GPUFuncOp &kernel = fused[name];
+    if (!kernel) {
+      auto workgroup =
+          gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+      auto shared = [&](int64_t n, Type t) -> Type {
+        return MemRefType::get({n}, t, MemRefLayoutAttrInterface{},
+                               workgroup);
+      };
+      ExternalPrologue ext;
+      ext.params.push_back(MemRefType::get({1, s.d}, f32));
+      if (counter)
+        ext.params.push_back(MemRefType::get({1}, i32));
+      ext.shared = {shared(kBins, i32), shared(2, i32), shared(kWarp, i32),
+                    shared(kWarp, f32)};
+      ext.build = [&](ImplicitLocOpBuilder &b, gpu::GPUFuncOp k, Value codes,
+                      Value scales) {
+        ArrayRef<BlockArgument> wg = k.getWorkgroupAttributions();
+        Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+        Value block = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+        Value row = arith::ConstantIndexOp::create(b, 0);
+        Value first =
+            arith::CmpIOp::create(b, arith::CmpIPredicate::eq, block, row);
+        // wg[0] and wg[1] are the GEMV's codes and scale.
+        TopKRow r = buildBlockTopK(b, k.getArgument(0), row, tid, threads,
+                                   perThread, s.d, s.kept, wg[2], wg[3],
+                                   wg[4]);
+        buildBlockQuantize(b, r.kept, r.inBounds, r.indices, row, wg[5],
+                           threads / kWarp, s.d, codes, scales, q,
+                           counter ? Value(k.getArgument(1)) : Value(),
+                           first);
+      };
+      kernel = buildLayerKernel(gpuModule, op.getLoc(), name, use->shape,
+                                shape, /*byteWeights=*/true, &ext);
+    }
+    OpBuilder b(quantOp);
+    Location loc = op.getLoc();
+    SmallVector<Value> args{bufferization::ToBufferOp::create(
+        b, loc, MemRefType::get({1, s.d}, f32),
+        reshapeTo(b, loc, op.getInput(), {1, s.d}), /*read_only=*/true)};
+    Value counts = counter ? allocCountBuffer(b, loc, 1) : Value();
+    if (counts)
+      args.push_back(counts);
+    launchIntoGemv(b, loc, *use, kernel, shape, args, quantOp, dom);
+    if (counter)
+      replaceNonzeroCounter(loc, counter, counts, 1);
+    replacedGemvs.insert(use->name);
+    quantOp->erase();
+    op->erase();
+    return true;
   }
 };
 

@@ -1,7 +1,7 @@
 // RUN: bitnet-opt %s --split-input-file --bitnet-launch-topk-kernel | FileCheck %s
 
 // A TopK of static f32 rows becomes one block per row of the radix-select
-// kernel: a shared histogram with atomic adds, barriers between digits,
+// kernel: a shared histogram with warp-aggregated atomic adds, barriers between digits,
 // warp scans (shuffles up), and the result reshaped back.
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK: gpu.module @bitnet_kernels
@@ -9,6 +9,9 @@
 // CHECK: gpu.func @topk_m2_d2560_k1280(%{{.*}}: memref<2x2560xf32>, %{{.*}}: memref<2x2560xf32>) workgroup(%{{.*}} : memref<256xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<2xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
 // CHECK-COUNT-3: memref.load %arg0
+// The lanes of a warp with the same digit add their count once.
+// CHECK: nvvm.match.sync  any %{{.*}}, %{{.*}} : i32 -> i32
+// CHECK: llvm.intr.ctpop
 // CHECK: memref.atomic_rmw addi
 // CHECK: gpu.barrier
 // CHECK: gpu.shuffle  up
