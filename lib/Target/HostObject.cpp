@@ -2,13 +2,14 @@
 
 #include "bitnet/Target/HostObject.h"
 
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/OptimizationLevel.h"
+#include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
@@ -77,6 +78,35 @@ createMachine(const bitnet::CPUTargetOptions &options, std::string &error) {
       llvm::Reloc::PIC_, std::nullopt, level));
 }
 
+/// LLVM's default pipeline at `optLevel`, as MLIR's makeOptimizingTransformer
+/// runs it, but with SLP vectorization only where `slp` asks for it.
+void optimize(llvm::Module &module, unsigned optLevel, bool slp,
+              llvm::TargetMachine *machine) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopUnrolling = true;
+  tuning.LoopInterleaving = true;
+  tuning.LoopVectorization = true;
+  tuning.SLPVectorization = slp;
+  llvm::PassBuilder builder(machine, tuning);
+  builder.registerModuleAnalyses(mam);
+  builder.registerCGSCCAnalyses(cgam);
+  builder.registerFunctionAnalyses(fam);
+  builder.registerLoopAnalyses(lam);
+  builder.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::OptimizationLevel level = optLevel == 0   ? llvm::OptimizationLevel::O0
+                                  : optLevel == 1 ? llvm::OptimizationLevel::O1
+                                  : optLevel == 2 ? llvm::OptimizationLevel::O2
+                                                  : llvm::OptimizationLevel::O3;
+  llvm::ModulePassManager passes =
+      optLevel == 0 ? builder.buildO0DefaultPipeline(level)
+                    : builder.buildPerModuleDefaultPipeline(level);
+  passes.run(module, mam);
+}
+
 } // namespace
 
 std::unique_ptr<llvm::Module> mlir::bitnet::translateToOptimizedLLVMIR(
@@ -98,12 +128,7 @@ std::unique_ptr<llvm::Module> mlir::bitnet::translateToOptimizedLLVMIR(
     return nullptr;
   llvmModule->setDataLayout(machine->createDataLayout());
   llvmModule->setTargetTriple(machine->getTargetTriple());
-  auto optimize =
-      makeOptimizingTransformer(options.optLevel, 0, machine.get());
-  if (llvm::Error err = optimize(llvmModule.get())) {
-    error = llvm::toString(std::move(err));
-    return nullptr;
-  }
+  optimize(*llvmModule, options.optLevel, options.slpVectorize, machine.get());
   return llvmModule;
 }
 

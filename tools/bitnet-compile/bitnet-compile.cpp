@@ -264,6 +264,12 @@ cl::opt<std::string> linker("linker",
                             cl::init(BITNET_DEFAULT_LINKER), cl::cat(category));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level (0-3)"),
                            cl::init(2), cl::Prefix, cl::cat(category));
+cl::opt<bool> slpVectorize(
+    "slp-vectorize",
+    cl::desc("x86: run LLVM's SLP vectorizer on the model code (off by "
+             "default: slow on large models' step functions, no measured "
+             "speed; the kernels are the runtime's)"),
+    cl::init(false), cl::cat(category));
 
 int fail(const Twine &message) {
   errs() << "bitnet-compile: error: " << message << "\n";
@@ -401,6 +407,8 @@ int main(int argc, char **argv) {
   // --mlir-print-ir-after=PASS, ...: to look inside the
   // artifact pipelines (after the passes are registered: the flags list them).
   registerPassManagerCLOptions();
+  // --mlir-timing: where an artifact's compile time goes (phases and passes).
+  registerDefaultTimingManagerCLOptions();
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
@@ -497,13 +505,20 @@ int main(int argc, char **argv) {
   loadDialects(context);
 
   if (emit == "artifact") {
+    DefaultTimingManager timing;
+    applyDefaultTimingManagerCLOptions(timing);
+    TimingScope timingRoot = timing.getRootScope();
+    TimingScope loadTiming = timingRoot.nest("load the ONNX model");
     Expected<bitnet::onnx_import::ONNXModel> model =
         bitnet::onnx_import::loadONNXModel(inputFile);
+    loadTiming.stop();
     if (!model)
       return fail(toString(model.takeError()));
     bitnet::ModelArtifactOptions options;
+    options.timing = &timingRoot;
     options.cpu.cpu = mcpu;
     options.cpu.optLevel = optLevel;
+    options.cpu.slpVectorize = slpVectorize;
     options.maxContext = maxContext;
     options.prefillChunk = prefillChunk;
     // Without the flag: by the target and the model's size, once it is
@@ -637,6 +652,7 @@ int main(int argc, char **argv) {
     bitnet::CPUTargetOptions options;
     options.cpu = mcpu;
     options.optLevel = optLevel;
+    options.slpVectorize = slpVectorize;
     LLVMContext llvmContext;
     std::unique_ptr<Module> llvmModule = bitnet::translateToOptimizedLLVMIR(
         *module, llvmContext, options, error);

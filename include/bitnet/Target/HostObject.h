@@ -23,6 +23,11 @@ struct CPUTargetOptions {
   std::string cpu = "native";
   /// LLVM optimization level, 0-3.
   unsigned optLevel = 2;
+  /// LLVM's SLP vectorizer. Off by default: the hot loops are the runtime's
+  /// kernels, and on a 2B4T model's long straight-line step functions it
+  /// took 14 of 69 s of compile CPU time (its block scheduling is quadratic
+  /// in a block's length) for no measured speed.
+  bool slpVectorize = false;
 };
 
 /// Translates `module` (LLVM dialect only) to optimized LLVM IR for the
