@@ -133,7 +133,10 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     return false;
   }
 
+  TimingScope untimed;
+  TimingScope &timing = options.timing ? *options.timing : untimed;
   // Two KV-cached steps from the one graph.
+  TimingScope importTiming = timing.nest("import the steps");
   imp::ImportOptions prefillOptions;
   prefillOptions.dims = options.dims;
   prefillOptions.dims[seqName] = options.prefillChunk;
@@ -191,6 +194,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     }
   }
   summary.importSummary = stats.summary();
+  importTiming.stop();
 
   const bool cuda = !options.gpuArch.empty();
   const bool ukernels = options.ukernels && !cuda;
@@ -250,8 +254,15 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     // The kernels' non-zero counts written into the step's result in place.
     toLinalg.addPass(createBitNetGatherRowCounts());
   }
-  if (failed(buildPipeline(toLinalg, Phase::BitNet, Phase::Linalg, pipelineStream)) ||
-      failed(toLinalg.run(**module))) {
+  if (failed(buildPipeline(toLinalg, Phase::BitNet, Phase::Linalg, pipelineStream))) {
+    error = "lowering '" + model.path + "' to linalg failed " + pipelineErrors;
+    return false;
+  }
+  TimingScope linalgTiming = timing.nest("bitnet to linalg");
+  toLinalg.enableTiming(linalgTiming);
+  LogicalResult lowered = toLinalg.run(**module);
+  linalgTiming.stop();
+  if (failed(lowered)) {
     error = "lowering '" + model.path + "' to linalg failed " + pipelineErrors;
     return false;
   }
@@ -267,6 +278,8 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
       half.elementType = lmHeadName(options.lmHead).str(); // f16 or bf16
       lmHead.addPass(createBitNetHalfLMHead(half));
     }
+    TimingScope lmHeadTiming = timing.nest("LM head storage");
+    lmHead.enableTiming(lmHeadTiming);
     if (failed(lmHead.run(**module))) {
       error = "storing the LM head of '" + model.path + "' as " +
               lmHeadName(options.lmHead).str() + " failed";
@@ -284,6 +297,8 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
       head.rowsPerWarp = options.gpuLMHeadRowsPerWarp;
       rows.addPass(createBitNetLaunchLMHeadKernel(head));
     }
+    TimingScope rowsTiming = timing.nest("logit rows");
+    rows.enableTiming(rowsTiming);
     if (failed(rows.run(**module))) {
       error = "selecting the logit rows (or launching the LM head kernel) of '" +
               model.path + "' failed";
@@ -299,7 +314,10 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     blobOptions.minBytes = 1;
     blobOptions.includeSplats = true;
   }
-  if (failed(externalizeWeights(**module, blobOptions, blob))) {
+  TimingScope weightsTiming = timing.nest("move the weights out");
+  LogicalResult externalized = externalizeWeights(**module, blobOptions, blob);
+  weightsTiming.stop();
+  if (failed(externalized)) {
     error = "moving the weights out of '" + model.path + "' failed";
     return false;
   }
@@ -319,13 +337,18 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
                                     options.cpu.optLevel, pipelineStream, gpu)
            : buildPipeline(toLLVM, Phase::Linalg, Phase::LLVM, pipelineStream,
                            ukernels);
+  TimingScope llvmDialectTiming = timing.nest("linalg to the LLVM dialect");
+  toLLVM.enableTiming(llvmDialectTiming);
   if (failed(built) || failed(toLLVM.run(**module))) {
     error = "lowering '" + model.path + "' to LLVM failed " + pipelineErrors;
     return false;
   }
+  llvmDialectTiming.stop();
   llvm::LLVMContext llvmContext;
+  TimingScope optimizeTiming = timing.nest("LLVM IR: translate and optimize");
   std::unique_ptr<llvm::Module> llvmModule =
       translateToOptimizedLLVMIR(**module, llvmContext, options.cpu, error);
+  optimizeTiming.stop();
   if (!llvmModule)
     return false;
 
@@ -338,10 +361,12 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     return false;
   }
   {
+    TimingScope objectTiming = timing.nest("LLVM: emit the object");
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
     if (failed(emitObject(*llvmModule, options.cpu, os, error)))
       return false;
   }
+  TimingScope linkTiming = timing.nest("link the shared object");
   std::string linkError;
   // -Bsymbolic: the code's calls between its own functions bind inside it,
   // whatever else the process has loaded (several models at once).
@@ -355,6 +380,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
             (linkError.empty() ? "" : ": " + linkError);
     return false;
   }
+  linkTiming.stop();
   auto code = llvm::MemoryBuffer::getFile(shared.path);
   if (!code) {
     error = "cannot read the linked model code";
@@ -467,5 +493,6 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
       {"code", code.get()->getBufferStart(), code.get()->getBufferSize(), 4096},
       {"weights", weightSection->data(), weightSection->size(),
        bitnet_rt::kWeightAlignment}};
+  TimingScope writeTiming = timing.nest("write the artifact");
   return bitnet_rt::writeArtifact(outputPath, sections, error);
 }

@@ -18,6 +18,7 @@
 #include "bitnet/Target/HostObject.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <map>
@@ -134,6 +135,10 @@ struct ModelArtifactOptions {
   /// models too large to ship (e.g. the 2B4T shape on the GPU machine);
   /// their outputs mean nothing.
   bool randomWeights = false;
+  /// Where the compile's phases (imports, each pass pipeline, LLVM,
+  /// linking, writing) report their times (`--mlir-timing`); null: not
+  /// timed.
+  TimingScope *timing = nullptr;
 };
 
 /// What was compiled, for the driver to print.
