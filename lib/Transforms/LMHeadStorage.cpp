@@ -45,15 +45,25 @@ namespace {
 /// One LM head: the importer's float matmul and its constant weight, read
 /// as W(n, k) whatever its layout.
 struct Head {
-  linalg::GenericOp op;
+  mutable linalg::GenericOp op; ///< A handle: rewriting through it is fine.
   DenseElementsAttr weights;
   bool transposed; ///< Stored [n, k] (matmul_f32_nt), else [k, n].
   int64_t n, k;
-  SmallVector<float> values;
+  /// The weight's floats: the attribute's own buffer (a 2B4T head is 1.3
+  /// GB: not copied), or `splat` expanded.
+  ArrayRef<float> values;
+  SmallVector<float> splat;
   float at(int64_t r, int64_t c) const {
     return transposed ? values[r * k + c] : values[c * n + r];
   }
 };
+
+/// What a pass made of one head weight, for the other heads that share it
+/// (the prefill, decode and wide prefill steps each have a head, on one
+/// uniqued weight attribute): the stored weight and, if any, its scales.
+using StoredHeads =
+    llvm::DenseMap<std::pair<Attribute, unsigned>,
+                   std::pair<DenseElementsAttr, DenseElementsAttr>>;
 
 /// The LM heads of `module` (none without a decoder record: an error, and
 /// std::nullopt).
@@ -77,8 +87,7 @@ collectHeads(ModuleOp module, StringRef passName) {
   return heads;
 }
 
-Head readHead(linalg::GenericOp op) {
-  Head h;
+void readHead(linalg::GenericOp op, Head &h) {
   h.op = op;
   h.transposed = op->getAttrOfType<StringAttr>("bitnet.ukernel").getValue() ==
                  "matmul_f32_nt";
@@ -86,8 +95,14 @@ Head readHead(linalg::GenericOp op) {
   ArrayRef<int64_t> ws = h.weights.getType().getShape();
   h.n = h.transposed ? ws[0] : ws[1];
   h.k = h.transposed ? ws[1] : ws[0];
-  h.values.assign(h.weights.value_begin<float>(), h.weights.value_end<float>());
-  return h;
+  if (h.weights.isSplat()) {
+    h.splat.assign(h.n * h.k, h.weights.getSplatValue<float>());
+    h.values = h.splat;
+  } else {
+    ArrayRef<char> raw = h.weights.getRawData();
+    h.values = ArrayRef<float>(reinterpret_cast<const float *>(raw.data()),
+                               h.n * h.k);
+  }
 }
 
 /// The loops of a head contraction over x [lead..., k]: (lead..., n, k),
@@ -198,14 +213,17 @@ void replaceHead(linalg::GenericOp op, Value weights, StringRef tag,
 /// Calls `rewrite` on every LM head of `module` (failure without a decoder
 /// record or when a rewrite fails).
 LogicalResult forEachHead(ModuleOp module, StringRef passName,
-                          function_ref<LogicalResult(Head)> rewrite) {
+                          function_ref<LogicalResult(const Head &)> rewrite) {
   std::optional<SmallVector<linalg::GenericOp>> heads =
       collectHeads(module, passName);
   if (!heads)
     return failure();
-  for (linalg::GenericOp op : *heads)
-    if (failed(rewrite(readHead(op))))
+  for (linalg::GenericOp op : *heads) {
+    Head h;
+    readHead(op, h);
+    if (failed(rewrite(h)))
       return failure();
+  }
   return success();
 }
 
@@ -213,32 +231,37 @@ struct Int8LMHeadPass
     : public mlir::bitnet::impl::BitNetInt8LMHeadBase<Int8LMHeadPass> {
   void runOnOperation() override {
     if (failed(forEachHead(getOperation(), getArgument(),
-                           [&](Head h) { return rewrite(h); })))
+                           [&](const Head &h) { return rewrite(h); })))
       signalPassFailure();
   }
 
-  LogicalResult rewrite(Head h) {
-    // Quantize per vocabulary row, stored [n, k].
-    SmallVector<int8_t> q(h.n * h.k);
-    SmallVector<float> scales(h.n);
-    for (int64_t r = 0; r < h.n; ++r) {
-      float mx = 0;
-      for (int64_t c = 0; c < h.k; ++c)
-        mx = std::max(mx, std::fabs(h.at(r, c)));
-      float s = mx > 0 ? mx / 127.0f : 1.0f;
-      scales[r] = s;
-      for (int64_t c = 0; c < h.k; ++c)
-        q[r * h.k + c] =
-            int8_t(std::lround(std::clamp(h.at(r, c) / s, -127.0f, 127.0f)));
-    }
+  StoredHeads stored;
+
+  LogicalResult rewrite(const Head &h) {
     OpBuilder b(h.op);
     Location loc = h.op.getLoc();
     auto qType = RankedTensorType::get({h.n, h.k}, b.getI8Type());
     auto sType = RankedTensorType::get({h.n}, b.getF32Type());
-    Value qv = arith::ConstantOp::create(
-        b, loc, qType, DenseElementsAttr::get(qType, ArrayRef<int8_t>(q)));
-    Value sv = arith::ConstantOp::create(
-        b, loc, sType, DenseElementsAttr::get(sType, ArrayRef<float>(scales)));
+    auto &[qAttr, sAttr] = stored[{h.weights, unsigned(h.transposed)}];
+    if (!qAttr) {
+      // Quantize per vocabulary row, stored [n, k].
+      SmallVector<int8_t> q(h.n * h.k);
+      SmallVector<float> scales(h.n);
+      for (int64_t r = 0; r < h.n; ++r) {
+        float mx = 0;
+        for (int64_t c = 0; c < h.k; ++c)
+          mx = std::max(mx, std::fabs(h.at(r, c)));
+        float s = mx > 0 ? mx / 127.0f : 1.0f;
+        scales[r] = s;
+        for (int64_t c = 0; c < h.k; ++c)
+          q[r * h.k + c] =
+              int8_t(std::lround(std::clamp(h.at(r, c) / s, -127.0f, 127.0f)));
+      }
+      qAttr = DenseElementsAttr::get(qType, ArrayRef<int8_t>(q));
+      sAttr = DenseElementsAttr::get(sType, ArrayRef<float>(scales));
+    }
+    Value qv = arith::ConstantOp::create(b, loc, qType, qAttr);
+    Value sv = arith::ConstantOp::create(b, loc, sType, sAttr);
     replaceHead(h.op, qv, "matmul_f32_i8w_nt", sv,
                 [](OpBuilder &nb, Location nl, Value w) -> Value {
                   return arith::SIToFPOp::create(nb, nl, nb.getF32Type(), w);
@@ -255,16 +278,36 @@ struct Int4LMHeadPass
     : public mlir::bitnet::impl::BitNetInt4LMHeadBase<Int4LMHeadPass> {
   void runOnOperation() override {
     if (failed(forEachHead(getOperation(), getArgument(),
-                           [&](Head h) { return rewrite(h); })))
+                           [&](const Head &h) { return rewrite(h); })))
       signalPassFailure();
   }
 
-  LogicalResult rewrite(Head h) {
+  StoredHeads stored;
+
+  LogicalResult rewrite(const Head &h) {
     if (h.k % kI4Group != 0)
       return h.op.emitError("--")
              << getArgument() << ": the LM head's hidden size " << h.k
              << " is not a multiple of " << kI4Group
              << "; use --lm-head=int8 or a 16-bit head";
+    const int64_t groups = h.k / kI4Group, rowBytes = h.k / 2;
+    OpBuilder b(h.op);
+    Location loc = h.op.getLoc();
+    auto wType = RankedTensorType::get({h.n, rowBytes}, b.getI8Type());
+    auto sType = RankedTensorType::get({h.n, groups}, b.getF32Type());
+    auto &[wAttr, sAttr] = stored[{h.weights, unsigned(h.transposed)}];
+    if (!wAttr)
+      std::tie(wAttr, sAttr) = quantize(h, wType, sType);
+    Value wv = arith::ConstantOp::create(b, loc, wType, wAttr);
+    Value sv = arith::ConstantOp::create(b, loc, sType, sAttr);
+    replaceWithInt4(h, wv, sv);
+    return success();
+  }
+
+  /// The head's codes (two a byte, a group's 32 in 16 bytes) and a scale
+  /// a group.
+  std::pair<DenseElementsAttr, DenseElementsAttr>
+  quantize(const Head &h, RankedTensorType wType, RankedTensorType sType) {
     const int64_t groups = h.k / kI4Group, rowBytes = h.k / 2;
     SmallVector<int8_t> packed(h.n * rowBytes, 0);
     SmallVector<float> scales(h.n * groups);
@@ -309,14 +352,12 @@ struct Int4LMHeadPass
           byte |= uint8_t(j < 16 ? stored : stored << 4);
         }
       }
-    OpBuilder b(h.op);
-    Location loc = h.op.getLoc();
-    auto wType = RankedTensorType::get({h.n, rowBytes}, b.getI8Type());
-    auto sType = RankedTensorType::get({h.n, groups}, b.getF32Type());
-    Value wv = arith::ConstantOp::create(
-        b, loc, wType, DenseElementsAttr::get(wType, ArrayRef<int8_t>(packed)));
-    Value sv = arith::ConstantOp::create(
-        b, loc, sType, DenseElementsAttr::get(sType, ArrayRef<float>(scales)));
+    return {DenseElementsAttr::get(wType, ArrayRef<int8_t>(packed)),
+            DenseElementsAttr::get(sType, ArrayRef<float>(scales))};
+  }
+
+  /// Replaces `h` with the int4 contraction over codes `wv` and scales `sv`.
+  void replaceWithInt4(const Head &h, Value wv, Value sv) {
     replaceHeadWith(h.op, Value(), [&](OpBuilder &b, Location loc, Value x,
                                         Value init,
                                         const HeadLoops &l) -> Value {
@@ -438,7 +479,6 @@ struct Int4LMHeadPass
                  })
           .getResult(0);
     });
-    return success();
   }
 };
 
@@ -455,33 +495,41 @@ struct HalfLMHeadPass
       return signalPassFailure();
     }
     if (failed(forEachHead(module, getArgument(),
-                           [&](Head h) { return rewrite(h); })))
+                           [&](const Head &h) { return rewrite(h); })))
       signalPassFailure();
   }
 
-  LogicalResult rewrite(Head h) {
+  StoredHeads stored;
+
+  LogicalResult rewrite(const Head &h) {
     bool f16 = elementType == "f16";
-    // Round each weight to nearest even, stored [n, k] as raw 16-bit words.
-    SmallVector<uint16_t> bits(h.n * h.k);
-    for (int64_t r = 0; r < h.n; ++r)
-      for (int64_t c = 0; c < h.k; ++c) {
-        float w = h.at(r, c);
-        uint16_t v = f16 ? halffloat::floatToHalf(w) : halffloat::floatToBF16(w);
-        // A finite weight past the type's range (f16: 65504) would become
-        // infinite: refuse rather than ship infinite logits.
-        float back = f16 ? halffloat::halfToFloat(v) : halffloat::bf16ToFloat(v);
-        if (std::isinf(back) && std::isfinite(w))
-          return h.op.emitError("LM head weight ")
-                 << w << " (vocabulary row " << r << ") is out of the range of "
-                 << elementType << "; keep the LM head in f32 or use int8";
-        bits[r * h.k + c] = v;
-      }
     OpBuilder b(h.op);
     Type elem = f16 ? Type(b.getF16Type()) : Type(b.getBF16Type());
     auto type = RankedTensorType::get({h.n, h.k}, elem);
-    auto attr = DenseElementsAttr::getFromRawBuffer(
-        type, ArrayRef<char>(reinterpret_cast<const char *>(bits.data()),
-                             bits.size() * sizeof(uint16_t)));
+    DenseElementsAttr &attr = stored[{h.weights, unsigned(h.transposed)}].first;
+    if (!attr) {
+      // Round each weight to nearest even, stored [n, k] as raw 16-bit words.
+      SmallVector<uint16_t> bits(h.n * h.k);
+      for (int64_t r = 0; r < h.n; ++r)
+        for (int64_t c = 0; c < h.k; ++c) {
+          float w = h.at(r, c);
+          uint16_t v =
+              f16 ? halffloat::floatToHalf(w) : halffloat::floatToBF16(w);
+          // A finite weight past the type's range (f16: 65504) would become
+          // infinite: refuse rather than ship infinite logits.
+          float back =
+              f16 ? halffloat::halfToFloat(v) : halffloat::bf16ToFloat(v);
+          if (std::isinf(back) && std::isfinite(w))
+            return h.op.emitError("LM head weight ")
+                   << w << " (vocabulary row " << r
+                   << ") is out of the range of " << elementType
+                   << "; keep the LM head in f32 or use int8";
+          bits[r * h.k + c] = v;
+        }
+      attr = DenseElementsAttr::getFromRawBuffer(
+          type, ArrayRef<char>(reinterpret_cast<const char *>(bits.data()),
+                               bits.size() * sizeof(uint16_t)));
+    }
     Value w = arith::ConstantOp::create(b, h.op.getLoc(), type, attr);
     replaceHead(h.op, w, f16 ? "matmul_f32_f16w_nt" : "matmul_f32_bf16w_nt",
                 Value(), [](OpBuilder &nb, Location nl, Value v) -> Value {
