@@ -154,6 +154,14 @@ void launchIntoGemv(OpBuilder &b, Location loc, GemvUse &use,
                     ArrayRef<Value> prologueArgs, Operation *before,
                     DominanceInfo &dom);
 
+/// launchIntoGemv for a prologue that reads one f32 row of `d` elements:
+/// its arguments are `row` (as [1, d]) and, with `counter`, a fresh count
+/// buffer that then takes the counter's place.
+void launchRowIntoGemv(OpBuilder &b, Location loc, GemvUse &use,
+                       gpu::GPUFuncOp kernel, const LaunchShape &shape,
+                       Value row, int64_t d, Operation *counter,
+                       Operation *before, DominanceInfo &dom);
+
 /// Erases the kernels of `gpuModule` named in `names` that nothing in
 /// `module` launches any more.
 void eraseUnusedKernels(ModuleOp module, gpu::GPUModuleOp gpuModule,

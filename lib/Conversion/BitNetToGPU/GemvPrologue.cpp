@@ -149,6 +149,22 @@ void gpu_kernels::launchIntoGemv(OpBuilder &b, Location loc, GemvUse &use,
       op->erase();
 }
 
+void gpu_kernels::launchRowIntoGemv(OpBuilder &b, Location loc, GemvUse &use,
+                                    gpu::GPUFuncOp kernel,
+                                    const LaunchShape &shape, Value row,
+                                    int64_t d, Operation *counter,
+                                    Operation *before, DominanceInfo &dom) {
+  SmallVector<Value> args{bufferization::ToBufferOp::create(
+      b, loc, MemRefType::get({1, d}, b.getF32Type()),
+      reshapeTo(b, loc, row, {1, d}), /*read_only=*/true)};
+  Value counts = counter ? allocCountBuffer(b, loc, 1) : Value();
+  if (counts)
+    args.push_back(counts);
+  launchIntoGemv(b, loc, use, kernel, shape, args, before, dom);
+  if (counter)
+    replaceNonzeroCounter(loc, counter, counts, 1);
+}
+
 void gpu_kernels::eraseUnusedKernels(ModuleOp module,
                                      gpu::GPUModuleOp gpuModule,
                                      const llvm::StringSet<> &names) {

@@ -551,15 +551,8 @@ struct LaunchQuantizerKernelPass
     }
     OpBuilder b(op);
     Location loc = op.getLoc();
-    SmallVector<Value> args{bufferization::ToBufferOp::create(
-        b, loc, MemRefType::get({1, s.d}, f32),
-        reshapeTo(b, loc, op.getInput(), {1, s.d}), /*read_only=*/true)};
-    Value counts = counter ? allocCountBuffer(b, loc, 1) : Value();
-    if (counts)
-      args.push_back(counts);
-    launchIntoGemv(b, loc, *use, kernel, shape, args, op, dom);
-    if (counter)
-      replaceNonzeroCounter(loc, counter, counts, 1);
+    launchRowIntoGemv(b, loc, *use, kernel, shape, op.getInput(), s.d, counter,
+                      op, dom);
     replacedGemvs.insert(use->name);
     op->erase();
     return true;

@@ -525,15 +525,8 @@ struct LaunchTopKKernelPass
     }
     OpBuilder b(quantOp);
     Location loc = op.getLoc();
-    SmallVector<Value> args{bufferization::ToBufferOp::create(
-        b, loc, MemRefType::get({1, s.d}, f32),
-        reshapeTo(b, loc, op.getInput(), {1, s.d}), /*read_only=*/true)};
-    Value counts = counter ? allocCountBuffer(b, loc, 1) : Value();
-    if (counts)
-      args.push_back(counts);
-    launchIntoGemv(b, loc, *use, kernel, shape, args, quantOp, dom);
-    if (counter)
-      replaceNonzeroCounter(loc, counter, counts, 1);
+    launchRowIntoGemv(b, loc, *use, kernel, shape, op.getInput(), s.d, counter,
+                      quantOp, dom);
     replacedGemvs.insert(use->name);
     quantOp->erase();
     op->erase();
