@@ -154,6 +154,22 @@ void launchIntoGemv(OpBuilder &b, Location loc, GemvUse &use,
                     ArrayRef<Value> prologueArgs, Operation *before,
                     DominanceInfo &dom);
 
+/// Where a one-row prologue of `d` elements over `quant`'s codes can run:
+/// the GEMV launch that reads them (findGemvUse), the launch shape the
+/// fused kernel takes (blocks of kPrologueWarps warps of `rowsPerWarp`
+/// rows) and the elements each of its threads holds; none if that is more
+/// than `maxPerThread` or the GEMV's operands cannot move in front of
+/// `before` (canHoistGemvOperands).
+struct RowPrologueSite {
+  GemvUse use;
+  LaunchShape shape;
+  int64_t perThread;
+};
+std::optional<RowPrologueSite>
+findRowPrologueSite(Operation *quant, Operation *counter, int64_t d,
+                    int64_t rowsPerWarp, int64_t maxPerThread,
+                    Operation *before, DominanceInfo &dom);
+
 /// launchIntoGemv for a prologue that reads one f32 row of `d` elements:
 /// its arguments are `row` (as [1, d]) and, with `counter`, a fresh count
 /// buffer that then takes the counter's place.

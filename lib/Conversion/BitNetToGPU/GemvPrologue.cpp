@@ -149,6 +149,19 @@ void gpu_kernels::launchIntoGemv(OpBuilder &b, Location loc, GemvUse &use,
       op->erase();
 }
 
+std::optional<RowPrologueSite> gpu_kernels::findRowPrologueSite(
+    Operation *quant, Operation *counter, int64_t d, int64_t rowsPerWarp,
+    int64_t maxPerThread, Operation *before, DominanceInfo &dom) {
+  std::optional<GemvUse> use = findGemvUse(quant, counter, d);
+  if (!use)
+    return std::nullopt;
+  LaunchShape shape = chooseLaunch(use->shape, rowsPerWarp, kPrologueWarps);
+  int64_t perThread = (d + shape.threads() - 1) / shape.threads();
+  if (perThread > maxPerThread || !canHoistGemvOperands(*use, before, dom))
+    return std::nullopt;
+  return RowPrologueSite{std::move(*use), shape, perThread};
+}
+
 void gpu_kernels::launchRowIntoGemv(OpBuilder &b, Location loc, GemvUse &use,
                                     gpu::GPUFuncOp kernel,
                                     const LaunchShape &shape, Value row,

@@ -866,18 +866,16 @@ struct LaunchNormQuantizerKernelPass
                     int64_t &reads) {
     if (!p.q || p.rows != 1)
       return false;
-    std::optional<GemvUse> use = findGemvUse(p.sink, p.counter, p.d);
-    if (!use)
+    std::optional<RowPrologueSite> site =
+        findRowPrologueSite(p.sink, p.counter, p.d, gemvRowsPerWarp,
+                            kMaxPerThread, p.insertBefore, dom);
+    if (!site)
       return false;
-    LaunchShape shape =
-        chooseLaunch(use->shape, gemvRowsPerWarp, kPrologueWarps);
+    GemvUse &use = site->use;
+    const LaunchShape shape = site->shape;
     Program fp = p;
     fp.threads = shape.threads();
-    fp.perThread = (p.d + fp.threads - 1) / fp.threads;
-    if (fp.perThread > kMaxPerThread)
-      return false;
-    if (!canHoistGemvOperands(*use, p.insertBefore, dom))
-      return false;
+    fp.perThread = site->perThread;
     MLIRContext *ctx = gpuModule.getContext();
     ExternalPrologue ext;
     ext.params = programParams(fp);
@@ -900,14 +898,14 @@ struct LaunchNormQuantizerKernelPass
     };
     std::string base =
         ("norm_" + Twine(p.q->mean ? "absmean" : "absmax") + Twine(p.q->bits) +
-         (p.counter ? "_nz_" : "_") + use->name)
+         (p.counter ? "_nz_" : "_") + use.name)
             .str();
     gpu::GPUFuncOp kernel = share(
         buildLayerKernel(gpuModule, p.sink->getLoc(), base + "_candidate",
-                         use->shape, shape, /*byteWeights=*/true, &ext),
+                         use.shape, shape, /*byteWeights=*/true, &ext),
         base, byKey);
-    replacedGemvs.insert(use->name);
-    launchFused(fp, *use, kernel, shape, dom, reads);
+    replacedGemvs.insert(use.name);
+    launchFused(fp, use, kernel, shape, dom, reads);
     return true;
   }
 

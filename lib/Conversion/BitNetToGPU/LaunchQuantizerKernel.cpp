@@ -504,21 +504,19 @@ struct LaunchQuantizerKernelPass
   bool intoGemv(ModuleOp module, gpu::GPUModuleOp gpuModule, AbsmaxQuantOp op,
                 const RowsShape &s, const QuantPrologue &q, Operation *counter,
                 QuantizerVariants &variants) {
-    std::optional<GemvUse> use = findGemvUse(op, counter, s.d);
-    if (!use)
-      return false;
-    LaunchShape shape =
-        chooseLaunch(use->shape, gemvRowsPerWarp, kPrologueWarps);
-    const int64_t threads = shape.threads();
-    const int64_t perThread = (s.d + threads - 1) / threads;
     DominanceInfo dom(op->getParentOfType<FunctionOpInterface>());
-    if (perThread > kMaxProloguePerThread ||
-        !canHoistGemvOperands(*use, op, dom))
+    std::optional<RowPrologueSite> site =
+        findRowPrologueSite(op, counter, s.d, gemvRowsPerWarp,
+                            kMaxProloguePerThread, op, dom);
+    if (!site)
       return false;
+    GemvUse &use = site->use;
+    const LaunchShape shape = site->shape;
+    const int64_t threads = shape.threads(), perThread = site->perThread;
     MLIRContext *ctx = &getContext();
     Type f32 = Float32Type::get(ctx);
     std::string name = ("absmax" + Twine(q.bits) + variants.suffix(q) +
-                        (counter ? "_nz_" : "_") + use->name)
+                        (counter ? "_nz_" : "_") + use.name)
                            .str();
     gpu::GPUFuncOp &kernel = fused[name];
     if (!kernel) {
@@ -546,14 +544,14 @@ struct LaunchQuantizerKernelPass
                            s.d, codes, scales, q,
                            counter ? Value(k.getArgument(1)) : Value(), first);
       };
-      kernel = buildLayerKernel(gpuModule, op.getLoc(), name, use->shape,
+      kernel = buildLayerKernel(gpuModule, op.getLoc(), name, use.shape,
                                 shape, /*byteWeights=*/true, &ext);
     }
     OpBuilder b(op);
     Location loc = op.getLoc();
-    launchRowIntoGemv(b, loc, *use, kernel, shape, op.getInput(), s.d, counter,
+    launchRowIntoGemv(b, loc, use, kernel, shape, op.getInput(), s.d, counter,
                       op, dom);
-    replacedGemvs.insert(use->name);
+    replacedGemvs.insert(use.name);
     op->erase();
     return true;
   }

@@ -76,8 +76,8 @@ std::optional<TopKShape> shapeOf(TopKSparsifyOp op) {
 }
 
 /// One block's TopK of row `row` of `x` ([rows, d] f32): the row's
-/// `keptCount` largest |x| (ties by lower index) and NaNs keep their values, the rest
-/// are 0, as the reference ranks them. Thread `tid` of `threads` holds
+/// `keptCount` largest |x| (ties by lower index) and NaNs keep their
+/// values, the rest are 0, as the reference ranks them. Thread `tid` of `threads` holds
 /// elements tid * perThread + j (index order is thread order, for the tie
 /// scan). Shared memory: `hist` [256] i32, `sel` [2] i32, `totals` [32] i32.
 TopKRow buildBlockTopK(ImplicitLocOpBuilder &b, Value x, Value row, Value tid,
@@ -294,6 +294,23 @@ TopKRow buildBlockTopK(ImplicitLocOpBuilder &b, Value x, Value row, Value tid,
   return {kept, inBounds, indices};
 }
 
+/// The workgroup arrays of a TopK block, in order: buildBlockTopK's
+/// `hist` [256] i32, `sel` [2] i32 and `totals` [32] i32, then with
+/// `quantized` buildBlockQuantize's warp maxima [32] f32.
+SmallVector<Type> topKSharedTypes(MLIRContext *ctx, bool quantized) {
+  Type i32 = IntegerType::get(ctx, 32), f32 = Float32Type::get(ctx);
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto shared = [&](int64_t n, Type t) -> Type {
+    return MemRefType::get({n}, t, MemRefLayoutAttrInterface{}, workgroup);
+  };
+  SmallVector<Type> types{shared(kBins, i32), shared(2, i32),
+                          shared(kWarp, i32)};
+  if (quantized)
+    types.push_back(shared(kWarp, f32));
+  return types;
+}
+
 /// Builds `topk_d<D>_k<K>`: block b keeps row b's `kept` largest |x| (ties
 /// by lower index) and zeroes the rest, as the reference ranks them. With
 /// `quant` (an absmax quantizer that is the TopK's only user) the block
@@ -308,11 +325,6 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
   ImplicitLocOpBuilder b(loc, ctx);
   Type i32 = b.getI32Type(), f32 = b.getF32Type();
   auto rowsType = MemRefType::get({s.rows, s.d}, f32);
-  auto workgroup =
-      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  auto shared = [&](int64_t n, Type t) {
-    return MemRefType::get({n}, t, MemRefLayoutAttrInterface{}, workgroup);
-  };
   SmallVector<Type> params{rowsType};
   if (quant) {
     params.push_back(MemRefType::get({s.rows, s.d}, b.getI8Type()));
@@ -322,10 +334,7 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
   } else {
     params.push_back(rowsType);
   }
-  SmallVector<Type> sharedTypes{shared(kBins, i32), shared(2, i32),
-                                shared(kWarp, i32)};
-  if (quant)
-    sharedTypes.push_back(shared(kWarp, f32));
+  SmallVector<Type> sharedTypes = topKSharedTypes(ctx, quant.has_value());
   b.setInsertionPointToEnd(gpuModule.getBody());
   auto kernel = gpu::GPUFuncOp::create(
       b, name, FunctionType::get(ctx, params, {}), sharedTypes);
@@ -347,20 +356,18 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
   Value row = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   TopKRow r = buildBlockTopK(b, x, row, tid, s.threads, s.perThread, s.d,
                              s.kept, hist, sel, totals);
-  int64_t warps = s.threads / kWarp;
-  if (!quant)
+  if (!quant) {
     for (auto [y, in, i] : llvm::zip(r.kept, r.inBounds, r.indices)) {
       auto op = scf::IfOp::create(b, in, /*withElseRegion=*/false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&op.getThenRegion().front());
       memref::StoreOp::create(b, y, out, ValueRange{row, i});
     }
-  if (quant) {
+  } else {
     // 5. The absmax quantizer of the kept row, as its reference.
-    buildBlockQuantize(b, r.kept, r.inBounds, r.indices, row,
-                       kernel.getWorkgroupAttributions()[3], warps, s.d, out,
-                       kernel.getArgument(2), *quant,
-                       counted ? kernel.getArgument(3) : Value());
+    buildBlockQuantize(b, r.kept, r.inBounds, r.indices, row, wg[3],
+                       s.threads / kWarp, s.d, out, kernel.getArgument(2),
+                       *quant, counted ? kernel.getArgument(3) : Value());
   }
   gpu::ReturnOp::create(b);
   return kernel;
@@ -472,37 +479,28 @@ struct LaunchTopKKernelPass
                 AbsmaxQuantOp quantOp, const TopKShape &s,
                 const QuantPrologue &q, Operation *counter,
                 QuantizerVariants &variants) {
-    std::optional<GemvUse> use = findGemvUse(quantOp, counter, s.d);
-    if (!use)
-      return false;
-    LaunchShape shape =
-        chooseLaunch(use->shape, gemvRowsPerWarp, kPrologueWarps);
-    const int64_t threads = shape.threads();
-    const int64_t perThread = (s.d + threads - 1) / threads;
     DominanceInfo dom(op->getParentOfType<FunctionOpInterface>());
-    if (perThread > kMaxPerThread ||
-        !canHoistGemvOperands(*use, quantOp, dom))
+    std::optional<RowPrologueSite> site =
+        findRowPrologueSite(quantOp, counter, s.d, gemvRowsPerWarp,
+                            kMaxPerThread, quantOp, dom);
+    if (!site)
       return false;
+    GemvUse &use = site->use;
+    const LaunchShape shape = site->shape;
+    const int64_t threads = shape.threads(), perThread = site->perThread;
     MLIRContext *ctx = &getContext();
     Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
     std::string name =
         ("topk_k" + Twine(s.kept) + "_absmax" + Twine(q.bits) +
-         variants.suffix(q) + (counter ? "_nz_" : "_") + use->name)
+         variants.suffix(q) + (counter ? "_nz_" : "_") + use.name)
             .str();
     gpu::GPUFuncOp &kernel = fused[name];
     if (!kernel) {
-      auto workgroup =
-          gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-      auto shared = [&](int64_t n, Type t) -> Type {
-        return MemRefType::get({n}, t, MemRefLayoutAttrInterface{},
-                               workgroup);
-      };
       ExternalPrologue ext;
       ext.params.push_back(MemRefType::get({1, s.d}, f32));
       if (counter)
         ext.params.push_back(MemRefType::get({1}, i32));
-      ext.shared = {shared(kBins, i32), shared(2, i32), shared(kWarp, i32),
-                    shared(kWarp, f32)};
+      ext.shared = topKSharedTypes(ctx, /*quantized=*/true);
       ext.build = [&](ImplicitLocOpBuilder &b, gpu::GPUFuncOp k, Value codes,
                       Value scales) {
         ArrayRef<BlockArgument> wg = k.getWorkgroupAttributions();
@@ -520,14 +518,14 @@ struct LaunchTopKKernelPass
                            counter ? Value(k.getArgument(1)) : Value(),
                            first);
       };
-      kernel = buildLayerKernel(gpuModule, op.getLoc(), name, use->shape,
+      kernel = buildLayerKernel(gpuModule, op.getLoc(), name, use.shape,
                                 shape, /*byteWeights=*/true, &ext);
     }
     OpBuilder b(quantOp);
     Location loc = op.getLoc();
-    launchRowIntoGemv(b, loc, *use, kernel, shape, op.getInput(), s.d, counter,
+    launchRowIntoGemv(b, loc, use, kernel, shape, op.getInput(), s.d, counter,
                       quantOp, dom);
-    replacedGemvs.insert(use->name);
+    replacedGemvs.insert(use.name);
     quantOp->erase();
     op->erase();
     return true;
