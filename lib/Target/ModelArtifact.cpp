@@ -254,14 +254,13 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     // The kernels' non-zero counts written into the step's result in place.
     toLinalg.addPass(createBitNetGatherRowCounts());
   }
-  if (failed(buildPipeline(toLinalg, Phase::BitNet, Phase::Linalg, pipelineStream))) {
-    error = "lowering '" + model.path + "' to linalg failed " + pipelineErrors;
-    return false;
+  LogicalResult lowered =
+      buildPipeline(toLinalg, Phase::BitNet, Phase::Linalg, pipelineStream);
+  if (succeeded(lowered)) {
+    TimingScope linalgTiming = timing.nest("bitnet to linalg");
+    toLinalg.enableTiming(linalgTiming);
+    lowered = toLinalg.run(**module);
   }
-  TimingScope linalgTiming = timing.nest("bitnet to linalg");
-  toLinalg.enableTiming(linalgTiming);
-  LogicalResult lowered = toLinalg.run(**module);
-  linalgTiming.stop();
   if (failed(lowered)) {
     error = "lowering '" + model.path + "' to linalg failed " + pipelineErrors;
     return false;
