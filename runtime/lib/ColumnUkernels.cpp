@@ -454,8 +454,16 @@ BITNET_AMX void amxColumnBlocks(int64_t rows, const uint8_t *w, int64_t n,
 /// pairs exactly before they are widened into the dword sums. (Chunks of
 /// 4-32 pairs with prefetches 8-64 pairs ahead, and a column-major order
 /// with the s16 sums of every block in L1, measured alike within this VM's
-/// noise at 2B4T's down and output projections from DRAM; 32 kept.)
+/// noise at 2B4T's down and output projections from DRAM; 32 kept. Those
+/// prefetches came as a burst at each chunk's start; spread over the chunk,
+/// as in vnniBlocks, the one-row kernel went from 754 to 177-193 us at
+/// 2B4T's down projection, 73.5% zeros, 1 thread on a Zen 3.)
 constexpr int64_t kPairChunk = 32;
+
+/// Chunks ahead whose lines the one-row AVX2 kernel asks L2 for (2B4T
+/// down, 73.5% zeros, 1 thread, Zen 3, two rounds: none 365-370 us, 2
+/// 215-248, 4 231-257, 8 232-374).
+constexpr int64_t kPairFarChunks = 2;
 
 /// The 8 s16 code vectors of one column pair's 32 bytes at half `half` of a
 /// block: r[2 p + h] lane e of 128-bit lane l is output row
@@ -505,10 +513,26 @@ BITNET_AVX2 void avx2Blocks(int64_t rows, const uint8_t *w, int64_t n,
   };
   alignas(32) __m256i codes[kPairChunk][8];
   int32_t list[kPairChunk];
+  // One row: the misses spread over the chunk, as in vnniBlocks (a burst
+  // of a chunk's prefetches at its start stalls on the fill buffers): while
+  // pair p of block b is computed, block b's line of the pair kPairChunk
+  // on is asked into L1 and of the pair kPairFarChunks chunks on into L2.
+  auto prefetchPair = [&](int64_t p, int64_t off, int hint) {
+    if (p >= pairs)
+      return;
+    for (int64_t c = 2 * p; c < 2 * p + 2; ++c) {
+      const char *line = reinterpret_cast<const char *>(slice.column(c) + off);
+      if (hint == 0)
+        _mm_prefetch(line, _MM_HINT_T0);
+      else
+        _mm_prefetch(line, _MM_HINT_T1);
+    }
+  };
   slice.prefetch(0, kPairChunk / 2);
   for (int64_t p0 = 0; p0 < pairs; p0 += kPairChunk) {
     int64_t p1 = std::min(pairs, p0 + kPairChunk);
-    slice.prefetch(p1 / 2, kPairChunk / 2);
+    if (rows > 1)
+      slice.prefetch(p1 / 2, kPairChunk / 2);
     for (int64_t b = 0; b < span; ++b)
       for (int half = 0; half < 2; ++half) {
         int64_t off = b * kColBlockBytes + 32 * half;
@@ -517,6 +541,11 @@ BITNET_AVX2 void avx2Blocks(int64_t rows, const uint8_t *w, int64_t n,
           for (__m256i &v : r)
             v = _mm256_setzero_si256();
           for (int64_t p = p0; p < p1; ++p) {
+            if (half == 0)
+              prefetchPair(p + kPairChunk, b * kColBlockBytes, 0);
+            else
+              prefetchPair(p + kPairFarChunks * kPairChunk, b * kColBlockBytes,
+                           1);
             __m256i c[8];
             unpackPair(slice.column(2 * p) + off, slice.column(2 * p + 1) + off,
                        c);
