@@ -456,7 +456,7 @@ BITNET_AMX void amxColumnBlocks(int64_t rows, const uint8_t *w, int64_t n,
 /// with the s16 sums of every block in L1, measured alike within this VM's
 /// noise at 2B4T's down and output projections from DRAM; 32 kept. Those
 /// prefetches came as a burst at each chunk's start; spread over the chunk,
-/// as in vnniBlocks, the one-row kernel went from 754 to 177-193 us at
+/// as in vnniBlocks, the one-row kernel went from 754 to 155-230 us at
 /// 2B4T's down projection, 73.5% zeros, 1 thread on a Zen 3.)
 constexpr int64_t kPairChunk = 32;
 
