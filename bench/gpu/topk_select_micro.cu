@@ -31,6 +31,17 @@ struct Variant {
   bool match, early, dbuf, wide;
 };
 
+// Inclusive sum of v over the warp's lanes 0..lane.
+__device__ int warpInclusiveScan(int v, int lane) {
+#pragma unroll
+  for (int o = 1; o < 32; o *= 2) {
+    int up = __shfl_up_sync(~0u, v, o);
+    if (lane >= o)
+      v += up;
+  }
+  return v;
+}
+
 // The lane of warp 0 whose bins (largest first) hold rank `need` writes
 // the bin, the rank left inside it and the bin's count.
 template <int NB>
@@ -43,13 +54,7 @@ __device__ void selectBin(const int *hist, int need, int lane, int *sel) {
     counts[q] = hist[NB - 1 - lane * PERLANE - q];
     sum += counts[q];
   }
-  int incl = sum;
-#pragma unroll
-  for (int o = 1; o < 32; o *= 2) {
-    int up = __shfl_up_sync(~0u, incl, o);
-    if (lane >= o)
-      incl += up;
-  }
+  int incl = warpInclusiveScan(sum, lane);
   int excl = incl - sum;
   bool mine = excl < need && incl >= need;
   bool shortLast = lane == 31 && incl < need;
@@ -119,27 +124,15 @@ __device__ void finish(const uint32_t *keys, uint32_t prefix,
 #pragma unroll
     for (int j = 0; j < PER; ++j)
       mine += keys[j] == prefix;
-    int incl = mine;
-#pragma unroll
-    for (int o = 1; o < 32; o *= 2) {
-      int up = __shfl_up_sync(~0u, incl, o);
-      if (lane >= o)
-        incl += up;
-    }
+    int incl = warpInclusiveScan(mine, lane);
     if (lane == 31)
       totals[warp] = incl;
     __syncthreads();
     if (warp == 0) {
       int t = lane < WARPS ? totals[lane] : 0;
-      int s = t;
-#pragma unroll
-      for (int o = 1; o < 32; o *= 2) {
-        int up = __shfl_up_sync(~0u, s, o);
-        if (lane >= o)
-          s += up;
-      }
+      int before = warpInclusiveScan(t, lane) - t; // every lane shuffles
       if (lane < WARPS)
-        totals[lane] = s - t;
+        totals[lane] = before;
     }
     __syncthreads();
     int running = totals[warp] + incl - mine;
