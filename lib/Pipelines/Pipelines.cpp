@@ -30,7 +30,12 @@ static const PhaseInfo kPhases[] = {
      "canonicalize,cse,bitnet-data-movement-to-generics,bitnet-fuse-elementwise,"
      "canonicalize,cse"},
     {Phase::LLVM, "llvm-dialect", "bufferized, lowered to the LLVM dialect",
+     // Per-layer output chains as concats: bufferization's analysis is
+     // cubic in a chain's length (2B4T: 20 s of a 21 s pass).
+     "bitnet-insert-chains-to-concat,"
      BITNET_BUFFERIZE
+     // Constants' globals in an order that does not vary between runs.
+     "bitnet-sort-globals,"
      // Free each temporary after its last use. On the CPU only: CUDA steps
      // allocate from an arena whose frees do nothing, so the GPU pipeline
      // would gain nothing from it.

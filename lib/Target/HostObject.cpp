@@ -5,15 +5,20 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/OptimizationLevel.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ThreadPool.h"
+#include "llvm/Support/Threading.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
 
 #include <mutex>
 
@@ -146,6 +151,58 @@ LogicalResult mlir::bitnet::emitObject(llvm::Module &llvmModule,
     return failure();
   }
   pm.run(llvmModule);
+  return success();
+}
+
+LogicalResult
+mlir::bitnet::emitObjects(llvm::Module &llvmModule,
+                          const CPUTargetOptions &options,
+                          llvm::ArrayRef<llvm::raw_pwrite_stream *> outs,
+                          std::string &error) {
+  if (outs.size() == 1)
+    return emitObject(llvmModule, options, *outs[0], error);
+  // A context is not thread-safe: each partition travels to its thread as
+  // bitcode and is read back into a context of its own (as LLVM's LTO does
+  // for its parallel code generation).
+  llvm::SmallVector<llvm::SmallString<0>> bitcode;
+  llvm::SplitModule(
+      llvmModule, outs.size(), [&](std::unique_ptr<llvm::Module> part) {
+        llvm::raw_svector_ostream os(bitcode.emplace_back());
+        llvm::WriteBitcodeToFile(*part, os);
+      },
+      // Largest functions first, round robin: a model's three step
+      // functions are 40-75k instructions each (2B4T), a third of its code.
+      /*PreserveLocals=*/false, /*RoundRobin=*/true);
+  if (bitcode.size() != outs.size()) {
+    error = "splitting the model code into " + std::to_string(outs.size()) +
+            " partitions gave " + std::to_string(bitcode.size());
+    return failure();
+  }
+  std::vector<std::string> errors(outs.size());
+  {
+    llvm::ThreadPoolStrategy threads = llvm::hardware_concurrency(outs.size());
+    threads.Limit = true; // no more threads than the machine has
+    llvm::DefaultThreadPool pool(threads);
+    for (size_t i = 0; i < outs.size(); ++i)
+      pool.async([&, i] {
+        llvm::LLVMContext context;
+        llvm::Expected<std::unique_ptr<llvm::Module>> part =
+            llvm::parseBitcodeFile(
+                llvm::MemoryBufferRef(bitcode[i].str(), "partition"), context);
+        if (!part) {
+          errors[i] = llvm::toString(part.takeError());
+          return;
+        }
+        (void)emitObject(**part, options, *outs[i], errors[i]);
+      });
+    pool.wait();
+  }
+  for (size_t i = 0; i < errors.size(); ++i)
+    if (!errors[i].empty()) {
+      error = "code generation of partition " + std::to_string(i) +
+              " failed: " + errors[i];
+      return failure();
+    }
   return success();
 }
 

@@ -23,6 +23,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -351,27 +352,54 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   if (!llvmModule)
     return false;
 
-  // Object, then a shared object the runtime can dlopen.
-  TempFile object, shared;
-  int fd;
-  if (llvm::sys::fs::createTemporaryFile("bitnet-model", "o", fd, object.path) ||
-      llvm::sys::fs::createTemporaryFile("bitnet-model", "so", shared.path)) {
+  // Objects, then a shared object the runtime can dlopen. A CUDA model's
+  // host code stays one object: it is small, and its constructor (which
+  // loads the kernels) has only been run in that form.
+  const unsigned partitions =
+      cuda ? 1u : std::max(1u, options.cpu.codegenPartitions);
+  std::vector<TempFile> objects(partitions);
+  std::vector<std::unique_ptr<llvm::raw_fd_ostream>> objectStreams;
+  TempFile shared;
+  for (TempFile &object : objects) {
+    int fd;
+    if (llvm::sys::fs::createTemporaryFile("bitnet-model", "o", fd,
+                                           object.path)) {
+      error = "cannot create temporary files";
+      return false;
+    }
+    objectStreams.push_back(
+        std::make_unique<llvm::raw_fd_ostream>(fd, /*shouldClose=*/true));
+  }
+  if (llvm::sys::fs::createTemporaryFile("bitnet-model", "so", shared.path)) {
     error = "cannot create temporary files";
     return false;
   }
   {
-    TimingScope objectTiming = timing.nest("LLVM: emit the object");
-    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-    if (failed(emitObject(*llvmModule, options.cpu, os, error)))
+    TimingScope objectTiming = timing.nest("LLVM: emit the objects");
+    std::vector<llvm::raw_pwrite_stream *> outs;
+    for (auto &os : objectStreams)
+      outs.push_back(os.get());
+    if (failed(emitObjects(*llvmModule, options.cpu, outs, error)))
       return false;
+    for (auto &os : objectStreams) {
+      os->close();
+      if (os->has_error()) {
+        error = "cannot write the model's object files: " +
+                os->error().message();
+        os->clear_error();
+        return false;
+      }
+    }
   }
   TimingScope linkTiming = timing.nest("link the shared object");
   std::string linkError;
   // -Bsymbolic: the code's calls between its own functions bind inside it,
   // whatever else the process has loaded (several models at once).
-  llvm::StringRef args[] = {options.linker, "-shared", "-Bsymbolic",
-                            "--no-undefined-version",
-                            "-o", shared.path, object.path};
+  std::vector<llvm::StringRef> args = {options.linker, "-shared", "-Bsymbolic",
+                                       "--no-undefined-version", "-o",
+                                       shared.path};
+  for (const TempFile &object : objects)
+    args.push_back(object.path);
   int rc = llvm::sys::ExecuteAndWait(options.linker, args, std::nullopt, {}, 0,
                                      0, &linkError);
   if (rc != 0) {

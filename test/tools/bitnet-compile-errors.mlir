@@ -31,6 +31,10 @@
 // RUN: not bitnet-compile %s -O7 -o %t/h.o 2>&1 | FileCheck %s --check-prefix=OPT
 // OPT: bitnet-compile: error: -O must be 0-3, got 7
 
+// RUN: not bitnet-compile %s --codegen-partitions=0 -o %t/i.o 2>&1 | FileCheck %s --check-prefix=PARTS
+// RUN: test ! -e %t/i.o
+// PARTS: bitnet-compile: error: --codegen-partitions must be 1-64, got 0
+
 func.func @ok(%x: tensor<4xf32>) -> tensor<4xf32> {
   return %x : tensor<4xf32>
 }

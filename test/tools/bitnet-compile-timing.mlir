@@ -15,7 +15,7 @@
 // CHECK: linalg to the LLVM dialect
 // CHECK: OneShotBufferizePass
 // CHECK: LLVM IR: translate and optimize
-// CHECK: LLVM: emit the object
+// CHECK: LLVM: emit the objects
 // CHECK: link the shared object
 // CHECK: write the artifact
 // CHECK: Total

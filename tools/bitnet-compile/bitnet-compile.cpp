@@ -264,6 +264,13 @@ cl::opt<std::string> linker("linker",
                             cl::init(BITNET_DEFAULT_LINKER), cl::cat(category));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level (0-3)"),
                            cl::init(2), cl::Prefix, cl::cat(category));
+cl::opt<unsigned> codegenPartitions(
+    "codegen-partitions",
+    cl::desc("x86 artifacts: emit the model code as this many objects, "
+             "code-generated in parallel (1-64; 1: one object; default 4, "
+             "whatever the core count, so the artifact does not depend on "
+             "the machine)"),
+    cl::init(4), cl::cat(category));
 cl::opt<bool> slpVectorize(
     "slp-vectorize",
     cl::desc("x86: run LLVM's SLP vectorizer on the model code (off by "
@@ -420,6 +427,9 @@ int main(int argc, char **argv) {
   if (targetName != "x86_64" && targetName != "cuda")
     return fail("unsupported --target '" + targetName +
                 "' (supported: x86_64, cuda)");
+  if (codegenPartitions < 1 || codegenPartitions > 64)
+    return fail("--codegen-partitions must be 1-64, got " +
+                Twine(unsigned(codegenPartitions)));
   if (optLevel > 3)
     return fail("-O must be 0-3, got " + Twine(unsigned(optLevel)));
   if (targetName == "cuda" && !bitnet::isValidGPUArch(gpuArch))
@@ -519,6 +529,7 @@ int main(int argc, char **argv) {
     options.cpu.cpu = mcpu;
     options.cpu.optLevel = optLevel;
     options.cpu.slpVectorize = slpVectorize;
+    options.cpu.codegenPartitions = codegenPartitions;
     options.maxContext = maxContext;
     options.prefillChunk = prefillChunk;
     // Without the flag: by the target and the model's size, once it is

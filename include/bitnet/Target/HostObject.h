@@ -28,6 +28,11 @@ struct CPUTargetOptions {
   /// took 14 of 69 s of compile CPU time (its block scheduling is quadratic
   /// in a block's length) for no measured speed.
   bool slpVectorize = false;
+  /// Model code is emitted as this many objects (llvm::SplitModule
+  /// partitions), code-generated on parallel threads; 1: one object. A fixed
+  /// count, not the core count, so the artifact does not depend on the
+  /// machine that compiled it.
+  unsigned codegenPartitions = 4;
 };
 
 /// Translates `module` (LLVM dialect only) to optimized LLVM IR for the
@@ -40,6 +45,16 @@ translateToOptimizedLLVMIR(ModuleOp module, llvm::LLVMContext &llvmContext,
 LogicalResult emitObject(llvm::Module &llvmModule,
                          const CPUTargetOptions &options,
                          llvm::raw_pwrite_stream &os, std::string &error);
+
+/// Emits `llvmModule` as `outs.size()` ELF objects to link together: the
+/// module's llvm::SplitModule partitions (local symbols externalized as
+/// hidden), each code-generated in its own LLVMContext on a thread of its
+/// own, up to the machine's core count at a time. Consumes the module's
+/// contents.
+LogicalResult emitObjects(llvm::Module &llvmModule,
+                          const CPUTargetOptions &options,
+                          llvm::ArrayRef<llvm::raw_pwrite_stream *> outs,
+                          std::string &error);
 
 /// The LLVM CPU name `options` resolves to ("native": the host's).
 std::string resolvedCPUName(const CPUTargetOptions &options);
