@@ -37,10 +37,21 @@ int8_t unpackTernary(PackedLayout layout, uint8_t byte, int64_t j) {
 void packTernaryRows(PackedLayout layout, const int8_t *weights, int64_t rows,
                      int64_t k, uint8_t *out) {
   const int64_t n = weightsPerByte(layout), bytes = packedRowBytes(layout, k);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t b = 0; b < bytes; ++b)
-      out[r * bytes + b] = packTernaryGroup(layout, weights + r * k + b * n,
-                                            std::min(n, k - b * n));
+  // 2-bit rows' whole bytes without the general loop (a loop the compiler
+  // vectorizes: a 2B4T model's two billion weights took 7 s of its compile
+  // one group call at a time); the last, partial byte as before.
+  const int64_t whole = layout == PackedLayout::Bits2 ? k / n : 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int8_t *w = weights + r * k;
+    uint8_t *o = out + r * bytes;
+    for (int64_t b = 0; b < whole; ++b)
+      o[b] = uint8_t(unsigned(clampTrit(w[4 * b]) + 1) |
+                     unsigned(clampTrit(w[4 * b + 1]) + 1) << 2 |
+                     unsigned(clampTrit(w[4 * b + 2]) + 1) << 4 |
+                     unsigned(clampTrit(w[4 * b + 3]) + 1) << 6);
+    for (int64_t b = whole; b < bytes; ++b)
+      o[b] = packTernaryGroup(layout, w + b * n, std::min(n, k - b * n));
+  }
 }
 
 void unpackTernaryRows(PackedLayout layout, const uint8_t *packed, int64_t rows,

@@ -11,6 +11,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 
 namespace mlir::bitnet {
 #define GEN_PASS_DEF_BITNETEXTERNALIZEWEIGHTS
@@ -19,6 +20,11 @@ namespace mlir::bitnet {
 
 using namespace mlir;
 using namespace mlir::bitnet;
+
+/// How many bytes a tensor of `type` takes in the blob.
+static int64_t storedBytes(RankedTensorType type) {
+  return type.getNumElements() * (type.getElementTypeBitWidth() / 8);
+}
 
 /// The constant's bytes as stored in the blob: row-major, little-endian,
 /// one element per bitwidth / 8 bytes. Null for what stays a constant.
@@ -32,7 +38,7 @@ static DenseElementsAttr externalizable(arith::ConstantOp op,
   Type elem = type.getElementType();
   if (!elem.isIntOrFloat() || elem.getIntOrFloatBitWidth() % 8 != 0)
     return {};
-  int64_t bytes = type.getNumElements() * (elem.getIntOrFloatBitWidth() / 8);
+  int64_t bytes = storedBytes(type);
   if (bytes < opts.minBytes ||
       (!dense.isSplat() && int64_t(dense.getRawData().size()) != bytes))
     return {};
@@ -44,6 +50,24 @@ LogicalResult mlir::bitnet::externalizeWeights(
   if (options.alignment <= 0 ||
       (options.alignment & (options.alignment - 1)) != 0)
     return module.emitError("weight alignment must be a power of two");
+  auto aligned = [&](int64_t n) {
+    return (n + options.alignment - 1) & ~(options.alignment - 1);
+  };
+  // The blob's final size first, so that it is allocated once: grown by
+  // doubling, a 2B4T model's 2 GB were copied again and again (and the new
+  // pages cleared each time).
+  {
+    llvm::DenseSet<Attribute> counted;
+    int64_t total = int64_t(blob.bytes.size());
+    for (auto func : module.getOps<func::FuncOp>())
+      if (!func.isExternal() && func.isPublic())
+        func.walk([&](arith::ConstantOp op) {
+          DenseElementsAttr dense = externalizable(op, options);
+          if (dense && counted.insert(dense).second)
+            total = aligned(total) + storedBytes(cast<RankedTensorType>(op.getType()));
+        });
+    blob.bytes.reserve(size_t(total));
+  }
   llvm::DenseMap<Attribute, int64_t> offsets;
   MLIRContext *ctx = module.getContext();
   auto blobType = MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
@@ -66,8 +90,7 @@ LogicalResult mlir::bitnet::externalizeWeights(
       b.setInsertionPoint(op);
       auto [it, inserted] = offsets.try_emplace(dense, 0);
       if (inserted) {
-        int64_t off = (int64_t(blob.bytes.size()) + options.alignment - 1) &
-                      ~(options.alignment - 1);
+        int64_t off = aligned(int64_t(blob.bytes.size()));
         ArrayRef<char> raw = dense.getRawData();
         blob.bytes.resize(off);
         if (dense.isSplat()) {

@@ -68,6 +68,31 @@ TEST(TernaryPacking, RowsWithPaddingRoundTrip) {
   }
 }
 
+// Whole rows (the 2-bit layout's whole bytes take their own loop) pack to
+// the bytes packTernaryGroup gives group by group, out-of-range values
+// clamped alike.
+TEST(TernaryPacking, RowsMatchGroups) {
+  std::mt19937 rng(11);
+  for (PackedLayout layout : {PackedLayout::Bits2, PackedLayout::Trits5}) {
+    for (int64_t k : {1, 4, 6, 8, 33, 2560}) {
+      const int64_t rows = 5, n = weightsPerByte(layout);
+      const int64_t bytes = packedRowBytes(layout, k);
+      std::vector<int8_t> w(rows * k);
+      for (int8_t &v : w)
+        v = int8_t(int(rng() % 256) - 128);
+      std::vector<uint8_t> packed(rows * bytes);
+      packTernaryRows(layout, w.data(), rows, k, packed.data());
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t b = 0; b < bytes; ++b)
+          ASSERT_EQ(packed[r * bytes + b],
+                    packTernaryGroup(layout, w.data() + r * k + b * n,
+                                     std::min(n, k - b * n)))
+              << "layout " << int(layout) << " k " << k << " row " << r
+              << " byte " << b;
+    }
+  }
+}
+
 TEST(TernaryPacking, OutOfRangeClamps) {
   const int8_t w[] = {5, -7, 0, 1};
   uint8_t byte = packTernaryGroup(PackedLayout::Bits2, w, 4);

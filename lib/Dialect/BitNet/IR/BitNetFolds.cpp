@@ -43,18 +43,25 @@ OpFoldResult PackTernaryOp::fold(FoldAdaptor adaptor) {
   if (!codes || !codes.getElementType().isInteger(8))
     return {};
   PackedTernaryType type = getResult().getType();
-  std::vector<int8_t> weights = bytesOf(codes);
+  // The codes in place (a copy only of a splat's one value).
+  std::vector<int8_t> splat;
+  const int8_t *weights =
+      reinterpret_cast<const int8_t *>(codes.getRawData().data());
+  if (codes.isSplat()) {
+    splat = bytesOf(codes);
+    weights = splat.data();
+  }
   int64_t k = type.getReductionSize();
-  int64_t rows = int64_t(weights.size()) / k;
+  int64_t rows = codes.getNumElements() / k;
   if (type.getLayout() == TernaryLayout::bits2_cols) {
     std::vector<int8_t> bytes(type.getStorageType().getNumElements());
-    ternary::packTernaryCols(weights.data(), rows, k,
+    ternary::packTernaryCols(weights, rows, k,
                              reinterpret_cast<uint8_t *>(bytes.data()));
     return fromBytes(type.getStorageType(), bytes);
   }
   std::vector<int8_t> bytes(rows * type.getPackedRowBytes());
-  ternary::packTernaryRows(toPackedLayout(type.getLayout()), weights.data(),
-                           rows, k, reinterpret_cast<uint8_t *>(bytes.data()));
+  ternary::packTernaryRows(toPackedLayout(type.getLayout()), weights, rows, k,
+                           reinterpret_cast<uint8_t *>(bytes.data()));
   return fromBytes(type.getStorageType(), bytes);
 }
 
