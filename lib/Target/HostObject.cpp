@@ -114,7 +114,7 @@ void optimize(llvm::Module &module, unsigned optLevel, bool slp,
 
 } // namespace
 
-std::unique_ptr<llvm::Module> mlir::bitnet::translateToOptimizedLLVMIR(
+std::unique_ptr<llvm::Module> mlir::bitnet::translateToLLVMIR(
     ModuleOp module, llvm::LLVMContext &llvmContext,
     const CPUTargetOptions &options, std::string &error) {
   DialectRegistry registry;
@@ -133,6 +133,19 @@ std::unique_ptr<llvm::Module> mlir::bitnet::translateToOptimizedLLVMIR(
     return nullptr;
   llvmModule->setDataLayout(machine->createDataLayout());
   llvmModule->setTargetTriple(machine->getTargetTriple());
+  return llvmModule;
+}
+
+std::unique_ptr<llvm::Module> mlir::bitnet::translateToOptimizedLLVMIR(
+    ModuleOp module, llvm::LLVMContext &llvmContext,
+    const CPUTargetOptions &options, std::string &error) {
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateToLLVMIR(module, llvmContext, options, error);
+  if (!llvmModule)
+    return nullptr;
+  std::unique_ptr<llvm::TargetMachine> machine = createMachine(options, error);
+  if (!machine)
+    return nullptr;
   optimize(*llvmModule, options.optLevel, options.slpVectorize, machine.get());
   return llvmModule;
 }
@@ -154,13 +167,23 @@ LogicalResult mlir::bitnet::emitObject(llvm::Module &llvmModule,
   return success();
 }
 
-LogicalResult
-mlir::bitnet::emitObjects(llvm::Module &llvmModule,
-                          const CPUTargetOptions &options,
-                          llvm::ArrayRef<llvm::raw_pwrite_stream *> outs,
-                          std::string &error) {
+/// Optimizes `module` (see translateToOptimizedLLVMIR), then emits it.
+static LogicalResult optimizeAndEmit(llvm::Module &module,
+                                     const bitnet::CPUTargetOptions &options,
+                                     llvm::raw_pwrite_stream &os,
+                                     std::string &error) {
+  std::unique_ptr<llvm::TargetMachine> machine = createMachine(options, error);
+  if (!machine)
+    return failure();
+  optimize(module, options.optLevel, options.slpVectorize, machine.get());
+  return bitnet::emitObject(module, options, os, error);
+}
+
+LogicalResult mlir::bitnet::emitOptimizedObjects(
+    llvm::Module &llvmModule, const CPUTargetOptions &options,
+    llvm::ArrayRef<llvm::raw_pwrite_stream *> outs, std::string &error) {
   if (outs.size() == 1)
-    return emitObject(llvmModule, options, *outs[0], error);
+    return optimizeAndEmit(llvmModule, options, *outs[0], error);
   // A context is not thread-safe: each partition travels to its thread as
   // bitcode and is read back into a context of its own (as LLVM's LTO does
   // for its parallel code generation).
@@ -193,7 +216,7 @@ mlir::bitnet::emitObjects(llvm::Module &llvmModule,
           errors[i] = llvm::toString(part.takeError());
           return;
         }
-        (void)emitObject(**part, options, *outs[i], errors[i]);
+        (void)optimizeAndEmit(**part, options, *outs[i], errors[i]);
       });
     pool.wait();
   }

@@ -345,10 +345,10 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   }
   llvmDialectTiming.stop();
   llvm::LLVMContext llvmContext;
-  TimingScope optimizeTiming = timing.nest("LLVM IR: translate and optimize");
+  TimingScope translateTiming = timing.nest("LLVM IR: translate");
   std::unique_ptr<llvm::Module> llvmModule =
-      translateToOptimizedLLVMIR(**module, llvmContext, options.cpu, error);
-  optimizeTiming.stop();
+      translateToLLVMIR(**module, llvmContext, options.cpu, error);
+  translateTiming.stop();
   if (!llvmModule)
     return false;
 
@@ -375,11 +375,11 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     return false;
   }
   {
-    TimingScope objectTiming = timing.nest("LLVM: emit the objects");
+    TimingScope objectTiming = timing.nest("LLVM: optimize, emit the objects");
     std::vector<llvm::raw_pwrite_stream *> outs;
     for (auto &os : objectStreams)
       outs.push_back(os.get());
-    if (failed(emitObjects(*llvmModule, options.cpu, outs, error)))
+    if (failed(emitOptimizedObjects(*llvmModule, options.cpu, outs, error)))
       return false;
     for (auto &os : objectStreams) {
       os->close();

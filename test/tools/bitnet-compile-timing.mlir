@@ -14,8 +14,8 @@
 // CHECK: move the weights out
 // CHECK: linalg to the LLVM dialect
 // CHECK: OneShotBufferizePass
-// CHECK: LLVM IR: translate and optimize
-// CHECK: LLVM: emit the objects
+// CHECK: LLVM IR: translate
+// CHECK: LLVM: optimize, emit the objects
 // CHECK: link the shared object
 // CHECK: write the artifact
 // CHECK: Total

@@ -35,6 +35,13 @@ struct CPUTargetOptions {
   unsigned codegenPartitions = 4;
 };
 
+/// Translates `module` (LLVM dialect only) to LLVM IR for the x86-64 CPU in
+/// `options` (its data layout and triple), unoptimized. Returns null and
+/// sets `error` on failure.
+std::unique_ptr<llvm::Module>
+translateToLLVMIR(ModuleOp module, llvm::LLVMContext &llvmContext,
+                  const CPUTargetOptions &options, std::string &error);
+
 /// Translates `module` (LLVM dialect only) to optimized LLVM IR for the
 /// x86-64 CPU in `options`. Returns null and sets `error` on failure.
 std::unique_ptr<llvm::Module>
@@ -46,15 +53,19 @@ LogicalResult emitObject(llvm::Module &llvmModule,
                          const CPUTargetOptions &options,
                          llvm::raw_pwrite_stream &os, std::string &error);
 
-/// Emits `llvmModule` as `outs.size()` ELF objects to link together: the
-/// module's llvm::SplitModule partitions (local symbols externalized as
-/// hidden), each code-generated in its own LLVMContext on a thread of its
-/// own, up to the machine's core count at a time. Consumes the module's
-/// contents.
-LogicalResult emitObjects(llvm::Module &llvmModule,
-                          const CPUTargetOptions &options,
-                          llvm::ArrayRef<llvm::raw_pwrite_stream *> outs,
-                          std::string &error);
+/// Optimizes `llvmModule` (from translateToLLVMIR) as
+/// translateToOptimizedLLVMIR does and emits it as `outs.size()` ELF objects
+/// to link together: the module's llvm::SplitModule partitions (local
+/// symbols externalized as hidden), each optimized and code-generated in its
+/// own LLVMContext on a thread of its own, up to the machine's core count at
+/// a time. Consumes the module's contents. The partitions are optimized
+/// apart: a function is inlined only into callers of its own partition (a
+/// model's loop bodies are noinline and its step functions too large to
+/// inline, so its code does not change).
+LogicalResult emitOptimizedObjects(llvm::Module &llvmModule,
+                                   const CPUTargetOptions &options,
+                                   llvm::ArrayRef<llvm::raw_pwrite_stream *> outs,
+                                   std::string &error);
 
 /// The LLVM CPU name `options` resolves to ("native": the host's).
 std::string resolvedCPUName(const CPUTargetOptions &options);
