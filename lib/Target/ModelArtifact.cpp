@@ -138,7 +138,9 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   TimingScope &timing = options.timing ? *options.timing : untimed;
   // Two KV-cached steps from the one graph.
   TimingScope importTiming = timing.nest("import the steps");
+  imp::LargeConstantCache largeConstants; // the steps share the weights
   imp::ImportOptions prefillOptions;
+  prefillOptions.largeConstants = &largeConstants;
   prefillOptions.dims = options.dims;
   prefillOptions.dims[seqName] = options.prefillChunk;
   prefillOptions.funcName = "prefill";

@@ -130,8 +130,9 @@ TEST(TernaryPacking, ColumnLayoutKnownPlaces) {
 
 TEST(TernaryPacking, ColumnLayoutRoundTripsAndClamps) {
   std::mt19937 rng(3);
+  // k of over a thousand columns (a 2B4T layer has 2560 or 6912).
   for (int64_t n : {1, 63, 256, 257, 700})
-    for (int64_t k : {1, 4, 9}) {
+    for (int64_t k : {1, 4, 9, 1100}) {
       std::vector<int8_t> w(n * k);
       for (int8_t &v : w)
         v = int8_t(int(rng() % 5) - 2); // includes out-of-range +-2

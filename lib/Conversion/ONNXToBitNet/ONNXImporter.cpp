@@ -91,8 +91,18 @@ llvm::Expected<Tensor> GraphImporter::tensorFromProto(const onnx::TensorProto &t
     if (!hasRaw || elem.isInteger(1))
       return error("tensor '" + t.name() +
                    "': large tensors must be stored as raw data (and not bool)");
-    auto attr = DenseElementsAttr::getFromRawBuffer(
-        out.type, ArrayRef<char>(raw.data(), raw.size()));
+    DenseElementsAttr attr;
+    if (options.largeConstants) {
+      auto it = options.largeConstants->find(t.name());
+      if (it != options.largeConstants->end() && it->second.getType() == out.type)
+        attr = it->second;
+    }
+    if (!attr) {
+      attr = DenseElementsAttr::getFromRawBuffer(
+          out.type, ArrayRef<char>(raw.data(), raw.size()));
+      if (options.largeConstants)
+        (*options.largeConstants)[t.name()] = attr;
+    }
     out.value = arith::ConstantOp::create(b, loc, out.type, attr);
     return out;
   }

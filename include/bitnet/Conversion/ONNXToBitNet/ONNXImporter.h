@@ -14,8 +14,11 @@
 
 #include "bitnet/Conversion/ONNXToBitNet/ONNXModel.h"
 
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
+
+#include "llvm/ADT/StringMap.h"
 
 #include <map>
 #include <optional>
@@ -24,9 +27,17 @@
 
 namespace mlir::bitnet::onnx_import {
 
+/// Large initializers' attributes by name, for imports of one model into one
+/// context (an artifact's steps): each is built once, not once per step
+/// (building one hashes and compares all of its bytes to unique it).
+using LargeConstantCache = llvm::StringMap<DenseElementsAttr>;
+
 struct ImportOptions {
   /// Values of symbolic dimensions, by name (dim_param), e.g. {"seq", 64}.
   std::map<std::string, int64_t> dims;
+  /// Where to find and keep large initializers' attributes; null: each
+  /// import builds its own.
+  LargeConstantCache *largeConstants = nullptr;
   /// Name of the generated function.
   std::string funcName = "main";
   /// Add llvm.emit_c_interface so C++ can call the compiled function.
