@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "bitnet/Transforms/InsertChains.h"
 #include "bitnet/Transforms/Passes.h"
 #include "bitnet/Transforms/Transposes.h"
 
@@ -87,23 +88,13 @@ struct ConcatOfSlicesToGeneric : OpRewritePattern<tensor::InsertSliceOp> {
   LogicalResult matchAndRewrite(tensor::InsertSliceOp root,
                                 PatternRewriter &rewriter) const override {
     // Start from the last insert of a chain into a tensor.empty.
-    for (Operation *user : root->getUsers())
-      if (auto next = dyn_cast<tensor::InsertSliceOp>(user);
-          next && next.getDest() == root.getResult())
-        return rewriter.notifyMatchFailure(root, "not the last insert");
     RankedTensorType type = root.getResultType();
     if (!type.hasStaticShape())
       return rewriter.notifyMatchFailure(root, "dynamic shape");
-    SmallVector<tensor::InsertSliceOp> chain;
-    for (tensor::InsertSliceOp cur = root;;) {
-      chain.push_back(cur);
-      Value dest = cur.getDest();
-      if (dest.getDefiningOp<tensor::EmptyOp>())
-        break;
-      cur = dest.getDefiningOp<tensor::InsertSliceOp>();
-      if (!cur || !cur->hasOneUse())
-        return rewriter.notifyMatchFailure(root, "not a chain from empty");
-    }
+    SmallVector<tensor::InsertSliceOp> chain = bitnet::insertChainEndingAt(root);
+    if (chain.empty())
+      return rewriter.notifyMatchFailure(
+          root, "not the last insert of a chain from tensor.empty");
     if (chain.size() < 2)
       return rewriter.notifyMatchFailure(root, "a single insert");
 

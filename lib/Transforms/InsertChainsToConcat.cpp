@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "bitnet/Transforms/InsertChains.h"
 #include "bitnet/Transforms/Passes.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -26,28 +27,6 @@ using namespace mlir;
 
 namespace {
 
-/// The chain that ends in `root` (the last insert: no insert writes into its
-/// result), first insert first; empty unless every link has one use and the
-/// first writes into a tensor.empty.
-SmallVector<tensor::InsertSliceOp> chainEndingAt(tensor::InsertSliceOp root) {
-  for (Operation *user : root->getUsers())
-    if (auto next = dyn_cast<tensor::InsertSliceOp>(user);
-        next && next.getDest() == root.getResult())
-      return {};
-  SmallVector<tensor::InsertSliceOp> chain;
-  for (tensor::InsertSliceOp cur = root;;) {
-    chain.push_back(cur);
-    Value dest = cur.getDest();
-    if (dest.getDefiningOp<tensor::EmptyOp>())
-      break;
-    cur = dest.getDefiningOp<tensor::InsertSliceOp>();
-    if (!cur || !cur->hasOneUse())
-      return {};
-  }
-  std::reverse(chain.begin(), chain.end());
-  return chain;
-}
-
 struct InsertChainToConcat : OpRewritePattern<tensor::InsertSliceOp> {
   InsertChainToConcat(MLIRContext *context, int64_t minLength)
       : OpRewritePattern(context), minLength(minLength) {}
@@ -57,7 +36,7 @@ struct InsertChainToConcat : OpRewritePattern<tensor::InsertSliceOp> {
     RankedTensorType type = root.getResultType();
     if (!type.hasStaticShape())
       return rewriter.notifyMatchFailure(root, "dynamic shape");
-    SmallVector<tensor::InsertSliceOp> chain = chainEndingAt(root);
+    SmallVector<tensor::InsertSliceOp> chain = bitnet::insertChainEndingAt(root);
     if (int64_t(chain.size()) < std::max<int64_t>(minLength, 2))
       return rewriter.notifyMatchFailure(root, "no chain of the minimum length");
 
