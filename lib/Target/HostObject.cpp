@@ -112,11 +112,12 @@ void optimize(llvm::Module &module, unsigned optLevel, bool slp,
   passes.run(module, mam);
 }
 
-} // namespace
-
-std::unique_ptr<llvm::Module> mlir::bitnet::translateToLLVMIR(
-    ModuleOp module, llvm::LLVMContext &llvmContext,
-    const CPUTargetOptions &options, std::string &error) {
+/// `module` as LLVM IR for the CPU in `options`, with that CPU's machine in
+/// `machine` (for optimizing and emitting it). Null on failure.
+std::unique_ptr<llvm::Module>
+translate(ModuleOp module, llvm::LLVMContext &llvmContext,
+          const bitnet::CPUTargetOptions &options,
+          std::unique_ptr<llvm::TargetMachine> &machine, std::string &error) {
   DialectRegistry registry;
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
@@ -128,7 +129,7 @@ std::unique_ptr<llvm::Module> mlir::bitnet::translateToLLVMIR(
     error = "translation to LLVM IR failed (is every op in the LLVM dialect?)";
     return nullptr;
   }
-  std::unique_ptr<llvm::TargetMachine> machine = createMachine(options, error);
+  machine = createMachine(options, error);
   if (!machine)
     return nullptr;
   llvmModule->setDataLayout(machine->createDataLayout());
@@ -136,17 +137,49 @@ std::unique_ptr<llvm::Module> mlir::bitnet::translateToLLVMIR(
   return llvmModule;
 }
 
+/// Emits `module` as an ELF object with `machine`.
+LogicalResult emitWith(llvm::TargetMachine &machine, llvm::Module &module,
+                       llvm::raw_pwrite_stream &os, std::string &error) {
+  llvm::legacy::PassManager pm;
+  if (machine.addPassesToEmitFile(pm, os, nullptr,
+                                  llvm::CodeGenFileType::ObjectFile)) {
+    error = "the target cannot emit object files";
+    return failure();
+  }
+  pm.run(module);
+  return success();
+}
+
+/// Optimizes `module` (see translateToOptimizedLLVMIR), then emits it, with
+/// one machine for both.
+LogicalResult optimizeAndEmit(llvm::Module &module,
+                              const bitnet::CPUTargetOptions &options,
+                              llvm::raw_pwrite_stream &os, std::string &error) {
+  std::unique_ptr<llvm::TargetMachine> machine = createMachine(options, error);
+  if (!machine)
+    return failure();
+  optimize(module, options.optLevel, options.slpVectorize, machine.get());
+  return emitWith(*machine, module, os, error);
+}
+
+} // namespace
+
+std::unique_ptr<llvm::Module> mlir::bitnet::translateToLLVMIR(
+    ModuleOp module, llvm::LLVMContext &llvmContext,
+    const CPUTargetOptions &options, std::string &error) {
+  std::unique_ptr<llvm::TargetMachine> machine;
+  return translate(module, llvmContext, options, machine, error);
+}
+
 std::unique_ptr<llvm::Module> mlir::bitnet::translateToOptimizedLLVMIR(
     ModuleOp module, llvm::LLVMContext &llvmContext,
     const CPUTargetOptions &options, std::string &error) {
+  std::unique_ptr<llvm::TargetMachine> machine;
   std::unique_ptr<llvm::Module> llvmModule =
-      translateToLLVMIR(module, llvmContext, options, error);
-  if (!llvmModule)
-    return nullptr;
-  std::unique_ptr<llvm::TargetMachine> machine = createMachine(options, error);
-  if (!machine)
-    return nullptr;
-  optimize(*llvmModule, options.optLevel, options.slpVectorize, machine.get());
+      translate(module, llvmContext, options, machine, error);
+  if (llvmModule)
+    optimize(*llvmModule, options.optLevel, options.slpVectorize,
+             machine.get());
   return llvmModule;
 }
 
@@ -157,26 +190,7 @@ LogicalResult mlir::bitnet::emitObject(llvm::Module &llvmModule,
   std::unique_ptr<llvm::TargetMachine> machine = createMachine(options, error);
   if (!machine)
     return failure();
-  llvm::legacy::PassManager pm;
-  if (machine->addPassesToEmitFile(pm, os, nullptr,
-                                   llvm::CodeGenFileType::ObjectFile)) {
-    error = "the target cannot emit object files";
-    return failure();
-  }
-  pm.run(llvmModule);
-  return success();
-}
-
-/// Optimizes `module` (see translateToOptimizedLLVMIR), then emits it.
-static LogicalResult optimizeAndEmit(llvm::Module &module,
-                                     const bitnet::CPUTargetOptions &options,
-                                     llvm::raw_pwrite_stream &os,
-                                     std::string &error) {
-  std::unique_ptr<llvm::TargetMachine> machine = createMachine(options, error);
-  if (!machine)
-    return failure();
-  optimize(module, options.optLevel, options.slpVectorize, machine.get());
-  return bitnet::emitObject(module, options, os, error);
+  return emitWith(*machine, llvmModule, os, error);
 }
 
 LogicalResult mlir::bitnet::emitOptimizedObjects(

@@ -53,32 +53,34 @@ LogicalResult mlir::bitnet::externalizeWeights(
   auto aligned = [&](int64_t n) {
     return (n + options.alignment - 1) & ~(options.alignment - 1);
   };
-  // The blob's final size first, so that it is allocated once: grown by
-  // doubling, a 2B4T model's 2 GB were copied again and again (and the new
-  // pages cleared each time).
+  // Every public function's weights, and from them the blob's final size,
+  // so that it is allocated once: grown by doubling, a 2B4T model's 2 GB
+  // were copied again and again (and the new pages cleared each time).
+  using Weights = SmallVector<std::pair<arith::ConstantOp, DenseElementsAttr>>;
+  SmallVector<std::pair<func::FuncOp, Weights>> funcs;
   {
     llvm::DenseSet<Attribute> counted;
     int64_t total = int64_t(blob.bytes.size());
-    for (auto func : module.getOps<func::FuncOp>())
-      if (!func.isExternal() && func.isPublic())
-        func.walk([&](arith::ConstantOp op) {
-          DenseElementsAttr dense = externalizable(op, options);
-          if (dense && counted.insert(dense).second)
-            total = aligned(total) + storedBytes(cast<RankedTensorType>(op.getType()));
-        });
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (func.isExternal() || !func.isPublic())
+        continue;
+      Weights &weights = funcs.emplace_back(func, Weights()).second;
+      func.walk([&](arith::ConstantOp op) {
+        DenseElementsAttr dense = externalizable(op, options);
+        if (!dense)
+          return;
+        weights.push_back({op, dense});
+        if (counted.insert(dense).second)
+          total = aligned(total) +
+                  storedBytes(cast<RankedTensorType>(op.getType()));
+      });
+    }
     blob.bytes.reserve(size_t(total));
   }
   llvm::DenseMap<Attribute, int64_t> offsets;
   MLIRContext *ctx = module.getContext();
   auto blobType = MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
-  for (auto func : module.getOps<func::FuncOp>()) {
-    if (func.isExternal() || !func.isPublic())
-      continue;
-    SmallVector<std::pair<arith::ConstantOp, DenseElementsAttr>> weights;
-    func.walk([&](arith::ConstantOp op) {
-      if (DenseElementsAttr dense = externalizable(op, options))
-        weights.push_back({op, dense});
-    });
+  for (auto &[func, weights] : funcs) {
     if (weights.empty() && !options.alwaysAddArgument)
       continue;
     unsigned index = func.getNumArguments();

@@ -29,17 +29,12 @@ struct BitNetSortGlobalsPass
     SmallVector<memref::GlobalOp> globals(body->getOps<memref::GlobalOp>());
     if (globals.empty())
       return;
-    llvm::stable_sort(globals, [](memref::GlobalOp a, memref::GlobalOp b) {
+    // In order, where the first of them (in block order, as collected) was.
+    Block::iterator at = globals.front()->getIterator();
+    // Symbol names are unique: any sort gives one order.
+    llvm::sort(globals, [](memref::GlobalOp a, memref::GlobalOp b) {
       return a.getSymName() < b.getSymName();
     });
-    // In order, where the first of them was.
-    Operation *anchor = globals.front();
-    for (Operation &op : *body)
-      if (isa<memref::GlobalOp>(op)) {
-        anchor = &op;
-        break;
-      }
-    Block::iterator at = anchor->getIterator();
     for (memref::GlobalOp g : globals) {
       if (g.getOperation() == &*at) {
         ++at;
