@@ -63,11 +63,24 @@ struct Tensor {
   RankedTensorType type;
   Value value;
   std::optional<std::vector<double>> data;
+  /// Every element's value, where the tensor is too large for `data` but
+  /// known to be a splat (ConstantOfShape, Expand of a scalar): patterns
+  /// such as TopK's scatter of ones into zeros test it at any size.
+  std::optional<double> splat = std::nullopt;
 
   ArrayRef<int64_t> shape() const { return type.getShape(); }
   int64_t rank() const { return type.getRank(); }
   Type elementType() const { return type.getElementType(); }
   bool known() const { return data.has_value(); }
+  /// The value of every element when they are known to be all the same.
+  std::optional<double> splatValue() const {
+    if (splat || !data || data->empty())
+      return splat;
+    for (double x : *data)
+      if (x != (*data)[0])
+        return std::nullopt;
+    return (*data)[0];
+  }
 };
 
 /// Rounds a double to what `type` can hold.

@@ -26,12 +26,9 @@ GraphView GraphImporter::graphView() {
   };
   g.scalar = [this](const std::string &v) -> std::optional<double> {
     auto it = env.find(v);
-    if (it == env.end() || !it->second.known() || it->second.data->empty())
+    if (it == env.end())
       return std::nullopt;
-    const std::vector<double> &d = *it->second.data;
-    if (llvm::any_of(d, [&](double x) { return x != d[0]; }))
-      return std::nullopt;
-    return d[0];
+    return it->second.splatValue();
   };
   g.ints = [this](const std::string &v) -> std::optional<std::vector<int64_t>> {
     auto it = env.find(v);

@@ -427,7 +427,8 @@ llvm::Error GraphImporter::importExpand() {
       [](OpBuilder &nb, Location nl, ValueRange args) {
         linalg::YieldOp::create(nb, nl, args[0]);
       });
-  setOutput(0, Tensor{outType, generic.getResult(0), std::nullopt});
+  setOutput(0, Tensor{outType, generic.getResult(0), std::nullopt,
+                      (*in)->splatValue()});
   return llvm::Error::success();
 }
 
@@ -875,7 +876,7 @@ llvm::Error GraphImporter::importConstantOfShape() {
   Value v = linalg::FillOp::create(b, loc, constantScalar(elem, value),
                                    emptyTensor(*shape, elem))
                 .getResult(0);
-  setOutput(0, Tensor{type, v, std::nullopt});
+  setOutput(0, Tensor{type, v, std::nullopt, value});
   return llvm::Error::success();
 }
 

@@ -2,6 +2,7 @@
 // (Inputs/make_inputs.py builds them as torch.onnx.export does).
 // RUN: bitnet-compile %S/Inputs/topk-scatter.onnx --emit=bitnet | FileCheck %s --check-prefix=TOPK
 // RUN: bitnet-compile %S/Inputs/topk-smallest.onnx --emit=bitnet | FileCheck %s --check-prefix=SMALLEST
+// RUN: bitnet-compile %S/Inputs/topk-scatter-large.onnx --emit=bitnet | FileCheck %s --check-prefix=LARGE
 // RUN: bitnet-compile %S/Inputs/fp4-ste.onnx --emit=bitnet | FileCheck %s --check-prefix=FP4
 // RUN: bitnet-compile %S/Inputs/fp4-wrong-threshold.onnx --emit=bitnet | FileCheck %s --check-prefix=NOTFP4
 
@@ -10,6 +11,12 @@
 // TOPK: %[[Y:.*]] = bitnet.topk_sparsify %arg0 {ratio = 5.000000e-01 : f64} : tensor<2x16xf32>
 // TOPK-NOT: linalg.generic
 // TOPK: return %[[Y]]
+
+// A 2B4T prefill chunk (64 x 2560, k = 1280): the scatter's zeros and ones
+// are too large to fold into values, but still known splats.
+// LARGE: 1 TopK
+// LARGE: bitnet.topk_sparsify %arg0 {ratio = 5.000000e-01 : f64} : tensor<64x2560xf32>
+// LARGE-NOT: linalg.generic
 
 // The k smallest (largest = 0) is not TopK sparsification: stays float.
 // SMALLEST-NOT: bitnet.topk_sparsify

@@ -95,8 +95,10 @@ def bitlinear_model(name, w_hi=1.0):
     save(m, name)
 
 
-def topk_model(name, largest=1):
-    k = helper.make_tensor("k", TensorProto.INT64, [1], [8])
+def topk_model(name, largest=1, shape=(2, 16)):
+    """Keeps half of each row. At 64 x 2560 (a 2B4T prefill chunk) the zeros
+    and ones the scatter writes have more elements than the importer folds."""
+    k = helper.make_tensor("k", TensorProto.INT64, [1], [shape[-1] // 2])
     nodes = [
         helper.make_node("Abs", ["x"], ["a"], name="Abs"),
         helper.make_node("TopK", ["a", "k"], ["vals", "idx"], name="TopK", axis=-1,
@@ -111,8 +113,8 @@ def topk_model(name, largest=1):
                          name="Scatter", axis=-1),
         helper.make_node("Mul", ["x", "mask"], ["y"], name="Mask")]
     m = model(nodes, [k],
-              inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 16])],
-              outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 16])])
+              inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+              outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, list(shape))])
     onnx.checker.check_model(m)
     save(m, name)
 
@@ -291,6 +293,7 @@ def main():
     bitnet_domain_model("bitnet-domain-unknown-op.onnx", extra_op="Hadamard")
     topk_model("topk-scatter.onnx")
     topk_model("topk-smallest.onnx", largest=0)
+    topk_model("topk-scatter-large.onnx", shape=(64, 2560))
     fp4_model("fp4-ste.onnx")
     fp4_model("fp4-wrong-threshold.onnx", t4=3.0)
     quantizer_model("ste-absmax-clamp-recip.onnx", kind="max", q=127.0, lo=-128.0, hi=127.0)
