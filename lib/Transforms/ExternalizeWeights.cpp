@@ -60,6 +60,9 @@ LogicalResult mlir::bitnet::externalizeWeights(
   SmallVector<std::pair<func::FuncOp, Weights>> funcs;
   {
     llvm::DenseSet<Attribute> counted;
+    // A weight nothing reads any more (an LM head a rewrite replaced) is
+    // dropped, not shipped.
+    SmallVector<arith::ConstantOp> dead;
     int64_t total = int64_t(blob.bytes.size());
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal() || !func.isPublic())
@@ -69,12 +72,18 @@ LogicalResult mlir::bitnet::externalizeWeights(
         DenseElementsAttr dense = externalizable(op, options);
         if (!dense)
           return;
+        if (op->use_empty()) {
+          dead.push_back(op);
+          return;
+        }
         weights.push_back({op, dense});
         if (counted.insert(dense).second)
           total = aligned(total) +
                   storedBytes(cast<RankedTensorType>(op.getType()));
       });
     }
+    for (arith::ConstantOp op : dead)
+      op.erase();
     blob.bytes.reserve(size_t(total));
   }
   llvm::DenseMap<Attribute, int64_t> offsets;
