@@ -268,10 +268,14 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     error = "lowering '" + model.path + "' to linalg failed " + pipelineErrors;
     return false;
   }
-  if (options.lmHead != ModelArtifactOptions::LMHead::F32) {
+  // An f32 head keeps the exported layout on cuda: the GPU's LM head kernel
+  // takes either, and the row-major rewrite was measured on x86 only.
+  if (options.lmHead != ModelArtifactOptions::LMHead::F32 || !cuda) {
     PassManager lmHead(&context);
     applyDebugOptions(lmHead);
-    if (options.lmHead == ModelArtifactOptions::LMHead::Int8) {
+    if (options.lmHead == ModelArtifactOptions::LMHead::F32) {
+      lmHead.addPass(createBitNetRowMajorLMHead());
+    } else if (options.lmHead == ModelArtifactOptions::LMHead::Int8) {
       lmHead.addPass(createBitNetInt8LMHead());
     } else if (options.lmHead == ModelArtifactOptions::LMHead::Int4) {
       lmHead.addPass(createBitNetInt4LMHead());

@@ -10,7 +10,12 @@
 //     logits[.., n] = sum_k x[.., k] * float(W16[n, k]).
 // - bitnet-int4-lm-head: 4-bit codes with a scale per group of 32 weights
 //     of a row, W[n, k] ~ q[n, k] * s[n, k / 32], summed per element.
-// All change the logits (bitnet-run's tests report by how much). The LM
+// All change the logits (bitnet-run's tests report by how much).
+// - bitnet-row-major-lm-head: a float32 head exported as MatMul(x, W) with
+//     W [k, n] stored transposed, [n, k], each vocabulary row contiguous:
+//     a decode GEMV then streams its rows instead of reading a few lines
+//     from each of k pages n * 4 bytes apart. Same weights; only the order
+//     of each sum's additions changes. The LM
 // head is the float linear layer (a generic tagged matmul_f32 /
 // matmul_f32_nt by the importer) with a constant weight whose output width
 // is the vocabulary of the `bitnet.decoder` record.
@@ -35,6 +40,7 @@ namespace mlir::bitnet {
 #define GEN_PASS_DEF_BITNETINT8LMHEAD
 #define GEN_PASS_DEF_BITNETINT4LMHEAD
 #define GEN_PASS_DEF_BITNETHALFLMHEAD
+#define GEN_PASS_DEF_BITNETROWMAJORLMHEAD
 #include "bitnet/Transforms/Passes.h.inc"
 } // namespace mlir::bitnet
 
@@ -535,6 +541,43 @@ struct HalfLMHeadPass
                 Value(), [](OpBuilder &nb, Location nl, Value v) -> Value {
                   return arith::ExtFOp::create(nb, nl, nb.getF32Type(), v);
                 });
+    return success();
+  }
+};
+
+struct RowMajorLMHeadPass
+    : public mlir::bitnet::impl::BitNetRowMajorLMHeadBase<RowMajorLMHeadPass> {
+  void runOnOperation() override {
+    if (failed(forEachHead(getOperation(), getArgument(),
+                           [&](const Head &h) { return rewrite(h); })))
+      signalPassFailure();
+  }
+
+  StoredHeads stored;
+
+  LogicalResult rewrite(const Head &h) {
+    if (h.transposed)
+      return success(); // already [n, k]
+    OpBuilder b(h.op);
+    auto type = RankedTensorType::get({h.n, h.k}, b.getF32Type());
+    DenseElementsAttr &attr = stored[{h.weights, 0u}].first;
+    if (!attr) {
+      // Transposed in 64 x 64 tiles, so that both sides move whole lines
+      // (2B4T's head is 1.3 GB).
+      std::vector<float> t(size_t(h.n * h.k));
+      constexpr int64_t kTile = 64;
+      for (int64_t c0 = 0; c0 < h.k; c0 += kTile)
+        for (int64_t r0 = 0; r0 < h.n; r0 += kTile)
+          for (int64_t c = c0; c < std::min(h.k, c0 + kTile); ++c)
+            for (int64_t r = r0; r < std::min(h.n, r0 + kTile); ++r)
+              t[size_t(r * h.k + c)] = h.values[size_t(c * h.n + r)];
+      attr = DenseElementsAttr::getFromRawBuffer(
+          type, ArrayRef<char>(reinterpret_cast<const char *>(t.data()),
+                               t.size() * sizeof(float)));
+    }
+    Value w = arith::ConstantOp::create(b, h.op.getLoc(), type, attr);
+    replaceHead(h.op, w, "matmul_f32_nt", Value(),
+                [](OpBuilder &, Location, Value v) { return v; });
     return success();
   }
 };

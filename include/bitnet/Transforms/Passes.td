@@ -461,6 +461,27 @@ def BitNetInt4LMHead : Pass<"bitnet-int4-lm-head", "::mlir::ModuleOp"> {
                            "::mlir::math::MathDialect"];
 }
 
+def BitNetRowMajorLMHead : Pass<"bitnet-row-major-lm-head", "::mlir::ModuleOp"> {
+  let summary = "Store a float32 LM head exported as [k, n] as [n, k]";
+  let description = [{
+    PyTorch exports an untied `nn.Linear` LM head as `MatMul(x, W)` with the
+    weight transposed to `[k, n]` (hidden x vocabulary). A decode step's
+    GEMV over that layout reads a few lines from each of k rows `n * 4`
+    bytes apart, and strides across pages (2B4T: 2560 rows 513 KB apart).
+    On tensors, after the linalg phase, the float linear layer tagged
+    `matmul_f32` with a constant f32 `[k, n]` weight whose output width is
+    the `vocab` of the module's `bitnet.decoder` record gets the weight
+    stored `[n, k]` and is tagged `matmul_f32_nt` (the runtime's dot-form
+    kernel). The weights are the same; each logit's sum adds its products in
+    another order, so logits move in their last bits. Heads already `[n, k]`
+    are left alone. bitnet-compile runs it for x86 artifacts with the
+    default `--lm-head=f32`. A module without the record is an error.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def BitNetHalfLMHead : Pass<"bitnet-half-lm-head", "::mlir::ModuleOp"> {
   let summary = "Store the LM head as f16 or bf16 (opt-in)";
   let description = [{

@@ -1,0 +1,78 @@
+// RUN: bitnet-opt %s --bitnet-row-major-lm-head --split-input-file -verify-diagnostics | FileCheck %s
+
+// The float linear layer whose width is the vocabulary (3), exported as x W
+// with W [k, n] = [2, 3], gets W stored transposed, [n, k]: row n is column
+// n of W (values unchanged), the contraction reads it as (n, k) and is
+// tagged matmul_f32_nt; no scale op follows. The hidden-width layer stays.
+#x = affine_map<(d0, d1, d2) -> (d0, d2)>
+#w = affine_map<(d0, d1, d2) -> (d2, d1)>
+#o = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[WT:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-LABEL: func.func @head
+// CHECK: %[[W:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 4.000000e+00], [2.000000e+00, 5.000000e+00], [3.000000e+00, 6.000000e+00]]> : tensor<3x2xf32>
+// CHECK: %[[H:.*]] = linalg.generic {indexing_maps = [#{{.*}}, #[[WT]], #{{.*}}], {{.*}} ins(%arg0, %[[W]] : tensor<5x2xf32>, tensor<3x2xf32>) {{.*}} attrs = {bitnet.ukernel = "matmul_f32_nt"}
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT:   arith.mulf
+// CHECK-NEXT:   arith.addf
+// CHECK-NOT: linalg.generic {{.*}} ins(%[[H]]
+// CHECK: linalg.generic {{.*}} ins(%arg0, %{{.*}} : tensor<5x2xf32>, tensor<2x2xf32>) {{.*}} attrs = {bitnet.ukernel = "matmul_f32"}
+// CHECK: return %[[H]],
+module attributes {bitnet.decoder = {vocab = 3 : i64}} {
+  func.func @head(%x: tensor<5x2xf32>) -> (tensor<5x3xf32>, tensor<5x2xf32>) {
+    %w = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+    %h = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+    %zero = arith.constant 0.0 : f32
+    %e = tensor.empty() : tensor<5x3xf32>
+    %init = linalg.fill ins(%zero : f32) outs(%e : tensor<5x3xf32>) -> tensor<5x3xf32>
+    %r = linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : tensor<5x2xf32>, tensor<2x3xf32>) outs(%init : tensor<5x3xf32>)
+        attrs = {bitnet.ukernel = "matmul_f32"} {
+    ^bb0(%a: f32, %b: f32, %c: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %c, %p : f32
+      linalg.yield %s : f32
+    } -> tensor<5x3xf32>
+    %e2 = tensor.empty() : tensor<5x2xf32>
+    %init2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<5x2xf32>) -> tensor<5x2xf32>
+    %r2 = linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %h : tensor<5x2xf32>, tensor<2x2xf32>) outs(%init2 : tensor<5x2xf32>)
+        attrs = {bitnet.ukernel = "matmul_f32"} {
+    ^bb0(%a: f32, %b: f32, %c: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %c, %p : f32
+      linalg.yield %s : f32
+    } -> tensor<5x2xf32>
+    return %r, %r2 : tensor<5x3xf32>, tensor<5x2xf32>
+  }
+}
+
+// -----
+
+// A tied embedding, already [n, k] (matmul_f32_nt): left as it is.
+// CHECK-LABEL: func.func @tied
+// CHECK: %[[W:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00], [5.000000e-01, 2.500000e-01, 1.250000e-01, 1.000000e+00]]> : tensor<2x4xf32>
+// CHECK: linalg.generic {{.*}} ins(%arg0, %[[W]] : tensor<1x4xf32>, tensor<2x4xf32>) outs(%arg1 : tensor<1x2xf32>) attrs = {bitnet.ukernel = "matmul_f32_nt"}
+#xt = affine_map<(d0, d1, d2) -> (d0, d2)>
+#wt = affine_map<(d0, d1, d2) -> (d1, d2)>
+#ot = affine_map<(d0, d1, d2) -> (d0, d1)>
+module attributes {bitnet.decoder = {vocab = 2 : i64}} {
+  func.func @tied(%x: tensor<1x4xf32>, %init: tensor<1x2xf32>) -> tensor<1x2xf32> {
+    %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0], [0.5, 0.25, 0.125, 1.0]]> : tensor<2x4xf32>
+    %r = linalg.generic {indexing_maps = [#xt, #wt, #ot], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : tensor<1x4xf32>, tensor<2x4xf32>) outs(%init : tensor<1x2xf32>)
+        attrs = {bitnet.ukernel = "matmul_f32_nt"} {
+    ^bb0(%a: f32, %b: f32, %c: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %c, %p : f32
+      linalg.yield %s : f32
+    } -> tensor<1x2xf32>
+    return %r : tensor<1x2xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{--bitnet-row-major-lm-head needs the bitnet.decoder record}}
+module {
+  func.func @none() { return }
+}
