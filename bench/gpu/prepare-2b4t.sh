@@ -9,7 +9,8 @@
 # with prefill chunks of 16 tokens (--prefill-chunk=16), and without the
 # norm + quantizer kernels (--gpu-norm-kernels=0), and with decode's norms
 # not the GEMVs' prologues (--gpu-norm-into-gemv=0), and with a4.8's TopK
-# not the output projection's prologue (--gpu-topk-into-gemv=0), and with the GEMVs'
+# not the output projection's prologue (--gpu-topk-into-gemv=0), and with its
+# radix select through every digit (--gpu-topk-early-exit=0), and with the GEMVs'
 # weight loads after the grid wait (--gpu-early-weight-loads=0), plus
 # bitnet-run-min, the runtime and the PyTorch
 # baseline torch_2b4t.py. With a second directory holding the b1.58 export
@@ -70,6 +71,9 @@ compile 2b4t-lmhead-f16-no-norm-into-gemv --lm-head=f16 --gpu-norm-into-gemv=0
 # a4.8's TopK and quantizer of the output projection's input as a kernel
 # of their own instead of that GEMV's prologue.
 compile 2b4t-no-topk-into-gemv --gpu-topk-into-gemv=0
+# a4.8's TopK radix select through all four digits and the tie scan, as
+# before --gpu-topk-early-exit.
+compile 2b4t-no-topk-early-exit --gpu-topk-early-exit=0
 # The GEMVs' weight loads after the grid dependency wait, as before
 # --gpu-early-weight-loads.
 compile 2b4t-late-loads --gpu-early-weight-loads=0

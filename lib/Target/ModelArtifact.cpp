@@ -231,6 +231,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     // TopK as one radix-select block per row (not O(d^2) rank counts).
     BitNetLaunchTopKKernelOptions topk;
     topk.gemvPrologue = options.gpuTopKIntoGemv;
+    topk.earlyExit = options.gpuTopKEarlyExit;
     topk.gemvRowsPerWarp = options.gpuPrologueRowsPerWarp;
     toLinalg.addPass(createBitNetLaunchTopKKernel(topk));
     // Each fused attention layer (ImportOptions::fuseCachedAttention) as

@@ -113,6 +113,21 @@
 // NORM: @bitnet_kernels::@norm_f32_m1_d128 blocks
 // NORM-NOT: arith.cmpi ne, %{{.*}}, %{{.*}} : i8
 // NORM: return
+// The TopK kernels' radix select stops once a digit's bin holds exactly
+// the keys still needed (three nested exits in each of the two TopK
+// kernels: prefill's, and decode's in the output projection's GEMV);
+// --gpu-topk-early-exit=0 runs every digit.
+// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/exit.bnx --mlir-print-ir-after=bitnet-launch-topk-kernel --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=EXIT
+// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/noexit.bnx --gpu-topk-early-exit=0 --mlir-print-ir-after=bitnet-launch-topk-kernel --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=NOEXIT
+// EXIT: gpu.func @topk_m32_d128_k64_absmax8_nz(
+// EXIT-COUNT-3: -> (i32, i32, i32, i1)
+// EXIT: gpu.func @topk_k64_absmax8_nz_bitlinear_m1_n128_k128(
+// EXIT-COUNT-3: -> (i32, i32, i32, i1)
+// NOEXIT: gpu.func @topk_m32_d128_k64_absmax8_nz(
+// NOEXIT-NOT: -> (i32, i32, i32, i1)
+// NOEXIT: gpu.func @topk_k64_absmax8_nz_bitlinear_m1_n128_k128(
+// NOEXIT-NOT: -> (i32, i32, i32, i1)
+// NOEXIT: func.func @decode
 // Decode's norms whose codes only a GEMV reads run as its prologue: q, k,
 // v (the first layer's norm has no residual add: its own kernel text), the
 // stacked gate and up (the toy's FFN is not a ReLU2-GLU), and the down

@@ -230,6 +230,11 @@ cl::opt<bool> gpuTopKIntoGemv(
              "projection's input (a4.8) run as that GEMV's prologue (every "
              "block selects the row; one launch fewer a layer)"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> gpuTopKEarlyExit(
+    "gpu-topk-early-exit",
+    cl::desc("cuda models: the TopK kernels' radix select stops after the "
+             "digit whose bin holds exactly the keys still kept"),
+    cl::init(true), cl::cat(category));
 cl::opt<int64_t> gpuPrologueRowsPerWarp(
     "gpu-prologue-rows-per-warp",
     cl::desc("cuda models: output rows a warp computes in the GEMVs that "
@@ -580,6 +585,7 @@ int main(int argc, char **argv) {
       options.gpuNormKernels = gpuNormKernels;
       options.gpuNormIntoGemv = gpuNormIntoGemv;
       options.gpuTopKIntoGemv = gpuTopKIntoGemv;
+      options.gpuTopKEarlyExit = gpuTopKEarlyExit;
       if (!inRange(gpuPrologueRowsPerWarp, 1, 8))
         return 1;
       options.gpuPrologueRowsPerWarp = gpuPrologueRowsPerWarp;

@@ -252,17 +252,19 @@ def BitNetLaunchTopKKernel : Pass<"bitnet-launch-topk-kernel", "ModuleOp"> {
 
     1. radix select over the bits of |x| (non-negative floats order as
        unsigned integers), 8 bits at a time from the top: a shared
-       histogram of the candidates' digits (one atomic add per digit a
-       warp holds: `nvvm.match.sync any` groups the lanes), then warp 0
-       scans it from the largest bin to find the digit of the K-th largest
-       key and its rank among the keys with that digit;
-    2. after 4 digits the threshold is the K-th largest |x| and `need` the
-       number of keys equal to it that are kept; a block scan of the
-       threads' counts of equal keys (in index order) gives each its rank
-       among them;
+       histogram of the candidates' digits (a shared atomic add per
+       candidate), then warp 0 scans it from the largest bin to find the
+       digit of the K-th largest key, its rank among the keys with that
+       digit (`need`) and how many keys have it;
+    2. when that bin holds exactly `need` keys (early exit), every key
+       whose digits so far are the threshold's is kept and the select
+       stops; otherwise, after 4 digits the threshold is the K-th largest
+       |x| and a block scan of the threads' counts of equal keys (in index
+       order) gives each its rank among them;
     3. an element is kept if |x| is above the threshold, or equal to it
-       and among the first `need` by index, or NaN (NaN never beats an
-       element nor is beaten in the reference's comparisons); others are 0.
+       (in the digits found) and among the first `need` by index, or NaN
+       (NaN never beats an element nor is beaten in the reference's
+       comparisons); others are 0.
 
     These are exactly the elements whose reference rank is below K, so the
     output is bit-identical. Other TopK ops keep the reference lowering.
@@ -290,6 +292,11 @@ def BitNetLaunchTopKKernel : Pass<"bitnet-launch-topk-kernel", "ModuleOp"> {
     projection then reads the attention output directly: one launch fewer
     a layer at decode.
 
+    **Early exit** (`early-exit`, on by default): the select stops after
+    a digit whose bin holds exactly the keys still needed: all of them are
+    kept, and no tie scan is needed (2,560 Gaussian-like values: usually
+    after three of the four digits).
+
     ```mlir
     %y = bitnet.topk_sparsify %x {ratio = 5.0e-01 : f64} : tensor<1x1x2560xf32>
     // becomes
@@ -303,6 +310,10 @@ def BitNetLaunchTopKKernel : Pass<"bitnet-launch-topk-kernel", "ModuleOp"> {
     Option<"gemvPrologue", "gemv-prologue", "bool", /*default=*/"true",
            "A one-row TopK and quantizer whose codes only a GEMV launch "
            "reads become that kernel's prologue">,
+    Option<"earlyExit", "early-exit", "bool", /*default=*/"true",
+           "Stop the radix select once the kept-th key's bin holds exactly "
+           "the keys still needed (the remaining digits cannot change the "
+           "kept set)">,
     Option<"gemvRowsPerWarp", "gemv-rows-per-warp", "int64_t",
            /*default=*/"4",
            "Output rows a warp of such a GEMV computes (its blocks have 8 "

@@ -118,6 +118,9 @@ struct ModelArtifactOptions {
   /// quantizer run as the prologue of the GEMV that reads the codes
   /// (bitnet-launch-topk-kernel's gemv-prologue).
   bool gpuTopKIntoGemv = true;
+  /// CUDA: the TopK kernels' radix select stops once the kept set is known
+  /// (bitnet-launch-topk-kernel's early-exit).
+  bool gpuTopKEarlyExit = true;
   /// CUDA: output rows a warp of those GEMVs computes (blocks of 8 warps).
   int64_t gpuPrologueRowsPerWarp = 4;
   /// CUDA: value rows a thread of the attention kernel's P V has in flight.

@@ -29,6 +29,9 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <functional>
+#include <limits>
+
 namespace mlir::bitnet {
 #define GEN_PASS_DEF_BITNETLAUNCHTOPKKERNEL
 #include "bitnet/Conversion/Passes.h.inc"
@@ -79,11 +82,12 @@ std::optional<TopKShape> shapeOf(TopKSparsifyOp op) {
 /// `keptCount` largest |x| (ties by lower index) and NaNs keep their
 /// values, the rest are 0, as the reference ranks them. Thread `tid` of `threads` holds
 /// elements tid * perThread + j (index order is thread order, for the tie
-/// scan). Shared memory: `hist` [256] i32, `sel` [2] i32, `totals` [32] i32.
+/// scan). Shared memory: `hist` [256] i32, `sel` [3] i32, `totals` [32] i32.
+/// With `earlyExit` the select stops once the kept set is known.
 TopKRow buildBlockTopK(ImplicitLocOpBuilder &b, Value x, Value row, Value tid,
                        int64_t threads, int64_t perThread, int64_t d,
                        int64_t keptCount, Value hist, Value sel,
-                       Value totals) {
+                       Value totals, bool earlyExit) {
   Type i32 = b.getI32Type();
   auto idx = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, v);
@@ -109,9 +113,6 @@ TopKRow buildBlockTopK(ImplicitLocOpBuilder &b, Value x, Value row, Value tid,
   Value lane = arith::RemUIOp::create(b, tid, idx(kWarp));
   Value warp = arith::DivUIOp::create(b, tid, idx(kWarp));
   Value laneI32 = arith::IndexCastOp::create(b, i32, lane);
-  // The lanes below this one, as a mask.
-  Value lanesBelow = arith::SubIOp::create(
-      b, arith::ShLIOp::create(b, c32(1), laneI32), c32(1));
   // Inclusive scan of i32 `v` over the warp (lane 0 first).
   auto warpScan = [&](Value v) {
     for (int32_t offset = 1; offset < kWarp; offset *= 2) {
@@ -148,11 +149,18 @@ TopKRow buildBlockTopK(ImplicitLocOpBuilder &b, Value x, Value row, Value tid,
 
   // 2. Radix select, most significant digit first: the digit of the
   // kept-th largest key among those that share the digits found so far,
-  // and its rank among the keys with that digit. After the last digit,
-  // `prefix` is the kept-th largest key and `need` how many of the keys
-  // equal to it are kept (the first by index).
-  Value prefix = c32(0), highMask = c32(0), need = c32(keptCount);
-  for (int64_t shift = 24; shift >= 0; shift -= kDigitBits) {
+  // and its rank among the keys with that digit. `prefix` holds the digits
+  // found (under `highMask`) and `need` how many of the keys that share
+  // them are kept (the first by index). With `earlyExit`, once the chosen
+  // bin holds exactly `need` keys all of them are kept and the remaining
+  // digits cannot change the kept set: the select stops (for 2,560
+  // Gaussian-like keys, usually after the third of four digits).
+  Type i1 = b.getI1Type();
+  // One pass: the state (prefix, highMask, need) after its digit, and
+  // whether the chosen bin held exactly `need` keys.
+  auto radixPass = [&](int64_t pass, Value prefix, Value highMask,
+                       Value need) -> SmallVector<Value> {
+    int64_t shift = 24 - pass * kDigitBits;
     for (int64_t first = 0; first < kBins; first += threads) {
       Value bin = add(tid, idx(first));
       ifThen(cmp(arith::CmpIPredicate::ult, bin, idx(kBins)), [&] {
@@ -160,27 +168,20 @@ TopKRow buildBlockTopK(ImplicitLocOpBuilder &b, Value x, Value row, Value tid,
       });
     }
     gpu::BarrierOp::create(b);
+    // Plain shared atomic adds: warp-aggregating them (match.any, one add
+    // a digit) took 1.7x as long on an H100, although most of a pass's
+    // keys share a handful of digits (bench/gpu/topk_select_micro.cu).
     for (int64_t j = 0; j < perThread; ++j) {
       Value match = arith::AndIOp::create(
           b, ranked[j],
           cmp(arith::CmpIPredicate::eq,
               arith::AndIOp::create(b, keys[j], highMask), prefix));
-      // The keys of one pass share few digits (the first pass's are the
-      // exponent's top bits), so a warp's adds would queue on a handful of
-      // bins: the lanes with the same digit (match.any; a non-candidate's
-      // tag is kBins) add their number once, from the lowest of them.
-      Value digit = arith::AndIOp::create(
-          b, arith::ShRUIOp::create(b, keys[j], c32(shift)), c32(kBins - 1));
-      Value tag = select(match, digit, c32(kBins));
-      Value peers = NVVM::MatchSyncOp::create(b, i32, c32(-1), tag,
-                                              NVVM::MatchSyncKind::any);
-      Value lower = arith::AndIOp::create(b, peers, lanesBelow);
-      Value leader = arith::AndIOp::create(
-          b, match, cmp(arith::CmpIPredicate::eq, lower, c32(0)));
-      ifThen(leader, [&] {
+      ifThen(match, [&] {
+        Value digit = arith::AndIOp::create(
+            b, arith::ShRUIOp::create(b, keys[j], c32(shift)),
+            c32(kBins - 1));
         memref::AtomicRMWOp::create(
-            b, arith::AtomicRMWKind::addi, LLVM::CtPopOp::create(b, peers),
-            hist,
+            b, arith::AtomicRMWKind::addi, c32(1), hist,
             ValueRange{arith::IndexCastOp::create(b, b.getIndexType(), digit)});
       });
     }
@@ -205,18 +206,19 @@ TopKRow buildBlockTopK(ImplicitLocOpBuilder &b, Value x, Value row, Value tid,
       Value incl = warpScan(laneSum);
       Value excl = arith::SubIOp::create(b, incl, laneSum);
       Value lastLane = cmp(arith::CmpIPredicate::eq, lane, idx(kWarp - 1));
-      Value acc = excl, found = arith::ConstantIntOp::create(b, b.getI1Type(), 0);
-      Value digit = c32(0), rest = c32(0);
+      Value acc = excl, found = arith::ConstantIntOp::create(b, i1, 0);
+      Value digit = c32(0), rest = c32(0), count = c32(0);
       for (int64_t q = 0; q < kBinsPerLane; ++q) {
         Value reach = cmp(arith::CmpIPredicate::sge, add(acc, counts[q]), need);
         if (q == kBinsPerLane - 1)
           reach = arith::OrIOp::create(b, reach, lastLane);
         Value hit = arith::AndIOp::create(
             b, reach,
-            arith::XOrIOp::create(
-                b, found, arith::ConstantIntOp::create(b, b.getI1Type(), 1)));
+            arith::XOrIOp::create(b, found,
+                                  arith::ConstantIntOp::create(b, i1, 1)));
         digit = select(hit, bins[q], digit);
         rest = select(hit, arith::SubIOp::create(b, need, acc), rest);
+        count = select(hit, counts[q], count);
         found = arith::OrIOp::create(b, found, hit);
         acc = add(acc, counts[q]);
       }
@@ -228,53 +230,94 @@ TopKRow buildBlockTopK(ImplicitLocOpBuilder &b, Value x, Value row, Value tid,
       ifThen(arith::OrIOp::create(b, mine, short_), [&] {
         memref::StoreOp::create(b, digit, sel, ValueRange{idx(0)});
         memref::StoreOp::create(b, rest, sel, ValueRange{idx(1)});
+        memref::StoreOp::create(b, count, sel, ValueRange{idx(2)});
       });
     });
     gpu::BarrierOp::create(b);
     Value digit = memref::LoadOp::create(b, sel, ValueRange{idx(0)});
-    need = memref::LoadOp::create(b, sel, ValueRange{idx(1)});
-    prefix = arith::OrIOp::create(
-        b, prefix, arith::ShLIOp::create(b, digit, c32(shift)));
-    highMask = arith::OrIOp::create(b, highMask,
-                                    c32((kBins - 1) << shift));
-  }
-  Value threshold = prefix;
+    Value rest = memref::LoadOp::create(b, sel, ValueRange{idx(1)});
+    Value count = memref::LoadOp::create(b, sel, ValueRange{idx(2)});
+    return {arith::OrIOp::create(b, prefix,
+                                 arith::ShLIOp::create(b, digit, c32(shift))),
+            arith::OrIOp::create(b, highMask, c32((kBins - 1) << shift)), rest,
+            cmp(arith::CmpIPredicate::eq, count, rest)};
+  };
+  constexpr int64_t kPasses = 32 / kDigitBits;
+  // Passes p.. as nested ifs on the previous pass's exactness (uniform
+  // over the block: every thread read it from `sel` after a barrier).
+  std::function<SmallVector<Value>(int64_t, ValueRange)> passesFrom =
+      [&](int64_t pass, ValueRange state) -> SmallVector<Value> {
+    SmallVector<Value> next =
+        radixPass(pass, state[0], state[1], state[2]);
+    if (!earlyExit) {
+      next[3] = arith::ConstantIntOp::create(b, i1, 0);
+      return pass == kPasses - 1 ? next : passesFrom(pass + 1, next);
+    }
+    if (pass == kPasses - 1)
+      return next;
+    auto ifOp = scf::IfOp::create(b, TypeRange{i32, i32, i32, i1}, next[3],
+                                  /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    scf::YieldOp::create(b, next);
+    b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+    scf::YieldOp::create(b, passesFrom(pass + 1, next));
+    return SmallVector<Value>(ifOp.getResults());
+  };
+  SmallVector<Value> state =
+      passesFrom(0, ValueRange{c32(0), c32(0), c32(keptCount)});
+  Value threshold = state[0], highMask = state[1], exact = state[3];
 
-  // 3. Ties: how many keys equal to the threshold come before the thread's
-  // own (a block scan of the threads' counts, in index order).
+  // 3. Ties: the keys whose digits so far equal the threshold's. After an
+  // exact pass all of them are kept; otherwise (every digit found) the
+  // first `need` by index: how many come before the thread's own (a block
+  // scan of the threads' counts, in index order).
   SmallVector<Value> equal;
   Value mineEqual = c32(0);
   for (int64_t j = 0; j < perThread; ++j) {
     equal.push_back(arith::AndIOp::create(
-        b, ranked[j], cmp(arith::CmpIPredicate::eq, keys[j], threshold)));
+        b, ranked[j],
+        cmp(arith::CmpIPredicate::eq,
+            arith::AndIOp::create(b, keys[j], highMask), threshold)));
     mineEqual = add(mineEqual, arith::ExtUIOp::create(b, i32, equal.back()));
   }
-  Value inclEqual = warpScan(mineEqual);
-  ifThen(cmp(arith::CmpIPredicate::eq, lane, idx(kWarp - 1)), [&] {
-    memref::StoreOp::create(b, inclEqual, totals, ValueRange{warp});
-  });
-  gpu::BarrierOp::create(b);
   int64_t warps = threads / kWarp;
-  ifThen(cmp(arith::CmpIPredicate::eq, warp, idx(0)), [&] {
-    Value has = cmp(arith::CmpIPredicate::ult, lane, idx(warps));
-    auto ifOp = scf::IfOp::create(b, TypeRange{i32}, has, /*else=*/true);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      scf::YieldOp::create(b, ValueRange{Value(memref::LoadOp::create(
-                                  b, totals, ValueRange{lane}))});
-      b.setInsertionPointToStart(&ifOp.getElseRegion().front());
-      scf::YieldOp::create(b, ValueRange{c32(0)});
-    }
-    Value total = ifOp.getResult(0);
-    Value before = arith::SubIOp::create(b, warpScan(total), total);
-    ifThen(has, [&] {
-      memref::StoreOp::create(b, before, totals, ValueRange{lane});
+  auto tieIf = scf::IfOp::create(b, TypeRange{i32, i32}, exact,
+                                 /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&tieIf.getThenRegion().front());
+    scf::YieldOp::create(
+        b, ValueRange{c32(0), c32(std::numeric_limits<int32_t>::max())});
+    b.setInsertionPointToStart(&tieIf.getElseRegion().front());
+    Value inclEqual = warpScan(mineEqual);
+    ifThen(cmp(arith::CmpIPredicate::eq, lane, idx(kWarp - 1)), [&] {
+      memref::StoreOp::create(b, inclEqual, totals, ValueRange{warp});
     });
-  });
-  gpu::BarrierOp::create(b);
-  Value running = add(memref::LoadOp::create(b, totals, ValueRange{warp}),
-                      arith::SubIOp::create(b, inclEqual, mineEqual));
+    gpu::BarrierOp::create(b);
+    ifThen(cmp(arith::CmpIPredicate::eq, warp, idx(0)), [&] {
+      Value has = cmp(arith::CmpIPredicate::ult, lane, idx(warps));
+      auto ifOp = scf::IfOp::create(b, TypeRange{i32}, has, /*else=*/true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+        scf::YieldOp::create(b, ValueRange{Value(memref::LoadOp::create(
+                                    b, totals, ValueRange{lane}))});
+        b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+        scf::YieldOp::create(b, ValueRange{c32(0)});
+      }
+      Value total = ifOp.getResult(0);
+      Value before = arith::SubIOp::create(b, warpScan(total), total);
+      ifThen(has, [&] {
+        memref::StoreOp::create(b, before, totals, ValueRange{lane});
+      });
+    });
+    gpu::BarrierOp::create(b);
+    Value before = add(memref::LoadOp::create(b, totals, ValueRange{warp}),
+                       arith::SubIOp::create(b, inclEqual, mineEqual));
+    scf::YieldOp::create(b, ValueRange{before, state[2]});
+  }
+  Value running = tieIf.getResult(0), need = tieIf.getResult(1);
 
   // 4. Keep: NaN, a key above the threshold, or one of the first `need`
   // keys equal to it; everything else is 0 (the reference's select).
@@ -282,7 +325,9 @@ TopKRow buildBlockTopK(ImplicitLocOpBuilder &b, Value x, Value row, Value tid,
   SmallVector<Value> kept;
   for (int64_t j = 0; j < perThread; ++j) {
     Value above = arith::AndIOp::create(
-        b, ranked[j], cmp(arith::CmpIPredicate::ugt, keys[j], threshold));
+        b, ranked[j],
+        cmp(arith::CmpIPredicate::ugt,
+            arith::AndIOp::create(b, keys[j], highMask), threshold));
     Value tie = arith::AndIOp::create(
         b, equal[j], cmp(arith::CmpIPredicate::slt, running, need));
     Value keep = arith::OrIOp::create(
@@ -295,7 +340,7 @@ TopKRow buildBlockTopK(ImplicitLocOpBuilder &b, Value x, Value row, Value tid,
 }
 
 /// The workgroup arrays of a TopK block, in order: buildBlockTopK's
-/// `hist` [256] i32, `sel` [2] i32 and `totals` [32] i32, then with
+/// `hist` [256] i32, `sel` [3] i32 and `totals` [32] i32, then with
 /// `quantized` buildBlockQuantize's warp maxima [32] f32.
 SmallVector<Type> topKSharedTypes(MLIRContext *ctx, bool quantized) {
   Type i32 = IntegerType::get(ctx, 32), f32 = Float32Type::get(ctx);
@@ -304,7 +349,7 @@ SmallVector<Type> topKSharedTypes(MLIRContext *ctx, bool quantized) {
   auto shared = [&](int64_t n, Type t) -> Type {
     return MemRefType::get({n}, t, MemRefLayoutAttrInterface{}, workgroup);
   };
-  SmallVector<Type> types{shared(kBins, i32), shared(2, i32),
+  SmallVector<Type> types{shared(kBins, i32), shared(3, i32),
                           shared(kWarp, i32)};
   if (quantized)
     types.push_back(shared(kWarp, f32));
@@ -320,7 +365,7 @@ SmallVector<Type> topKSharedTypes(MLIRContext *ctx, bool quantized) {
 gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
                                StringRef name, const TopKShape &s,
                                std::optional<QuantPrologue> quant,
-                               bool counted) {
+                               bool counted, bool earlyExit) {
   MLIRContext *ctx = gpuModule.getContext();
   ImplicitLocOpBuilder b(loc, ctx);
   Type i32 = b.getI32Type(), f32 = b.getF32Type();
@@ -355,7 +400,7 @@ gpu::GPUFuncOp buildTopKKernel(gpu::GPUModuleOp gpuModule, Location loc,
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value row = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   TopKRow r = buildBlockTopK(b, x, row, tid, s.threads, s.perThread, s.d,
-                             s.kept, hist, sel, totals);
+                             s.kept, hist, sel, totals, earlyExit);
   if (!quant) {
     for (auto [y, in, i] : llvm::zip(r.kept, r.inBounds, r.indices)) {
       auto op = scf::IfOp::create(b, in, /*withElseRegion=*/false);
@@ -423,7 +468,7 @@ struct LaunchTopKKernelPass
       gpu::GPUFuncOp &kernel = kernels[name];
       if (!kernel)
         kernel = buildTopKKernel(gpuModule, op.getLoc(), name, s, quant,
-                                 counter != nullptr);
+                                 counter != nullptr, earlyExit);
       OpBuilder b(quantOp ? quantOp.getOperation() : op.getOperation());
       Location loc = op.getLoc();
       auto rowsType = MemRefType::get({s.rows, s.d}, f32);
@@ -512,7 +557,7 @@ struct LaunchTopKKernelPass
         // wg[0] and wg[1] are the GEMV's codes and scale.
         TopKRow r = buildBlockTopK(b, k.getArgument(0), row, tid, threads,
                                    perThread, s.d, s.kept, wg[2], wg[3],
-                                   wg[4]);
+                                   wg[4], earlyExit);
         buildBlockQuantize(b, r.kept, r.inBounds, r.indices, row, wg[5],
                            threads / kWarp, s.d, codes, scales, q,
                            counter ? Value(k.getArgument(1)) : Value(),

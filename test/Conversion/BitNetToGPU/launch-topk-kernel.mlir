@@ -1,21 +1,42 @@
 // RUN: bitnet-opt %s --split-input-file --bitnet-launch-topk-kernel | FileCheck %s
+// RUN: bitnet-opt %s --split-input-file --bitnet-launch-topk-kernel="early-exit=false" | FileCheck %s --check-prefix=ALL
 
 // A TopK of static f32 rows becomes one block per row of the radix-select
-// kernel: a shared histogram with warp-aggregated atomic adds, barriers between digits,
-// warp scans (shuffles up), and the result reshaped back.
+// kernel: a shared histogram with an atomic add per candidate key, barriers
+// between digits, warp scans (shuffles up), and the result reshaped back.
+// After each of the first three digits the select stops if the chosen bin
+// held exactly the keys still needed (an scf.if on that, nested a digit
+// deeper each time), and then skips the tie scan (its barriers).
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK: gpu.module @bitnet_kernels
 // Shared arrays start on 16 bytes (LLVM merges neighbouring shared loads).
-// CHECK: gpu.func @topk_m2_d2560_k1280(%{{.*}}: memref<2x2560xf32>, %{{.*}}: memref<2x2560xf32>) workgroup(%{{.*}} : memref<256xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<2xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
+// CHECK: gpu.func @topk_m2_d2560_k1280(%{{.*}}: memref<2x2560xf32>, %{{.*}}: memref<2x2560xf32>) workgroup(%{{.*}} : memref<256xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<3xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
 // CHECK-COUNT-3: memref.load %arg0
-// The lanes of a warp with the same digit add their count once.
-// CHECK: nvvm.match.sync  any %{{.*}}, %{{.*}} : i32 -> i32
-// CHECK: llvm.intr.ctpop
+// CHECK-NOT: nvvm.match.sync
 // CHECK: memref.atomic_rmw addi
 // CHECK: gpu.barrier
 // CHECK: gpu.shuffle  up
+// CHECK: %[[COUNT:.*]] = memref.load %{{.*}}[%c2{{.*}}] : memref<3xi32, #gpu.address_space<workgroup>>
+// CHECK: %[[EXACT1:.*]] = arith.cmpi eq, %[[COUNT]], %{{.*}} : i32
+// CHECK-NEXT: scf.if %[[EXACT1]] -> (i32, i32, i32, i1) {
+// CHECK: } else {
+// CHECK: memref.atomic_rmw addi
+// CHECK: scf.if %{{.*}} -> (i32, i32, i32, i1) {
+// CHECK: scf.if %{{.*}} -> (i32, i32, i32, i1) {
+// The tie scan only where the last digit's bin held more keys than kept.
+// CHECK: %[[TIES:.*]]:2 = scf.if %{{.*}} -> (i32, i32) {
+// CHECK: scf.yield %{{.*}}, %c2147483647_i32{{.*}} : i32, i32
+// CHECK-NEXT: } else {
+// CHECK: gpu.barrier
+// CHECK: arith.cmpi slt, %{{.*}}, %[[TIES]]#1
 // CHECK-NOT: gpu.func
+// Without the early exit: four digits in a row, no nested selects.
+// ALL: gpu.func @topk_m2_d2560_k1280
+// ALL-NOT: -> (i32, i32, i32, i1)
+// ALL-COUNT-4: memref.atomic_rmw addi
+// ALL-NOT: -> (i32, i32, i32, i1)
+// ALL: gpu.func @topk_m3_d100_k30
 // CHECK-LABEL: func.func @topk
 // CHECK: %[[C:.*]] = tensor.collapse_shape %arg0 {{\[\[}}0, 1], [2]] : tensor<2x1x2560xf32> into tensor<2x2560xf32>
 // CHECK: %[[IN:.*]] = bufferization.to_buffer %[[C]] read_only

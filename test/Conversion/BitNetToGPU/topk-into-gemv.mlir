@@ -13,12 +13,12 @@
 // CHECK-LABEL: gpu.module @bitnet_kernels
 // CHECK-NOT: gpu.func @bitlinear_m1_n64_k2560(
 // CHECK-NOT: gpu.func @topk_m1
-// CHECK: gpu.func @topk_k1280_absmax8_nz_bitlinear_m1_n64_k2560(%[[X:.*]]: memref<1x2560xf32>, %[[N:.*]]: memref<1xi32>, %{{.*}}: memref<64x640xi8>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1x64xf32>) workgroup(%[[CODES:.*]] : memref<1x2560xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<1xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[HIST:.*]] : memref<256xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<2xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
+// CHECK: gpu.func @topk_k1280_absmax8_nz_bitlinear_m1_n64_k2560(%[[X:.*]]: memref<1x2560xf32>, %[[N:.*]]: memref<1xi32>, %{{.*}}: memref<64x640xi8>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1x64xf32>) workgroup(%[[CODES:.*]] : memref<1x2560xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<1xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[HIST:.*]] : memref<256xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<3xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
 // The weight loads are issued before the prologue.
 // CHECK: vector.load %{{.*}} : memref<64x160xi32>, vector<4xi32>
 // CHECK-COUNT-10: memref.load %[[X]]
-// CHECK: nvvm.match.sync  any
+// CHECK-NOT: nvvm.match.sync
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST]][
 // CHECK: gpu.shuffle  up
 // CHECK: gpu.shuffle  xor
