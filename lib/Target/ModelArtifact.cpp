@@ -269,23 +269,24 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     error = "lowering '" + model.path + "' to linalg failed " + pipelineErrors;
     return false;
   }
-  // An f32 head keeps the exported layout on cuda: the GPU's LM head kernel
-  // takes either, and the row-major rewrite was measured on x86 only.
+  // Float weights keep the exported layout on cuda: the GPU's kernels take
+  // either, and the row-major rewrite was measured on x86 only.
   if (options.lmHead != ModelArtifactOptions::LMHead::F32 || !cuda) {
     PassManager lmHead(&context);
     applyDebugOptions(lmHead);
-    if (options.lmHead == ModelArtifactOptions::LMHead::F32) {
-      lmHead.addPass(createBitNetRowMajorLMHead());
-    } else if (options.lmHead == ModelArtifactOptions::LMHead::Int8) {
+    if (options.lmHead == ModelArtifactOptions::LMHead::Int8) {
       lmHead.addPass(createBitNetInt8LMHead());
     } else if (options.lmHead == ModelArtifactOptions::LMHead::Int4) {
       lmHead.addPass(createBitNetInt4LMHead());
-    } else {
+    } else if (options.lmHead != ModelArtifactOptions::LMHead::F32) {
       BitNetHalfLMHeadOptions half;
       half.elementType = lmHeadName(options.lmHead).str(); // f16 or bf16
       lmHead.addPass(createBitNetHalfLMHead(half));
     }
-    TimingScope lmHeadTiming = timing.nest("LM head storage");
+    // After the head's own storage: the float layers it left.
+    if (!cuda)
+      lmHead.addPass(createBitNetRowMajorFloatWeights());
+    TimingScope lmHeadTiming = timing.nest("LM head and float weight storage");
     lmHead.enableTiming(lmHeadTiming);
     if (failed(lmHead.run(**module))) {
       error = "storing the LM head of '" + model.path + "' as " +

@@ -11,11 +11,12 @@
 // - bitnet-int4-lm-head: 4-bit codes with a scale per group of 32 weights
 //     of a row, W[n, k] ~ q[n, k] * s[n, k / 32], summed per element.
 // All change the logits (bitnet-run's tests report by how much).
-// - bitnet-row-major-lm-head: a float32 head exported as MatMul(x, W) with
-//     W [k, n] stored transposed, [n, k], each vocabulary row contiguous:
-//     a decode GEMV then streams its rows instead of reading a few lines
-//     from each of k pages n * 4 bytes apart. Same weights; only the order
-//     of each sum's additions changes. The LM
+// - bitnet-row-major-float-weights (not opt-in; every float linear layer,
+//     the LM head included): W [k, n] of MatMul(x, W) stored transposed,
+//     [n, k], each output's weights contiguous: a decode GEMV then streams
+//     rows instead of reading a few lines from each of k pages n * 4 bytes
+//     apart. Same weights; only the order of each sum's additions changes.
+// The LM
 // head is the float linear layer (a generic tagged matmul_f32 /
 // matmul_f32_nt by the importer) with a constant weight whose output width
 // is the vocabulary of the `bitnet.decoder` record.
@@ -40,7 +41,7 @@ namespace mlir::bitnet {
 #define GEN_PASS_DEF_BITNETINT8LMHEAD
 #define GEN_PASS_DEF_BITNETINT4LMHEAD
 #define GEN_PASS_DEF_BITNETHALFLMHEAD
-#define GEN_PASS_DEF_BITNETROWMAJORLMHEAD
+#define GEN_PASS_DEF_BITNETROWMAJORFLOATWEIGHTS
 #include "bitnet/Transforms/Passes.h.inc"
 } // namespace mlir::bitnet
 
@@ -545,19 +546,32 @@ struct HalfLMHeadPass
   }
 };
 
-struct RowMajorLMHeadPass
-    : public mlir::bitnet::impl::BitNetRowMajorLMHeadBase<RowMajorLMHeadPass> {
+struct RowMajorFloatWeightsPass
+    : public mlir::bitnet::impl::BitNetRowMajorFloatWeightsBase<
+          RowMajorFloatWeightsPass> {
   void runOnOperation() override {
-    if (failed(forEachHead(getOperation(), getArgument(),
-                           [&](const Head &h) { return rewrite(h); })))
-      signalPassFailure();
+    // Every float linear layer x W with a constant f32 [k, n] weight.
+    SmallVector<linalg::GenericOp> linears;
+    getOperation().walk([&](linalg::GenericOp op) {
+      auto tag = op->getAttrOfType<StringAttr>("bitnet.ukernel");
+      DenseElementsAttr w;
+      if (tag && tag.getValue() == "matmul_f32" &&
+          op.hasPureTensorSemantics() && op.getNumDpsInputs() == 2 &&
+          op->getNumResults() == 1 &&
+          matchPattern(op.getDpsInputs()[1], m_Constant(&w)) &&
+          w.getElementType().isF32() && w.getType().getRank() == 2)
+        linears.push_back(op);
+    });
+    for (linalg::GenericOp op : linears) {
+      Head h;
+      readHead(op, h);
+      rewrite(h);
+    }
   }
 
   StoredHeads stored;
 
-  LogicalResult rewrite(const Head &h) {
-    if (h.transposed)
-      return success(); // already [n, k]
+  void rewrite(const Head &h) {
     OpBuilder b(h.op);
     auto type = RankedTensorType::get({h.n, h.k}, b.getF32Type());
     DenseElementsAttr &attr = stored[{h.weights, 0u}].first;
@@ -578,7 +592,6 @@ struct RowMajorLMHeadPass
     Value w = arith::ConstantOp::create(b, h.op.getLoc(), type, attr);
     replaceHead(h.op, w, "matmul_f32_nt", Value(),
                 [](OpBuilder &, Location, Value v) { return v; });
-    return success();
   }
 };
 

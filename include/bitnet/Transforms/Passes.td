@@ -461,21 +461,22 @@ def BitNetInt4LMHead : Pass<"bitnet-int4-lm-head", "::mlir::ModuleOp"> {
                            "::mlir::math::MathDialect"];
 }
 
-def BitNetRowMajorLMHead : Pass<"bitnet-row-major-lm-head", "::mlir::ModuleOp"> {
-  let summary = "Store a float32 LM head exported as [k, n] as [n, k]";
+def BitNetRowMajorFloatWeights : Pass<"bitnet-row-major-float-weights", "::mlir::ModuleOp"> {
+  let summary = "Store constant float32 linear weights exported as [k, n] as [n, k]";
   let description = [{
-    PyTorch exports an untied `nn.Linear` LM head as `MatMul(x, W)` with the
-    weight transposed to `[k, n]` (hidden x vocabulary). A decode step's
-    GEMV over that layout reads a few lines from each of k rows `n * 4`
-    bytes apart, and strides across pages (2B4T: 2560 rows 513 KB apart).
-    On tensors, after the linalg phase, the float linear layer tagged
-    `matmul_f32` with a constant f32 `[k, n]` weight whose output width is
-    the `vocab` of the module's `bitnet.decoder` record gets the weight
-    stored `[n, k]` and is tagged `matmul_f32_nt` (the runtime's dot-form
-    kernel). The weights are the same; each logit's sum adds its products in
-    another order, so logits move in their last bits. Heads already `[n, k]`
-    are left alone. bitnet-compile runs it for x86 artifacts with the
-    default `--lm-head=f32`. A module without the record is an error.
+    PyTorch exports `nn.Linear` as `MatMul(x, W)` with the weight transposed
+    to `[k, n]` (inputs x outputs). A decode step's GEMV over that layout
+    reads a few lines from each of k rows `n * 4` bytes apart and strides
+    across pages (2B4T's untied LM head: 2560 rows 513 KB apart). On
+    tensors, after the linalg phase, every float linear layer tagged
+    `matmul_f32` with a constant f32 `[k, n]` weight (the LM head; every
+    projection of the float LLaMA baseline) gets the weight stored `[n, k]`
+    and is tagged `matmul_f32_nt` (the runtime's dot-form kernel). The
+    weights are the same; each output's sum adds its products in another
+    order, so results move in their last bits. Layers already `[n, k]`
+    (`matmul_f32_nt`, a tied embedding) and non-constant weights are left
+    alone. bitnet-compile runs it for x86 artifacts with the default
+    `--lm-head=f32`.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",

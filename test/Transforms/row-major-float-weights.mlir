@@ -1,9 +1,9 @@
-// RUN: bitnet-opt %s --bitnet-row-major-lm-head --split-input-file -verify-diagnostics | FileCheck %s
+// RUN: bitnet-opt %s --bitnet-row-major-float-weights --split-input-file -verify-diagnostics | FileCheck %s
 
-// The float linear layer whose width is the vocabulary (3), exported as x W
-// with W [k, n] = [2, 3], gets W stored transposed, [n, k]: row n is column
-// n of W (values unchanged), the contraction reads it as (n, k) and is
-// tagged matmul_f32_nt; no scale op follows. The hidden-width layer stays.
+// Each float linear layer x W with a constant W [k, n] gets W stored
+// transposed, [n, k]: row n is column n of W (values unchanged), the
+// contraction reads it as (n, k) and is tagged matmul_f32_nt; no scale op
+// follows. The LM head (3 wide) and the hidden-width layer alike.
 #x = affine_map<(d0, d1, d2) -> (d0, d2)>
 #w = affine_map<(d0, d1, d2) -> (d2, d1)>
 #o = affine_map<(d0, d1, d2) -> (d0, d1)>
@@ -15,7 +15,8 @@
 // CHECK-NEXT:   arith.mulf
 // CHECK-NEXT:   arith.addf
 // CHECK-NOT: linalg.generic {{.*}} ins(%[[H]]
-// CHECK: linalg.generic {{.*}} ins(%arg0, %{{.*}} : tensor<5x2xf32>, tensor<2x2xf32>) {{.*}} attrs = {bitnet.ukernel = "matmul_f32"}
+// CHECK: %[[W2:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 3.000000e+00], [2.000000e+00, 4.000000e+00]]> : tensor<2x2xf32>
+// CHECK: linalg.generic {{.*}} ins(%arg0, %[[W2]] : tensor<5x2xf32>, tensor<2x2xf32>) {{.*}} attrs = {bitnet.ukernel = "matmul_f32_nt"}
 // CHECK: return %[[H]],
 module attributes {bitnet.decoder = {vocab = 3 : i64}} {
   func.func @head(%x: tensor<5x2xf32>) -> (tensor<5x3xf32>, tensor<5x2xf32>) {
@@ -72,7 +73,20 @@ module attributes {bitnet.decoder = {vocab = 2 : i64}} {
 
 // -----
 
-// expected-error @+1 {{--bitnet-row-major-lm-head needs the bitnet.decoder record}}
-module {
-  func.func @none() { return }
+// A weight that is not a constant (an argument) stays [k, n].
+// CHECK-LABEL: func.func @operand
+// CHECK: linalg.generic {{.*}} ins(%arg0, %arg1 : tensor<1x2xf32>, tensor<2x3xf32>) {{.*}} attrs = {bitnet.ukernel = "matmul_f32"}
+#xo = affine_map<(d0, d1, d2) -> (d0, d2)>
+#wo = affine_map<(d0, d1, d2) -> (d2, d1)>
+#oo = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @operand(%x: tensor<1x2xf32>, %w: tensor<2x3xf32>, %init: tensor<1x3xf32>) -> tensor<1x3xf32> {
+  %r = linalg.generic {indexing_maps = [#xo, #wo, #oo], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<1x2xf32>, tensor<2x3xf32>) outs(%init : tensor<1x3xf32>)
+      attrs = {bitnet.ukernel = "matmul_f32"} {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x3xf32>
+  return %r : tensor<1x3xf32>
 }
