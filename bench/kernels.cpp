@@ -524,9 +524,14 @@ int main(int argc, char **argv) {
       }
       sparsities.push_back({v.substr(0, c1), std::atof(v.substr(c1 + 1).c_str()),
                             std::atof(v.substr(c2 + 1).c_str())});
+    } else if (a == "--print-kernel") {
+      // The row kernel this CPU gets, for reports that run no kernel bench.
+      std::printf("kernel: %s\n",
+                  bitnet_rt::kernelName(bitnet_rt::selectedKernel()));
+      return 0;
     } else if (a == "--help" || a == "-h") {
-      std::printf("usage: bitnet-bench-kernels [--attention-only | --ffn-only "
-                  "| --prefill-only] "
+      std::printf("usage: bitnet-bench-kernels [--print-kernel | "
+                  "--attention-only | --ffn-only | --prefill-only] "
                   "[--sparsity LABEL:GATE:DOWN]... [BANDWIDTH_BUFFER_MIB]\n");
       return 0;
     } else {

@@ -18,13 +18,19 @@ with their baselines, written as a markdown table.
             bitnet-run's sparsity table), and the TopK-50% output projection;
   2B4T      (with --model-2b4t PATH, models/make_2b4t.py's output): compile
             time, artifact size and bits per ternary weight, prefill and
-            decode tokens/s, with and without the sparse kernels.
+            decode tokens/s, with and without the sparse kernels;
+  2B4T torch (with --model-2b4t-torch DIR, repeatable: models/
+            make_2b4t_torch.py's exports, a few layers at 2B4T shapes in
+            standard ONNX ops): bitnet-run vs ONNX Runtime on the same export,
+            prefill and decode (its past-KV export).
+--sections picks some of kernels, models, 2b4t, 2b4t-torch (default: all).
 
 Run with the ONNX Runtime venv's python (scripts/bench-cpu does it all):
   .venv-ort/bin/python bench/run.py --build build --out bench/results/cpu.md
 """
 import argparse
 import datetime
+import json
 import os
 import platform
 import re
@@ -134,7 +140,15 @@ def bench_kernels(build, threads, sparsity=None):
     return out
 
 
-def bitnet_model(build, onnx_path, tmp, reps=3, env=None):
+def kernel_name(build):
+    """The runtime's row kernel on this CPU (bitnet-bench-kernels says)."""
+    text = run([os.path.join(build, "bin", "bitnet-bench-kernels"),
+                "--print-kernel"])
+    return text.split("kernel:", 1)[1].strip()
+
+
+def bitnet_model(build, onnx_path, tmp, reps=3, env=None, max_context=128,
+                 new_tokens=64, compile_args=()):
     """(prefill, decode) tokens/s and compile seconds; the artifact is
     compiled once and reused by later calls (env: e.g. BITNET_UKERNEL)."""
     art = os.path.join(tmp, os.path.basename(onnx_path) + ".bnx")
@@ -142,23 +156,27 @@ def bitnet_model(build, onnx_path, tmp, reps=3, env=None):
     if not os.path.exists(art):
         t0 = time.perf_counter()
         run([os.path.join(build, "bin", "bitnet-compile"), onnx_path,
-             "--max-context=128", "-o", art])
+             f"--max-context={max_context}", *compile_args, "-o", art])
         compile_s = time.perf_counter() - t0
     # One process, the generation repeated from an empty cache: the best
     # run is warm (weights paged in), like ONNX Runtime's after its warm-up.
     text = run([os.path.join(build, "bin", "bitnet-run"), art,
                 "--prompt-ids", ",".join(map(str, PROMPT)),
-                "--max-new-tokens", "64", "--repeat", str(reps + 1)], env=env)
+                "--max-new-tokens", str(new_tokens), "--repeat", str(reps + 1)],
+               env=env)
     m = re.search(r"prefill: \d+ tokens in [\d.]+ s \(([\d.]+) tokens/s\); "
                   r"decode: \d+ tokens in [\d.]+ s \(([\d.]+) tokens/s\)", text)
     best = (float(m.group(1)), float(m.group(2)))
     return best, compile_s
 
 
-def ort_model(name, reps=3):
+def ort_model(full_path, past_path, reps=3, new_tokens=64):
+    """ONNX Runtime's best (prefill, decode) tokens/s on the prompt: the
+    full-sequence export, and new_tokens steps of the past-KV export after
+    the prompt (decode None without one)."""
     so = ort.SessionOptions()
-    full = ort.InferenceSession(os.path.join(ROOT, "models", "onnx", name + ".onnx"),
-                                so, providers=["CPUExecutionProvider"])
+    full = ort.InferenceSession(full_path, so,
+                                providers=["CPUExecutionProvider"])
     ids = np.array([PROMPT], dtype=np.int64)
     full.run(None, {"input_ids": ids})
     prefill = 0.0
@@ -166,8 +184,8 @@ def ort_model(name, reps=3):
         t0 = time.perf_counter()
         full.run(None, {"input_ids": ids})
         prefill = max(prefill, len(PROMPT) / (time.perf_counter() - t0))
-    past_path = os.path.join(ROOT, "models", "onnx", name + "_past.onnx")
-    if not os.path.exists(past_path):
+    del full
+    if not past_path or not os.path.exists(past_path):
         return prefill, None
     sess = ort.InferenceSession(past_path, so, providers=["CPUExecutionProvider"])
     inputs = sess.get_inputs()
@@ -177,18 +195,18 @@ def ort_model(name, reps=3):
         for i in inputs[1:]:
             shape = [1 if s == 1 else (0 if isinstance(s, str) else s) for s in i.shape]
             feeds[i.name] = np.zeros(shape, dtype=np.float32)
-        # Prompt first (not timed), then 64 single-token steps.
+        # Prompt first (not timed), then the single-token steps.
         feeds["input_ids"] = ids
         outs = sess.run(None, feeds)
         tok = int(np.argmax(outs[0][0, -1]))
         t0 = time.perf_counter()
-        for _ in range(64):
+        for _ in range(new_tokens):
             for j, i in enumerate(inputs[1:]):
                 feeds[i.name] = outs[1 + j]
             feeds["input_ids"] = np.array([[tok]], dtype=np.int64)
             outs = sess.run(None, feeds)
             tok = int(np.argmax(outs[0][0, -1]))
-        decode = max(decode, 64 / (time.perf_counter() - t0))
+        decode = max(decode, new_tokens / (time.perf_counter() - t0))
     return prefill, decode
 
 
@@ -213,23 +231,8 @@ def bench_2b4t(build, path, tmp, lm_head="f32", sparse=True):
             "prefill": best[0], "decode": best[1]}
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--out", default=None)
-    ap.add_argument("--model-2b4t", default=None)
-    args = ap.parse_args()
-    threads = os.cpu_count()
-    lines = []
-    say = lambda s="": (print(s, flush=True), lines.append(s))  # noqa: E731
-    say(f"# bitnet-mlir CPU benchmark, {datetime.date.today()}")
-    say()
-    say(f"- CPU: {cpu_name()}, {threads} logical cores")
-    say(f"- command: `{' '.join(sys.argv)}`")
-    say(f"- ONNX Runtime {ort.__version__} (CPUExecutionProvider, default "
-        f"threads); PyTorch from Debian's python3-torch")
-    say()
-
+def kernel_tables(args, threads, say):
+    """The kernel, sparse FFN, prefill GEMM and attention tables."""
     with tempfile.TemporaryDirectory() as tmp:
         closed, down = example_sparsity(args.build, tmp)
     k = bench_kernels(args.build, threads, (closed, down))
@@ -325,6 +328,10 @@ def main():
             f"{mb / us * 1e3:.2f} | {f32us / us:.2f}x |")
     say()
 
+
+
+def model_table(args, say):
+    """The bundled exports: bitnet-run vs ONNX Runtime."""
     say("## Whole models: bitnet-run artifacts vs ONNX Runtime on the same export")
     say()
     say("64-token prompt, 64 new tokens (greedy). ORT prefill: the "
@@ -333,7 +340,7 @@ def main():
         "generations in one bitnet-run process (--repeat 4; the first is "
         "cold).")
     say()
-    say(f"Kernels: {kernel} (what this CPU gets); the last two columns run "
+    say(f"Kernels: {kernel_name(args.build)} (what this CPU gets); the last two columns run "
         "the same artifact on the portable C++ kernels (BITNET_UKERNEL="
         "portable) in the same run.")
     say()
@@ -347,38 +354,123 @@ def main():
             (pf, dc), cs = bitnet_model(args.build, onnx_path, tmp)
             (ppf, pdc), _ = bitnet_model(args.build, onnx_path, tmp,
                                          env={"BITNET_UKERNEL": "portable"})
-            opf, odc = ort_model(name)
+            onnx_dir = os.path.join(ROOT, "models", "onnx")
+            opf, odc = ort_model(os.path.join(onnx_dir, name + ".onnx"),
+                                 os.path.join(onnx_dir, name + "_past.onnx"))
             odc_s = f"{odc:.0f}" if odc else "n/a (no past-KV export)"
             ratio = f"{dc / odc:.1f}x" if odc else "-"
             say(f"| {name} | {pf:.0f} | {opf:.0f} | {pf / opf:.1f}x | {dc:.0f} | "
                 f"{odc_s} | {ratio} | {cs:.1f} | {ppf:.0f} / {pdc:.0f} | "
                 f"{pf / ppf:.1f}x / {dc / pdc:.1f}x |")
         say()
-        if args.model_2b4t:
-            say("## BitNet b1.58 2B4T shapes (random weights, a4.8 scheme)")
-            say()
-            say("64-token prompt, 16 new tokens; the best of 3 generations in "
-                "one process (--repeat 3; the first pays for paging the "
-                "weights in). The LM head "
-                "(vocab 128256 x 2560, tied to the embedding) is float32 as "
-                "exported, f16 with --lm-head=f16 (half the bytes), "
-                "int8 with --lm-head=int8 (a quarter) or int4 with "
-                "--lm-head=int4 (0.625 bytes a weight; logits move the "
-                "most).")
-            say()
-            say("| LM head | kernels | compile s | artifact MiB | bits per "
-                "ternary weight | prefill tok/s | decode tok/s |")
-            say("|---|---|---|---|---|---|---|")
-            for head, sparse in (("f32", True), ("f16", True), ("int8", True),
-                                 ("int4", True), ("int8", False)):
-                r = bench_2b4t(args.build, args.model_2b4t, tmp, head, sparse)
-                say(f"| {head} | {'sparse' if sparse else 'dense'} | "
-                    f"{r['compile_s']:.0f} | "
-                    f"{r['artifact_bytes'] / 2**20:.0f} | 2.0 (packed: "
-                    f"{r['ternary'] / 1e9:.2f} G weights in "
-                    f"{r['ternary'] / 4 / 2**20:.0f} MiB) | {r['prefill']:.1f} | "
-                    f"{r['decode']:.2f} |")
-            say()
+
+
+def table_2b4t(args, say):
+    """models/make_2b4t.py's export: compile time, size, tokens/s."""
+    with tempfile.TemporaryDirectory() as tmp:
+        say("## BitNet b1.58 2B4T shapes (random weights, a4.8 scheme)")
+        say()
+        say("64-token prompt, 16 new tokens; the best of 3 generations in "
+            "one process (--repeat 3; the first pays for paging the "
+            "weights in). The LM head "
+            "(vocab 128256 x 2560, tied to the embedding) is float32 as "
+            "exported, f16 with --lm-head=f16 (half the bytes), "
+            "int8 with --lm-head=int8 (a quarter) or int4 with "
+            "--lm-head=int4 (0.625 bytes a weight; logits move the "
+            "most).")
+        say()
+        say("| LM head | kernels | compile s | artifact MiB | bits per "
+            "ternary weight | prefill tok/s | decode tok/s |")
+        say("|---|---|---|---|---|---|---|")
+        for head, sparse in (("f32", True), ("f16", True), ("int8", True),
+                             ("int4", True), ("int8", False)):
+            r = bench_2b4t(args.build, args.model_2b4t, tmp, head, sparse)
+            say(f"| {head} | {'sparse' if sparse else 'dense'} | "
+                f"{r['compile_s']:.0f} | "
+                f"{r['artifact_bytes'] / 2**20:.0f} | 2.0 (packed: "
+                f"{r['ternary'] / 1e9:.2f} G weights in "
+                f"{r['ternary'] / 4 / 2**20:.0f} MiB) | {r['prefill']:.1f} | "
+                f"{r['decode']:.2f} |")
+        say()
+
+
+def table_2b4t_torch(args, say):
+    """models/make_2b4t_torch.py's exports: bitnet-run vs ONNX Runtime."""
+    say("## 2B4T shapes as a PyTorch export: bitnet-run vs ONNX Runtime")
+    say()
+    say("models/make_2b4t_torch.py: bitnet_ref.BitNetLM at the 2B4T shapes "
+        "(hidden 2560, FFN 6912, 20/5 heads, vocab 128256, untied float32 LM "
+        "head), random weights, exported by torch.onnx.export like the "
+        "bundled examples, with fewer layers than 30 (float32 weights: "
+        "ONNX Runtime needs 4 bytes a weight). Both run the same export: ORT "
+        "the full-sequence graph (prefill, 64-token prompt; all 64 "
+        "positions' logits, as exported) and the past-KV graph (16 decode "
+        "steps); ours the artifact compiled from the full-sequence graph "
+        "(the LM head of a prefill runs on the last position only), best of "
+        "3 generations in one process after a cold one. The int8-head column "
+        "is the same export compiled with --lm-head=int8 (changes the "
+        "logits).")
+    say()
+    say("| variant | layers | ours prefill tok/s | ORT prefill tok/s | ratio "
+        "| ours decode tok/s | ORT decode tok/s | ratio | ours decode, "
+        "int8 head | ratio | compile s |")
+    say("|---|---|---|---|---|---|---|---|---|---|---|")
+    for d in args.model_2b4t_torch:
+        cfg = json.load(open(os.path.join(d, "config.json")))
+        full = os.path.join(d, "2b4t.onnx")
+        with tempfile.TemporaryDirectory() as tmp:
+            (pf, dc), cs = bitnet_model(args.build, full, tmp, max_context=128,
+                                        new_tokens=16)
+        with tempfile.TemporaryDirectory() as tmp:
+            (_, dc8), _ = bitnet_model(args.build, full, tmp, max_context=128,
+                                       new_tokens=16,
+                                       compile_args=["--lm-head=int8"])
+        opf, odc = ort_model(full, os.path.join(d, "past", "2b4t_past.onnx"),
+                             reps=2, new_tokens=16)
+        odc_s = f"{odc:.2f}" if odc else "n/a (no past-KV export)"
+        ratio = f"{dc / odc:.1f}x" if odc else "-"
+        ratio8 = f"{dc8 / odc:.1f}x" if odc else "-"
+        say(f"| {cfg['variant']} | {cfg['layers']} | {pf:.1f} | {opf:.1f} | "
+            f"{pf / opf:.1f}x | {dc:.2f} | {odc_s} | {ratio} | {dc8:.2f} | "
+            f"{ratio8} | {cs:.0f} |")
+    say()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--model-2b4t", default=None,
+                    help="models/make_2b4t.py's 2b4t.onnx")
+    ap.add_argument("--model-2b4t-torch", action="append", default=[],
+                    metavar="DIR", help="a models/make_2b4t_torch.py output "
+                    "folder (repeatable: one per variant)")
+    ap.add_argument("--sections", default="kernels,models,2b4t,2b4t-torch",
+                    help="comma-separated subset of kernels, models, 2b4t, "
+                    "2b4t-torch (the last two also need their models)")
+    args = ap.parse_args()
+    sections = set(args.sections.split(","))
+    unknown = sections - {"kernels", "models", "2b4t", "2b4t-torch"}
+    if unknown:
+        sys.exit(f"bench: unknown --sections {','.join(sorted(unknown))}")
+    threads = os.cpu_count()
+    lines = []
+    say = lambda s="": (print(s, flush=True), lines.append(s))  # noqa: E731
+    say(f"# bitnet-mlir CPU benchmark, {datetime.date.today()}")
+    say()
+    say(f"- CPU: {cpu_name()}, {threads} logical cores")
+    say(f"- command: `{' '.join(sys.argv)}`")
+    say(f"- ONNX Runtime {ort.__version__} (CPUExecutionProvider, default "
+        f"threads); PyTorch from Debian's python3-torch")
+    say()
+    if "kernels" in sections:
+        kernel_tables(args, threads, say)
+    if "models" in sections:
+        model_table(args, say)
+    if "2b4t" in sections and args.model_2b4t:
+        table_2b4t(args, say)
+    if "2b4t-torch" in sections and args.model_2b4t_torch:
+        table_2b4t_torch(args, say)
     if args.out:
         with open(args.out, "w") as f:
             f.write("\n".join(lines) + "\n")

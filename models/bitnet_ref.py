@@ -276,3 +276,32 @@ class BitNetLM(nn.Module):
             x, kv = blk(x, pos, kv)
             present.append(kv)
         return self.lm_head(self.norm(x)), present
+
+
+class PastStep(nn.Module):
+    """forward_with_past with the past and present (k, v) as flat tensor
+    lists, the interface of the explicit past-KV exports."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, *flat_past):
+        past = [(flat_past[2 * i], flat_past[2 * i + 1])
+                for i in range(len(flat_past) // 2)]
+        logits, present = self.model.forward_with_past(input_ids, past)
+        return (logits, *[t for kv in present for t in kv])
+
+
+def past_export_names(layers):
+    """The explicit past-KV exports' input and output names and dynamic axes
+    (PastStep's interface): input_ids and past_{k,v}_i in, logits and
+    present_{k,v}_i out."""
+    in_names = ["input_ids"] + [f"past_{kv}_{i}" for i in range(layers)
+                                for kv in ("k", "v")]
+    out_names = ["logits"] + [f"present_{kv}_{i}" for i in range(layers)
+                              for kv in ("k", "v")]
+    axes = {"input_ids": {1: "seq"}, "logits": {1: "seq"}}
+    axes.update({n: {2: "past"} for n in in_names[1:]})
+    axes.update({n: {2: "total"} for n in out_names[1:]})
+    return in_names, out_names, axes

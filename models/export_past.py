@@ -22,20 +22,8 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bitnet_ref import BitNetLM, Config  # noqa: E402
+from bitnet_ref import BitNetLM, Config, PastStep, past_export_names  # noqa: E402,E501
 from export_dynamo import state_from_onnx  # noqa: E402
-
-
-class Step(torch.nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids, *flat_past):
-        past = [(flat_past[2 * i], flat_past[2 * i + 1])
-                for i in range(len(flat_past) // 2)]
-        logits, present = self.model.forward_with_past(input_ids, past)
-        return (logits, *[t for kv in present for t in kv])
 
 
 def main():
@@ -53,16 +41,10 @@ def main():
             _, past = model.forward_with_past(ids[:, :-1], empty)
             step_logits, present = model.forward_with_past(ids[:, -1:], past)
         flat_past = [t for kv in past for t in kv]
-        in_names = ["input_ids"] + [f"past_{kv}_{i}" for i in range(cfg.layers)
-                                    for kv in ("k", "v")]
-        out_names = ["logits"] + [f"present_{kv}_{i}" for i in range(cfg.layers)
-                                  for kv in ("k", "v")]
-        axes = {"input_ids": {1: "seq"}, "logits": {1: "seq"}}
-        axes.update({n: {2: "past"} for n in in_names[1:]})
-        axes.update({n: {2: "total"} for n in out_names[1:]})
+        in_names, out_names, axes = past_export_names(cfg.layers)
         path = os.path.join(HERE, "onnx", f"{name}_past.onnx")
         with torch.no_grad():
-            torch.onnx.export(Step(model), (ids[:, -1:], *flat_past), path,
+            torch.onnx.export(PastStep(model), (ids[:, -1:], *flat_past), path,
                               opset_version=17, input_names=in_names,
                               output_names=out_names, dynamic_axes=axes)
         onnx.checker.check_model(onnx.load(path), full_check=True)
