@@ -549,6 +549,8 @@ struct HalfLMHeadPass
 struct RowMajorFloatWeightsPass
     : public mlir::bitnet::impl::BitNetRowMajorFloatWeightsBase<
           RowMajorFloatWeightsPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     // Every float linear layer x W with a constant f32 [k, n] weight.
     SmallVector<linalg::GenericOp> linears;
@@ -559,7 +561,8 @@ struct RowMajorFloatWeightsPass
           op.hasPureTensorSemantics() && op.getNumDpsInputs() == 2 &&
           op->getNumResults() == 1 &&
           matchPattern(op.getDpsInputs()[1], m_Constant(&w)) &&
-          w.getElementType().isF32() && w.getType().getRank() == 2)
+          w.getElementType().isF32() && w.getType().getRank() == 2 &&
+          w.getType().getShape()[1] * 4 >= minRowBytes)
         linears.push_back(op);
     });
     for (linalg::GenericOp op : linears) {

@@ -1,4 +1,11 @@
-// RUN: bitnet-opt %s --bitnet-row-major-float-weights --split-input-file -verify-diagnostics | FileCheck %s
+// RUN: bitnet-opt %s --bitnet-row-major-float-weights=min-row-bytes=0 --split-input-file -verify-diagnostics | FileCheck %s
+// RUN: bitnet-opt %s --bitnet-row-major-float-weights=min-row-bytes=12 --split-input-file | FileCheck %s --check-prefix=NEAR
+
+// With rows closer than min-row-bytes (the hidden layer's 2 x 4 = 8 bytes
+// < 12), that layer stays [k, n]; the head's (3 x 4 = 12) moves.
+// NEAR-LABEL: func.func @head
+// NEAR: tensor<3x2xf32>) {{.*}} attrs = {bitnet.ukernel = "matmul_f32_nt"}
+// NEAR: linalg.generic {{.*}} ins(%arg0, %{{.*}} : tensor<5x2xf32>, tensor<2x2xf32>) {{.*}} attrs = {bitnet.ukernel = "matmul_f32"}
 
 // Each float linear layer x W with a constant W [k, n] gets W stored
 // transposed, [n, k]: row n is column n of W (values unchanged), the
