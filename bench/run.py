@@ -210,6 +210,15 @@ def ort_model(full_path, past_path, reps=3, new_tokens=64):
     return prefill, decode
 
 
+def ort_decode_cells(ort_decode, ours, digits):
+    """The table cells of ONNX Runtime's decode tok/s (`digits` decimals)
+    and of each of `ours` against it; without a past-KV export, n/a."""
+    if not ort_decode:
+        return "n/a (no past-KV export)", ["-" for _ in ours]
+    return (f"{ort_decode:.{digits}f}",
+            [f"{o / ort_decode:.1f}x" for o in ours])
+
+
 def bench_2b4t(build, path, tmp, lm_head="f32", sparse=True):
     art = os.path.join(tmp, "2b4t.bnx")
     t0 = time.perf_counter()
@@ -357,8 +366,7 @@ def model_table(args, say):
             onnx_dir = os.path.join(ROOT, "models", "onnx")
             opf, odc = ort_model(os.path.join(onnx_dir, name + ".onnx"),
                                  os.path.join(onnx_dir, name + "_past.onnx"))
-            odc_s = f"{odc:.0f}" if odc else "n/a (no past-KV export)"
-            ratio = f"{dc / odc:.1f}x" if odc else "-"
+            odc_s, (ratio,) = ort_decode_cells(odc, [dc], 0)
             say(f"| {name} | {pf:.0f} | {opf:.0f} | {pf / opf:.1f}x | {dc:.0f} | "
                 f"{odc_s} | {ratio} | {cs:.1f} | {ppf:.0f} / {pdc:.0f} | "
                 f"{pf / ppf:.1f}x / {dc / pdc:.1f}x |")
@@ -427,9 +435,7 @@ def table_2b4t_torch(args, say):
                                        compile_args=["--lm-head=int8"])
         opf, odc = ort_model(full, os.path.join(d, "past", "2b4t_past.onnx"),
                              reps=2, new_tokens=16)
-        odc_s = f"{odc:.2f}" if odc else "n/a (no past-KV export)"
-        ratio = f"{dc / odc:.1f}x" if odc else "-"
-        ratio8 = f"{dc8 / odc:.1f}x" if odc else "-"
+        odc_s, (ratio, ratio8) = ort_decode_cells(odc, [dc, dc8], 2)
         say(f"| {cfg['variant']} | {cfg['layers']} | {pf:.1f} | {opf:.1f} | "
             f"{pf / opf:.1f}x | {dc:.2f} | {odc_s} | {ratio} | {dc8:.2f} | "
             f"{ratio8} | {cs:.0f} |")

@@ -269,9 +269,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     error = "lowering '" + model.path + "' to linalg failed " + pipelineErrors;
     return false;
   }
-  // Float weights keep the exported layout on cuda: the GPU's kernels take
-  // either, and the row-major rewrite was measured on x86 only.
-  if (options.lmHead != ModelArtifactOptions::LMHead::F32 || !cuda) {
+  {
     PassManager lmHead(&context);
     applyDebugOptions(lmHead);
     if (options.lmHead == ModelArtifactOptions::LMHead::Int8) {
@@ -283,15 +281,20 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
       half.elementType = lmHeadName(options.lmHead).str(); // f16 or bf16
       lmHead.addPass(createBitNetHalfLMHead(half));
     }
-    // After the head's own storage: the float layers it left.
+    // After the head's own storage, the float layers it left. They keep
+    // the exported layout on cuda: the GPU's kernels take either, and the
+    // rewrite was measured on x86 only.
     if (!cuda)
       lmHead.addPass(createBitNetRowMajorFloatWeights());
-    TimingScope lmHeadTiming = timing.nest("LM head and float weight storage");
-    lmHead.enableTiming(lmHeadTiming);
-    if (failed(lmHead.run(**module))) {
-      error = "storing the LM head of '" + model.path + "' as " +
-              lmHeadName(options.lmHead).str() + " failed";
-      return false;
+    if (lmHead.size() != 0) {
+      TimingScope lmHeadTiming =
+          timing.nest("LM head and float weight storage");
+      lmHead.enableTiming(lmHeadTiming);
+      if (failed(lmHead.run(**module))) {
+        error = "storing the LM head of '" + model.path + "' as " +
+                lmHeadName(options.lmHead).str() + " failed";
+        return false;
+      }
     }
   }
   {

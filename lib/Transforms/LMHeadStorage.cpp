@@ -10,16 +10,18 @@
 //     logits[.., n] = sum_k x[.., k] * float(W16[n, k]).
 // - bitnet-int4-lm-head: 4-bit codes with a scale per group of 32 weights
 //     of a row, W[n, k] ~ q[n, k] * s[n, k / 32], summed per element.
-// All change the logits (bitnet-run's tests report by how much).
-// - bitnet-row-major-float-weights (not opt-in; every float linear layer,
-//     the LM head included): W [k, n] of MatMul(x, W) stored transposed,
-//     [n, k], each output's weights contiguous: a decode GEMV then streams
-//     rows instead of reading a few lines from each of k pages n * 4 bytes
-//     apart. Same weights; only the order of each sum's additions changes.
-// The LM
+// All change the logits (bitnet-run's tests report by how much). The LM
 // head is the float linear layer (a generic tagged matmul_f32 /
 // matmul_f32_nt by the importer) with a constant weight whose output width
 // is the vocabulary of the `bitnet.decoder` record.
+//
+// Their Head reading and contraction rebuilding also serve one rewrite that
+// is not opt-in and keeps every weight:
+// - bitnet-row-major-float-weights: every float linear layer's constant
+//     W [k, n] of MatMul(x, W) (the LM head's included) stored transposed,
+//     [n, k], where its rows lie a page or more apart: a decode GEMV then
+//     streams rows instead of reading a few lines from each of k pages.
+//     Only the order of each sum's additions changes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -587,7 +589,7 @@ struct RowMajorFloatWeightsPass
         for (int64_t r0 = 0; r0 < h.n; r0 += kTile)
           for (int64_t c = c0; c < std::min(h.k, c0 + kTile); ++c)
             for (int64_t r = r0; r < std::min(h.n, r0 + kTile); ++r)
-              t[size_t(r * h.k + c)] = h.values[size_t(c * h.n + r)];
+              t[size_t(r * h.k + c)] = h.at(r, c);
       attr = DenseElementsAttr::getFromRawBuffer(
           type, ArrayRef<char>(reinterpret_cast<const char *>(t.data()),
                                t.size() * sizeof(float)));
