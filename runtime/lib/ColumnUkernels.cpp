@@ -57,11 +57,17 @@ ActiveColumns activeColumns(const int8_t *x, int64_t rows, int64_t xStride,
     }
     a.sums[size_t(m)] = s;
   }
-  a.cols.reserve(size_t(k + 3));
-  for (int64_t c = 0; c < k; ++c)
-    if (used[size_t(c)])
-      a.cols.push_back(c);
-  int64_t real = a.real = int64_t(a.cols.size());
+  // Without a branch: at decode's 50-80% zeros a branch per column
+  // mispredicts about every other column (the list took 13% of the one-row
+  // kernel's time, weights in cache, Zen 4; 7% after).
+  a.cols.resize(size_t(k + 3));
+  int64_t count = 0;
+  for (int64_t c = 0; c < k; ++c) {
+    a.cols[size_t(count)] = c;
+    count += used[size_t(c)];
+  }
+  a.cols.resize(size_t(count));
+  int64_t real = a.real = count;
   while (a.cols.size() % 4)
     a.cols.push_back(a.cols.empty() ? 0 : a.cols.front());
   a.groupCount = int64_t(a.cols.size()) / 4;
@@ -150,19 +156,22 @@ BITNET_VNNI inline void storeAcc(__m512i v, int p, int t, int64_t rowBase,
   }
 }
 
-/// Groups of four columns per chunk of the one-row kernel: a chunk's bytes
-/// for a thread's row blocks stay in L1 while every block is computed from
-/// them, and the next chunk is prefetched meanwhile (2B4T's down
-/// projection, 1 thread: chunks of 1, 2, 4 and 8 groups, 2 best; the next
-/// chunk, or the one after, alike; further ahead slower; no prefetch at all
-/// 1.4-1.7x slower).
-constexpr int64_t kChunkGroups = 2;
+/// Groups of four columns per chunk of the one-row kernel: one block's 16
+/// accumulators stay in registers across a chunk, so they are loaded and
+/// stored once per chunk and block. The first form (2 groups, the next
+/// chunk prefetched into L1; chosen on an AMX Xeon) spent a third of its
+/// time on those loads and stores on a Zen 4 EPYC, whose 512-bit stores
+/// take two cycles. 8 groups with the next chunk asked of L2 (its lines
+/// reach L1 on use): 2B4T's down projection from DRAM, 73.5% zeros, 1
+/// thread 118-123 -> 107-110 us, 2 threads 87 -> 70-74 us; 50% zeros at
+/// 2560 x 2560 and 80% at the down shape alike (configurations interleaved
+/// in one process, median of 9 rounds).
+constexpr int64_t kChunkGroups = 8;
 
 /// Chunks ahead whose lines the one-row kernel also asks L2 for, spread the
-/// same way (2B4T down, 73.5% zeros, 1 thread, three interleaved rounds:
-/// 122-135 -> 114-125 us at 8; 2, 4 and 16 between; 2 threads within the
-/// VM's noise).
-constexpr int64_t kFarChunks = 8;
+/// same way: 16 groups (on the Xeon, at 2 groups a chunk: 122-135 -> 114-125
+/// us at 8 chunks, 1 thread; on the Zen 4, 32 and 64 groups no better).
+constexpr int64_t kFarChunks = 2;
 
 /// A thread's row blocks [b0, b1) of the column weights: where a listed
 /// column's bytes for them start, their prefetch into L2 by chunks of
@@ -193,25 +202,31 @@ struct ColumnSlice {
       }
     }
   }
+  /// Without `withSums`, the rows' activation sums are left to another
+  /// slice of the same outputs.
   BITNET_VNNI void store(const std::vector<__m512i> &acc, int64_t rows,
-                         int32_t *out, int64_t outStride, bool scaled) const {
+                         int32_t *out, int64_t outStride, bool scaled,
+                         bool withSums = true) const {
     for (int64_t m = 0; m < rows; ++m)
       for (int64_t b = 0; b < span; ++b)
         for (int i = 0; i < 16; ++i)
           storeAcc(acc[size_t((m * span + b) * 16 + i)], i / 4, i % 4,
-                   (b0 + b) * kColBlockRows, n, a.sums[size_t(m)],
-                   out + m * outStride, scaled);
+                   (b0 + b) * kColBlockRows, n,
+                   withSums ? a.sums[size_t(m)] : 0, out + m * outStride,
+                   scaled);
   }
 };
 
-/// Row blocks [b0, b1) of one activation row (decode). The weights are
-/// read in chunks of columns, each non-zero column's bytes for these blocks
-/// once and contiguously; within a chunk, blocks are outer so that one
-/// block's 16 accumulators stay in registers across the chunk. While block
-/// b of a chunk is computed, line b of each column of the next chunk is
-/// prefetched into L1 (and of the chunk kFarChunks on into L2): the misses
-/// are spread over the chunk instead of 80 prefetches at its start, which
-/// stalled on the fill buffers. With the
+/// Row blocks [b0, b1) of one activation row (decode), over the non-zero
+/// groups [gA, gB) (the activation sums subtracted only `withSums`). The
+/// weights are read in chunks of columns, each non-zero column's bytes for
+/// these blocks once and contiguously; within a chunk, blocks are outer so
+/// that one block's 16 accumulators stay in registers across the chunk.
+/// While block b of a chunk is computed, line b of each column of the next
+/// chunk and of the chunk kFarChunks on is asked of L2: the misses are
+/// spread over the chunk instead of all prefetches at its start, which
+/// stalled on the fill buffers (a whole column at a time measured 1.2-1.4x
+/// slower on a Zen 4). With the
 /// scaled codes (kScaledMaxCols), 2B4T's down projection at 73.5% zeros,
 /// 1 thread: 152-155 -> 122-123 us; 0.6x the compute (63-69 -> 48-51 us
 /// with the weights in cache). Alternatives measured slower than the dense
@@ -220,27 +235,28 @@ struct ColumnSlice {
 /// accumulators in memory per group (2.4x the work at 0% zeros).
 template <bool Scaled>
 BITNET_VNNI void vnniBlocks(const uint8_t *w, int64_t n, int64_t b0,
-                            int64_t b1, const ActiveColumns &a, int32_t *out) {
+                            int64_t b1, const ActiveColumns &a, int64_t gA,
+                            int64_t gB, bool withSums, int32_t *out) {
   ColumnSlice slice(w, n, b0, b1, a);
   std::vector<__m512i> acc(size_t(slice.span * 16), _mm512_setzero_si512());
   constexpr int kCols = 4 * kChunkGroups;
   // A chunk's columns from group g0 on (null past the last group).
   auto columns = [&](int64_t g0, const uint8_t *(&c)[kCols]) {
     for (int i = 0; i < kCols; ++i)
-      c[i] = g0 * 4 + i < a.groupCount * 4 ? slice.column(g0 * 4 + i) : nullptr;
+      c[i] = g0 * 4 + i < gB * 4 ? slice.column(g0 * 4 + i) : nullptr;
   };
   const uint8_t *cur[kCols], *next[kCols], *far[kCols];
-  columns(0, cur);
-  slice.prefetch(0, kChunkGroups, /*l1=*/true);
-  for (int64_t g0 = 0; g0 < a.groupCount; g0 += kChunkGroups) {
-    const int64_t groups = std::min(kChunkGroups, a.groupCount - g0);
+  columns(gA, cur);
+  slice.prefetch(gA, kChunkGroups, /*l1=*/true);
+  for (int64_t g0 = gA; g0 < gB; g0 += kChunkGroups) {
+    const int64_t groups = std::min(kChunkGroups, gB - g0);
     columns(g0 + kChunkGroups, next);
     columns(g0 + kFarChunks * kChunkGroups, far);
     for (int64_t b = 0; b < slice.span; ++b) {
       const int64_t off = b * kColBlockBytes;
       for (const uint8_t *c : next)
         if (c)
-          _mm_prefetch(reinterpret_cast<const char *>(c + off), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char *>(c + off), _MM_HINT_T1);
       for (const uint8_t *c : far)
         if (c)
           _mm_prefetch(reinterpret_cast<const char *>(c + off), _MM_HINT_T1);
@@ -261,7 +277,7 @@ BITNET_VNNI void vnniBlocks(const uint8_t *w, int64_t n, int64_t b0,
     }
     std::copy(std::begin(next), std::end(next), cur);
   }
-  slice.store(acc, 1, out, 0, Scaled);
+  slice.store(acc, 1, out, 0, Scaled, withSums);
 }
 
 /// Groups per chunk of the several-rows kernel: their unpacked codes
@@ -591,6 +607,40 @@ BITNET_AVX2 void avx2Blocks(int64_t rows, const uint8_t *w, int64_t n,
 
 } // namespace
 
+namespace {
+/// Non-zero groups a thread of the one-row kernel takes at least.
+constexpr int64_t kMinGroupsPerThread = 16;
+
+/// One activation row (decode): the threads split the non-zero columns, not
+/// the row blocks, each reading its columns' bytes whole (10 contiguous
+/// lines at 2B4T's 2560 outputs, where a split by blocks read half a
+/// column each) into its own outputs, which are then added (2B4T down,
+/// 73.5% zeros, 2 threads: 70-74 -> 61-67 us).
+BITNET_VNNI void oneRowVnni(const uint8_t *w, int64_t n, int64_t blocks,
+                            int64_t k, const ActiveColumns &a, int32_t *out) {
+  const int64_t parts = std::max<int64_t>(
+      1, std::min<int64_t>(kernelThreads(), a.groupCount / kMinGroupsPerThread));
+  std::vector<std::vector<int32_t>> own(static_cast<size_t>(parts));
+  parallelFor(parts, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      int64_t gA = a.groupCount * p / parts, gB = a.groupCount * (p + 1) / parts;
+      int32_t *o = out;
+      if (p != 0) {
+        own[size_t(p)].assign(size_t(n), 0);
+        o = own[size_t(p)].data();
+      }
+      if (k <= kScaledMaxCols)
+        vnniBlocks<true>(w, n, 0, blocks, a, gA, gB, p == 0, o);
+      else
+        vnniBlocks<false>(w, n, 0, blocks, a, gA, gB, p == 0, o);
+    }
+  });
+  for (int64_t p = 1; p < parts; ++p)
+    for (int64_t r = 0; r < n; ++r)
+      out[r] += own[size_t(p)][size_t(r)];
+}
+} // namespace
+
 void bitnet_rt::bitlinearI8Bits2Cols(const int8_t *x, int64_t rows,
                                      int64_t xStride, int64_t k,
                                      const uint8_t *w, int64_t n, int32_t *out,
@@ -617,17 +667,17 @@ void bitnet_rt::bitlinearI8Bits2Cols(const int8_t *x, int64_t rows,
     });
     return;
   }
+  if (rows == 1 && usesAvx512(kind)) {
+    oneRowVnni(w, n, blocks, k, a, out);
+    return;
+  }
   parallelFor(blocks, 1, [&](int64_t b0, int64_t b1) {
     if (kind == KernelKind::Portable)
       portableBlocks(x, rows, xStride, k, w, n, b0, b1, a, out, outStride);
     else if (kind == KernelKind::AVX2)
       avx2Blocks(rows, w, n, b0, b1, a, out, outStride);
-    else if (rows > 1)
-      vnniBlocksRows(rows, w, n, b0, b1, a, out, outStride);
-    else if (k <= kScaledMaxCols)
-      vnniBlocks<true>(w, n, b0, b1, a, out);
     else
-      vnniBlocks<false>(w, n, b0, b1, a, out);
+      vnniBlocksRows(rows, w, n, b0, b1, a, out, outStride);
   });
 }
 

@@ -232,10 +232,16 @@ BITNET_VNNI inline void vnniTile(const int8_t *planes, const int32_t *sums,
   const bool ahead = rows.prefetches(NB);
   for (int64_t q = 0; q < full; q += kBlock) {
     if (ahead)
-      for (int b = 0; b < NB; ++b)
-        _mm_prefetch(reinterpret_cast<const char *>(
-                         w + rows.aheadRow(b) * wStride + q),
-                     _MM_HINT_T0);
+      for (int b = 0; b < NB; ++b) {
+        const char *line = reinterpret_cast<const char *>(
+            w + rows.aheadRow(b) * wStride + q);
+        // Dense rows into L2 (the up-front touch takes them on to L1);
+        // gated rows are already on their way to L2 (vnniRowBlock): L1.
+        if constexpr (std::is_same_v<Rows, DenseRows>)
+          _mm_prefetch(line, _MM_HINT_T1);
+        else
+          _mm_prefetch(line, _MM_HINT_T0);
+      }
     vnniBlock<RB, NB>(planes, m0, kqPad, wr, q, ~0ull, acc);
   }
   if (kq != full)
@@ -369,11 +375,15 @@ BITNET_VNNI inline void vnniTile1x16(const int8_t *planes, const int32_t *sums,
 /// rows stream from DRAM and vnniTile's prefetched 4-row tiles stay).
 constexpr int64_t kSmallRowBytes = 128;
 
-/// Dense decode: besides the tile's own lines up front, the rows two tiles
-/// ahead are prefetched a line per 64-byte step (paired runs, 2B4T shapes
-/// from DRAM: QKV on 2 threads 162-176 -> 124-164 us, gate on 1 thread
-/// 539-624 -> 428-462 us; 16 rows ahead measured no better than 8).
-constexpr int64_t kDecodeAhead = 8;
+/// Dense decode: besides the tile's own lines up front (into L1), the rows
+/// four tiles ahead are prefetched into L2 a line per 64-byte step. Two
+/// tiles ahead into L1 (the first form: on an AMX Xeon, QKV on 2 threads
+/// 162-176 -> 124-164 us, gate on 1 thread 539-624 -> 428-462 us) left the
+/// long rows of the down projection (1728 bytes) at 9-12 GB/s on a Zen 4
+/// EPYC, where 16 rows into L2 read 15-21 GB/s, and no shape slower
+/// beyond the VM's noise (configurations interleaved in one process,
+/// median of 11 rounds, 2B4T shapes from DRAM, 1 and 2 threads).
+constexpr int64_t kDecodeAhead = 16;
 
 /// Tiles over output rows [i0, i1) of a dense call (rows i0..i1) or of a
 /// gated one's list.

@@ -92,6 +92,9 @@ INSTANTIATE_TEST_SUITE_P(
                       SparseShape{1, 300, 67, 0.5}, SparseShape{1, 2560, 6912, 0.8},
                       SparseShape{1, 2560, 2560, 0.5}, SparseShape{1, 130, 320, 1.0},
                       SparseShape{1, 700, 1001, 0.99}, SparseShape{3, 257, 33, 0.3},
+                      // One row, its non-zero columns split over threads
+                      // (from 16 groups a thread) with a partial block.
+                      SparseShape{1, 300, 700, 0.3}, SparseShape{1, 520, 130, 0.0},
                       SparseShape{16, 512, 700, 0.8}, SparseShape{5, 64, 9, 0.0},
                       SparseShape{16, 300, 2000, 0.0}, SparseShape{2, 520, 999, 0.6},
                       // AMX tiles: partial token tiles, a block of fewer
