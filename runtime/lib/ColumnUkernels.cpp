@@ -217,10 +217,10 @@ struct ColumnSlice {
   }
 };
 
-/// Row blocks [b0, b1) of one activation row (decode), over the non-zero
-/// groups [gA, gB) (the activation sums subtracted only `withSums`). The
-/// weights are read in chunks of columns, each non-zero column's bytes for
-/// these blocks once and contiguously; within a chunk, blocks are outer so
+/// All row blocks of one activation row (decode), over the non-zero groups
+/// [gA, gB) (the activation sums subtracted only `withSums`). The weights
+/// are read in chunks of columns, each non-zero column's bytes once and
+/// contiguously; within a chunk, blocks are outer so
 /// that one block's 16 accumulators stay in registers across the chunk.
 /// While block b of a chunk is computed, line b of each column of the next
 /// chunk and of the chunk kFarChunks on is asked of L2: the misses are
@@ -234,10 +234,10 @@ struct ColumnSlice {
 /// hardware prefetcher fetches the zero columns' lines too) and
 /// accumulators in memory per group (2.4x the work at 0% zeros).
 template <bool Scaled>
-BITNET_VNNI void vnniBlocks(const uint8_t *w, int64_t n, int64_t b0,
-                            int64_t b1, const ActiveColumns &a, int64_t gA,
-                            int64_t gB, bool withSums, int32_t *out) {
-  ColumnSlice slice(w, n, b0, b1, a);
+BITNET_VNNI void vnniBlocks(const uint8_t *w, int64_t n, const ActiveColumns &a,
+                            int64_t gA, int64_t gB, bool withSums,
+                            int32_t *out) {
+  ColumnSlice slice(w, n, 0, ternary::colBlocks(n), a);
   std::vector<__m512i> acc(size_t(slice.span * 16), _mm512_setzero_si512());
   constexpr int kCols = 4 * kChunkGroups;
   // A chunk's columns from group g0 on (null past the last group).
@@ -616,8 +616,8 @@ constexpr int64_t kMinGroupsPerThread = 16;
 /// lines at 2B4T's 2560 outputs, where a split by blocks read half a
 /// column each) into its own outputs, which are then added (2B4T down,
 /// 73.5% zeros, 2 threads: 70-74 -> 61-67 us).
-BITNET_VNNI void oneRowVnni(const uint8_t *w, int64_t n, int64_t blocks,
-                            int64_t k, const ActiveColumns &a, int32_t *out) {
+BITNET_VNNI void oneRowVnni(const uint8_t *w, int64_t n, int64_t k,
+                            const ActiveColumns &a, int32_t *out) {
   const int64_t parts = std::max<int64_t>(
       1, std::min<int64_t>(kernelThreads(), a.groupCount / kMinGroupsPerThread));
   std::vector<std::vector<int32_t>> own(static_cast<size_t>(parts));
@@ -630,9 +630,9 @@ BITNET_VNNI void oneRowVnni(const uint8_t *w, int64_t n, int64_t blocks,
         o = own[size_t(p)].data();
       }
       if (k <= kScaledMaxCols)
-        vnniBlocks<true>(w, n, 0, blocks, a, gA, gB, p == 0, o);
+        vnniBlocks<true>(w, n, a, gA, gB, p == 0, o);
       else
-        vnniBlocks<false>(w, n, 0, blocks, a, gA, gB, p == 0, o);
+        vnniBlocks<false>(w, n, a, gA, gB, p == 0, o);
     }
   });
   for (int64_t p = 1; p < parts; ++p)
@@ -668,7 +668,7 @@ void bitnet_rt::bitlinearI8Bits2Cols(const int8_t *x, int64_t rows,
     return;
   }
   if (rows == 1 && usesAvx512(kind)) {
-    oneRowVnni(w, n, blocks, k, a, out);
+    oneRowVnni(w, n, k, a, out);
     return;
   }
   parallelFor(blocks, 1, [&](int64_t b0, int64_t b1) {

@@ -259,26 +259,45 @@ BITNET_VNNI inline void vnniTile(const int8_t *planes, const int32_t *sums,
     }
 }
 
+/// Lane-wise adds of 16 dwords, as int32 or as f32 (the bits of the
+/// transposing tree's vectors, whose shuffles move 32-bit lanes either way).
+struct AddI32 {
+  BITNET_AVX512F __m512i operator()(__m512i x, __m512i y) const {
+    return _mm512_add_epi32(x, y);
+  }
+};
+struct AddF32 {
+  BITNET_AVX512F __m512i operator()(__m512i x, __m512i y) const {
+    return _mm512_castps_si512(
+        _mm512_add_ps(_mm512_castsi512_ps(x), _mm512_castsi512_ps(y)));
+  }
+};
+
+/// The 16 sums of a[0..15] in one vector: lane i = sum of a[i]'s lanes. A
+/// transposing tree (45 shuffles and adds) instead of 16 horizontal
+/// reductions (~160), which at small K cost more than the dot products
+/// they finish.
 /// 128-bit lanes [x0 + x1, x2 + x3, y0 + y1, y2 + y3].
-BITNET_VNNI inline __m512i foldLanes(__m512i x, __m512i y) {
-  return _mm512_add_epi32(_mm512_shuffle_i32x4(x, y, 0x88),
-                          _mm512_shuffle_i32x4(x, y, 0xdd));
+template <typename Add>
+BITNET_AVX512F inline __m512i foldLanes(__m512i x, __m512i y, Add add) {
+  return add(_mm512_shuffle_i32x4(x, y, 0x88), _mm512_shuffle_i32x4(x, y, 0xdd));
 }
 
-/// The 16 dword sums of a[0..15] in one vector: lane i = sum of a[i]'s
-/// lanes. A transposing tree (45 shuffles and adds) instead of 16
-/// horizontal reductions (~160), which at small K cost more than the dot
-/// products they finish.
-BITNET_VNNI inline __m512i reduceSixteen(__m512i (&a)[16]) {
+template <typename Add>
+BITNET_AVX512F inline __m512i transposeSum16(__m512i (&a)[16], Add add) {
   __m512i t[8], u[4];
   for (int i = 0; i < 8; ++i)
-    t[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(a[2 * i], a[2 * i + 1]),
-                            _mm512_unpackhi_epi32(a[2 * i], a[2 * i + 1]));
+    t[i] = add(_mm512_unpacklo_epi32(a[2 * i], a[2 * i + 1]),
+               _mm512_unpackhi_epi32(a[2 * i], a[2 * i + 1]));
   // Each 128-bit lane of u[k] now holds partial sums of a[4k .. 4k + 3].
   for (int k = 0; k < 4; ++k)
-    u[k] = _mm512_add_epi32(_mm512_unpacklo_epi64(t[2 * k], t[2 * k + 1]),
-                            _mm512_unpackhi_epi64(t[2 * k], t[2 * k + 1]));
-  return foldLanes(foldLanes(u[0], u[1]), foldLanes(u[2], u[3]));
+    u[k] = add(_mm512_unpacklo_epi64(t[2 * k], t[2 * k + 1]),
+               _mm512_unpackhi_epi64(t[2 * k], t[2 * k + 1]));
+  return foldLanes(foldLanes(u[0], u[1], add), foldLanes(u[2], u[3], add), add);
+}
+
+BITNET_VNNI inline __m512i reduceSixteen(__m512i (&a)[16]) {
+  return transposeSum16(a, AddI32{});
 }
 
 /// Finishes a 16-accumulator tile of NB weight rows: accumulator l holds
@@ -474,28 +493,6 @@ BITNET_VNNI void vnniRows(const int8_t *planes, const int32_t *sums,
                     outStride, kDecodeAhead, i1);
 }
 
-/// The 16 sums of a[0..15] in one vector (lane i = sum of a[i]'s lanes):
-/// reduceSixteen's transposing tree in f32.
-BITNET_AVX512F inline __m512 foldLanesF32(__m512 x, __m512 y) {
-  return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, 0x88),
-                       _mm512_shuffle_f32x4(x, y, 0xdd));
-}
-
-BITNET_AVX512F inline __m512 reduceSixteenF32(__m512 (&a)[16]) {
-  __m512 t[8], u[4];
-  for (int i = 0; i < 8; ++i)
-    t[i] = _mm512_add_ps(_mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]),
-                         _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]));
-  for (int k = 0; k < 4; ++k) {
-    __m512d lo = _mm512_unpacklo_pd(_mm512_castps_pd(t[2 * k]),
-                                    _mm512_castps_pd(t[2 * k + 1]));
-    __m512d hi = _mm512_unpackhi_pd(_mm512_castps_pd(t[2 * k]),
-                                    _mm512_castps_pd(t[2 * k + 1]));
-    u[k] = _mm512_add_ps(_mm512_castpd_ps(lo), _mm512_castpd_ps(hi));
-  }
-  return foldLanesF32(foldLanesF32(u[0], u[1]), foldLanesF32(u[2], u[3]));
-}
-
 BITNET_AVX512F __attribute__((always_inline)) inline void
 f32Dot4x4Step(const float *x, int64_t xStride, const float *w, int64_t wStride,
               int64_t i, __mmask16 mask, __m512 (&acc)[16]) {
@@ -524,8 +521,11 @@ BITNET_AVX512F void f32DotTile4x4(const float *x, int64_t xStride,
     f32Dot4x4Step(x, xStride, w, wStride, i, __mmask16(0xffff), acc);
   if (tail)
     f32Dot4x4Step(x, xStride, w, wStride, full, tail, acc);
+  __m512i bits[16];
+  for (int i = 0; i < 16; ++i)
+    bits[i] = _mm512_castps_si512(acc[i]);
   alignas(64) float sums[16];
-  _mm512_store_ps(sums, reduceSixteenF32(acc));
+  _mm512_store_si512(sums, transposeSum16(bits, AddF32{}));
   for (int r = 0; r < 4; ++r)
     for (int b = 0; b < 4; ++b)
       out[r * outStride + b] += sums[4 * r + b];
