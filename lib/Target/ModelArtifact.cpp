@@ -444,6 +444,10 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     // the runtime may overlap their launches.
     if (gpuArchSupportsDependentLaunch(options.gpuArch))
       meta << "gpu_dependent_launch=1\n";
+    // Its host code reads only the logit rows (bitnet-check-host-memory-
+    // for-gpu): the runtime may hand the kernels the ids and the start
+    // position in device memory.
+    meta << "gpu_device_inputs=1\n";
   }
   auto variant = dyn_cast_or_null<StringAttr>(record.get("variant"));
   summary.variant = variant ? variant.str() : "unknown";

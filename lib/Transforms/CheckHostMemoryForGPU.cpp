@@ -22,12 +22,22 @@ using namespace mlir;
 
 namespace {
 
-/// A runtime input the host may read: an i64 argument of the function.
-bool isHostInput(Value v, func::FuncOp func) {
+/// The runtime's i64 input `v` views (token ids [1, T], start position [],
+/// logit rows [2]), or null.
+BlockArgument runtimeInput(Value v, func::FuncOp func) {
   auto arg = dyn_cast<BlockArgument>(bitnet::getBufferRoot(v));
-  auto type = dyn_cast<MemRefType>(v.getType());
-  return arg && arg.getOwner() == &func.getBody().front() && type &&
-         type.getElementType().isInteger(64);
+  if (!arg || arg.getOwner() != &func.getBody().front())
+    return nullptr;
+  auto type = dyn_cast<MemRefType>(arg.getType());
+  if (!type || !type.getElementType().isInteger(64))
+    return nullptr;
+  return arg;
+}
+
+/// The one input in host memory: the logit rows (rank 1). The ids and the
+/// start position the kernels read are a device copy.
+bool isHostInput(BlockArgument arg) {
+  return cast<MemRefType>(arg.getType()).getRank() == 1;
 }
 
 struct BitNetCheckHostMemoryForGPUPass
@@ -46,9 +56,17 @@ struct BitNetCheckHostMemoryForGPUPass
                "left on the host?)";
         return WalkResult::interrupt();
       };
-      if (auto load = dyn_cast<memref::LoadOp>(op))
-        if (!isHostInput(load.getMemRef(), func))
+      if (auto load = dyn_cast<memref::LoadOp>(op)) {
+        BlockArgument input = runtimeInput(load.getMemRef(), func);
+        if (input && !isHostInput(input)) {
+          op->emitError("the host code reads the token ids or the start "
+                        "position, which the kernels read from device "
+                        "memory; only the logit rows are host memory");
+          return WalkResult::interrupt();
+        }
+        if (!input)
           return refuse("reads");
+      }
       if (isa<memref::StoreOp>(op))
         return refuse("writes");
       if (auto copy = dyn_cast<memref::CopyOp>(op))

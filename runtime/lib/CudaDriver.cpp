@@ -61,6 +61,7 @@ bool loadDriver(Driver &d, std::string &error) {
       entry("cuStreamSynchronize", d.streamSynchronize),
       entry("cuMemFree_v2", d.memFree),
       entry("cuMemcpyHtoD_v2", d.memcpyHtoD),
+      entry("cuMemcpyHtoDAsync_v2", d.memcpyHtoDAsync),
       entry("cuMemcpyDtoH_v2", d.memcpyDtoH),
       entry("cuMemcpyDtoD_v2", d.memcpyDtoD),
       entry("cuMemsetD8_v2", d.memsetD8),

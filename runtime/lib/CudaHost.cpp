@@ -246,6 +246,18 @@ bool cuda_host::copyToDevice(void *destination, const void *source,
                    reinterpret_cast<CUdeviceptr>(destination), source, bytes));
 }
 
+bool cuda_host::copyToDeviceAsync(void *destination, const void *source,
+                                  size_t bytes) {
+  if (!ready())
+    return false;
+  Session &s = session();
+  return bytes == 0 ||
+         check("cuMemcpyHtoDAsync",
+               s.driver->memcpyHtoDAsync(
+                   reinterpret_cast<CUdeviceptr>(destination), source, bytes,
+                   s.stream));
+}
+
 void cuda_host::deallocate(void *pointer) {
   Session &s = session();
   if (pointer && s.driver && s.context)

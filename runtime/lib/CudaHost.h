@@ -7,10 +7,11 @@
 // code, dlopen'ed, binds to them) on top of the CUDA driver it opens at run
 // time: one session per process, shared by the models loaded in it.
 //
-// Memory: the weights and the KV cache are CUDA managed memory; a step's
-// inputs (ids, start position, logit rows) are pinned host memory the
-// device reads through unified addressing, so the host code reads the start
-// position without migrating a page. What the code allocates during a step
+// Memory: the weights are device memory, the KV cache managed memory; a
+// step's inputs (ids, start position, logit rows) are pinned host memory,
+// which the host code reads in place (the logit rows) and the runtime
+// copies to device memory at the head of the step for the kernels (ids and
+// start: a kernel's load of pinned host memory is a PCIe round trip). What the code allocates during a step
 // comes from a step arena: a bump allocator over managed chunks, reset when
 // the next step begins, whose frees cost nothing (cuMemFree would
 // synchronize the device).
@@ -19,7 +20,7 @@
 // synchronization is a no-op (BITNET_CUDA_SYNC=1 makes it real, to name a
 // failing kernel), and a step synchronizes once, at its end. This holds
 // because the host code reads no memory a kernel writes (it reads only the
-// start position, which the runtime writes before the step).
+// logit rows, which the runtime writes before the step).
 //
 // BITNET_CUDA_PROFILE=1 times every launch with events and prints each
 // kernel's total GPU time when the session ends (the last model is freed).
@@ -57,6 +58,10 @@ void *allocateDevice(size_t bytes);
 void deallocate(void *pointer);
 /// Copies `bytes` of host memory to device memory (synchronously).
 bool copyToDevice(void *destination, const void *source, size_t bytes);
+/// Enqueues a copy of `bytes` of pinned host memory to device memory on the
+/// stream (inside a graph recording: a copy node that reads the host
+/// memory each time the graph runs).
+bool copyToDeviceAsync(void *destination, const void *source, size_t bytes);
 /// Zeroes `bytes` of device-reachable memory on the device.
 bool clear(void *pointer, size_t bytes);
 /// Pinned host memory the device can read and write (nullptr with the

@@ -132,9 +132,16 @@ struct bitnet_model {
   std::unique_ptr<uint8_t, decltype(&std::free)> hostWeights{nullptr,
                                                              &std::free};
   /// A step's inputs: ids [ioTokens()] i64, start i64, rows [2] i64 (on the GPU
-  /// pinned host memory that kernels read and the host code reads in
-  /// place).
+  /// pinned host memory, which the host code reads in place).
   int64_t *io = nullptr;
+  /// On the GPU, the ids and start the kernels read: a device copy of io's
+  /// first ioTokens() + 1 words, made at the head of each step (in the
+  /// decode graph too). Kernels reading `io` itself would wait on a PCIe
+  /// round trip each; the host code never reads these two (it reads only
+  /// the logit rows, which stay in `io`). Null: the kernels read `io`
+  /// (artifacts without gpu_device_inputs=1, or BITNET_CUDA_DEVICE_INPUTS=0).
+  int64_t *ioDevice = nullptr;
+  bool deviceInputs = false;
   /// What holds `kv` and `io` on the CPU.
   std::vector<int64_t> ioHost;
   std::vector<uint8_t> kvHost;
@@ -163,6 +170,7 @@ struct bitnet_model {
       cuda_host::deallocate(gpuWeights);
       cuda_host::deallocate(kv);
       cuda_host::deallocateHost(io);
+      cuda_host::deallocate(ioDevice);
       cuda_host::release();
     }
   }
@@ -290,6 +298,11 @@ bool bitnet_model::load(const char *path, std::string &why) {
   if (gpu) {
     gpuArch = artifact.get("gpu_arch");
     dependentLaunch = artifact.get("gpu_dependent_launch") == "1";
+    // Older artifacts' host code may read the start position: those get it
+    // in pinned host memory, as they were built for.
+    const char *deviceInputsEnv = std::getenv("BITNET_CUDA_DEVICE_INPUTS");
+    deviceInputs = artifact.get("gpu_device_inputs") == "1" &&
+                   !(deviceInputsEnv && std::string(deviceInputsEnv) == "0");
     std::string why;
     if (!cuda_host::acquire(gpuArch, device, why)) {
       loadError = BITNET_ERROR_DEVICE;
@@ -412,6 +425,13 @@ bool bitnet_model::load(const char *path, std::string &why) {
     if (!kv || !io || !cuda_host::clear(kv, kvBytes))
       return fail("cannot hold the KV cache on the GPU: " +
                   cuda_host::takeError());
+    if (deviceInputs) {
+      ioDevice = static_cast<int64_t *>(
+          cuda_host::allocateDevice(size_t(ioTokens() + 1) * 8));
+      if (!ioDevice)
+        return fail("cannot hold a step's inputs on the GPU: " +
+                    cuda_host::takeError());
+    }
   } else {
     kvHost.assign(kvBytes, 0);
     kv = kvHost.data();
@@ -426,9 +446,12 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
   int64_t *idBuf = io, &start = io[ioTokens()], *rows = io + ioTokens() + 1;
   for (int64_t i = 0; i < tokens; ++i)
     idBuf[i] = i < valid ? ids[i] : 0;
-  Desc<int64_t, 2> idDesc{idBuf, idBuf, 0, {1, tokens}, {tokens, 1}};
   start = position;
-  Desc0<int64_t> startDesc{&start, &start, 0};
+  // The kernels' view of ids and start (see ioDevice).
+  int64_t *idsFor = ioDevice ? ioDevice : idBuf;
+  int64_t *startFor = ioDevice ? ioDevice + ioTokens() : &start;
+  Desc<int64_t, 2> idDesc{idsFor, idsFor, 0, {1, tokens}, {tokens, 1}};
+  Desc0<int64_t> startDesc{startFor, startFor, 0};
   Desc<uint8_t, 5> kvDesc{kv, kv, 0,
                           {2 * layers, 1, kvHeads, kvRows, kvRow}, {}};
   rowMajor(kvDesc.sizes, kvDesc.strides);
@@ -453,6 +476,10 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
                    (void *)kv, (void *)rows, (void *)w);
   }
   auto runCode = [&](StepResult *out) {
+    // In front of the kernels on the stream (and in a graph's recording).
+    if (ioDevice)
+      cuda_host::copyToDeviceAsync(ioDevice, io,
+                                   size_t(ioTokens() + 1) * sizeof(int64_t));
     fn(out, &idDesc, &startDesc, &kvDesc, &rowsDesc, &wDesc);
   };
   if (gpu && decoding && runDecodeGraph(r, rows, runCode)) {

@@ -23,6 +23,24 @@ func.func @allowed(%rows: memref<2xi64>, %x: memref<4xf32>) -> i64 {
 
 // -----
 
+// The start position and the token ids are device memory.
+func.func @reads_start(%start: memref<i64>) -> i64 {
+  // expected-error @+1 {{the host code reads the token ids or the start position, which the kernels read from device memory; only the logit rows are host memory}}
+  %v = memref.load %start[] : memref<i64>
+  return %v : i64
+}
+
+// -----
+
+func.func @reads_ids(%ids: memref<1x4xi64>) -> i64 {
+  %c0 = arith.constant 0 : index
+  // expected-error @+1 {{the host code reads the token ids or the start position}}
+  %v = memref.load %ids[%c0, %c0] : memref<1x4xi64>
+  return %v : i64
+}
+
+// -----
+
 func.func @reads_kernel_output(%x: memref<4xf32>) -> f32 {
   %c0 = arith.constant 0 : index
   // expected-error @+1 {{the host code reads memory kernels use; launches are asynchronous, so it would not see their results}}

@@ -783,7 +783,11 @@ def BitNetScalarsIntoKernels : Pass<"bitnet-scalars-into-kernels", "::mlir::func
     through memory instead of being read by the host and passed by value,
     so a step's launches are the same from one step to the next (what a
     CUDA graph of the decode step needs) and the host reads no memory the
-    device may be writing.
+    device may be writing. A scalar the host computes from such extracts
+    and constants alone (`arith.index_cast %p`, `arith.cmpi eq, %i, %c0`:
+    pure ops without regions) is first recomputed inside each generic body
+    that uses it, so its extract is captured the same way and the host copy
+    goes away when nothing else reads it.
 
     ```mlir
     %p = tensor.extract %start[] : tensor<i64>
@@ -821,11 +825,14 @@ def BitNetCheckHostMemoryForGPU : Pass<"bitnet-check-host-memory-for-gpu", "::ml
   let description = [{
     After `convert-parallel-loops-to-gpu`. Kernels run asynchronously and a
     step synchronizes once at its end, so host code outside `gpu.launch`
-    regions may only read the runtime's inputs (`i64` function arguments:
-    token ids, start position, logit rows, in pinned host memory) and copy
-    host constants (`memref.get_global`) into fresh buffers. Any other
-    load, store or copy is an error naming the op: it would read data a
-    kernel has not written yet (or write data a kernel is reading).
+    regions may only read the logit rows (the rank-1 `i64` function
+    argument, in pinned host memory) and copy host constants
+    (`memref.get_global`) into fresh buffers. Any other load, store or copy
+    is an error naming the op: it would read data a kernel has not written
+    yet (or write data a kernel is reading). The token ids and the start
+    position (the rank-2 and rank-0 `i64` arguments) are refused too: the
+    runtime hands the code a device-memory copy of them, which kernels read
+    without a PCIe round trip and the host cannot read.
   }];
 }
 
