@@ -11,10 +11,10 @@
 // step's inputs (ids, start position, logit rows) are pinned host memory,
 // which the host code reads in place (the logit rows) and the runtime
 // copies to device memory at the head of the step for the kernels (ids and
-// start: a kernel's load of pinned host memory is a PCIe round trip). What the code allocates during a step
-// comes from a step arena: a bump allocator over managed chunks, reset when
-// the next step begins, whose frees cost nothing (cuMemFree would
-// synchronize the device).
+// start: a kernel's load of pinned host memory is a PCIe round trip). What
+// the code allocates during a step comes from a step arena: a bump
+// allocator over managed chunks, reset when the next step begins, whose
+// frees cost nothing (cuMemFree would synchronize the device).
 //
 // Launches are asynchronous: the generated code's per-launch stream
 // synchronization is a no-op (BITNET_CUDA_SYNC=1 makes it real, to name a

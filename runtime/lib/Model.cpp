@@ -141,6 +141,7 @@ struct bitnet_model {
   /// the logit rows, which stay in `io`). Null: the kernels read `io`
   /// (artifacts without gpu_device_inputs=1, or BITNET_CUDA_DEVICE_INPUTS=0).
   int64_t *ioDevice = nullptr;
+  /// The artifact allows ioDevice and the environment does not refuse it.
   bool deviceInputs = false;
   /// What holds `kv` and `io` on the CPU.
   std::vector<int64_t> ioHost;
