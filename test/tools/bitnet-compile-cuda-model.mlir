@@ -15,6 +15,13 @@
 // RUN: bitnet-compile --target=cuda --gpu-arch=sm_80 %S/../../models/onnx/a48.onnx --max-context=32 -o %t/a48-sm80.bnx
 // RUN: grep -a -c -e '^gpu_arch=sm_80$' -e '^gpu_dependent_launch=' %t/a48-sm80.bnx | FileCheck %s --check-prefix=SM80
 // SM80: 1
+// A model whose host code once read the start position (a48_kv3: a
+// comparison of it for the BOS rows, passed to kernels by value, frozen in
+// a replayed decode graph) compiles with the kernels computing it
+// (bitnet-scalars-into-kernels; bitnet-check-host-memory-for-gpu refuses
+// host reads of the start).
+// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48_kv3.onnx --max-context=32 -o %t/a48_kv3.bnx | FileCheck %s --check-prefix=KV3
+// KV3: bitnet-compile: wrote {{.*}}a48_kv3.bnx (bitnet-a4.8; cuda sm_90a;
 //
 // It runs only on a GPU and says so: without a driver, or, on a GPU, when
 // asked to run on the CPU.
