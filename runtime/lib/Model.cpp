@@ -141,8 +141,8 @@ struct bitnet_model {
   /// the logit rows, which stay in `io`). Null: the kernels read `io`
   /// (artifacts without gpu_device_inputs=1, or BITNET_CUDA_DEVICE_INPUTS=0).
   int64_t *ioDevice = nullptr;
-  /// The artifact allows ioDevice and the environment does not refuse it.
-  bool deviceInputs = false;
+  /// What ioDevice holds: the ids and the start.
+  size_t ioDeviceBytes() const { return size_t(ioTokens() + 1) * 8; }
   /// What holds `kv` and `io` on the CPU.
   std::vector<int64_t> ioHost;
   std::vector<uint8_t> kvHost;
@@ -299,11 +299,6 @@ bool bitnet_model::load(const char *path, std::string &why) {
   if (gpu) {
     gpuArch = artifact.get("gpu_arch");
     dependentLaunch = artifact.get("gpu_dependent_launch") == "1";
-    // Older artifacts' host code may read the start position: those get it
-    // in pinned host memory, as they were built for.
-    const char *deviceInputsEnv = std::getenv("BITNET_CUDA_DEVICE_INPUTS");
-    deviceInputs = artifact.get("gpu_device_inputs") == "1" &&
-                   !(deviceInputsEnv && std::string(deviceInputsEnv) == "0");
     std::string why;
     if (!cuda_host::acquire(gpuArch, device, why)) {
       loadError = BITNET_ERROR_DEVICE;
@@ -426,9 +421,13 @@ bool bitnet_model::load(const char *path, std::string &why) {
     if (!kv || !io || !cuda_host::clear(kv, kvBytes))
       return fail("cannot hold the KV cache on the GPU: " +
                   cuda_host::takeError());
-    if (deviceInputs) {
-      ioDevice = static_cast<int64_t *>(
-          cuda_host::allocateDevice(size_t(ioTokens() + 1) * 8));
+    // Older artifacts' host code may read the start position: those get it
+    // in pinned host memory, as they were built for.
+    const char *deviceInputs = std::getenv("BITNET_CUDA_DEVICE_INPUTS");
+    if (artifact.get("gpu_device_inputs") == "1" &&
+        !(deviceInputs && std::string(deviceInputs) == "0")) {
+      ioDevice =
+          static_cast<int64_t *>(cuda_host::allocateDevice(ioDeviceBytes()));
       if (!ioDevice)
         return fail("cannot hold a step's inputs on the GPU: " +
                     cuda_host::takeError());
@@ -479,8 +478,7 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
   auto runCode = [&](StepResult *out) {
     // In front of the kernels on the stream (and in a graph's recording).
     if (ioDevice)
-      cuda_host::copyToDeviceAsync(ioDevice, io,
-                                   size_t(ioTokens() + 1) * sizeof(int64_t));
+      cuda_host::copyToDeviceAsync(ioDevice, io, ioDeviceBytes());
     fn(out, &idDesc, &startDesc, &kvDesc, &rowsDesc, &wDesc);
   };
   if (gpu && decoding && runDecodeGraph(r, rows, runCode)) {
