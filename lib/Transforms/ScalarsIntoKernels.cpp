@@ -105,6 +105,22 @@ bool isScalarOffsetSlice(tensor::ExtractSliceOp slice) {
   });
 }
 
+/// `op` with other inputs and indexing maps (same outputs, iterators and
+/// discardable attributes, e.g. bitnet.ukernel), its body moved over; the
+/// caller fixes the body's arguments and replaces `op`.
+linalg::GenericOp withInputs(linalg::GenericOp op, ArrayRef<Value> inputs,
+                             ArrayRef<AffineMap> maps, RewriterBase &b) {
+  b.setInsertionPoint(op);
+  auto replacement = linalg::GenericOp::create(
+      b, op.getLoc(), op.getResultTypes(), inputs, op.getOutputs(), maps,
+      op.getIteratorTypesArray());
+  for (NamedAttribute a : op->getDiscardableAttrs())
+    replacement->setAttr(a.getName(), a.getValue());
+  b.inlineRegionBefore(op.getRegion(), replacement.getRegion(),
+                       replacement.getRegion().end());
+  return replacement;
+}
+
 /// Rewrites `generic`'s input `index` (such a slice) into reads of the
 /// slice's source in the body; the map's results must be loop dimensions
 /// or constants. Returns the new generic, or null if the map does not fit.
@@ -120,14 +136,7 @@ linalg::GenericOp readSliceInBody(linalg::GenericOp op, unsigned index,
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   inputs.erase(inputs.begin() + index);
   maps.erase(maps.begin() + index);
-  b.setInsertionPoint(op);
-  auto replacement = linalg::GenericOp::create(
-      b, op.getLoc(), op.getResultTypes(), inputs, op.getOutputs(), maps,
-      op.getIteratorTypesArray());
-  for (NamedAttribute a : op->getDiscardableAttrs())
-    replacement->setAttr(a.getName(), a.getValue());
-  b.inlineRegionBefore(op.getRegion(), replacement.getRegion(),
-                       replacement.getRegion().end());
+  linalg::GenericOp replacement = withInputs(op, inputs, maps, b);
   Block &body = replacement.getRegion().front();
   b.setInsertionPointToStart(&body);
   Location loc = slice.getLoc();
@@ -210,15 +219,7 @@ struct BitNetScalarsIntoKernelsPass
         maps.insert(maps.begin() + inputs.size() - 1,
                     AffineMap::get(loops, 0, {}, op.getContext()));
       }
-      rewriter.setInsertionPoint(op);
-      auto replacement = linalg::GenericOp::create(
-          rewriter, op.getLoc(), op.getResultTypes(), inputs, op.getOutputs(),
-          maps, op.getIteratorTypesArray());
-      // Keep the op's other attributes (e.g. bitnet.ukernel).
-      for (NamedAttribute a : op->getDiscardableAttrs())
-        replacement->setAttr(a.getName(), a.getValue());
-      rewriter.inlineRegionBefore(op.getRegion(), replacement.getRegion(),
-                                  replacement.getRegion().end());
+      linalg::GenericOp replacement = withInputs(op, inputs, maps, rewriter);
       Block &body = replacement.getRegion().front();
       for (auto [i, captured] : llvm::enumerate(extracts)) {
         tensor::ExtractOp e = captured;
