@@ -16,11 +16,12 @@ prompt=$(seq -s, 1000 1031)
 BITNET_CUDA_GRAPHS=0 timeout "${NCU_TIMEOUT:-200}" ncu --clock-control none \
   -k "regex:$regex" --launch-skip "$skip" --launch-count "$count" \
   --section SourceCounters --section WarpStateStats --section SpeedOfLight \
+  --section LaunchStats --section Occupancy --section MemoryWorkloadAnalysis \
   -f -o "$out/ncu-$name" "$run" "$art" --device=cuda --prompt-ids "$prompt" \
   --max-new-tokens 8 > "$out/ncu-$name.log" 2>&1 ||
   { echo "ncu failed:"; tail -5 "$out/ncu-$name.log"; exit 1; }
 ncu -i "$out/ncu-$name.ncu-rep" --page details 2>&1 |
-  grep -E "^  [a-z_0-9]+|Duration|DRAM Throughput|Warp Cycles Per Issued" | head -24
+  grep -E "^  [a-z_0-9]+|Duration|DRAM Throughput|Warp Cycles Per Issued|Registers Per|Achieved Occupancy|Grid Size|Block Size|L2 Hit|Shared Memory Config" | head -60
 ncu -i "$out/ncu-$name.ncu-rep" --page source --csv --print-source sass \
   > "$out/ncu-$name-sass.csv" 2>&1
 python3 "$here/stall_ledger.py" "$out/ncu-$name-sass.csv"
