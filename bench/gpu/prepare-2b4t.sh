@@ -74,6 +74,10 @@ compile 2b4t-no-topk-into-gemv --gpu-topk-into-gemv=0
 # a4.8's TopK radix select through all four digits and the tie scan, as
 # before --gpu-topk-early-exit.
 compile 2b4t-no-topk-early-exit --gpu-topk-early-exit=0
+# RoPE as a kernel of its own in front of decode attention, as before
+# --gpu-fuse-into-consumer.
+compile 2b4t-no-fuse-into-consumer --gpu-fuse-into-consumer=0
+compile 2b4t-lmhead-f16-no-fuse-into-consumer --lm-head=f16 --gpu-fuse-into-consumer=0
 # The GEMVs' weight loads after the grid dependency wait, as before
 # --gpu-early-weight-loads.
 compile 2b4t-late-loads --gpu-early-weight-loads=0

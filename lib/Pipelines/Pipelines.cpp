@@ -199,7 +199,12 @@ mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm, StringRef arch,
       // thread's loads are in flight together (2B4T decode 99 -> 192
       // tokens/s).
       "gpu-launch-sink-index-computations,gpu-kernel-outlining,lower-affine,"
-      "canonicalize,cse,"
+      "canonicalize,cse," +
+      // A one-block kernel (RoPE) as the prologue of the one after it
+      // (attention), then one copy of the layers' identical kernels.
+      std::string(options.fuseIntoConsumer
+                      ? "bitnet-fuse-launch-into-consumer,canonicalize,"
+                      : "") +
       "bitnet-merge-gpu-modules," + dependentLaunch + "convert-scf-to-cf,"
       // PTX 8.5: kernels may take up to 32 KB of parameters (fused loops
       // over many buffers pass many memref descriptors).

@@ -339,6 +339,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   gpu.fuseMaxThreads = options.gpuFuseMaxThreads;
   gpu.fuseMaxWork = options.gpuFuseMaxWork;
   gpu.fuseElideBarriers = options.gpuFuseElideBarriers;
+  gpu.fuseIntoConsumer = options.gpuFuseIntoConsumer;
   gpu.blockMaxOutputs = options.gpuBlockMaxOutputs;
   gpu.warpMinSize = options.gpuWarpMinSize;
   gpu.prefetchWeights = options.gpuPrefetchWeights;

@@ -10,6 +10,7 @@
 
 #include "bitnet/Transforms/BufferRoots.h"
 #include "bitnet/Transforms/KernelParameters.h"
+#include "bitnet/Transforms/LaunchFusion.h"
 #include "bitnet/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -148,27 +149,6 @@ std::optional<LaunchSizes> fusibleSizes(gpu::LaunchOp launch,
   if (!work || rounds * *work > maxWork)
     return std::nullopt;
   return sizes;
-}
-
-/// Whether `op` may sit between two launches of a run (the merged launch
-/// takes the place of the last one, after it): no memory effects, or only
-/// allocations.
-bool movesAcross(Operation *op) {
-  if (isMemoryEffectFree(op))
-    return true;
-  // A reshape to a static shape reads nothing: its shape operand only
-  // restates the result type.
-  if (auto reshape = dyn_cast<memref::ReshapeOp>(op))
-    return reshape.getType().hasStaticShape() &&
-           reshape.getType().getLayout().isIdentity();
-  auto effects = dyn_cast<MemoryEffectOpInterface>(op);
-  if (!effects || op->getNumRegions())
-    return false;
-  SmallVector<MemoryEffects::EffectInstance> list;
-  effects.getEffects(list);
-  return llvm::all_of(list, [](const MemoryEffects::EffectInstance &e) {
-    return isa<MemoryEffects::Allocate>(e.getEffect());
-  });
 }
 
 /// A memref a stage reads or writes.
@@ -383,7 +363,7 @@ struct FuseSmallLaunchesPass
         continue;
       if (isa<memref::DeallocOp>(op))
         deallocs.push_back(&op);
-      else if (!movesAcross(&op))
+      else if (!bitnet::movesAcrossLaunches(&op))
         flush();
     }
     flush();

@@ -68,13 +68,16 @@ struct BitNetMergeGPUModulesPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto modules = llvm::to_vector(module.getOps<gpu::GPUModuleOp>());
-    if (modules.size() < 2)
+    if (modules.empty())
       return;
     gpu::GPUModuleOp target = modules.front();
     MLIRContext *context = module.getContext();
     // (module, kernel) -> the kernel in `target` that launches now call.
     llvm::StringMap<StringAttr> moved;
     llvm::StringMap<StringAttr> byText;
+    // Copies of a kernel that the first module itself holds (passes that
+    // build kernels there may build one a layer).
+    SmallVector<gpu::GPUFuncOp> duplicates;
     auto key = [](StringRef mod, StringRef kernel) {
       return (mod + "::" + kernel).str();
     };
@@ -87,6 +90,8 @@ struct BitNetMergeGPUModulesPass
             byText.try_emplace(textWithoutName(func), StringAttr());
         if (!inserted) {
           moved[from] = it->second; // the same kernel, already in target
+          if (gpuModule == target)
+            duplicates.push_back(func);
           continue;
         }
         StringAttr name = SymbolTable::getSymbolName(func);
@@ -127,6 +132,8 @@ struct BitNetMergeGPUModulesPass
       return signalPassFailure();
     for (gpu::GPUModuleOp gpuModule : llvm::drop_begin(modules))
       gpuModule.erase();
+    for (gpu::GPUFuncOp func : duplicates)
+      func.erase();
   }
 };
 

@@ -146,3 +146,37 @@ module attributes {gpu.container_module} {
     } loc(fused["/blocks.0/attn/MatMul"("model.onnx":0:0), "other"])
   }
 }
+
+// -----
+
+// Two identical kernels in the first (here the only) module: the second is
+// dropped and its launch calls the first.
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK: gpu.launch_func @m::@a blocks
+// CHECK: gpu.launch_func @m::@a blocks
+// CHECK: gpu.module @m {
+// CHECK:   gpu.func @a(
+// CHECK-NOT: gpu.func
+module attributes {gpu.container_module} {
+  func.func @step(%a: memref<4xf32>) {
+    %c1 = arith.constant 1 : index
+    %c4 = arith.constant 4 : index
+    gpu.launch_func @m::@a blocks in (%c1, %c1, %c1) threads in (%c4, %c1, %c1) args(%a : memref<4xf32>)
+    gpu.launch_func @m::@a_0 blocks in (%c1, %c1, %c1) threads in (%c4, %c1, %c1) args(%a : memref<4xf32>)
+    return
+  }
+  gpu.module @m {
+    gpu.func @a(%x: memref<4xf32>) kernel {
+      %t = gpu.thread_id x
+      %v = memref.load %x[%t] : memref<4xf32>
+      memref.store %v, %x[%t] : memref<4xf32>
+      gpu.return
+    }
+    gpu.func @a_0(%x: memref<4xf32>) kernel {
+      %t = gpu.thread_id x
+      %v = memref.load %x[%t] : memref<4xf32>
+      memref.store %v, %x[%t] : memref<4xf32>
+      gpu.return
+    }
+  }
+}

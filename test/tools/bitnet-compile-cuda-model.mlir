@@ -37,6 +37,22 @@
 // FUSE: IR Dump After BitNetFuseSmallLaunches
 // FUSE: gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) threads
 // FUSE: gpu.barrier
+// A decode step's RoPE (one block after bitnet-fuse-small-launches) runs
+// inside the attention kernel after it (bitnet-fuse-launch-into-consumer):
+// one kernel a layer fewer, one copy of the fused kernel for every layer;
+// --gpu-fuse-into-consumer=0 keeps them apart.
+// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/rope.bnx --mlir-print-ir-after=bitnet-merge-gpu-modules --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=ROPE
+// ROPE: gpu.func @attention_h4_kv2_s1_{{.*}}_after_producer(
+// ROPE: gpu.barrier
+// ROPE-NOT: gpu.func @attention_h4_kv2_s1_{{.*}}_after_producer_
+// ROPE-LABEL: func.func @decode(
+// The first layer's RoPE kernel also computes the rotary angles the later
+// layers reuse, in stages separated by barriers: it stays a kernel.
+// ROPE: gpu.launch_func @{{.*}}::@attention_h4_kv2_s1_{{[a-z0-9_]*}}32 blocks
+// ROPE: gpu.launch_func @{{.*}}::@attention_h4_kv2_s1_{{.*}}_after_producer blocks
+// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 -o %t/rope0.bnx --gpu-fuse-into-consumer=0 --mlir-print-ir-after=bitnet-merge-gpu-modules --mlir-elide-elementsattrs-if-larger=16 --mlir-disable-threading 2>&1 | FileCheck %s --check-prefix=NOROPE
+// NOROPE-NOT: after_producer
+// NOROPE: bitnet-compile: wrote
 // Constants go into the kernels (gpu-launch-sink-index-computations), not
 // through their parameters: a reduction loop's bounds are known to ptxas,
 // which unrolls it so a thread's loads are in flight together (here a

@@ -172,6 +172,12 @@ cl::opt<bool> gpuFuseBarriersElided(
     cl::desc("cuda models: in a merged kernel, a barrier between two stages "
              "only where they share memory (off: between every two)"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> gpuFuseIntoConsumer(
+    "gpu-fuse-into-consumer",
+    cl::desc("cuda models: a one-block kernel (a decode step's RoPE) runs "
+             "inside the kernel after it, each of whose blocks repeats its "
+             "work first (bitnet-fuse-launch-into-consumer); same outputs"),
+    cl::init(true), cl::cat(category));
 cl::opt<int64_t> gpuLMHeadRows(
     "gpu-lm-head-rows",
     cl::desc("cuda models: vocabulary rows each warp of the LM head kernel "
@@ -570,6 +576,7 @@ int main(int argc, char **argv) {
         return fail("--gpu-fuse-work must be >= 1");
       options.gpuFuseMaxWork = gpuFuseWork;
       options.gpuFuseElideBarriers = gpuFuseBarriersElided;
+      options.gpuFuseIntoConsumer = gpuFuseIntoConsumer;
       if (!inRange(gpuLMHeadRows, 0, 16))
         return 1;
       options.gpuLMHeadRowsPerWarp = gpuLMHeadRows;

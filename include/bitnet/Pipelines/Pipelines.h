@@ -68,6 +68,9 @@ struct CudaModelPipelineOptions {
   /// A merged kernel's stages are separated by a barrier only where they
   /// share memory (bitnet-fuse-small-launches' elide-barriers).
   bool fuseElideBarriers = true;
+  /// A one-block launch runs inside the kernel launched after it, each of
+  /// whose blocks repeats its work (bitnet-fuse-launch-into-consumer).
+  bool fuseIntoConsumer = true;
   /// Reductions of at least 256 elements and at most this many outputs run
   /// as one block of threads per output, neighbours in one launch
   /// (bitnet-block-reductions; 0: off), ahead of the split.

@@ -93,6 +93,9 @@ struct ModelArtifactOptions {
   /// CUDA: a merged kernel's stages separated by a barrier only where they
   /// share memory (bitnet-fuse-small-launches' elide-barriers).
   bool gpuFuseElideBarriers = true;
+  /// CUDA: a one-block kernel runs inside the kernel launched after it
+  /// (bitnet-fuse-launch-into-consumer).
+  bool gpuFuseIntoConsumer = true;
   /// Vocabulary rows a warp of the LM head kernel reads
   /// (bitnet-launch-lm-head-kernel's rows-per-warp; 0: its default).
   int64_t gpuLMHeadRowsPerWarp = 0;

@@ -873,7 +873,8 @@ def BitNetMergeGPUModules : Pass<"bitnet-merge-gpu-modules", "::mlir::ModuleOp">
     the first name in its location, e.g. the ONNX node: profiles then say
     what a kernel computes), except that a kernel whose text equals an
     earlier one's (its name aside) is dropped and its launches call the
-    earlier kernel; `gpu.launch_func` ops are updated.
+    earlier kernel (copies within the first module too: a pass that builds
+    kernels there may build one a layer); `gpu.launch_func` ops are updated.
 
     ```mlir
     gpu.module @main_kernel { gpu.func @main_kernel(...) kernel {A} }
@@ -1066,6 +1067,71 @@ def BitNetFuseSmallLaunches : Pass<"bitnet-fuse-small-launches", "::mlir::func::
     Statistic<"numBarriers", "barriers", "Barriers between stages">,
     Statistic<"numBarriersSkipped", "barriers-skipped",
               "Stages that follow the one before without a barrier">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def BitNetFuseLaunchIntoConsumer
+    : Pass<"bitnet-fuse-launch-into-consumer", "::mlir::ModuleOp"> {
+  let summary = "Run a one-block launch inside the kernel launched after it";
+  let description = [{
+    After bitnet-fuse-small-launches, a decode step of the whole-model CUDA
+    path still has a one-block kernel a layer in front of attention (RoPE of
+    q and k, the copy of v): a launch, and its latency, for a few thousand
+    multiplies. This pass runs such a producer launch inside the kernel that
+    follows it. Every block of the consumer first runs the producer's whole
+    body for each of its original threads (strided over the consumer's
+    block, as bitnet-fuse-small-launches does), then a `gpu.barrier` makes
+    those writes visible to the whole block, then the consumer's own body
+    runs:
+
+    ```mlir
+    gpu.launch_func @p::@rope blocks in (1, 1, 1) threads in (1024, 1, 1) args(%x, %q)
+    gpu.launch_func @k::@attention blocks in (20, 1, 1) threads in (512, 1, 1) args(%q, %o)
+    // becomes
+    gpu.launch_func @k::@attention_after_producer blocks in (20, 1, 1)
+        threads in (512, 1, 1) args(%q, %o, %x, %q)
+    // whose body begins with
+    //   scf.for %t = %tid to 1024 step 512 { rope's body for thread %t }
+    //   gpu.barrier
+    ```
+
+    Each block writes the same values to the same places, so a block reads
+    its own writes (or identical ones) wherever it reads the producer's
+    results. Runs on outlined kernels (after gpu-kernel-outlining, before
+    bitnet-merge-gpu-modules, which then keeps one copy of the identical
+    fused kernels of the layers).
+
+    A pair fuses when both launches have constant grid and block sizes and
+    no stream, async tokens, cluster or dynamic shared memory; the producer
+    is one block of at most `max-producer-threads` threads whose kernel is
+    one block of code without workgroup or private memory, globals, and GPU
+    or NVVM operations other than thread and block ids and sizes; the
+    consumer has a one-dimensional block and at most `max-consumer-blocks`
+    blocks (each runs the producer's work again); the consumer's kernel
+    writes nothing that may overlap what the producer's launch reads or
+    writes (its writes are traced to its arguments or its workgroup memory;
+    any other write, or an op of unknown effects, keeps the pair apart);
+    between the two launches there are only allocations, effect-free ops
+    and deallocations (which move behind the fused launch); and the fused
+    launch's parameters stay within `max-param-bytes`. Kernels no launch
+    calls any more are erased.
+  }];
+  let options = [
+    Option<"maxProducerThreads", "max-producer-threads", "int64_t", "1024",
+           "Largest producer launch (threads of its one block)">,
+    Option<"maxConsumerBlocks", "max-consumer-blocks", "int64_t", "64",
+           "Most blocks of a consumer launch (each repeats the producer's "
+           "work)">,
+    Option<"maxParamBytes", "max-param-bytes", "int64_t", "16384",
+           "Kernel parameter bytes the fused launch may take (8 per scalar, "
+           "8 per memref descriptor field)">,
+  ];
+  let statistics = [
+    Statistic<"numFused", "fused-launches",
+              "Producer launches run inside their consumer's kernel">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::scf::SCFDialect",
