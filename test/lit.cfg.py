@@ -16,8 +16,10 @@ config.substitutions.append(("%python", "/usr/bin/python3"))
 
 # gpu-module-to-binary makes cubins with the CUDA toolkit's ptxas.
 import shutil
-if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
+ptxas = shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"
+if os.path.exists(ptxas):
     config.available_features.add("ptxas")
+config.substitutions.append(("%ptxas", ptxas))
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

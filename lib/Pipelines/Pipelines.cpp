@@ -217,8 +217,8 @@ mlir::bitnet::buildCudaModelPipeline(OpPassManager &pm, StringRef arch,
       "finalize-memref-to-llvm{use-generic-functions},gpu-to-llvm,"
       "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
       "convert-index-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,"
-      "reconcile-unrealized-casts,gpu-module-to-binary{format=bin toolkit=" +
-      cudaToolkitPath() + "}";
+      "reconcile-unrealized-casts,gpu-module-to-binary{format=" +
+      (options.ptx ? "isa" : "bin") + " toolkit=" + cudaToolkitPath() + "}";
   return parsePassPipeline(pipeline, pm, errorStream);
 }
 

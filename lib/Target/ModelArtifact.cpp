@@ -13,6 +13,7 @@
 #include "bitnet/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -22,6 +23,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
 #include <set>
@@ -102,6 +104,29 @@ int64_t mlir::bitnet::widePrefillFor(const ModelArtifactOptions &options,
                ? wide
                : 0;
   return hidden >= kMinHidden ? wide : 0;
+}
+
+/// Writes the PTX text gpu-module-to-binary{format=isa} left in `module`'s
+/// gpu.binary to `path` (atomically; "-": stdout).
+static bool writeDevicePTX(ModuleOp module, const std::string &path,
+                           ModelArtifactSummary &summary, std::string &error) {
+  std::string ptx;
+  for (auto binary : module.getOps<gpu::BinaryOp>())
+    for (Attribute attr : binary.getObjects())
+      ptx += cast<gpu::ObjectAttr>(attr).getObject().getValue().str();
+  if (ptx.empty()) {
+    error = "the model has no device code to write as PTX";
+    return false;
+  }
+  summary.codeBytes = int64_t(ptx.size());
+  if (llvm::Error e = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
+        os << ptx;
+        return llvm::Error::success();
+      })) {
+    error = "cannot write '" + path + "': " + llvm::toString(std::move(e));
+    return false;
+  }
+  return true;
 }
 
 bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
@@ -344,6 +369,7 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
   gpu.warpMinSize = options.gpuWarpMinSize;
   gpu.prefetchWeights = options.gpuPrefetchWeights;
   gpu.earlyWeightLoads = options.gpuEarlyWeightLoads;
+  gpu.ptx = cuda && options.emitPTX;
   LogicalResult built =
       cuda ? buildCudaModelPipeline(toLLVM, options.gpuArch,
                                     options.cpu.optLevel, pipelineStream, gpu)
@@ -356,6 +382,11 @@ bool mlir::bitnet::compileModelArtifact(const imp::ONNXModel &model,
     return false;
   }
   llvmDialectTiming.stop();
+  if (gpu.ptx) {
+    auto variant = dyn_cast_or_null<StringAttr>(record.get("variant"));
+    summary.variant = variant ? variant.str() : "unknown";
+    return writeDevicePTX(**module, outputPath, summary, error);
+  }
   llvm::LLVMContext llvmContext;
   TimingScope translateTiming = timing.nest("LLVM IR: translate");
   std::unique_ptr<llvm::Module> llvmModule =

@@ -23,6 +23,21 @@
 // RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48_kv3.onnx --max-context=32 -o %t/a48_kv3.bnx | FileCheck %s --check-prefix=KV3
 // KV3: bitnet-compile: wrote {{.*}}a48_kv3.bnx (bitnet-a4.8; cuda sm_90a;
 //
+// --emit=ptx writes the model's kernels as PTX text instead (one module,
+// every kernel; to a file or stdout), which ptxas assembles.
+// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 --emit=ptx -o %t/a48.ptx | FileCheck %s --check-prefix=PTX
+// PTX: bitnet-compile: wrote {{.*}}a48.ptx (bitnet-a4.8; cuda sm_90a; PTX {{[0-9]+}} bytes)
+// RUN: FileCheck %s --check-prefix=PTXTEXT < %t/a48.ptx
+// PTXTEXT: .target sm_90a
+// PTXTEXT-DAG: .entry norm_absmean4_nz_bitlinear_m1_n256_k128_stacked(
+// PTXTEXT-DAG: .entry attention_h4_kv2_s1_c32_d32_n4x32_after_producer(
+// PTXTEXT-DAG: griddepcontrol.wait
+// RUN: %ptxas -arch=sm_90a %t/a48.ptx -o %t/a48-from-ptx.cubin
+// RUN: bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --max-context=32 --emit=ptx -o - 2>/dev/null | FileCheck %s --check-prefix=PTXTEXT
+// RUN: not bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --emit=ptx --random-weights -o %t/r.ptx 2>&1 | FileCheck %s --check-prefix=PTXRANDOM
+// PTXRANDOM: error: --random-weights applies to model artifacts
+// RUN: not test -e %t/r.ptx
+//
 // It runs only on a GPU and says so: without a driver, or, on a GPU, when
 // asked to run on the CPU.
 // RUN: not bitnet-run %t/a48.bnx --device=cpu --prompt-ids 1,2 2>&1 | FileCheck %s --check-prefix=DEVICE

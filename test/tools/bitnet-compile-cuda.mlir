@@ -28,7 +28,7 @@
 // STDOUT: bitnet-compile: error: --emit=cubin needs -o FILE
 // RUN: not bitnet-compile --target=cuda %S/../../models/onnx/a48.onnx --emit=llvm -o %t/c.bnx 2>&1 | FileCheck %s --check-prefix=ONNX
 // RUN: test ! -e %t/c.bnx
-// ONNX: bitnet-compile: error: --target=cuda compiles an ONNX model to an artifact only (--emit=artifact, -o NAME.bnx)
+// ONNX: bitnet-compile: error: --target=cuda compiles an ONNX model to an artifact (--emit=artifact, -o NAME.bnx) or its device code as PTX (--emit=ptx)
 // RUN: not bitnet-compile --target=cuda %S/../../examples/bitlinear.mlir -o %t/d.cubin 2>&1 | FileCheck %s --check-prefix=MODEL
 // RUN: test ! -e %t/d.cubin
 // MODEL: error: --target=cuda compiles functions that are one BitLinear layer

@@ -4,11 +4,12 @@
 //                [--emit=bitnet|linalg|llvm-dialect|llvm|obj] [--dim=NAME=N]
 // bitnet-compile INPUT.mlir --target=cuda [--gpu-arch=sm_90a]
 //                [--emit=gpu|ptx|cubin|artifact] -o OUTPUT
+// bitnet-compile MODEL.onnx --target=cuda [--emit=artifact|ptx] -o OUTPUT
 //
 // INPUT is bitnet IR (.mlir) or an ONNX model (.onnx, symbolic dimensions
 // bound with --dim). The cuda target compiles BitLinear layer functions to
-// NVPTX kernels (bitnet/Target/GPUKernelLibrary.h); whole models run on the
-// CPU only so far.
+// NVPTX kernels (bitnet/Target/GPUKernelLibrary.h), and whole models to
+// artifacts for bitnet-run --device=cuda (or their kernels as PTX text).
 //
 // Runs the phase table of bitnet/Pipelines up to the stage named by --emit
 // and writes that stage. The output file appears only when everything
@@ -66,9 +67,9 @@ cl::opt<std::string>
 cl::opt<std::string> targetName(
     "target",
     cl::desc("Target: x86_64, or cuda (an ONNX model: a whole-model "
-             "artifact for bitnet-run --device=cuda; bitnet IR: BitLinear "
-             "layer functions as NVPTX kernels, --emit=gpu|ptx|cubin|"
-             "artifact)"),
+             "artifact for bitnet-run --device=cuda, or with --emit=ptx its "
+             "kernels as PTX text; bitnet IR: BitLinear layer functions as "
+             "NVPTX kernels, --emit=gpu|ptx|cubin|artifact)"),
     cl::init("x86_64"), cl::cat(category));
 cl::opt<std::string> gpuArch("gpu-arch",
                              cl::desc("cuda: the NVIDIA chip (sm_90a, sm_90, "
@@ -459,11 +460,14 @@ int main(int argc, char **argv) {
     loadDialects(context);
     return compileForCuda(context);
   }
+  // A whole model for CUDA: an artifact, or its device code as PTX text.
+  bool modelPTX = false;
   if (targetName == "cuda") {
-    // A whole model: only as an artifact.
-    if (!emit.empty() && emit != "artifact")
-      return fail("--target=cuda compiles an ONNX model to an artifact only "
-                  "(--emit=artifact, -o NAME.bnx)");
+    if (!emit.empty() && emit != "artifact" && emit != "ptx")
+      return fail("--target=cuda compiles an ONNX model to an artifact "
+                  "(--emit=artifact, -o NAME.bnx) or its device code as PTX "
+                  "(--emit=ptx)");
+    modelPTX = emit == "ptx";
     emit = "artifact";
   }
   Emit kind = Emit::Phase;
@@ -479,7 +483,7 @@ int main(int argc, char **argv) {
   if (emit == "artifact") {
     if (!isONNX)
       return fail("--emit=artifact needs an ONNX model as input");
-    if (outputFile == "-")
+    if (outputFile == "-" && !modelPTX)
       return fail("--emit=artifact needs -o FILE");
     if (!inRange(maxContext, 2, 1 << 20))
       return 1;
@@ -555,6 +559,7 @@ int main(int argc, char **argv) {
     options.sparseKernels = sparseKernels;
     options.kvStorage = *kvStorage;
     options.randomWeights = randomWeights;
+    options.emitPTX = modelPTX;
     options.fuseAttention = fuseAttention.getNumOccurrences()
                                 ? bool(fuseAttention)
                                 : targetName == "cuda";
@@ -609,6 +614,15 @@ int main(int argc, char **argv) {
     if (!bitnet::compileModelArtifact(*model, context, options, outputFile,
                                       summary, error))
       return fail(error);
+    // PTX on stdout: the text alone.
+    raw_ostream &report = outputFile == "-" ? errs() : outs();
+    if (modelPTX) {
+      report << "bitnet-compile: " << summary.importSummary << "\n";
+      report << "bitnet-compile: wrote " << outputFile << " ("
+             << summary.variant << "; cuda " << gpuArch << "; PTX "
+             << summary.codeBytes << " bytes)\n";
+      return 0;
+    }
     outs() << "bitnet-compile: " << summary.importSummary << "\n";
     outs() << "bitnet-compile: wrote " << outputFile << " (" << summary.variant
            << (targetName == "cuda" ? "; cuda " + gpuArch : std::string())

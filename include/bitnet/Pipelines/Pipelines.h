@@ -84,6 +84,9 @@ struct CudaModelPipelineOptions {
   /// sm_90+: a GEMV's weight loads ahead of its other memory accesses go
   /// before the wait (bitnet-dependent-launch's early-loads).
   bool earlyWeightLoads = true;
+  /// The device code as PTX text (gpu-module-to-binary's isa format)
+  /// instead of cubins.
+  bool ptx = false;
 };
 LogicalResult buildCudaModelPipeline(OpPassManager &pm, llvm::StringRef arch,
                                      unsigned optLevel,

@@ -141,6 +141,9 @@ struct ModelArtifactOptions {
   /// models too large to ship (e.g. the 2B4T shape on the GPU machine);
   /// their outputs mean nothing.
   bool randomWeights = false;
+  /// CUDA: write the model's device code as PTX text (one module, every
+  /// kernel) instead of an artifact.
+  bool emitPTX = false;
   /// Where the compile's phases (imports, each pass pipeline, LLVM,
   /// linking, writing) report their times (`--mlir-timing`); null: not
   /// timed.
