@@ -68,19 +68,17 @@ gpu::GPUFuncOp kernelOf(gpu::LaunchFuncOp launch) {
 /// Whether the producer's body can run for another thread number inside a
 /// bigger kernel: one block, no shared memory, and of the GPU operations
 /// only thread and block ids and sizes (the pass maps them), nothing that
-/// means something only in its own block (barriers, shuffles, lane ids) or
-/// touches memory other than through its arguments (globals).
+/// means something only in its own block (barriers, shuffles, lane ids).
+/// (argumentEffects refuses memory other than its arguments: globals.)
 bool relocatable(gpu::GPUFuncOp func) {
   if (!llvm::hasSingleElement(func.getBody()) ||
       func.getNumWorkgroupAttributions() || func.getNumPrivateAttributions())
     return false;
   Dialect *gpuDialect = func->getDialect();
   WalkResult walk = func.getBody().walk([&](Operation *op) {
-    if (isa<gpu::ThreadIdOp, gpu::BlockIdOp, gpu::BlockDimOp, gpu::GridDimOp,
-            memref::GetGlobalOp>(op)) {
-      return isa<memref::GetGlobalOp>(op) ? WalkResult::interrupt()
-                                          : WalkResult::advance();
-    }
+    if (isa<gpu::ThreadIdOp, gpu::BlockIdOp, gpu::BlockDimOp, gpu::GridDimOp>(
+            op))
+      return WalkResult::advance();
     if (isa<gpu::ReturnOp>(op))
       return op->getBlock() == &func.getBody().front()
                  ? WalkResult::advance()
@@ -93,22 +91,19 @@ bool relocatable(gpu::GPUFuncOp func) {
   return !walk.wasInterrupted();
 }
 
-/// The kernel argument `v` views (through view-like ops), or -1 where it
-/// is none (workgroup memory, a global, anything else).
-int64_t argumentOf(Value v, gpu::GPUFuncOp func) {
+/// The entry block argument of `func` that `v` views through view-like ops
+/// (a parameter, or a workgroup or private buffer); null where it is none
+/// (a global, anything else).
+BlockArgument entryArgumentOf(Value v, gpu::GPUFuncOp func) {
   for (int depth = 0; depth < 16; ++depth) {
-    if (auto arg = dyn_cast<BlockArgument>(v)) {
-      if (arg.getOwner() == &func.getBody().front() &&
-          arg.getArgNumber() < func.getNumArguments())
-        return arg.getArgNumber();
-      return -1;
-    }
+    if (auto arg = dyn_cast<BlockArgument>(v))
+      return arg.getOwner() == &func.getBody().front() ? arg : BlockArgument();
     auto view = dyn_cast_or_null<ViewLikeOpInterface>(v.getDefiningOp());
     if (!view)
-      return -1;
+      return {};
     v = view.getViewSource();
   }
-  return -1;
+  return {};
 }
 
 /// The arguments a kernel may read and may write.
@@ -118,49 +113,24 @@ struct ArgumentEffects {
 
 /// What `func` may do to its arguments; std::nullopt where some access is
 /// not known (an op of unknown effects, an access to a global or to memory
-/// it cannot trace to an argument or to its workgroup memory).
+/// it cannot trace to an argument or to its own workgroup or private
+/// memory).
 std::optional<ArgumentEffects> argumentEffects(gpu::GPUFuncOp func) {
   ArgumentEffects out;
-  auto workgroup = [&](Value v) {
-    for (int depth = 0; depth < 16; ++depth) {
-      if (auto arg = dyn_cast<BlockArgument>(v))
-        return arg.getOwner() == &func.getBody().front() &&
-               arg.getArgNumber() >= func.getNumArguments();
-      auto view = dyn_cast_or_null<ViewLikeOpInterface>(v.getDefiningOp());
-      if (!view)
-        return false;
-      v = view.getViewSource();
-    }
-    return false;
-  };
-  WalkResult walk = func.getBody().walk([&](Operation *op) {
-    if (isa<memref::GetGlobalOp>(op))
-      return WalkResult::interrupt();
-    if (isa<gpu::BarrierOp, gpu::ReturnOp>(op) || isMemoryEffectFree(op) ||
-        op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
-      return WalkResult::advance();
-    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
-    if (!effects)
-      return WalkResult::interrupt();
-    SmallVector<MemoryEffects::EffectInstance> list;
-    effects.getEffects(list);
-    for (const MemoryEffects::EffectInstance &e : list) {
-      if (isa<MemoryEffects::Allocate>(e.getEffect()))
-        continue;
-      Value v = e.getValue();
-      if (!v)
-        return WalkResult::interrupt();
-      int64_t arg = argumentOf(v, func);
-      if (arg >= 0)
-        (isa<MemoryEffects::Read>(e.getEffect()) ? out.read : out.written)
-            .insert(arg);
-      else if (!workgroup(v))
-        return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  if (walk.wasInterrupted())
+  std::optional<SmallVector<bitnet::MemoryAccess>> accesses =
+      bitnet::regionAccesses(
+          func.getBody(),
+          [](Operation *op) { return isa<gpu::BarrierOp, gpu::ReturnOp>(op); },
+          /*allocationsKnown=*/true);
+  if (!accesses)
     return std::nullopt;
+  for (const bitnet::MemoryAccess &a : *accesses) {
+    BlockArgument arg = entryArgumentOf(a.memref, func);
+    if (!arg)
+      return std::nullopt;
+    if (arg.getArgNumber() < func.getNumArguments())
+      (a.write ? out.written : out.read).insert(arg.getArgNumber());
+  }
   return out;
 }
 

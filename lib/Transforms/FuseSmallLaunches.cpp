@@ -151,44 +151,20 @@ std::optional<LaunchSizes> fusibleSizes(gpu::LaunchOp launch,
   return sizes;
 }
 
-/// A memref a stage reads or writes.
-struct Access {
-  Value view;
-  bool write;
-};
+using bitnet::MemoryAccess;
 
 /// The memory `launch`'s body reads and writes, or nullopt where some op's
 /// effects are not known (then the stage keeps its barriers).
-std::optional<SmallVector<Access>> stageAccesses(gpu::LaunchOp launch) {
-  SmallVector<Access> accesses;
-  WalkResult walk = launch.getBody().walk([&](Operation *op) {
-    if (op == launch.getOperation() || isa<gpu::TerminatorOp>(op) ||
-        isMemoryEffectFree(op) ||
-        op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
-      return WalkResult::advance();
-    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
-    if (!effects)
-      return WalkResult::interrupt();
-    SmallVector<MemoryEffects::EffectInstance> list;
-    effects.getEffects(list);
-    for (const MemoryEffects::EffectInstance &e : list) {
-      bool write = isa<MemoryEffects::Write>(e.getEffect());
-      Value v = e.getValue();
-      if ((!write && !isa<MemoryEffects::Read>(e.getEffect())) || !v ||
-          !isa<MemRefType>(v.getType()))
-        return WalkResult::interrupt();
-      accesses.push_back({v, write});
-    }
-    return WalkResult::advance();
-  });
-  if (walk.wasInterrupted())
-    return std::nullopt;
-  return accesses;
+std::optional<SmallVector<MemoryAccess>> stageAccesses(gpu::LaunchOp launch) {
+  return bitnet::regionAccesses(
+      launch.getBody(),
+      [](Operation *op) { return isa<gpu::TerminatorOp>(op); },
+      /*allocationsKnown=*/false);
 }
 
 /// Whether `a` and `b` (one of them a write) may touch the same memory.
-bool conflict(const Access &a, const Access &b) {
-  return (a.write || b.write) && bitnet::viewsMayOverlap(a.view, b.view);
+bool conflict(const MemoryAccess &a, const MemoryAccess &b) {
+  return (a.write || b.write) && bitnet::viewsMayOverlap(a.memref, b.memref);
 }
 
 struct FuseSmallLaunchesPass
@@ -252,14 +228,14 @@ struct FuseSmallLaunchesPass
     // touches; unknown effects conflict with everything), so stages of one
     // level touch nothing another of them writes and run with no barrier
     // between them, in their order; a barrier separates the levels.
-    SmallVector<std::optional<SmallVector<Access>>> accesses;
+    SmallVector<std::optional<SmallVector<MemoryAccess>>> accesses;
     for (gpu::LaunchOp launch : run)
       accesses.push_back(stageAccesses(launch));
     auto conflicting = [&](size_t x, size_t y) {
       if (!elideBarriers || !accesses[x] || !accesses[y])
         return true;
-      for (const Access &a : *accesses[x])
-        for (const Access &c : *accesses[y])
+      for (const MemoryAccess &a : *accesses[x])
+        for (const MemoryAccess &c : *accesses[y])
           if (conflict(a, c))
             return true;
       return false;

@@ -7,6 +7,37 @@
 
 using namespace mlir;
 
+std::optional<SmallVector<bitnet::MemoryAccess>>
+mlir::bitnet::regionAccesses(Region &region,
+                             function_ref<bool(Operation *)> known,
+                             bool allocationsKnown) {
+  SmallVector<MemoryAccess> accesses;
+  WalkResult walk = region.walk([&](Operation *op) {
+    if (known(op) || isMemoryEffectFree(op) ||
+        op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+      return WalkResult::advance();
+    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+    if (!effects)
+      return WalkResult::interrupt();
+    SmallVector<MemoryEffects::EffectInstance> list;
+    effects.getEffects(list);
+    for (const MemoryEffects::EffectInstance &e : list) {
+      if (allocationsKnown && isa<MemoryEffects::Allocate>(e.getEffect()))
+        continue;
+      bool write = isa<MemoryEffects::Write, MemoryEffects::Free>(e.getEffect());
+      Value v = e.getValue();
+      if ((!write && !isa<MemoryEffects::Read>(e.getEffect())) || !v ||
+          !isa<MemRefType>(v.getType()))
+        return WalkResult::interrupt();
+      accesses.push_back({v, write});
+    }
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return std::nullopt;
+  return accesses;
+}
+
 bool mlir::bitnet::movesAcrossLaunches(Operation *op) {
   if (isMemoryEffectFree(op))
     return true;

@@ -127,7 +127,8 @@ module attributes {gpu.container_module} {
 
 // Not fused: the producer has two blocks; the producer has a barrier; the
 // consumer writes what the producer reads; a store between the launches;
-// the producer writes what it reads (each block would add again).
+// the producer writes what it reads (each block would add again); the
+// producer reads a global (memory no launch operand names).
 // CHECK-LABEL: func.func @apart
 // CHECK: gpu.launch_func @p::@two_blocks
 // CHECK: gpu.launch_func @k::@reader blocks
@@ -139,6 +140,8 @@ module attributes {gpu.container_module} {
 // CHECK: memref.store
 // CHECK: gpu.launch_func @k::@reader blocks
 // CHECK: gpu.launch_func @p::@in_place
+// CHECK: gpu.launch_func @k::@reader blocks
+// CHECK: gpu.launch_func @p::@from_global
 // CHECK: gpu.launch_func @k::@reader blocks
 // CHECK-NOT: after_producer
 module attributes {gpu.container_module} {
@@ -161,6 +164,8 @@ module attributes {gpu.container_module} {
     gpu.launch_func @k::@reader blocks in (%c2, %c1, %c1) threads in (%c32, %c1, %c1) args(%x : memref<32xf32>, %o : memref<2x32xf32>)
     gpu.launch_func @p::@in_place blocks in (%c1, %c1, %c1) threads in (%c32, %c1, %c1) args(%y : memref<32xf32>)
     gpu.launch_func @k::@reader blocks in (%c2, %c1, %c1) threads in (%c32, %c1, %c1) args(%y : memref<32xf32>, %o : memref<2x32xf32>)
+    gpu.launch_func @p::@from_global blocks in (%c1, %c1, %c1) threads in (%c32, %c1, %c1) args(%z : memref<32xf32>)
+    gpu.launch_func @k::@reader blocks in (%c2, %c1, %c1) threads in (%c32, %c1, %c1) args(%z : memref<32xf32>, %o : memref<2x32xf32>)
     return %y : memref<32xf32>
   }
   gpu.module @p {
@@ -174,6 +179,14 @@ module attributes {gpu.container_module} {
       %t = gpu.thread_id x
       %v = memref.load %x[%t] : memref<32xf32>
       gpu.barrier
+      memref.store %v, %z[%t] : memref<32xf32>
+      gpu.return
+    }
+    memref.global "private" constant @table : memref<32xf32> = dense<1.0>
+    gpu.func @from_global(%z: memref<32xf32>) kernel {
+      %t = gpu.thread_id x
+      %g = memref.get_global @table : memref<32xf32>
+      %v = memref.load %g[%t] : memref<32xf32>
       memref.store %v, %z[%t] : memref<32xf32>
       gpu.return
     }
