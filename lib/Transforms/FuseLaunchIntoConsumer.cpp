@@ -198,8 +198,9 @@ struct FuseLaunchIntoConsumerPass
     }
   }
 
-  /// Whether `producer` followed by `consumer` (both plain launches, the
-  /// ops between them `between`) may run as one launch of the consumer.
+  /// Whether `producer` followed by `consumer` may run as one launch of
+  /// the consumer's kernel with the producer's as a prologue; on success,
+  /// the producer's block shape and the consumer's block width.
   bool fusible(gpu::LaunchFuncOp producer, gpu::LaunchFuncOp consumer,
                Dims &producerBlock, int64_t &consumerThreads) {
     if (!plainLaunch(producer) || !plainLaunch(consumer))
