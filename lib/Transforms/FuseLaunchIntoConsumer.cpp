@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bitnet/Transforms/BufferRoots.h"
+#include "bitnet/Transforms/KernelParameters.h"
 #include "bitnet/Transforms/LaunchFusion.h"
 #include "bitnet/Transforms/Passes.h"
 
@@ -23,7 +24,6 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
-#include "llvm/ADT/SmallPtrSet.h"
 
 #include <array>
 
@@ -134,14 +134,6 @@ std::optional<ArgumentEffects> argumentEffects(gpu::GPUFuncOp func) {
   return out;
 }
 
-/// Bytes of kernel parameters the operand `v` of a launch takes: a memref
-/// descriptor (two pointers, offset, sizes, strides) or one scalar.
-int64_t parameterBytes(Value v) {
-  if (auto memref = dyn_cast<MemRefType>(v.getType()))
-    return 8 * (3 + 2 * memref.getRank());
-  return 8;
-}
-
 struct FuseLaunchIntoConsumerPass
     : mlir::bitnet::impl::BitNetFuseLaunchIntoConsumerBase<
           FuseLaunchIntoConsumerPass> {
@@ -241,10 +233,10 @@ struct FuseLaunchIntoConsumerPass
       for (Value v : pOperands)
         if (overlap(cOperands[w], v))
           return false;
+    // Every operand is a parameter here, constants too (after outlining).
     int64_t bytes = 0;
-    for (Value v : llvm::concat<const Value>(cOperands,
-                                             producer.getKernelOperands()))
-      bytes += parameterBytes(v);
+    for (Value v : llvm::concat<const Value>(cOperands, pOperands))
+      bytes += bitnet::kernelParameterBytes(v.getType());
     if (bytes > maxParamBytes)
       return false;
     producerBlock = *pb;
@@ -330,32 +322,25 @@ struct FuseLaunchIntoConsumerPass
     for (Operation &op : block)
       if (auto l = dyn_cast<gpu::LaunchFuncOp>(op))
         launches.push_back(l);
-    llvm::SmallPtrSet<Operation *, 8> erased;
     for (size_t i = 0; i + 1 < launches.size(); ++i) {
-      gpu::LaunchFuncOp producer = launches[i];
-      if (erased.contains(producer))
-        continue;
-      // The next launch, with only allocations, effect-free ops and
-      // deallocations in between.
+      gpu::LaunchFuncOp producer = launches[i], consumer = launches[i + 1];
+      // Between them only allocations, effect-free ops and deallocations.
       SmallVector<Operation *> deallocs;
-      gpu::LaunchFuncOp consumer;
-      for (Operation *op = producer->getNextNode(); op; op = op->getNextNode()) {
-        if ((consumer = dyn_cast<gpu::LaunchFuncOp>(op)))
-          break;
+      bool apart = false;
+      for (Operation *op = producer->getNextNode(); op != consumer;
+           op = op->getNextNode()) {
         if (isa<memref::DeallocOp>(op))
           deallocs.push_back(op);
-        else if (!bitnet::movesAcrossLaunches(op))
+        else if ((apart = !bitnet::movesAcrossLaunches(op)))
           break;
       }
-      if (!consumer)
-        continue;
       Dims producerBlock;
       int64_t consumerThreads;
-      if (!fusible(producer, consumer, producerBlock, consumerThreads))
+      if (apart ||
+          !fusible(producer, consumer, producerBlock, consumerThreads))
         continue;
-      erased.insert(producer);
-      erased.insert(consumer);
       fuse(producer, consumer, producerBlock, consumerThreads, deallocs);
+      ++i; // The consumer is gone: the next producer comes after it.
     }
   }
 

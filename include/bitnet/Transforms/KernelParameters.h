@@ -15,9 +15,13 @@
 
 namespace mlir::bitnet {
 
+/// The bytes of kernel parameters an operand of `type` takes: a memref
+/// descriptor (two pointers, an offset, sizes and strides) or one scalar,
+/// each field 8 bytes.
+int64_t kernelParameterBytes(Type type);
+
 /// The bytes of kernel parameters `value` becomes when a launch using it is
-/// outlined: a memref descriptor (two pointers, an offset, sizes and
-/// strides) or one scalar, each field 8 bytes; constants are cloned into
+/// outlined: kernelParameterBytes of its type; constants are cloned into
 /// the kernel instead (gpu-launch-sink-index-computations): 0.
 int64_t outlinedParameterBytes(Value value);
 
