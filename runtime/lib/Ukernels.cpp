@@ -215,28 +215,32 @@ BITNET_VNNI inline void vnniTile(const int8_t *planes, const int32_t *sums,
     for (int r = 0; r < RB; ++r)
       for (int j = 0; j < 4; ++j)
         acc[b][r][j] = _mm512_setzero_si512();
-  // Weights stream from DRAM once per token. Touching every line of the
-  // tile up front puts all its misses in flight at once (measured on
-  // bitnet-bench-kernels: 1.5-2x the DRAM throughput of no prefetch, and
-  // better than prefetching tiles further ahead).
   const uint8_t *wr[NB];
   for (int b = 0; b < NB; ++b)
     wr[b] = w + rows.row(b) * wStride;
-  // (Gated rows are prefetched further ahead by vnniRowBlock instead.)
-  if constexpr (std::is_same_v<Rows, DenseRows>) {
-    const char *tile = reinterpret_cast<const char *>(wr[0]);
-    for (int64_t off = 0; off < NB * wStride; off += 64)
-      _mm_prefetch(tile + off, _MM_HINT_T0);
-  }
-  int64_t full = kq / kBlock * kBlock;
+  // Weights stream from DRAM once per token. A tile whose rows nothing
+  // prefetched touches every line up front, putting all its misses in
+  // flight at once (measured on bitnet-bench-kernels: 1.5-2x the DRAM
+  // throughput of no prefetch). Where the rows kDecodeAhead on are
+  // prefetched into L2 (the decode tile), the touch only costs: it issues
+  // 40 L1 fills at once and the loads queue behind them (Zen 4 EPYC, 2B4T
+  // shapes from DRAM, 1 thread: QKV 206-211 -> 120-126 us, gate_up
+  // 721-752 -> 412-464 us). Gated rows are prefetched by vnniRowBlock.
   const bool ahead = rows.prefetches(NB);
+  if constexpr (std::is_same_v<Rows, DenseRows>)
+    if (!ahead) {
+      const char *tile = reinterpret_cast<const char *>(wr[0]);
+      for (int64_t off = 0; off < NB * wStride; off += 64)
+        _mm_prefetch(tile + off, _MM_HINT_T0);
+    }
+  int64_t full = kq / kBlock * kBlock;
   for (int64_t q = 0; q < full; q += kBlock) {
     if (ahead)
       for (int b = 0; b < NB; ++b) {
         const char *line = reinterpret_cast<const char *>(
             w + rows.aheadRow(b) * wStride + q);
-        // Dense rows into L2 (the up-front touch takes them on to L1);
-        // gated rows are already on their way to L2 (vnniRowBlock): L1.
+        // Dense rows into L2 (the hardware prefetchers take them on to
+        // L1); gated rows are already on their way to L2 (vnniRowBlock): L1.
         if constexpr (std::is_same_v<Rows, DenseRows>)
           _mm_prefetch(line, _MM_HINT_T1);
         else
@@ -394,8 +398,8 @@ BITNET_VNNI inline void vnniTile1x16(const int8_t *planes, const int32_t *sums,
 /// rows stream from DRAM and vnniTile's prefetched 4-row tiles stay).
 constexpr int64_t kSmallRowBytes = 128;
 
-/// Dense decode: besides the tile's own lines up front (into L1), the rows
-/// four tiles ahead are prefetched into L2 a line per 64-byte step. Two
+/// Dense decode: the rows four tiles ahead are prefetched into L2 a line
+/// per 64-byte step (and no longer the tile's own lines up front, vnniTile). Two
 /// tiles ahead into L1 (the first form: on an AMX Xeon, QKV on 2 threads
 /// 162-176 -> 124-164 us, gate on 1 thread 539-624 -> 428-462 us) left the
 /// long rows of the down projection (1728 bytes) at 9-12 GB/s on a Zen 4
