@@ -425,9 +425,9 @@ BITNET_AVX2 void bitnet_rt::detail::avx2I8wDotRows(
   int64_t full = k / 8 * 8;
   int64_t n = n0;
   for (; n + 4 <= n1; n += 4) {
-    // The tile two ahead streams in while this one computes (the AVX-512
-    // kernel's measured choice).
-    const int64_t next = n + 12 <= n1 ? 8 * wStride : 0;
+    // The rows kHeadAhead on stream into L2 while this tile computes (the
+    // AVX-512 kernel's measured choice).
+    const int64_t next = n + 4 + kHeadAhead <= n1 ? kHeadAhead * wStride : 0;
     for (int64_t m = 0; m < rows; ++m) {
       const float *xr = x + m * xStride;
       __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
@@ -437,7 +437,7 @@ BITNET_AVX2 void bitnet_rt::detail::avx2I8wDotRows(
           for (int b = 0; b < 4; ++b)
             _mm_prefetch(reinterpret_cast<const char *>(w + (n + b) * wStride +
                                                         next + i),
-                         _MM_HINT_T0);
+                         _MM_HINT_T1);
         __m256 xv = _mm256_loadu_ps(xr + i);
         for (int b = 0; b < 4; ++b)
           acc[b] = _mm256_fmadd_ps(widen(w + (n + b) * wStride + i), xv, acc[b]);

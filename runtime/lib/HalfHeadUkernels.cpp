@@ -60,7 +60,7 @@ inline void prefetchTile(const uint16_t *w, int64_t n, int64_t wStride,
   for (int b = 0; b < 4; ++b)
     _mm_prefetch(reinterpret_cast<const char *>(w + (n + b) * wStride + ahead +
                                                 i),
-                 _MM_HINT_T0);
+                 _MM_HINT_T1);
 }
 
 template <Format F>
@@ -71,7 +71,7 @@ BITNET_AVX512F void dotRows512(const float *x, int64_t rows, int64_t xStride,
   const int64_t full = k / 16 * 16;
   int64_t n = n0;
   for (; n + 4 <= n1; n += 4) {
-    const int64_t ahead = n + 12 <= n1 ? 8 * wStride : 0;
+    const int64_t ahead = n + 4 + kHeadAhead <= n1 ? kHeadAhead * wStride : 0;
     for (int64_t m = 0; m < rows; ++m) {
       const float *xr = x + m * xStride;
       __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
@@ -110,7 +110,7 @@ BITNET_AVX2 void dotRows256(const float *x, int64_t rows, int64_t xStride,
   const int64_t full = k / 8 * 8;
   int64_t n = n0;
   for (; n + 4 <= n1; n += 4) {
-    const int64_t ahead = n + 12 <= n1 ? 8 * wStride : 0;
+    const int64_t ahead = n + 4 + kHeadAhead <= n1 ? kHeadAhead * wStride : 0;
     for (int64_t m = 0; m < rows; ++m) {
       const float *xr = x + m * xStride;
       __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),

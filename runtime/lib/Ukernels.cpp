@@ -550,11 +550,20 @@ BITNET_AVX512F void f32DotRows(const float *x, int64_t rows, int64_t xStride,
     for (; m + 4 <= rows; m += 4)
       f32DotTile4x4(x + m * xStride, xStride, w + n * wStride, wStride, k,
                     out + m * outStride + n, outStride);
+    // Fewer than 4 activation rows (decode): the weights stream once, the
+    // rows kHeadAhead on into L2 while this tile computes.
+    const int64_t next =
+        m == 0 && n + 4 + kHeadAhead <= n1 ? kHeadAhead * wStride : 0;
     for (; m < rows; ++m) {
       const float *xr = x + m * xStride;
       __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
                        _mm512_setzero_ps(), _mm512_setzero_ps()};
       for (int64_t i = 0; i < full; i += 16) {
+        if (next && m + 1 == rows)
+          for (int b = 0; b < 4; ++b)
+            _mm_prefetch(reinterpret_cast<const char *>(w + (n + b) * wStride +
+                                                        next + i),
+                         _MM_HINT_T1);
         __m512 xv = _mm512_loadu_ps(xr + i);
         for (int b = 0; b < 4; ++b)
           acc[b] = _mm512_fmadd_ps(_mm512_loadu_ps(w + (n + b) * wStride + i), xv,
@@ -694,11 +703,11 @@ BITNET_AVX512F void i8wDotRows(const float *x, int64_t rows, int64_t xStride,
   int64_t full = k / 16 * 16;
   int64_t n = n0;
   for (; n + 4 <= n1; n += 4) {
-    // The tile two ahead streams in while this one computes, a line per
-    // row every 64 bytes. (The whole tile prefetched up front, 160 lines of
-    // a 2560-wide LM head at once, stalled: 2B4T's int8 head measured 43-52
-    // -> 37-42 ms on 1 thread, 22-50 -> 19-25 ms on 2.)
-    const int64_t next = n + 12 <= n1 ? 8 * wStride : 0;
+    // The rows kHeadAhead on stream into L2 while this tile computes, a
+    // line per row every 64 bytes. (The whole tile prefetched up front, 160
+    // lines of a 2560-wide LM head at once, stalled: 2B4T's int8 head
+    // measured 43-52 -> 37-42 ms on 1 thread, 22-50 -> 19-25 ms on 2.)
+    const int64_t next = n + 4 + kHeadAhead <= n1 ? kHeadAhead * wStride : 0;
     for (int64_t m = 0; m < rows; ++m) {
       const float *xr = x + m * xStride;
       __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
@@ -708,7 +717,7 @@ BITNET_AVX512F void i8wDotRows(const float *x, int64_t rows, int64_t xStride,
           for (int b = 0; b < 4; ++b)
             _mm_prefetch(reinterpret_cast<const char *>(w + (n + b) * wStride +
                                                         next + i),
-                         _MM_HINT_T0);
+                         _MM_HINT_T1);
         __m512 xv = _mm512_loadu_ps(xr + i);
         for (int b = 0; b < 4; ++b) {
           __m128i q = _mm_loadu_si128(
@@ -871,7 +880,7 @@ BITNET_VNNI void i4wVnniRows(const int8_t *x, int64_t rows, int64_t xStride,
       _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
   int64_t n = n0;
   for (; n + 4 <= n1; n += 4) {
-    const int64_t next = n + 12 <= n1 ? 8 * wStride : 0;
+    const int64_t next = n + 4 + kHeadAhead <= n1 ? kHeadAhead * wStride : 0;
     for (int64_t m = 0; m < rows; ++m) {
       const I4Activations &a = acts[size_t(m)];
       __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
@@ -881,7 +890,7 @@ BITNET_VNNI void i4wVnniRows(const int8_t *x, int64_t rows, int64_t xStride,
           for (int b = 0; b < 4; ++b)
             _mm_prefetch(reinterpret_cast<const char *>(
                              w + (n + b) * wStride + next + 64 * c),
-                         _MM_HINT_T0);
+                         _MM_HINT_T1);
         __m512i xl = _mm512_loadu_si512(a.lo.data() + 64 * c),
                 xh = _mm512_loadu_si512(a.hi.data() + 64 * c),
                 cv = _mm512_loadu_si512(a.corr.data() + 16 * c);
