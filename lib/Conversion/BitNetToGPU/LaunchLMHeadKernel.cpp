@@ -220,7 +220,24 @@ gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp gpuModule, Location loc,
       for (int64_t r = 0; r < l.rows; ++r) {
         Value wv = wPieces[u][r];
         if (h.storage == Storage::I8) {
-          wv = arith::SIToFPOp::create(b, accType, wv);
+          // v + 128 as the low byte of 2^23's mantissa, minus 2^23 + 128:
+          // exactly float(v), in integer ops and one subtraction where
+          // arith.sitofp is a conversion at a quarter of the FMA rate.
+          auto i8 = VectorType::get({perPiece}, b.getI8Type());
+          auto i32 = VectorType::get({perPiece}, b.getI32Type());
+          auto splat = [&](Type t, Attribute a) -> Value {
+            return arith::ConstantOp::create(
+                b, t, DenseElementsAttr::get(cast<ShapedType>(t), a));
+          };
+          Value biased = arith::ExtUIOp::create(
+              b, i32,
+              arith::XOrIOp::create(b, wv,
+                                    splat(i8, b.getI8IntegerAttr(-128))));
+          Value bits = arith::OrIOp::create(
+              b, biased, splat(i32, b.getI32IntegerAttr(0x4B000000)));
+          wv = arith::SubFOp::create(
+              b, arith::BitcastOp::create(b, accType, bits),
+              splat(accType, b.getF32FloatAttr(8388736.0f)));
         } else if (h.storage == Storage::BF16) {
           // bf16 is f32's upper half: widen the bits and shift. Integer
           // ops instead of arith.extf's cvt.f32.bf16: the 2B4T head

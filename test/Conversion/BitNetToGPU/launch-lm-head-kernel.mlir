@@ -79,8 +79,17 @@ module attributes {bitnet.decoder = {vocab = 8 : i64}} {
 // CHECK: gpu.func @lm_head_i8_n96_k64(%{{.*}}: memref<?x64xf32>, %{{.*}}: memref<96x64xi8>, %{{.*}}: memref<?x96xf32>) kernel
 // CHECK-SAME: bitnet.grid_size = array<i32: 3, 1, 1>
 // CHECK: vector.load %{{.*}} : memref<96x64xi8>, vector<16xi8>
-// CHECK: arith.sitofp %{{.*}} : vector<16xi8> to vector<16xf32>
-// CHECK: vector.fma %{{.*}} : vector<16xf32>
+// CHECK-NOT: arith.sitofp
+// float(v) = bits(0x4B000000 | (v + 128)) - (2^23 + 128), exact.
+// CHECK: %[[SIGN:.*]] = arith.constant dense<-128> : vector<16xi8>
+// CHECK: %[[FLIP:.*]] = arith.xori %{{.*}}, %[[SIGN]] : vector<16xi8>
+// CHECK: %[[BIASED:.*]] = arith.extui %[[FLIP]] : vector<16xi8> to vector<16xi32>
+// CHECK: %[[EXP:.*]] = arith.constant dense<1258291200> : vector<16xi32>
+// CHECK: %[[MANT:.*]] = arith.ori %[[BIASED]], %[[EXP]] : vector<16xi32>
+// CHECK: %[[BIG:.*]] = arith.bitcast %[[MANT]] : vector<16xi32> to vector<16xf32>
+// CHECK: %[[BIAS:.*]] = arith.constant dense<0x4B000080> : vector<16xf32>
+// CHECK: %[[W:.*]] = arith.subf %[[BIG]], %[[BIAS]] : vector<16xf32>
+// CHECK: vector.fma %{{.*}}, %[[W]], %{{.*}} : vector<16xf32>
 // CHECK: gpu.func @lm_head_f16_n96_k64(%{{.*}}: memref<?x64xf32>, %{{.*}}: memref<96x64xf16>, %{{.*}}: memref<?x96xf32>) kernel
 // CHECK-SAME: bitnet.grid_size = array<i32: 3, 1, 1>
 // CHECK: vector.load %{{.*}} : memref<96x64xf16>, vector<8xf16>
