@@ -134,7 +134,8 @@ BITNET_AVX2 inline void tile(const int8_t *planes, const int32_t *sums,
   }
 }
 
-/// Dense decode: the rows two tiles ahead stream in while a tile computes.
+/// Dense decode: the rows two tiles ahead stream into L2 while a tile
+/// computes.
 constexpr int64_t kDecodeAhead = 16;
 
 /// Tiles over output rows [i0, i1) of a dense call or of a gated one's list.
@@ -427,17 +428,14 @@ BITNET_AVX2 void bitnet_rt::detail::avx2I8wDotRows(
   for (; n + 4 <= n1; n += 4) {
     // The rows kHeadAhead on stream into L2 while this tile computes (the
     // AVX-512 kernel's measured choice).
-    const int64_t next = n + 4 + kHeadAhead <= n1 ? kHeadAhead * wStride : 0;
+    const int64_t next = headAhead(n, n1, wStride);
     for (int64_t m = 0; m < rows; ++m) {
       const float *xr = x + m * xStride;
       __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
                        _mm256_setzero_ps(), _mm256_setzero_ps()};
       for (int64_t i = 0; i < full; i += 8) {
         if (m == 0 && next && i % 64 == 0)
-          for (int b = 0; b < 4; ++b)
-            _mm_prefetch(reinterpret_cast<const char *>(w + (n + b) * wStride +
-                                                        next + i),
-                         _MM_HINT_T1);
+          prefetchHeadTile(w, n, wStride, next, i);
         __m256 xv = _mm256_loadu_ps(xr + i);
         for (int b = 0; b < 4; ++b)
           acc[b] = _mm256_fmadd_ps(widen(w + (n + b) * wStride + i), xv, acc[b]);

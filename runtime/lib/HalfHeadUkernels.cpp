@@ -4,8 +4,8 @@
 // 16 bits; this kernel widens each weight to f32 in registers (F16C's
 // vcvtph2ps for f16, a 16-bit shift for bf16, both exact) and sums x . w in
 // f32 like the float head. Four vocabulary rows at a time, every activation
-// row against a tile before the next tile; the tile two ahead prefetched as
-// the int8 head does (Ukernels.cpp, measured there).
+// row against a tile before the next tile; the rows kHeadAhead on
+// prefetched into L2 as every LM head kernel does (KernelSupport.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,15 +54,6 @@ template <Format F> BITNET_AVX2 inline __m256 widen8(const uint16_t *w) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
-/// Prefetches the 64-byte line at element i of rows n..n+3 `ahead` rows on.
-inline void prefetchTile(const uint16_t *w, int64_t n, int64_t wStride,
-                         int64_t ahead, int64_t i) {
-  for (int b = 0; b < 4; ++b)
-    _mm_prefetch(reinterpret_cast<const char *>(w + (n + b) * wStride + ahead +
-                                                i),
-                 _MM_HINT_T1);
-}
-
 template <Format F>
 BITNET_AVX512F void dotRows512(const float *x, int64_t rows, int64_t xStride,
                                const uint16_t *w, int64_t n0, int64_t n1,
@@ -71,14 +62,14 @@ BITNET_AVX512F void dotRows512(const float *x, int64_t rows, int64_t xStride,
   const int64_t full = k / 16 * 16;
   int64_t n = n0;
   for (; n + 4 <= n1; n += 4) {
-    const int64_t ahead = n + 4 + kHeadAhead <= n1 ? kHeadAhead * wStride : 0;
+    const int64_t ahead = headAhead(n, n1, wStride);
     for (int64_t m = 0; m < rows; ++m) {
       const float *xr = x + m * xStride;
       __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
                        _mm512_setzero_ps(), _mm512_setzero_ps()};
       for (int64_t i = 0; i < full; i += 16) {
         if (m == 0 && ahead && i % 32 == 0)
-          prefetchTile(w, n, wStride, ahead, i);
+          prefetchHeadTile(w, n, wStride, ahead, i);
         __m512 xv = _mm512_loadu_ps(xr + i);
         for (int b = 0; b < 4; ++b)
           acc[b] = _mm512_fmadd_ps(widen16<F>(w + (n + b) * wStride + i), xv,
@@ -110,14 +101,14 @@ BITNET_AVX2 void dotRows256(const float *x, int64_t rows, int64_t xStride,
   const int64_t full = k / 8 * 8;
   int64_t n = n0;
   for (; n + 4 <= n1; n += 4) {
-    const int64_t ahead = n + 4 + kHeadAhead <= n1 ? kHeadAhead * wStride : 0;
+    const int64_t ahead = headAhead(n, n1, wStride);
     for (int64_t m = 0; m < rows; ++m) {
       const float *xr = x + m * xStride;
       __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
                        _mm256_setzero_ps(), _mm256_setzero_ps()};
       for (int64_t i = 0; i < full; i += 8) {
         if (m == 0 && ahead && i % 32 == 0)
-          prefetchTile(w, n, wStride, ahead, i);
+          prefetchHeadTile(w, n, wStride, ahead, i);
         __m256 xv = _mm256_loadu_ps(xr + i);
         for (int b = 0; b < 4; ++b)
           acc[b] = _mm256_fmadd_ps(widen8<F>(w + (n + b) * wStride + i), xv,

@@ -57,6 +57,23 @@ transposeLanes4(const __m512i (&v)[4], __m512i (&t)[4]) {
 /// GB/s on 1 thread (its L1 fills queued), 16 rows into L2 read 24-25.
 constexpr int64_t kHeadAhead = 16;
 
+/// The element offset from a 4-row tile at row n of rows [.., n1) to the
+/// rows kHeadAhead on, or 0 where they pass n1 (nothing to prefetch).
+inline int64_t headAhead(int64_t n, int64_t n1, int64_t wStride) {
+  return n + 4 + kHeadAhead <= n1 ? kHeadAhead * wStride : 0;
+}
+
+/// Asks L2 for the 64-byte line at element i of rows n..n+3 of w, `ahead`
+/// elements on (headAhead).
+template <typename T>
+inline void prefetchHeadTile(const T *w, int64_t n, int64_t wStride,
+                             int64_t ahead, int64_t i) {
+  for (int b = 0; b < 4; ++b)
+    _mm_prefetch(
+        reinterpret_cast<const char *>(w + (n + b) * wStride + ahead + i),
+        _MM_HINT_T1);
+}
+
 /// Work items per thread so that waking one pays (~64 K multiply-adds, or
 /// as many simple operations), for work that streams its operands from
 /// memory (one activation row: decode).

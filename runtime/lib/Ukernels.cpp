@@ -552,18 +552,14 @@ BITNET_AVX512F void f32DotRows(const float *x, int64_t rows, int64_t xStride,
                     out + m * outStride + n, outStride);
     // Fewer than 4 activation rows (decode): the weights stream once, the
     // rows kHeadAhead on into L2 while this tile computes.
-    const int64_t next =
-        m == 0 && n + 4 + kHeadAhead <= n1 ? kHeadAhead * wStride : 0;
+    const int64_t next = m == 0 ? headAhead(n, n1, wStride) : 0;
     for (; m < rows; ++m) {
       const float *xr = x + m * xStride;
       __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
                        _mm512_setzero_ps(), _mm512_setzero_ps()};
       for (int64_t i = 0; i < full; i += 16) {
         if (next && m + 1 == rows)
-          for (int b = 0; b < 4; ++b)
-            _mm_prefetch(reinterpret_cast<const char *>(w + (n + b) * wStride +
-                                                        next + i),
-                         _MM_HINT_T1);
+          prefetchHeadTile(w, n, wStride, next, i);
         __m512 xv = _mm512_loadu_ps(xr + i);
         for (int b = 0; b < 4; ++b)
           acc[b] = _mm512_fmadd_ps(_mm512_loadu_ps(w + (n + b) * wStride + i), xv,
@@ -707,17 +703,14 @@ BITNET_AVX512F void i8wDotRows(const float *x, int64_t rows, int64_t xStride,
     // line per row every 64 bytes. (The whole tile prefetched up front, 160
     // lines of a 2560-wide LM head at once, stalled: 2B4T's int8 head
     // measured 43-52 -> 37-42 ms on 1 thread, 22-50 -> 19-25 ms on 2.)
-    const int64_t next = n + 4 + kHeadAhead <= n1 ? kHeadAhead * wStride : 0;
+    const int64_t next = headAhead(n, n1, wStride);
     for (int64_t m = 0; m < rows; ++m) {
       const float *xr = x + m * xStride;
       __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
                        _mm512_setzero_ps(), _mm512_setzero_ps()};
       for (int64_t i = 0; i < full; i += 16) {
         if (m == 0 && next && i % 64 == 0)
-          for (int b = 0; b < 4; ++b)
-            _mm_prefetch(reinterpret_cast<const char *>(w + (n + b) * wStride +
-                                                        next + i),
-                         _MM_HINT_T1);
+          prefetchHeadTile(w, n, wStride, next, i);
         __m512 xv = _mm512_loadu_ps(xr + i);
         for (int b = 0; b < 4; ++b) {
           __m128i q = _mm_loadu_si128(
@@ -866,8 +859,8 @@ BITNET_AVX2 void i4wAvx2Rows(const int8_t *x, int64_t rows, int64_t xStride,
 /// chunk of a row is 4 groups; its low and high nibbles (one mask, one
 /// shift) go into vpdpbusd against the matching codes of x, each dword
 /// lane then holds a quarter of one group's sum; the lanes become f32 and
-/// are scaled by their group's scale (4 scales spread by a permute). Rows
-/// two tiles ahead stream in as in i8wDotRows. Groups past the last whole
+/// are scaled by their group's scale (4 scales spread by a permute). The
+/// rows kHeadAhead on stream into L2 as in i8wDotRows. Groups past the last whole
 /// chunk (K not a multiple of 128) are summed by i4Groups.
 BITNET_VNNI void i4wVnniRows(const int8_t *x, int64_t rows, int64_t xStride,
                              const std::vector<I4Activations> &acts,
@@ -880,17 +873,14 @@ BITNET_VNNI void i4wVnniRows(const int8_t *x, int64_t rows, int64_t xStride,
       _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
   int64_t n = n0;
   for (; n + 4 <= n1; n += 4) {
-    const int64_t next = n + 4 + kHeadAhead <= n1 ? kHeadAhead * wStride : 0;
+    const int64_t next = headAhead(n, n1, wStride);
     for (int64_t m = 0; m < rows; ++m) {
       const I4Activations &a = acts[size_t(m)];
       __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
                        _mm512_setzero_ps(), _mm512_setzero_ps()};
       for (int64_t c = 0; c < chunks; ++c) {
         if (m == 0 && next)
-          for (int b = 0; b < 4; ++b)
-            _mm_prefetch(reinterpret_cast<const char *>(
-                             w + (n + b) * wStride + next + 64 * c),
-                         _MM_HINT_T1);
+          prefetchHeadTile(w, n, wStride, next, 64 * c);
         __m512i xl = _mm512_loadu_si512(a.lo.data() + 64 * c),
                 xh = _mm512_loadu_si512(a.hi.data() + 64 * c),
                 cv = _mm512_loadu_si512(a.corr.data() + 16 * c);
