@@ -1,13 +1,15 @@
 //===- HostStepMemory.cpp - Buffers of a CPU step, recycled ---------------===//
 
 #include "HostStepMemory.h"
+#include "FlatTable.h"
 
 #include <cstdint>
 #include <cstdlib>
-#include <unordered_map>
+#include <optional>
 #include <vector>
 
 using namespace bitnet_rt;
+using bitnet_rt::detail::FlatTable;
 
 namespace {
 
@@ -15,15 +17,28 @@ namespace {
 /// which also frees their results, so no lock is needed (a block freed on
 /// another thread is not found there and goes to free()).
 struct Cache {
-  /// Blocks handed out: their key (size, alignment).
-  std::unordered_map<void *, std::pair<size_t, size_t>> live;
-  /// Freed blocks by key.
-  std::unordered_map<uint64_t, std::vector<void *>> free;
+  /// Freed blocks, one list per key (size, alignment).
+  std::vector<std::vector<void *>> lists;
+  /// Key -> index into `lists`.
+  FlatTable listOf;
+  /// Blocks handed out -> the index of their list.
+  FlatTable live;
+  /// The list of `key`, made where it is missing.
+  size_t listFor(uint64_t key) {
+    if (uint64_t *index = listOf.find(key))
+      return size_t(*index);
+    lists.emplace_back();
+    listOf.assign(key, lists.size() - 1);
+    return lists.size() - 1;
+  }
   void trim() {
-    for (auto &entry : free)
-      for (void *p : entry.second)
+    // The lists stay (blocks still handed out name them); their blocks go.
+    for (std::vector<void *> &list : lists) {
+      for (void *p : list)
         std::free(p);
-    free.clear();
+      list.clear();
+      list.shrink_to_fit();
+    }
   }
   ~Cache() { trim(); }
 };
@@ -52,18 +67,18 @@ void *host_memory::allocate(size_t bytes, size_t alignment) {
   if (bytes == 0)
     bytes = 1;
   Cache &c = cache();
-  uint64_t key = keyOf(bytes, alignment);
+  size_t index = c.listFor(keyOf(bytes, alignment));
+  std::vector<void *> &list = c.lists[index];
   void *p = nullptr;
-  auto it = c.free.find(key);
-  if (it != c.free.end() && !it->second.empty()) {
-    p = it->second.back();
-    it->second.pop_back();
+  if (!list.empty()) {
+    p = list.back();
+    list.pop_back();
   } else if (posix_memalign(&p, alignment, bytes) != 0) {
     return nullptr;
   }
-  // (Assigned, not emplaced: a block freed on another thread left its
-  // entry here, and malloc may hand its address out again.)
-  c.live[p] = {bytes, alignment};
+  // (Assigned, not added: a block freed on another thread left its entry
+  // here, and malloc may hand its address out again.)
+  c.live.assign(reinterpret_cast<uintptr_t>(p), index);
   return p;
 }
 
@@ -71,10 +86,9 @@ void host_memory::release(void *pointer) {
   if (!pointer)
     return;
   Cache &c = cache();
-  auto it = c.live.find(pointer);
-  if (it != c.live.end()) {
-    c.free[keyOf(it->second.first, it->second.second)].push_back(pointer);
-    c.live.erase(it);
+  if (std::optional<uint64_t> index =
+          c.live.erase(reinterpret_cast<uintptr_t>(pointer))) {
+    c.lists[size_t(*index)].push_back(pointer);
     return;
   }
   std::free(pointer);
