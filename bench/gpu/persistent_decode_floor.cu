@@ -163,6 +163,102 @@ __global__ void __launch_bounds__(kThreads) stageKernel(Stage s, int pdl) {
   warpRows(s, planes, warp * kRowsPerWarp, first, pdl == 2);
 }
 
+/// Shared-memory staging (prefetch 3): each warp copies its rows of the
+/// next stage into its own region of dynamic shared memory with cp.async
+/// while the current stage computes; a stage then reads its weights from
+/// shared memory. Rows in the order the warp computes them: pass t, row r
+/// at (4 t + r) * kq.
+__device__ __forceinline__ void cpAsync16(void *smem, const void *global) {
+  unsigned dst = unsigned(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(dst),
+               "l"(global) : "memory");
+}
+
+__device__ void stageCopy(const Stage &s, uint8_t *region, int warp,
+                          int warpsAll) {
+  int lane = threadIdx.x % 32, kq = s.k / 4, slot = 0;
+  for (int row0 = warp * kRowsPerWarp; row0 < s.n;
+       row0 += warpsAll * kRowsPerWarp)
+    for (int r = 0; r < kRowsPerWarp; ++r, ++slot)
+      if (row0 + r < s.n)
+        for (int off = lane * 16; off < kq; off += 32 * 16)
+          cpAsync16(region + size_t(slot) * kq + off,
+                    s.w + size_t(row0 + r) * kq + off);
+  asm volatile("cp.async.commit_group;" ::: "memory");
+}
+
+/// warpRows over the staged copy: pass t of the warp's rows.
+__device__ __forceinline__ void warpRowsStaged(const Stage &s,
+                                               const int8_t *planes, int row0,
+                                               const uint8_t *region, int t) {
+  int lane = threadIdx.x % 32, kq = s.k / 4;
+  int acc[kRowsPerWarp] = {};
+  for (int off = lane * 16; off < kq; off += 32 * 16) {
+    uint4 w[kRowsPerWarp];
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r)
+      w[r] = *reinterpret_cast<const uint4 *>(
+          region + size_t(t * kRowsPerWarp + r) * kq + off);
+#pragma unroll
+    for (int q = 0; q < 4; ++q)
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        int a = *reinterpret_cast<const int *>(planes + j * kq + off + 4 * q);
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; ++r) {
+          uint32_t word = q == 0 ? w[r].x : q == 1 ? w[r].y : q == 2 ? w[r].z : w[r].w;
+          acc[r] = __dp4a(int((word >> (2 * j)) & 0x03030303u), a, acc[r]);
+        }
+      }
+  }
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; ++r) {
+#pragma unroll
+    for (int o = 16; o > 0; o /= 2)
+      acc[r] += __shfl_xor_sync(~0u, acc[r], o);
+    if (lane == 0 && row0 + r < s.n)
+      s.out[row0 + r] = acc[r];
+  }
+}
+
+/// The persistent grid with every stage but the last (the head, too large
+/// to stage) read from shared memory, staged a stage ahead; cooperative
+/// groups' grid sync between stages.
+__global__ void __launch_bounds__(kThreads)
+    persistentStagedKernel(const Stage *stages, int count, int regionBytes) {
+  extern __shared__ __align__(16) uint8_t dyn[];
+  __shared__ __align__(16) int8_t planes[kMaxK];
+  int warpsAll = gridDim.x * kWarps;
+  int warpInBlock = threadIdx.x / 32;
+  int warp = blockIdx.x * kWarps + warpInBlock;
+  auto region = [&](int buffer) {
+    return dyn + (size_t(buffer) * kWarps + warpInBlock) * regionBytes;
+  };
+  stageCopy(stages[0], region(0), warp, warpsAll);
+  for (int si = 0; si < count; ++si) {
+    Stage s = stages[si];
+    bool staged = si + 1 < count;
+    // The next stage's copies go out now; wait for this stage's only.
+    if (si + 2 < count)
+      stageCopy(stages[si + 1], region((si + 1) % 2), warp, warpsAll);
+    else
+      asm volatile("cp.async.commit_group;" ::: "memory");
+    asm volatile("cp.async.wait_group 1;" ::: "memory");
+    __syncwarp();
+    loadPlanes(s, planes);
+    __syncthreads();
+    int t = 0;
+    FirstPieces none = {};
+    for (int row0 = warp * kRowsPerWarp; row0 < s.n;
+         row0 += warpsAll * kRowsPerWarp, ++t)
+      if (staged)
+        warpRowsStaged(s, planes, row0, region(si % 2), t);
+      else
+        warpRows(s, planes, row0, none, false);
+    cooperative_groups::this_grid().sync();
+  }
+}
+
 /// Sense-reversing grid barrier: the last block to arrive bumps `gen`;
 /// the others poll it (with `sleep`, __nanosleep between polls).
 __device__ void gridBarrier(unsigned *count, unsigned *gen, unsigned blocks,
@@ -171,6 +267,7 @@ __device__ void gridBarrier(unsigned *count, unsigned *gen, unsigned blocks,
   if (threadIdx.x == 0) {
     unsigned seen;
     asm volatile("ld.acquire.gpu.u32 %0, [%1];" : "=r"(seen) : "l"(gen) : "memory");
+    __threadfence(); // the block's stores, ordered by the bar.sync above
     unsigned arrived;
     asm volatile("atom.acq_rel.gpu.add.u32 %0, [%1], 1;"
                  : "=r"(arrived) : "l"(count) : "memory");
@@ -189,13 +286,47 @@ __device__ void gridBarrier(unsigned *count, unsigned *gen, unsigned blocks,
   __syncthreads();
 }
 
+/// A barrier without a contended counter: block b stores `target` into its
+/// own flag; block 0's threads wait for every flag, then block 0 stores
+/// `target` into `gen`, which the other blocks poll. (132 atomic adds to
+/// one word serialize at its L2 slice.)
+__device__ void flagBarrier(unsigned *flags, unsigned *gen, unsigned blocks,
+                            unsigned target) {
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    __threadfence(); // the block's stores, ordered by the bar.sync above
+    asm volatile("st.release.gpu.u32 [%0], %1;" ::"l"(flags + blockIdx.x),
+                 "r"(target) : "memory");
+  }
+  if (blockIdx.x == 0) {
+    for (unsigned b = threadIdx.x; b < blocks; b += blockDim.x) {
+      unsigned v;
+      do
+        asm volatile("ld.acquire.gpu.u32 %0, [%1];" : "=r"(v) : "l"(flags + b) : "memory");
+      while (int(v - target) < 0);
+    }
+    __syncthreads();
+    if (threadIdx.x == 0)
+      asm volatile("st.release.gpu.u32 [%0], %1;" ::"l"(gen), "r"(target) : "memory");
+  } else if (threadIdx.x == 0) {
+    unsigned v;
+    do
+      asm volatile("ld.acquire.gpu.u32 %0, [%1];" : "=r"(v) : "l"(gen) : "memory");
+    while (int(v - target) < 0);
+  }
+  __syncthreads();
+}
+
 /// barrier: 0 gridBarrier polling with sleeps, 1 without, 2 cooperative
-/// groups' grid sync. prefetch: 0 none, 1 the block's share of the next
+/// groups' grid sync, 3 flagBarrier. prefetch: 0 none, 1 the block's share of the next
 /// stage asked of L2 before the barrier, 2 the warp's first pieces of the
 /// next stage loaded into registers before it.
 __global__ void __launch_bounds__(kThreads)
     persistentKernel(const Stage *stages, int count, unsigned *barrierCount,
-                     unsigned *barrierGen, int work, int prefetch, int barrier) {
+                     unsigned *barrierGen, int work, int prefetch, int barrier,
+                     unsigned *flags) {
+  // Every block reads the generation before any barrier can complete.
+  unsigned start = *(volatile unsigned *)barrierGen;
   __shared__ __align__(16) int8_t planes[kMaxK];
   int warpsAll = gridDim.x * kWarps;
   int warp = blockIdx.x * kWarps + threadIdx.x / 32;
@@ -218,7 +349,9 @@ __global__ void __launch_bounds__(kThreads)
       if (si + 1 < count && prefetch == 2)
         first = loadFirst(stages[si + 1], warp * kRowsPerWarp);
     }
-    if (barrier == 2)
+    if (barrier == 3)
+      flagBarrier(flags, barrierGen, gridDim.x, start + si + 1);
+    else if (barrier == 2)
       cooperative_groups::this_grid().sync();
     else
       gridBarrier(barrierCount, barrierGen, gridDim.x, barrier == 0);
@@ -414,6 +547,9 @@ int main(int argc, char **argv) {
   unsigned *bar;
   CHECK(cudaMalloc(&bar, 2 * sizeof(unsigned)));
   CHECK(cudaMemset(bar, 0, 2 * sizeof(unsigned)));
+  unsigned *flags;
+  CHECK(cudaMalloc(&flags, 1024 * sizeof(unsigned)));
+  CHECK(cudaMemset(flags, 0, 1024 * sizeof(unsigned)));
   int perSM = 0;
   CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, persistentKernel,
                                                       kThreads, 0));
@@ -424,10 +560,12 @@ int main(int argc, char **argv) {
   const Mode modes[] = {{"barriers (sleep)", 0, 0, 0},
                         {"barriers (spin)", 0, 0, 1},
                         {"barriers (cg grid)", 0, 0, 2},
+                        {"barriers (flags)", 0, 0, 3},
                         {"persistent", 1, 0, 1},
                         {"persistent+L2", 1, 1, 1},
                         {"persistent+early", 1, 2, 1},
-                        {"persistent+early (cg)", 1, 2, 2}};
+                        {"persistent+early (cg)", 1, 2, 2},
+                        {"persistent+early (flags)", 1, 2, 3}};
   for (int blocksPerSM : {1, 2}) {
     if (blocksPerSM > perSM)
       continue;
@@ -436,7 +574,7 @@ int main(int argc, char **argv) {
       unsigned *barCount = bar, *barGen = bar + 1;
       int work = m.work, prefetch = m.prefetch, barrier = m.barrier;
       void *args[] = {&dStages, (void *)&count, &barCount, &barGen, &work,
-                      &prefetch, &barrier};
+                      &prefetch, &barrier, &flags};
       float us = timeIt([&] {
         CHECK(cudaLaunchCooperativeKernel((void *)persistentKernel,
                                           dim3(blocks), dim3(kThreads), args,
@@ -447,6 +585,41 @@ int main(int argc, char **argv) {
       std::printf("%-26s %9.1f us a step (%6.0f steps/s), %.2f us a stage "
                   "[%d blocks, %d a SM]\n",
                   m.name, us, 1e6 / us, us / count, blocks, blocksPerSM);
+    }
+  }
+  // Shared-memory staging: the largest share a warp holds of a stage (the
+  // head excepted), two buffers, 1 block an SM.
+  {
+    int warpsAll = prop.multiProcessorCount * kWarps;
+    int regionBytes = 0;
+    for (int si = 0; si + 1 < count; ++si) {
+      const Stage &s = stages[si];
+      int passes = (s.n + warpsAll * kRowsPerWarp - 1) / (warpsAll * kRowsPerWarp);
+      regionBytes = std::max(regionBytes, passes * kRowsPerWarp * (s.k / 4));
+    }
+    size_t dynBytes = size_t(2) * kWarps * regionBytes;
+    CHECK(cudaFuncSetAttribute(persistentStagedKernel,
+                               cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               int(dynBytes)));
+    int fit = 0;
+    CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+        &fit, persistentStagedKernel, kThreads, dynBytes));
+    if (fit < 1) {
+      std::printf("persistent+smem (cg): %zu bytes of shared memory do not fit\n",
+                  dynBytes);
+    } else {
+      int blocks = prop.multiProcessorCount;
+      void *args[] = {&dStages, (void *)&count, &regionBytes};
+      float us = timeIt([&] {
+        CHECK(cudaLaunchCooperativeKernel((void *)persistentStagedKernel,
+                                          dim3(blocks), dim3(kThreads), args,
+                                          dynBytes, stream));
+      });
+      check("persistent+smem (cg)", false);
+      std::printf("%-26s %9.1f us a step (%6.0f steps/s), %.2f us a stage "
+                  "[%d blocks, 1 a SM, %zu KB staged a block]\n",
+                  "persistent+smem (cg)", us, 1e6 / us, us / count, blocks,
+                  dynBytes >> 10);
     }
   }
   std::printf("final outputs: identical across variants\n");
