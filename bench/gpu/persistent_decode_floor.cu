@@ -20,14 +20,25 @@
 // Every layer has its own weights (850 MB in all, 17x the L2).
 //
 // Variants, all checked to produce the same final outputs:
-//   graph      one kernel per stage, replayed as a CUDA graph;
-//   graph+pdl  the same with programmatic dependent launch: each kernel
-//              asks L2 for its weights, then waits for its predecessor;
-//   persistent one cooperative grid (every SM), a barrier between stages
-//              (an atomic counter and a generation word); before arriving
-//              a block asks L2 for its share of the next stage's weights;
-//   barriers   the persistent grid with no work: the barriers alone.
+//   graph            one kernel per stage, replayed as a CUDA graph;
+//   graph+pdl+L2     the same with programmatic dependent launch: each
+//                    kernel asks L2 for its weights, then waits for its
+//                    predecessor;
+//   graph+pdl+early  each warp's first 16-byte pieces loaded into registers
+//                    before the wait (the compiler's early weight loads);
+//   graph+pdl+smem   the block's rows copied into shared memory (cp.async)
+//                    before the wait;
+//   persistent       one cooperative grid (1 or 2 blocks an SM), a grid
+//                    barrier between stages (counter polled with or without
+//                    sleeps, a flag a block, or cooperative groups'
+//                    grid.sync), the next stage's weights asked of L2 or
+//                    its first pieces loaded into registers before it;
+//   persistent+smem  each warp's rows of the next stage staged in shared
+//                    memory while the current one computes;
+//   barriers         the persistent grid with no work: the barriers alone.
 // And in the same run: HBM read bandwidth (the bytes bound of a step).
+// Results: bench/results/gpu-2026-12-07-persistent-floor.md (the two smem
+// variants had not run on a GPU yet).
 //
 //   nvcc -O3 -arch=sm_90a -o persistent_decode_floor persistent_decode_floor.cu
 //   ./persistent_decode_floor [layers=30]
@@ -257,6 +268,27 @@ __global__ void __launch_bounds__(kThreads)
         warpRows(s, planes, row0, none, false);
     cooperative_groups::this_grid().sync();
   }
+}
+
+/// One kernel a stage, its weights staged in shared memory before the
+/// dependency wait: the block's rows (one pass: the grid covers them) go
+/// out by cp.async, then griddepcontrol.wait, then the activations. With
+/// PDL the kernel is resident while its predecessor runs, so its weights
+/// stream in meanwhile: the per-kernel form of the staged persistent grid.
+__global__ void __launch_bounds__(kThreads) stageStagedKernel(Stage s) {
+  extern __shared__ __align__(16) uint8_t dyn[];
+  __shared__ __align__(16) int8_t planes[kMaxK];
+  int warp = blockIdx.x * kWarps + threadIdx.x / 32;
+  uint8_t *region = dyn + size_t(threadIdx.x / 32) * kRowsPerWarp * (s.k / 4);
+  int warpsAll = gridDim.x * kWarps;
+  stageCopy(s, region, warp, warpsAll);
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;");
+  asm volatile("cp.async.wait_group 0;" ::: "memory");
+  __syncwarp();
+  loadPlanes(s, planes);
+  __syncthreads();
+  warpRowsStaged(s, planes, warp * kRowsPerWarp, region, 0);
 }
 
 /// Sense-reversing grid barrier: the last block to arrive bumps `gen`;
@@ -512,8 +544,17 @@ int main(int argc, char **argv) {
   auto stageBlocks = [](const Stage &s) {
     return (s.n + kWarps * kRowsPerWarp - 1) / (kWarps * kRowsPerWarp);
   };
-  const char *stageNames[3] = {"graph", "graph+pdl+L2", "graph+pdl+early"};
-  for (int pdl = 0; pdl < 3; ++pdl) {
+  const char *stageNames[4] = {"graph", "graph+pdl+L2", "graph+pdl+early",
+                               "graph+pdl+smem"};
+  {
+    int most = 0;
+    for (const Stage &s : stages)
+      most = std::max(most, kWarps * kRowsPerWarp * (s.k / 4));
+    CHECK(cudaFuncSetAttribute(stageStagedKernel,
+                               cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               most));
+  }
+  for (int pdl = 0; pdl < 4; ++pdl) {
     cudaGraph_t graph;
     cudaGraphExec_t exec;
     CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
@@ -527,7 +568,12 @@ int main(int argc, char **argv) {
       attr.val.programmaticStreamSerializationAllowed = 1;
       cfg.attrs = &attr;
       cfg.numAttrs = pdl ? 1 : 0;
-      CHECK(cudaLaunchKernelEx(&cfg, stageKernel, s, pdl));
+      if (pdl == 3) {
+        cfg.dynamicSmemBytes = size_t(kWarps) * kRowsPerWarp * (s.k / 4);
+        CHECK(cudaLaunchKernelEx(&cfg, stageStagedKernel, s));
+      } else {
+        CHECK(cudaLaunchKernelEx(&cfg, stageKernel, s, pdl));
+      }
     }
     CHECK(cudaStreamEndCapture(stream, &graph));
     CHECK(cudaGraphInstantiate(&exec, graph, 0));
