@@ -88,6 +88,38 @@ __device__ void loadPlanes(const Stage &s, int8_t *planes) {
 
 /// Rows [row0, row0 + kRowsPerWarp) of the stage by one warp: each lane
 /// has the 4 rows' 16-byte pieces in flight together.
+/// The dot products of one 16-byte piece (at packed byte `off`) of each of
+/// the warp's rows against the activation planes.
+__device__ __forceinline__ void dotPieces(const uint4 (&w)[kRowsPerWarp],
+                                          const int8_t *planes, int kq,
+                                          int off, int (&acc)[kRowsPerWarp]) {
+#pragma unroll
+  for (int t = 0; t < 4; ++t)
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      int a = *reinterpret_cast<const int *>(planes + j * kq + off + 4 * t);
+#pragma unroll
+      for (int r = 0; r < kRowsPerWarp; ++r) {
+        uint32_t word = t == 0 ? w[r].x : t == 1 ? w[r].y : t == 2 ? w[r].z : w[r].w;
+        acc[r] = __dp4a(int((word >> (2 * j)) & 0x03030303u), a, acc[r]);
+      }
+    }
+}
+
+/// The warp's sums of rows row0.. reduced over its lanes and stored.
+__device__ __forceinline__ void storeRows(const Stage &s, int row0,
+                                          int (&acc)[kRowsPerWarp]) {
+  int lane = threadIdx.x % 32;
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; ++r) {
+#pragma unroll
+    for (int o = 16; o > 0; o /= 2)
+      acc[r] += __shfl_xor_sync(~0u, acc[r], o);
+    if (lane == 0 && row0 + r < s.n)
+      s.out[row0 + r] = acc[r];
+  }
+}
+
 /// The warp's first 16-byte pieces of rows row0.. (what warpRows loads
 /// first), for loads issued before the wait for the activations.
 struct FirstPieces {
@@ -121,26 +153,9 @@ __device__ __forceinline__ void warpRows(const Stage &s, const int8_t *planes, i
                                     s.w + size_t(row0 + r) * kq + off)
                               : make_uint4(0, 0, 0, 0);
     }
-#pragma unroll
-    for (int t = 0; t < 4; ++t)
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        int a = *reinterpret_cast<const int *>(planes + j * kq + off + 4 * t);
-#pragma unroll
-        for (int r = 0; r < kRowsPerWarp; ++r) {
-          uint32_t word = t == 0 ? w[r].x : t == 1 ? w[r].y : t == 2 ? w[r].z : w[r].w;
-          acc[r] = __dp4a(int((word >> (2 * j)) & 0x03030303u), a, acc[r]);
-        }
-      }
+    dotPieces(w, planes, kq, off, acc);
   }
-#pragma unroll
-  for (int r = 0; r < kRowsPerWarp; ++r) {
-#pragma unroll
-    for (int o = 16; o > 0; o /= 2)
-      acc[r] += __shfl_xor_sync(~0u, acc[r], o);
-    if (lane == 0 && row0 + r < s.n)
-      s.out[row0 + r] = acc[r];
-  }
+  storeRows(s, row0, acc);
 }
 
 /// This block's rows of stage s asked of L2 (blocks of a grid of `blocks`).
@@ -210,26 +225,9 @@ __device__ __forceinline__ void warpRowsStaged(const Stage &s,
     for (int r = 0; r < kRowsPerWarp; ++r)
       w[r] = *reinterpret_cast<const uint4 *>(
           region + size_t(t * kRowsPerWarp + r) * kq + off);
-#pragma unroll
-    for (int q = 0; q < 4; ++q)
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        int a = *reinterpret_cast<const int *>(planes + j * kq + off + 4 * q);
-#pragma unroll
-        for (int r = 0; r < kRowsPerWarp; ++r) {
-          uint32_t word = q == 0 ? w[r].x : q == 1 ? w[r].y : q == 2 ? w[r].z : w[r].w;
-          acc[r] = __dp4a(int((word >> (2 * j)) & 0x03030303u), a, acc[r]);
-        }
-      }
+    dotPieces(w, planes, kq, off, acc);
   }
-#pragma unroll
-  for (int r = 0; r < kRowsPerWarp; ++r) {
-#pragma unroll
-    for (int o = 16; o > 0; o /= 2)
-      acc[r] += __shfl_xor_sync(~0u, acc[r], o);
-    if (lane == 0 && row0 + r < s.n)
-      s.out[row0 + r] = acc[r];
-  }
+  storeRows(s, row0, acc);
 }
 
 /// The persistent grid with every stage but the last (the head, too large
