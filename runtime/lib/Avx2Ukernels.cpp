@@ -134,7 +134,7 @@ BITNET_AVX2 inline void tile(const int8_t *planes, const int32_t *sums,
   }
 }
 
-/// Dense decode: the rows two tiles ahead stream into L2 while a tile
+/// Dense decode: the rows kDecodeAhead on stream into L2 while a tile
 /// computes.
 constexpr int64_t kDecodeAhead = 16;
 

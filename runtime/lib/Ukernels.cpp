@@ -27,6 +27,7 @@
 #include <functional>
 #include <immintrin.h>
 #include <mutex>
+#include <memory>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -1155,22 +1156,24 @@ void bitnet_rt::bitlinearI8Bits2Gated(const int8_t *x, int64_t rows,
   // for them and the gate decides per output.
   if (kind == KernelKind::Auto)
     kind = selectedKernel();
-  std::vector<int64_t> idx(static_cast<size_t>(n));
-  idx.resize(size_t(openRows(gate, rows, gateStride, n, idx.data(),
-                             usesAvx512(kind))));
+  // (Not a std::vector: openRows writes every slot it keeps, and a
+  // vector's zero fill of all n slots was work per call for nothing.)
+  std::unique_ptr<int64_t[]> idx(new int64_t[size_t(n)]);
+  const int64_t open =
+      openRows(gate, rows, gateStride, n, idx.get(), usesAvx512(kind));
   // With most rows open, streaming every row (and masking the outputs)
   // is faster than visiting the open ones: scattered rows stream at about
   // a third of the bandwidth (measured at 2B4T's up projection, 1 thread:
   // break-even near 65% open).
-  if (double(idx.size()) > kGatedDenseAbove * double(n)) {
+  if (double(open) > kGatedDenseAbove * double(n)) {
     GatedRows all{nullptr, gate, gateStride};
     bitlinearRows(x, rows, xStride, w, &all, n, kq, wStride, out, outStride,
                   kind);
     return;
   }
-  GatedRows gated{idx.data(), gate, gateStride};
-  bitlinearRows(x, rows, xStride, w, &gated, int64_t(idx.size()), kq, wStride,
-                out, outStride, kind);
+  GatedRows gated{idx.get(), gate, gateStride};
+  bitlinearRows(x, rows, xStride, w, &gated, open, kq, wStride, out, outStride,
+                kind);
 }
 
 void bitnet_rt::matmulF32(const float *x, int64_t rows, int64_t xStride,
