@@ -35,10 +35,18 @@
 //                    its first pieces loaded into registers before it;
 //   persistent+smem  each warp's rows of the next stage staged in shared
 //                    memory while the current one computes;
+//   persistent+ringD each block's contiguous share of a stage copied into
+//                    one of D + 1 shared-memory slots D stages ahead (D = 1,
+//                    2), so HBM streams the step's weights while the
+//                    stages' chain of barriers runs;
 //   barriers         the persistent grid with no work: the barriers alone.
-// And in the same run: HBM read bandwidth (the bytes bound of a step).
-// Results: bench/results/gpu-2026-12-07-persistent-floor.md (the two smem
-// variants had not run on a GPU yet).
+// And in the same run: HBM read bandwidth (the bytes bound of a step) and
+// the head stage alone.
+// Results: bench/results/gpu-2026-12-07-persistent-floor.md. The third
+// version (session 40: the activations loaded with 16-byte loads all in
+// flight, where the first two looped over scalar loads; the ring variants;
+// the head alone) has not run on a GPU yet: no device started after it was
+// written.
 //
 //   nvcc -O3 -arch=sm_90a -o persistent_decode_floor persistent_decode_floor.cu
 //   ./persistent_decode_floor [layers=30]
@@ -77,12 +85,29 @@ __device__ __forceinline__ void prefetchL2(const void *p) {
 }
 
 /// Activations into shared memory as 4 planes (plane j byte q = x[4q + j]),
-/// x[i] = int8(in[i % inN]), read past L1 (written by other blocks).
+/// x[i] = int8(in[i % inN]), read past L1 (written by other blocks). Every
+/// thread's 16-byte loads (x[4q..4q+3], one byte of each plane) are issued
+/// before any is used: one L2 round trip a stage, not one a loop trip (the
+/// first two versions' scalar loop, run before session 40).
 __device__ void loadPlanes(const Stage &s, int8_t *planes) {
+  constexpr int kPer = kMaxK / 4 / kThreads;
   int kq = s.k / 4;
-  for (int i = threadIdx.x; i < s.k; i += kThreads) {
-    int32_t v = __ldcg(s.in + i % s.inN);
-    planes[(i % 4) * kq + i / 4] = int8_t(v);
+  int4 v[kPer];
+#pragma unroll
+  for (int j = 0; j < kPer; ++j) {
+    int q = threadIdx.x + j * kThreads;
+    if (q < kq) // inN is a multiple of 4: the 4 values are contiguous
+      v[j] = __ldcg(reinterpret_cast<const int4 *>(s.in + (4 * q) % s.inN));
+  }
+#pragma unroll
+  for (int j = 0; j < kPer; ++j) {
+    int q = threadIdx.x + j * kThreads;
+    if (q < kq) {
+      planes[q] = int8_t(v[j].x);
+      planes[kq + q] = int8_t(v[j].y);
+      planes[2 * kq + q] = int8_t(v[j].z);
+      planes[3 * kq + q] = int8_t(v[j].w);
+    }
   }
 }
 
@@ -287,6 +312,87 @@ __global__ void __launch_bounds__(kThreads) stageStagedKernel(Stage s) {
   loadPlanes(s, planes);
   __syncthreads();
   warpRowsStaged(s, planes, warp * kRowsPerWarp, region, 0);
+}
+
+/// The block's contiguous share of stage s's rows, [r0, r1): ceil(n /
+/// blocks) rows a block, so a share is one contiguous run of bytes.
+__device__ __forceinline__ void blockShare(const Stage &s, int &r0, int &r1) {
+  int per = (s.n + gridDim.x - 1) / gridDim.x;
+  r0 = min(s.n, int(blockIdx.x) * per);
+  r1 = min(s.n, r0 + per);
+}
+
+/// The ring: the persistent grid with each block's contiguous share of a
+/// stage copied (cp.async, 16 bytes a thread at a time) into one of
+/// depth + 1 shared-memory slots `depth` stages ahead, so a stage's weights
+/// have depth stages' time to arrive, and HBM streams the step's weights
+/// while the stages' latency chain runs. Slot (si + depth) % (depth + 1)
+/// held stage si - 1, which every warp of the block finished before the
+/// grid sync. The head (last stage, too large) reads global memory.
+__device__ void ringIssue(const Stage *stages, int count, int si, uint8_t *dyn,
+                          int slotBytes, int slots) {
+  if (si < count - 1) {
+    const Stage s = stages[si];
+    int r0, r1, kq = s.k / 4;
+    blockShare(s, r0, r1);
+    const uint8_t *src = s.w + size_t(r0) * kq;
+    uint8_t *dst = dyn + size_t(si % slots) * slotBytes;
+    int bytes = (r1 - r0) * kq;
+    for (int off = threadIdx.x * 16; off < bytes; off += kThreads * 16)
+      cpAsync16(dst + off, src + off);
+  }
+  // A group every stage, empty or not: wait_group counts stages.
+  asm volatile("cp.async.commit_group;" ::: "memory");
+}
+
+__global__ void __launch_bounds__(kThreads)
+    persistentRingKernel(const Stage *stages, int count, int slotBytes,
+                         int depth) {
+  extern __shared__ __align__(16) uint8_t dyn[];
+  __shared__ __align__(16) int8_t planes[kMaxK];
+  const int slots = depth + 1, lane = threadIdx.x % 32;
+  const int warpInBlock = threadIdx.x / 32;
+  for (int si = 0; si < depth; ++si)
+    ringIssue(stages, count, si, dyn, slotBytes, slots);
+  for (int si = 0; si < count; ++si) {
+    const Stage s = stages[si];
+    ringIssue(stages, count, si + depth, dyn, slotBytes, slots);
+    loadPlanes(s, planes); // its L2 round trip overlaps the copies' wait
+    if (depth == 2)
+      asm volatile("cp.async.wait_group 2;" ::: "memory");
+    else
+      asm volatile("cp.async.wait_group 1;" ::: "memory");
+    __syncthreads(); // the planes and every thread's copies
+    int kq = s.k / 4;
+    if (si < count - 1) {
+      int r0, r1;
+      blockShare(s, r0, r1);
+      const uint8_t *slot = dyn + size_t(si % slots) * slotBytes;
+      for (int row0 = r0 + warpInBlock * kRowsPerWarp; row0 < r1;
+           row0 += kWarps * kRowsPerWarp) {
+        int acc[kRowsPerWarp] = {};
+        for (int off = lane * 16; off < kq; off += 32 * 16) {
+          uint4 w[kRowsPerWarp];
+#pragma unroll
+          for (int r = 0; r < kRowsPerWarp; ++r)
+            w[r] = row0 + r < r1 ? *reinterpret_cast<const uint4 *>(
+                                       slot + size_t(row0 + r - r0) * kq + off)
+                                 : make_uint4(0, 0, 0, 0);
+          dotPieces(w, planes, kq, off, acc);
+        }
+        Stage clipped = s;
+        clipped.n = r1; // rows past the share belong to the next block
+        storeRows(clipped, row0, acc);
+      }
+    } else {
+      FirstPieces none = {};
+      int warpsAll = gridDim.x * kWarps;
+      for (int row0 = (blockIdx.x * kWarps + warpInBlock) * kRowsPerWarp;
+           row0 < s.n; row0 += warpsAll * kRowsPerWarp)
+        warpRows(s, planes, row0, none, false);
+    }
+    cooperative_groups::this_grid().sync();
+  }
 }
 
 /// Sense-reversing grid barrier: the last block to arrive bumps `gen`;
@@ -665,6 +771,52 @@ int main(int argc, char **argv) {
                   "persistent+smem (cg)", us, 1e6 / us, us / count, blocks,
                   dynBytes >> 10);
     }
+  }
+  // The ring, `depth` stages ahead, contiguous block shares.
+  {
+    const int blocks = prop.multiProcessorCount;
+    int slotBytes = 0;
+    for (int si = 0; si + 1 < count; ++si) {
+      const Stage &s = stages[si];
+      int per = (s.n + blocks - 1) / blocks;
+      slotBytes = std::max(slotBytes, per * (s.k / 4));
+    }
+    slotBytes = (slotBytes + 15) / 16 * 16;
+    for (int depth : {1, 2}) {
+      size_t dynBytes = size_t(depth + 1) * slotBytes;
+      char name[64];
+      std::snprintf(name, sizeof name, "persistent+ring%d (cg)", depth);
+      CHECK(cudaFuncSetAttribute(persistentRingKernel,
+                                 cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                 int(dynBytes)));
+      int fit = 0;
+      CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+          &fit, persistentRingKernel, kThreads, dynBytes));
+      if (fit < 1) {
+        std::printf("%s: %zu bytes of shared memory do not fit\n", name,
+                    dynBytes);
+        continue;
+      }
+      void *args[] = {&dStages, (void *)&count, &slotBytes, &depth};
+      float us = timeIt([&] {
+        CHECK(cudaLaunchCooperativeKernel((void *)persistentRingKernel,
+                                          dim3(blocks), dim3(kThreads), args,
+                                          dynBytes, stream));
+      });
+      check(name, false);
+      std::printf("%-26s %9.1f us a step (%6.0f steps/s), %.2f us a stage "
+                  "[%d blocks, 1 a SM, %zu KB of slots a block]\n",
+                  name, us, 1e6 / us, us / count, blocks, dynBytes >> 10);
+    }
+  }
+  // The head alone (one kernel, no PDL): what the last stage takes of a step.
+  {
+    const Stage &h = stages.back();
+    float us = timeIt([&] {
+      stageKernel<<<stageBlocks(h), kThreads, 0, stream>>>(h, 0);
+    });
+    std::printf("%-26s %9.1f us (%.0f GB/s)\n", "head stage alone", us,
+                double(h.n) * (h.k / 4) / (us * 1e3));
   }
   std::printf("final outputs: identical across variants\n");
   return 0;
