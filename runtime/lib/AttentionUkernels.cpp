@@ -18,6 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CpuProfile.h"
 #include "KernelSupport.h"
 #include "bitnet/Runtime/Ukernels.h"
 #include "bitnet/Support/HalfFloat.h"
@@ -638,61 +639,69 @@ Q3Cache q3Cache(BitnetUnrankedMemRef *m, BitnetUnrankedMemRef *bos,
 extern "C" void _mlir_ciface_bitnet_ukernel_attn_scores_cached(
     BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *k, BitnetUnrankedMemRef *s,
     BitnetUnrankedMemRef *o) {
+  cpu_profile::Scope profile("attn_scores_cached", {q, k, s, o});
   attnScoresCached(q, valueCache<float>(k), s, o);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_attn_scores_cached_f16(
     BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *k, BitnetUnrankedMemRef *s,
     BitnetUnrankedMemRef *o) {
+  cpu_profile::Scope profile("attn_scores_cached_f16", {q, k, s, o});
   attnScoresCached(q, valueCache<uint16_t>(k), s, o);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_attn_pv_cached(
     BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *v, BitnetUnrankedMemRef *s,
     BitnetUnrankedMemRef *o) {
+  cpu_profile::Scope profile("attn_pv_cached", {p, v, s, o});
   attnPVCached(p, valueCache<float>(v), s, o);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_attn_pv_cached_f16(
     BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *v, BitnetUnrankedMemRef *s,
     BitnetUnrankedMemRef *o) {
+  cpu_profile::Scope profile("attn_pv_cached_f16", {p, v, s, o});
   attnPVCached(p, valueCache<uint16_t>(v), s, o);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_attn_scores_cached_q4(
-    BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *k, BitnetUnrankedMemRef *,
-    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *,
-    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *k, BitnetUnrankedMemRef * unnamed2,
+    BitnetUnrankedMemRef * unnamed3, BitnetUnrankedMemRef * unnamed4, BitnetUnrankedMemRef * unnamed5,
+    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef * unnamed7,
     BitnetUnrankedMemRef *s, BitnetUnrankedMemRef *o) {
+  cpu_profile::Scope profile("attn_scores_cached_q4", {q, k, unnamed2, unnamed3, unnamed4, unnamed5, offsets, unnamed7, s, o});
   View<float> qv = view<float>(q);
   attnScoresCached(q, q4Cache(k, offsets, qv.sizes[qv.rank - 1]), s, o);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_attn_pv_cached_q4(
-    BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *v, BitnetUnrankedMemRef *,
-    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *,
-    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *v, BitnetUnrankedMemRef * unnamed2,
+    BitnetUnrankedMemRef * unnamed3, BitnetUnrankedMemRef * unnamed4, BitnetUnrankedMemRef * unnamed5,
+    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef * unnamed7,
     BitnetUnrankedMemRef *s, BitnetUnrankedMemRef *o) {
+  cpu_profile::Scope profile("attn_pv_cached_q4", {p, v, unnamed2, unnamed3, unnamed4, unnamed5, offsets, unnamed7, s, o});
   View<float> ov = view<float>(o);
   attnPVCached(p, q4Cache(v, offsets, ov.sizes[ov.rank - 1]), s, o);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_attn_scores_cached_q3(
-    BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *k, BitnetUnrankedMemRef *,
-    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *bos, BitnetUnrankedMemRef *,
-    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *,
-    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *k, BitnetUnrankedMemRef * unnamed2,
+    BitnetUnrankedMemRef * unnamed3, BitnetUnrankedMemRef *bos, BitnetUnrankedMemRef * unnamed5,
+    BitnetUnrankedMemRef * unnamed6, BitnetUnrankedMemRef * unnamed7, BitnetUnrankedMemRef * unnamed8,
+    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef * unnamed10,
     BitnetUnrankedMemRef *s, BitnetUnrankedMemRef *o) {
+  cpu_profile::Scope profile("attn_scores_cached_q3", {q, k, unnamed2, unnamed3, bos, unnamed5, unnamed6, unnamed7, unnamed8, offsets, unnamed10, s, o});
   View<float> qv = view<float>(q);
   attnScoresCached(q, q3Cache(k, bos, offsets, qv.sizes[qv.rank - 1]), s, o);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_attn_pv_cached_q3(
-    BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *v, BitnetUnrankedMemRef *,
-    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *bos, BitnetUnrankedMemRef *,
-    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *,
-    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *v, BitnetUnrankedMemRef * unnamed2,
+    BitnetUnrankedMemRef * unnamed3, BitnetUnrankedMemRef *bos, BitnetUnrankedMemRef * unnamed5,
+    BitnetUnrankedMemRef * unnamed6, BitnetUnrankedMemRef * unnamed7, BitnetUnrankedMemRef * unnamed8,
+    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef * unnamed10,
     BitnetUnrankedMemRef *s, BitnetUnrankedMemRef *o) {
+  cpu_profile::Scope profile("attn_pv_cached_q3", {p, v, unnamed2, unnamed3, bos, unnamed5, unnamed6, unnamed7, unnamed8, offsets, unnamed10, s, o});
   View<float> ov = view<float>(o);
   attnPVCached(p, q3Cache(v, bos, offsets, ov.sizes[ov.rank - 1]), s, o);
 }

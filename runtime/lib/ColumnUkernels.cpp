@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "AmxUkernels.h"
+#include "CpuProfile.h"
 #include "KernelSupport.h"
 #include "bitnet/Support/TernaryPacking.h"
 
@@ -684,6 +685,7 @@ void bitnet_rt::bitlinearI8Bits2Cols(const int8_t *x, int64_t rows,
 extern "C" void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2_cols(
     BitnetUnrankedMemRef *xm, BitnetUnrankedMemRef *wm,
     BitnetUnrankedMemRef *om) {
+  cpu_profile::Scope profile("bitlinear_i8_bits2_cols", {xm, wm, om});
   BitLinearOperands a = bitLinearOperands(xm, wm, om, 1);
   const View<uint8_t> &w = a.w;
   int64_t n = a.out.sizes[a.out.rank - 1];

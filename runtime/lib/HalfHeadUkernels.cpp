@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Avx2Ukernels.h"
+#include "CpuProfile.h"
 #include "KernelSupport.h"
 #include "bitnet/Runtime/Ukernels.h"
 #include "bitnet/Support/HalfFloat.h"
@@ -178,11 +179,13 @@ void bitnet_rt::matmulF32HalfW(const float *x, int64_t rows, int64_t xStride,
 extern "C" void _mlir_ciface_bitnet_ukernel_matmul_f32_f16w_nt(
     BitnetUnrankedMemRef *x, BitnetUnrankedMemRef *w,
     BitnetUnrankedMemRef *out) {
+  cpu_profile::Scope profile("matmul_f32_f16w_nt", {x, w, out});
   halfHead(x, w, out, Format::F16);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_matmul_f32_bf16w_nt(
     BitnetUnrankedMemRef *x, BitnetUnrankedMemRef *w,
     BitnetUnrankedMemRef *out) {
+  cpu_profile::Scope profile("matmul_f32_bf16w_nt", {x, w, out});
   halfHead(x, w, out, Format::BF16);
 }

@@ -26,6 +26,7 @@
 #include "bitnet/Runtime/CpuFeatures.h"
 #include "bitnet/Runtime/RandomWeights.h"
 
+#include "CpuProfile.h"
 #include "CudaHost.h"
 #include "HostStepMemory.h"
 
@@ -489,7 +490,13 @@ int bitnet_model::step(StepFn fn, int64_t tokens, const int32_t *ids,
       ++decodeSteps;
   } else {
     host_memory::Step cpuStep; // the code's buffers from the cache
+    const double t0 = cpu_profile::enabled() ? cpu_profile::now() : 0;
     runCode(&r);
+    if (cpu_profile::enabled())
+      cpu_profile::process().addStep(
+          decoding ? "decode"
+                   : "prefill" + std::to_string(tokens),
+          cpu_profile::now() - t0);
   }
   bool shapesMatch =
       r.kv.sizes[0] == 2 * layers && r.kv.sizes[2] == kvHeads &&

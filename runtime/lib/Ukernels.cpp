@@ -13,6 +13,7 @@
 #include "AmxUkernels.h"
 #include "Avx2Ukernels.h"
 #include "BitLinearRows.h"
+#include "CpuProfile.h"
 #include "KernelSupport.h"
 #include "bitnet/Runtime/CpuFeatures.h"
 
@@ -1422,6 +1423,7 @@ void bitnet_rt::topkRankF32(const float *x, int64_t rows, int64_t xStride,
 extern "C" void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2(
     BitnetUnrankedMemRef *xm, BitnetUnrankedMemRef *wm,
     BitnetUnrankedMemRef *om) {
+  cpu_profile::Scope profile("bitlinear_i8_bits2", {xm, wm, om});
   BitLinearOperands a = bitLinearOperands(xm, wm, om, 2);
   if (!a.ok || a.x.sizes[a.x.rank - 1] != 4 || a.w.rank != 2 ||
       a.w.strides[1] != 1)
@@ -1434,6 +1436,7 @@ extern "C" void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2(
 extern "C" void _mlir_ciface_bitnet_ukernel_bitlinear_i8_bits2_gated(
     BitnetUnrankedMemRef *xm, BitnetUnrankedMemRef *wm,
     BitnetUnrankedMemRef *gm, BitnetUnrankedMemRef *om) {
+  cpu_profile::Scope profile("bitlinear_i8_bits2_gated", {xm, wm, gm, om});
   BitLinearOperands a = bitLinearOperands(xm, wm, om, 2);
   View<float> g = view<float>(gm);
   int64_t gRows, gStride;
@@ -1464,18 +1467,21 @@ void matmulEntry(BitnetUnrankedMemRef *xm, BitnetUnrankedMemRef *wm,
 extern "C" void _mlir_ciface_bitnet_ukernel_matmul_f32(BitnetUnrankedMemRef *x,
                                                        BitnetUnrankedMemRef *w,
                                                        BitnetUnrankedMemRef *o) {
+  cpu_profile::Scope profile("matmul_f32", {x, w, o});
   matmulEntry(x, w, o, /*transposed=*/false);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_matmul_f32_nt(BitnetUnrankedMemRef *x,
                                                           BitnetUnrankedMemRef *w,
                                                           BitnetUnrankedMemRef *o) {
+  cpu_profile::Scope profile("matmul_f32_nt", {x, w, o});
   matmulEntry(x, w, o, /*transposed=*/true);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_bmm_f32(BitnetUnrankedMemRef *am,
                                                     BitnetUnrankedMemRef *bm,
                                                     BitnetUnrankedMemRef *om) {
+  cpu_profile::Scope profile("bmm_f32", {am, bm, om});
   View<float> a = view<float>(am), b = view<float>(bm), o = view<float>(om);
   // [batch..., m, k] x [batch..., k, n] -> [batch..., m, n], batch dims equal.
   int64_t r = o.rank;
@@ -1513,6 +1519,7 @@ extern "C" void _mlir_ciface_bitnet_ukernel_bmm_f32(BitnetUnrankedMemRef *am,
 extern "C" void _mlir_ciface_bitnet_ukernel_matmul_f32_i8w_nt(
     BitnetUnrankedMemRef *xm, BitnetUnrankedMemRef *wm,
     BitnetUnrankedMemRef *om) {
+  cpu_profile::Scope profile("matmul_f32_i8w_nt", {xm, wm, om});
   View<float> x = view<float>(xm), o = view<float>(om);
   View<int8_t> w = view<int8_t>(wm);
   int64_t rows, xStride, oRows, oStride;
@@ -1526,6 +1533,7 @@ extern "C" void _mlir_ciface_bitnet_ukernel_matmul_f32_i8w_nt(
 extern "C" void _mlir_ciface_bitnet_ukernel_matmul_i8_i4w_nt(
     BitnetUnrankedMemRef *xm, BitnetUnrankedMemRef *wm,
     BitnetUnrankedMemRef *sm, BitnetUnrankedMemRef *om) {
+  cpu_profile::Scope profile("matmul_i8_i4w_nt", {xm, wm, sm, om});
   View<int8_t> x = view<int8_t>(xm);
   View<float> s = view<float>(sm), o = view<float>(om);
   View<uint8_t> w = view<uint8_t>(wm);
@@ -1543,7 +1551,8 @@ extern "C" void _mlir_ciface_bitnet_ukernel_matmul_i8_i4w_nt(
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_topk_rank_f32(
-    BitnetUnrankedMemRef *xm, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *om) {
+    BitnetUnrankedMemRef *xm, BitnetUnrankedMemRef * unnamed1, BitnetUnrankedMemRef *om) {
+  cpu_profile::Scope profile("topk_rank_f32", {xm, unnamed1, om});
   View<float> x = view<float>(xm);
   View<int32_t> o = view<int32_t>(om);
   int64_t rows, xStride, oRows, oStride;
