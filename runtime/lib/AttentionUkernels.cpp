@@ -665,43 +665,43 @@ extern "C" void _mlir_ciface_bitnet_ukernel_attn_pv_cached_f16(
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_attn_scores_cached_q4(
-    BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *k, BitnetUnrankedMemRef * unnamed2,
-    BitnetUnrankedMemRef * unnamed3, BitnetUnrankedMemRef * unnamed4, BitnetUnrankedMemRef * unnamed5,
-    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef * unnamed7,
+    BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *k, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef *,
     BitnetUnrankedMemRef *s, BitnetUnrankedMemRef *o) {
-  cpu_profile::Scope profile("attn_scores_cached_q4", {q, k, unnamed2, unnamed3, unnamed4, unnamed5, offsets, unnamed7, s, o});
+  cpu_profile::Scope profile("attn_scores_cached_q4", {q, k, s, o});
   View<float> qv = view<float>(q);
   attnScoresCached(q, q4Cache(k, offsets, qv.sizes[qv.rank - 1]), s, o);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_attn_pv_cached_q4(
-    BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *v, BitnetUnrankedMemRef * unnamed2,
-    BitnetUnrankedMemRef * unnamed3, BitnetUnrankedMemRef * unnamed4, BitnetUnrankedMemRef * unnamed5,
-    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef * unnamed7,
+    BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *v, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef *,
     BitnetUnrankedMemRef *s, BitnetUnrankedMemRef *o) {
-  cpu_profile::Scope profile("attn_pv_cached_q4", {p, v, unnamed2, unnamed3, unnamed4, unnamed5, offsets, unnamed7, s, o});
+  cpu_profile::Scope profile("attn_pv_cached_q4", {p, v, s, o});
   View<float> ov = view<float>(o);
   attnPVCached(p, q4Cache(v, offsets, ov.sizes[ov.rank - 1]), s, o);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_attn_scores_cached_q3(
-    BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *k, BitnetUnrankedMemRef * unnamed2,
-    BitnetUnrankedMemRef * unnamed3, BitnetUnrankedMemRef *bos, BitnetUnrankedMemRef * unnamed5,
-    BitnetUnrankedMemRef * unnamed6, BitnetUnrankedMemRef * unnamed7, BitnetUnrankedMemRef * unnamed8,
-    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef * unnamed10,
+    BitnetUnrankedMemRef *q, BitnetUnrankedMemRef *k, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *bos, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef *,
     BitnetUnrankedMemRef *s, BitnetUnrankedMemRef *o) {
-  cpu_profile::Scope profile("attn_scores_cached_q3", {q, k, unnamed2, unnamed3, bos, unnamed5, unnamed6, unnamed7, unnamed8, offsets, unnamed10, s, o});
+  cpu_profile::Scope profile("attn_scores_cached_q3", {q, k, s, o});
   View<float> qv = view<float>(q);
   attnScoresCached(q, q3Cache(k, bos, offsets, qv.sizes[qv.rank - 1]), s, o);
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_attn_pv_cached_q3(
-    BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *v, BitnetUnrankedMemRef * unnamed2,
-    BitnetUnrankedMemRef * unnamed3, BitnetUnrankedMemRef *bos, BitnetUnrankedMemRef * unnamed5,
-    BitnetUnrankedMemRef * unnamed6, BitnetUnrankedMemRef * unnamed7, BitnetUnrankedMemRef * unnamed8,
-    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef * unnamed10,
+    BitnetUnrankedMemRef *p, BitnetUnrankedMemRef *v, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *bos, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *, BitnetUnrankedMemRef *, BitnetUnrankedMemRef *,
+    BitnetUnrankedMemRef *offsets, BitnetUnrankedMemRef *,
     BitnetUnrankedMemRef *s, BitnetUnrankedMemRef *o) {
-  cpu_profile::Scope profile("attn_pv_cached_q3", {p, v, unnamed2, unnamed3, bos, unnamed5, unnamed6, unnamed7, unnamed8, offsets, unnamed10, s, o});
+  cpu_profile::Scope profile("attn_pv_cached_q3", {p, v, s, o});
   View<float> ov = view<float>(o);
   attnPVCached(p, q3Cache(v, bos, offsets, ov.sizes[ov.rank - 1]), s, o);
 }

@@ -3,6 +3,8 @@
 #include "CpuProfile.h"
 
 #include <algorithm>
+#include <cassert>
+#include <iterator>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -117,10 +119,10 @@ Scope::Scope(const char *kernel,
              std::initializer_list<const BitnetUnrankedMemRef *> ops) {
   if (!enabled())
     return;
+  assert(ops.size() <= std::size(operands) && "a key names at most 4 operands");
   this->kernel = kernel;
   for (const BitnetUnrankedMemRef *op : ops)
-    if (count < 4)
-      operands[count++] = op;
+    operands[count++] = op;
   start = now();
 }
 

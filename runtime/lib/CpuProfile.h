@@ -51,8 +51,11 @@ private:
 /// The process's totals (printed at exit when enabled()).
 Totals &process();
 
-/// Times one ukernel call; its key is `kernel` and the operands' shapes
-/// ("bitlinear_i8_bits2 [64x2560] [6912x640] [64x6912]").
+/// Times one ukernel call; its key is `kernel` and the shapes of at most 4
+/// operands, those that say what the call computes ("bitlinear_i8_bits2
+/// [1x64x640x4] [6912x640] [1x64x6912]"; the quantized caches' attention
+/// names its query or probabilities, cache, start and output, as the float
+/// ones do, not their scales and offsets).
 class Scope {
 public:
   Scope(const char *kernel,

@@ -1563,8 +1563,8 @@ extern "C" void _mlir_ciface_bitnet_ukernel_matmul_i8_i4w_nt(
 }
 
 extern "C" void _mlir_ciface_bitnet_ukernel_topk_rank_f32(
-    BitnetUnrankedMemRef *xm, BitnetUnrankedMemRef * unnamed1, BitnetUnrankedMemRef *om) {
-  cpu_profile::Scope profile("topk_rank_f32", {xm, unnamed1, om});
+    BitnetUnrankedMemRef *xm, BitnetUnrankedMemRef *x2m, BitnetUnrankedMemRef *om) {
+  cpu_profile::Scope profile("topk_rank_f32", {xm, x2m, om});
   View<float> x = view<float>(xm);
   View<int32_t> o = view<int32_t>(om);
   int64_t rows, xStride, oRows, oStride;
