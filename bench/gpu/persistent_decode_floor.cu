@@ -737,8 +737,33 @@ int main(int argc, char **argv) {
                   m.name, us, 1e6 / us, us / count, blocks, blocksPerSM);
     }
   }
+  // A staged persistent kernel, 1 block an SM with dynBytes of dynamic
+  // shared memory: timed, checked and printed, or said not to fit.
+  auto runStaged = [&](const void *kernel, const char *name, void **args,
+                       size_t dynBytes, const char *what) {
+    CHECK(cudaFuncSetAttribute(kernel,
+                               cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               int(dynBytes)));
+    int fit = 0;
+    CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fit, kernel, kThreads,
+                                                        dynBytes));
+    if (fit < 1) {
+      std::printf("%s: %zu bytes of shared memory do not fit\n", name,
+                  dynBytes);
+      return;
+    }
+    const int blocks = prop.multiProcessorCount;
+    float us = timeIt([&] {
+      CHECK(cudaLaunchCooperativeKernel(kernel, dim3(blocks), dim3(kThreads),
+                                        args, dynBytes, stream));
+    });
+    check(name, false);
+    std::printf("%-26s %9.1f us a step (%6.0f steps/s), %.2f us a stage "
+                "[%d blocks, 1 a SM, %zu KB %s]\n",
+                name, us, 1e6 / us, us / count, blocks, dynBytes >> 10, what);
+  };
   // Shared-memory staging: the largest share a warp holds of a stage (the
-  // head excepted), two buffers, 1 block an SM.
+  // head excepted), two buffers.
   {
     int warpsAll = prop.multiProcessorCount * kWarps;
     int regionBytes = 0;
@@ -747,30 +772,9 @@ int main(int argc, char **argv) {
       int passes = (s.n + warpsAll * kRowsPerWarp - 1) / (warpsAll * kRowsPerWarp);
       regionBytes = std::max(regionBytes, passes * kRowsPerWarp * (s.k / 4));
     }
-    size_t dynBytes = size_t(2) * kWarps * regionBytes;
-    CHECK(cudaFuncSetAttribute(persistentStagedKernel,
-                               cudaFuncAttributeMaxDynamicSharedMemorySize,
-                               int(dynBytes)));
-    int fit = 0;
-    CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-        &fit, persistentStagedKernel, kThreads, dynBytes));
-    if (fit < 1) {
-      std::printf("persistent+smem (cg): %zu bytes of shared memory do not fit\n",
-                  dynBytes);
-    } else {
-      int blocks = prop.multiProcessorCount;
-      void *args[] = {&dStages, (void *)&count, &regionBytes};
-      float us = timeIt([&] {
-        CHECK(cudaLaunchCooperativeKernel((void *)persistentStagedKernel,
-                                          dim3(blocks), dim3(kThreads), args,
-                                          dynBytes, stream));
-      });
-      check("persistent+smem (cg)", false);
-      std::printf("%-26s %9.1f us a step (%6.0f steps/s), %.2f us a stage "
-                  "[%d blocks, 1 a SM, %zu KB staged a block]\n",
-                  "persistent+smem (cg)", us, 1e6 / us, us / count, blocks,
-                  dynBytes >> 10);
-    }
+    void *args[] = {&dStages, (void *)&count, &regionBytes};
+    runStaged((const void *)persistentStagedKernel, "persistent+smem (cg)",
+              args, size_t(2) * kWarps * regionBytes, "staged a block");
   }
   // The ring, `depth` stages ahead, contiguous block shares.
   {
@@ -783,30 +787,11 @@ int main(int argc, char **argv) {
     }
     slotBytes = (slotBytes + 15) / 16 * 16;
     for (int depth : {1, 2}) {
-      size_t dynBytes = size_t(depth + 1) * slotBytes;
       char name[64];
       std::snprintf(name, sizeof name, "persistent+ring%d (cg)", depth);
-      CHECK(cudaFuncSetAttribute(persistentRingKernel,
-                                 cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                 int(dynBytes)));
-      int fit = 0;
-      CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-          &fit, persistentRingKernel, kThreads, dynBytes));
-      if (fit < 1) {
-        std::printf("%s: %zu bytes of shared memory do not fit\n", name,
-                    dynBytes);
-        continue;
-      }
       void *args[] = {&dStages, (void *)&count, &slotBytes, &depth};
-      float us = timeIt([&] {
-        CHECK(cudaLaunchCooperativeKernel((void *)persistentRingKernel,
-                                          dim3(blocks), dim3(kThreads), args,
-                                          dynBytes, stream));
-      });
-      check(name, false);
-      std::printf("%-26s %9.1f us a step (%6.0f steps/s), %.2f us a stage "
-                  "[%d blocks, 1 a SM, %zu KB of slots a block]\n",
-                  name, us, 1e6 / us, us / count, blocks, dynBytes >> 10);
+      runStaged((const void *)persistentRingKernel, name, args,
+                size_t(depth + 1) * slotBytes, "of slots a block");
     }
   }
   // The head alone (one kernel, no PDL): what the last stage takes of a step.
